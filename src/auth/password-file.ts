@@ -1,0 +1,112 @@
+// Mosquitto's password file (`username:hash` lines): loading as the broker does, and constant-time verification.
+
+import { timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { AuthFileError } from './auth-file-error.js';
+import {
+  computeDigest,
+  DEFAULT_HASH_KIND,
+  DEFAULT_ITERATIONS,
+  DIGEST_BYTES,
+  type PasswordHash,
+  parsePasswordHash,
+  SALT_BYTES,
+} from './password-hash.js';
+
+export { hashPassword } from './password-hash.js';
+export type { HashKind } from './password-hash.js';
+
+const MAX_FIELD_CHARS = 65535;
+
+/** Stand-in hashed for unknown users so that a miss costs about as much as a hit. */
+const DECOY: PasswordHash = {
+  kind: DEFAULT_HASH_KIND,
+  iterations: DEFAULT_ITERATIONS,
+  salt: Buffer.alloc(SALT_BYTES, 0x5a),
+  digest: Buffer.alloc(DIGEST_BYTES),
+};
+
+/** Trim spaces, tabs and line ends as Mosquitto's misc__trimblanks() does. */
+function trimBlanks(text: string): string {
+  return text.replace(/^[ \t\r\n\v\f]+|[ \t\r\n\v\f]+$/g, '');
+}
+
+/** MQTT passwords are binary, but Mosquitto hashes them as C strings: everything after a NUL is ignored. */
+function asCString(password: Buffer | string): Buffer {
+  const bytes = typeof password === 'string' ? Buffer.from(password, 'utf8') : password;
+  const nul = bytes.indexOf(0);
+  return nul === -1 ? bytes : bytes.subarray(0, nul);
+}
+
+export class PasswordFile {
+  readonly #users: Map<string, PasswordHash>;
+  /** Lines the broker would skip with a warning (bad hash, missing password, …); the rest still loads. */
+  readonly warnings: readonly AuthFileError[];
+
+  private constructor(users: Map<string, PasswordHash>, warnings: AuthFileError[]) {
+    this.#users = users;
+    this.warnings = warnings;
+  }
+
+  /** Read and parse a password file; throws AuthFileError when it cannot be read. */
+  static load(path: string): PasswordFile {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new AuthFileError(path, 0, `Unable to open pwfile: ${(err as Error).message}`);
+    }
+    return PasswordFile.parse(text, path);
+  }
+
+  /**
+   * Parse password-file text with the broker's leniency: `#` lines and lines without ':' are ignored,
+   * fields are trimmed, and entries with unusable hashes are dropped (recorded in `warnings`).
+   * A later valid entry for the same user replaces an earlier one.
+   */
+  static parse(text: string, fileName: string): PasswordFile {
+    const users = new Map<string, PasswordHash>();
+    const warnings: AuthFileError[] = [];
+    const lines = text.split('\n');
+    lines.forEach((raw, index) => {
+      const lineNo = index + 1;
+      if (raw.startsWith('#') || !raw.includes(':')) return;
+      // strtok(':') semantics: empty fields vanish, only the first two tokens count.
+      const tokens = raw.split(':').filter((t) => t.length > 0);
+      const username = trimBlanks(tokens[0] ?? '');
+      const passwordField = tokens[1];
+      const warn = (message: string): void => {
+        warnings.push(new AuthFileError(fileName, lineNo, message));
+      };
+      if (username.length > MAX_FIELD_CHARS) return warn('Invalid line in password file, username too long.');
+      if (passwordField === undefined) return warn('Invalid line in password file, missing password.');
+      const hashText = trimBlanks(passwordField);
+      if (hashText.length > MAX_FIELD_CHARS) return warn('Invalid line in password file, password too long.');
+      const parsed = parsePasswordHash(hashText);
+      if (typeof parsed === 'string') return warn(`${parsed} for user ${username}, removing entry.`);
+      users.set(username, parsed);
+    });
+    return new PasswordFile(users, warnings);
+  }
+
+  has(username: string): boolean {
+    return this.#users.has(username);
+  }
+
+  /** Usernames in the file, in insertion order. */
+  usernames(): string[] {
+    return [...this.#users.keys()];
+  }
+
+  /**
+   * Check a password without blocking the event loop. Unknown users still pay for a default-cost hash
+   * so response time does not reveal which usernames exist.
+   */
+  async verify(username: string, password: Buffer | string): Promise<boolean> {
+    const entry = this.#users.get(username);
+    const target = entry ?? DECOY;
+    const digest = await computeDigest(asCString(password), target.kind, target.iterations, target.salt);
+    const same = digest.length === target.digest.length && timingSafeEqual(digest, target.digest);
+    return entry !== undefined && same;
+  }
+}
