@@ -1,0 +1,385 @@
+// The transport-agnostic broker: sessions, the subscription tree, retained messages, wills, and routing.
+// Listeners hand it connections as duplex byte streams; it never touches sockets itself.
+
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import type { QoS, Will } from '../protocol/packets.js';
+import { ReasonCode } from '../protocol/reason-codes.js';
+import { Connection } from './connection.js';
+import type { BrokerHooks, ClientInfo } from './hooks.js';
+import type { ListenerContext } from './listener-context.js';
+import { type Logger, silentLogger } from './logger.js';
+import { Message } from './message.js';
+import { type BrokerOptions, defaultBrokerOptions } from './options.js';
+import { RetainedStore } from './retained-store.js';
+import { type Delivery, SESSION_NEVER_EXPIRES, Session } from './session.js';
+import type { SubscriptionEntry } from './subscription.js';
+import { type ShareGroup, TopicTree } from './topic-tree.js';
+
+export interface BrokerStats {
+  messagesReceived: number;
+  messagesSent: number;
+  /** Deliveries dropped because a client's queue or socket buffer was full (slow consumers). */
+  dropped: number;
+  /** Deliveries dropped because they exceeded the client's MQTT 5 Maximum Packet Size. */
+  droppedTooLarge: number;
+}
+
+interface PendingWill {
+  will: Will;
+  clientId: string;
+  at: number;
+}
+
+export interface BrokerCoreInit {
+  options?: Partial<BrokerOptions>;
+  logger?: Logger;
+  hooks?: BrokerHooks;
+}
+
+export class BrokerCore extends EventEmitter {
+  readonly options: BrokerOptions;
+  readonly logger: Logger;
+  readonly hooks: BrokerHooks;
+  readonly sessions = new Map<string, Session>();
+  readonly tree = new TopicTree();
+  readonly retained = new RetainedStore();
+  readonly connections = new Set<Connection>();
+  readonly stats: BrokerStats = { messagesReceived: 0, messagesSent: 0, dropped: 0, droppedTooLarge: 0 };
+  private readonly pendingWills = new Map<string, PendingWill>();
+  private readonly sweeper: NodeJS.Timeout;
+  private routeStamp = 0;
+
+  constructor(init: BrokerCoreInit = {}) {
+    super();
+    this.options = { ...defaultBrokerOptions, ...init.options };
+    this.logger = init.logger ?? silentLogger;
+    this.hooks = init.hooks ?? {};
+    this.sweeper = setInterval(sweep, 1000, this);
+    this.sweeper.unref();
+  }
+
+  get now(): number {
+    return Date.now();
+  }
+
+  /** A listener hands over a new connection; the broker owns it from here on. */
+  handleConnection(stream: Duplex, context: ListenerContext, remoteAddress: string): Connection {
+    const conn = new Connection(this, stream, context, remoteAddress);
+    this.connections.add(conn);
+    if (this.options.connectionMessages) {
+      this.logger.log('notice', `New connection from ${remoteAddress} on port ${context.port}.`);
+    }
+    return conn;
+  }
+
+  /** Binds a connection to its session (taking over an existing one); returns Session Present. */
+  attachSession(conn: Connection, cleanStart: boolean, expiry: number): boolean {
+    const clientId = conn.clientId;
+    let session = this.sessions.get(clientId);
+    const old = session?.connection;
+    if (old !== null && old !== undefined) {
+      // [MQTT-3.1.4-3] a second connection with the same identifier takes the session over.
+      this.logger.log('notice', `Client ${clientId} already connected, closing old connection.`);
+      old.takenOver = true;
+      old.close(false, ReasonCode.SessionTakenOver);
+      session = this.sessions.get(clientId);
+    }
+    // [MQTT-3.1.3-9] a will waiting for its delay is cancelled when the session resumes.
+    this.pendingWills.delete(clientId);
+    if (session !== undefined && cleanStart) {
+      // [MQTT-3.1.2-4] Clean Start discards any existing session.
+      this.discardSession(session);
+      session = undefined;
+    }
+    const present = session !== undefined;
+    if (session === undefined) {
+      session = new Session(clientId);
+      this.sessions.set(clientId, session);
+    }
+    session.expiryInterval = expiry;
+    session.connection = conn;
+    session.disconnectedAt = 0;
+    conn.session = session;
+    return present;
+  }
+
+  /** Called once the CONNACK is out: resend what was in flight, then the queue [MQTT-4.4.0-1]. */
+  clientConnected(conn: Connection): void {
+    const session = conn.session!;
+    for (const d of session.inflight.values()) {
+      if (d.released) conn.send({ type: 6, packetId: d.packetId, reasonCode: 0 });
+      else conn.sendPublish(d.message, d.qos, d.retain, true, d.packetId, d.subscriptionIds);
+    }
+    this.pump(session);
+    this.emit('clientConnected', conn as ClientInfo);
+  }
+
+  connectionClosed(conn: Connection, graceful: boolean): void {
+    this.connections.delete(conn);
+    const session = conn.session;
+    if (conn.state !== 'connected' || session === null) return;
+    if (this.options.connectionMessages && !conn.disconnectLogged) {
+      this.logger.log('notice', `Client ${conn.clientId} ${conn.closeReason ?? 'closed its connection'}.`);
+    }
+    const now = this.now;
+    const own = session.connection === conn;
+    if (own) {
+      session.connection = null;
+      session.disconnectedAt = now;
+    }
+    const will = conn.will;
+    if (!graceful && will !== undefined) {
+      conn.will = undefined;
+      const delay = Math.min(conn.willDelay, session.expiryInterval);
+      // [MQTT-3.1.3-9] MQTT 5 Will Delay Interval: wait, and cancel if the session resumes.
+      if (delay > 0 && own) this.pendingWills.set(conn.clientId, { will, clientId: conn.clientId, at: now + delay * 1000 });
+      else this.publishWill(will, conn.clientId);
+    }
+    if (own && session.expiryInterval === 0) this.discardSession(session);
+    this.emit('clientDisconnected', conn as ClientInfo);
+  }
+
+  addSubscription(entry: SubscriptionEntry): void {
+    entry.session.subscriptions.set(entry.filter, entry);
+    this.tree.add(entry);
+  }
+
+  removeSubscription(entry: SubscriptionEntry): void {
+    entry.session.subscriptions.delete(entry.filter);
+    this.tree.remove(entry);
+  }
+
+  /** Accepts a message into the broker: retained store, then every matching session. Returns deliveries made. */
+  publish(message: Message, from: Session | null): number {
+    this.stats.messagesReceived++;
+    // [MQTT-3.3.1-5] store (or with an empty payload delete [MQTT-3.3.1-6]) the retained message of the topic.
+    if (message.retain) this.retained.set(message);
+    const delivered = this.route(message);
+    if (this.listenerCount('message') > 0) this.emit('message', message, from?.connection ?? null);
+    return delivered;
+  }
+
+  /** Delivers one message to every session with a matching subscription, once per session. */
+  route(message: Message): number {
+    const { entries, groups } = this.tree.match(message.topic);
+    if (entries.length === 0 && groups.length === 0) return 0;
+    const stamp = ++this.routeStamp;
+    // First pass: merge each client's overlapping subscriptions (highest QoS, all identifiers).
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      const s = e.session;
+      // [MQTT-3.8.3-3] No Local: not back to the client that published it.
+      if (e.noLocal && s.clientId === message.origin) continue;
+      if (s.routeStamp !== stamp) {
+        s.routeStamp = stamp;
+        s.routeQos = e.qos;
+        s.routeRetainAsPublished = e.retainAsPublished;
+        s.routeSubscriptionIds = e.identifier === 0 ? undefined : [e.identifier];
+      } else {
+        if (e.qos > s.routeQos) s.routeQos = e.qos;
+        if (e.retainAsPublished) s.routeRetainAsPublished = true;
+        if (e.identifier !== 0) (s.routeSubscriptionIds ??= []).push(e.identifier);
+      }
+    }
+    let count = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const s = entries[i]!.session;
+      if (s.routeStamp !== stamp || s.routeDone === stamp) continue;
+      s.routeDone = stamp;
+      if (this.deliverRouted(s, message, s.routeQos, s.routeRetainAsPublished, s.routeSubscriptionIds)) count++;
+    }
+    for (let i = 0; i < groups.length; i++) {
+      if (this.deliverShared(groups[i]!, message)) count++;
+    }
+    return count;
+  }
+
+  private deliverRouted(s: Session, message: Message, subQos: QoS, rap: boolean, subIds: number[] | undefined): boolean {
+    const conn = s.connection;
+    if (conn !== null) {
+      const authorize = conn.context.hooks.authorize;
+      if (authorize !== undefined && !authorize(conn, 'read', message.topic)) return false;
+    }
+    const qos = this.options.upgradeOutgoingQos ? subQos : message.qos < subQos ? message.qos : subQos;
+    // [MQTT-3.3.1-12] RETAIN is cleared on normal forwarding unless Retain As Published [MQTT-3.3.1-13].
+    this.deliver(s, message, qos, rap && message.retain, subIds);
+    return true;
+  }
+
+  /** One member of a share group gets the message: round-robin, preferring connected members. */
+  private deliverShared(group: ShareGroup, message: Message): boolean {
+    const members = group.members;
+    const n = members.length;
+    let chosen: SubscriptionEntry | undefined;
+    for (let k = 0; k < n; k++) {
+      const e = members[(group.next + k) % n]!;
+      if (e.session.connection !== null) {
+        chosen = e;
+        group.next = (group.next + k + 1) % n;
+        break;
+      }
+    }
+    if (chosen === undefined) {
+      chosen = members[group.next % n]!;
+      group.next = (group.next + 1) % n;
+    }
+    const subIds = chosen.identifier === 0 ? undefined : [chosen.identifier];
+    return this.deliverRouted(chosen.session, message, chosen.qos, chosen.retainAsPublished, subIds);
+  }
+
+  /** Sends now, queues, or drops (slow consumer) one message for one session. */
+  deliver(session: Session, message: Message, qos: QoS, retain: boolean, subIds: number[] | undefined): void {
+    const conn = session.connection;
+    const online = conn !== null && conn.state === 'connected';
+    if (qos === 0) {
+      if (online) {
+        if (conn.congested) {
+          this.drop(session);
+          return;
+        }
+        if (conn.sendPublish(message, 0, retain, false, 0, subIds)) this.stats.messagesSent++;
+      } else if (this.options.queueQos0Messages && session.expiryInterval !== 0) {
+        this.enqueue(session, { message, qos, retain, subscriptionIds: subIds, packetId: 0, released: false });
+      }
+      return;
+    }
+    const d: Delivery = { message, qos, retain, subscriptionIds: subIds, packetId: 0, released: false };
+    if (online && session.queuedCount === 0 && this.hasInflightRoom(session, conn)) this.sendInflight(session, conn, d);
+    else this.enqueue(session, d);
+  }
+
+  /** A QoS 1 / 2 delivery is finished (PUBACK, PUBCOMP, or a failed PUBREC): free its slot. */
+  completeDelivery(session: Session, packetId: number, d: Delivery): void {
+    session.inflight.delete(packetId);
+    session.inflightBytes -= d.message.size;
+    this.pump(session);
+  }
+
+  /** Moves queued messages to the client while its in-flight window and socket buffer have room. */
+  pump(session: Session): void {
+    const conn = session.connection;
+    if (conn === null || conn.state !== 'connected') return;
+    const now = this.now;
+    for (let d = session.peekQueued(); d !== undefined; d = session.peekQueued()) {
+      if (conn.congested) return;
+      if (d.qos > 0 && !this.hasInflightRoom(session, conn)) return;
+      session.shiftQueued();
+      // [MQTT-3.3.2-5] an expired message is not delivered.
+      if (d.message.isExpired(now)) continue;
+      if (d.qos === 0) conn.sendPublish(d.message, 0, d.retain, false, 0, d.subscriptionIds);
+      else this.sendInflight(session, conn, d);
+    }
+  }
+
+  private hasInflightRoom(session: Session, conn: Connection): boolean {
+    const max = this.options.maxInflightMessages;
+    const limit = max > 0 && max < conn.receiveMaximum ? max : conn.receiveMaximum;
+    if (session.inflight.size >= limit) return false;
+    const maxBytes = this.options.maxInflightBytes;
+    return maxBytes === 0 || session.inflightBytes < maxBytes;
+  }
+
+  private sendInflight(session: Session, conn: Connection, d: Delivery): void {
+    const id = session.allocatePacketId();
+    if (id === 0) {
+      this.enqueue(session, d);
+      return;
+    }
+    d.packetId = id;
+    session.inflight.set(id, d);
+    session.inflightBytes += d.message.size;
+    if (conn.sendPublish(d.message, d.qos, d.retain, false, id, d.subscriptionIds)) this.stats.messagesSent++;
+    else this.completeDelivery(session, id, d);
+  }
+
+  private enqueue(session: Session, d: Delivery): void {
+    const maxCount = this.options.maxQueuedMessages;
+    const maxBytes = this.options.maxQueuedBytes;
+    if ((maxCount > 0 && session.queuedCount >= maxCount) || (maxBytes > 0 && session.queuedBytes + d.message.size > maxBytes)) {
+      this.drop(session);
+      return;
+    }
+    session.enqueue(d);
+  }
+
+  private drop(session: Session): void {
+    if (session.dropped === 0 || session.dropped % 10000 === 0) {
+      this.logger.log('warning', `Outgoing messages are being dropped for client ${session.clientId}.`);
+    }
+    session.dropped++;
+    this.stats.dropped++;
+  }
+
+  publishWill(will: Will, clientId: string): void {
+    const session = this.sessions.get(clientId);
+    const client = session?.connection;
+    const authorize = client?.context.hooks.authorize;
+    if (client !== null && client !== undefined && authorize !== undefined && !authorize(client, 'write', will.topic)) return;
+    const expiry = will.properties?.messageExpiryInterval;
+    const message = new Message(
+      will.topic,
+      will.payload,
+      will.qos,
+      will.retain,
+      will.properties,
+      clientId,
+      expiry === undefined ? 0 : this.now + expiry * 1000,
+    );
+    this.publish(message, null);
+  }
+
+  /** Ends a session: its subscriptions leave the tree and its queued messages are dropped. */
+  discardSession(session: Session): void {
+    for (const entry of session.subscriptions.values()) this.tree.remove(entry);
+    session.subscriptions.clear();
+    session.clearQueue();
+    session.inflight.clear();
+    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+    const pending = this.pendingWills.get(session.clientId);
+    if (pending !== undefined) {
+      // [MQTT-3.1.3-9] the will goes out when the session ends, if that comes before the delay.
+      this.pendingWills.delete(session.clientId);
+      this.publishWill(pending.will, pending.clientId);
+    }
+  }
+
+  /** Runs once a second: keepalive and connect timeouts, delayed wills, session expiry. */
+  sweepOnce(now: number): void {
+    for (const conn of this.connections) {
+      if (!conn.timedOut(now)) continue;
+      if (conn.state === 'connected') {
+        conn.closeReason = 'has exceeded timeout, disconnecting';
+        conn.close(false, ReasonCode.KeepAliveTimeout);
+      } else {
+        this.logger.log('notice', `Client ${conn.remoteAddress} did not complete CONNECT in time, closing.`);
+        conn.close(true);
+      }
+    }
+    for (const [id, pending] of this.pendingWills) {
+      if (now < pending.at) continue;
+      this.pendingWills.delete(id);
+      this.publishWill(pending.will, pending.clientId);
+    }
+    for (const session of this.sessions.values()) {
+      if (session.connection !== null || session.expiryInterval === SESSION_NEVER_EXPIRES) continue;
+      if (now - session.disconnectedAt >= session.expiryInterval * 1000) {
+        this.logger.log('notice', `Expiring client ${session.clientId}.`);
+        this.discardSession(session);
+      }
+    }
+  }
+
+  /** Closes every connection (MQTT 5 clients are told 0x8B Server shutting down) and stops the timers. */
+  close(): void {
+    clearInterval(this.sweeper);
+    for (const conn of [...this.connections]) {
+      conn.will = undefined;
+      conn.close(true, ReasonCode.ServerShuttingDown);
+    }
+  }
+}
+
+function sweep(broker: BrokerCore): void {
+  broker.sweepOnce(Date.now());
+}

@@ -1,0 +1,217 @@
+// One network connection of one client: decodes bytes into packets, dispatches them to the packet handlers,
+// batches what is written back, and keeps the per-connection MQTT state (keepalive, topic aliases, will).
+
+import type { Duplex } from 'node:stream';
+import { PacketDecoder } from '../protocol/decoder.js';
+import { encodePacket } from '../protocol/encoder.js';
+import { PublishFrame } from '../protocol/publish-frame.js';
+import type { MqttProtocolError } from '../protocol/errors.js';
+import type { Packet, ProtocolVersion, QoS, Will } from '../protocol/packets.js';
+import type { Properties } from '../protocol/properties.js';
+import type { BrokerCore } from './broker-core.js';
+import { dispatchPacket } from './dispatch.js';
+import type { ClientInfo } from './hooks.js';
+import type { ListenerContext } from './listener-context.js';
+import type { Message } from './message.js';
+import type { Session } from './session.js';
+
+export type ConnectionState = 'new' | 'authenticating' | 'connected' | 'closed';
+
+/** A socket whose unsent bytes exceed this is congested: QoS 0 messages to it are dropped, not buffered. */
+const CONGESTION_BYTES = 4 * 1024 * 1024;
+
+export class Connection implements ClientInfo {
+  readonly decoder: PacketDecoder;
+  state: ConnectionState = 'new';
+  clientId = '';
+  username: string | undefined = undefined;
+  protocolVersion: ProtocolVersion = 4;
+  keepAlive = 0;
+  /** ms since epoch of the last bytes received; the keepalive sweep compares against it. */
+  lastReceived: number;
+  readonly connectedAt: number;
+  session: Session | null = null;
+  /** The Will Message, cleared by a normal DISCONNECT [MQTT-3.1.2-10]. */
+  will: Will | undefined = undefined;
+  willDelay = 0;
+  /** MQTT 5: the client's Receive Maximum (how many QoS>0 sends may be unacknowledged). */
+  receiveMaximum = 65535;
+  /** MQTT 5: the largest packet the client accepts; 0 = no limit. */
+  maximumPacketSize = 0;
+  /** MQTT 5: incoming topic aliases, alias -> topic [MQTT-3.3.2-12]. */
+  topicAliasesIn: Map<number, string> | undefined = undefined;
+  /** QoS>0 PUBLISHes received and not yet acknowledged, against our Receive Maximum [MQTT-3.3.4-9]. */
+  incomingInflight = 0;
+  /** Packets received while an asynchronous authentication is running; replayed once it ends. */
+  pending: Packet[] | undefined = undefined;
+  /** Set by a takeover or a timeout: how the disconnection is logged. */
+  takenOver = false;
+  disconnectLogged = false;
+  closeReason: string | undefined = undefined;
+  private corked = false;
+  private closing = false;
+
+  constructor(
+    readonly broker: BrokerCore,
+    readonly stream: Duplex,
+    readonly context: ListenerContext,
+    readonly remoteAddress: string,
+  ) {
+    this.decoder = new PacketDecoder({ maxPacketSize: broker.options.maxPacketSize });
+    this.lastReceived = this.connectedAt = Date.now();
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('error', (err: Error) => this.onStreamError(err));
+    stream.on('close', () => this.onStreamClosed());
+    stream.on('drain', () => this.onDrain());
+  }
+
+  get listenerPort(): number {
+    return this.context.port;
+  }
+
+  /** Whether QoS 0 messages should be dropped rather than buffered for this client. */
+  get congested(): boolean {
+    return this.stream.writableLength > CONGESTION_BYTES;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastReceived = this.broker.now;
+    this.decoder.push(chunk, this);
+  }
+
+  onPacket(packet: Packet): void {
+    if (this.state === 'closed') return;
+    if (this.pending !== undefined) {
+      this.pending.push(packet);
+      return;
+    }
+    dispatchPacket(this, packet);
+  }
+
+  onDecodeError(error: MqttProtocolError): void {
+    this.protocolError(error.reasonCode, error.message);
+  }
+
+  /** Ends the connection for a protocol violation: MQTT 5 clients get a DISCONNECT with the reason first. */
+  protocolError(reasonCode: number, why: string): void {
+    if (this.state === 'closed') return;
+    this.broker.logger.log('notice', `Client ${this.clientId || '<unknown>'} protocol error: ${why}; disconnecting.`);
+    // [MQTT-4.13.1-1] for 3.1.1 close without sending; MQTT 5 may send DISCONNECT with a reason code >= 0x80
+    // but only after CONNACK [MQTT-3.2.0-2].
+    if (this.protocolVersion === 5 && this.state === 'connected') {
+      this.send({ type: 14, reasonCode });
+    }
+    this.close(false);
+  }
+
+  /** Writes one packet; writes of one event-loop turn go out together (cork / uncork on the next tick). */
+  send(packet: Packet): void {
+    this.write(encodePacket(packet, this.protocolVersion));
+  }
+
+  write(chunk: Buffer): boolean {
+    if (!this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(uncork, this);
+    }
+    return this.stream.write(chunk);
+  }
+
+  flush(): void {
+    this.corked = false;
+    this.stream.uncork();
+  }
+
+  /** Sends a PUBLISH for one delivery, applying the listener's mount point and MQTT 5 per-client limits. */
+  sendPublish(message: Message, qos: QoS, retain: boolean, dup: boolean, packetId: number, subIds: number[] | undefined): boolean {
+    if (this.context.mountPoint !== '' || this.protocolVersion === 5) {
+      return this.sendPublishSlow(message, qos, retain, dup, packetId, subIds);
+    }
+    message.frame.writeTo(this, this.protocolVersion, qos, retain, dup, packetId);
+    return true;
+  }
+
+  private sendPublishSlow(
+    message: Message,
+    qos: QoS,
+    retain: boolean,
+    dup: boolean,
+    packetId: number,
+    subIds: number[] | undefined,
+  ): boolean {
+    let frame = message.frame;
+    const mount = this.context.mountPoint;
+    if (mount !== '' && message.topic.startsWith(mount)) {
+      frame = new PublishFrame(message.topic.slice(mount.length), message.payload, message.properties);
+    }
+    if (this.protocolVersion !== 5) {
+      frame.writeTo(this, this.protocolVersion, qos, retain, dup, packetId);
+      return true;
+    }
+    const expiry = message.remainingExpiry(this.broker.now);
+    const extra: { subscriptionIdentifiers?: readonly number[]; messageExpiryInterval?: number } = {};
+    if (subIds !== undefined) extra.subscriptionIdentifiers = subIds;
+    if (expiry !== undefined) extra.messageExpiryInterval = expiry;
+    // [MQTT-3.1.2-25] never send a packet larger than the client's Maximum Packet Size: drop it instead.
+    if (this.maximumPacketSize !== 0 && frame.sizeFor(5, qos, extra) > this.maximumPacketSize) {
+      this.broker.stats.droppedTooLarge++;
+      return false;
+    }
+    frame.writeTo(this, 5, qos, retain, dup, packetId, extra);
+    return true;
+  }
+
+  /** Closes the connection. `graceful` = the client sent DISCONNECT (no will). */
+  close(graceful: boolean, reason?: number, properties?: Properties): void {
+    if (this.closing) return;
+    this.closing = true;
+    if (reason !== undefined && this.protocolVersion === 5 && this.state === 'connected') {
+      const packet: Packet = properties === undefined ? { type: 14, reasonCode: reason } : { type: 14, reasonCode: reason, properties };
+      this.send(packet);
+    }
+    if (this.corked) this.flush();
+    this.broker.connectionClosed(this, graceful);
+    this.state = 'closed';
+    this.stream.end();
+    // A peer that never reads would keep the socket half-open for ever: give it a moment, then destroy.
+    const timer = setTimeout(destroyStream, 2000, this.stream);
+    timer.unref();
+  }
+
+  private onStreamError(err: Error): void {
+    if (this.state !== 'closed' && !this.closing) {
+      this.broker.logger.log('notice', `Client ${this.clientId || '<unknown>'} socket error: ${err.message}; disconnecting.`);
+    }
+    this.stream.destroy();
+  }
+
+  private onStreamClosed(): void {
+    if (!this.closing) {
+      this.closing = true;
+      this.broker.connectionClosed(this, false);
+      this.state = 'closed';
+    }
+  }
+
+  private onDrain(): void {
+    if (this.session !== null && this.state === 'connected') this.broker.pump(this.session);
+  }
+
+  /** Exceeded keepalive or connect timeout, from the broker's sweep. */
+  timedOut(now: number): boolean {
+    if (this.state === 'new' || this.state === 'authenticating') {
+      return now - this.connectedAt > this.broker.options.connectTimeout * 1000;
+    }
+    // [MQTT-3.1.2-24] one and a half times the keepalive without a packet ends the connection.
+    return this.keepAlive > 0 && now - this.lastReceived > this.keepAlive * 1500;
+  }
+}
+
+function uncork(connection: Connection): void {
+  connection.flush();
+}
+
+function destroyStream(stream: Duplex): void {
+  stream.destroy();
+}

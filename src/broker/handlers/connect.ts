@@ -1,0 +1,217 @@
+// CONNECT: protocol checks, client identifier rules, authentication, session set-up and CONNACK.
+
+import { randomUUID } from 'node:crypto';
+import type { ConnectPacket, ConnackPacket } from '../../protocol/packets.js';
+import type { Properties } from '../../protocol/properties.js';
+import { ReasonCode } from '../../protocol/reason-codes.js';
+import type { Connection } from '../connection.js';
+import { SESSION_NEVER_EXPIRES } from '../session.js';
+
+/** CONNACK return codes of MQTT 3.1 / 3.1.1. */
+const Refused = { version: 1, identifier: 2, unavailable: 3, credentials: 4, notAuthorized: 5 } as const;
+
+export function handleConnect(conn: Connection, packet: ConnectPacket): void {
+  conn.protocolVersion = packet.protocolVersion;
+  conn.decoder.protocolVersion = packet.protocolVersion;
+  const broker = conn.broker;
+  const options = broker.options;
+  const v5 = packet.protocolVersion === 5;
+
+  let keepAlive = packet.keepAlive;
+  let serverKeepAlive: number | undefined;
+  if (options.maxKeepalive > 0 && (keepAlive > options.maxKeepalive || keepAlive === 0)) {
+    // MQTT 5 can tell the client which keepalive to use; 3.1.1 cannot, so Mosquitto refuses the identifier.
+    if (v5) {
+      keepAlive = serverKeepAlive = options.maxKeepalive;
+    } else if (keepAlive > options.maxKeepalive) {
+      refuse(conn, Refused.identifier, ReasonCode.ClientIdentifierNotValid, 'keepalive above max_keepalive');
+      return;
+    }
+  }
+  conn.keepAlive = keepAlive;
+
+  let clientId = packet.clientId;
+  let assigned: string | undefined;
+  if (conn.context.useUsernameAsClientId && packet.username !== undefined) clientId = packet.username;
+  if (clientId === '') {
+    // [MQTT-3.1.3-8] a zero-length identifier needs Clean Session in 3.1.1; MQTT 3.1 has no such identifiers.
+    const allowed =
+      conn.context.security.allowZeroLengthClientId &&
+      (v5 || (packet.protocolVersion === 4 && packet.cleanStart));
+    if (!allowed) {
+      refuse(conn, Refused.identifier, ReasonCode.ClientIdentifierNotValid, 'empty client identifier');
+      return;
+    }
+    clientId = assigned = `${conn.context.security.autoIdPrefix}${randomUUID().toUpperCase()}`;
+  } else if (packet.protocolVersion === 3 && clientId.length > 23) {
+    refuse(conn, Refused.identifier, ReasonCode.ClientIdentifierNotValid, 'MQTT 3.1 client identifier over 23 characters');
+    return;
+  }
+  if (options.clientIdPrefixes !== undefined && !clientId.startsWith(options.clientIdPrefixes)) {
+    refuse(conn, Refused.notAuthorized, ReasonCode.NotAuthorized, 'client identifier prefix not allowed');
+    return;
+  }
+  conn.clientId = clientId;
+  conn.username = conn.context.certificateUsername ?? packet.username;
+
+  const willError = prepareWill(conn, packet);
+  if (willError !== 0) {
+    refuse(conn, Refused.notAuthorized, willError, 'will not acceptable');
+    return;
+  }
+
+  if (v5) readClientLimits(conn, packet.properties);
+  if (packet.properties?.authenticationMethod !== undefined) {
+    // Enhanced authentication needs a hook; without one the method is unknown [MQTT-4.12.0-1].
+    if (conn.context.hooks.enhancedAuth === undefined) {
+      refuse(conn, Refused.notAuthorized, ReasonCode.BadAuthenticationMethod, 'no enhanced authentication');
+      return;
+    }
+  }
+
+  const outcome = authenticate(conn, packet);
+  if (typeof outcome === 'boolean') {
+    finishConnect(conn, packet, outcome, assigned, serverKeepAlive);
+    return;
+  }
+  // Asynchronous check (password hashing, a plugin): hold later packets until it ends.
+  conn.state = 'authenticating';
+  conn.pending = [];
+  conn.stream.pause();
+  outcome.then(
+    (ok) => resumeAfterAuth(conn, packet, ok, assigned, serverKeepAlive),
+    (err: unknown) => {
+      broker.logger.log('error', `Authentication of client ${clientId} failed: ${String(err)}`);
+      resumeAfterAuth(conn, packet, false, assigned, serverKeepAlive);
+    },
+  );
+}
+
+function resumeAfterAuth(
+  conn: Connection,
+  packet: ConnectPacket,
+  ok: boolean,
+  assigned: string | undefined,
+  serverKeepAlive: number | undefined,
+): void {
+  if (conn.state === 'closed') return;
+  const pending = conn.pending ?? [];
+  conn.pending = undefined;
+  finishConnect(conn, packet, ok, assigned, serverKeepAlive);
+  if (conn.state !== 'connected') return;
+  conn.stream.resume();
+  for (const p of pending) conn.onPacket(p);
+}
+
+function authenticate(conn: Connection, packet: ConnectPacket): boolean | Promise<boolean> {
+  const security = conn.context.security;
+  const hook = conn.context.hooks.authenticate;
+  const username = conn.username;
+  if (username === undefined) return security.allowAnonymous;
+  if (hook === undefined) return security.allowAnonymous;
+  if (conn.context.certificateUsername !== undefined) return true;
+  return hook({
+    clientId: conn.clientId,
+    username,
+    password: packet.password,
+    remoteAddress: conn.remoteAddress,
+    listenerPort: conn.context.port,
+  });
+}
+
+function finishConnect(
+  conn: Connection,
+  packet: ConnectPacket,
+  authenticated: boolean,
+  assigned: string | undefined,
+  serverKeepAlive: number | undefined,
+): void {
+  if (!authenticated) {
+    const anonymous = conn.username === undefined;
+    refuse(
+      conn,
+      anonymous ? Refused.notAuthorized : Refused.credentials,
+      anonymous ? ReasonCode.NotAuthorized : ReasonCode.BadUserNameOrPassword,
+      anonymous ? 'anonymous clients not allowed' : 'bad username or password',
+    );
+    return;
+  }
+  const broker = conn.broker;
+  const expiry = sessionExpiry(conn, packet);
+  const sessionPresent = broker.attachSession(conn, packet.cleanStart, expiry);
+  conn.state = 'connected';
+
+  const ack: ConnackPacket = { type: 2, sessionPresent, reasonCode: 0 };
+  if (conn.protocolVersion === 5) {
+    const properties = connackProperties(conn, assigned, serverKeepAlive);
+    if (properties !== undefined) ack.properties = properties;
+  }
+  if (broker.options.connectionMessages) {
+    const user = conn.username === undefined ? '' : `, u'${conn.username}'`;
+    const p = conn.protocolVersion === 3 ? 1 : conn.protocolVersion === 4 ? 2 : 5;
+    broker.logger.log(
+      'notice',
+      `New client connected from ${conn.remoteAddress} as ${conn.clientId} (p${p}, c${packet.cleanStart ? 1 : 0}, k${conn.keepAlive}${user}).`,
+    );
+  }
+  conn.send(ack);
+  broker.clientConnected(conn);
+}
+
+/** Seconds the session outlives the connection [MQTT-3.1.2-23]; 3.1.1 persistent sessions use persistent_client_expiration. */
+function sessionExpiry(conn: Connection, packet: ConnectPacket): number {
+  if (conn.protocolVersion === 5) return packet.properties?.sessionExpiryInterval ?? 0;
+  if (packet.cleanStart) return 0;
+  const limit = conn.broker.options.persistentClientExpiration;
+  return limit > 0 ? limit : SESSION_NEVER_EXPIRES;
+}
+
+function readClientLimits(conn: Connection, properties: Properties | undefined): void {
+  if (properties === undefined) return;
+  if (properties.receiveMaximum !== undefined) conn.receiveMaximum = properties.receiveMaximum;
+  if (properties.maximumPacketSize !== undefined) conn.maximumPacketSize = properties.maximumPacketSize;
+}
+
+/** CONNACK properties that tell an MQTT 5 client what this server really does. */
+function connackProperties(conn: Connection, assigned: string | undefined, serverKeepAlive: number | undefined): Properties | undefined {
+  const options = conn.broker.options;
+  const p: Properties = {};
+  if (conn.context.maxTopicAlias !== 0) p.topicAliasMaximum = conn.context.maxTopicAlias;
+  if (assigned !== undefined) p.assignedClientIdentifier = assigned;
+  if (options.maxInflightMessages > 0 && options.maxInflightMessages < 65535) p.receiveMaximum = options.maxInflightMessages;
+  if (!options.retainAvailable) p.retainAvailable = 0;
+  if (conn.context.maxQos < 2) p.maximumQoS = conn.context.maxQos;
+  if (serverKeepAlive !== undefined) p.serverKeepAlive = serverKeepAlive;
+  if (options.maxPacketSize > 0) p.maximumPacketSize = options.maxPacketSize;
+  return Object.keys(p).length === 0 ? undefined : p;
+}
+
+/** Builds the Will Message; returns a reason code when the server cannot accept it. */
+function prepareWill(conn: Connection, packet: ConnectPacket): number {
+  const will = packet.will;
+  if (will === undefined) return 0;
+  if (will.qos > conn.context.maxQos) return ReasonCode.QoSNotSupported;
+  if (will.retain && !conn.broker.options.retainAvailable) return ReasonCode.RetainNotSupported;
+  const props = will.properties;
+  const delay = props?.willDelayInterval ?? 0;
+  let forwarded: Properties | undefined;
+  if (props !== undefined) {
+    forwarded = { ...props };
+    delete forwarded.willDelayInterval;
+    if (Object.keys(forwarded).length === 0) forwarded = undefined;
+  }
+  const topic = conn.context.mountPoint + will.topic;
+  conn.will =
+    forwarded === undefined
+      ? { topic, payload: will.payload, qos: will.qos, retain: will.retain }
+      : { topic, payload: will.payload, qos: will.qos, retain: will.retain, properties: forwarded };
+  conn.willDelay = delay;
+  return 0;
+}
+
+/** Refuses the connection with a CONNACK carrying the reason, then closes it [MQTT-3.2.2-5]. */
+export function refuse(conn: Connection, code3: number, code5: number, why: string): void {
+  conn.broker.logger.log('notice', `Client ${conn.clientId || '<unknown>'} connection refused: ${why}.`);
+  conn.send({ type: 2, sessionPresent: false, reasonCode: conn.protocolVersion === 5 ? code5 : code3 });
+  conn.close(true);
+}

@@ -1,0 +1,141 @@
+// PUBLISH from a client: topic alias resolution, limits, authorization, routing, and the acknowledgement.
+
+import { isUtf8 } from 'node:buffer';
+import type { PublishPacket } from '../../protocol/packets.js';
+import type { Properties } from '../../protocol/properties.js';
+import { ReasonCode } from '../../protocol/reason-codes.js';
+import type { Connection } from '../connection.js';
+import { Message } from '../message.js';
+
+export function handlePublish(conn: Connection, packet: PublishPacket): void {
+  const broker = conn.broker;
+  const v5 = conn.protocolVersion === 5;
+  let topic = packet.topic;
+  let properties = packet.properties;
+
+  if (v5 && properties !== undefined) {
+    const resolved = resolveTopicAlias(conn, topic, properties);
+    if (resolved === null) return;
+    topic = resolved;
+    if (properties.topicAlias !== undefined) properties = withoutAlias(properties);
+  } else if (topic === '') {
+    // [MQTT-4.7.3-1] a topic name is at least one character long.
+    conn.protocolError(ReasonCode.TopicNameInvalid, 'empty topic name');
+    return;
+  }
+
+  const qos = packet.qos;
+  if (qos > conn.context.maxQos) {
+    // [MQTT-3.2.2-11] a QoS above the advertised Maximum QoS is a protocol violation.
+    conn.protocolError(ReasonCode.QoSNotSupported, `QoS ${qos} above max_qos`);
+    return;
+  }
+  if (packet.retain && !broker.options.retainAvailable) {
+    // [MQTT-3.2.2-14] retained PUBLISH when Retain Available is 0.
+    conn.protocolError(ReasonCode.RetainNotSupported, 'retain not available');
+    return;
+  }
+  if (qos === 2) {
+    const session = conn.session!;
+    if (session.incomingQos2.has(packet.packetId)) {
+      // Redelivery of a QoS 2 message we already routed: acknowledge again, route nothing [MQTT-4.3.3-10].
+      conn.send({ type: 5, packetId: packet.packetId, reasonCode: 0 });
+      return;
+    }
+    // [MQTT-3.3.4-9] more unacknowledged QoS 2 messages than our Receive Maximum.
+    const receiveMaximum = broker.options.maxInflightMessages || 65535;
+    if (v5 && session.incomingQos2.size >= receiveMaximum) {
+      conn.protocolError(ReasonCode.ReceiveMaximumExceeded, 'receive maximum exceeded');
+      return;
+    }
+  }
+
+  const reason = checkPublish(conn, topic, packet, properties);
+  if (reason < 0x80) {
+    if (conn.context.mountPoint !== '') topic = conn.context.mountPoint + topic;
+    const now = broker.now;
+    const expiry = properties?.messageExpiryInterval;
+    // Stored messages get their own copy of the payload, so they do not pin the socket's read buffer.
+    const payload = qos > 0 || packet.retain ? Buffer.from(packet.payload) : packet.payload;
+    const message = new Message(
+      topic,
+      payload,
+      qos,
+      packet.retain,
+      properties,
+      conn.clientId,
+      expiry === undefined ? 0 : now + expiry * 1000,
+    );
+    const delivered = broker.publish(message, conn.session);
+    acknowledge(conn, packet, v5 && delivered === 0 ? ReasonCode.NoMatchingSubscribers : 0);
+    return;
+  }
+  if (reason === ReasonCode.PayloadFormatInvalid && qos === 0) {
+    conn.protocolError(reason, 'payload is not UTF-8 as its format indicator says');
+    return;
+  }
+  // Refused messages are still acknowledged so the client can go on: 3.1.1 has no way to say no.
+  acknowledge(conn, packet, v5 ? reason : 0);
+}
+
+/** Returns 0 when the message may be published, else the reason code it is refused with. */
+function checkPublish(conn: Connection, topic: string, packet: PublishPacket, properties: Properties | undefined): number {
+  const broker = conn.broker;
+  const limit = broker.options.messageSizeLimit;
+  if (limit > 0 && packet.payload.length > limit) {
+    broker.logger.log('notice', `Dropped too large PUBLISH from ${conn.clientId} (${packet.payload.length} bytes).`);
+    return ReasonCode.PacketTooLarge;
+  }
+  // [MQTT-3.3.2-20]: a receiver may check that a payload said to be UTF-8 really is.
+  if (properties?.payloadFormatIndicator === 1 && !isUtf8(packet.payload)) return ReasonCode.PayloadFormatInvalid;
+  const authorize = conn.context.hooks.authorize;
+  if (authorize !== undefined && !authorize(conn, 'write', conn.context.mountPoint + topic)) {
+    if (broker.logger.enabled('debug')) broker.logger.log('debug', `Denied PUBLISH from ${conn.clientId} to '${topic}'.`);
+    return ReasonCode.NotAuthorized;
+  }
+  return 0;
+}
+
+function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number): void {
+  if (packet.qos === 1) {
+    conn.send({ type: 4, packetId: packet.packetId, reasonCode });
+  } else if (packet.qos === 2) {
+    // A failed PUBREC ends the flow: no PUBREL will follow, so no identifier is kept [MQTT-4.3.3-?].
+    if (reasonCode < 0x80) conn.session!.incomingQos2.add(packet.packetId);
+    conn.send({ type: 5, packetId: packet.packetId, reasonCode });
+  }
+}
+
+/** Resolves an MQTT 5 topic alias; null when the connection was closed for an invalid one. */
+function resolveTopicAlias(conn: Connection, topic: string, properties: Properties): string | null {
+  const alias = properties.topicAlias;
+  if (alias === undefined) {
+    if (topic === '') {
+      conn.protocolError(ReasonCode.ProtocolError, 'empty topic without a topic alias');
+      return null;
+    }
+    return topic;
+  }
+  // [MQTT-3.3.2-9] [MQTT-3.3.2-10] alias 0 or above our Topic Alias Maximum.
+  if (alias === 0 || alias > conn.context.maxTopicAlias) {
+    conn.protocolError(ReasonCode.TopicAliasInvalid, `topic alias ${alias} out of range`);
+    return null;
+  }
+  conn.topicAliasesIn ??= new Map();
+  if (topic !== '') {
+    conn.topicAliasesIn.set(alias, topic);
+    return topic;
+  }
+  const known = conn.topicAliasesIn.get(alias);
+  if (known === undefined) {
+    conn.protocolError(ReasonCode.ProtocolError, `unknown topic alias ${alias}`);
+    return null;
+  }
+  return known;
+}
+
+function withoutAlias(properties: Properties): Properties | undefined {
+  const copy = { ...properties };
+  delete copy.topicAlias;
+  return Object.keys(copy).length === 0 ? undefined : copy;
+}

@@ -1,0 +1,100 @@
+// SUBSCRIBE: per-filter validation and authorization, SUBACK, then the retained messages the filters match.
+
+import type { QoS, SubscribePacket, Subscription } from '../../protocol/packets.js';
+import { ReasonCode } from '../../protocol/reason-codes.js';
+import { parseSharedFilter, validateTopicFilter } from '../../protocol/topic.js';
+import type { Connection } from '../connection.js';
+import type { SubscriptionEntry } from '../subscription.js';
+
+export function handleSubscribe(conn: Connection, packet: SubscribePacket): void {
+  const v5 = conn.protocolVersion === 5;
+  const identifier = packet.properties?.subscriptionIdentifiers?.[0] ?? 0;
+  const reasonCodes: number[] = [];
+  const added: SubscriptionEntry[] = [];
+  const isNew: boolean[] = [];
+  for (const sub of packet.subscriptions) {
+    const result = subscribeOne(conn, sub, identifier);
+    if (typeof result === 'number') {
+      reasonCodes.push(v5 ? result : 0x80);
+      continue;
+    }
+    reasonCodes.push(result.entry.qos);
+    added.push(result.entry);
+    isNew.push(result.created);
+  }
+  // [MQTT-3.8.4-1] SUBACK with the same packet identifier, one code per filter in order [MQTT-3.8.4-6].
+  conn.send({ type: 9, packetId: packet.packetId, reasonCodes });
+  for (let i = 0; i < added.length; i++) {
+    const entry = added[i]!;
+    conn.broker.emit('subscribe', conn, entry.filter, entry.qos);
+    sendRetained(conn, entry, isNew[i]!);
+  }
+}
+
+function subscribeOne(
+  conn: Connection,
+  sub: Subscription,
+  identifier: number,
+): number | { entry: SubscriptionEntry; created: boolean } {
+  const broker = conn.broker;
+  const session = conn.session!;
+  const logger = broker.logger;
+  if (validateTopicFilter(sub.topicFilter) !== null) return ReasonCode.TopicFilterInvalid;
+  const shared = parseSharedFilter(sub.topicFilter);
+  // [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error; refuse that filter.
+  if (shared !== null && sub.noLocal) return ReasonCode.ProtocolError;
+  const filter = conn.context.mountPoint + (shared === null ? sub.topicFilter : shared.filter);
+  const maxLevels = broker.options.maxTopicLevels;
+  if (maxLevels > 0 && countLevels(filter) > maxLevels) return ReasonCode.TopicFilterInvalid;
+  const authorize = conn.context.hooks.authorize;
+  if (authorize !== undefined && !authorize(conn, 'subscribe', filter)) return ReasonCode.NotAuthorized;
+
+  const qos = Math.min(sub.qos, conn.context.maxQos) as QoS;
+  if (logger.enabled('subscribe')) logger.log('subscribe', `${conn.clientId} ${qos} ${sub.topicFilter}`);
+  const existing = session.subscriptions.get(sub.topicFilter);
+  if (existing !== undefined) {
+    // [MQTT-3.8.4-3] a subscription to the same filter replaces the old one; retained messages are sent again.
+    existing.qos = qos;
+    existing.noLocal = sub.noLocal;
+    existing.retainAsPublished = sub.retainAsPublished;
+    existing.retainHandling = sub.retainHandling;
+    existing.identifier = identifier;
+    return { entry: existing, created: false };
+  }
+  const limit = broker.options.maxSubscriptionsPerClient;
+  if (limit > 0 && session.subscriptions.size >= limit) return ReasonCode.QuotaExceeded;
+  const entry: SubscriptionEntry = {
+    session,
+    filter: sub.topicFilter,
+    matchFilter: filter,
+    shareGroup: shared === null ? undefined : shared.group,
+    qos,
+    noLocal: sub.noLocal,
+    retainAsPublished: sub.retainAsPublished,
+    retainHandling: sub.retainHandling,
+    identifier,
+  };
+  broker.addSubscription(entry);
+  return { entry, created: true };
+}
+
+/** Retained messages for a new subscription, sent with RETAIN set [MQTT-3.3.1-9]; never for shared ones. */
+function sendRetained(conn: Connection, entry: SubscriptionEntry, created: boolean): void {
+  if (entry.shareGroup !== undefined) return;
+  // [MQTT-3.3.1-10] [MQTT-3.3.1-11] Retain Handling 1 = only for a new subscription, 2 = never.
+  if (entry.retainHandling === 2 || (entry.retainHandling === 1 && !created)) return;
+  const broker = conn.broker;
+  const authorize = conn.context.hooks.authorize;
+  const subIds = entry.identifier === 0 ? undefined : [entry.identifier];
+  for (const message of broker.retained.match(entry.matchFilter, broker.now)) {
+    if (authorize !== undefined && !authorize(conn, 'read', message.topic)) continue;
+    const qos = (broker.options.upgradeOutgoingQos ? entry.qos : Math.min(entry.qos, message.qos)) as QoS;
+    broker.deliver(conn.session!, message, qos, true, subIds);
+  }
+}
+
+function countLevels(filter: string): number {
+  let n = 1;
+  for (let i = filter.indexOf('/'); i >= 0; i = filter.indexOf('/', i + 1)) n++;
+  return n;
+}

@@ -1,0 +1,46 @@
+// Extension points of the broker, used by the library API, the plugin loader and the file-based auth.
+
+import type { Buffer } from 'node:buffer';
+
+/** What the broker knows of a connected client, handed to hooks and events. */
+export interface ClientInfo {
+  readonly clientId: string;
+  readonly username: string | undefined;
+  readonly protocolVersion: 3 | 4 | 5;
+  readonly remoteAddress: string;
+  /** Port of the listener the client came through (0 for Unix sockets or streams handed in directly). */
+  readonly listenerPort: number;
+}
+
+export interface AuthenticationRequest {
+  readonly clientId: string;
+  readonly username: string | undefined;
+  readonly password: Buffer | undefined;
+  readonly remoteAddress: string;
+  readonly listenerPort: number;
+}
+
+/** Result of the MQTT 5 enhanced-authentication hook. */
+export type EnhancedAuthResult =
+  | { readonly result: 'success'; readonly data?: Buffer }
+  | { readonly result: 'continue'; readonly data?: Buffer }
+  | { readonly result: 'fail'; readonly reasonCode?: number };
+
+export type AccessKind = 'read' | 'write' | 'subscribe';
+
+export interface BrokerHooks {
+  /** Basic authentication (username / password). True lets the client in. */
+  authenticate?(request: AuthenticationRequest): boolean | Promise<boolean>;
+  /**
+   * Authorization of one topic access: `write` for a PUBLISH received, `subscribe` for a filter, `read` for each
+   * message delivered. Must be synchronous: it runs on the routing path.
+   */
+  authorize?(client: ClientInfo, access: AccessKind, topic: string): boolean;
+  /** MQTT 5 enhanced authentication (AUTH packets); without it, an Authentication Method gets 0x8C. */
+  enhancedAuth?(
+    client: ClientInfo,
+    method: string,
+    data: Buffer | undefined,
+    step: 'connect' | 'continue' | 'reauthenticate',
+  ): EnhancedAuthResult | Promise<EnhancedAuthResult>;
+}

@@ -1,0 +1,19 @@
+// What a connection inherits from the listener it arrived on; the transport layer builds one per listener.
+
+import type { BrokerHooks } from './hooks.js';
+import type { SecurityOptions } from './options.js';
+
+export interface ListenerContext {
+  /** Listener port, for log lines and hooks; 0 for Unix sockets and streams handed in directly. */
+  readonly port: number;
+  /** Prefix added to the topics of this listener's clients (Mosquitto `mount_point`). */
+  readonly mountPoint: string;
+  readonly security: SecurityOptions;
+  /** Hooks for this listener (per_listener_settings) or the broker's. */
+  readonly hooks: BrokerHooks;
+  readonly maxQos: 0 | 1 | 2;
+  readonly maxTopicAlias: number;
+  readonly useUsernameAsClientId: boolean;
+  /** Username taken from the TLS client certificate (use_identity_as_username / use_subject_as_username). */
+  readonly certificateUsername?: string;
+}

@@ -1,0 +1,42 @@
+// An application message inside the broker: decoded once from a PUBLISH, shared by every subscriber it goes to.
+
+import type { Properties } from '../protocol/properties.js';
+import type { QoS } from '../protocol/packets.js';
+import { PublishFrame } from '../protocol/publish-frame.js';
+
+export class Message {
+  /** Serialized lazily, once, and reused for every subscriber (see PublishFrame). */
+  private frameCache: PublishFrame | undefined;
+
+  constructor(
+    readonly topic: string,
+    readonly payload: Buffer,
+    readonly qos: QoS,
+    readonly retain: boolean,
+    readonly properties: Properties | undefined,
+    /** Client identifier of the publisher ('' for messages the broker makes itself); used by No Local. */
+    readonly origin: string,
+    /** Absolute expiry time in ms since the epoch (MQTT 5 Message Expiry Interval); 0 = never. */
+    readonly expiresAt: number,
+  ) {}
+
+  get frame(): PublishFrame {
+    this.frameCache ??= new PublishFrame(this.topic, this.payload, this.properties);
+    return this.frameCache;
+  }
+
+  isExpired(now: number): boolean {
+    return this.expiresAt !== 0 && now >= this.expiresAt;
+  }
+
+  /** Seconds left of the Message Expiry Interval, to be sent on delivery [MQTT-3.3.2-6]. */
+  remainingExpiry(now: number): number | undefined {
+    if (this.expiresAt === 0) return undefined;
+    return Math.max(0, Math.ceil((this.expiresAt - now) / 1000));
+  }
+
+  /** Approximate memory held, for max_queued_bytes / max_inflight_bytes accounting. */
+  get size(): number {
+    return this.payload.length;
+  }
+}

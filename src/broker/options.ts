@@ -1,0 +1,70 @@
+// Broker-wide options: what the broker core needs to know, independent of where it came from
+// (a mosquitto.conf file through src/config, or a program embedding Culex through the library API).
+
+/** Options that Mosquitto scopes per listener when `per_listener_settings true`; global otherwise. */
+export interface SecurityOptions {
+  allowAnonymous: boolean;
+  allowZeroLengthClientId: boolean;
+  /** Prefix of identifiers assigned to clients that connect with an empty one. Mosquitto: "auto-". */
+  autoIdPrefix: string;
+  passwordFile?: string;
+  aclFile?: string;
+  pskFile?: string;
+}
+
+export interface BrokerOptions extends SecurityOptions {
+  /** Only clients whose identifier starts with this prefix may connect (Mosquitto `clientid_prefixes`). */
+  clientIdPrefixes?: string;
+  /** Seconds; 0 = no limit. Clients asking more get the limit (MQTT 5 Server Keep Alive) or are refused (3.1.1). */
+  maxKeepalive: number;
+  /** Bytes; 0 = unlimited. A larger incoming packet ends the connection (0x95). */
+  maxPacketSize: number;
+  /** Bytes of payload; 0 = unlimited. Larger PUBLISHes are dropped. */
+  messageSizeLimit: number;
+  /** Per client, QoS 1 and 2 messages in flight towards it; 0 = unlimited. Mosquitto default 20. */
+  maxInflightMessages: number;
+  maxInflightBytes: number;
+  /** Per client, messages queued beyond the in-flight window; 0 = unlimited. Mosquitto default 1000. */
+  maxQueuedMessages: number;
+  maxQueuedBytes: number;
+  queueQos0Messages: boolean;
+  upgradeOutgoingQos: boolean;
+  retainAvailable: boolean;
+  /** Seconds after which a disconnected persistent session of a 3.1/3.1.1 client is removed; 0 = never. */
+  persistentClientExpiration: number;
+  /** Highest QoS the broker supports (Mosquitto `max_qos`, per listener there). */
+  maxQos: 0 | 1 | 2;
+  /** MQTT 5 Topic Alias Maximum the broker accepts from clients; Mosquitto default 10. */
+  maxTopicAlias: number;
+  /** Log connect / disconnect lines. */
+  connectionMessages: boolean;
+  /** Seconds a new connection may take to send CONNECT before it is closed. */
+  connectTimeout: number;
+  /** Subscriptions a single client may hold; 0 = unlimited. Culex extension that guards memory. */
+  maxSubscriptionsPerClient: number;
+  /** Deepest topic filter accepted, in levels. Culex extension that guards the trie. */
+  maxTopicLevels: number;
+}
+
+export const defaultBrokerOptions: Readonly<BrokerOptions> = Object.freeze({
+  allowAnonymous: true,
+  allowZeroLengthClientId: true,
+  autoIdPrefix: 'auto-',
+  maxKeepalive: 65535,
+  maxPacketSize: 0,
+  messageSizeLimit: 0,
+  maxInflightMessages: 20,
+  maxInflightBytes: 0,
+  maxQueuedMessages: 1000,
+  maxQueuedBytes: 0,
+  queueQos0Messages: false,
+  upgradeOutgoingQos: false,
+  retainAvailable: true,
+  persistentClientExpiration: 0,
+  maxQos: 2,
+  maxTopicAlias: 10,
+  connectionMessages: true,
+  connectTimeout: 10,
+  maxSubscriptionsPerClient: 0,
+  maxTopicLevels: 0,
+});

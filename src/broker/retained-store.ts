@@ -1,0 +1,123 @@
+// Retained messages, one per topic, kept in a trie so that a wildcard subscription finds its matches
+// without scanning every retained topic.
+
+import type { Message } from './message.js';
+
+class RetainedNode {
+  readonly children = new Map<string, RetainedNode>();
+  message: Message | undefined;
+}
+
+export class RetainedStore {
+  private readonly root = new RetainedNode();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Stores, replaces, or (for an empty payload) deletes the retained message of a topic [MQTT-3.3.1-6..7]. */
+  set(message: Message): void {
+    const levels = message.topic.split('/');
+    if (message.payload.length === 0) {
+      if (this.deleteAt(this.root, levels, 0)) this.count--;
+      return;
+    }
+    let node = this.root;
+    for (const level of levels) {
+      let next = node.children.get(level);
+      if (next === undefined) {
+        next = new RetainedNode();
+        node.children.set(level, next);
+      }
+      node = next;
+    }
+    if (node.message === undefined) this.count++;
+    node.message = message;
+  }
+
+  get(topic: string): Message | undefined {
+    let node: RetainedNode | undefined = this.root;
+    for (const level of topic.split('/')) {
+      node = node.children.get(level);
+      if (node === undefined) return undefined;
+    }
+    return node.message;
+  }
+
+  /** Every retained message whose topic matches the filter; expired ones are removed on the way. */
+  match(filter: string, now: number, out: Message[] = []): Message[] {
+    this.collect(this.root, filter.split('/'), 0, now, out);
+    return out;
+  }
+
+  *all(): Generator<Message> {
+    const stack: RetainedNode[] = [this.root];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      if (node.message !== undefined) yield node.message;
+      for (const c of node.children.values()) stack.push(c);
+    }
+  }
+
+  private collect(node: RetainedNode, parts: string[], i: number, now: number, out: Message[]): void {
+    if (i === parts.length) {
+      this.take(node, now, out);
+      return;
+    }
+    const part = parts[i]!;
+    if (part === '#') {
+      this.takeSubtree(node, i === 0, now, out);
+      return;
+    }
+    if (part === '+') {
+      for (const [level, next] of node.children) {
+        // [MQTT-4.7.2-1] wildcards at the first level do not match `$` topics.
+        if (i === 0 && level.startsWith('$')) continue;
+        this.collect(next, parts, i + 1, now, out);
+      }
+      return;
+    }
+    const next = node.children.get(part);
+    if (next !== undefined) this.collect(next, parts, i + 1, now, out);
+  }
+
+  private takeSubtree(node: RetainedNode, atRoot: boolean, now: number, out: Message[]): void {
+    // "a/#" matches "a" itself too.
+    if (!atRoot) this.take(node, now, out);
+    const stack: RetainedNode[] = [];
+    for (const [level, next] of node.children) {
+      if (atRoot && level.startsWith('$')) continue;
+      stack.push(next);
+    }
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      this.take(n, now, out);
+      for (const c of n.children.values()) stack.push(c);
+    }
+  }
+
+  private take(node: RetainedNode, now: number, out: Message[]): void {
+    const message = node.message;
+    if (message === undefined) return;
+    if (message.isExpired(now)) {
+      node.message = undefined;
+      this.count--;
+      return;
+    }
+    out.push(message);
+  }
+
+  private deleteAt(node: RetainedNode, levels: string[], i: number): boolean {
+    if (i === levels.length) {
+      if (node.message === undefined) return false;
+      node.message = undefined;
+      return true;
+    }
+    const next = node.children.get(levels[i]!);
+    if (next === undefined) return false;
+    const removed = this.deleteAt(next, levels, i + 1);
+    if (next.message === undefined && next.children.size === 0) node.children.delete(levels[i]!);
+    return removed;
+  }
+}

@@ -1,0 +1,91 @@
+// A client session: subscriptions, messages in flight both ways, and the queue of messages waiting for the
+// client. It outlives the network connection when the client asked for a persistent session.
+
+import type { QoS } from '../protocol/packets.js';
+import type { Connection } from './connection.js';
+import type { Message } from './message.js';
+import type { SubscriptionEntry } from './subscription.js';
+
+/** One message on its way to this session's client. */
+export interface Delivery {
+  message: Message;
+  qos: QoS;
+  retain: boolean;
+  /** MQTT 5 subscription identifiers to send with it; undefined when none. */
+  subscriptionIds: number[] | undefined;
+  packetId: number;
+  /** QoS 2 only: PUBREC received, PUBREL sent, waiting for PUBCOMP. */
+  released: boolean;
+}
+
+export const SESSION_NEVER_EXPIRES = 0xffffffff;
+
+export class Session {
+  readonly subscriptions = new Map<string, SubscriptionEntry>();
+  /** Outgoing QoS 1/2 deliveries awaiting acknowledgement, in the order they were sent. */
+  readonly inflight = new Map<number, Delivery>();
+  inflightBytes = 0;
+  /** Deliveries waiting for room in the in-flight window or for the client to come back. */
+  readonly queue: Delivery[] = [];
+  queueHead = 0;
+  queuedBytes = 0;
+  /** Incoming QoS 2 packet identifiers: PUBREC sent, PUBREL not yet received [MQTT-4.3.3-9]. */
+  readonly incomingQos2 = new Set<number>();
+  connection: Connection | null = null;
+  /** Seconds the session survives a disconnection; 0 = removed at disconnection. */
+  expiryInterval = 0;
+  /** When the client last disconnected (ms since epoch); 0 while connected. */
+  disconnectedAt = 0;
+  /** Messages dropped because a queue or buffer limit was reached (slow consumer). */
+  dropped = 0;
+  private lastPacketId = 0;
+  /** Routing scratch: lets one routing pass merge a client's overlapping subscriptions without allocating. */
+  routeStamp = 0;
+  routeDone = 0;
+  routeQos: QoS = 0;
+  routeRetainAsPublished = false;
+  routeSubscriptionIds: number[] | undefined = undefined;
+
+  constructor(readonly clientId: string) {}
+
+  get queuedCount(): number {
+    return this.queue.length - this.queueHead;
+  }
+
+  /** Next free packet identifier, 1..65535 [MQTT-2.2.1-3]; 0 when all are in use. */
+  allocatePacketId(): number {
+    for (let tries = 0; tries < 65535; tries++) {
+      this.lastPacketId = this.lastPacketId === 65535 ? 1 : this.lastPacketId + 1;
+      if (!this.inflight.has(this.lastPacketId)) return this.lastPacketId;
+    }
+    return 0;
+  }
+
+  enqueue(delivery: Delivery): void {
+    this.queue.push(delivery);
+    this.queuedBytes += delivery.message.size;
+  }
+
+  peekQueued(): Delivery | undefined {
+    return this.queue[this.queueHead];
+  }
+
+  shiftQueued(): Delivery | undefined {
+    const d = this.queue[this.queueHead];
+    if (d === undefined) return undefined;
+    this.queueHead++;
+    this.queuedBytes -= d.message.size;
+    // Compact now and then so the array does not grow for ever behind the head.
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+    }
+    return d;
+  }
+
+  clearQueue(): void {
+    this.queue.length = 0;
+    this.queueHead = 0;
+    this.queuedBytes = 0;
+  }
+}

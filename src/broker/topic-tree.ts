@@ -1,0 +1,170 @@
+// The subscription index: a trie over topic levels with `+` and `#` branches, plus a cache of match results
+// per topic so that routing a message to a topic seen before costs one Map lookup and allocates nothing.
+
+import type { SubscriptionEntry } from './subscription.js';
+
+class TreeNode {
+  readonly children = new Map<string, TreeNode>();
+  plus: TreeNode | null = null;
+  /** Subscriptions whose filter ends at this node. */
+  readonly exact: SubscriptionEntry[] = [];
+  /** Subscriptions whose filter ends with `#` below this node. */
+  readonly hash: SubscriptionEntry[] = [];
+
+  isEmpty(): boolean {
+    return this.children.size === 0 && this.plus === null && this.exact.length === 0 && this.hash.length === 0;
+  }
+}
+
+/** Shared subscriptions of one group on one filter: each message goes to one member, round-robin. */
+export class ShareGroup {
+  readonly members: SubscriptionEntry[] = [];
+  next = 0;
+  constructor(
+    readonly name: string,
+    readonly filter: string,
+  ) {}
+}
+
+export interface MatchResult {
+  /** Non-shared subscriptions matching the topic (a client may appear several times). */
+  readonly entries: readonly SubscriptionEntry[];
+  /** Share groups with a filter matching the topic. */
+  readonly groups: readonly ShareGroup[];
+}
+
+const EMPTY: MatchResult = Object.freeze({ entries: Object.freeze([]), groups: Object.freeze([]) });
+const CACHE_LIMIT = 10_000;
+
+export class TopicTree {
+  private readonly root = new TreeNode();
+  private readonly groups = new Map<string, ShareGroup>(); // key: group + '\0' + filter
+  private readonly cache = new Map<string, MatchResult>();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  add(entry: SubscriptionEntry): void {
+    this.cache.clear();
+    this.count++;
+    if (entry.shareGroup !== undefined) {
+      const key = `${entry.shareGroup}\0${entry.matchFilter}`;
+      let group = this.groups.get(key);
+      if (group === undefined) {
+        group = new ShareGroup(entry.shareGroup, entry.matchFilter);
+        this.groups.set(key, group);
+      }
+      group.members.push(entry);
+      return;
+    }
+    const levels = entry.matchFilter.split('/');
+    let node = this.root;
+    for (let i = 0; i < levels.length; i++) {
+      const level = levels[i]!;
+      if (level === '#') {
+        node.hash.push(entry);
+        return;
+      }
+      node = level === '+' ? (node.plus ??= new TreeNode()) : child(node, level);
+    }
+    node.exact.push(entry);
+  }
+
+  remove(entry: SubscriptionEntry): void {
+    this.cache.clear();
+    if (entry.shareGroup !== undefined) {
+      const key = `${entry.shareGroup}\0${entry.matchFilter}`;
+      const group = this.groups.get(key);
+      if (group !== undefined && removeFrom(group.members, entry)) {
+        this.count--;
+        if (group.members.length === 0) this.groups.delete(key);
+      }
+      return;
+    }
+    const levels = entry.matchFilter.split('/');
+    if (this.removeAt(this.root, levels, 0, entry)) this.count--;
+  }
+
+  /** All subscriptions matching a topic name. The result is shared and must not be kept across changes. */
+  match(topic: string): MatchResult {
+    const cached = this.cache.get(topic);
+    if (cached !== undefined) return cached;
+    const entries: SubscriptionEntry[] = [];
+    const levels = topic.split('/');
+    // [MQTT-4.7.2-1] a topic starting with `$` is not matched by a filter starting with a wildcard.
+    collect(this.root, levels, 0, entries, topic.charCodeAt(0) === 0x24);
+    const groups: ShareGroup[] = [];
+    for (const group of this.groups.values()) {
+      if (filterMatches(group.filter, levels)) groups.push(group);
+    }
+    const result = entries.length === 0 && groups.length === 0 ? EMPTY : { entries, groups };
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    this.cache.set(topic, result);
+    return result;
+  }
+
+  private removeAt(node: TreeNode, levels: string[], i: number, entry: SubscriptionEntry): boolean {
+    if (i === levels.length) return removeFrom(node.exact, entry);
+    const level = levels[i]!;
+    if (level === '#') return removeFrom(node.hash, entry);
+    const next = level === '+' ? node.plus : node.children.get(level);
+    if (next === null || next === undefined) return false;
+    const removed = this.removeAt(next, levels, i + 1, entry);
+    if (removed && next.isEmpty()) {
+      if (level === '+') node.plus = null;
+      else node.children.delete(level);
+    }
+    return removed;
+  }
+}
+
+function child(node: TreeNode, level: string): TreeNode {
+  let next = node.children.get(level);
+  if (next === undefined) {
+    next = new TreeNode();
+    node.children.set(level, next);
+  }
+  return next;
+}
+
+function removeFrom(list: SubscriptionEntry[], entry: SubscriptionEntry): boolean {
+  const at = list.indexOf(entry);
+  if (at < 0) return false;
+  list.splice(at, 1);
+  return true;
+}
+
+function collect(node: TreeNode, levels: string[], i: number, out: SubscriptionEntry[], dollar: boolean): void {
+  // `#` also matches the parent level itself ("a/#" matches "a") [MQTT-4.7.1-2].
+  if (!(dollar && i === 0)) pushAll(out, node.hash);
+  if (i === levels.length) {
+    pushAll(out, node.exact);
+    return;
+  }
+  const next = node.children.get(levels[i]!);
+  if (next !== undefined) collect(next, levels, i + 1, out, dollar);
+  if (node.plus !== null && !(dollar && i === 0)) collect(node.plus, levels, i + 1, out, dollar);
+}
+
+function pushAll(out: SubscriptionEntry[], list: readonly SubscriptionEntry[]): void {
+  for (let i = 0; i < list.length; i++) out.push(list[i]!);
+}
+
+/** Whether a (non-shared) filter matches a topic already split into levels. */
+export function filterMatches(filter: string, topicLevels: readonly string[]): boolean {
+  const parts = filter.split('/');
+  const dollar = (topicLevels[0] ?? '').startsWith('$');
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    if (part === '#') return !(dollar && i === 0);
+    if (i >= topicLevels.length) return false;
+    if (part === '+') {
+      if (dollar && i === 0) return false;
+      continue;
+    }
+    if (part !== topicLevels[i]) return false;
+  }
+  return parts.length === topicLevels.length;
+}

@@ -1,0 +1,112 @@
+// The `culex` command: Mosquitto's flags, configuration, logging, signals.
+
+import { spawn } from 'node:child_process';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import type { BrokerHooks } from '../broker/hooks.js';
+import type { CulexConfig } from '../config/config.js';
+import { Broker } from '../server/broker.js';
+import { hooksFromFiles } from '../server/security.js';
+import { buildConfig, parseArgs, usage } from './args.js';
+import { LogSink } from './log-sink.js';
+
+export const VERSION: string = (() => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+function fail(message: string): never {
+  process.stderr.write(`Error: ${message}\n`);
+  process.exit(1);
+}
+
+function securityHooks(config: CulexConfig): { hooks: BrokerHooks; perListener: Map<number, BrokerHooks> } {
+  const perListener = new Map<number, BrokerHooks>();
+  if (!config.perListenerSettings) return { hooks: hooksFromFiles(config.broker), perListener };
+  config.listeners.forEach((l, i) => {
+    if (l.security !== undefined) perListener.set(i, hooksFromFiles(l.security));
+  });
+  return { hooks: {}, perListener };
+}
+
+/** Re-runs this command detached from the terminal (Mosquitto's -d), then exits. */
+function daemonize(argv: readonly string[]): never {
+  const rest = argv.filter((a) => a !== '-d' && a !== '--daemon');
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...rest], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  child.unref();
+  process.exit(0);
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  let config: CulexConfig;
+  let configFile: string | undefined;
+  try {
+    const args = parseArgs([...argv]);
+    if ('help' in args) {
+      process.stdout.write(usage(VERSION));
+      process.exit(0);
+    }
+    if (args.daemon) daemonize(argv);
+    configFile = args.configFile;
+    config = buildConfig(args);
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+  }
+  const logger = new LogSink(config.log);
+  let hooks: ReturnType<typeof securityHooks>;
+  try {
+    hooks = securityHooks(config);
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+  }
+  logger.log('notice', `culex version ${VERSION} starting`);
+  if (configFile !== undefined) logger.log('notice', `Config loaded from ${configFile}.`);
+  else logger.log('notice', 'Using default config.');
+  for (const w of config.warnings) logger.log('warning', w);
+  if (config.localOnly) {
+    logger.log('notice', 'Starting in local only mode. Connections will only be possible from clients running on this machine.');
+    logger.log('notice', 'Create a configuration file which defines a listener to allow remote access.');
+  }
+
+  const broker = new Broker({ options: config.broker, logger, hooks: hooks.hooks, listenerHooks: hooks.perListener });
+  let opened = 0;
+  for (const listener of config.listeners) {
+    try {
+      opened += (await broker.listen([listener])).length;
+    } catch (err) {
+      // In local-only mode the ::1 socket may be missing on hosts without IPv6; Mosquitto goes on with the rest.
+      if (config.localOnly && listener.host === '::1') continue;
+      logger.log('error', `Error: ${err instanceof Error ? err.message : String(err)}`);
+      await broker.stop();
+      process.exit(1);
+    }
+  }
+  if (opened === 0) fail('unable to open any listening socket');
+  if (config.pidFile !== undefined) writeFileSync(config.pidFile, `${process.pid}\n`);
+  logger.log('notice', `culex version ${VERSION} running`);
+
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.log('notice', `culex version ${VERSION} terminating`);
+    broker.stop().then(() => {
+      if (config.pidFile !== undefined) {
+        try {
+          unlinkSync(config.pidFile);
+        } catch {
+          // already gone
+        }
+      }
+      process.exit(0);
+    });
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}

@@ -1,0 +1,14 @@
+// The shape every listener (TCP, TLS, WebSocket, Unix socket) has towards the rest of Culex.
+
+import type { Duplex } from 'node:stream';
+
+/** A listener hands each accepted connection over as a duplex byte stream with the peer's address. */
+export type ConnectionHandler = (stream: Duplex, remoteAddress: string) => void;
+
+export interface Listener {
+  /** Human-readable description for log lines, e.g. "ipv4 listen socket on port 1883". */
+  readonly description: string;
+  /** The port really bound (useful with port 0), or 0 for Unix sockets. */
+  readonly port: number;
+  close(): Promise<void>;
+}

@@ -1,0 +1,75 @@
+// Plain TCP listeners (and Unix domain sockets, which Node serves through the same `net` server).
+
+import { isIPv6, type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import type { ListenerOptions } from './listener-options.js';
+import type { ConnectionHandler, Listener } from './listener.js';
+
+class NetListener implements Listener {
+  constructor(
+    private readonly server: Server,
+    readonly description: string,
+    readonly port: number,
+  ) {}
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** Address text as Mosquitto logs it: "127.0.0.1:50000", or the socket path for Unix sockets. */
+export function peerAddress(socket: Socket, fallback: string): string {
+  const address = socket.remoteAddress;
+  if (address === undefined) return fallback;
+  return `${address.startsWith('::ffff:') ? address.slice(7) : address}:${socket.remotePort ?? 0}`;
+}
+
+/** Addresses to bind for one listener: explicit host, an interface's addresses, or all interfaces. */
+export function bindAddresses(options: ListenerOptions): string[] {
+  if (options.bindInterface !== undefined) {
+    const entries = networkInterfaces()[options.bindInterface];
+    if (entries === undefined) throw new Error(`bind_interface: no network interface named "${options.bindInterface}"`);
+    return entries
+      .filter((e) => options.socketDomain === undefined || e.family === (options.socketDomain === 'ipv4' ? 'IPv4' : 'IPv6'))
+      .map((e) => e.address);
+  }
+  if (options.host !== undefined) return [options.host];
+  if (options.socketDomain === 'ipv4') return ['0.0.0.0'];
+  return ['::'];
+}
+
+function listenOne(server: Server, port: number, host: string | undefined, path: string | undefined): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    const done = (): void => {
+      server.off('error', onError);
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr !== null ? (addr as AddressInfo).port : 0);
+    };
+    if (path !== undefined) server.listen({ path }, done);
+    else server.listen({ port, host, ipv6Only: host !== undefined && isIPv6(host) && host !== '::' }, done);
+  });
+}
+
+/** Opens the sockets of one `listener` (one per bind address) and hands accepted sockets to `onConnection`. */
+export async function openTcpListener(
+  options: ListenerOptions,
+  onConnection: ConnectionHandler,
+  wrap?: (server: Server) => void,
+): Promise<Listener[]> {
+  const opened: Listener[] = [];
+  const targets = options.unixSocketPath !== undefined ? [undefined] : bindAddresses(options);
+  for (const host of targets) {
+    const server = createServer({ noDelay: options.setTcpNodelay, pauseOnConnect: false }, (socket) => {
+      onConnection(socket, peerAddress(socket, options.unixSocketPath ?? 'unix'));
+    });
+    if (options.maxConnections >= 0) server.maxConnections = options.maxConnections;
+    wrap?.(server);
+    const port = await listenOne(server, options.port, host, options.unixSocketPath);
+    const family = options.unixSocketPath !== undefined ? 'unix' : host !== undefined && isIPv6(host) ? 'ipv6' : 'ipv4';
+    const where = options.unixSocketPath !== undefined ? `path ${options.unixSocketPath}` : `port ${port}`;
+    opened.push(new NetListener(server, `${family} listen socket on ${where}`, port));
+  }
+  return opened;
+}
