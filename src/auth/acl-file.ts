@@ -63,7 +63,11 @@ export class AclFile {
   readonly #users: ReadonlyMap<string, AclRule[]>;
   readonly #patterns: readonly PatternRule[];
 
-  private constructor(anonymous: AclRule[] | undefined, users: Map<string, AclRule[]>, patterns: PatternRule[]) {
+  private constructor(
+    anonymous: AclRule[] | undefined,
+    users: Map<string, AclRule[]>,
+    patterns: PatternRule[],
+  ) {
     this.#anonymous = anonymous;
     this.#users = users;
     this.#patterns = patterns;
@@ -86,38 +90,36 @@ export class AclFile {
     const patterns: PatternRule[] = [];
     let currentUser: string | undefined;
 
-    text.split('\n').forEach((raw, index) => {
-      const fail = (message: string): never => {
-        throw new AuthFileError(fileName, index + 1, message);
-      };
+    for (const [index, raw] of text.split('\n').entries()) {
+      const fail = (message: string): AuthFileError => new AuthFileError(fileName, index + 1, message);
       const line = raw.replace(/[ \t\r\n\v\f]+$/, '');
       // Only a '#' in the very first column starts a comment; blank lines yield no token.
-      if (line.startsWith('#')) return;
+      if (line.startsWith('#')) continue;
       const first = nextToken(line);
-      if (first === undefined) return;
+      if (first === undefined) continue;
       const [keyword, afterKeyword] = first;
 
       if (keyword === 'user') {
         const name = afterKeyword === undefined ? '' : trimBlanks(afterKeyword);
-        if (name.length === 0) fail('Missing username in acl_file.');
+        if (name.length === 0) throw fail('Missing username in acl_file.');
         currentUser = name;
-        return;
+        continue;
       }
-      if (keyword !== 'topic' && keyword !== 'pattern') fail(`Invalid line in acl_file: ${line}.`);
+      if (keyword !== 'topic' && keyword !== 'pattern') throw fail(`Invalid line in acl_file: ${line}.`);
 
       const second = afterKeyword === undefined ? undefined : nextToken(afterKeyword);
-      if (second === undefined) return fail('Empty topic in acl_file.');
+      if (second === undefined) throw fail('Empty topic in acl_file.');
       const [word, afterWord] = second;
       // With a single argument it is the topic and access defaults to readwrite.
       let filter = word;
       let access = READ | WRITE;
       if (afterWord !== undefined) {
         const mapped = ACCESS_WORDS.get(word);
-        if (mapped === undefined) return fail(`Invalid topic access type "${word}" in acl_file.`);
+        if (mapped === undefined) throw fail(`Invalid topic access type "${word}" in acl_file.`);
         access = mapped;
         filter = trimBlanks(afterWord);
       }
-      if (!isValidFilter(filter)) fail(`Invalid ACL topic "${filter}" in acl_file.`);
+      if (!isValidFilter(filter)) throw fail(`Invalid ACL topic "${filter}" in acl_file.`);
 
       if (keyword === 'pattern') {
         addRule(patterns, { filter, access, usesUsername: filter.includes('%u') });
@@ -132,7 +134,7 @@ export class AclFile {
         }
         addRule(list, { filter, access });
       }
-    });
+    }
     return new AclFile(anonymous, users, patterns);
   }
 

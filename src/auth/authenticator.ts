@@ -32,7 +32,9 @@ export function fileAuthenticator(passwords: PasswordFile): Authenticator {
     authenticate(req: AuthRequest): Promise<boolean> {
       if (req.username === undefined) return Promise.resolve(false);
       // A user listed in the file but sending no password is refused, as in Mosquitto.
-      return passwords.verify(req.username, req.password ?? Buffer.alloc(0)).then((ok) => ok && req.password !== undefined);
+      return passwords
+        .verify(req.username, req.password ?? Buffer.alloc(0))
+        .then((ok) => ok && req.password !== undefined);
     },
   };
 }

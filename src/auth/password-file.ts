@@ -13,8 +13,8 @@ import {
   SALT_BYTES,
 } from './password-hash.js';
 
-export { hashPassword } from './password-hash.js';
 export type { HashKind } from './password-hash.js';
+export { hashPassword } from './password-hash.js';
 
 const MAX_FIELD_CHARS = 65535;
 
@@ -68,25 +68,28 @@ export class PasswordFile {
     const users = new Map<string, PasswordHash>();
     const warnings: AuthFileError[] = [];
     const lines = text.split('\n');
-    lines.forEach((raw, index) => {
-      const lineNo = index + 1;
-      if (raw.startsWith('#') || !raw.includes(':')) return;
-      // strtok(':') semantics: empty fields vanish, only the first two tokens count.
-      const tokens = raw.split(':').filter((t) => t.length > 0);
-      const username = trimBlanks(tokens[0] ?? '');
-      const passwordField = tokens[1];
-      const warn = (message: string): void => {
-        warnings.push(new AuthFileError(fileName, lineNo, message));
-      };
-      if (username.length > MAX_FIELD_CHARS) return warn('Invalid line in password file, username too long.');
-      if (passwordField === undefined) return warn('Invalid line in password file, missing password.');
-      const hashText = trimBlanks(passwordField);
-      if (hashText.length > MAX_FIELD_CHARS) return warn('Invalid line in password file, password too long.');
-      const parsed = parsePasswordHash(hashText);
-      if (typeof parsed === 'string') return warn(`${parsed} for user ${username}, removing entry.`);
-      users.set(username, parsed);
-    });
+    for (const [index, raw] of lines.entries()) {
+      const problem = PasswordFile.#parseLine(raw, users);
+      if (problem !== undefined) warnings.push(new AuthFileError(fileName, index + 1, problem));
+    }
     return new PasswordFile(users, warnings);
+  }
+
+  /** Add one line's entry to `users`; returns why it was skipped, if it was skipped with a warning. */
+  static #parseLine(raw: string, users: Map<string, PasswordHash>): string | undefined {
+    if (raw.startsWith('#') || !raw.includes(':')) return undefined;
+    // strtok(':') semantics: empty fields vanish, only the first two tokens count.
+    const tokens = raw.split(':').filter((t) => t.length > 0);
+    const username = trimBlanks(tokens[0] ?? '');
+    const passwordField = tokens[1];
+    if (username.length > MAX_FIELD_CHARS) return 'Invalid line in password file, username too long.';
+    if (passwordField === undefined) return 'Invalid line in password file, missing password.';
+    const hashText = trimBlanks(passwordField);
+    if (hashText.length > MAX_FIELD_CHARS) return 'Invalid line in password file, password too long.';
+    const parsed = parsePasswordHash(hashText);
+    if (typeof parsed === 'string') return `${parsed} for user ${username}, removing entry.`;
+    users.set(username, parsed);
+    return undefined;
   }
 
   has(username: string): boolean {

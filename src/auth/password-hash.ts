@@ -66,13 +66,20 @@ export function formatPasswordHash(hash: PasswordHash): string {
 }
 
 /** Compute the digest for `password` with the given parameters; PBKDF2 runs on the libuv threadpool. */
-export function computeDigest(password: Buffer, kind: HashKind, iterations: number, salt: Buffer): Promise<Buffer> {
+export function computeDigest(
+  password: Buffer,
+  kind: HashKind,
+  iterations: number,
+  salt: Buffer,
+): Promise<Buffer> {
   if (kind === 'sha512') {
     // A single SHA-512 over a short input costs microseconds, so the synchronous API is fine here.
     return Promise.resolve(createHash('sha512').update(password).update(salt).digest());
   }
   return new Promise((resolve, reject) => {
-    pbkdf2(password, salt, iterations, DIGEST_BYTES, 'sha512', (err, key) => (err ? reject(err) : resolve(key)));
+    pbkdf2(password, salt, iterations, DIGEST_BYTES, 'sha512', (err, key) =>
+      err ? reject(err) : resolve(key),
+    );
   });
 }
 

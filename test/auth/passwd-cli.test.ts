@@ -21,11 +21,26 @@ async function ok(args: string[]): Promise<void> {
 
 /** mosquitto_pub exits 0 when the broker accepts the credentials, non-zero when refused. */
 async function canPublish(port: number, user: string, password: string): Promise<boolean> {
-  const r = await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-u', user, '-P', password, '-t', 't', '-m', 'x']);
+  const r = await run('mosquitto_pub', [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-u',
+    user,
+    '-P',
+    password,
+    '-t',
+    't',
+    '-m',
+    'x',
+  ]);
   return r.status === 0;
 }
 
-test('files written by culex-passwd (-c -b, -b, -H, -I, -D, -U) are accepted by the real mosquitto broker', { skip: skipUnlessTools('mosquitto', 'mosquitto_pub') }, async () => {
+test('files written by culex-passwd (-c -b, -b, -H, -I, -D, -U) are accepted by the real mosquitto broker', {
+  skip: skipUnlessTools('mosquitto', 'mosquitto_pub'),
+}, async () => {
   const dir = tempDir();
   const file = join(dir, 'passwd');
   await ok(['-c', '-b', file, 'alice', 'alice-pw']);
@@ -74,7 +89,9 @@ test('files written by culex-passwd (-c -b, -b, -H, -I, -D, -U) are accepted by 
   assert.equal(await pw.verify('bob', 'bob-pw'), false);
 });
 
-test('culex-passwd edits files written by mosquitto_passwd and vice versa', { skip: skipUnlessTools('mosquitto_passwd') }, async () => {
+test('culex-passwd edits files written by mosquitto_passwd and vice versa', {
+  skip: skipUnlessTools('mosquitto_passwd'),
+}, async () => {
   const dir = tempDir();
   const file = join(dir, 'passwd');
   const m = await run('mosquitto_passwd', ['-c', '-b', file, 'm1', 'pw1']);
@@ -107,10 +124,12 @@ test('interactive mode reads the password twice; mismatch exits 2, empty exits 1
   assert.deepEqual(PasswordFile.load(file).usernames(), ['u', 'v']);
 });
 
-test('error messages and exit codes match mosquitto_passwd', { skip: skipUnlessTools('mosquitto_passwd') }, async () => {
+test('error messages and exit codes match mosquitto_passwd', {
+  skip: skipUnlessTools('mosquitto_passwd'),
+}, async () => {
   const dir = tempDir();
   const existing = join(dir, 'existing');
-  writeFileSync(existing, 'a:$6$AAAAAAAAAAAAAAAA$' + 'A'.repeat(86) + '==\n');
+  writeFileSync(existing, `a:$6$AAAAAAAAAAAAAAAA$${'A'.repeat(86)}==\n`);
   const corrupt = join(dir, 'corrupt');
   writeFileSync(corrupt, 'a:b\n\nc:d\n');
   const cases: string[][] = [

@@ -15,7 +15,9 @@ async function mosquittoPasswd(args: string[]): Promise<void> {
   assert.equal(result.status, 0, result.stderr);
 }
 
-test('files made by mosquitto_passwd (sha512-pbkdf2 and sha512) verify right and reject wrong passwords', { skip: skipPasswd }, async () => {
+test('files made by mosquitto_passwd (sha512-pbkdf2 and sha512) verify right and reject wrong passwords', {
+  skip: skipPasswd,
+}, async () => {
   const dir = tempDir();
   const file = join(dir, 'passwd');
   await mosquittoPasswd(['-c', '-b', file, 'alice', 'correct horse']);
@@ -67,7 +69,7 @@ test('parse follows the broker: comments and lines without ":" skipped, bad hash
     `  spaced  :  ${good}  `,
     'plain:text-password',
     'badsalt:$7$101$AAAA$AAAA',
-    'zeroiter:$7$0$AAAAAAAAAAAAAAAA$' + 'A'.repeat(86) + '==',
+    `zeroiter:$7$0$AAAAAAAAAAAAAAAA$${'A'.repeat(86)}==`,
     'nopass:',
     `crlf:${good}\r`,
   ].join('\n');

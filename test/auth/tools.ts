@@ -72,8 +72,13 @@ export interface RunningBroker {
 export async function startMosquitto(dir: string, configLines: readonly string[]): Promise<RunningBroker> {
   const port = await freePort();
   const confPath = join(dir, `mosquitto-${port}.conf`);
-  writeFileSync(confPath, [`listener ${port} 127.0.0.1`, 'log_type all', 'log_dest stderr', ...configLines, ''].join('\n'));
-  const child: ChildProcess = spawn(findTool('mosquitto') ?? 'mosquitto', ['-c', confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  writeFileSync(
+    confPath,
+    [`listener ${port} 127.0.0.1`, 'log_type all', 'log_dest stderr', ...configLines, ''].join('\n'),
+  );
+  const child: ChildProcess = spawn(findTool('mosquitto') ?? 'mosquitto', ['-c', confPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
