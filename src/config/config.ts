@@ -1,0 +1,88 @@
+// The typed result of reading a mosquitto.conf: everything the CLI needs to start a Culex broker.
+
+import type { LogLevel } from '../broker/logger.js';
+import type { BrokerOptions } from '../broker/options.js';
+import type { ListenerOptions } from '../transport/listener-options.js';
+
+export type LogDestKind = 'stderr' | 'stdout' | 'file' | 'syslog' | 'topic' | 'none';
+
+export interface LogDestination {
+  kind: LogDestKind;
+  /** Only for `file`: the file to append to. */
+  path?: string;
+}
+
+export interface LogOptions {
+  /** `log_dest`, in file order. Default `[stderr]`; `none` alone means no logging at all. */
+  dest: LogDestination[];
+  /** `log_type`. Default error, warning, notice, information; `all` and `none` kept as written. */
+  types: Set<LogLevel | 'all' | 'none'>;
+  /** `log_timestamp`, default true. */
+  timestamp: boolean;
+  /** `log_timestamp_format`: an strftime format; unset = seconds since the Unix epoch (Mosquitto). */
+  timestampFormat?: string;
+  /** `log_facility`: syslog local facility 0-7 (local0..local7); unset = the "daemon" facility. */
+  syslogFacility?: number;
+}
+
+export interface PersistenceOptions {
+  /** `persistence`, default false. */
+  enabled: boolean;
+  /** `persistence_location`: directory of the database; default '' = the current directory. */
+  location: string;
+  /** `persistence_file`, default mosquitto.db. */
+  file: string;
+  /** `autosave_interval`, seconds (or change count with autosaveOnChanges); 0 = only on exit. Default 1800. */
+  autosaveInterval: number;
+  /** `autosave_on_changes`, default false. */
+  autosaveOnChanges: boolean;
+}
+
+/** `plugin` / `auth_plugin` with its `plugin_opt_*` / `auth_opt_*` options, kept for the auth layer to judge. */
+export interface PluginConfig {
+  path: string;
+  /** Option names without their `plugin_opt_` / `auth_opt_` prefix. */
+  options: Record<string, string>;
+  /** `auth_plugin_deny_special_chars`, default true. */
+  denySpecialChars: boolean;
+  /** With `per_listener_settings true`: index in `CulexConfig.listeners` the plugin belongs to. */
+  listenerIndex?: number;
+}
+
+export interface CulexConfig {
+  /** Broker-wide options; with per_listener_settings false its security fields apply to every listener. */
+  broker: BrokerOptions;
+  /** Sockets to open, in file order (the implicit default listener, when enabled, comes first). */
+  listeners: ListenerOptions[];
+  /**
+   * True when no listener was configured and Mosquitto 2.0's "local only mode" applies: the listeners are
+   * loopback-only (127.0.0.1 and ::1) and anonymous clients are allowed. The ::1 one may fail on hosts without
+   * IPv6; Mosquitto carries on with whichever socket opened.
+   */
+  localOnly: boolean;
+  log: LogOptions;
+  persistence: PersistenceOptions;
+  /** `per_listener_settings`: security options live in `ListenerOptions.security` instead of `broker`. */
+  perListenerSettings: boolean;
+  /** `pid_file`: write the process id there at start. */
+  pidFile?: string;
+  /** `user`: recorded only; Culex never changes user (run it as the account it should run as). */
+  user?: string;
+  /** `sys_interval`: seconds between $SYS updates; 0 disables $SYS. Default 10. */
+  sysInterval: number;
+  /** `set_tcp_nodelay` (global in Mosquitto); also copied into every listener's `setTcpNodelay`. */
+  setTcpNodelay: boolean;
+  /** `check_retain_source`, default true: re-check the publisher's ACL before sending a retained message. */
+  checkRetainSource: boolean;
+  /** `allow_duplicate_messages` (deprecated in Mosquitto), default true; recorded for the broker's fan-out. */
+  allowDuplicateMessages: boolean;
+  /** `memory_limit` in bytes; 0 = none. Recorded for the broker to enforce (Culex measures its own usage). */
+  memoryLimit: number;
+  /** `websockets_log_level`: libwebsockets bit mask; kept for information, Culex logs WebSocket events at `websockets`. */
+  websocketsLogLevel: number;
+  plugins: PluginConfig[];
+  /** Files read, main file first then include_dir files in load order. */
+  files: string[];
+  /** Non-fatal remarks (deprecated options…), for the CLI to log at start like Mosquitto does. */
+  warnings: string[];
+}

@@ -1,0 +1,114 @@
+// Turns the draft into a CulexConfig by applying Mosquitto 2.0's listener rules: the implicit default
+// listener, "local only mode" when no listener is configured, and allow_anonymous defaulting to false otherwise.
+
+import type { SecurityOptions } from '../broker/options.js';
+import type { ListenerOptions } from '../transport/listener-options.js';
+import type { CulexConfig, PluginConfig } from './config.js';
+import { ConfigError, ConfigErrorCode } from './config-error.js';
+import { DEFAULT_PORT, localOnlyListeners } from './defaults.js';
+import type { ConfigDraft, ListenerDraft } from './draft.js';
+
+export function finalizeConfig(draft: ConfigDraft, files: string[]): CulexConfig {
+  refuseLostDefaultListenerSettings(draft);
+  const drafts = draft.defaultListenerEnabled ? [draft.defaultListener, ...draft.listeners] : draft.listeners;
+  const localOnly = drafts.length === 0;
+  const broker = { ...draft.broker };
+  const warnings = [...draft.warnings];
+  if (localOnly) {
+    // Mosquitto 2.0 lets anonymous clients in on its loopback-only listeners whatever the file says.
+    if (draft.allowAnonymousSet && !broker.allowAnonymous) {
+      warnings.push(
+        'No listener is configured: local only mode allows anonymous clients despite "allow_anonymous false".',
+      );
+    }
+    broker.allowAnonymous = true;
+  } else if (!draft.allowAnonymousSet) {
+    broker.allowAnonymous = false;
+  }
+  const listeners = localOnly
+    ? localOnlyListeners([DEFAULT_PORT], draft.perListenerSettings).map((l) => ({
+        ...l,
+        setTcpNodelay: draft.setTcpNodelay,
+      }))
+    : drafts.map((l) => finishListener(draft, l, warnings));
+  const plugins: PluginConfig[] = [...draft.plugins];
+  drafts.forEach((l, index) => {
+    for (const p of l.plugins) plugins.push({ ...p, listenerIndex: index });
+  });
+  const config: CulexConfig = {
+    broker,
+    listeners,
+    localOnly,
+    log: draft.log,
+    persistence: draft.persistence,
+    perListenerSettings: draft.perListenerSettings,
+    sysInterval: draft.sysInterval,
+    setTcpNodelay: draft.setTcpNodelay,
+    checkRetainSource: draft.checkRetainSource,
+    allowDuplicateMessages: draft.allowDuplicateMessages,
+    memoryLimit: draft.memoryLimit,
+    websocketsLogLevel: draft.websocketsLogLevel,
+    plugins,
+    files,
+    warnings,
+  };
+  if (draft.pidFile !== undefined) config.pidFile = draft.pidFile;
+  if (draft.user !== undefined) config.user = draft.user;
+  return config;
+}
+
+/** Mosquitto drops these silently when the default listener stays off; Culex names the first one instead. */
+function refuseLostDefaultListenerSettings(draft: ConfigDraft): void {
+  const lost = draft.defaultListener.inertSettings[0];
+  if (draft.defaultListenerEnabled || lost === undefined) return;
+  throw new ConfigError({
+    code: ConfigErrorCode.misplacedOption,
+    file: lost.file,
+    line: lost.line,
+    option: lost.option,
+    reason:
+      'written before any "listener" line it configures the default listener, which this file never enables ' +
+      '(Mosquitto would ignore it): move it after the "listener" line it belongs to',
+  });
+}
+
+function finishListener(draft: ConfigDraft, l: ListenerDraft, warnings: string[]): ListenerOptions {
+  const options: ListenerOptions = { ...l.options, setTcpNodelay: draft.setTcpNodelay };
+  if (options.websocketsHeadersSize === undefined && draft.websocketsHeadersSize !== undefined) {
+    options.websocketsHeadersSize = draft.websocketsHeadersSize;
+  }
+  if (draft.perListenerSettings) options.security = listenerSecurity(l);
+  checkTls(options, l, warnings);
+  return options;
+}
+
+function listenerSecurity(l: ListenerDraft): SecurityOptions {
+  return { ...l.security, allowAnonymous: l.allowAnonymousSet ? l.security.allowAnonymous : false };
+}
+
+/** TLS is on with certfile + keyfile (certificates) or psk_hint (pre-shared keys); half a setup is an error. */
+function checkTls(options: ListenerOptions, l: ListenerDraft, warnings: string[]): void {
+  const tls = options.tls;
+  if (tls === undefined) return;
+  const hasCert = tls.certfile !== undefined;
+  const hasKey = tls.keyfile !== undefined;
+  if (hasCert !== hasKey) {
+    throw new ConfigError({
+      code: ConfigErrorCode.invalidValue,
+      file: l.site.file,
+      line: l.site.line,
+      option: l.site.option,
+      reason: `certificate TLS needs both "certfile" and "keyfile" (only "${hasCert ? 'certfile' : 'keyfile'}" given)`,
+    });
+  }
+  if (!hasCert && tls.pskHint === undefined) {
+    warnings.push(
+      `Listener on ${describe(options)}: TLS options have no effect without "certfile"/"keyfile" or "psk_hint"; it serves plain MQTT.`,
+    );
+    delete options.tls;
+  }
+}
+
+function describe(options: ListenerOptions): string {
+  return options.unixSocketPath ?? `port ${options.port}`;
+}

@@ -1,0 +1,113 @@
+// General (broker-wide) options of mosquitto.conf: limits, logging, persistence, process settings.
+
+import type { LogLevel } from '../broker/logger.js';
+import type { LogDestKind } from './config.js';
+import { OptionValueError } from './config-error.js';
+import type { ConfigDraft } from './draft.js';
+import { type OptionSpec, one, rest } from './option-spec.js';
+import { parseBool, parseDuration, parseEnum, parseInteger } from './values.js';
+
+const INT_MAX = 2 ** 31 - 1;
+/** Largest MQTT packet: 268,435,455 bytes of remaining length plus a 5-byte fixed header. */
+const MAX_MQTT_PACKET = 268_435_460;
+const MAX_MQTT_PAYLOAD = 268_435_455;
+
+const LOG_DESTS = ['stderr', 'stdout', 'file', 'syslog', 'topic', 'none', 'dlt'] as const;
+const LOG_TYPES = [
+  'debug',
+  'error',
+  'warning',
+  'notice',
+  'information',
+  'subscribe',
+  'unsubscribe',
+  'websockets',
+  'none',
+  'all',
+] as const;
+
+function applyLogDest(draft: ConfigDraft, words: string[], restText: string): void {
+  const kind = parseEnum(words[0] ?? '', LOG_DESTS);
+  if (kind === 'dlt')
+    throw new OptionValueError('the "dlt" destination (automotive DLT) is not supported by Culex');
+  // The first log_dest replaces the default (stderr); later ones add to it.
+  if (!draft.logDestSet) draft.log.dest = [];
+  draft.logDestSet = true;
+  if (kind === 'none') {
+    draft.log.dest = [{ kind: 'none' }];
+    return;
+  }
+  draft.log.dest = draft.log.dest.filter((d) => d.kind !== 'none');
+  if (kind === 'file') {
+    const path = restText.slice('file'.length).trim();
+    if (path === '') throw new OptionValueError('"log_dest file" needs the path of the log file');
+    if (draft.log.dest.some((d) => d.kind === 'file'))
+      throw new OptionValueError('only one "log_dest file" may be given');
+    draft.log.dest.push({ kind, path });
+    return;
+  }
+  if (draft.log.dest.some((d) => d.kind === kind)) return;
+  draft.log.dest.push({ kind: kind satisfies LogDestKind });
+}
+
+function applyLogType(draft: ConfigDraft, value: string): void {
+  const type = parseEnum(value, LOG_TYPES);
+  // The first log_type replaces the default set; `none` clears what came before.
+  if (!draft.logTypeSet || type === 'none') draft.log.types.clear();
+  draft.logTypeSet = true;
+  if (type !== 'none') draft.log.types.delete('none');
+  draft.log.types.add(type satisfies LogLevel | 'all' | 'none');
+}
+
+export const generalOptions: Record<string, OptionSpec> = {
+  allow_duplicate_messages: one('general', (d, v) => {
+    d.allowDuplicateMessages = parseBool(v);
+    d.warnings.push('The "allow_duplicate_messages" option is deprecated (Mosquitto 2.0).');
+  }),
+  autosave_interval: one('general', (d, v) => (d.persistence.autosaveInterval = parseInteger(v, 0, INT_MAX))),
+  autosave_on_changes: one('general', (d, v) => (d.persistence.autosaveOnChanges = parseBool(v))),
+  check_retain_source: one('general', (d, v) => (d.checkRetainSource = parseBool(v))),
+  clientid_prefixes: one('general', (d, v) => (d.broker.clientIdPrefixes = v)),
+  connection_messages: one('general', (d, v) => (d.broker.connectionMessages = parseBool(v))),
+  // Read by the parser itself (it needs the file system); listed so the table stays complete.
+  include_dir: one('general', () => {}),
+  log_dest: {
+    kind: 'supported',
+    scope: 'general',
+    args: 'rest',
+    apply: (d, call) => applyLogDest(d, call.rest.split(/ +/), call.rest),
+  },
+  log_facility: one('general', (d, v) => (d.log.syslogFacility = parseInteger(v, 0, 7))),
+  log_timestamp: one('general', (d, v) => (d.log.timestamp = parseBool(v))),
+  log_timestamp_format: rest('general', (d, v) => (d.log.timestampFormat = v)),
+  log_type: one('general', applyLogType),
+  max_inflight_bytes: one('general', (d, v) => (d.broker.maxInflightBytes = parseInteger(v, 0, INT_MAX))),
+  max_inflight_messages: one('general', (d, v) => (d.broker.maxInflightMessages = parseInteger(v, 0, 65535))),
+  // Mosquitto refuses keepalives under 10 s: shorter ones make every client ping constantly.
+  max_keepalive: one('general', (d, v) => (d.broker.maxKeepalive = parseInteger(v, 10, 65535))),
+  // Under 20 bytes even an empty PUBLISH would not fit (Mosquitto's floor).
+  max_packet_size: one('general', (d, v) => (d.broker.maxPacketSize = parseInteger(v, 20, MAX_MQTT_PACKET))),
+  max_queued_bytes: one('general', (d, v) => (d.broker.maxQueuedBytes = parseInteger(v, 0, INT_MAX))),
+  max_queued_messages: one('general', (d, v) => (d.broker.maxQueuedMessages = parseInteger(v, 0, INT_MAX))),
+  memory_limit: one('general', (d, v) => (d.memoryLimit = parseInteger(v, 0, Number.MAX_SAFE_INTEGER))),
+  message_size_limit: one(
+    'general',
+    (d, v) => (d.broker.messageSizeLimit = parseInteger(v, 0, MAX_MQTT_PAYLOAD)),
+  ),
+  persistence: one('general', (d, v) => (d.persistence.enabled = parseBool(v))),
+  persistence_file: one('general', (d, v) => (d.persistence.file = v)),
+  persistence_location: one('general', (d, v) => (d.persistence.location = v)),
+  persistent_client_expiration: one(
+    'general',
+    (d, v) => (d.broker.persistentClientExpiration = parseDuration(v)),
+  ),
+  pid_file: one('general', (d, v) => (d.pidFile = v)),
+  queue_qos0_messages: one('general', (d, v) => (d.broker.queueQos0Messages = parseBool(v))),
+  retain_available: one('general', (d, v) => (d.broker.retainAvailable = parseBool(v))),
+  set_tcp_nodelay: one('general', (d, v) => (d.setTcpNodelay = parseBool(v))),
+  sys_interval: one('general', (d, v) => (d.sysInterval = parseInteger(v, 0, INT_MAX))),
+  upgrade_outgoing_qos: one('general', (d, v) => (d.broker.upgradeOutgoingQos = parseBool(v))),
+  // Recorded only: Culex does not switch user; run it under the account it should use.
+  user: one('general', (d, v) => (d.user = v)),
+  websockets_log_level: one('general', (d, v) => (d.websocketsLogLevel = parseInteger(v, 0, INT_MAX))),
+};

@@ -1,0 +1,171 @@
+// Listener options: `listener` itself, then options that apply to the most recent listener (or, before the
+// first one, to Mosquitto's implicit default listener).
+
+import type { TlsOptions } from '../transport/listener-options.js';
+import { ConfigErrorCode, OptionValueError } from './config-error.js';
+import {
+  addListener,
+  alwaysEnables,
+  type ConfigDraft,
+  currentListener,
+  type DefaultListenerEffect,
+  enablesUnless,
+  inert,
+  type ListenerDraft,
+  tlsOf,
+  touchListener,
+} from './draft.js';
+import { type OptionSpec, one, type SupportedOption } from './option-spec.js';
+import { parseBool, parseEnum, parseInteger, parsePort } from './values.js';
+
+const INT_MAX = 2 ** 31 - 1;
+
+function parseQos(text: string): 0 | 1 | 2 {
+  const qos = parseInteger(text, 0, 2);
+  return qos === 0 ? 0 : qos === 1 ? 1 : 2;
+}
+
+/**
+ * An option of the current listener. `enables(value)` says whether, written before any `listener`, it turns on
+ * the default listener: Mosquitto 2.0.11 does so when the value differs from the default (verified against the
+ * binary); the others are only kept if something else turns it on.
+ */
+function listenerOption(
+  apply: (listener: ListenerDraft, value: string) => void,
+  enables: (value: string) => DefaultListenerEffect,
+): SupportedOption {
+  return one('listener', (draft, value) => {
+    const listener = currentListener(draft);
+    apply(listener, value);
+    touchListener(draft, listener, enables(value));
+  });
+}
+
+function tlsOption(
+  apply: (tls: TlsOptions, value: string) => void,
+  enables: (value: string) => DefaultListenerEffect = alwaysEnables,
+): SupportedOption {
+  const inner = listenerOption((l, v) => apply(tlsOf(l), v), enables);
+  return { ...inner, scope: 'tls' };
+}
+
+function applyListener(draft: ConfigDraft, words: string[]): void {
+  const port = parsePort(words[0] ?? '');
+  const where = words[1];
+  const listener = addListener(draft, port);
+  if (port === 0) {
+    if (where === undefined)
+      throw new OptionValueError('a listener with port 0 must give a Unix socket path');
+    listener.options.unixSocketPath = where;
+  } else if (where !== undefined) {
+    listener.options.host = where;
+  }
+}
+
+/** `port` and `bind_address` always configure the default listener, wherever they are written. */
+function defaultListenerOption(
+  draft: ConfigDraft,
+  apply: (listener: ListenerDraft) => void,
+  name: string,
+): void {
+  apply(draft.defaultListener);
+  draft.defaultListenerEnabled = true;
+  draft.warnings.push(`The "${name}" option is deprecated (Mosquitto 2.0); use "listener" instead.`);
+}
+
+/** Options that, written before any `listener`, set the default of every listener (the manual calls them global). */
+function listenerOrGlobal(
+  apply: (listener: ListenerDraft, value: number) => void,
+  setGlobal: (draft: ConfigDraft, value: number) => void,
+  max: number,
+): SupportedOption {
+  return one('listener', (draft, text) => {
+    const value = parseInteger(text, 0, max);
+    if (draft.listeners.length === 0) setGlobal(draft, value);
+    else apply(currentListener(draft), value);
+  });
+}
+
+export const listenerOptions: Record<string, OptionSpec> = {
+  listener: {
+    kind: 'supported',
+    scope: 'listener',
+    args: { min: 1, max: 2 },
+    apply: (d, call) => applyListener(d, call.words),
+  },
+  port: one('listener', (d, v) => {
+    const port = parseInteger(v, 1, 65535);
+    defaultListenerOption(d, (l) => (l.options.port = port), 'port');
+  }),
+  bind_address: one('listener', (d, v) =>
+    defaultListenerOption(d, (l) => (l.options.host = v), 'bind_address'),
+  ),
+  bind_interface: listenerOption((l, v) => (l.options.bindInterface = v), inert),
+  http_dir: listenerOption((l, v) => (l.options.httpDir = v), inert),
+  max_connections: listenerOption(
+    (l, v) => (l.options.maxConnections = parseInteger(v, -1, INT_MAX)),
+    enablesUnless('-1'),
+  ),
+  max_qos: listenerOption((l, v) => (l.options.maxQos = parseQos(v)), enablesUnless('2')),
+  max_topic_alias: listenerOrGlobal(
+    (l, v) => (l.options.maxTopicAlias = v),
+    (d, v) => (d.broker.maxTopicAlias = v),
+    65535,
+  ),
+  mount_point: one('listener', (draft, value) => {
+    // Mosquitto refuses a mount point for the implicit listener.
+    if (draft.listeners.length === 0)
+      throw new OptionValueError('needs a "listener" line before it', ConfigErrorCode.misplacedOption);
+    const listener = currentListener(draft);
+    listener.options.mountPoint = value;
+  }),
+  protocol: listenerOption(
+    (l, v) => (l.options.protocol = parseEnum(v, ['mqtt', 'websockets'] as const)),
+    enablesUnless('mqtt'),
+  ),
+  socket_domain: listenerOption(
+    (l, v) => (l.options.socketDomain = parseEnum(v, ['ipv4', 'ipv6'] as const)),
+    alwaysEnables,
+  ),
+  use_username_as_clientid: listenerOption(
+    (l, v) => (l.options.useUsernameAsClientId = parseBool(v)),
+    enablesUnless('false'),
+  ),
+  websockets_headers_size: listenerOrGlobal(
+    (l, v) => (l.options.websocketsHeadersSize = v),
+    (d, v) => (d.websocketsHeadersSize = v),
+    65535,
+  ),
+
+  cafile: tlsOption((t, v) => (t.cafile = v)),
+  capath: tlsOption((t, v) => (t.capath = v)),
+  certfile: tlsOption((t, v) => (t.certfile = v)),
+  keyfile: tlsOption((t, v) => (t.keyfile = v)),
+  ciphers: tlsOption((t, v) => (t.ciphers = v)),
+  'ciphers_tls1.3': tlsOption((t, v) => (t.ciphersTls13 = v)),
+  crlfile: tlsOption((t, v) => (t.crlfile = v)),
+  dhparamfile: tlsOption((t, v) => (t.dhparamfile = v)),
+  psk_hint: { ...tlsOption((t, v) => (t.pskHint = v)), scope: 'psk' },
+  require_certificate: tlsOption((t, v) => (t.requireCertificate = parseBool(v)), enablesUnless('false')),
+  use_identity_as_username: tlsOption(
+    (t, v) => (t.useIdentityAsUsername = parseBool(v)),
+    enablesUnless('false'),
+  ),
+  use_subject_as_username: tlsOption(
+    (t, v) => (t.useSubjectAsUsername = parseBool(v)),
+    enablesUnless('false'),
+  ),
+  // Mosquitto accepts any text here; Culex only the three versions the manual names.
+  tls_version: tlsOption(
+    (t, v) => (t.tlsVersion = parseEnum(v, ['tlsv1.3', 'tlsv1.2', 'tlsv1.1'] as const)),
+    inert,
+  ),
+  // "pem" is the only key form Node's TLS loads from files; "engine" needs an OpenSSL engine.
+  tls_keyform: tlsOption((_t, v) => {
+    if (parseEnum(v, ['pem', 'engine'] as const) === 'engine') {
+      throw new OptionValueError(
+        '"engine" keys need an OpenSSL engine, which Culex does not support; use "pem"',
+      );
+    }
+  }, inert),
+};
