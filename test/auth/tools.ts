@@ -1,7 +1,7 @@
 // Test helpers for the auth suite: locating system tools (skip locally, fail on CI), free ports, a real mosquitto.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,7 @@ export function skipUnlessTools(...names: string[]): string | false {
 export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'culex-auth-test-'));
   chmodSync(dir, 0o755);
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
