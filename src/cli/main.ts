@@ -49,12 +49,17 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     const args = parseArgs([...argv]);
     if ('help' in args) {
+      // Mosquitto prints its usage and exits 3 for -h.
       process.stdout.write(usage(VERSION));
-      process.exit(0);
+      process.exit(3);
     }
     if (args.daemon) daemonize(argv);
     configFile = args.configFile;
     config = buildConfig(args);
+    if (args.testConfig) {
+      process.stdout.write(`Configuration OK${configFile === undefined ? '' : `: ${configFile}`}\n`);
+      process.exit(0);
+    }
   } catch (err) {
     fail(err instanceof Error ? err.message : String(err));
   }

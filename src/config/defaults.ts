@@ -37,7 +37,7 @@ export function defaultListenerSecurity(): SecurityOptions {
 }
 
 export function defaultListener(port: number): ListenerOptions {
-  return { port, protocol: 'mqtt', maxConnections: -1, setTcpNodelay: false, useUsernameAsClientId: false };
+  return { port, protocol: 'mqtt', maxConnections: -1, setTcpNodelay: true, useUsernameAsClientId: false };
 }
 
 /** Mosquitto 2.0 "local only mode": each port on 127.0.0.1 and on ::1, anonymous clients allowed. */
@@ -70,7 +70,7 @@ export function defaultConfig(): CulexConfig {
     persistence: defaultPersistenceOptions(),
     perListenerSettings: false,
     sysInterval: 10,
-    setTcpNodelay: false,
+    setTcpNodelay: true,
     checkRetainSource: true,
     allowDuplicateMessages: true,
     memoryLimit: 0,

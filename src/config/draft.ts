@@ -88,7 +88,7 @@ export function newDraft(): ConfigDraft {
     persistence: defaultPersistenceOptions(),
     plugins: [],
     sysInterval: 10,
-    setTcpNodelay: false,
+    setTcpNodelay: true,
     checkRetainSource: true,
     allowDuplicateMessages: true,
     memoryLimit: 0,

@@ -19,7 +19,8 @@ export function completeListener(spec: ListenerSpec): ListenerOptions {
   return {
     protocol: 'mqtt',
     maxConnections: -1,
-    setTcpNodelay: false,
+    // Culex batches its writes per event-loop turn itself, so Nagle only adds latency (see docs/compatibility.md).
+    setTcpNodelay: true,
     useUsernameAsClientId: false,
     ...spec,
   };

@@ -1,6 +1,7 @@
 // Builds the broker's authentication / authorization hooks from password and ACL files.
 
-import { type AclAccess, AclFile } from '../auth/acl-file.js';
+import { AclFile } from '../auth/acl-file.js';
+import { fileAuthenticator, fileAuthorizer } from '../auth/authenticator.js';
 import { PasswordFile } from '../auth/password-file.js';
 import type { BrokerHooks } from '../broker/hooks.js';
 import type { SecurityOptions } from '../broker/options.js';
@@ -9,13 +10,17 @@ import type { SecurityOptions } from '../broker/options.js';
 export function hooksFromFiles(security: SecurityOptions, base: BrokerHooks = {}): BrokerHooks {
   const hooks: BrokerHooks = { ...base };
   if (security.passwordFile !== undefined) {
-    const passwords = PasswordFile.load(security.passwordFile);
-    hooks.authenticate = (req) =>
-      req.username === undefined ? false : passwords.verify(req.username, req.password ?? Buffer.alloc(0));
+    const authenticator = fileAuthenticator(PasswordFile.load(security.passwordFile));
+    hooks.authenticate = (req) => {
+      const request: Parameters<typeof authenticator.authenticate>[0] = { clientId: req.clientId };
+      if (req.username !== undefined) request.username = req.username;
+      if (req.password !== undefined) request.password = req.password;
+      return authenticator.authenticate(request);
+    };
   }
   if (security.aclFile !== undefined) {
-    const acl = AclFile.load(security.aclFile);
-    hooks.authorize = (client, access, topic) => acl.check(access as AclAccess, client.clientId, client.username, topic);
+    const authorizer = fileAuthorizer(AclFile.load(security.aclFile));
+    hooks.authorize = (client, access, topic) => authorizer.authorize(access, client.clientId, client.username, topic);
   }
   return hooks;
 }

@@ -88,6 +88,10 @@ function checkPublish(conn: Connection, topic: string, packet: PublishPacket, pr
   }
   // [MQTT-3.3.2-20]: a receiver may check that a payload said to be UTF-8 really is.
   if (properties?.payloadFormatIndicator === 1 && !isUtf8(packet.payload)) return ReasonCode.PayloadFormatInvalid;
+  // Clients never publish into the broker's own `$SYS` tree (as Mosquitto, whatever the ACL says).
+  if (topic.charCodeAt(0) === 0x24 && topic.startsWith('$SYS') && !topic.startsWith('$SYS/broker/connection/')) {
+    return ReasonCode.NotAuthorized;
+  }
   const authorize = conn.context.hooks.authorize;
   if (authorize !== undefined && !authorize(conn, 'write', conn.context.mountPoint + topic)) {
     if (broker.logger.enabled('debug')) broker.logger.log('debug', `Denied PUBLISH from ${conn.clientId} to '${topic}'.`);
