@@ -148,7 +148,8 @@ test('defaults with no listener: Mosquitto 2.0 local only mode on 127.0.0.1 and 
   assert.deepEqual(c.log.dest, [{ kind: 'stderr' }]);
   assert.deepEqual([...c.log.types], ['error', 'warning', 'notice', 'information']);
   assert.equal(c.log.timestamp, true);
-  assert.equal(c.setTcpNodelay, false);
+  // Culex batches writes itself, so TCP_NODELAY is on unless set_tcp_nodelay false (docs/compatibility.md).
+  assert.equal(c.setTcpNodelay, true);
   assert.equal(c.sysInterval, 10);
   assert.equal(c.listeners[0]?.maxConnections, -1);
   // Mosquitto lets anonymous clients in on the local-only listeners even with allow_anonymous false.
