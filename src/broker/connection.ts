@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { PacketDecoder } from '../protocol/decoder.js';
 import { encodePacket } from '../protocol/encoder.js';
 import { PublishFrame } from '../protocol/publish-frame.js';
-import type { MqttProtocolError } from '../protocol/errors.js';
+import { type MqttProtocolError, Rule } from '../protocol/errors.js';
 import type { Packet, ProtocolVersion, QoS, Will } from '../protocol/packets.js';
 import type { Properties } from '../protocol/properties.js';
 import type { BrokerCore } from './broker-core.js';
@@ -89,6 +89,10 @@ export class Connection implements ClientInfo {
   }
 
   onDecodeError(error: MqttProtocolError): void {
+    // [MQTT-3.1.2-2] an unsupported protocol level is answered with CONNACK 0x01 before closing (as Mosquitto).
+    if (this.state === 'new' && error.rule === Rule.UnsupportedProtocolVersion) {
+      this.send({ type: 2, sessionPresent: false, reasonCode: 1 });
+    }
     this.protocolError(error.reasonCode, error.message);
   }
 
