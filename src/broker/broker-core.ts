@@ -14,6 +14,7 @@ import { type BrokerOptions, defaultBrokerOptions } from './options.js';
 import { RetainedStore } from './retained-store.js';
 import { type Delivery, SESSION_NEVER_EXPIRES, Session } from './session.js';
 import type { SubscriptionEntry } from './subscription.js';
+import { redistributeShared } from './shared-redelivery.js';
 import { type ShareGroup, TopicTree } from './topic-tree.js';
 
 export interface BrokerStats {
@@ -85,13 +86,14 @@ export class BrokerCore extends EventEmitter {
       old.close(false, ReasonCode.SessionTakenOver);
       session = this.sessions.get(clientId);
     }
-    // [MQTT-3.1.3-9] a will waiting for its delay is cancelled when the session resumes.
-    this.pendingWills.delete(clientId);
     if (session !== undefined && cleanStart) {
-      // [MQTT-3.1.2-4] Clean Start discards any existing session.
+      // [MQTT-3.1.2-4] Clean Start discards any existing session; its delayed will goes out now, as the
+      // session has ended [MQTT-3.1.3-9].
       this.discardSession(session);
       session = undefined;
     }
+    // [MQTT-3.1.3-9] a will waiting for its delay is cancelled when the session resumes.
+    this.pendingWills.delete(clientId);
     const present = session !== undefined;
     if (session === undefined) {
       session = new Session(clientId);
@@ -127,6 +129,9 @@ export class BrokerCore extends EventEmitter {
     if (own) {
       session.connection = null;
       session.disconnectedAt = now;
+      // Unacknowledged messages of shared subscriptions go to another member of the group, unless the
+      // session is being taken over by a new connection and will resume at once.
+      if (!conn.takenOver) redistributeShared(this, session);
     }
     const will = conn.will;
     if (!graceful && will !== undefined) {
@@ -195,7 +200,14 @@ export class BrokerCore extends EventEmitter {
     return count;
   }
 
-  private deliverRouted(s: Session, message: Message, subQos: QoS, rap: boolean, subIds: number[] | undefined): boolean {
+  private deliverRouted(
+    s: Session,
+    message: Message,
+    subQos: QoS,
+    rap: boolean,
+    subIds: number[] | undefined,
+    group?: ShareGroup,
+  ): boolean {
     const conn = s.connection;
     if (conn !== null) {
       const authorize = conn.context.hooks.authorize;
@@ -203,18 +215,21 @@ export class BrokerCore extends EventEmitter {
     }
     const qos = this.options.upgradeOutgoingQos ? subQos : message.qos < subQos ? message.qos : subQos;
     // [MQTT-3.3.1-12] RETAIN is cleared on normal forwarding unless Retain As Published [MQTT-3.3.1-13].
-    this.deliver(s, message, qos, rap && message.retain, subIds);
+    this.deliver(s, message, qos, rap && message.retain, subIds, group);
     return true;
   }
 
-  /** One member of a share group gets the message: round-robin, preferring connected members. */
-  private deliverShared(group: ShareGroup, message: Message): boolean {
+  /**
+   * One member of a share group gets the message: round-robin, preferring connected members.
+   * `exclude` is a member that must not get it (the one it is being taken back from).
+   */
+  deliverShared(group: ShareGroup, message: Message, exclude?: Session): boolean {
     const members = group.members;
     const n = members.length;
     let chosen: SubscriptionEntry | undefined;
     for (let k = 0; k < n; k++) {
       const e = members[(group.next + k) % n]!;
-      if (e.session.connection !== null) {
+      if (e.session.connection !== null && e.session !== exclude) {
         chosen = e;
         group.next = (group.next + k + 1) % n;
         break;
@@ -225,11 +240,11 @@ export class BrokerCore extends EventEmitter {
       group.next = (group.next + 1) % n;
     }
     const subIds = chosen.identifier === 0 ? undefined : [chosen.identifier];
-    return this.deliverRouted(chosen.session, message, chosen.qos, chosen.retainAsPublished, subIds);
+    return this.deliverRouted(chosen.session, message, chosen.qos, chosen.retainAsPublished, subIds, group);
   }
 
   /** Sends now, queues, or drops (slow consumer) one message for one session. */
-  deliver(session: Session, message: Message, qos: QoS, retain: boolean, subIds: number[] | undefined): void {
+  deliver(session: Session, message: Message, qos: QoS, retain: boolean, subIds: number[] | undefined, group?: ShareGroup): void {
     const conn = session.connection;
     const online = conn !== null && conn.state === 'connected';
     if (qos === 0) {
@@ -245,6 +260,7 @@ export class BrokerCore extends EventEmitter {
       return;
     }
     const d: Delivery = { message, qos, retain, subscriptionIds: subIds, packetId: 0, released: false };
+    if (group !== undefined) d.group = group;
     if (online && session.queuedCount === 0 && this.hasInflightRoom(session, conn)) this.sendInflight(session, conn, d);
     else this.enqueue(session, d);
   }

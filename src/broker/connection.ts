@@ -4,7 +4,7 @@
 import type { Duplex } from 'node:stream';
 import { PacketDecoder } from '../protocol/decoder.js';
 import { encodePacket } from '../protocol/encoder.js';
-import { PublishFrame } from '../protocol/publish-frame.js';
+import { PublishFrame, type PublishExtra } from '../protocol/publish-frame.js';
 import { type MqttProtocolError, Rule } from '../protocol/errors.js';
 import type { Packet, ProtocolVersion, QoS, Will } from '../protocol/packets.js';
 import type { Properties } from '../protocol/properties.js';
@@ -14,6 +14,7 @@ import type { ClientInfo } from './hooks.js';
 import type { ListenerContext } from './listener-context.js';
 import type { Message } from './message.js';
 import type { Session } from './session.js';
+import type { OutgoingTopicAliases } from './topic-alias-out.js';
 
 export type ConnectionState = 'new' | 'authenticating' | 'connected' | 'closed';
 
@@ -40,6 +41,8 @@ export class Connection implements ClientInfo {
   maximumPacketSize = 0;
   /** MQTT 5: incoming topic aliases, alias -> topic [MQTT-3.3.2-12]. */
   topicAliasesIn: Map<number, string> | undefined = undefined;
+  /** MQTT 5: topic aliases Culex assigns to what it sends, when the client allows any (topic-alias-out.ts). */
+  topicAliasesOut: OutgoingTopicAliases | undefined = undefined;
   /** QoS>0 PUBLISHes received and not yet acknowledged, against our Receive Maximum [MQTT-3.3.4-9]. */
   incomingInflight = 0;
   /** Packets received while an asynchronous authentication is running; replayed once it ends. */
@@ -154,13 +157,21 @@ export class Connection implements ClientInfo {
       return true;
     }
     const expiry = message.remainingExpiry(this.broker.now);
-    const extra: { subscriptionIdentifiers?: readonly number[]; messageExpiryInterval?: number } = {};
+    const extra: PublishExtra = {};
     if (subIds !== undefined) extra.subscriptionIdentifiers = subIds;
     if (expiry !== undefined) extra.messageExpiryInterval = expiry;
+    const aliases = this.topicAliasesOut;
+    const alias = aliases === undefined ? undefined : aliases.choose(frame.topic);
+    if (alias !== undefined) extra.topicAlias = alias.alias;
     // [MQTT-3.1.2-25] never send a packet larger than the client's Maximum Packet Size: drop it instead.
+    // Measured with the topic name included, so the result does not depend on the alias state.
     if (this.maximumPacketSize !== 0 && frame.sizeFor(5, qos, extra) > this.maximumPacketSize) {
       this.broker.stats.droppedTooLarge++;
       return false;
+    }
+    if (alias !== undefined) {
+      if (alias.omitTopic) extra.omitTopic = true;
+      aliases!.commit(frame.topic, alias);
     }
     frame.writeTo(this, 5, qos, retain, dup, packetId, extra);
     return true;

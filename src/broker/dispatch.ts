@@ -21,6 +21,11 @@ export function dispatchPacket(conn: Connection, packet: Packet): void {
     handleConnect(conn, packet);
     return;
   }
+  if (conn.state === 'authenticating' && packet.type !== 15 && packet.type !== 14) {
+    // [MQTT-3.1.2-30] during an enhanced authentication exchange only AUTH and DISCONNECT may be sent.
+    conn.protocolError(ReasonCode.ProtocolError, `packet type ${packet.type} before CONNACK`);
+    return;
+  }
   switch (packet.type) {
     case 3:
       handlePublish(conn, packet);

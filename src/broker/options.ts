@@ -44,6 +44,11 @@ export interface BrokerOptions extends SecurityOptions {
   maxSubscriptionsPerClient: number;
   /** Deepest topic filter accepted, in levels. Culex extension that guards the trie. */
   maxTopicLevels: number;
+  /**
+   * MQTT 5: when set, a client sending Request Response Information 1 gets Response Information
+   * `${prefix}${clientId}` in its CONNACK, a topic base for its responses. Unset = never sent (as Mosquitto).
+   */
+  responseInformationPrefix?: string;
 }
 
 export const defaultBrokerOptions: Readonly<BrokerOptions> = Object.freeze({

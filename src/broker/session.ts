@@ -5,6 +5,7 @@ import type { QoS } from '../protocol/packets.js';
 import type { Connection } from './connection.js';
 import type { Message } from './message.js';
 import type { SubscriptionEntry } from './subscription.js';
+import type { ShareGroup } from './topic-tree.js';
 
 /** One message on its way to this session's client. */
 export interface Delivery {
@@ -16,6 +17,8 @@ export interface Delivery {
   packetId: number;
   /** QoS 2 only: PUBREC received, PUBREL sent, waiting for PUBCOMP. */
   released: boolean;
+  /** Set when the message came through a shared subscription: it may be handed to another member. */
+  group?: ShareGroup;
 }
 
 export const SESSION_NEVER_EXPIRES = 0xffffffff;

@@ -5,7 +5,9 @@ import type { ConnectPacket, ConnackPacket } from '../../protocol/packets.js';
 import type { Properties } from '../../protocol/properties.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { Connection } from '../connection.js';
+import { beginConnectAuth } from '../enhanced-auth.js';
 import { SESSION_NEVER_EXPIRES } from '../session.js';
+import { OutgoingTopicAliases } from '../topic-alias-out.js';
 
 /** CONNACK return codes of MQTT 3.1 / 3.1.1. */
 const Refused = { version: 1, identifier: 2, unavailable: 3, credentials: 4, notAuthorized: 5 } as const;
@@ -61,12 +63,19 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   }
 
   if (v5) readClientLimits(conn, packet.properties);
-  if (packet.properties?.authenticationMethod !== undefined) {
+  const authMethod = packet.properties?.authenticationMethod;
+  if (authMethod !== undefined) {
     // Enhanced authentication needs a hook; without one the method is unknown [MQTT-4.12.0-1].
     if (conn.context.hooks.enhancedAuth === undefined) {
       refuse(conn, Refused.notAuthorized, ReasonCode.BadAuthenticationMethod, 'no enhanced authentication');
       return;
     }
+    // The hook decides alone; username / password checks do not apply to this connection.
+    beginConnectAuth(conn, authMethod, packet.properties?.authenticationData, (outcome) => {
+      if (outcome.ok) finishConnect(conn, packet, true, assigned, serverKeepAlive, outcome.properties);
+      else refuse(conn, Refused.notAuthorized, outcome.reasonCode, 'enhanced authentication failed');
+    });
+    return;
   }
 
   const outcome = authenticate(conn, packet);
@@ -125,6 +134,7 @@ function finishConnect(
   authenticated: boolean,
   assigned: string | undefined,
   serverKeepAlive: number | undefined,
+  authProperties?: Properties,
 ): void {
   if (!authenticated) {
     const anonymous = conn.username === undefined;
@@ -143,7 +153,7 @@ function finishConnect(
 
   const ack: ConnackPacket = { type: 2, sessionPresent, reasonCode: 0 };
   if (conn.protocolVersion === 5) {
-    const properties = connackProperties(conn, assigned, serverKeepAlive);
+    const properties = connackProperties(conn, packet, assigned, serverKeepAlive, authProperties);
     if (properties !== undefined) ack.properties = properties;
   }
   if (broker.options.connectionMessages) {
@@ -170,19 +180,40 @@ function readClientLimits(conn: Connection, properties: Properties | undefined):
   if (properties === undefined) return;
   if (properties.receiveMaximum !== undefined) conn.receiveMaximum = properties.receiveMaximum;
   if (properties.maximumPacketSize !== undefined) conn.maximumPacketSize = properties.maximumPacketSize;
+  // [MQTT-3.1.2-26] aliases towards the client only when it allows some, and never above its maximum.
+  const aliasMax = properties.topicAliasMaximum ?? 0;
+  if (aliasMax > 0) conn.topicAliasesOut = new OutgoingTopicAliases(aliasMax);
 }
 
-/** CONNACK properties that tell an MQTT 5 client what this server really does. */
-function connackProperties(conn: Connection, assigned: string | undefined, serverKeepAlive: number | undefined): Properties | undefined {
+/**
+ * CONNACK properties that tell an MQTT 5 client what this server really does. Key order is wire order and
+ * follows Mosquitto 2.0.11 (checked by sending it the same CONNECT). Wildcard, Subscription Identifier and
+ * Shared Subscription Available are omitted: absent means supported [MQTT-3.2.2-?], and Culex supports all three.
+ */
+function connackProperties(
+  conn: Connection,
+  packet: ConnectPacket,
+  assigned: string | undefined,
+  serverKeepAlive: number | undefined,
+  authProperties: Properties | undefined,
+): Properties | undefined {
   const options = conn.broker.options;
   const p: Properties = {};
   if (conn.context.maxTopicAlias !== 0) p.topicAliasMaximum = conn.context.maxTopicAlias;
-  if (assigned !== undefined) p.assignedClientIdentifier = assigned;
-  if (options.maxInflightMessages > 0 && options.maxInflightMessages < 65535) p.receiveMaximum = options.maxInflightMessages;
-  if (!options.retainAvailable) p.retainAvailable = 0;
-  if (conn.context.maxQos < 2) p.maximumQoS = conn.context.maxQos;
+  // [MQTT-3.1.2-21] the client must use the keepalive the server sets.
   if (serverKeepAlive !== undefined) p.serverKeepAlive = serverKeepAlive;
+  // [MQTT-3.2.2-16] an identifier we assigned is reported back.
+  if (assigned !== undefined) p.assignedClientIdentifier = assigned;
+  if (!options.retainAvailable) p.retainAvailable = 0;
   if (options.maxPacketSize > 0) p.maximumPacketSize = options.maxPacketSize;
+  if (options.maxInflightMessages > 0 && options.maxInflightMessages < 65535) p.receiveMaximum = options.maxInflightMessages;
+  if (conn.context.maxQos < 2) p.maximumQoS = conn.context.maxQos;
+  const prefix = options.responseInformationPrefix;
+  // Response Information only when asked for [MQTT-3.1.2-28 allows omitting it] and configured.
+  if (prefix !== undefined && packet.properties?.requestResponseInformation === 1) {
+    p.responseInformation = `${prefix}${conn.clientId}`;
+  }
+  if (authProperties !== undefined) Object.assign(p, authProperties);
   return Object.keys(p).length === 0 ? undefined : p;
 }
 

@@ -1,0 +1,46 @@
+// Shared subscriptions when a member goes away: its unacknowledged QoS 1/2 messages and those still queued
+// for it are handed to another connected member of the same group (MQTT 5 section 4.8.2).
+
+import type { BrokerCore } from './broker-core.js';
+import type { Delivery, Session } from './session.js';
+import type { ShareGroup } from './topic-tree.js';
+
+/**
+ * Called when `session` has just lost its connection. The spec lets the server either wait for the client or
+ * send the message to another subscriber of the group; Culex prefers delivery now. A QoS 2 message whose
+ * PUBREC was received already belongs to that client and stays. Without another connected member nothing moves.
+ */
+export function redistributeShared(broker: BrokerCore, session: Session): number {
+  let moved = 0;
+  for (const [packetId, d] of session.inflight) {
+    if (d.group === undefined || d.released || !hasOtherConnectedMember(d.group, session)) continue;
+    session.inflight.delete(packetId);
+    session.inflightBytes -= d.message.size;
+    // A new delivery to another client: an expired message is not started [MQTT-3.3.2-5].
+    if (d.message.isExpired(broker.now)) continue;
+    broker.deliverShared(d.group, d.message, session);
+    moved++;
+  }
+  if (session.queuedCount === 0) return moved;
+  const keep: Delivery[] = [];
+  const move: Delivery[] = [];
+  for (let d = session.shiftQueued(); d !== undefined; d = session.shiftQueued()) {
+    if (d.group !== undefined && hasOtherConnectedMember(d.group, session)) move.push(d);
+    else keep.push(d);
+  }
+  session.clearQueue();
+  for (const d of keep) session.enqueue(d);
+  for (const d of move) {
+    if (d.message.isExpired(broker.now)) continue;
+    broker.deliverShared(d.group!, d.message, session);
+    moved++;
+  }
+  return moved;
+}
+
+function hasOtherConnectedMember(group: ShareGroup, session: Session): boolean {
+  for (const e of group.members) {
+    if (e.session !== session && e.session.connection !== null) return true;
+  }
+  return false;
+}
