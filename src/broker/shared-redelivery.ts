@@ -6,14 +6,16 @@ import type { Delivery, Session } from './session.js';
 import type { ShareGroup } from './topic-tree.js';
 
 /**
- * Called when `session` has just lost its connection. The spec lets the server either wait for the client or
- * send the message to another subscriber of the group; Culex prefers delivery now. A QoS 2 message whose
- * PUBREC was received already belongs to that client and stays. Without another connected member nothing moves.
+ * Called when `session` has just lost its connection. For QoS 1 the spec lets the server wait for the client
+ * or send the message to another member at once (4.8.2, "SHOULD ... as soon as it loses its connection");
+ * Culex sends it on. A QoS 2 message already sent must be completed with that same client [MQTT-4.8.2-4] and
+ * never given to another [MQTT-4.8.2-5], so it stays. Queued messages were never sent: any member may have
+ * them. Without another connected member nothing moves.
  */
 export function redistributeShared(broker: BrokerCore, session: Session): number {
   let moved = 0;
   for (const [packetId, d] of session.inflight) {
-    if (d.group === undefined || d.released || !hasOtherConnectedMember(d.group, session)) continue;
+    if (d.group === undefined || d.qos !== 1 || !hasOtherConnectedMember(d.group, session)) continue;
     session.inflight.delete(packetId);
     session.inflightBytes -= d.message.size;
     // A new delivery to another client: an expired message is not started [MQTT-3.3.2-5].
