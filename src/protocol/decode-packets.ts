@@ -305,7 +305,8 @@ function decodeAuth(r: WireReader): AuthPacket {
   const packet: AuthPacket = { type: 15, reasonCode: 0 };
   if (r.remaining() > 0) {
     const rc = r.u8();
-    if (rc !== 0 && rc !== 0x18 && rc !== 0x19) throw protocolError('MQTT-3.15.2-1', 'invalid AUTH reason code');
+    if (rc !== 0 && rc !== 0x18 && rc !== 0x19)
+      throw protocolError('MQTT-3.15.2-1', 'invalid AUTH reason code');
     packet.reasonCode = rc;
     if (r.remaining() > 0) {
       const properties = decodeProperties(r, 15);

@@ -113,7 +113,11 @@ export class PacketDecoder {
     // Checked before any body byte is buffered, so a huge length costs nothing.
     if (limit > 0 && this.headerBytes + this.remaining > limit) {
       this.fail(
-        new MqttProtocolError(PACKET_TOO_LARGE, Rule.PacketTooLarge, `packet of ${this.headerBytes + this.remaining} bytes exceeds ${limit}`),
+        new MqttProtocolError(
+          PACKET_TOO_LARGE,
+          Rule.PacketTooLarge,
+          `packet of ${this.headerBytes + this.remaining} bytes exceeds ${limit}`,
+        ),
         sink,
       );
       return;

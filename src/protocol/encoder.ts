@@ -15,7 +15,8 @@ import type {
   UnsubackPacket,
   UnsubscribePacket,
 } from './packets.js';
-import { propertiesSize, writeProperties, type Properties } from './properties.js';
+import { type Properties, propertiesSize, writeProperties } from './properties.js';
+import { allocOutput } from './slab.js';
 import { stringSize, varintSize, writeBinary, writeString, writeU16, writeVarint } from './writer.js';
 
 /** Encodes one packet for a connection at protocol level `version` (properties/reason codes only at 5). */
@@ -54,7 +55,7 @@ export function encodePacket(packet: Packet, version: ProtocolVersion): Buffer {
 /** Allocates the whole packet and writes the fixed header; returns the buffer, body starts at headerSize. */
 function allocate(first: number, remaining: number): Buffer {
   if (remaining > 268435455) throw protocolError('MQTT-2.1.4-remaining-length', 'packet too large to encode');
-  const buf = Buffer.allocUnsafe(1 + varintSize(remaining) + remaining);
+  const buf = allocOutput(1 + varintSize(remaining) + remaining);
   buf[0] = first;
   writeVarint(buf, 1, remaining);
   return buf;
@@ -159,7 +160,13 @@ function encodeSubscribe(p: SubscribePacket, version: ProtocolVersion): Buffer {
 }
 
 /** SUBACK and UNSUBACK (level 5) share one layout: packet id, properties, one code per filter. */
-function encodeCodes(first: number, packetId: number, props: Properties | undefined, codes: readonly number[], v5: boolean): Buffer {
+function encodeCodes(
+  first: number,
+  packetId: number,
+  props: Properties | undefined,
+  codes: readonly number[],
+  v5: boolean,
+): Buffer {
   const propsLen = v5 ? propertiesSize(props) : 0;
   const remaining = 2 + (v5 ? blockSize(propsLen) : 0) + codes.length;
   const buf = allocate(first, remaining);

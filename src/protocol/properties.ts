@@ -3,7 +3,15 @@
 import { MqttProtocolError, malformed, protocolError, TOPIC_ALIAS_INVALID } from './errors.js';
 import type { WireReader } from './reader.js';
 import { hasWildcard } from './topic.js';
-import { stringSize, varintSize, writeBinary, writeString, writeU16, writeU32, writeVarint } from './writer.js';
+import {
+  stringSize,
+  varintSize,
+  writeBinary,
+  writeString,
+  writeU16,
+  writeU32,
+  writeVarint,
+} from './writer.js';
 
 /** Decoded MQTT 5 properties. Only present keys were on the wire; order of user properties is kept. */
 export interface Properties {
@@ -151,7 +159,9 @@ function checkValue(name: keyof Properties, value: number): MqttProtocolError | 
     case 'receiveMaximum':
       return value === 0 ? protocolError('MQTT-3.1.2-receiveMaximum', 'receiveMaximum must not be 0') : null;
     case 'maximumPacketSize':
-      return value === 0 ? protocolError('MQTT-3.1.2-maximumPacketSize', 'maximumPacketSize must not be 0') : null;
+      return value === 0
+        ? protocolError('MQTT-3.1.2-maximumPacketSize', 'maximumPacketSize must not be 0')
+        : null;
     case 'topicAlias':
       return value === 0 ? new MqttProtocolError(TOPIC_ALIAS_INVALID, 'MQTT-3.3.2-8', 'topic alias 0') : null;
     case 'subscriptionIdentifiers':
@@ -177,9 +187,11 @@ export function decodeProperties(r: WireReader, context: number): Properties | u
   while (r.pos < end) {
     const id = r.varint();
     const d = BY_ID[id];
-    if (d === undefined) throw malformed('MQTT-2.2.2-unknown', `unknown property identifier 0x${id.toString(16)}`);
+    if (d === undefined)
+      throw malformed('MQTT-2.2.2-unknown', `unknown property identifier 0x${id.toString(16)}`);
     // "An Identifier which is not valid for its packet type ... is a Malformed Packet" (2.2.2.2).
-    if ((d.allowedMask & bit) === 0) throw malformed('MQTT-2.2.2-not-allowed', `property ${d.name} not allowed here`);
+    if ((d.allowedMask & bit) === 0)
+      throw malformed('MQTT-2.2.2-not-allowed', `property ${d.name} not allowed here`);
     const repeatable = (d.repeatMask & bit) !== 0;
     const existing = props[d.name];
     if (existing !== undefined && !repeatable) {
@@ -243,7 +255,8 @@ function valueSize(d: CompiledDefinition, value: unknown): number {
     }
     default: {
       let n = 0;
-      for (const [k, v] of value as readonly (readonly [string, string])[]) n += 1 + stringSize(k) + stringSize(v);
+      for (const [k, v] of value as readonly (readonly [string, string])[])
+        n += 1 + stringSize(k) + stringSize(v);
       return n;
     }
   }
@@ -262,7 +275,12 @@ export function propertiesSize(props: Properties | undefined): number {
 }
 
 /** Writes the length prefix and the properties, in the object's key order; returns the new offset. */
-export function writeProperties(buf: Buffer, off: number, props: Properties | undefined, size: number): number {
+export function writeProperties(
+  buf: Buffer,
+  off: number,
+  props: Properties | undefined,
+  size: number,
+): number {
   off = writeVarint(buf, off, size);
   return props === undefined ? off : writePropertyList(buf, off, props);
 }

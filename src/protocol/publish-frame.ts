@@ -1,8 +1,8 @@
 // Fan-out PUBLISH encoder: one message serialized once, then written to many subscribers cheaply.
 
-import type { ProtocolVersion, QoS } from './packets.js';
-import type { PublishPacket } from './packets.js';
-import { propertiesSize, writePropertyList, type Properties } from './properties.js';
+import type { ProtocolVersion, PublishPacket, QoS } from './packets.js';
+import { type Properties, propertiesSize, writePropertyList } from './properties.js';
+import { allocOutput } from './slab.js';
 import { varintSize, writeU16, writeU32, writeVarint } from './writer.js';
 
 export interface ByteSink {
@@ -85,7 +85,12 @@ export class PublishFrame {
       props.subscriptionIdentifiers = [...extra.subscriptionIdentifiers];
     }
     if (this.properties !== undefined) {
-      const { subscriptionIdentifiers: _s, topicAlias: _a, messageExpiryInterval: _e, ...rest } = this.properties;
+      const {
+        subscriptionIdentifiers: _s,
+        topicAlias: _a,
+        messageExpiryInterval: _e,
+        ...rest
+      } = this.properties;
       Object.assign(props, rest);
     }
     if (extra?.topicAlias !== undefined) props.topicAlias = extra.topicAlias;
@@ -168,17 +173,22 @@ export class PublishFrame {
     const v5 = version === 5;
     const omit = v5 && extra?.omitTopic === true;
     const propsLen = v5 ? this.propsLen(extra) : 0;
-    const headerBody = 2 + (omit ? 0 : this.topicBytes.length) + (qos > 0 ? 2 : 0) + (v5 ? varintSize(propsLen) + propsLen : 0);
+    const headerBody =
+      2 +
+      (omit ? 0 : this.topicBytes.length) +
+      (qos > 0 ? 2 : 0) +
+      (v5 ? varintSize(propsLen) + propsLen : 0);
     const remaining = headerBody + this.payload.length;
     const headerLen = 1 + varintSize(remaining);
-    const buf = Buffer.allocUnsafe(headerLen + headerBody + (withPayload ? this.payload.length : 0));
+    const buf = allocOutput(headerLen + headerBody + (withPayload ? this.payload.length : 0));
     buf[0] = 0x30 | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0);
     let off = writeVarint(buf, 1, remaining);
     if (omit) {
       off = writeU16(buf, off, 0);
     } else {
       off = writeU16(buf, off, this.topicBytes.length);
-      off += this.topicBytes.copy(buf, off);
+      buf.set(this.topicBytes, off);
+      off += this.topicBytes.length;
     }
     if (qos > 0) off = writeU16(buf, off, packetId);
     if (v5) {
@@ -191,7 +201,8 @@ export class PublishFrame {
           off = writeVarint(buf, off + 1, id);
         }
       }
-      off += this.baseProps.copy(buf, off);
+      buf.set(this.baseProps, off);
+      off += this.baseProps.length;
       if (extra?.topicAlias !== undefined) {
         buf[off] = 0x23;
         off = writeU16(buf, off + 1, extra.topicAlias);

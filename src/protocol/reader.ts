@@ -1,7 +1,7 @@
 // Bounded cursor over one packet body; every read past the end is a Malformed Packet.
 
-import type { ProtocolVersion } from './packets.js';
 import { malformed, Rule } from './errors.js';
+import type { ProtocolVersion } from './packets.js';
 import { decodeUtf8 } from './utf8.js';
 
 const EMPTY = Buffer.alloc(0);

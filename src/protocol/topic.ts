@@ -58,7 +58,9 @@ function checkWildcards(filter: string, from: number): MqttProtocolError | null 
   for (let i = from; i < n; i++) {
     const c = filter.charCodeAt(i);
     if (c !== PLUS && c !== HASH) continue;
-    const alone = (i === from || filter.charCodeAt(i - 1) === SLASH) && (i === n - 1 || filter.charCodeAt(i + 1) === SLASH);
+    const alone =
+      (i === from || filter.charCodeAt(i - 1) === SLASH) &&
+      (i === n - 1 || filter.charCodeAt(i + 1) === SLASH);
     if (c === PLUS && !alone) return filterError('MQTT-4.7.1-2', "'+' must occupy a whole topic level");
     if (c === HASH && (!alone || i !== n - 1)) {
       return filterError('MQTT-4.7.1-1', "'#' must be the last character and occupy a whole level");

@@ -1,7 +1,7 @@
 // UTF-8 Encoded String rules of MQTT [MQTT-1.5.4-1..3], checked on raw bytes (decoder) and on JS strings (API).
 
 import { isUtf8 } from 'node:buffer';
-import { MqttProtocolError, malformed } from './errors.js';
+import { type MqttProtocolError, malformed } from './errors.js';
 
 /** Longest UTF-8 string the two-byte length prefix can describe. */
 export const MAX_STRING_BYTES = 65535;
@@ -51,7 +51,8 @@ export function checkUtf8Bytes(buf: Buffer, start: number, end: number): MqttPro
     } else if (b < 0xf0) {
       const b1 = buf[i + 1] as number;
       const b2 = buf[i + 2] as number;
-      if (b === 0xef && ((b1 === 0xb7 && b2 >= 0x90 && b2 <= 0xaf) || (b1 === 0xbf && b2 >= 0xbe))) return disallowed();
+      if (b === 0xef && ((b1 === 0xb7 && b2 >= 0x90 && b2 <= 0xaf) || (b1 === 0xbf && b2 >= 0xbe)))
+        return disallowed();
       i += 3;
     } else {
       // Non-characters U+nFFFE / U+nFFFF in the supplementary planes.

@@ -33,8 +33,13 @@ export function stringSize(s: string): number {
   return 2 + Buffer.byteLength(s);
 }
 
+/** Node's direct UTF-8 writer; present on Buffer.prototype but missing from @types/node. */
+interface FastWrite {
+  utf8Write(s: string, offset: number): number;
+}
+
 export function writeString(buf: Buffer, off: number, s: string): number {
-  const n = s.length === 0 ? 0 : buf.write(s, off + 2);
+  const n = s.length === 0 ? 0 : (buf as unknown as FastWrite).utf8Write(s, off + 2);
   writeU16(buf, off, n);
   return off + 2 + n;
 }

@@ -5,11 +5,19 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { encodePacket } from '../../src/protocol/encoder.js';
 import type { Packet, ProtocolVersion } from '../../src/protocol/packets.js';
+import type { Properties } from '../../src/protocol/properties.js';
 import { packet } from './arbitraries.js';
 import { decodeChunks } from './helpers.js';
 import { canonical, fromMqttPacket, mqttGenerate, mqttParse, toMqttPacket } from './mqtt-packet-oracle.js';
 
 const RUNS = 400;
+
+/** True when any user property (packet or will) has an empty key or value: mqtt-packet reads those back as null. */
+function hasEmptyUserProperty(p: Packet): boolean {
+  const lists = [(p as { properties?: Properties }).properties?.userProperties];
+  if (p.type === 1) lists.push(p.will?.properties?.userProperties);
+  return lists.some((l) => l?.some(([k, v]) => k === '' || v === '') === true);
+}
 
 /** mqtt-packet cannot express some valid packets; those are left out of the comparison. */
 function oracleCanExpress(p: Packet, v: ProtocolVersion): boolean {
@@ -19,7 +27,7 @@ function oracleCanExpress(p: Packet, v: ProtocolVersion): boolean {
   if (p.type === 1 && p.password !== undefined && p.username === undefined) return false;
   // An MQTT 5 UNSUBACK without reason codes is not something mqtt-packet round-trips.
   if (p.type === 11 && v === 5 && p.reasonCodes.length === 0) return false;
-  return true;
+  return !hasEmptyUserProperty(p);
 }
 
 for (const v of [3, 4, 5] as const) {
@@ -42,7 +50,10 @@ for (const v of [3, 4, 5] as const) {
         fc.pre(oracleCanExpress(p, v));
         const { packets, errors } = mqttParse(encodePacket(p, v), v);
         assert.deepEqual(errors, []);
-        assert.deepEqual(packets.map((o) => canonical(fromMqttPacket(o, v))), [canonical(p)]);
+        assert.deepEqual(
+          packets.map((o) => canonical(fromMqttPacket(o, v))),
+          [canonical(p)],
+        );
       }),
       { numRuns: RUNS },
     );

@@ -1,6 +1,6 @@
 // Shared helpers for the protocol tests: feeding decoders and collecting what they emit.
 
-import { PacketDecoder, type DecoderSink } from '../../src/protocol/decoder.js';
+import { type DecoderSink, PacketDecoder } from '../../src/protocol/decoder.js';
 import type { MqttProtocolError } from '../../src/protocol/errors.js';
 import type { Packet, ProtocolVersion } from '../../src/protocol/packets.js';
 
@@ -21,7 +21,11 @@ export class Collector implements DecoderSink {
 }
 
 /** Decodes `chunks` with a fresh decoder set to `version`. */
-export function decodeChunks(chunks: readonly Buffer[], version: ProtocolVersion, maxPacketSize = 0): Decoded {
+export function decodeChunks(
+  chunks: readonly Buffer[],
+  version: ProtocolVersion,
+  maxPacketSize = 0,
+): Decoded {
   const decoder = new PacketDecoder({ maxPacketSize });
   decoder.protocolVersion = version;
   const sink = new Collector();

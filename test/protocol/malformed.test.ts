@@ -7,7 +7,12 @@ import { Rule } from '../../src/protocol/errors.js';
 import type { ProtocolVersion } from '../../src/protocol/packets.js';
 import { ascii, Collector, decodeOne } from './helpers.js';
 
-function expectError(bytes: readonly number[], version: ProtocolVersion, reasonCode: number, rule?: string): void {
+function expectError(
+  bytes: readonly number[],
+  version: ProtocolVersion,
+  reasonCode: number,
+  rule?: string,
+): void {
   const { packets, errors } = decodeOne(bytes, version);
   assert.equal(packets.length, 0, 'no packet may be emitted');
   assert.equal(errors.length, 1, 'exactly one error');
@@ -17,7 +22,16 @@ function expectError(bytes: readonly number[], version: ProtocolVersion, reasonC
   if (rule !== undefined) assert.equal(e.rule, rule);
 }
 
-const connect5 = (flags: number, rest: number[]) => [0x00, 0x04, ...ascii('MQTT'), 0x05, flags, 0x00, 0x3c, ...rest];
+const connect5 = (flags: number, rest: number[]) => [
+  0x00,
+  0x04,
+  ...ascii('MQTT'),
+  0x05,
+  flags,
+  0x00,
+  0x3c,
+  ...rest,
+];
 
 test('[MQTT-1.5.5-1] a fifth remaining-length byte is malformed (0x81)', () => {
   expectError([0x30, 0xff, 0xff, 0xff, 0xff, 0x01], 4, 0x81, Rule.VarintTooLong);
@@ -84,7 +98,12 @@ test('[MQTT-1.5.4-1] ill-formed UTF-8 in a topic name is malformed', () => {
 
 test('[MQTT-1.5.4-2] U+0000 in a string is malformed', () => {
   expectError([0x30, 0x05, 0x00, 0x03, 0x61, 0x00, 0x62], 4, 0x81, 'MQTT-1.5.4-2');
-  expectError([0x10, 0x0f, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x02, 0x00, 0x3c, 0x00, 0x03, 0x61, 0x00, 0x62], 4, 0x81, 'MQTT-1.5.4-2');
+  expectError(
+    [0x10, 0x0f, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x02, 0x00, 0x3c, 0x00, 0x03, 0x61, 0x00, 0x62],
+    4,
+    0x81,
+    'MQTT-1.5.4-2',
+  );
 });
 
 test('remaining length too short for the content is malformed', () => {
@@ -97,37 +116,101 @@ test('remaining length too short for the content is malformed', () => {
 test('remaining length longer than the content is malformed', () => {
   expectError([0x40, 0x03, 0x00, 0x01, 0x00], 4, 0x81, Rule.TrailingBytes);
   expectError([0xc0, 0x01, 0x00], 4, 0x81, Rule.TrailingBytes);
-  expectError([0x10, 0x0f, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x02, 0x00, 0x3c, 0x00, 0x01, ...ascii('c'), 0x00, 0x00], 4, 0x81, Rule.TrailingBytes);
+  expectError(
+    [0x10, 0x0f, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x02, 0x00, 0x3c, 0x00, 0x01, ...ascii('c'), 0x00, 0x00],
+    4,
+    0x81,
+    Rule.TrailingBytes,
+  );
 });
 
 test('[MQTT-3.1.2-3] CONNECT reserved flag set is malformed', () => {
-  expectError([0x10, 0x0d, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x03, 0x00, 0x3c, 0x00, 0x01, ...ascii('c')], 4, 0x81, 'MQTT-3.1.2-3');
+  expectError(
+    [0x10, 0x0d, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x03, 0x00, 0x3c, 0x00, 0x01, ...ascii('c')],
+    4,
+    0x81,
+    'MQTT-3.1.2-3',
+  );
 });
 
 test('[MQTT-3.1.2-11] [MQTT-3.1.2-13] will QoS / retain without the will flag are malformed', () => {
-  expectError([0x10, 0x0d, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x0a, 0x00, 0x3c, 0x00, 0x01, ...ascii('c')], 4, 0x81, 'MQTT-3.1.2-11');
-  expectError([0x10, 0x0d, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x22, 0x00, 0x3c, 0x00, 0x01, ...ascii('c')], 4, 0x81, 'MQTT-3.1.2-13');
+  expectError(
+    [0x10, 0x0d, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x0a, 0x00, 0x3c, 0x00, 0x01, ...ascii('c')],
+    4,
+    0x81,
+    'MQTT-3.1.2-11',
+  );
+  expectError(
+    [0x10, 0x0d, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x22, 0x00, 0x3c, 0x00, 0x01, ...ascii('c')],
+    4,
+    0x81,
+    'MQTT-3.1.2-13',
+  );
 });
 
 test('[MQTT-3.1.2-12] will QoS 3 is malformed', () => {
-  expectError([0x10, 0x0d, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x1e, 0x00, 0x3c, 0x00, 0x01, ...ascii('c')], 4, 0x81, 'MQTT-3.1.2-12');
+  expectError(
+    [0x10, 0x0d, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x1e, 0x00, 0x3c, 0x00, 0x01, ...ascii('c')],
+    4,
+    0x81,
+    'MQTT-3.1.2-12',
+  );
 });
 
 test('[MQTT-3.1.2-22] password without user name is a protocol error at 3.1.1', () => {
-  expectError([0x10, 0x10, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x42, 0x00, 0x3c, 0x00, 0x01, ...ascii('c'), 0x00, 0x01, 0x70], 4, 0x82, 'MQTT-3.1.2-22');
+  expectError(
+    [
+      0x10,
+      0x10,
+      0x00,
+      0x04,
+      ...ascii('MQTT'),
+      0x04,
+      0x42,
+      0x00,
+      0x3c,
+      0x00,
+      0x01,
+      ...ascii('c'),
+      0x00,
+      0x01,
+      0x70,
+    ],
+    4,
+    0x82,
+    'MQTT-3.1.2-22',
+  );
 });
 
 test('[MQTT-3.1.2-2] unsupported protocol level is reported distinguishably (0x84) and sets no packet', () => {
-  expectError([0x10, 0x0d, 0x00, 0x04, ...ascii('MQTT'), 0x06, 0x02, 0x00, 0x3c, 0x00, 0x01, ...ascii('c')], 4, 0x84, Rule.UnsupportedProtocolVersion);
-  expectError([0x10, 0x0f, 0x00, 0x06, ...ascii('MQIsdp'), 0x04, 0x02, 0x00, 0x3c, 0x00, 0x01, ...ascii('c')], 4, 0x84, Rule.UnsupportedProtocolVersion);
+  expectError(
+    [0x10, 0x0d, 0x00, 0x04, ...ascii('MQTT'), 0x06, 0x02, 0x00, 0x3c, 0x00, 0x01, ...ascii('c')],
+    4,
+    0x84,
+    Rule.UnsupportedProtocolVersion,
+  );
+  expectError(
+    [0x10, 0x0f, 0x00, 0x06, ...ascii('MQIsdp'), 0x04, 0x02, 0x00, 0x3c, 0x00, 0x01, ...ascii('c')],
+    4,
+    0x84,
+    Rule.UnsupportedProtocolVersion,
+  );
 });
 
 test('[MQTT-3.1.2-1] unknown protocol name is reported with its own rule', () => {
-  expectError([0x10, 0x0d, 0x00, 0x04, ...ascii('MQTX'), 0x04, 0x02, 0x00, 0x3c, 0x00, 0x01, ...ascii('c')], 4, 0x84, Rule.BadProtocolName);
+  expectError(
+    [0x10, 0x0d, 0x00, 0x04, ...ascii('MQTX'), 0x04, 0x02, 0x00, 0x3c, 0x00, 0x01, ...ascii('c')],
+    4,
+    0x84,
+    Rule.BadProtocolName,
+  );
 });
 
 test('bridge bit (0x80) on the protocol level is accepted as Mosquitto does', () => {
-  const { packets, errors } = decodeOne([0x10, 0x0d, 0x00, 0x04, ...ascii('MQTT'), 0x84, 0x02, 0x00, 0x3c, 0x00, 0x01, ...ascii('c')], 4);
+  const { packets, errors } = decodeOne(
+    [0x10, 0x0d, 0x00, 0x04, ...ascii('MQTT'), 0x84, 0x02, 0x00, 0x3c, 0x00, 0x01, ...ascii('c')],
+    4,
+  );
   assert.equal(errors.length, 0);
   assert.equal(packets[0]?.type === 1 && packets[0].bridge, true);
 });
@@ -173,14 +256,29 @@ test('[MQTT-3.10.3-2] UNSUBSCRIBE with no topic filter is a protocol error', () 
 
 test('[MQTT-2.2.2-duplicate] a property included twice is a protocol error', () => {
   // PUBLISH with two Payload Format Indicators.
-  expectError([0x30, 0x08, 0x00, 0x01, ...ascii('t'), 0x04, 0x01, 0x00, 0x01, 0x00], 5, 0x82, 'MQTT-2.2.2-duplicate');
+  expectError(
+    [0x30, 0x08, 0x00, 0x01, ...ascii('t'), 0x04, 0x01, 0x00, 0x01, 0x00],
+    5,
+    0x82,
+    'MQTT-2.2.2-duplicate',
+  );
   // SUBSCRIBE with two Subscription Identifiers.
-  expectError([0x82, 0x0a, 0x00, 0x01, 0x04, 0x0b, 0x01, 0x0b, 0x02, 0x00, 0x01, ...ascii('a'), 0x00], 5, 0x82, 'MQTT-2.2.2-duplicate');
+  expectError(
+    [0x82, 0x0a, 0x00, 0x01, 0x04, 0x0b, 0x01, 0x0b, 0x02, 0x00, 0x01, ...ascii('a'), 0x00],
+    5,
+    0x82,
+    'MQTT-2.2.2-duplicate',
+  );
 });
 
 test('[MQTT-2.2.2-not-allowed] a property in the wrong packet is malformed', () => {
   // PUBLISH carrying Session Expiry Interval.
-  expectError([0x30, 0x09, 0x00, 0x01, ...ascii('t'), 0x05, 0x11, 0x00, 0x00, 0x00, 0x01], 5, 0x81, 'MQTT-2.2.2-not-allowed');
+  expectError(
+    [0x30, 0x09, 0x00, 0x01, ...ascii('t'), 0x05, 0x11, 0x00, 0x00, 0x00, 0x01],
+    5,
+    0x81,
+    'MQTT-2.2.2-not-allowed',
+  );
   // CONNECT carrying Will Delay Interval outside the will properties.
   const body = connect5(0x02, [0x05, 0x18, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, ...ascii('c')]);
   expectError([0x10, body.length, ...body], 4, 0x81, 'MQTT-2.2.2-not-allowed');

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { encodePacket } from '../../src/protocol/encoder.js';
 import type { QoS } from '../../src/protocol/packets.js';
-import { PublishFrame, type PublishExtra } from '../../src/protocol/publish-frame.js';
+import { type PublishExtra, PublishFrame } from '../../src/protocol/publish-frame.js';
 import { properties, topicName, version } from './arbitraries.js';
 
 class Capture {
@@ -82,8 +82,19 @@ test('large payloads are written as a header chunk plus the shared payload buffe
 });
 
 test('per-subscriber properties follow Mosquitto order: subscription ids first, expiry last', () => {
-  const frame = new PublishFrame('t', Buffer.from('x'), { messageExpiryInterval: 60, contentType: 'c', topicAlias: 4 });
-  const p = frame.packetFor(5, 1, false, false, 1, { subscriptionIdentifiers: [2], messageExpiryInterval: 30 });
-  assert.deepEqual(Object.keys(p.properties ?? {}), ['subscriptionIdentifiers', 'contentType', 'messageExpiryInterval']);
+  const frame = new PublishFrame('t', Buffer.from('x'), {
+    messageExpiryInterval: 60,
+    contentType: 'c',
+    topicAlias: 4,
+  });
+  const p = frame.packetFor(5, 1, false, false, 1, {
+    subscriptionIdentifiers: [2],
+    messageExpiryInterval: 30,
+  });
+  assert.deepEqual(Object.keys(p.properties ?? {}), [
+    'subscriptionIdentifiers',
+    'contentType',
+    'messageExpiryInterval',
+  ]);
   assert.equal(p.properties?.messageExpiryInterval, 30);
 });

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { connackReturnCodeFor, ConnackReturnCode, ReasonCode } from '../../src/protocol/reason-codes.js';
+import { ConnackReturnCode, connackReturnCodeFor, ReasonCode } from '../../src/protocol/reason-codes.js';
 import { parseSharedFilter, validateTopicFilter, validateTopicName } from '../../src/protocol/topic.js';
 import { checkUtf8Bytes, checkUtf8String } from '../../src/protocol/utf8.js';
 
@@ -15,7 +15,8 @@ test('[MQTT-3.3.2-2] topic names must not contain wildcards', () => {
 });
 
 test('[MQTT-4.7.1-1] [MQTT-4.7.1-2] wildcard placement in topic filters', () => {
-  for (const ok of ['#', '+', 'a/#', 'a/+/b', '+/+', '/+', 'a//#', '$SYS/#']) assert.equal(validateTopicFilter(ok), null, ok);
+  for (const ok of ['#', '+', 'a/#', 'a/+/b', '+/+', '/+', 'a//#', '$SYS/#'])
+    assert.equal(validateTopicFilter(ok), null, ok);
   for (const bad of ['', 'a#', 'a/#/b', '#/', 'a+', '+a', 'a/b+', '##']) {
     assert.equal(validateTopicFilter(bad)?.reasonCode, 0x8f, bad);
   }
@@ -25,7 +26,15 @@ test('[MQTT-4.8.2-1] [MQTT-4.8.2-2] shared subscription syntax', () => {
   assert.deepEqual(parseSharedFilter('$share/g/a/+'), { group: 'g', filter: 'a/+' });
   assert.deepEqual(parseSharedFilter('$share/g/#'), { group: 'g', filter: '#' });
   assert.equal(parseSharedFilter('a/b'), null);
-  for (const bad of ['$share/', '$share//a', '$share/g', '$share/g/', '$share/g+/a', '$share/#/a', '$share/g/a#']) {
+  for (const bad of [
+    '$share/',
+    '$share//a',
+    '$share/g',
+    '$share/g/',
+    '$share/g+/a',
+    '$share/#/a',
+    '$share/g/a#',
+  ]) {
     assert.notEqual(validateTopicFilter(bad), null, bad);
     assert.equal(parseSharedFilter(bad), null, bad);
   }
@@ -49,9 +58,18 @@ test('[MQTT-1.5.4-1] [MQTT-1.5.4-2] UTF-8 string rules on strings and bytes', ()
 
 test('MQTT 5 CONNACK reason codes map to the nearest 3.1.1 return code', () => {
   assert.equal(connackReturnCodeFor(ReasonCode.Success), ConnackReturnCode.Accepted);
-  assert.equal(connackReturnCodeFor(ReasonCode.UnsupportedProtocolVersion), ConnackReturnCode.UnacceptableProtocolVersion);
-  assert.equal(connackReturnCodeFor(ReasonCode.ClientIdentifierNotValid), ConnackReturnCode.IdentifierRejected);
-  assert.equal(connackReturnCodeFor(ReasonCode.BadUserNameOrPassword), ConnackReturnCode.BadUsernameOrPassword);
+  assert.equal(
+    connackReturnCodeFor(ReasonCode.UnsupportedProtocolVersion),
+    ConnackReturnCode.UnacceptableProtocolVersion,
+  );
+  assert.equal(
+    connackReturnCodeFor(ReasonCode.ClientIdentifierNotValid),
+    ConnackReturnCode.IdentifierRejected,
+  );
+  assert.equal(
+    connackReturnCodeFor(ReasonCode.BadUserNameOrPassword),
+    ConnackReturnCode.BadUsernameOrPassword,
+  );
   assert.equal(connackReturnCodeFor(ReasonCode.NotAuthorized), ConnackReturnCode.NotAuthorized);
   assert.equal(connackReturnCodeFor(ReasonCode.ServerBusy), ConnackReturnCode.ServerUnavailable);
 });

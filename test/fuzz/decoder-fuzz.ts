@@ -1,0 +1,198 @@
+// Decoder fuzzer: >= 1,000,000 random and mutated inputs; counts crashes, hangs, untyped errors, re-encode mismatches.
+// Run with `npm run fuzz` (FUZZ_INPUTS and FUZZ_SEED override the defaults). Exits 1 if anything was found.
+
+import fc from 'fast-check';
+import { type DecoderSink, PacketDecoder } from '../../src/protocol/decoder.js';
+import { encodePacket } from '../../src/protocol/encoder.js';
+import { MqttProtocolError, Rule } from '../../src/protocol/errors.js';
+import type { Packet, ProtocolVersion } from '../../src/protocol/packets.js';
+import { packet } from '../protocol/arbitraries.js';
+
+const INPUTS = Number(process.env.FUZZ_INPUTS ?? 1_000_000);
+const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
+const HANG_MS = 100;
+const KNOWN_CODES = new Set([0x81, 0x82, 0x84, 0x8f, 0x90, 0x94, 0x95, 0x99]);
+
+/** xorshift32: small, fast, reproducible from the seed. */
+let state = SEED || 1;
+function rand(): number {
+  state ^= state << 13;
+  state ^= state >>> 17;
+  state ^= state << 5;
+  return (state >>> 0) / 4294967296;
+}
+const randInt = (n: number) => Math.floor(rand() * n);
+
+const VERSIONS: ProtocolVersion[] = [3, 4, 5];
+
+function buildCorpus(): Buffer[][] {
+  const corpus: Buffer[][] = [[], [], []];
+  for (const [i, v] of VERSIONS.entries()) {
+    const samples = fc.sample(packet(v), { numRuns: 1500, seed: SEED + v });
+    for (const p of samples) (corpus[i] as Buffer[]).push(encodePacket(p, v));
+  }
+  return corpus;
+}
+
+function pick<T>(a: readonly T[]): T {
+  return a[randInt(a.length)] as T;
+}
+
+function mutate(base: Buffer, pool: readonly Buffer[]): Buffer {
+  const kind = randInt(8);
+  const b = Buffer.from(base);
+  switch (kind) {
+    case 0: {
+      const flips = 1 + randInt(4);
+      for (let i = 0; i < flips && b.length > 0; i++) {
+        const at = randInt(b.length);
+        b[at] = (b[at] as number) ^ (1 << randInt(8));
+      }
+      return b;
+    }
+    case 1:
+      return b.subarray(0, randInt(b.length + 1));
+    case 2: {
+      const other = pick(pool);
+      return Buffer.concat([b.subarray(0, randInt(b.length + 1)), other.subarray(randInt(other.length + 1))]);
+    }
+    case 3: {
+      if (b.length > 0) b[randInt(b.length)] = randInt(256);
+      return b;
+    }
+    case 4: {
+      // Lie about the remaining length.
+      if (b.length > 1) b[1] = randInt(256);
+      return b;
+    }
+    case 5: {
+      const n = randInt(64);
+      const r = Buffer.allocUnsafe(n);
+      for (let i = 0; i < n; i++) r[i] = randInt(256);
+      return r;
+    }
+    case 6: {
+      // Several valid packets back to back, one of them damaged.
+      const parts: Buffer[] = [b];
+      for (let i = randInt(4); i > 0; i--) parts.push(pick(pool));
+      const s = Buffer.concat(parts);
+      if (s.length > 0) s[randInt(s.length)] = randInt(256);
+      return s;
+    }
+    default:
+      return b;
+  }
+}
+
+function chunks(input: Buffer): Buffer[] {
+  const mode = randInt(4);
+  if (mode === 0 || input.length < 2) return [input];
+  if (mode === 1) return [...input].map((x) => Buffer.from([x]));
+  const out: Buffer[] = [];
+  let pos = 0;
+  while (pos < input.length) {
+    const n = 1 + randInt(Math.max(1, input.length - pos));
+    out.push(input.subarray(pos, pos + n));
+    pos += n;
+  }
+  return out;
+}
+
+class FuzzSink implements DecoderSink {
+  decoder: PacketDecoder | null = null;
+  packets: { p: Packet; v: ProtocolVersion }[] = [];
+  errors: unknown[] = [];
+  onPacket(p: Packet): void {
+    this.packets.push({ p, v: (this.decoder as PacketDecoder).protocolVersion });
+  }
+  onDecodeError(e: MqttProtocolError): void {
+    this.errors.push(e);
+  }
+}
+
+function isTyped(e: unknown): boolean {
+  return e instanceof MqttProtocolError && e.rule !== Rule.Internal && KNOWN_CODES.has(e.reasonCode);
+}
+
+/** A decoded packet must re-encode, and that encoding must decode and re-encode to the same bytes. */
+function reencodes(p: Packet, v: ProtocolVersion): boolean {
+  const first = encodePacket(p, v);
+  const d = new PacketDecoder();
+  d.protocolVersion = v;
+  const sink = new FuzzSink();
+  sink.decoder = d;
+  d.push(first, sink);
+  const again = sink.packets[0];
+  return sink.errors.length === 0 && again !== undefined && encodePacket(again.p, v).equals(first);
+}
+
+function main(): void {
+  const corpus = buildCorpus();
+  const pool = corpus.flat();
+  let crashes = 0;
+  let hangs = 0;
+  let untyped = 0;
+  let mismatches = 0;
+  let accepted = 0;
+  let rejected = 0;
+  let maxMs = 0;
+  const examples: string[] = [];
+  const started = performance.now();
+  for (let n = 0; n < INPUTS; n++) {
+    const vi = randInt(3);
+    const version = VERSIONS[vi] as ProtocolVersion;
+    const input = mutate(pick(corpus[vi] as Buffer[]), pool);
+    const decoder = new PacketDecoder({ maxPacketSize: rand() < 0.1 ? 1 + randInt(200) : 0 });
+    decoder.protocolVersion = version;
+    const sink = new FuzzSink();
+    sink.decoder = decoder;
+    const t0 = performance.now();
+    try {
+      for (const c of chunks(input)) decoder.push(c, sink);
+    } catch (e) {
+      crashes++;
+      if (examples.length < 10)
+        examples.push(`crash ${String(e)} input=${input.toString('hex')} v=${version}`);
+    }
+    const ms = performance.now() - t0;
+    if (ms > maxMs) maxMs = ms;
+    if (ms > HANG_MS) {
+      hangs++;
+      if (examples.length < 10) examples.push(`hang ${ms.toFixed(1)}ms input=${input.toString('hex')}`);
+    }
+    if (sink.errors.length > 1) untyped++;
+    for (const e of sink.errors) {
+      if (!isTyped(e)) {
+        untyped++;
+        if (examples.length < 10)
+          examples.push(`untyped ${String(e)} input=${input.toString('hex')} v=${version}`);
+      }
+    }
+    if (sink.errors.length > 0) rejected++;
+    else accepted++;
+    for (const { p, v } of sink.packets) {
+      let ok = false;
+      try {
+        ok = reencodes(p, v);
+      } catch {
+        ok = false;
+      }
+      if (!ok) {
+        mismatches++;
+        if (examples.length < 10)
+          examples.push(`re-encode mismatch type=${p.type} v=${v} input=${input.toString('hex')}`);
+      }
+    }
+  }
+  const secs = (performance.now() - started) / 1000;
+  console.log(`decoder fuzz: seed=${SEED} inputs=${INPUTS} corpus=${pool.length} in ${secs.toFixed(1)}s`);
+  console.log(`  inputs decoded without error: ${accepted}, rejected with a typed error: ${rejected}`);
+  console.log(`  crashes (thrown): ${crashes}`);
+  console.log(`  hangs (> ${HANG_MS} ms): ${hangs} (slowest input ${maxMs.toFixed(2)} ms)`);
+  console.log(`  untyped errors: ${untyped}`);
+  console.log(`  re-encode mismatches: ${mismatches}`);
+  for (const e of examples) console.log(`  ${e}`);
+  if (crashes + hangs + untyped + mismatches > 0) process.exit(1);
+}
+
+main();
