@@ -1,0 +1,183 @@
+// Starts one broker (Culex, Mosquitto or Aedes) pinned to its core, waits until it listens, and stops it.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export type BrokerName = 'culex' | 'mosquitto' | 'aedes';
+export const ALL_BROKERS: readonly BrokerName[] = ['culex', 'mosquitto', 'aedes'];
+
+export interface BrokerStartOptions {
+  /** Culex only: `persistence true` with a fresh persistence_location. */
+  persistence?: boolean;
+}
+
+export interface RunningBroker {
+  name: BrokerName;
+  pid: number;
+  port: number;
+  /** Directory written by the broker's persistence, when enabled. */
+  persistenceDir: string | undefined;
+  /** Stops the process (SIGTERM, then SIGKILL); its temp directory stays until dispose(). */
+  stop(): Promise<void>;
+  dispose(): void;
+  /** Files the broker wrote into persistenceDir (empty when persistence did nothing). */
+  persistenceFiles(): string[];
+  stderrTail(): string;
+}
+
+export class BrokerStartError extends Error {
+  constructor(
+    readonly broker: BrokerName,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const BROKER_CORE = '1';
+const START_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 5_000;
+const STDERR_KEEP = 16_384;
+
+export interface BrokerPaths {
+  repoRoot: string;
+  aedesScript: string;
+}
+
+/** A free loopback port (the kernel picks it; the broker binds it a moment later). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** The config both Mosquitto and Culex get (Culex reads mosquitto.conf unchanged). */
+function mosquittoConf(port: number, persistenceDir: string | undefined): string {
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    'allow_anonymous true',
+    'max_queued_messages 100000',
+    'log_dest stderr',
+    'log_type error',
+  ];
+  if (persistenceDir !== undefined) lines.push('persistence true', `persistence_location ${persistenceDir}/`);
+  return `${lines.join('\n')}\n`;
+}
+
+function command(name: BrokerName, port: number, conf: string, paths: BrokerPaths): string[] {
+  switch (name) {
+    case 'culex':
+      return [process.execPath, join(paths.repoRoot, 'bin', 'culex.js'), '-c', conf];
+    case 'mosquitto':
+      return ['mosquitto', '-c', conf];
+    case 'aedes':
+      return [process.execPath, paths.aedesScript, String(port)];
+  }
+}
+
+function waitListening(port: number, child: ChildProcess, deadline: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const attempt = (): void => {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        reject(new Error(`exited with ${child.exitCode ?? child.signalCode} before listening`));
+        return;
+      }
+      if (Date.now() > deadline) {
+        reject(new Error(`not listening on ${port} after ${START_TIMEOUT_MS} ms`));
+        return;
+      }
+      const sock = connect(port, '127.0.0.1');
+      sock.once('connect', () => {
+        sock.destroy();
+        resolve();
+      });
+      sock.once('error', () => {
+        sock.destroy();
+        setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+/** Starts a fresh broker on its own core; rejects with BrokerStartError if it does not come up. */
+export async function startBroker(
+  name: BrokerName,
+  paths: BrokerPaths,
+  options: BrokerStartOptions = {},
+): Promise<RunningBroker> {
+  const port = await freePort();
+  const work = mkdtempSync(join(tmpdir(), `culex-bench-${name}-`));
+  const persistenceDir = options.persistence === true ? join(work, 'db') : undefined;
+  if (persistenceDir !== undefined) mkdirSync(persistenceDir);
+  const conf = join(work, 'broker.conf');
+  writeFileSync(conf, mosquittoConf(port, persistenceDir));
+  const argv = command(name, port, conf, paths);
+  const child = spawn('taskset', ['-c', BROKER_CORE, ...argv], {
+    cwd: work,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (d: string) => {
+    stderr = (stderr + d).slice(-STDERR_KEEP);
+  });
+  const cleanup = (): void => rmSync(work, { recursive: true, force: true });
+  try {
+    await waitListening(port, child, Date.now() + START_TIMEOUT_MS);
+  } catch (err) {
+    child.kill('SIGKILL');
+    await waitExit(child, STOP_TIMEOUT_MS);
+    cleanup();
+    const why = err instanceof Error ? err.message : String(err);
+    throw new BrokerStartError(
+      name,
+      `${name}: ${why}${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
+    );
+  }
+  const pid = child.pid ?? 0;
+  return {
+    name,
+    pid,
+    port,
+    persistenceDir,
+    async stop() {
+      child.kill('SIGTERM');
+      if (!(await waitExit(child, STOP_TIMEOUT_MS))) {
+        child.kill('SIGKILL');
+        await waitExit(child, STOP_TIMEOUT_MS);
+      }
+    },
+    dispose: cleanup,
+    persistenceFiles() {
+      if (persistenceDir === undefined) return [];
+      try {
+        return readdirSync(persistenceDir);
+      } catch {
+        return [];
+      }
+    },
+    stderrTail() {
+      return stderr;
+    },
+  };
+}
