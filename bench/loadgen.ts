@@ -13,13 +13,15 @@ export function loadgenPaths(benchSourceDir: string): { source: string; binary: 
   return { source: join(dir, 'loadgen.c'), binary: join(dir, 'build', 'loadgen') };
 }
 
-/** `cc -O2` into bench/loadgen/build/ when the binary is missing or older than its source. */
+/** `cc -O2` into bench/loadgen/build/ when the binary is missing or older than its source, then self-test. */
 export function ensureLoadgen(benchSourceDir: string): string {
   const { source, binary } = loadgenPaths(benchSourceDir);
   const stale = !existsSync(binary) || statSync(binary).mtimeMs < statSync(source).mtimeMs;
   if (stale) {
     mkdirSync(join(benchSourceDir, 'loadgen', 'build'), { recursive: true });
     execFileSync('cc', ['-O2', '-Wall', '-o', binary, source], { stdio: 'inherit' });
+    // A fresh build proves it reassembles split packets before any figure is trusted.
+    execFileSync(binary, ['--selftest'], { stdio: ['ignore', 'ignore', 'pipe'] });
   }
   return binary;
 }
