@@ -3,16 +3,22 @@
 import { BrokerCore, type BrokerCoreInit } from '../broker/broker-core.js';
 import type { BrokerHooks } from '../broker/hooks.js';
 import type { ListenerContext } from '../broker/listener-context.js';
-import type { Listener } from '../transport/listener.js';
+import type { ConnectionHandler, Listener } from '../transport/listener.js';
 import type { ListenerOptions } from '../transport/listener-options.js';
-import { openTcpListener } from '../transport/tcp-listener.js';
+import { PskSource, PskTable } from '../transport/psk-file.js';
+import { openListener } from './listeners.js';
 
 /** A listener as the library API takes it: only the port is required. */
 export type ListenerSpec = Partial<ListenerOptions> & { port: number };
 
 export interface BrokerInit extends BrokerCoreInit {
-  /** Hooks per listener (per_listener_settings), keyed by the listener's index in `listen()`. */
+  /**
+   * Hooks per listener (per_listener_settings), keyed by the listener's index: listeners are counted across
+   * every `listen()` call, in order, so index i is the i-th listener ever passed in.
+   */
   listenerHooks?: ReadonlyMap<number, BrokerHooks>;
+  /** TLS-PSK keys per listener index (replaceable on reload); otherwise read from the psk_file at listen time. */
+  pskSources?: ReadonlyMap<number, PskSource>;
 }
 
 export function completeListener(spec: ListenerSpec): ListenerOptions {
@@ -29,10 +35,18 @@ export function completeListener(spec: ListenerSpec): ListenerOptions {
 export class Broker extends BrokerCore {
   private readonly open: Listener[] = [];
   private readonly listenerHooks: ReadonlyMap<number, BrokerHooks>;
+  private readonly pskSources: ReadonlyMap<number, PskSource>;
+  private readonly contexts: (ListenerContext | undefined)[] = [];
 
   constructor(init: BrokerInit = {}) {
     super(init);
     this.listenerHooks = init.listenerHooks ?? new Map();
+    this.pskSources = init.pskSources ?? new Map();
+  }
+
+  /** Context of each listener by index (undefined for one that failed to open). */
+  get listenerContexts(): readonly (ListenerContext | undefined)[] {
+    return this.contexts;
   }
 
   /** Listeners opened so far (with the ports really bound). */
@@ -43,14 +57,25 @@ export class Broker extends BrokerCore {
   /** Opens listeners; by default one on localhost:1883 as Mosquitto 2.0 does with no configuration. */
   async listen(specs: readonly ListenerSpec[] = [{ port: 1883, host: '127.0.0.1' }]): Promise<Listener[]> {
     const opened: Listener[] = [];
-    for (let i = 0; i < specs.length; i++) {
-      const options = completeListener(specs[i]!);
-      const context = this.contextFor(options, this.listenerHooks.get(i) ?? this.hooks);
-      const handler = (stream: import('node:stream').Duplex, remote: string): void => {
-        this.handleConnection(stream, context, remote);
+    for (const spec of specs) {
+      const index = this.contexts.length;
+      this.contexts.push(undefined);
+      const options = completeListener(spec);
+      // Built once the port is known (port 0 binds an ephemeral one); no connection can arrive before.
+      let context: ListenerContext | undefined;
+      const handler: ConnectionHandler = (stream, remote, certificateUsername) => {
+        // The certificate / PSK identity is per connection, so such a connection gets its own context.
+        const base = context!;
+        this.handleConnection(stream, certificateUsername === undefined ? base : { ...base, certificateUsername }, remote);
       };
       try {
-        const listeners = await openTcpListener(options, handler);
+        const listeners = await openListener(options, handler, {
+          handshakeTimeoutMs: Math.max(1, this.options.connectTimeout) * 1000,
+          psk: this.pskSourceFor(index, options),
+          logger: this.logger,
+        });
+        context = this.contextFor({ ...options, port: listeners[0]?.port ?? options.port }, this.listenerHooks.get(index) ?? this.hooks);
+        this.contexts[index] = context;
         for (const l of listeners) this.logger.log('notice', `Opening ${l.description}.`);
         opened.push(...listeners);
       } catch (err) {
@@ -60,6 +85,14 @@ export class Broker extends BrokerCore {
     }
     this.open.push(...opened);
     return opened;
+  }
+
+  private pskSourceFor(index: number, options: ListenerOptions): PskSource | undefined {
+    if (options.tls?.pskHint === undefined) return undefined;
+    const given = this.pskSources.get(index);
+    if (given !== undefined) return given;
+    const file = options.security?.pskFile ?? this.options.pskFile;
+    return new PskSource(file === undefined ? PskTable.empty : PskTable.load(file));
   }
 
   contextFor(options: ListenerOptions, hooks: BrokerHooks): ListenerContext {

@@ -2,8 +2,11 @@
 
 import type { Duplex } from 'node:stream';
 
-/** A listener hands each accepted connection over as a duplex byte stream with the peer's address. */
-export type ConnectionHandler = (stream: Duplex, remoteAddress: string) => void;
+/**
+ * A listener hands each accepted connection over as a duplex byte stream with the peer's address, plus the
+ * username a TLS listener took from the client's certificate or PSK identity (use_identity_as_username).
+ */
+export type ConnectionHandler = (stream: Duplex, remoteAddress: string, certificateUsername?: string) => void;
 
 export interface Listener {
   /** Human-readable description for log lines, e.g. "ipv4 listen socket on port 1883". */

@@ -1,11 +1,12 @@
 // Plain TCP listeners (and Unix domain sockets, which Node serves through the same `net` server).
 
+import { lstatSync, unlinkSync } from 'node:fs';
 import { isIPv6, type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { ListenerOptions } from './listener-options.js';
 import type { ConnectionHandler, Listener } from './listener.js';
 
-class NetListener implements Listener {
+export class NetListener implements Listener {
   constructor(
     private readonly server: Server,
     readonly description: string,
@@ -38,7 +39,8 @@ export function bindAddresses(options: ListenerOptions): string[] {
   return ['::'];
 }
 
-function listenOne(server: Server, port: number, host: string | undefined, path: string | undefined): Promise<number> {
+/** Binds one server; resolves with the port really bound (0 for a Unix socket). */
+export function listenOne(server: Server, port: number, host: string | undefined, path: string | undefined): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);
@@ -47,9 +49,21 @@ function listenOne(server: Server, port: number, host: string | undefined, path:
       const addr = server.address();
       resolve(typeof addr === 'object' && addr !== null ? (addr as AddressInfo).port : 0);
     };
-    if (path !== undefined) server.listen({ path }, done);
+    if (path !== undefined) {
+      removeStaleSocket(path);
+      server.listen({ path }, done);
+    }
     else server.listen({ port, host, ipv6Only: host !== undefined && isIPv6(host) && host !== '::' }, done);
   });
+}
+
+/** A socket file left by a previous run would make bind fail (EADDRINUSE); Mosquitto removes it too. */
+function removeStaleSocket(path: string): void {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path);
+  } catch {
+    // nothing there, or not ours to remove: bind reports the real problem
+  }
 }
 
 /** Opens the sockets of one `listener` (one per bind address) and hands accepted sockets to `onConnection`. */

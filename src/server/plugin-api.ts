@@ -1,0 +1,45 @@
+// The contract between Culex and a plugin module named by a `plugin` line (see docs/plugins.md).
+
+import type { AccessKind, AuthenticationRequest, ClientInfo, EnhancedAuthResult } from '../broker/hooks.js';
+import type { LogLevel } from '../broker/logger.js';
+import type { Message } from '../broker/message.js';
+
+/** true = allow, false = deny, undefined = no opinion: ask the next plugin, then the password / ACL files. */
+export type PluginDecision = boolean | undefined;
+
+export interface PluginHooks {
+  /** Username / password check of a CONNECT that carries a username. */
+  authenticate?(request: AuthenticationRequest): PluginDecision | Promise<PluginDecision>;
+  /** One topic access: 'write' (PUBLISH in), 'subscribe' (a filter), 'read' (a delivery). Must be synchronous. */
+  authorize?(client: ClientInfo, access: AccessKind, topic: string): PluginDecision;
+  /** MQTT 5 enhanced authentication; the first plugin that defines it handles every AUTH exchange. */
+  enhancedAuth?(
+    client: ClientInfo,
+    method: string,
+    data: Buffer | undefined,
+    step: 'connect' | 'continue' | 'reauthenticate',
+  ): EnhancedAuthResult | Promise<EnhancedAuthResult>;
+}
+
+/** What a plugin returns: hooks plus optional event handlers and a clean-up for reload / shutdown. */
+export interface CulexPlugin extends PluginHooks {
+  onClientConnected?(client: ClientInfo): void;
+  onClientDisconnected?(client: ClientInfo): void;
+  /** Every message accepted by the broker; `client` is null for messages not from a client (wills, $SYS). */
+  onMessage?(message: Message, client: ClientInfo | null): void;
+  /** Called when the plugin is replaced by a reload or the broker stops. */
+  close?(): void | Promise<void>;
+}
+
+export interface PluginContext {
+  /** The `plugin_opt_NAME value` lines that follow the `plugin` line, keyed by NAME. */
+  readonly options: Readonly<Record<string, string>>;
+  /** The broker's log, at Mosquitto's levels. */
+  log(level: LogLevel, message: string): void;
+  /** With per_listener_settings: index of the listener (in file order) the plugin belongs to. */
+  readonly listenerIndex: number | undefined;
+}
+
+/** A plugin module's default export: a factory (possibly async) or a ready plugin object. */
+export type PluginFactory = (context: PluginContext) => CulexPlugin | Promise<CulexPlugin>;
+export type PluginModuleExport = PluginFactory | CulexPlugin;

@@ -1,0 +1,56 @@
+// SIGHUP: re-read the configuration and swap in its password file, ACL file, PSK keys and plugins without
+// dropping anyone; a reload that fails leaves the running configuration untouched and says why.
+
+import type { Logger } from '../broker/logger.js';
+import type { CulexConfig } from '../config/config.js';
+import type { SecurityState } from './security-state.js';
+
+export interface ReloadDeps {
+  /** Parses the configuration again (throws on a syntax or value error). */
+  loadConfig(): CulexConfig;
+  security: SecurityState;
+  logger: Logger;
+}
+
+/**
+ * Returns the reload action. Calls never overlap: a signal arriving during a reload schedules exactly one
+ * more, so the files are read at least once after the last signal. Resolves true when the new settings are live.
+ */
+export function createReloader(deps: ReloadDeps): () => Promise<boolean> {
+  let running: Promise<boolean> | undefined;
+  let again = false;
+
+  const once = async (): Promise<boolean> => {
+    deps.logger.log('notice', 'Reloading config.');
+    try {
+      const config = deps.loadConfig();
+      for (const w of config.warnings) deps.logger.log('warning', w);
+      await deps.security.reload(config);
+      deps.logger.log('notice', 'Config reloaded.');
+      return true;
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      deps.logger.log('error', `Error: reload failed, keeping the previous configuration: ${why}`);
+      return false;
+    }
+  };
+
+  const loop = async (): Promise<boolean> => {
+    let ok = await once();
+    while (again) {
+      again = false;
+      ok = await once();
+    }
+    running = undefined;
+    return ok;
+  };
+
+  return () => {
+    if (running !== undefined) {
+      again = true;
+      return running;
+    }
+    running = loop();
+    return running;
+  };
+}

@@ -1,0 +1,121 @@
+// WebSocket listeners (`protocol websockets`), plain or over TLS: MQTT in binary frames with the "mqtt"
+// subprotocol, and the listener's http_dir served to ordinary HTTP requests on the same port.
+
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { WebSocketServer } from 'ws';
+import { bindServers } from './bind-servers.js';
+import { tlsUsername } from './certificate-identity.js';
+import type { ListenerOptions } from './listener-options.js';
+import type { ConnectionHandler, Listener } from './listener.js';
+import { serveStatic } from './static-files.js';
+import { peerAddress } from './tcp-listener.js';
+import type { TlsRejectHandler } from './tls-listener.js';
+import type { TlsServerSetup } from './tls-context.js';
+import { WebSocketDuplex } from './websocket-stream.js';
+
+/** Subprotocols we speak, preferred first: "mqtt" (3.1.1 and 5.0) and the 3.1-era "mqttv3.1". */
+const SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
+
+/** Largest MQTT packet (256 MiB remaining length plus fixed header): a bigger WebSocket message is refused. */
+const MAX_MESSAGE_BYTES = 268_435_455 + 5;
+
+export interface WebSocketListenerSetup {
+  /** Present for WebSocket over TLS ("wss"). */
+  tls?: TlsServerSetup;
+  /** How long an HTTP upgrade (and TLS handshake) may take before the socket is dropped. */
+  handshakeTimeoutMs: number;
+  onReject: TlsRejectHandler;
+}
+
+function chooseProtocol(offered: Set<string>): string | false {
+  for (const p of SUBPROTOCOLS) if (offered.has(p)) return p;
+  return false;
+}
+
+/** Bytes that are not HTTP (or headers over websockets_headers_size) get a status line and a close, not a crash. */
+function answerBadRequest(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+export function openWebSocketListener(
+  options: ListenerOptions,
+  setup: WebSocketListenerSetup,
+  onConnection: ConnectionHandler,
+): Promise<Listener[]> {
+  const fallbackAddress = options.unixSocketPath ?? 'unix';
+  const tls = setup.tls;
+  const serverOptions = {
+    noDelay: options.setTcpNodelay,
+    // 0 / unset: Node's default (16 KiB) rather than libwebsockets' 1 KiB, which browsers with cookies overrun.
+    ...(options.websocketsHeadersSize ? { maxHeaderSize: options.websocketsHeadersSize } : {}),
+    headersTimeout: setup.handshakeTimeoutMs,
+    requestTimeout: setup.handshakeTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, setup.handshakeTimeoutMs),
+  };
+
+  const accept = (ws: import('ws').WebSocket, req: IncomingMessage): void => {
+    const socket = req.socket as Socket;
+    const remote = peerAddress(socket, fallbackAddress);
+    let username: string | undefined;
+    if (tls !== undefined && options.tls !== undefined) {
+      const fromTls = tlsUsername(socket as TLSSocket, options.tls, tls.pskIdentities.get(socket as TLSSocket));
+      if (fromTls === null) {
+        setup.onReject(remote, 'no usable certificate identity for use_identity_as_username / use_subject_as_username');
+        ws.close(1008, 'certificate identity required');
+        return;
+      }
+      username = fromTls;
+    }
+    onConnection(new WebSocketDuplex(ws), remote, username);
+  };
+
+  return bindServers(
+    options,
+    () => {
+      const onRequest = (req: IncomingMessage, res: import('node:http').ServerResponse): void =>
+        serveStatic(options.httpDir, req, res);
+      const server: HttpServer =
+        tls === undefined ? createHttpServer(serverOptions, onRequest) : createHttpsServer({ ...tls.options, ...serverOptions }, onRequest);
+      const wss = new WebSocketServer({
+        noServer: true,
+        handleProtocols: chooseProtocol,
+        maxPayload: MAX_MESSAGE_BYTES,
+        perMessageDeflate: false,
+        clientTracking: true,
+      });
+      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        socket.on('error', () => socket.destroy());
+        wss.handleUpgrade(req, socket, head, (ws) => accept(ws, req));
+      });
+      server.on('clientError', answerBadRequest);
+      if (tls !== undefined) {
+        server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+          setup.onReject(peerAddress(socket, fallbackAddress), err.message);
+          socket.destroy();
+        });
+      }
+      // The broker says goodbye to its clients itself (MQTT 5 DISCONNECT); whatever is left later is cut.
+      const close = (): void => {
+        wss.close();
+        server.closeIdleConnections();
+        const timer = setTimeout(() => {
+          for (const ws of wss.clients) ws.terminate();
+          server.closeAllConnections();
+        }, 3000);
+        timer.unref();
+        server.once('close', () => clearTimeout(timer));
+      };
+      return { server, close };
+    },
+    'websockets',
+  );
+}
