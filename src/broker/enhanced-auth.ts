@@ -64,12 +64,19 @@ export function handleAuthPacket(conn: Connection, packet: AuthPacket): void {
     runStep(conn, state, 'continue', data);
     return;
   }
-  if (packet.reasonCode === ReasonCode.ReAuthenticate && state.phase === 'idle' && conn.state === 'connected') {
+  if (
+    packet.reasonCode === ReasonCode.ReAuthenticate &&
+    state.phase === 'idle' &&
+    conn.state === 'connected'
+  ) {
     state.phase = 'reauth';
     runStep(conn, state, 'reauthenticate', data);
     return;
   }
-  conn.protocolError(ReasonCode.ProtocolError, `unexpected AUTH reason code 0x${packet.reasonCode.toString(16)}`);
+  conn.protocolError(
+    ReasonCode.ProtocolError,
+    `unexpected AUTH reason code 0x${packet.reasonCode.toString(16)}`,
+  );
 }
 
 function runStep(conn: Connection, state: AuthState, step: Step, data: Buffer | undefined): void {
@@ -99,14 +106,20 @@ function runStep(conn: Connection, state: AuthState, step: Step, data: Buffer | 
 }
 
 function authProperties(method: string, data: Buffer | undefined): Properties {
-  return data === undefined ? { authenticationMethod: method } : { authenticationMethod: method, authenticationData: data };
+  return data === undefined
+    ? { authenticationMethod: method }
+    : { authenticationMethod: method, authenticationData: data };
 }
 
 function apply(conn: Connection, state: AuthState, result: EnhancedAuthResult): void {
   if (conn.state === 'closed' || states.get(conn) !== state) return;
   if (result.result === 'continue') {
     // [MQTT-4.12.0-2] the server asks for more with AUTH 0x18 and the same method.
-    conn.send({ type: 15, reasonCode: ReasonCode.ContinueAuthentication, properties: authProperties(state.method, result.data) });
+    conn.send({
+      type: 15,
+      reasonCode: ReasonCode.ContinueAuthentication,
+      properties: authProperties(state.method, result.data),
+    });
     return;
   }
   const connecting = state.phase === 'connect';
@@ -119,7 +132,11 @@ function apply(conn: Connection, state: AuthState, result: EnhancedAuthResult): 
       return;
     }
     // [MQTT-4.12.1-?] a successful re-authentication is answered with AUTH 0x00.
-    conn.send({ type: 15, reasonCode: ReasonCode.Success, properties: authProperties(state.method, result.data) });
+    conn.send({
+      type: 15,
+      reasonCode: ReasonCode.Success,
+      properties: authProperties(state.method, result.data),
+    });
     return;
   }
   const reasonCode = result.reasonCode ?? ReasonCode.NotAuthorized;

@@ -39,24 +39,69 @@ test('mosquitto_sub / mosquitto_pub -V 5 carry user properties, content type, su
 }, async () => {
   await withBroker({}, async ({ port, broker }) => {
     const sub = run('mosquitto_sub', [
-      '-V', '5', '-p', String(port), '-h', '127.0.0.1', '-i', 'tool-sub', '-t', 'tool/#', '-C', '3', '-W', '8',
-      '-D', 'subscribe', 'subscription-identifier', '9',
-      '-F', '%t|%p|%P|%C|%S|%R',
+      '-V',
+      '5',
+      '-p',
+      String(port),
+      '-h',
+      '127.0.0.1',
+      '-i',
+      'tool-sub',
+      '-t',
+      'tool/#',
+      '-C',
+      '3',
+      '-W',
+      '8',
+      '-D',
+      'subscribe',
+      'subscription-identifier',
+      '9',
+      '-F',
+      '%t|%p|%P|%C|%S|%R',
     ]);
     assert.ok(await waitFor(() => broker.tree.size > 0, 5000), 'mosquitto_sub subscribed');
     for (let i = 0; i < 3; i++) {
       const pub = run('mosquitto_pub', [
-        '-V', '5', '-p', String(port), '-h', '127.0.0.1', '-t', 'tool/x', '-m', `m${i}`, '-q', '1',
-        '-D', 'publish', 'user-property', 'k', 'v',
-        '-D', 'publish', 'user-property', 'k', 'w',
-        '-D', 'publish', 'content-type', 'text/x',
-        '-D', 'publish', 'response-topic', 'tool/reply',
+        '-V',
+        '5',
+        '-p',
+        String(port),
+        '-h',
+        '127.0.0.1',
+        '-t',
+        'tool/x',
+        '-m',
+        `m${i}`,
+        '-q',
+        '1',
+        '-D',
+        'publish',
+        'user-property',
+        'k',
+        'v',
+        '-D',
+        'publish',
+        'user-property',
+        'k',
+        'w',
+        '-D',
+        'publish',
+        'content-type',
+        'text/x',
+        '-D',
+        'publish',
+        'response-topic',
+        'tool/reply',
       ]);
       assert.equal((await pub.done).code, 0);
     }
     const out = await sub.done;
     assert.equal(out.code, 0, out.stderr);
-    assert.deepEqual(out.stdout.trim().split('\n'), [0, 1, 2].map((i) => `tool/x|m${i}|k:v k:w|text/x|9|tool/reply`));
+    assert.deepEqual(
+      out.stdout.trim().split('\n'),
+      [0, 1, 2].map((i) => `tool/x|m${i}|k:v k:w|text/x|9|tool/reply`),
+    );
   });
 });
 
@@ -67,11 +112,28 @@ test('mosquitto_rr -V 5 gets its response through Response Topic and Correlation
   await withBroker({}, async ({ port }) => {
     const responder = await connect5(port, { clientId: 'rr-responder' });
     await subscribe5(responder.client, 1, 'rr/req');
-    const rr = run('mosquitto_rr', ['-V', '5', '-p', String(port), '-h', '127.0.0.1', '-t', 'rr/req', '-e', 'rr/resp', '-m', 'ping', '-W', '8']);
+    const rr = run('mosquitto_rr', [
+      '-V',
+      '5',
+      '-p',
+      String(port),
+      '-h',
+      '127.0.0.1',
+      '-t',
+      'rr/req',
+      '-e',
+      'rr/resp',
+      '-m',
+      'ping',
+      '-W',
+      '8',
+    ]);
     const req = await nextPublish(responder.client, 8000);
     assert.equal(req.properties?.responseTopic, 'rr/resp');
     const corr = req.properties?.correlationData;
-    responder.client.send(publish5('rr/resp', 'pong', 0, 0, corr === undefined ? undefined : { correlationData: corr }));
+    responder.client.send(
+      publish5('rr/resp', 'pong', 0, 0, corr === undefined ? undefined : { correlationData: corr }),
+    );
     const out = await rr.done;
     assert.equal(out.code, 0, out.stderr);
     assert.equal(out.stdout.trim(), 'pong');
@@ -136,7 +198,16 @@ test('paho-mqtt MQTTv5 (python3) round trip with properties', {
     assert.equal(out.code, 0, out.stderr);
     const result = JSON.parse(out.stdout) as {
       connack: { rc: number; props: Record<string, unknown> };
-      got: { topic: string; payload: string; qos: number; user: string[][]; response: string; corr: string; expiry: number; subid: number[] | number }[];
+      got: {
+        topic: string;
+        payload: string;
+        qos: number;
+        user: string[][];
+        response: string;
+        corr: string;
+        expiry: number;
+        subid: number[] | number;
+      }[];
     };
     assert.equal(result.connack.rc, 0);
     assert.equal(result.connack.props.ResponseInformation, 'r/paho5');
@@ -145,7 +216,10 @@ test('paho-mqtt MQTTv5 (python3) round trip with properties', {
     assert.equal(m.topic, 'paho/x');
     assert.equal(m.payload, 'hello');
     assert.equal(m.qos, 1);
-    assert.deepEqual(m.user, [['a', '1'], ['b', '2']]);
+    assert.deepEqual(m.user, [
+      ['a', '1'],
+      ['b', '2'],
+    ]);
     assert.equal(m.response, 'paho/reply');
     assert.equal(m.corr, '0102');
     assert.ok(m.expiry <= 30 && m.expiry >= 29);
@@ -153,7 +227,9 @@ test('paho-mqtt MQTTv5 (python3) round trip with properties', {
   });
 });
 
-test('npm mqtt client at protocolVersion 5: properties, subscription identifier, outgoing topic aliases', { timeout: 20_000 }, async () => {
+test('npm mqtt client at protocolVersion 5: properties, subscription identifier, outgoing topic aliases', {
+  timeout: 20_000,
+}, async () => {
   await withBroker({}, async ({ port }) => {
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
       protocolVersion: 5,
@@ -163,15 +239,28 @@ test('npm mqtt client at protocolVersion 5: properties, subscription identifier,
     });
     const received: { topic: string; payload: string; props: Record<string, unknown> | undefined }[] = [];
     client.on('message', (topic, payload, packet) => {
-      received.push({ topic, payload: payload.toString(), props: packet.properties as Record<string, unknown> | undefined });
+      received.push({
+        topic,
+        payload: payload.toString(),
+        props: packet.properties as Record<string, unknown> | undefined,
+      });
     });
     await client.subscribeAsync('npm/#', { qos: 1, properties: { subscriptionIdentifier: 77 } });
     for (let i = 0; i < 3; i++) {
-      await client.publishAsync('npm/t', `n${i}`, { qos: 1, properties: { userProperties: { app: 'culex' }, contentType: 'text/plain' } });
+      await client.publishAsync('npm/t', `n${i}`, {
+        qos: 1,
+        properties: { userProperties: { app: 'culex' }, contentType: 'text/plain' },
+      });
     }
     assert.ok(await waitFor(() => received.length === 3, 5000));
-    assert.deepEqual(received.map((r) => r.topic), ['npm/t', 'npm/t', 'npm/t']);
-    assert.deepEqual(received.map((r) => r.payload), ['n0', 'n1', 'n2']);
+    assert.deepEqual(
+      received.map((r) => r.topic),
+      ['npm/t', 'npm/t', 'npm/t'],
+    );
+    assert.deepEqual(
+      received.map((r) => r.payload),
+      ['n0', 'n1', 'n2'],
+    );
     for (const r of received) {
       assert.deepEqual({ ...(r.props?.userProperties as object) }, { app: 'culex' });
       assert.equal(r.props?.contentType, 'text/plain');

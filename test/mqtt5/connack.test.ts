@@ -25,7 +25,7 @@ function propertyOrder(raw: Buffer): number[] {
   }
   const end = off + len;
   const ids: number[] = [];
-  const sizes: Record<number, number> = { 0x22: 2, 0x13: 2, 0x21: 2, 0x25: 1, 0x24: 1, 0x27: 4, 0x28: 1, 0x29: 1, 0x2a: 1 };
+  const sizes: Record<number, number> = { 34: 2, 19: 2, 33: 2, 37: 1, 36: 1, 39: 4, 40: 1, 41: 1, 42: 1 };
   while (off < end) {
     const id = raw[off++]!;
     ids.push(id);
@@ -36,7 +36,12 @@ function propertyOrder(raw: Buffer): number[] {
   return ids;
 }
 
-async function rawConnack(port: number, clientId: string, keepAlive: number, extra: Record<string, number> = {}): Promise<Buffer> {
+async function rawConnack(
+  port: number,
+  clientId: string,
+  keepAlive: number,
+  extra: Record<string, number> = {},
+): Promise<Buffer> {
   const c = await RawClient.open(port);
   c.version = 5;
   c.send(encodePacket(v5ConnectPacket({ clientId, keepAlive, properties: extra }), 5));
@@ -49,7 +54,13 @@ async function rawConnack(port: number, clientId: string, keepAlive: number, ext
 const configs: readonly (readonly string[])[] = [
   ['allow_anonymous true'],
   ['allow_anonymous true', 'max_qos 1', 'retain_available false', 'max_packet_size 1000', 'max_keepalive 30'],
-  ['allow_anonymous true', 'max_inflight_messages 10', 'max_topic_alias 0', 'max_packet_size 2000', 'max_qos 0'],
+  [
+    'allow_anonymous true',
+    'max_inflight_messages 10',
+    'max_topic_alias 0',
+    'max_packet_size 2000',
+    'max_qos 0',
+  ],
 ];
 
 for (const [i, lines] of configs.entries()) {
@@ -63,7 +74,11 @@ for (const [i, lines] of configs.entries()) {
       throw err;
     });
     try {
-      for (const [id, keepAlive] of [['fixed-id', 60], ['', 0], ['', 45]] as const) {
+      for (const [id, keepAlive] of [
+        ['fixed-id', 60],
+        ['', 0],
+        ['', 45],
+      ] as const) {
         const m = await rawConnack(mosquitto.port, id, keepAlive);
         const c = await rawConnack(culex.port, id, keepAlive);
         assert.deepEqual(propertyOrder(c), propertyOrder(m), `property order for id '${id}' k${keepAlive}`);
@@ -120,7 +135,10 @@ test('[MQTT-3.1.2-31] Response Information only when requested and configured', 
     notAsked.client.destroy();
   });
   await withBroker({}, async ({ port }) => {
-    const unconfigured = await connect5(port, { clientId: 'rr3', properties: { requestResponseInformation: 1 } });
+    const unconfigured = await connect5(port, {
+      clientId: 'rr3',
+      properties: { requestResponseInformation: 1 },
+    });
     assert.equal(unconfigured.connack.properties?.responseInformation, undefined);
     unconfigured.client.destroy();
   });

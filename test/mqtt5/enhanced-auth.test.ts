@@ -14,7 +14,8 @@ function challengeHooks(calls: string[]): BrokerHooks {
     enhancedAuth(client, method, data, step): EnhancedAuthResult | Promise<EnhancedAuthResult> {
       calls.push(`${client.clientId}:${method}:${step}:${data?.toString() ?? ''}`);
       if (method !== 'TOY') return { result: 'fail', reasonCode: 0x8c };
-      if (step === 'connect' || step === 'reauthenticate') return { result: 'continue', data: Buffer.from('challenge') };
+      if (step === 'connect' || step === 'reauthenticate')
+        return { result: 'continue', data: Buffer.from('challenge') };
       // Answer asynchronously, as a real mechanism checking a store would.
       const ok = data?.toString() === 'secret';
       return Promise.resolve(ok ? { result: 'success', data: Buffer.from('welcome') } : { result: 'fail' });
@@ -27,13 +28,22 @@ test('[MQTT-4.12.0-2] [MQTT-4.12.0-5] AUTH 0x18 exchange at CONNECT ends in CONN
   await withBroker({ hooks: challengeHooks(calls) }, async ({ port }) => {
     const c = await RawClient.open(port);
     c.version = 5;
-    c.send(v5ConnectPacket({ clientId: 'ea', properties: { authenticationMethod: 'TOY', authenticationData: Buffer.from('hi') } }));
+    c.send(
+      v5ConnectPacket({
+        clientId: 'ea',
+        properties: { authenticationMethod: 'TOY', authenticationData: Buffer.from('hi') },
+      }),
+    );
     const challenge = await c.next();
     assert.equal(challenge.type, 15);
     assert.equal(challenge.type === 15 && challenge.reasonCode, 0x18);
     assert.equal(challenge.type === 15 && challenge.properties?.authenticationMethod, 'TOY');
     assert.equal(challenge.type === 15 && challenge.properties?.authenticationData?.toString(), 'challenge');
-    c.send({ type: 15, reasonCode: 0x18, properties: { authenticationMethod: 'TOY', authenticationData: Buffer.from('secret') } });
+    c.send({
+      type: 15,
+      reasonCode: 0x18,
+      properties: { authenticationMethod: 'TOY', authenticationData: Buffer.from('secret') },
+    });
     const ack = await c.next();
     assert.equal(ack.type, 2);
     assert.equal(ack.type === 2 && ack.reasonCode, 0);
@@ -44,10 +54,18 @@ test('[MQTT-4.12.0-2] [MQTT-4.12.0-5] AUTH 0x18 exchange at CONNECT ends in CONN
     assert.deepEqual(await subscribe5(c, 1, 'ea/t'), [0]);
 
     // [MQTT-4.12.1-1] re-authentication with AUTH 0x19 and the same method; success is AUTH 0x00.
-    c.send({ type: 15, reasonCode: 0x19, properties: { authenticationMethod: 'TOY', authenticationData: Buffer.from('again') } });
+    c.send({
+      type: 15,
+      reasonCode: 0x19,
+      properties: { authenticationMethod: 'TOY', authenticationData: Buffer.from('again') },
+    });
     const rechallenge = await c.nextOfType(15);
     assert.equal(rechallenge.reasonCode, 0x18);
-    c.send({ type: 15, reasonCode: 0x18, properties: { authenticationMethod: 'TOY', authenticationData: Buffer.from('secret') } });
+    c.send({
+      type: 15,
+      reasonCode: 0x18,
+      properties: { authenticationMethod: 'TOY', authenticationData: Buffer.from('secret') },
+    });
     const done = await c.nextOfType(15);
     assert.equal(done.reasonCode, 0);
     assert.equal(done.properties?.authenticationMethod, 'TOY');
@@ -57,7 +75,11 @@ test('[MQTT-4.12.0-2] [MQTT-4.12.0-5] AUTH 0x18 exchange at CONNECT ends in CONN
     // [MQTT-4.12.1-2] a failed re-authentication ends the connection with DISCONNECT.
     c.send({ type: 15, reasonCode: 0x19, properties: { authenticationMethod: 'TOY' } });
     await c.nextOfType(15);
-    c.send({ type: 15, reasonCode: 0x18, properties: { authenticationMethod: 'TOY', authenticationData: Buffer.from('wrong') } });
+    c.send({
+      type: 15,
+      reasonCode: 0x18,
+      properties: { authenticationMethod: 'TOY', authenticationData: Buffer.from('wrong') },
+    });
     const bye = await c.nextOfType(14);
     assert.equal(bye.reasonCode, 0x87);
     assert.ok(await c.waitClosed());
@@ -70,7 +92,11 @@ test('[MQTT-4.12.0-4] a failed exchange at CONNECT gets CONNACK >= 0x80 and the 
     c.version = 5;
     c.send(v5ConnectPacket({ clientId: 'eaf', properties: { authenticationMethod: 'TOY' } }));
     await c.nextOfType(15);
-    c.send({ type: 15, reasonCode: 0x18, properties: { authenticationMethod: 'TOY', authenticationData: Buffer.from('nope') } });
+    c.send({
+      type: 15,
+      reasonCode: 0x18,
+      properties: { authenticationMethod: 'TOY', authenticationData: Buffer.from('nope') },
+    });
     const ack = await c.nextOfType(2);
     assert.equal(ack.reasonCode, 0x87);
     assert.ok(await c.waitClosed());
@@ -79,7 +105,10 @@ test('[MQTT-4.12.0-4] a failed exchange at CONNECT gets CONNACK >= 0x80 and the 
 
 test('[MQTT-4.12.0-1] an unsupported method is refused by the hook with CONNACK 0x8C', async () => {
   await withBroker({ hooks: challengeHooks([]) }, async ({ port }) => {
-    const { client, connack } = await connect5(port, { clientId: 'eam', properties: { authenticationMethod: 'OTHER' } });
+    const { client, connack } = await connect5(port, {
+      clientId: 'eam',
+      properties: { authenticationMethod: 'OTHER' },
+    });
     assert.equal(connack.reasonCode, 0x8c);
     assert.ok(await client.waitClosed());
   });
@@ -87,7 +116,10 @@ test('[MQTT-4.12.0-1] an unsupported method is refused by the hook with CONNACK 
 
 test('[MQTT-4.12.0-1] without an enhancedAuth hook an Authentication Method gets CONNACK 0x8C', async () => {
   await withBroker({}, async ({ port }) => {
-    const { client, connack } = await connect5(port, { clientId: 'ean', properties: { authenticationMethod: 'SCRAM-SHA-1' } });
+    const { client, connack } = await connect5(port, {
+      clientId: 'ean',
+      properties: { authenticationMethod: 'SCRAM-SHA-1' },
+    });
     assert.equal(connack.reasonCode, 0x8c);
     assert.ok(await client.waitClosed());
   });
@@ -121,7 +153,11 @@ test('[MQTT-4.12.1-1] re-authentication with another method is a Protocol Error'
     c.version = 5;
     c.send(v5ConnectPacket({ clientId: 'eaw', properties: { authenticationMethod: 'TOY' } }));
     await c.nextOfType(15);
-    c.send({ type: 15, reasonCode: 0x18, properties: { authenticationMethod: 'TOY', authenticationData: Buffer.from('secret') } });
+    c.send({
+      type: 15,
+      reasonCode: 0x18,
+      properties: { authenticationMethod: 'TOY', authenticationData: Buffer.from('secret') },
+    });
     assert.equal((await c.nextOfType(2)).reasonCode, 0);
     c.send({ type: 15, reasonCode: 0x19, properties: { authenticationMethod: 'OTHER' } });
     assert.equal((await c.nextOfType(14)).reasonCode, 0x82);

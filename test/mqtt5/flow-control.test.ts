@@ -115,7 +115,14 @@ test('[MQTT-3.3.2-11] [MQTT-3.1.2-29] outgoing topic aliases stay within the cli
     // a, b get 1, 2; a again by alias; c replaces b (least recently used); a by alias; b replaces c.
     assert.deepEqual(
       seen.map((s) => `${s.topic}:${s.alias}:${s.omitted ? 'alias-only' : 'named'}`),
-      ['ta/a:1:named', 'ta/b:2:named', 'ta/a:1:alias-only', 'ta/c:2:named', 'ta/a:1:alias-only', 'ta/b:2:named'],
+      [
+        'ta/a:1:named',
+        'ta/b:2:named',
+        'ta/a:1:alias-only',
+        'ta/c:2:named',
+        'ta/a:1:alias-only',
+        'ta/b:2:named',
+      ],
     );
     sub.client.destroy();
     pub.client.destroy();
@@ -142,7 +149,11 @@ test('[MQTT-3.3.2-7] topic aliases are not carried to a new network connection',
   await withBroker({}, async ({ port }) => {
     const pub = await connect5(port, { clientId: 'ta-pub2' });
     for (let round = 0; round < 2; round++) {
-      const sub = await connect5(port, { clientId: 'ta-re', clean: false, properties: { topicAliasMaximum: 5, sessionExpiryInterval: 60 } });
+      const sub = await connect5(port, {
+        clientId: 'ta-re',
+        clean: false,
+        properties: { topicAliasMaximum: 5, sessionExpiryInterval: 60 },
+      });
       if (round === 0) await subscribe5(sub.client, 1, 'tr/x');
       pub.client.send(publish5('tr/x', 'p', 0));
       const p = await nextPublish(sub.client);

@@ -1,6 +1,14 @@
 // Helpers for the MQTT 5 tests: raw MQTT 5 clients with CONNECT properties, and small packet shorthands.
 
-import type { AckPacket, ConnackPacket, ConnectPacket, Packet, PublishPacket, QoS, Will } from '../../src/protocol/packets.js';
+import type {
+  AckPacket,
+  ConnackPacket,
+  ConnectPacket,
+  Packet,
+  PublishPacket,
+  QoS,
+  Will,
+} from '../../src/protocol/packets.js';
 import type { Properties } from '../../src/protocol/properties.js';
 import { RawClient } from '../helpers/raw-client.js';
 
@@ -29,7 +37,10 @@ export function v5ConnectPacket(o: V5Connect = {}): ConnectPacket {
 }
 
 /** Opens a raw MQTT 5 connection and returns it with its CONNACK. */
-export async function connect5(port: number, o: V5Connect = {}): Promise<{ client: RawClient; connack: ConnackPacket }> {
+export async function connect5(
+  port: number,
+  o: V5Connect = {},
+): Promise<{ client: RawClient; connack: ConnackPacket }> {
   const client = await RawClient.open(port);
   client.version = 5;
   client.send(v5ConnectPacket(o));

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import type { Properties } from '../../src/protocol/properties.js';
 import { withBroker } from '../helpers/broker.js';
 import { sleep } from '../helpers/net.js';
-import { RawClient, publishPacket, subscribe } from '../helpers/raw-client.js';
+import { publishPacket, RawClient, subscribe } from '../helpers/raw-client.js';
 import { connect5, nextAck, nextPublish, publish5, subscribe5 } from './helpers.js';
 
 test('[MQTT-3.3.2-6] a queued message carries its remaining expiry; [MQTT-3.3.2-5] an expired one is not delivered', async () => {
@@ -23,7 +23,11 @@ test('[MQTT-3.3.2-6] a queued message carries its remaining expiry; [MQTT-3.3.2-
     await nextAck(pub.client, 4);
     await nextAck(pub.client, 4);
     await sleep(2100);
-    const back = await connect5(port, { clientId: 'exp-sub', clean: false, properties: { sessionExpiryInterval: 300 } });
+    const back = await connect5(port, {
+      clientId: 'exp-sub',
+      clean: false,
+      properties: { sessionExpiryInterval: 300 },
+    });
     assert.equal(back.connack.sessionPresent, true);
     const got = await back.client.collect(400);
     const pubs = got.filter((p) => p.type === 3);
@@ -67,17 +71,26 @@ test('[MQTT-3.3.2-15] [MQTT-3.3.2-16] Response Topic and Correlation Data reach 
   await withBroker({ options: { responseInformationPrefix: 'resp/' } }, async ({ port }) => {
     const responder = await connect5(port, { clientId: 'responder' });
     await subscribe5(responder.client, 1, 'svc/req');
-    const requester = await connect5(port, { clientId: 'requester', properties: { requestResponseInformation: 1 } });
+    const requester = await connect5(port, {
+      clientId: 'requester',
+      properties: { requestResponseInformation: 1 },
+    });
     const base = requester.connack.properties?.responseInformation;
     assert.equal(base, 'resp/requester');
     const replyTopic = `${base}/reply`;
     await subscribe5(requester.client, 1, replyTopic);
     const corr = Buffer.from([0, 1, 2, 250, 255]);
-    requester.client.send(publish5('svc/req', 'ping', 0, 0, { responseTopic: replyTopic, correlationData: corr }));
+    requester.client.send(
+      publish5('svc/req', 'ping', 0, 0, { responseTopic: replyTopic, correlationData: corr }),
+    );
     const req = await nextPublish(responder.client);
     assert.equal(req.properties?.responseTopic, replyTopic);
     assert.deepEqual(req.properties?.correlationData, corr);
-    responder.client.send(publish5(req.properties!.responseTopic!, 'pong', 0, 0, { correlationData: req.properties!.correlationData! }));
+    responder.client.send(
+      publish5(req.properties!.responseTopic!, 'pong', 0, 0, {
+        correlationData: req.properties!.correlationData!,
+      }),
+    );
     const resp = await nextPublish(requester.client);
     assert.equal(resp.payload.toString(), 'pong');
     assert.deepEqual(resp.properties?.correlationData, corr);
@@ -149,7 +162,11 @@ test('3.1.1 and 5.0 clients exchange messages; properties are dropped towards 3.
     const v5 = await connect5(port, { clientId: 'v5' });
     await subscribe5(v5.client, 1, 'mix/#', { qos: 1 }, 7);
     v5.client.send(
-      publish5('mix/from5', 'hello', 1, 1, { userProperties: [['k', 'v']], contentType: 'text/plain', messageExpiryInterval: 30 }),
+      publish5('mix/from5', 'hello', 1, 1, {
+        userProperties: [['k', 'v']],
+        contentType: 'text/plain',
+        messageExpiryInterval: 30,
+      }),
     );
     const at4 = await old.client.nextOfType(3);
     assert.equal(at4.topic, 'mix/from5');

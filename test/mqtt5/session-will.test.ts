@@ -21,7 +21,10 @@ test('[MQTT-3.1.2-25] Session Expiry 0 ends the session at disconnection; N keep
     const keep = await connect5(port, { clientId: 'se1', properties: { sessionExpiryInterval: 1 } });
     await subscribe5(keep.client, 1, 'se/#');
     keep.client.disconnect();
-    const never = await connect5(port, { clientId: 'seF', properties: { sessionExpiryInterval: 0xffffffff } });
+    const never = await connect5(port, {
+      clientId: 'seF',
+      properties: { sessionExpiryInterval: 0xffffffff },
+    });
     never.client.disconnect();
     await sleep(100);
     assert.equal(broker.sessions.has('se0'), false);
@@ -38,7 +41,11 @@ test('[MQTT-3.1.2-5] [MQTT-3.2.2-3] Clean Start 0 resumes the session with Sessi
     await subscribe5(a.client, 1, 'res/t', { qos: 1 });
     a.client.disconnect();
     await sleep(50);
-    const b = await connect5(port, { clientId: 'res', clean: false, properties: { sessionExpiryInterval: 60 } });
+    const b = await connect5(port, {
+      clientId: 'res',
+      clean: false,
+      properties: { sessionExpiryInterval: 60 },
+    });
     assert.equal(b.connack.sessionPresent, true);
     b.client.destroy();
   });
@@ -62,8 +69,17 @@ test('[MQTT-3.1.2-8] the will waits for its Will Delay Interval, with its proper
   await withBroker({}, async ({ port }) => {
     const watcher = await connect5(port, { clientId: 'wd-watch' });
     await subscribe5(watcher.client, 1, 'wd/#');
-    const props = { willDelayInterval: 1, contentType: 'text/plain', userProperties: [['why', 'gone']] as [string, string][], messageExpiryInterval: 50 };
-    const c = await connect5(port, { clientId: 'wd', properties: { sessionExpiryInterval: 10 }, will: will('wd/status', 'offline', props) });
+    const props = {
+      willDelayInterval: 1,
+      contentType: 'text/plain',
+      userProperties: [['why', 'gone']] as [string, string][],
+      messageExpiryInterval: 50,
+    };
+    const c = await connect5(port, {
+      clientId: 'wd',
+      properties: { sessionExpiryInterval: 10 },
+      will: will('wd/status', 'offline', props),
+    });
     const lost = Date.now();
     c.client.destroy();
     assert.equal((await watcher.client.collect(500)).filter((p) => p.type === 3).length, 0);
@@ -84,10 +100,18 @@ test('[MQTT-3.1.2-26] a will is not sent when the session resumes before the del
   await withBroker({}, async ({ port }) => {
     const watcher = await connect5(port, { clientId: 'wc-watch' });
     await subscribe5(watcher.client, 1, 'wc/#');
-    const c = await connect5(port, { clientId: 'wc', properties: { sessionExpiryInterval: 10 }, will: will('wc/status', 'x', { willDelayInterval: 1 }) });
+    const c = await connect5(port, {
+      clientId: 'wc',
+      properties: { sessionExpiryInterval: 10 },
+      will: will('wc/status', 'x', { willDelayInterval: 1 }),
+    });
     c.client.destroy();
     await sleep(200);
-    const back = await connect5(port, { clientId: 'wc', clean: false, properties: { sessionExpiryInterval: 10 } });
+    const back = await connect5(port, {
+      clientId: 'wc',
+      clean: false,
+      properties: { sessionExpiryInterval: 10 },
+    });
     assert.equal(back.connack.sessionPresent, true);
     assert.equal((await watcher.client.collect(1500)).filter((p) => p.type === 3).length, 0);
     back.client.destroy();
@@ -100,7 +124,10 @@ test('[MQTT-3.1.2-8] the will goes out when the session ends before the delay (s
     const watcher = await connect5(port, { clientId: 'we-watch' });
     await subscribe5(watcher.client, 1, 'we/#');
     // Session expiry 0: the session ends with the connection, so the will cannot wait 60 s.
-    const c = await connect5(port, { clientId: 'we', will: will('we/status', 'bye', { willDelayInterval: 60 }) });
+    const c = await connect5(port, {
+      clientId: 'we',
+      will: will('we/status', 'bye', { willDelayInterval: 60 }),
+    });
     c.client.destroy();
     const w = await nextPublish(watcher.client, 1000);
     assert.equal(w.payload.toString(), 'bye');

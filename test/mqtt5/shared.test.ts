@@ -8,7 +8,10 @@ import { withBroker } from '../helpers/broker.js';
 import { sleep } from '../helpers/net.js';
 import { connect5, nextAck, publish5, subscribe5 } from './helpers.js';
 
-async function publishes(client: { collect(ms: number): Promise<import('../../src/protocol/packets.js').Packet[]> }, ms = 250): Promise<PublishPacket[]> {
+async function publishes(
+  client: { collect(ms: number): Promise<import('../../src/protocol/packets.js').Packet[]> },
+  ms = 250,
+): Promise<PublishPacket[]> {
   return (await client.collect(ms)).filter((p): p is PublishPacket => p.type === 3);
 }
 
@@ -67,7 +70,11 @@ test('[MQTT-4.8.2-4] [MQTT-4.8.2-5] a QoS 2 message already sent stays with its 
     await subscribe5(b.client, 1, '$share/g/q2/t', { qos: 2 });
     a.client.destroy();
     assert.equal((await publishes(b.client, 300)).length, 0);
-    const back = await connect5(port, { clientId: 'q2-a', clean: false, properties: { sessionExpiryInterval: 60 } });
+    const back = await connect5(port, {
+      clientId: 'q2-a',
+      clean: false,
+      properties: { sessionExpiryInterval: 60 },
+    });
     const again = await publishes(back.client);
     assert.equal(again.length, 1);
     assert.equal(again[0]!.dup, true);
@@ -97,7 +104,9 @@ test('[MQTT-3.8.3-4] No Local on a shared subscription is a Protocol Error: DISC
     s.client.send({
       type: 8,
       packetId: 1,
-      subscriptions: [{ topicFilter: '$share/g/x', qos: 1, noLocal: true, retainAsPublished: false, retainHandling: 0 }],
+      subscriptions: [
+        { topicFilter: '$share/g/x', qos: 1, noLocal: true, retainAsPublished: false, retainHandling: 0 },
+      ],
     });
     const d = await s.client.nextOfType(14);
     assert.equal(d.reasonCode, 0x82);
