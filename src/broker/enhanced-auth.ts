@@ -50,7 +50,7 @@ export function beginConnectAuth(
 export function handleAuthPacket(conn: Connection, packet: AuthPacket): void {
   const state = states.get(conn);
   if (conn.protocolVersion !== 5 || state === undefined) {
-    // [MQTT-4.12.0-?] AUTH is only valid on a connection that authenticated with a method (3.15).
+    // [MQTT-4.12.0-7] AUTH is only valid on a connection that authenticated with a method.
     conn.protocolError(ReasonCode.ProtocolError, 'AUTH without enhanced authentication');
     return;
   }
@@ -131,7 +131,7 @@ function apply(conn: Connection, state: AuthState, result: EnhancedAuthResult): 
       finish?.({ ok: true, properties: authProperties(state.method, result.data) });
       return;
     }
-    // [MQTT-4.12.1-?] a successful re-authentication is answered with AUTH 0x00.
+    // 4.12.1: a successful re-authentication is answered with AUTH 0x00 [MQTT-4.12.0-5].
     conn.send({
       type: 15,
       reasonCode: ReasonCode.Success,

@@ -16,7 +16,7 @@ export interface AliasChoice {
 export class OutgoingTopicAliases {
   private readonly byTopic = new Map<string, number>();
 
-  /** `maximum` is the client's Topic Alias Maximum; we never send an alias above it [MQTT-3.3.2-8]. */
+  /** `maximum` is the client's Topic Alias Maximum; we never send an alias above it [MQTT-3.3.2-11], nor 0 [MQTT-3.3.2-8]. */
   constructor(readonly maximum: number) {}
 
   /** The alias the next PUBLISH on `topic` should use, without committing to it (see `commit`). */

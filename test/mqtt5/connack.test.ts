@@ -109,7 +109,7 @@ test('[MQTT-3.2.2-21] Server Keep Alive is sent when max_keepalive lowers the cl
   await withBroker({ options: { maxKeepalive: 1 } }, async ({ port }) => {
     const { client, connack } = await connect5(port, { clientId: 'ka', keepAlive: 100 });
     assert.equal(connack.properties?.serverKeepAlive, 1);
-    // [MQTT-3.1.2-24] one and a half times the (server) keepalive without a packet closes with 0x8D.
+    // [MQTT-3.1.2-22] one and a half times the (server) keepalive without a packet closes with 0x8D.
     const p = await client.next(4000);
     assert.equal(p.type, 14);
     assert.equal(p.type === 14 && p.reasonCode, 0x8d);
@@ -125,7 +125,7 @@ test('[MQTT-3.2.2-22] without max_keepalive pressure the client keepalive is kep
   });
 });
 
-test('[MQTT-3.1.2-31] Response Information only when requested and configured', async () => {
+test('[MQTT-3.1.2-28] Response Information only when requested and configured', async () => {
   await withBroker({ options: { responseInformationPrefix: 'replies/' } }, async ({ port }) => {
     const asked = await connect5(port, { clientId: 'rr1', properties: { requestResponseInformation: 1 } });
     assert.equal(asked.connack.properties?.responseInformation, 'replies/rr1');

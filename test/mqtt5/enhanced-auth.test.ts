@@ -125,7 +125,7 @@ test('[MQTT-4.12.0-1] without an enhancedAuth hook an Authentication Method gets
   });
 });
 
-test('[MQTT-3.1.2-33] a packet other than AUTH / DISCONNECT during the exchange is a Protocol Error', async () => {
+test('[MQTT-3.1.2-30] a packet other than AUTH / DISCONNECT during the exchange is a Protocol Error', async () => {
   await withBroker({ hooks: challengeHooks([]) }, async ({ port }) => {
     const c = await RawClient.open(port);
     c.version = 5;

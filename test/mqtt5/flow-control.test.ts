@@ -71,7 +71,7 @@ test('[MQTT-3.2.2-15] a packet above our Maximum Packet Size gets DISCONNECT 0x9
   });
 });
 
-test('[MQTT-3.1.2-27] [MQTT-3.1.2-28] a message larger than the client Maximum Packet Size is dropped for it and counted', async () => {
+test('[MQTT-3.1.2-24] [MQTT-3.1.2-25] a message larger than the client Maximum Packet Size is dropped for it and counted', async () => {
   await withBroker({}, async ({ port, broker }) => {
     const small = await connect5(port, { clientId: 'mps-small', properties: { maximumPacketSize: 64 } });
     await subscribe5(small.client, 1, 'mps/#', { qos: 1 });
@@ -91,7 +91,7 @@ test('[MQTT-3.1.2-27] [MQTT-3.1.2-28] a message larger than the client Maximum P
   });
 });
 
-test('[MQTT-3.3.2-11] [MQTT-3.1.2-29] outgoing topic aliases stay within the client Topic Alias Maximum (LRU)', async () => {
+test('[MQTT-3.3.2-11] [MQTT-3.1.2-26] outgoing topic aliases stay within the client Topic Alias Maximum (LRU)', async () => {
   await withBroker({}, async ({ port }) => {
     const sub = await connect5(port, { clientId: 'ta-sub', properties: { topicAliasMaximum: 2 } });
     await subscribe5(sub.client, 1, 'ta/#');
@@ -129,7 +129,7 @@ test('[MQTT-3.3.2-11] [MQTT-3.1.2-29] outgoing topic aliases stay within the cli
   });
 });
 
-test('[MQTT-3.1.2-30] no topic aliases towards a client that sent no Topic Alias Maximum', async () => {
+test('[MQTT-3.1.2-27] no topic aliases towards a client that sent no Topic Alias Maximum', async () => {
   await withBroker({}, async ({ port }) => {
     const sub = await connect5(port, { clientId: 'ta-none' });
     await subscribe5(sub.client, 1, 'tn/#');

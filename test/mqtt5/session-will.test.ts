@@ -14,7 +14,7 @@ function will(topic: string, payload: string, properties?: Will['properties']): 
   return w;
 }
 
-test('[MQTT-3.1.2-25] Session Expiry 0 ends the session at disconnection; N keeps it; [MQTT-4.1.0-2] it expires after N', async () => {
+test('[MQTT-3.1.2-23] Session Expiry 0 ends the session at disconnection; N keeps it; [MQTT-4.1.0-2] it expires after N', async () => {
   await withBroker({}, async ({ port, broker }) => {
     const zero = await connect5(port, { clientId: 'se0' });
     zero.client.disconnect();
@@ -96,7 +96,7 @@ test('[MQTT-3.1.2-8] the will waits for its Will Delay Interval, with its proper
   });
 });
 
-test('[MQTT-3.1.2-26] a will is not sent when the session resumes before the delay', async () => {
+test('[MQTT-3.1.3-9] a will is not sent when the session resumes before the delay', async () => {
   await withBroker({}, async ({ port }) => {
     const watcher = await connect5(port, { clientId: 'wc-watch' });
     await subscribe5(watcher.client, 1, 'wc/#');

@@ -180,7 +180,7 @@ function readClientLimits(conn: Connection, properties: Properties | undefined):
   if (properties === undefined) return;
   if (properties.receiveMaximum !== undefined) conn.receiveMaximum = properties.receiveMaximum;
   if (properties.maximumPacketSize !== undefined) conn.maximumPacketSize = properties.maximumPacketSize;
-  // [MQTT-3.1.2-26] aliases towards the client only when it allows some, and never above its maximum.
+  // [MQTT-3.1.2-26] [MQTT-3.1.2-27] aliases towards the client only when it allows some, never above its maximum.
   const aliasMax = properties.topicAliasMaximum ?? 0;
   if (aliasMax > 0) conn.topicAliasesOut = new OutgoingTopicAliases(aliasMax);
 }
@@ -188,7 +188,7 @@ function readClientLimits(conn: Connection, properties: Properties | undefined):
 /**
  * CONNACK properties that tell an MQTT 5 client what this server really does. Key order is wire order and
  * follows Mosquitto 2.0.11 (checked by sending it the same CONNECT). Wildcard, Subscription Identifier and
- * Shared Subscription Available are omitted: absent means supported [MQTT-3.2.2-?], and Culex supports all three.
+ * Shared Subscription Available are omitted: absent means supported (3.2.2.3.11-13), and Culex supports all three.
  */
 function connackProperties(
   conn: Connection,
@@ -209,7 +209,7 @@ function connackProperties(
   if (options.maxInflightMessages > 0 && options.maxInflightMessages < 65535) p.receiveMaximum = options.maxInflightMessages;
   if (conn.context.maxQos < 2) p.maximumQoS = conn.context.maxQos;
   const prefix = options.responseInformationPrefix;
-  // Response Information only when asked for [MQTT-3.1.2-28 allows omitting it] and configured.
+  // Response Information only when asked for [MQTT-3.1.2-28] and configured (sending none is allowed).
   if (prefix !== undefined && packet.properties?.requestResponseInformation === 1) {
     p.responseInformation = `${prefix}${conn.clientId}`;
   }
