@@ -28,7 +28,7 @@ export default function topicGuard(context) {
       return password !== undefined && password.toString('utf8') === users.get(username);
     },
 
-    authorize(client, access, topic) {
+    authorize(_client, _access, topic) {
       // A wide filter such as "#" is allowed; deliveries are checked one by one ('read'), so it never
       // receives restricted messages. Answering undefined here would defer to the ACL file, and when every
       // source defers the access is denied (Mosquitto's rule), so this plugin answers for every topic.

@@ -66,7 +66,11 @@ export class Broker extends BrokerCore {
       const handler: ConnectionHandler = (stream, remote, certificateUsername) => {
         // The certificate / PSK identity is per connection, so such a connection gets its own context.
         const base = context!;
-        this.handleConnection(stream, certificateUsername === undefined ? base : { ...base, certificateUsername }, remote);
+        this.handleConnection(
+          stream,
+          certificateUsername === undefined ? base : { ...base, certificateUsername },
+          remote,
+        );
       };
       try {
         const listeners = await openListener(options, handler, {
@@ -74,7 +78,10 @@ export class Broker extends BrokerCore {
           psk: this.pskSourceFor(index, options),
           logger: this.logger,
         });
-        context = this.contextFor({ ...options, port: listeners[0]?.port ?? options.port }, this.listenerHooks.get(index) ?? this.hooks);
+        context = this.contextFor(
+          { ...options, port: listeners[0]?.port ?? options.port },
+          this.listenerHooks.get(index) ?? this.hooks,
+        );
         this.contexts[index] = context;
         for (const l of listeners) this.logger.log('notice', `Opening ${l.description}.`);
         opened.push(...listeners);

@@ -22,7 +22,8 @@ function authSource(loaded: LoadedPlugin, logger: Logger): AuthSource | undefine
   if (plugin.authenticate === undefined) return undefined;
   const fn = plugin.authenticate.bind(plugin);
   return (request) => {
-    if (config.denySpecialChars && (SPECIAL.test(request.username ?? '') || SPECIAL.test(request.clientId))) return false;
+    if (config.denySpecialChars && (SPECIAL.test(request.username ?? '') || SPECIAL.test(request.clientId)))
+      return false;
     try {
       return fn(request);
     } catch (err) {
@@ -37,7 +38,8 @@ function aclSource(loaded: LoadedPlugin, logger: Logger): AclSource | undefined 
   if (plugin.authorize === undefined) return undefined;
   const fn = plugin.authorize.bind(plugin);
   return (client, access, topic) => {
-    if (config.denySpecialChars && (SPECIAL.test(client.username ?? '') || SPECIAL.test(client.clientId))) return false;
+    if (config.denySpecialChars && (SPECIAL.test(client.username ?? '') || SPECIAL.test(client.clientId)))
+      return false;
     try {
       return fn(client, access, topic);
     } catch (err) {
@@ -52,7 +54,11 @@ function isPromise<T>(value: unknown): value is Promise<T> {
 }
 
 /** Asks sources from `from` on; stays synchronous until a source answers with a promise. */
-function authenticateFrom(sources: readonly AuthSource[], from: number, request: AuthenticationRequest): boolean | Promise<boolean> {
+function authenticateFrom(
+  sources: readonly AuthSource[],
+  from: number,
+  request: AuthenticationRequest,
+): boolean | Promise<boolean> {
   for (let i = from; i < sources.length; i++) {
     const answer = sources[i]!(request);
     if (isPromise<PluginDecision>(answer)) {
@@ -63,7 +69,11 @@ function authenticateFrom(sources: readonly AuthSource[], from: number, request:
   return false;
 }
 
-export function chainHooks(plugins: readonly LoadedPlugin[], files: BrokerHooks, logger: Logger): BrokerHooks {
+export function chainHooks(
+  plugins: readonly LoadedPlugin[],
+  files: BrokerHooks,
+  logger: Logger,
+): BrokerHooks {
   const hooks: BrokerHooks = {};
   const auth = plugins.map((p) => authSource(p, logger)).filter((s): s is AuthSource => s !== undefined);
   if (files.authenticate !== undefined) auth.push(files.authenticate);

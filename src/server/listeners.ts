@@ -17,16 +17,25 @@ export interface ListenerEnvironment {
   logger: Logger;
 }
 
-export function openListener(options: ListenerOptions, onConnection: ConnectionHandler, env: ListenerEnvironment): Promise<Listener[]> {
+export function openListener(
+  options: ListenerOptions,
+  onConnection: ConnectionHandler,
+  env: ListenerEnvironment,
+): Promise<Listener[]> {
   const onReject = (remote: string, why: string): void => {
     env.logger.log('notice', `Client connection from ${remote} failed: ${why}.`);
   };
   // Read and check the TLS material before binding, so a bad file fails the start with its name.
-  const tlsSetup = options.tls === undefined ? undefined : buildTlsServerSetup(options.tls, env.psk, env.handshakeTimeoutMs);
+  const tlsSetup =
+    options.tls === undefined ? undefined : buildTlsServerSetup(options.tls, env.psk, env.handshakeTimeoutMs);
   if (options.protocol === 'websockets') {
     return openWebSocketListener(
       options,
-      { ...(tlsSetup === undefined ? {} : { tls: tlsSetup }), handshakeTimeoutMs: env.handshakeTimeoutMs, onReject },
+      {
+        ...(tlsSetup === undefined ? {} : { tls: tlsSetup }),
+        handshakeTimeoutMs: env.handshakeTimeoutMs,
+        onReject,
+      },
       onConnection,
     );
   }

@@ -22,13 +22,22 @@ export interface LoadedPlugin {
   readonly plugin: CulexPlugin;
 }
 
-const HOOKS = ['authenticate', 'authorize', 'enhancedAuth', 'onClientConnected', 'onClientDisconnected', 'onMessage', 'close'] as const;
+const HOOKS = [
+  'authenticate',
+  'authorize',
+  'enhancedAuth',
+  'onClientConnected',
+  'onClientDisconnected',
+  'onMessage',
+  'close',
+] as const;
 
 /** Each load gets a fresh module instance, so a SIGHUP picks up an edited plugin file. */
 let generation = 0;
 
 function checkShape(path: string, value: unknown): CulexPlugin {
-  if (typeof value !== 'object' || value === null) throw new PluginLoadError(path, 'the default export did not give a plugin object');
+  if (typeof value !== 'object' || value === null)
+    throw new PluginLoadError(path, 'the default export did not give a plugin object');
   const plugin = value as Record<string, unknown>;
   for (const name of HOOKS) {
     if (plugin[name] !== undefined && typeof plugin[name] !== 'function') {
@@ -41,7 +50,10 @@ function checkShape(path: string, value: unknown): CulexPlugin {
 export async function loadPlugin(config: PluginConfig, logger: Logger): Promise<LoadedPlugin> {
   const path = config.path;
   if (/\.(so|dll|dylib)$/i.test(path)) {
-    throw new PluginLoadError(path, 'native Mosquitto plugins cannot be loaded; Culex plugins are JavaScript modules (see docs/plugins.md)');
+    throw new PluginLoadError(
+      path,
+      'native Mosquitto plugins cannot be loaded; Culex plugins are JavaScript modules (see docs/plugins.md)',
+    );
   }
   const file = resolve(path);
   try {
@@ -68,7 +80,10 @@ export async function loadPlugin(config: PluginConfig, logger: Logger): Promise<
     try {
       value = await exported(context);
     } catch (err) {
-      throw new PluginLoadError(path, `initialisation failed: ${err instanceof Error ? err.message : String(err)}`);
+      throw new PluginLoadError(
+        path,
+        `initialisation failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
   return { config, plugin: checkShape(path, value) };
@@ -91,7 +106,10 @@ export async function closePlugins(plugins: readonly LoadedPlugin[], logger: Log
     try {
       await plugin.close?.();
     } catch (err) {
-      logger.log('warning', `Plugin ${config.path}: close failed: ${err instanceof Error ? err.message : String(err)}`);
+      logger.log(
+        'warning',
+        `Plugin ${config.path}: close failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
 }

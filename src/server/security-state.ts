@@ -62,7 +62,8 @@ export class SecurityState {
   private plugins: LoadedPlugin[] = [];
   private broker: Broker | undefined;
   private readonly onMessage = (message: Message, client: ClientInfo | null): void => {
-    for (const p of this.plugins) if (p.plugin.onMessage !== undefined) this.guard(p, () => p.plugin.onMessage!(message, client));
+    for (const p of this.plugins)
+      if (p.plugin.onMessage !== undefined) this.guard(p, () => p.plugin.onMessage!(message, client));
   };
 
   private constructor(
@@ -87,7 +88,9 @@ export class SecurityState {
 
   pskSources(): Map<number, PskSource> {
     const map = new Map<number, PskSource>();
-    this.psk.forEach((s, i) => s !== undefined && map.set(i, s));
+    this.psk.forEach((s, i) => {
+      if (s !== undefined) map.set(i, s);
+    });
     return map;
   }
 
@@ -99,10 +102,14 @@ export class SecurityState {
   attach(broker: Broker): void {
     this.broker = broker;
     broker.on('clientConnected', (client: ClientInfo) => {
-      for (const p of this.plugins) if (p.plugin.onClientConnected !== undefined) this.guard(p, () => p.plugin.onClientConnected!(client));
+      for (const p of this.plugins)
+        if (p.plugin.onClientConnected !== undefined)
+          this.guard(p, () => p.plugin.onClientConnected!(client));
     });
     broker.on('clientDisconnected', (client: ClientInfo) => {
-      for (const p of this.plugins) if (p.plugin.onClientDisconnected !== undefined) this.guard(p, () => p.plugin.onClientDisconnected!(client));
+      for (const p of this.plugins)
+        if (p.plugin.onClientDisconnected !== undefined)
+          this.guard(p, () => p.plugin.onClientDisconnected!(client));
     });
     this.syncMessageListener();
   }
@@ -114,7 +121,10 @@ export class SecurityState {
   async reload(config: CulexConfig): Promise<void> {
     const next = await build(config, this.logger);
     if (config.listeners.length !== this.listeners.length) {
-      this.logger.log('warning', 'Listener changes take effect only after a restart; reloading security settings only.');
+      this.logger.log(
+        'warning',
+        'Listener changes take effect only after a restart; reloading security settings only.',
+      );
     }
     const old = this.plugins;
     this.install(next);
@@ -131,7 +141,9 @@ export class SecurityState {
 
   private install(next: SecurityBuild): void {
     this.global.set(next.global);
-    this.listeners.forEach((s, i) => s.set(next.perListener[i] ?? next.global));
+    this.listeners.forEach((s, i) => {
+      s.set(next.perListener[i] ?? next.global);
+    });
     this.psk.forEach((s, i) => {
       if (s !== undefined) s.table = next.psk[i] ?? PskTable.empty;
     });
@@ -165,7 +177,10 @@ export class SecurityState {
     try {
       run();
     } catch (err) {
-      this.logger.log('error', `Plugin ${p.config.path}: event handler failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.logger.log(
+        'error',
+        `Plugin ${p.config.path}: event handler failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
 }

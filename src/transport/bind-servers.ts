@@ -1,8 +1,8 @@
 // Binds one server per address of a listener (TLS and WebSocket listeners share TCP's address rules).
 
 import { isIPv6, type Server } from 'node:net';
-import type { ListenerOptions } from './listener-options.js';
 import type { Listener } from './listener.js';
+import type { ListenerOptions } from './listener-options.js';
 import { bindAddresses, listenOne } from './tcp-listener.js';
 
 /** A bound server plus whatever else has to be shut with it (a WebSocket server, sockets mid-handshake). */
@@ -37,7 +37,12 @@ export async function bindServers(
       if (options.maxConnections >= 0) server.maxConnections = options.maxConnections;
       const port = await listenOne(server, options.port, host, options.unixSocketPath);
       const family =
-        kind ?? (options.unixSocketPath !== undefined ? 'unix' : host !== undefined && isIPv6(host) ? 'ipv6' : 'ipv4');
+        kind ??
+        (options.unixSocketPath !== undefined
+          ? 'unix'
+          : host !== undefined && isIPv6(host)
+            ? 'ipv6'
+            : 'ipv4');
       const where = options.unixSocketPath !== undefined ? `path ${options.unixSocketPath}` : `port ${port}`;
       opened.push(new BoundListener(server, `${family} listen socket on ${where}`, port, close));
     }

@@ -20,7 +20,8 @@ export function rfc2253Subject(multiline: string): string {
 }
 
 function escapeHighBytes(text: string): string {
-  if (!/[^\x00-\x7f]/.test(text)) return text;
+  // Fast path: pure ASCII needs no escaping.
+  if (!/[^\p{ASCII}]/u.test(text)) return text;
   let out = '';
   for (const ch of text) {
     if (ch.charCodeAt(0) < 0x80) out += ch;
@@ -41,7 +42,11 @@ function commonName(socket: TLSSocket): string | undefined {
  * What the connection says its user is: a string, `undefined` when the listener does not take usernames from
  * TLS, or `null` when it should but the client gave nothing usable (Mosquitto refuses such a client).
  */
-export function tlsUsername(socket: TLSSocket, tls: TlsOptions, pskIdentity: string | undefined): string | null | undefined {
+export function tlsUsername(
+  socket: TLSSocket,
+  tls: TlsOptions,
+  pskIdentity: string | undefined,
+): string | null | undefined {
   if (!tls.useIdentityAsUsername && !tls.useSubjectAsUsername) return undefined;
   // On a PSK listener the identity is the username; a certificate is never looked at.
   if (tls.pskHint !== undefined) return pskIdentity ?? null;

@@ -32,9 +32,11 @@ export class PskTable {
       if (colon <= 0) throw new PskFileError(file, i + 1, 'expected "identity:hexkey"');
       const identity = line.slice(0, colon);
       const hex = line.slice(colon + 1).trim();
-      if (!/^(?:[0-9a-fA-F]{2})+$/.test(hex)) throw new PskFileError(file, i + 1, 'the key must be hexadecimal digits');
+      if (!/^(?:[0-9a-fA-F]{2})+$/.test(hex))
+        throw new PskFileError(file, i + 1, 'the key must be hexadecimal digits');
       const key = Buffer.from(hex, 'hex');
-      if (key.length > MAX_KEY_BYTES) throw new PskFileError(file, i + 1, `the key is longer than ${MAX_KEY_BYTES} bytes`);
+      if (key.length > MAX_KEY_BYTES)
+        throw new PskFileError(file, i + 1, `the key is longer than ${MAX_KEY_BYTES} bytes`);
       keys.set(identity, key);
     }
     return new PskTable(keys);

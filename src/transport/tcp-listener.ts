@@ -1,10 +1,10 @@
 // Plain TCP listeners (and Unix domain sockets, which Node serves through the same `net` server).
 
 import { lstatSync, unlinkSync } from 'node:fs';
-import { isIPv6, type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { type AddressInfo, createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import type { ListenerOptions } from './listener-options.js';
 import type { ConnectionHandler, Listener } from './listener.js';
+import type { ListenerOptions } from './listener-options.js';
 
 export class NetListener implements Listener {
   constructor(
@@ -29,9 +29,14 @@ export function peerAddress(socket: Socket, fallback: string): string {
 export function bindAddresses(options: ListenerOptions): string[] {
   if (options.bindInterface !== undefined) {
     const entries = networkInterfaces()[options.bindInterface];
-    if (entries === undefined) throw new Error(`bind_interface: no network interface named "${options.bindInterface}"`);
+    if (entries === undefined)
+      throw new Error(`bind_interface: no network interface named "${options.bindInterface}"`);
     return entries
-      .filter((e) => options.socketDomain === undefined || e.family === (options.socketDomain === 'ipv4' ? 'IPv4' : 'IPv6'))
+      .filter(
+        (e) =>
+          options.socketDomain === undefined ||
+          e.family === (options.socketDomain === 'ipv4' ? 'IPv4' : 'IPv6'),
+      )
       .map((e) => e.address);
   }
   if (options.host !== undefined) return [options.host];
@@ -40,7 +45,12 @@ export function bindAddresses(options: ListenerOptions): string[] {
 }
 
 /** Binds one server; resolves with the port really bound (0 for a Unix socket). */
-export function listenOne(server: Server, port: number, host: string | undefined, path: string | undefined): Promise<number> {
+export function listenOne(
+  server: Server,
+  port: number,
+  host: string | undefined,
+  path: string | undefined,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);
@@ -52,8 +62,7 @@ export function listenOne(server: Server, port: number, host: string | undefined
     if (path !== undefined) {
       removeStaleSocket(path);
       server.listen({ path }, done);
-    }
-    else server.listen({ port, host, ipv6Only: host !== undefined && isIPv6(host) && host !== '::' }, done);
+    } else server.listen({ port, host, ipv6Only: host !== undefined && isIPv6(host) && host !== '::' }, done);
   });
 }
 
@@ -81,7 +90,8 @@ export async function openTcpListener(
     if (options.maxConnections >= 0) server.maxConnections = options.maxConnections;
     wrap?.(server);
     const port = await listenOne(server, options.port, host, options.unixSocketPath);
-    const family = options.unixSocketPath !== undefined ? 'unix' : host !== undefined && isIPv6(host) ? 'ipv6' : 'ipv4';
+    const family =
+      options.unixSocketPath !== undefined ? 'unix' : host !== undefined && isIPv6(host) ? 'ipv6' : 'ipv4';
     const where = options.unixSocketPath !== undefined ? `path ${options.unixSocketPath}` : `port ${port}`;
     opened.push(new NetListener(server, `${family} listen socket on ${where}`, port));
   }

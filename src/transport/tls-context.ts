@@ -3,7 +3,12 @@
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createSecureContext, DEFAULT_CIPHERS, type TLSSocket, type TlsOptions as NodeTlsOptions } from 'node:tls';
+import {
+  createSecureContext,
+  DEFAULT_CIPHERS,
+  type TlsOptions as NodeTlsOptions,
+  type TLSSocket,
+} from 'node:tls';
 import type { TlsOptions } from './listener-options.js';
 import type { PskSource } from './psk-file.js';
 import { TlsSetupError } from './tls-setup-error.js';
@@ -71,7 +76,11 @@ function cipherList(tls: TlsOptions, psk: boolean): string {
  * Node server options for one listener. `psk` is consulted on every PSK handshake, so a reload that swaps its
  * table applies to new connections at once.
  */
-export function buildTlsServerSetup(tls: TlsOptions, psk: PskSource | undefined, handshakeTimeoutMs: number): TlsServerSetup {
+export function buildTlsServerSetup(
+  tls: TlsOptions,
+  psk: PskSource | undefined,
+  handshakeTimeoutMs: number,
+): TlsServerSetup {
   const pskIdentities = new WeakMap<TLSSocket, string>();
   const options: NodeTlsOptions = {
     handshakeTimeout: handshakeTimeoutMs,
@@ -96,9 +105,11 @@ export function buildTlsServerSetup(tls: TlsOptions, psk: PskSource | undefined,
     crl.push(...dir.crls);
   }
   if (ca.length > 0) options.ca = ca;
-  if (tls.crlfile !== undefined) crl.push(readMaterial(tls.crlfile, 'certificate revocation list', 'crlfile'));
+  if (tls.crlfile !== undefined)
+    crl.push(readMaterial(tls.crlfile, 'certificate revocation list', 'crlfile'));
   if (crl.length > 0) options.crl = crl;
-  if (tls.dhparamfile !== undefined) options.dhparam = readMaterial(tls.dhparamfile, 'DH parameters', 'dhparamfile');
+  if (tls.dhparamfile !== undefined)
+    options.dhparam = readMaterial(tls.dhparamfile, 'DH parameters', 'dhparamfile');
   if (tls.pskHint !== undefined) {
     options.pskIdentityHint = tls.pskHint;
     options.pskCallback = (socket, identity) => {
@@ -124,14 +135,19 @@ function validate(options: NodeTlsOptions, tls: TlsOptions): void {
   };
   // Each file alone first, so the error names the one at fault; then the pair, for a key that does not match.
   if (options.ca !== undefined) probe({ ca: options.ca }, tls.cafile ?? tls.capath ?? '', 'CA certificates');
-  if (options.crl !== undefined) probe({ ca: options.ca ?? [], crl: options.crl }, tls.crlfile ?? tls.capath ?? '', 'CRL');
+  if (options.crl !== undefined)
+    probe({ ca: options.ca ?? [], crl: options.crl }, tls.crlfile ?? tls.capath ?? '', 'CRL');
   if (options.cert !== undefined) probe({ cert: options.cert }, tls.certfile ?? '', 'server certificate');
-  if (options.dhparam !== undefined) probe({ dhparam: options.dhparam }, tls.dhparamfile ?? '', 'DH parameters');
+  if (options.dhparam !== undefined)
+    probe({ dhparam: options.dhparam }, tls.dhparamfile ?? '', 'DH parameters');
   if (options.ciphers !== undefined) {
     try {
       createSecureContext({ ciphers: options.ciphers });
     } catch (err) {
-      throw new TlsSetupError('', `Invalid "ciphers" / "ciphers_tls1.3" list "${options.ciphers}": ${String(err)}.`);
+      throw new TlsSetupError(
+        '',
+        `Invalid "ciphers" / "ciphers_tls1.3" list "${options.ciphers}": ${String(err)}.`,
+      );
     }
   }
   if (options.key !== undefined && options.cert !== undefined) {

@@ -3,8 +3,8 @@
 import { createServer, type TLSSocket } from 'node:tls';
 import { bindServers } from './bind-servers.js';
 import { tlsUsername } from './certificate-identity.js';
-import type { ListenerOptions, TlsOptions } from './listener-options.js';
 import type { ConnectionHandler, Listener } from './listener.js';
+import type { ListenerOptions, TlsOptions } from './listener-options.js';
 import { peerAddress } from './tcp-listener.js';
 import type { TlsServerSetup } from './tls-context.js';
 
@@ -25,7 +25,10 @@ export function acceptTls(
 ): void {
   const username = tlsUsername(socket, tls, setup.pskIdentities.get(socket));
   if (username === null) {
-    onReject(remoteAddress, 'no usable certificate identity for use_identity_as_username / use_subject_as_username');
+    onReject(
+      remoteAddress,
+      'no usable certificate identity for use_identity_as_username / use_subject_as_username',
+    );
     socket.destroy();
     return;
   }

@@ -1,20 +1,20 @@
 // WebSocket listeners (`protocol websockets`), plain or over TLS: MQTT in binary frames with the "mqtt"
 // subprotocol, and the listener's http_dir served to ordinary HTTP requests on the same port.
 
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import { bindServers } from './bind-servers.js';
 import { tlsUsername } from './certificate-identity.js';
-import type { ListenerOptions } from './listener-options.js';
 import type { ConnectionHandler, Listener } from './listener.js';
+import type { ListenerOptions } from './listener-options.js';
 import { serveStatic } from './static-files.js';
 import { peerAddress } from './tcp-listener.js';
-import type { TlsRejectHandler } from './tls-listener.js';
 import type { TlsServerSetup } from './tls-context.js';
+import type { TlsRejectHandler } from './tls-listener.js';
 import { WebSocketDuplex } from './websocket-stream.js';
 
 /** Subprotocols we speak, preferred first: "mqtt" (3.1.1 and 5.0) and the 3.1-era "mqttv3.1". */
@@ -42,7 +42,8 @@ function answerBadRequest(err: NodeJS.ErrnoException, socket: Duplex): void {
     socket.destroy();
     return;
   }
-  const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  const status =
+    err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
@@ -67,9 +68,16 @@ export function openWebSocketListener(
     const remote = peerAddress(socket, fallbackAddress);
     let username: string | undefined;
     if (tls !== undefined && options.tls !== undefined) {
-      const fromTls = tlsUsername(socket as TLSSocket, options.tls, tls.pskIdentities.get(socket as TLSSocket));
+      const fromTls = tlsUsername(
+        socket as TLSSocket,
+        options.tls,
+        tls.pskIdentities.get(socket as TLSSocket),
+      );
       if (fromTls === null) {
-        setup.onReject(remote, 'no usable certificate identity for use_identity_as_username / use_subject_as_username');
+        setup.onReject(
+          remote,
+          'no usable certificate identity for use_identity_as_username / use_subject_as_username',
+        );
         ws.close(1008, 'certificate identity required');
         return;
       }
@@ -84,7 +92,9 @@ export function openWebSocketListener(
       const onRequest = (req: IncomingMessage, res: import('node:http').ServerResponse): void =>
         serveStatic(options.httpDir, req, res);
       const server: HttpServer =
-        tls === undefined ? createHttpServer(serverOptions, onRequest) : createHttpsServer({ ...tls.options, ...serverOptions }, onRequest);
+        tls === undefined
+          ? createHttpServer(serverOptions, onRequest)
+          : createHttpsServer({ ...tls.options, ...serverOptions }, onRequest);
       const wss = new WebSocketServer({
         noServer: true,
         handleProtocols: chooseProtocol,

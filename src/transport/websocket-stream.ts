@@ -61,7 +61,8 @@ export class WebSocketDuplex extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING)
+      this.ws.terminate();
     else if (this.ws.readyState === WebSocket.CLOSING) {
       // Do not wait for a peer that never answers our close frame.
       const timer = setTimeout(() => this.ws.terminate(), 2000);

@@ -37,7 +37,11 @@ before(async () => {
   await runTool('mosquitto_passwd', ['-b', passwd, 'admin', 'a']);
   await runTool('mosquitto_passwd', ['-b', passwd, 'alice', 'b']);
   writeFileSync(join(dir, 'acl'), ACL);
-  broker = await startCli(dir, ['allow_anonymous false', `password_file ${passwd}`, `acl_file ${join(dir, 'acl')}`]);
+  broker = await startCli(dir, [
+    'allow_anonymous false',
+    `password_file ${passwd}`,
+    `acl_file ${join(dir, 'acl')}`,
+  ]);
   url = `mqtt://127.0.0.1:${broker.port}`;
 });
 
@@ -106,7 +110,10 @@ test('ACL matrix through real clients', { skip, timeout: 30_000 }, async () => {
   assert.equal(await got, undefined);
 });
 
-test('ACL: retained messages on denied topics are not handed out on subscribe', { skip, timeout: 30_000 }, async () => {
+test('ACL: retained messages on denied topics are not handed out on subscribe', {
+  skip,
+  timeout: 30_000,
+}, async () => {
   const admin = await user('admin', 'admin-2');
   await admin.publishAsync('public/secret', 'retained secret', { qos: 1, retain: true });
   await admin.publishAsync('public/open', 'retained open', { qos: 1, retain: true });

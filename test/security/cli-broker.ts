@@ -20,7 +20,9 @@ export async function startCli(dir: string, lines: readonly string[]): Promise<C
   const port = await freePort();
   const confPath = join(dir, `culex-${port}.conf`);
   writeFileSync(confPath, [`listener ${port} 127.0.0.1`, 'log_type all', ...lines, ''].join('\n'));
-  const child: ChildProcess = spawn(process.execPath, [CULEX_BIN, '-c', confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [CULEX_BIN, '-c', confPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));

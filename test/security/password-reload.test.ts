@@ -12,7 +12,10 @@ import { startCli } from './cli-broker.js';
 
 const skip = requireTool('mosquitto_passwd');
 
-test('mosquitto_passwd file: right password in, wrong password and anonymous out; SIGHUP reloads it', { skip, timeout: 60_000 }, async () => {
+test('mosquitto_passwd file: right password in, wrong password and anonymous out; SIGHUP reloads it', {
+  skip,
+  timeout: 60_000,
+}, async () => {
   const dir = tempDir('culex-sec-');
   const passwd = join(dir, 'passwd');
   writeFileSync(passwd, '');
@@ -21,7 +24,10 @@ test('mosquitto_passwd file: right password in, wrong password and anonymous out
   const url = `mqtt://127.0.0.1:${broker.port}`;
   try {
     const alice = await connectMqtt(url, { username: 'alice', password: 'secret', clientId: 'alice-1' });
-    await assert.rejects(connectMqtt(url, { username: 'alice', password: 'wrong' }), /Bad username or password|Not authorized/i);
+    await assert.rejects(
+      connectMqtt(url, { username: 'alice', password: 'wrong' }),
+      /Bad username or password|Not authorized/i,
+    );
     await assert.rejects(connectMqtt(url, {}), /Not authorized/i);
     await assert.rejects(connectMqtt(url, { username: 'bob', password: 'pw2' }));
 

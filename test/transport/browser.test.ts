@@ -29,18 +29,31 @@ const PAGE = `<!doctype html>
   });
 </script></body></html>`;
 
-test('Browser: Chromium page from http_dir uses mqtt.min.js over WebSocket to publish and receive', { skip, timeout: 60_000 }, async () => {
+test('Browser: Chromium page from http_dir uses mqtt.min.js over WebSocket to publish and receive', {
+  skip,
+  timeout: 60_000,
+}, async () => {
   const require = createRequire(import.meta.url);
   const { chromium } = (await import('playwright-core')) as typeof import('playwright-core');
   const dir = tempDir('culex-browser-');
-  copyFileSync(join(require.resolve('mqtt/package.json'), '..', 'dist', 'mqtt.min.js'), join(dir, 'mqtt.min.js'));
+  copyFileSync(
+    join(require.resolve('mqtt/package.json'), '..', 'dist', 'mqtt.min.js'),
+    join(dir, 'mqtt.min.js'),
+  );
   writeFileSync(join(dir, 'index.html'), PAGE);
   const broker = new Broker({ options: { connectionMessages: false } });
   const seen: string[] = [];
   broker.on('clientConnected', (c: { clientId: string }) => seen.push(c.clientId));
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   try {
     const [l] = await broker.listen([{ port: 0, host: '127.0.0.1', protocol: 'websockets', httpDir: dir }]);

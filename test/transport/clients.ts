@@ -44,7 +44,12 @@ export function connectMqtt(url: string, options: IClientOptions = {}): Promise<
 }
 
 /** Subscribes, publishes one message to itself and resolves with what came back. */
-export async function roundTrip(client: MqttClient, topic: string, payload: string, timeoutMs = 5000): Promise<string> {
+export async function roundTrip(
+  client: MqttClient,
+  topic: string,
+  payload: string,
+  timeoutMs = 5000,
+): Promise<string> {
   await client.subscribeAsync(topic, { qos: 1 });
   const got = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no message on ${topic}`)), timeoutMs);

@@ -38,14 +38,36 @@ function newKey(dir: string, name: string): string {
 
 function selfSignedCa(dir: string, name: string, cn: string): string {
   newKey(dir, name);
-  openssl(dir, ['req', '-x509', '-new', '-key', `${name}.key`, '-out', `${name}.crt`, '-days', '30', '-subj', `/CN=${cn}`]);
+  openssl(dir, [
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    `${name}.key`,
+    '-out',
+    `${name}.crt`,
+    '-days',
+    '30',
+    '-subj',
+    `/CN=${cn}`,
+  ]);
   return join(dir, `${name}.crt`);
 }
 
 function issue(dir: string, name: string, subject: string, ca: string, days: string, ext?: string): string {
   newKey(dir, name);
   openssl(dir, ['req', '-new', '-key', `${name}.key`, '-out', `${name}.csr`, '-subj', subject, '-utf8']);
-  const args = ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial'];
+  const args = [
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${ca}.crt`,
+    '-CAkey',
+    `${ca}.key`,
+    '-CAcreateserial',
+  ];
   args.push('-days', days, '-out', `${name}.crt`);
   if (ext !== undefined) {
     writeFileSync(join(dir, `${name}.ext`), ext);
@@ -58,13 +80,28 @@ function issue(dir: string, name: string, subject: string, ca: string, days: str
 export function makePki(clientSubject = '/C=GB/O=Acme, Inc./OU=Büro/CN=client1'): Pki {
   const dir = tempDir('culex-pki-');
   const caCert = selfSignedCa(dir, 'ca', 'Culex Test CA');
-  const serverCert = issue(dir, 'server', '/CN=localhost', 'ca', '30', 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  const serverCert = issue(
+    dir,
+    'server',
+    '/CN=localhost',
+    'ca',
+    '30',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1\n',
+  );
   const clientCert = issue(dir, 'client', clientSubject, 'ca', '30');
   // -days -1: not-after lies before not-before, so the certificate is expired from the start.
   const expiredCert = issue(dir, 'expired', '/CN=expired', 'ca', '-1');
   const foreignCaCert = selfSignedCa(dir, 'foreign-ca', 'Foreign CA');
   const foreignCert = issue(dir, 'foreign', '/CN=intruder', 'foreign-ca', '30');
-  const subjectLine = openssl(dir, ['x509', '-in', 'client.crt', '-noout', '-subject', '-nameopt', 'RFC2253']).trim();
+  const subjectLine = openssl(dir, [
+    'x509',
+    '-in',
+    'client.crt',
+    '-noout',
+    '-subject',
+    '-nameopt',
+    'RFC2253',
+  ]).trim();
   return {
     dir,
     caCert,

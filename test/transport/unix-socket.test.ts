@@ -1,8 +1,8 @@
 // Unix domain socket listeners (`listener 0 /path/to/socket`) driven by mosquitto_pub / mosquitto_sub --unix.
 
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Broker } from '../../src/index.js';
@@ -12,7 +12,9 @@ import { runTool } from './clients.js';
 
 const skip = requireTool('mosquitto_pub', 'mosquitto_sub');
 
-test('Unix socket listener: mosquitto_sub --unix receives what mosquitto_pub --unix sends', { skip }, async () => {
+test('Unix socket listener: mosquitto_sub --unix receives what mosquitto_pub --unix sends', {
+  skip,
+}, async () => {
   const path = join(tempDir('culex-unix-'), 'culex.sock');
   const broker = new Broker({ options: { connectionMessages: false } });
   try {
@@ -21,7 +23,16 @@ test('Unix socket listener: mosquitto_sub --unix receives what mosquitto_pub --u
     assert.match(l!.description, /unix listen socket on path/);
     const sub = runTool('mosquitto_sub', ['--unix', path, '-t', 'unix/#', '-C', '1', '-W', '5', '-v']);
     await new Promise((r) => setTimeout(r, 400));
-    const pub = await runTool('mosquitto_pub', ['--unix', path, '-t', 'unix/t', '-m', 'via socket file', '-q', '1']);
+    const pub = await runTool('mosquitto_pub', [
+      '--unix',
+      path,
+      '-t',
+      'unix/t',
+      '-m',
+      'via socket file',
+      '-q',
+      '1',
+    ]);
     assert.equal(pub.status, 0, pub.stderr);
     assert.equal((await sub).stdout.trim(), 'unix/t via socket file');
   } finally {
@@ -30,11 +41,16 @@ test('Unix socket listener: mosquitto_sub --unix receives what mosquitto_pub --u
   assert.equal(existsSync(path), false, 'the socket file is removed on stop');
 });
 
-test('Unix socket listener: a stale socket file from a previous run is replaced, a regular file is not', { skip: false }, async () => {
+test('Unix socket listener: a stale socket file from a previous run is replaced, a regular file is not', {
+  skip: false,
+}, async () => {
   const dir = tempDir('culex-unix-');
   const path = join(dir, 'stale.sock');
   // Leave a socket file behind the way a killed process does: bind, then exit without unlinking.
-  const child = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+  const child = spawnSync(process.execPath, [
+    '-e',
+    `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`,
+  ]);
   assert.equal(child.signal, 'SIGKILL');
   assert.ok(existsSync(path));
   const broker = new Broker({ options: { connectionMessages: false } });

@@ -28,7 +28,9 @@ writeFileSync(join(root, '..', 'culex-secret.txt'), 'secret');
 async function wsBroker(extra: Partial<ListenerSpec> = {}): Promise<{ broker: Broker; port: number }> {
   const broker = new Broker({ options: { connectionMessages: false } });
   running.push(broker);
-  const [l] = await broker.listen([{ port: 0, host: '127.0.0.1', protocol: 'websockets', httpDir: root, ...extra }]);
+  const [l] = await broker.listen([
+    { port: 0, host: '127.0.0.1', protocol: 'websockets', httpDir: root, ...extra },
+  ]);
   return { broker, port: l!.port };
 }
 
@@ -64,7 +66,9 @@ test('WebSocket: a message split over many frames and several packets in one fra
   sub.on('message', (t, p) => got.push(`${t}=${p.toString()}`));
   const ws = new WebSocket(`ws://127.0.0.1:${port}/`, ['mqtt']);
   await new Promise((r) => ws.once('open', r));
-  const connect = Buffer.from([0x10, 0x0d, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x3c, 0x00, 0x01, 0x78]);
+  const connect = Buffer.from([
+    0x10, 0x0d, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x3c, 0x00, 0x01, 0x78,
+  ]);
   for (const byte of connect) ws.send(Buffer.from([byte]));
   const publish = (topic: string, payload: string): Buffer => {
     const body = Buffer.concat([Buffer.from([0, topic.length]), Buffer.from(topic), Buffer.from(payload)]);
@@ -87,7 +91,12 @@ test('WebSocket http_dir: serves files, index.html for /, 404 for traversal atte
   const js = await fetch(`http://127.0.0.1:${port}/sub/a.js`);
   assert.equal(js.status, 200);
   assert.match(js.headers.get('content-type') ?? '', /javascript/);
-  for (const evil of ['/../culex-secret.txt', '/%2e%2e/culex-secret.txt', '/sub/..%2f..%2fculex-secret.txt', '/..%5cculex-secret.txt']) {
+  for (const evil of [
+    '/../culex-secret.txt',
+    '/%2e%2e/culex-secret.txt',
+    '/sub/..%2f..%2fculex-secret.txt',
+    '/..%5cculex-secret.txt',
+  ]) {
     const reply = await rawHttp(port, `GET ${evil} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
     assert.match(reply, /^HTTP\/1\.1 404/, evil);
     assert.doesNotMatch(reply, /secret/, evil);
@@ -112,7 +121,10 @@ test('WebSocket websockets_headers_size: larger request headers get 431', async 
 
 test('WebSocket garbage: non-HTTP bytes, a text frame, a bad frame and bad MQTT are closed; the broker lives on', async () => {
   const { broker, port } = await wsBroker();
-  const reply = await rawHttp(port, Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0x00, 0x0d, 0x0a, 0x0d, 0x0a]));
+  const reply = await rawHttp(
+    port,
+    Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0x00, 0x0d, 0x0a, 0x0d, 0x0a]),
+  );
   assert.match(reply, /^HTTP\/1\.1 400/);
 
   const text = new WebSocket(`ws://127.0.0.1:${port}/`, ['mqtt']);
@@ -163,7 +175,13 @@ before(() => {
 
 test('WebSocket over TLS (wss) with the npm mqtt client', { skip: skipTls }, async () => {
   const { port } = await wsBroker({
-    tls: { certfile: pki.serverCert, keyfile: pki.serverKey, requireCertificate: false, useIdentityAsUsername: false, useSubjectAsUsername: false },
+    tls: {
+      certfile: pki.serverCert,
+      keyfile: pki.serverKey,
+      requireCertificate: false,
+      useIdentityAsUsername: false,
+      useSubjectAsUsername: false,
+    },
   });
   const client = await connectMqtt(`wss://127.0.0.1:${port}/mqtt`, { ca: readFileSync(pki.caCert) });
   assert.equal(await roundTrip(client, 'wss/hello', 'secure'), 'secure');
