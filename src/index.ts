@@ -7,3 +7,4 @@ export type { Logger, LogLevel } from './broker/logger.js';
 export type { Message } from './broker/message.js';
 export { type BrokerOptions, defaultBrokerOptions, type SecurityOptions } from './broker/options.js';
 export type { ListenerOptions, TlsOptions } from './transport/listener-options.js';
+export type { CulexPlugin, PluginContext, PluginDecision, PluginFactory, PluginHooks } from './server/plugin-api.js';

@@ -117,8 +117,9 @@ function authenticate(conn: Connection, packet: ConnectPacket): boolean | Promis
   const hook = conn.context.hooks.authenticate;
   const username = conn.username;
   if (username === undefined) return security.allowAnonymous;
-  if (hook === undefined) return security.allowAnonymous;
+  // A username proven by a TLS certificate or PSK identity needs no password check.
   if (conn.context.certificateUsername !== undefined) return true;
+  if (hook === undefined) return security.allowAnonymous;
   return hook({
     clientId: conn.clientId,
     username,
