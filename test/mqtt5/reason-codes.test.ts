@@ -87,7 +87,7 @@ test('[MQTT-3.11.3-1] [MQTT-3.11.3-2] UNSUBACK 0x00 / 0x11 per filter, in order'
   });
 });
 
-test('[MQTT-3.14.2-1] server shutdown sends DISCONNECT 0x8B to MQTT 5 clients, never 0x9C', async () => {
+test('[MQTT-3.14.2-1] [MQTT-3.14.2-2] server shutdown sends DISCONNECT 0x8B (no Session Expiry) to MQTT 5 clients, never 0x9C', async () => {
   const b = await startBroker();
   const c = await connect5(b.port, { clientId: 'rc6' });
   const stopping = b.stop();
