@@ -16,6 +16,9 @@ import { type Delivery, SESSION_NEVER_EXPIRES, Session } from './session.js';
 import type { SubscriptionEntry } from './subscription.js';
 import { redistributeShared } from './shared-redelivery.js';
 import { type ShareGroup, TopicTree } from './topic-tree.js';
+import { MemoryStore } from '../persistence/memory-store.js';
+import type { PersistenceStore } from '../persistence/store.js';
+import { restoreState } from './restore-state.js';
 
 export interface BrokerStats {
   messagesReceived: number;
@@ -36,6 +39,8 @@ export interface BrokerCoreInit {
   options?: Partial<BrokerOptions>;
   logger?: Logger;
   hooks?: BrokerHooks;
+  /** Where sessions and messages are kept across restarts; default: nowhere (MemoryStore). */
+  store?: PersistenceStore;
 }
 
 export class BrokerCore extends EventEmitter {
@@ -50,14 +55,71 @@ export class BrokerCore extends EventEmitter {
   private readonly pendingWills = new Map<string, PendingWill>();
   private readonly sweeper: NodeJS.Timeout;
   private routeStamp = 0;
+  readonly store: PersistenceStore;
+  /** Connections whose batched output waits for the store's commit (group commit). */
+  private heldOutput: Connection[] = [];
 
   constructor(init: BrokerCoreInit = {}) {
     super();
     this.options = { ...defaultBrokerOptions, ...init.options };
     this.logger = init.logger ?? silentLogger;
     this.hooks = init.hooks ?? {};
+    this.store = init.store ?? new MemoryStore();
+    if (this.store.durable) this.restore();
     this.sweeper = setInterval(sweep, 1000, this);
     this.sweeper.unref();
+  }
+
+  /** Loads what the store saved; throws PersistenceError when it cannot be read. */
+  private restore(): void {
+    const store = this.store;
+    const state = store.load(this.now);
+    const counts = restoreState(this, state);
+    for (const w of state.wills) {
+      // A will whose session ended while the broker was down is due at once [MQTT-3.1.3-9].
+      const at = this.sessions.has(w.clientId) ? w.dueAt : 0;
+      this.pendingWills.set(w.clientId, { will: w.will, clientId: w.clientId, at });
+    }
+    this.logger.log(
+      'notice',
+      `Restored ${counts.sessions} sessions, ${counts.subscriptions} subscriptions, ${counts.messages} queued messages and ${counts.retained} retained messages from ${store.description}.`,
+    );
+    store.onPending(() => setImmediate(commitTurn, this));
+  }
+
+  /**
+   * Called by a connection about to send its batched output. With store writes waiting, the output (which may
+   * acknowledge them) is held until the commit at the end of this event-loop turn; returns true when held.
+   */
+  holdOutput(conn: Connection): boolean {
+    if (!this.store.pending) return false;
+    this.heldOutput.push(conn);
+    return true;
+  }
+
+  /** Commits pending store writes now; false when the commit failed (the caller must not send acks). */
+  commitNow(): boolean {
+    if (!this.store.pending) return true;
+    try {
+      this.store.commit();
+      return true;
+    } catch (err) {
+      this.logger.log('error', `Error: persistence write failed, acknowledgements withheld: ${err instanceof Error ? err.message : String(err)}`);
+      return false;
+    }
+  }
+
+  /** The group commit: make this turn's writes durable, then release the output they cover. */
+  commitTurn(): void {
+    const held = this.heldOutput;
+    this.heldOutput = [];
+    const ok = this.commitNow();
+    for (const conn of held) {
+      // After a failed commit the acknowledgements must not go out: drop the connection so that the client
+      // retries once it reconnects.
+      if (ok) conn.flush();
+      else conn.stream.destroy();
+    }
   }
 
   get now(): number {
@@ -93,7 +155,7 @@ export class BrokerCore extends EventEmitter {
       session = undefined;
     }
     // [MQTT-3.1.3-9] a will waiting for its delay is cancelled when the session resumes.
-    this.pendingWills.delete(clientId);
+    if (this.pendingWills.delete(clientId) && this.store.durable) this.store.deleteWill(clientId);
     const present = session !== undefined;
     if (session === undefined) {
       session = new Session(clientId);
@@ -103,6 +165,7 @@ export class BrokerCore extends EventEmitter {
     session.connection = conn;
     session.disconnectedAt = 0;
     conn.session = session;
+    this.persistSession(session);
     return present;
   }
 
@@ -138,28 +201,100 @@ export class BrokerCore extends EventEmitter {
       conn.will = undefined;
       const delay = Math.min(conn.willDelay, session.expiryInterval);
       // [MQTT-3.1.3-9] MQTT 5 Will Delay Interval: wait, and cancel if the session resumes.
-      if (delay > 0 && own) this.pendingWills.set(conn.clientId, { will, clientId: conn.clientId, at: now + delay * 1000 });
-      else this.publishWill(will, conn.clientId);
+      if (delay > 0 && own) {
+        const at = now + delay * 1000;
+        this.pendingWills.set(conn.clientId, { will, clientId: conn.clientId, at });
+        if (session.persisted) this.store.saveWill({ clientId: conn.clientId, will, dueAt: at });
+      } else this.publishWill(will, conn.clientId);
     }
     if (own && session.expiryInterval === 0) this.discardSession(session);
+    else if (own) this.persistSession(session);
     this.emit('clientDisconnected', conn as ClientInfo);
+  }
+
+  /**
+   * Saves a session that outlives its connection (expiry > 0) with what it holds, or forgets a saved one whose
+   * expiry became 0. Sessions that end with their connection never touch the store.
+   */
+  persistSession(session: Session): void {
+    if (!this.store.durable) return;
+    if (session.expiryInterval === 0) {
+      if (session.persisted) this.unpersist(session);
+      return;
+    }
+    const store = this.store;
+    const clientId = session.clientId;
+    store.saveSession({ clientId, expiryInterval: session.expiryInterval, disconnectedAt: session.disconnectedAt });
+    if (session.persisted) return;
+    session.persisted = true;
+    // A clean session made persistent (MQTT 5 expiry raised on reconnect): save what it already holds.
+    for (const e of session.subscriptions.values()) store.saveSubscription(clientId, e);
+    for (const d of session.inflight.values()) if (d.qos > 0) store.addDelivery(clientId, d);
+    for (let i = session.queueHead; i < session.queue.length; i++) {
+      const d = session.queue[i]!;
+      if (d.qos > 0) store.addDelivery(clientId, d);
+    }
+    for (const id of session.incomingQos2) store.addIncomingQos2(clientId, id);
+  }
+
+  private unpersist(session: Session): void {
+    session.persisted = false;
+    const deliveries = [...session.inflight.values(), ...session.queue.slice(session.queueHead)];
+    this.store.deleteSession(session.clientId, deliveries);
   }
 
   addSubscription(entry: SubscriptionEntry): void {
     entry.session.subscriptions.set(entry.filter, entry);
     this.tree.add(entry);
+    if (entry.session.persisted) this.store.saveSubscription(entry.session.clientId, entry);
+  }
+
+  /** An existing subscription got new options (SUBSCRIBE to the same filter again). */
+  subscriptionChanged(entry: SubscriptionEntry): void {
+    if (entry.session.persisted) this.store.saveSubscription(entry.session.clientId, entry);
   }
 
   removeSubscription(entry: SubscriptionEntry): void {
     entry.session.subscriptions.delete(entry.filter);
     this.tree.remove(entry);
+    if (entry.session.persisted) this.store.deleteSubscription(entry.session.clientId, entry.filter);
+  }
+
+  /** Incoming QoS 2: PUBREC sent, remembered until PUBREL [MQTT-4.3.3-9]. */
+  rememberIncomingQos2(session: Session, packetId: number): void {
+    session.incomingQos2.add(packetId);
+    if (session.persisted) this.store.addIncomingQos2(session.clientId, packetId);
+  }
+
+  /** PUBREL received: forgets the identifier; false when it was unknown. */
+  forgetIncomingQos2(session: Session, packetId: number): boolean {
+    const known = session.incomingQos2.delete(packetId);
+    if (known && session.persisted) this.store.removeIncomingQos2(session.clientId, packetId);
+    return known;
+  }
+
+  /** A QoS 2 delivery got its PUBREC: only the PUBREL/PUBCOMP exchange is left [MQTT-4.3.3-3]. */
+  releaseDelivery(d: Delivery): void {
+    d.released = true;
+    if (d.storeSeq) this.store.updateDelivery(d);
+  }
+
+  /** A delivery leaves this session without completing here (handed to another share group member). */
+  forgetDelivery(d: Delivery): void {
+    if (d.storeSeq) this.store.removeDelivery(d);
   }
 
   /** Accepts a message into the broker: retained store, then every matching session. Returns deliveries made. */
   publish(message: Message, from: Session | null): number {
     this.stats.messagesReceived++;
     // [MQTT-3.3.1-5] store (or with an empty payload delete [MQTT-3.3.1-6]) the retained message of the topic.
-    if (message.retain) this.retained.set(message);
+    if (message.retain) {
+      if (this.store.durable) {
+        const previous = this.retained.get(message.topic);
+        this.store.setRetained(message.topic, message.payload.length === 0 ? undefined : message, previous);
+      }
+      this.retained.set(message);
+    }
     const delivered = this.route(message);
     if (this.listenerCount('message') > 0) this.emit('message', message, from?.connection ?? null);
     return delivered;
@@ -269,6 +404,7 @@ export class BrokerCore extends EventEmitter {
   completeDelivery(session: Session, packetId: number, d: Delivery): void {
     session.inflight.delete(packetId);
     session.inflightBytes -= d.message.size;
+    if (d.storeSeq) this.store.removeDelivery(d);
     this.pump(session);
   }
 
@@ -282,7 +418,10 @@ export class BrokerCore extends EventEmitter {
       if (d.qos > 0 && !this.hasInflightRoom(session, conn)) return;
       session.shiftQueued();
       // [MQTT-3.3.2-5] an expired message is not delivered.
-      if (d.message.isExpired(now)) continue;
+      if (d.message.isExpired(now)) {
+        if (d.storeSeq) this.store.removeDelivery(d);
+        continue;
+      }
       if (d.qos === 0) conn.sendPublish(d.message, 0, d.retain, false, 0, d.subscriptionIds);
       else this.sendInflight(session, conn, d);
     }
@@ -305,6 +444,12 @@ export class BrokerCore extends EventEmitter {
     d.packetId = id;
     session.inflight.set(id, d);
     session.inflightBytes += d.message.size;
+    // Stored with its identifier before the PUBLISH can leave (output waits for the commit), so that a restart
+    // resends it under the same identifier and QoS 2 stays exactly once.
+    if (session.persisted) {
+      if (d.storeSeq) this.store.updateDelivery(d);
+      else this.store.addDelivery(session.clientId, d);
+    }
     if (conn.sendPublish(d.message, d.qos, d.retain, false, id, d.subscriptionIds)) this.stats.messagesSent++;
     else this.completeDelivery(session, id, d);
   }
@@ -313,10 +458,13 @@ export class BrokerCore extends EventEmitter {
     const maxCount = this.options.maxQueuedMessages;
     const maxBytes = this.options.maxQueuedBytes;
     if ((maxCount > 0 && session.queuedCount >= maxCount) || (maxBytes > 0 && session.queuedBytes + d.message.size > maxBytes)) {
+      if (d.storeSeq) this.store.removeDelivery(d);
       this.drop(session);
       return;
     }
     session.enqueue(d);
+    // QoS 0 messages are never written: only acknowledged messages must survive a restart.
+    if (session.persisted && d.qos > 0 && !d.storeSeq) this.store.addDelivery(session.clientId, d);
   }
 
   private drop(session: Session): void {
@@ -347,6 +495,7 @@ export class BrokerCore extends EventEmitter {
 
   /** Ends a session: its subscriptions leave the tree and its queued messages are dropped. */
   discardSession(session: Session): void {
+    if (session.persisted) this.unpersist(session);
     for (const entry of session.subscriptions.values()) this.tree.remove(entry);
     session.subscriptions.clear();
     session.clearQueue();
@@ -356,6 +505,7 @@ export class BrokerCore extends EventEmitter {
     if (pending !== undefined) {
       // [MQTT-3.1.3-9] the will goes out when the session ends, if that comes before the delay.
       this.pendingWills.delete(session.clientId);
+      if (this.store.durable) this.store.deleteWill(session.clientId);
       this.publishWill(pending.will, pending.clientId);
     }
   }
@@ -375,6 +525,7 @@ export class BrokerCore extends EventEmitter {
     for (const [id, pending] of this.pendingWills) {
       if (now < pending.at) continue;
       this.pendingWills.delete(id);
+      if (this.store.durable) this.store.deleteWill(id);
       this.publishWill(pending.will, pending.clientId);
     }
     for (const session of this.sessions.values()) {
@@ -393,7 +544,18 @@ export class BrokerCore extends EventEmitter {
       conn.will = undefined;
       conn.close(true, ReasonCode.ServerShuttingDown);
     }
+    // Last writes (sessions now disconnected) are committed, then the database is released.
+    this.commitTurn();
+    try {
+      this.store.close();
+    } catch (err) {
+      this.logger.log('error', `Error: closing persistence: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
+}
+
+function commitTurn(broker: BrokerCore): void {
+  broker.commitTurn();
 }
 
 function sweep(broker: BrokerCore): void {

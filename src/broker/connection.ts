@@ -185,7 +185,11 @@ export class Connection implements ClientInfo {
       const packet: Packet = properties === undefined ? { type: 14, reasonCode: reason } : { type: 14, reasonCode: reason, properties };
       this.send(packet);
     }
-    if (this.corked) this.flush();
+    if (this.corked) {
+      // What was batched may acknowledge messages: it only leaves once the store has committed them.
+      if (this.broker.commitNow()) this.flush();
+      else this.stream.destroy();
+    }
     this.broker.connectionClosed(this, graceful);
     this.state = 'closed';
     this.stream.end();
@@ -224,6 +228,8 @@ export class Connection implements ClientInfo {
 }
 
 function uncork(connection: Connection): void {
+  // With writes pending in the persistence store, the output waits for their commit (group commit).
+  if (connection.broker.holdOutput(connection)) return;
   connection.flush();
 }
 

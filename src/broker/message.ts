@@ -7,6 +7,10 @@ import { PublishFrame } from '../protocol/publish-frame.js';
 export class Message {
   /** Serialized lazily, once, and reused for every subscriber (see PublishFrame). */
   private frameCache: PublishFrame | undefined;
+  /** Row id in the persistence store; 0 = not stored. Set and cleared only by the store. */
+  storeId = 0;
+  /** How many stored deliveries / retained entries refer to the stored row (it goes when this drops to 0). */
+  storeRefs = 0;
 
   constructor(
     readonly topic: string,

@@ -19,6 +19,8 @@ export interface Delivery {
   released: boolean;
   /** Set when the message came through a shared subscription: it may be handed to another member. */
   group?: ShareGroup;
+  /** Row of this delivery in the persistence store; unset or 0 = not stored (QoS 0, clean session, no persistence). */
+  storeSeq?: number;
 }
 
 export const SESSION_NEVER_EXPIRES = 0xffffffff;
@@ -37,6 +39,8 @@ export class Session {
   connection: Connection | null = null;
   /** Seconds the session survives a disconnection; 0 = removed at disconnection. */
   expiryInterval = 0;
+  /** Saved in the persistence store: its subscriptions, QoS 1/2 deliveries and QoS 2 ids are written there. */
+  persisted = false;
   /** When the client last disconnected (ms since epoch); 0 while connected. */
   disconnectedAt = 0;
   /** Messages dropped because a queue or buffer limit was reached (slow consumer). */

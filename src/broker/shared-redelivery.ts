@@ -18,6 +18,7 @@ export function redistributeShared(broker: BrokerCore, session: Session): number
     if (d.group === undefined || d.qos !== 1 || !hasOtherConnectedMember(d.group, session)) continue;
     session.inflight.delete(packetId);
     session.inflightBytes -= d.message.size;
+    broker.forgetDelivery(d);
     // A new delivery to another client: an expired message is not started [MQTT-3.3.2-5].
     if (d.message.isExpired(broker.now)) continue;
     broker.deliverShared(d.group, d.message, session);
@@ -33,6 +34,7 @@ export function redistributeShared(broker: BrokerCore, session: Session): number
   session.clearQueue();
   for (const d of keep) session.enqueue(d);
   for (const d of move) {
+    broker.forgetDelivery(d);
     if (d.message.isExpired(broker.now)) continue;
     broker.deliverShared(d.group!, d.message, session);
     moved++;

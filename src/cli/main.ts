@@ -2,10 +2,13 @@
 
 import { spawn } from 'node:child_process';
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import type { BrokerHooks } from '../broker/hooks.js';
 import type { CulexConfig } from '../config/config.js';
+import { runCheckDb } from '../persistence/check-db.js';
+import { databasePath, openStore } from '../persistence/open-store.js';
+import type { PersistenceStore } from '../persistence/store.js';
 import { Broker } from '../server/broker.js';
-import { hooksFromFiles } from '../server/security.js';
+import { createReloader } from '../server/reload.js';
+import { SecurityState } from '../server/security-state.js';
 import { buildConfig, parseArgs, usage } from './args.js';
 import { LogSink } from './log-sink.js';
 
@@ -23,15 +26,6 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-function securityHooks(config: CulexConfig): { hooks: BrokerHooks; perListener: Map<number, BrokerHooks> } {
-  const perListener = new Map<number, BrokerHooks>();
-  if (!config.perListenerSettings) return { hooks: hooksFromFiles(config.broker), perListener };
-  config.listeners.forEach((l, i) => {
-    if (l.security !== undefined) perListener.set(i, hooksFromFiles(l.security));
-  });
-  return { hooks: {}, perListener };
-}
-
 /** Re-runs this command detached from the terminal (Mosquitto's -d), then exits. */
 function daemonize(argv: readonly string[]): never {
   const rest = argv.filter((a) => a !== '-d' && a !== '--daemon');
@@ -46,6 +40,7 @@ function daemonize(argv: readonly string[]): never {
 export async function main(argv: readonly string[]): Promise<void> {
   let config: CulexConfig;
   let configFile: string | undefined;
+  let loadConfig: () => CulexConfig;
   try {
     const args = parseArgs([...argv]);
     if ('help' in args) {
@@ -53,9 +48,11 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.stdout.write(usage(VERSION));
       process.exit(3);
     }
+    if (args.checkDb !== undefined) process.exit(runCheckDb(args.checkDb));
     if (args.daemon) daemonize(argv);
     configFile = args.configFile;
     config = buildConfig(args);
+    loadConfig = () => buildConfig(args);
     if (args.testConfig) {
       process.stdout.write(`Configuration OK${configFile === undefined ? '' : `: ${configFile}`}\n`);
       process.exit(0);
@@ -64,9 +61,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     fail(err instanceof Error ? err.message : String(err));
   }
   const logger = new LogSink(config.log);
-  let hooks: ReturnType<typeof securityHooks>;
+  // Password / ACL / PSK files and plugins; hooks are switchable so SIGHUP can swap them under live clients.
+  let security: SecurityState;
   try {
-    hooks = securityHooks(config);
+    security = await SecurityState.create(config, logger);
   } catch (err) {
     fail(err instanceof Error ? err.message : String(err));
   }
@@ -79,7 +77,17 @@ export async function main(argv: readonly string[]): Promise<void> {
     logger.log('notice', 'Create a configuration file which defines a listener to allow remote access.');
   }
 
-  const broker = new Broker({ options: config.broker, logger, hooks: hooks.hooks, listenerHooks: hooks.perListener });
+  let store: PersistenceStore;
+  let broker: Broker;
+  try {
+    store = openStore(config.persistence);
+    if (store.durable) logger.log('notice', `Persistence: ${databasePath(config.persistence)}.`);
+    broker = new Broker({ options: config.broker, logger, hooks: security.global.hooks, listenerHooks: security.listenerHooks(), pskSources: security.pskSources(), store });
+    security.attach(broker);
+  } catch (err) {
+    // A corrupt, unreadable or read-only database: refuse to start rather than run without the saved state.
+    fail(err instanceof Error ? err.message : String(err));
+  }
   let opened = 0;
   for (const listener of config.listeners) {
     try {
@@ -101,7 +109,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.log('notice', `culex version ${VERSION} terminating`);
-    broker.stop().then(() => {
+    broker.stop().then(async () => {
+      await security.close();
       if (config.pidFile !== undefined) {
         try {
           unlinkSync(config.pidFile);
@@ -114,4 +123,9 @@ export async function main(argv: readonly string[]): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  const reload = createReloader({ loadConfig, security, logger });
+  process.on('SIGHUP', () => {
+    if (configFile === undefined) logger.log('notice', 'SIGHUP: no configuration file to reload.');
+    else void reload();
+  });
 }

@@ -28,12 +28,12 @@ export function handleAck(conn: Connection, packet: AckPacket): void {
         return;
       }
       // [MQTT-4.3.3-3] answer PUBREC with PUBREL; the message itself is now discarded.
-      d.released = true;
+      broker.releaseDelivery(d);
       conn.send({ type: 6, packetId: id, reasonCode: 0 });
       return;
     }
     case 6: {
-      const known = session.incomingQos2.delete(id);
+      const known = broker.forgetIncomingQos2(session, id);
       // [MQTT-4.3.3-11] PUBCOMP for a PUBREL, with 0x92 in MQTT 5 when the identifier is unknown.
       conn.send({ type: 7, packetId: id, reasonCode: known ? 0 : ReasonCode.PacketIdentifierNotFound });
       return;

@@ -105,7 +105,7 @@ function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number
     conn.send({ type: 4, packetId: packet.packetId, reasonCode });
   } else if (packet.qos === 2) {
     // A failed PUBREC ends the flow: no PUBREL will follow, so no identifier is kept [MQTT-4.3.3-?].
-    if (reasonCode < 0x80) conn.session!.incomingQos2.add(packet.packetId);
+    if (reasonCode < 0x80) conn.broker.rememberIncomingQos2(conn.session!, packet.packetId);
     conn.send({ type: 5, packetId: packet.packetId, reasonCode });
   }
 }

@@ -59,6 +59,7 @@ function subscribeOne(
     existing.retainAsPublished = sub.retainAsPublished;
     existing.retainHandling = sub.retainHandling;
     existing.identifier = identifier;
+    broker.subscriptionChanged(existing);
     return { entry: existing, created: false };
   }
   const limit = broker.options.maxSubscriptionsPerClient;

@@ -1,0 +1,83 @@
+// The on-disk layout of a Culex persistence database, and the check that a file really has it.
+// A message delivered to many sessions is one `messages` row; `deliveries` and `retained` rows refer to it.
+
+import type Database from 'better-sqlite3';
+
+/** Bumped whenever the layout changes incompatibly; stored in PRAGMA user_version. */
+export const SCHEMA_VERSION = 1;
+/** PRAGMA application_id: "CULX", so that `file` and Culex recognise their own databases. */
+export const APPLICATION_ID = 0x43554c58;
+
+/** Table name -> column names, in order. */
+export const TABLES: Readonly<Record<string, readonly string[]>> = {
+  messages: ['id', 'topic', 'payload', 'qos', 'retain', 'properties', 'origin', 'expires_at'],
+  sessions: ['client_id', 'expiry_interval', 'disconnected_at'],
+  subscriptions: [
+    'client_id',
+    'filter',
+    'match_filter',
+    'share_group',
+    'qos',
+    'no_local',
+    'retain_as_published',
+    'retain_handling',
+    'identifier',
+  ],
+  deliveries: ['seq', 'client_id', 'message_id', 'qos', 'retain', 'subscription_ids', 'packet_id', 'released'],
+  incoming_qos2: ['client_id', 'packet_id'],
+  retained: ['topic', 'message_id'],
+  wills: ['client_id', 'topic', 'payload', 'qos', 'retain', 'properties', 'due_at'],
+};
+
+const CREATE = `
+CREATE TABLE messages (
+  id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL,
+  retain INTEGER NOT NULL, properties TEXT, origin TEXT NOT NULL, expires_at INTEGER NOT NULL);
+CREATE TABLE sessions (
+  client_id TEXT PRIMARY KEY, expiry_interval INTEGER NOT NULL, disconnected_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE subscriptions (
+  client_id TEXT NOT NULL, filter TEXT NOT NULL, match_filter TEXT NOT NULL, share_group TEXT,
+  qos INTEGER NOT NULL, no_local INTEGER NOT NULL, retain_as_published INTEGER NOT NULL,
+  retain_handling INTEGER NOT NULL, identifier INTEGER NOT NULL,
+  PRIMARY KEY (client_id, filter)) WITHOUT ROWID;
+CREATE TABLE deliveries (
+  seq INTEGER PRIMARY KEY, client_id TEXT NOT NULL, message_id INTEGER NOT NULL, qos INTEGER NOT NULL,
+  retain INTEGER NOT NULL, subscription_ids TEXT, packet_id INTEGER NOT NULL, released INTEGER NOT NULL);
+CREATE INDEX deliveries_by_client ON deliveries (client_id);
+CREATE TABLE incoming_qos2 (
+  client_id TEXT NOT NULL, packet_id INTEGER NOT NULL, PRIMARY KEY (client_id, packet_id)) WITHOUT ROWID;
+CREATE TABLE retained (topic TEXT PRIMARY KEY, message_id INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE wills (
+  client_id TEXT PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL,
+  retain INTEGER NOT NULL, properties TEXT, due_at INTEGER NOT NULL) WITHOUT ROWID;
+`;
+
+/** Creates the tables in an empty database. */
+export function createSchema(db: Database.Database): void {
+  db.exec('BEGIN');
+  db.exec(CREATE);
+  db.pragma(`application_id = ${APPLICATION_ID}`);
+  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  db.exec('COMMIT');
+}
+
+/** Whether the database has no tables at all (a new file). */
+export function isEmpty(db: Database.Database): boolean {
+  const row = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
+  return row.n === 0;
+}
+
+/** Problems with the layout of an existing database; empty when it is a Culex database of this version. */
+export function schemaProblems(db: Database.Database): string[] {
+  const problems: string[] = [];
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const appId = db.pragma('application_id', { simple: true }) as number;
+  if (appId !== APPLICATION_ID) problems.push('not a Culex persistence database (application_id)');
+  if (version !== SCHEMA_VERSION) problems.push(`schema version ${version}, expected ${SCHEMA_VERSION}`);
+  for (const [table, columns] of Object.entries(TABLES)) {
+    const found = (db.pragma(`table_info(${table})`) as Array<{ name: string }>).map((c) => c.name);
+    if (found.length === 0) problems.push(`table ${table} missing`);
+    else if (found.join(',') !== columns.join(',')) problems.push(`table ${table} has columns ${found.join(',')}`);
+  }
+  return problems;
+}

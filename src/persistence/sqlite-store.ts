@@ -1,0 +1,408 @@
+// The durable store: one SQLite database (WAL) written through prepared statements. Writes of one event-loop
+// turn share one transaction; the broker commits it before sending the acknowledgements it covers.
+
+import Database from 'better-sqlite3';
+import { Message } from '../broker/message.js';
+import type { Delivery } from '../broker/session.js';
+import type { SubscriptionEntry } from '../broker/subscription.js';
+import type { QoS } from '../protocol/packets.js';
+import { decodeIds, decodeProperties, encodeIds, encodeProperties } from './json-codec.js';
+import { PersistenceError, PersistenceErrorCode } from './persistence-error.js';
+import { createSchema, isEmpty, schemaProblems } from './schema.js';
+import type {
+  PersistenceStore,
+  RestoredState,
+  StoredDelivery,
+  StoredSession,
+  StoredSubscription,
+  StoredWill,
+} from './store.js';
+
+export interface SqliteStoreOptions {
+  /**
+   * 'full' (default): every commit is fsynced, so acknowledged messages survive a power cut as well as a crash.
+   * 'normal': with WAL, commits survive the process being killed but the last ones may be lost on power loss.
+   */
+  synchronous?: 'full' | 'normal';
+}
+
+const NEVER_EXPIRES = 0xffffffff;
+
+type Statement = Database.Statement;
+
+interface MessageRow {
+  id: number;
+  topic: string;
+  payload: Buffer;
+  qos: number;
+  retain: number;
+  properties: string | null;
+  origin: string;
+  expires_at: number;
+}
+
+/** Maps SQLite's error codes to the reason a person can act on. */
+function classify(file: string, err: unknown): PersistenceError {
+  if (err instanceof PersistenceError) return err;
+  const code = (err as { code?: unknown }).code;
+  const text = err instanceof Error ? err.message : String(err);
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+    return new PersistenceError(PersistenceErrorCode.corrupt, file, `corrupt or not a database (${text})`);
+  }
+  return new PersistenceError(PersistenceErrorCode.cannotOpen, file, text);
+}
+
+export class SqliteStore implements PersistenceStore {
+  readonly durable = true;
+  private readonly db: Database.Database;
+  private inTransaction = false;
+  private nextMessageId = 1;
+  private nextSeq = 1;
+  private readonly st: Record<string, Statement>;
+  private pendingListener: (() => void) | undefined;
+
+  /** Opens (or creates) the database; throws PersistenceError with the file and reason. */
+  constructor(
+    readonly description: string,
+    options: SqliteStoreOptions = {},
+  ) {
+    const file = description;
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(file, { fileMustExist: false });
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      const check = db.pragma('quick_check', { simple: true }) as string;
+      if (check !== 'ok') throw new PersistenceError(PersistenceErrorCode.corrupt, file, `integrity check failed: ${check}`);
+      if (isEmpty(db)) createSchema(db);
+      const problems = schemaProblems(db);
+      if (problems.length > 0) throw new PersistenceError(PersistenceErrorCode.badSchema, file, problems.join('; '));
+    } catch (err) {
+      db?.close();
+      throw classify(file, err);
+    }
+    this.db = db;
+    this.st = this.prepare();
+  }
+
+  get pending(): boolean {
+    return this.inTransaction;
+  }
+
+  private prepare(): Record<string, Statement> {
+    const p = (sql: string): Statement => this.db.prepare(sql);
+    return {
+      begin: p('BEGIN'),
+      commit: p('COMMIT'),
+      rollback: p('ROLLBACK'),
+      insertMessage: p(
+        'INSERT INTO messages (id, topic, payload, qos, retain, properties, origin, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      deleteMessage: p('DELETE FROM messages WHERE id = ?'),
+      saveSession: p('INSERT OR REPLACE INTO sessions (client_id, expiry_interval, disconnected_at) VALUES (?, ?, ?)'),
+      deleteSession: p('DELETE FROM sessions WHERE client_id = ?'),
+      deleteSessionSubs: p('DELETE FROM subscriptions WHERE client_id = ?'),
+      deleteSessionDeliveries: p('DELETE FROM deliveries WHERE client_id = ?'),
+      deleteSessionQos2: p('DELETE FROM incoming_qos2 WHERE client_id = ?'),
+      saveSubscription: p(
+        `INSERT OR REPLACE INTO subscriptions (client_id, filter, match_filter, share_group, qos, no_local,
+         retain_as_published, retain_handling, identifier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      deleteSubscription: p('DELETE FROM subscriptions WHERE client_id = ? AND filter = ?'),
+      insertDelivery: p(
+        `INSERT INTO deliveries (seq, client_id, message_id, qos, retain, subscription_ids, packet_id, released)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      updateDelivery: p('UPDATE deliveries SET packet_id = ?, released = ? WHERE seq = ?'),
+      deleteDelivery: p('DELETE FROM deliveries WHERE seq = ?'),
+      addQos2: p('INSERT OR IGNORE INTO incoming_qos2 (client_id, packet_id) VALUES (?, ?)'),
+      removeQos2: p('DELETE FROM incoming_qos2 WHERE client_id = ? AND packet_id = ?'),
+      setRetained: p('INSERT OR REPLACE INTO retained (topic, message_id) VALUES (?, ?)'),
+      deleteRetained: p('DELETE FROM retained WHERE topic = ?'),
+      saveWill: p(
+        'INSERT OR REPLACE INTO wills (client_id, topic, payload, qos, retain, properties, due_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      deleteWill: p('DELETE FROM wills WHERE client_id = ?'),
+    };
+  }
+
+  onPending(listener: () => void): void {
+    this.pendingListener = listener;
+  }
+
+  /** Opens the turn's transaction on its first write. */
+  private write(): Record<string, Statement> {
+    if (!this.inTransaction) {
+      this.st.begin!.run();
+      this.inTransaction = true;
+      this.pendingListener?.();
+    }
+    return this.st;
+  }
+
+  commit(): void {
+    if (!this.inTransaction) return;
+    try {
+      this.st.commit!.run();
+      this.inTransaction = false;
+    } catch (err) {
+      // SQLite may already have rolled back (SQLITE_FULL); make sure nothing half-done stays open.
+      if (this.db.inTransaction) {
+        try {
+          this.st.rollback!.run();
+        } catch {
+          // nothing more to undo
+        }
+      }
+      this.inTransaction = false;
+      const text = err instanceof Error ? err.message : String(err);
+      throw new PersistenceError(PersistenceErrorCode.writeFailed, this.description, text);
+    }
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    try {
+      this.commit();
+    } finally {
+      this.db.close();
+    }
+  }
+
+  // ---- messages (stored once, reference-counted by deliveries and the retained table)
+
+  private ref(message: Message): number {
+    if (message.storeId === 0) {
+      const id = this.nextMessageId++;
+      this.write().insertMessage!.run(
+        id,
+        message.topic,
+        message.payload,
+        message.qos,
+        message.retain ? 1 : 0,
+        encodeProperties(message.properties),
+        message.origin,
+        message.expiresAt,
+      );
+      message.storeId = id;
+    }
+    message.storeRefs++;
+    return message.storeId;
+  }
+
+  private unref(message: Message): void {
+    if (message.storeId === 0) return;
+    if (--message.storeRefs > 0) return;
+    this.write().deleteMessage!.run(message.storeId);
+    message.storeId = 0;
+    message.storeRefs = 0;
+  }
+
+  // ---- sessions and subscriptions
+
+  saveSession(s: StoredSession): void {
+    this.write().saveSession!.run(s.clientId, s.expiryInterval, s.disconnectedAt);
+  }
+
+  deleteSession(clientId: string, deliveries: Iterable<Delivery>): void {
+    const st = this.write();
+    for (const d of deliveries) {
+      if (!d.storeSeq) continue;
+      d.storeSeq = 0;
+      this.unref(d.message);
+    }
+    st.deleteSession!.run(clientId);
+    st.deleteSessionSubs!.run(clientId);
+    st.deleteSessionDeliveries!.run(clientId);
+    st.deleteSessionQos2!.run(clientId);
+  }
+
+  saveSubscription(clientId: string, e: SubscriptionEntry): void {
+    this.write().saveSubscription!.run(
+      clientId,
+      e.filter,
+      e.matchFilter,
+      e.shareGroup ?? null,
+      e.qos,
+      e.noLocal ? 1 : 0,
+      e.retainAsPublished ? 1 : 0,
+      e.retainHandling,
+      e.identifier,
+    );
+  }
+
+  deleteSubscription(clientId: string, filter: string): void {
+    this.write().deleteSubscription!.run(clientId, filter);
+  }
+
+  // ---- outgoing deliveries
+
+  addDelivery(clientId: string, d: Delivery): void {
+    const messageId = this.ref(d.message);
+    const seq = this.nextSeq++;
+    this.write().insertDelivery!.run(
+      seq,
+      clientId,
+      messageId,
+      d.qos,
+      d.retain ? 1 : 0,
+      encodeIds(d.subscriptionIds),
+      d.packetId,
+      d.released ? 1 : 0,
+    );
+    d.storeSeq = seq;
+  }
+
+  updateDelivery(d: Delivery): void {
+    if (!d.storeSeq) return;
+    this.write().updateDelivery!.run(d.packetId, d.released ? 1 : 0, d.storeSeq);
+  }
+
+  removeDelivery(d: Delivery): void {
+    if (!d.storeSeq) return;
+    this.write().deleteDelivery!.run(d.storeSeq);
+    d.storeSeq = 0;
+    this.unref(d.message);
+  }
+
+  // ---- incoming QoS 2, retained, wills
+
+  addIncomingQos2(clientId: string, packetId: number): void {
+    this.write().addQos2!.run(clientId, packetId);
+  }
+
+  removeIncomingQos2(clientId: string, packetId: number): void {
+    this.write().removeQos2!.run(clientId, packetId);
+  }
+
+  setRetained(topic: string, message: Message | undefined, previous: Message | undefined): void {
+    if (message === previous) return;
+    const st = this.write();
+    if (message === undefined) st.deleteRetained!.run(topic);
+    else st.setRetained!.run(topic, this.ref(message));
+    if (previous !== undefined) this.unref(previous);
+  }
+
+  saveWill(w: StoredWill): void {
+    const will = w.will;
+    this.write().saveWill!.run(
+      w.clientId,
+      will.topic,
+      will.payload,
+      will.qos,
+      will.retain ? 1 : 0,
+      encodeProperties(will.properties),
+      w.dueAt,
+    );
+  }
+
+  deleteWill(clientId: string): void {
+    this.write().deleteWill!.run(clientId);
+  }
+
+  // ---- start-up
+
+  load(now: number): RestoredState {
+    this.commit();
+    const db = this.db;
+    const state: RestoredState = { sessions: [], subscriptions: [], deliveries: [], incomingQos2: [], retained: [], wills: [] };
+    db.exec('BEGIN');
+    try {
+      // Sessions of clients connected when the broker stopped count as disconnected now.
+      db.prepare('UPDATE sessions SET disconnected_at = ? WHERE disconnected_at = 0').run(now);
+      db.prepare(
+        `DELETE FROM sessions WHERE expiry_interval <> ${NEVER_EXPIRES} AND disconnected_at + expiry_interval * 1000 <= ?`,
+      ).run(now);
+      for (const t of ['subscriptions', 'deliveries', 'incoming_qos2']) {
+        db.exec(`DELETE FROM ${t} WHERE client_id NOT IN (SELECT client_id FROM sessions)`);
+      }
+      db.prepare('DELETE FROM messages WHERE expires_at <> 0 AND expires_at <= ?').run(now);
+      db.exec('DELETE FROM deliveries WHERE message_id NOT IN (SELECT id FROM messages)');
+      db.exec('DELETE FROM retained WHERE message_id NOT IN (SELECT id FROM messages)');
+      db.exec(`DELETE FROM messages WHERE id NOT IN (SELECT message_id FROM deliveries)
+               AND id NOT IN (SELECT message_id FROM retained)`);
+      db.exec('COMMIT');
+    } catch (err) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw classify(this.description, err);
+    }
+
+    const messages = new Map<number, Message>();
+    for (const row of db.prepare('SELECT * FROM messages ORDER BY id').iterate() as IterableIterator<MessageRow>) {
+      const m = new Message(
+        row.topic,
+        row.payload,
+        row.qos as QoS,
+        row.retain !== 0,
+        decodeProperties(row.properties),
+        row.origin,
+        row.expires_at,
+      );
+      m.storeId = row.id;
+      messages.set(row.id, m);
+      if (row.id >= this.nextMessageId) this.nextMessageId = row.id + 1;
+    }
+    for (const row of db.prepare('SELECT * FROM sessions').all() as Array<Record<string, unknown>>) {
+      state.sessions.push({
+        clientId: row.client_id as string,
+        expiryInterval: row.expiry_interval as number,
+        disconnectedAt: row.disconnected_at as number,
+      });
+    }
+    for (const row of db.prepare('SELECT * FROM subscriptions').all() as Array<Record<string, unknown>>) {
+      state.subscriptions.push(subscriptionFromRow(row));
+    }
+    for (const row of db.prepare('SELECT * FROM deliveries ORDER BY seq').iterate() as IterableIterator<Record<string, unknown>>) {
+      const message = messages.get(row.message_id as number)!;
+      message.storeRefs++;
+      const seq = row.seq as number;
+      if (seq >= this.nextSeq) this.nextSeq = seq + 1;
+      const d: StoredDelivery = {
+        seq,
+        clientId: row.client_id as string,
+        message,
+        qos: row.qos as 1 | 2,
+        retain: row.retain !== 0,
+        subscriptionIds: decodeIds(row.subscription_ids as string | null),
+        packetId: row.packet_id as number,
+        released: row.released !== 0,
+      };
+      state.deliveries.push(d);
+    }
+    for (const row of db.prepare('SELECT * FROM incoming_qos2').all() as Array<{ client_id: string; packet_id: number }>) {
+      state.incomingQos2.push({ clientId: row.client_id, packetId: row.packet_id });
+    }
+    for (const row of db.prepare('SELECT * FROM retained').all() as Array<{ topic: string; message_id: number }>) {
+      const message = messages.get(row.message_id)!;
+      message.storeRefs++;
+      state.retained.push(message);
+    }
+    for (const row of db.prepare('SELECT * FROM wills').all() as Array<Record<string, unknown>>) {
+      const properties = decodeProperties(row.properties as string | null);
+      const will = {
+        topic: row.topic as string,
+        payload: row.payload as Buffer,
+        qos: row.qos as QoS,
+        retain: row.retain !== 0,
+        ...(properties === undefined ? {} : { properties }),
+      };
+      state.wills.push({ clientId: row.client_id as string, will, dueAt: row.due_at as number });
+    }
+    return state;
+  }
+}
+
+function subscriptionFromRow(row: Record<string, unknown>): StoredSubscription {
+  const group = row.share_group as string | null;
+  return {
+    clientId: row.client_id as string,
+    filter: row.filter as string,
+    matchFilter: row.match_filter as string,
+    shareGroup: group === null ? undefined : group,
+    qos: row.qos as QoS,
+    noLocal: row.no_local !== 0,
+    retainAsPublished: row.retain_as_published !== 0,
+    retainHandling: row.retain_handling as 0 | 1 | 2,
+    identifier: row.identifier as number,
+  };
+}
