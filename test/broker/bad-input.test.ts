@@ -1,0 +1,177 @@
+// Hostile and extreme input over real sockets: each malformed packet ends only its own connection.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { encodePacket } from '../../src/protocol/encoder.js';
+import { withBroker } from '../helpers/broker.js';
+import { sleep } from '../helpers/net.js';
+import { RawClient, connectPacket, publishPacket, subscribe, subscribePacket } from '../helpers/raw-client.js';
+
+const ascii = (s: string): number[] => [...Buffer.from(s)];
+
+/** Malformed or forbidden packets sent after a good CONNECT (MQTT 3.1.1), from the codec's corpus. */
+const AFTER_CONNECT: ReadonlyArray<readonly [string, readonly number[]]> = [
+  ['[MQTT-1.5.5-1] five remaining-length bytes', [0x30, 0xff, 0xff, 0xff, 0xff, 0x01]],
+  ['[MQTT-2.1.3-1] PUBACK with reserved flags', [0x41, 0x02, 0x00, 0x01]],
+  ['[MQTT-3.8.1-1] SUBSCRIBE with flags 0000', [0x80, 0x06, 0x00, 0x01, 0x00, 0x01, ...ascii('a'), 0x00]],
+  ['[MQTT-3.10.1-1] UNSUBSCRIBE with flags 0000', [0xa0, 0x05, 0x00, 0x01, 0x00, 0x01, ...ascii('a')]],
+  ['[MQTT-3.6.1-1] PUBREL with flags 0000', [0x60, 0x02, 0x00, 0x01]],
+  ['[MQTT-2.1.3-1] reserved packet type 0', [0x00, 0x00]],
+  ['AUTH (type 15) before MQTT 5', [0xf0, 0x00]],
+  ['[MQTT-3.3.1-4] PUBLISH with QoS 3', [0x36, 0x05, 0x00, 0x01, ...ascii('t'), 0x00, 0x01]],
+  ['[MQTT-3.3.1-2] DUP on QoS 0', [0x38, 0x03, 0x00, 0x01, ...ascii('t')]],
+  ['[MQTT-2.2.1-3] PUBLISH QoS 1 with packet id 0', [0x32, 0x05, 0x00, 0x01, ...ascii('t'), 0x00, 0x00]],
+  ['[MQTT-3.3.2-2] wildcard in a topic name', [0x30, 0x03, 0x00, 0x01, ...ascii('#')]],
+  ['[MQTT-4.7.3-1] empty topic name', [0x30, 0x02, 0x00, 0x00]],
+  ['[MQTT-1.5.4-1] ill-formed UTF-8 in a topic', [0x30, 0x04, 0x00, 0x02, 0xc3, 0x28]],
+  ['[MQTT-1.5.4-2] U+0000 in a topic', [0x30, 0x04, 0x00, 0x02, 0x61, 0x00]],
+  ['string length beyond the packet', [0x30, 0x03, 0x00, 0x09, 0x61]],
+  ['[MQTT-3.8.3-3] SUBSCRIBE without filters', [0x82, 0x02, 0x00, 0x01]],
+  ['[MQTT-3.8.3-4] SUBSCRIBE requesting QoS 3', [0x82, 0x06, 0x00, 0x01, 0x00, 0x01, ...ascii('a'), 0x03]],
+  ['[MQTT-3.10.3-2] UNSUBSCRIBE without filters', [0xa2, 0x02, 0x00, 0x01]],
+  ['PINGREQ with a body', [0xc0, 0x01, 0x00]],
+  ['DISCONNECT with a body (3.1.1)', [0xe0, 0x01, 0x00]],
+  ['CONNACK from a client', [0x20, 0x02, 0x00, 0x00]],
+  ['SUBACK from a client', [0x90, 0x03, 0x00, 0x01, 0x00]],
+  ['[MQTT-3.1.0-2] second CONNECT', [...encodePacket(connectPacket({ clientId: 'again' }), 4)]],
+];
+
+/** Malformed first packets. */
+const AS_CONNECT: ReadonlyArray<readonly [string, readonly number[]]> = [
+  ['[MQTT-3.1.2-1] unknown protocol name', [0x10, 0x0c, 0x00, 0x04, ...ascii('MQTX'), 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00]],
+  ['[MQTT-3.1.2-3] CONNECT reserved flag set', [0x10, 0x0c, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x03, 0x00, 0x3c, 0x00, 0x00]],
+  ['[MQTT-3.1.2-11] will QoS without will flag', [0x10, 0x0c, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x0a, 0x00, 0x3c, 0x00, 0x00]],
+  ['[MQTT-3.1.2-22] password without user name', [0x10, 0x0f, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x42, 0x00, 0x3c, 0x00, 0x00, 0x00, 0x01, 0x70]],
+  ['CONNECT truncated inside the client id', [0x10, 0x0d, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x02, 0x00, 0x3c, 0x00, 0x05, 0x61]],
+];
+
+/** A bystander that must keep working: it publishes to itself and must get the message back. */
+async function assertAlive(bystander: RawClient, n: number): Promise<void> {
+  bystander.send(publishPacket('alive', String(n), 1, (n % 60000) + 1));
+  const got = await bystander.collect(120);
+  assert.ok(
+    got.some((p) => p.type === 3 && p.payload.toString() === String(n)),
+    `bystander did not get message ${n}`,
+  );
+  for (const p of got) if (p.type === 3 && p.qos === 1) bystander.send({ type: 4, packetId: p.packetId, reasonCode: 0 });
+}
+
+test('malformed packets after CONNECT each close only their own connection', async () => {
+  await withBroker({}, async ({ port, broker }) => {
+    const { client: bystander } = await RawClient.connect(port, { clientId: 'bystander' });
+    await subscribe(bystander, 1, [['alive', 1]]);
+    let n = 0;
+    for (const [name, bytes] of AFTER_CONNECT) {
+      const { client } = await RawClient.connect(port, { clientId: `bad-${n}` });
+      client.send(bytes);
+      assert.ok(await client.waitClosed(1500), `not closed: ${name}`);
+      // [MQTT-4.8.0-1] closed without any reply in 3.1.1.
+      assert.deepEqual(await client.collect(10), [], name);
+      await assertAlive(bystander, n++);
+    }
+    for (const [name, bytes] of AS_CONNECT) {
+      const client = await RawClient.open(port);
+      client.send(bytes);
+      assert.ok(await client.waitClosed(1500), `not closed: ${name}`);
+      assert.equal(client.received.length, 0, `no CONNACK for: ${name}`);
+      await assertAlive(bystander, n++);
+    }
+    assert.equal(broker.connections.size, 1);
+    bystander.disconnect();
+  });
+});
+
+test('a connection that sends no CONNECT within the connect timeout is closed', async () => {
+  await withBroker({ options: { connectTimeout: 1 } }, async ({ port }) => {
+    const idle = await RawClient.open(port);
+    const partial = await RawClient.open(port);
+    partial.send([0x10, 0x0c, 0x00]); // the start of a CONNECT, never finished
+    const start = Date.now();
+    assert.ok(await idle.waitClosed(3500));
+    assert.ok(await partial.waitClosed(1500));
+    assert.ok(Date.now() - start >= 900);
+  });
+});
+
+test('a client trickling one byte at a time is served correctly', async () => {
+  await withBroker({}, async ({ port }) => {
+    const { client: sub } = await RawClient.connect(port, { clientId: 'sub' });
+    await subscribe(sub, 1, [['drip/#', 1]]);
+    const drip = await RawClient.open(port);
+    drip.version = 4;
+    const bytes = Buffer.concat([
+      encodePacket(connectPacket({ clientId: 'drip' }), 4),
+      encodePacket(publishPacket('drip/x', 'slowly', 1, 3), 4),
+      encodePacket({ type: 12 }, 4),
+    ]);
+    for (const b of bytes) {
+      drip.send([b]);
+      await sleep(1);
+    }
+    const got = await drip.collect(300);
+    assert.deepEqual(got.map((p) => p.type), [2, 4, 13]);
+    const msg = await sub.nextOfType(3);
+    assert.equal(msg.payload.toString(), 'slowly');
+    drip.disconnect();
+    sub.disconnect();
+  });
+});
+
+test('[MQTT-4.7.3-3] a 65,535-byte topic name and filter work end to end', async () => {
+  await withBroker({}, async ({ port }) => {
+    const topic = `${'t'.repeat(65533)}/x`;
+    assert.equal(Buffer.byteLength(topic), 65535);
+    const { client: sub } = await RawClient.connect(port, { clientId: 'sub' });
+    assert.deepEqual(await subscribe(sub, 1, [[topic, 1], [`${'t'.repeat(65533)}/+`, 0]]), [1, 0]);
+    const { client: pub } = await RawClient.connect(port, { clientId: 'pub' });
+    pub.send(publishPacket(topic, 'long', 1, 1));
+    const got = await sub.nextOfType(3, 3000);
+    assert.equal(got.topic, topic);
+    assert.equal(got.qos, 1);
+    sub.disconnect();
+    pub.disconnect();
+  });
+});
+
+test('a filter with 1,000 levels is accepted and matches', async () => {
+  await withBroker({}, async ({ port }) => {
+    const topic = Array.from({ length: 1000 }, (_, i) => `l${i}`).join('/');
+    const filter = Array.from({ length: 1000 }, (_, i) => (i % 2 === 0 ? '+' : `l${i}`)).join('/');
+    const { client: sub } = await RawClient.connect(port, { clientId: 'sub' });
+    assert.deepEqual(await subscribe(sub, 1, [[filter, 0], [`${'+/'.repeat(999)}#`, 0]]), [0, 0]);
+    const { client: pub } = await RawClient.connect(port, { clientId: 'pub' });
+    pub.send(publishPacket(topic, 'deep'));
+    pub.send(publishPacket(`${topic}/more`, 'deeper'));
+    const got = (await sub.collect(300)).filter((p) => p.type === 3);
+    assert.equal(got.length, 2);
+    sub.disconnect();
+    pub.disconnect();
+  });
+});
+
+test('100,000 subscriptions from one client: all acknowledged, matched, and released on disconnect', async () => {
+  await withBroker({}, async ({ port, broker }) => {
+    const { client } = await RawClient.connect(port, { clientId: 'many' });
+    const perPacket = 1000;
+    for (let k = 0; k < 100; k++) {
+      const subs = Array.from({ length: perPacket }, (_, i) => [`many/${k}/${i}`, 1] as const);
+      client.send(subscribePacket(k + 1, subs));
+    }
+    let acked = 0;
+    while (acked < 100) {
+      const ack = await client.nextOfType(9, 10000);
+      assert.equal(ack.reasonCodes.length, perPacket);
+      assert.ok(ack.reasonCodes.every((c) => c === 1));
+      acked++;
+    }
+    assert.equal(broker.sessions.get('many')?.subscriptions.size, 100000);
+    const { client: pub } = await RawClient.connect(port, { clientId: 'pub' });
+    pub.send(publishPacket('many/99/999', 'last', 0));
+    assert.equal((await client.nextOfType(3)).topic, 'many/99/999');
+    client.disconnect();
+    await client.closed;
+    await sleep(50);
+    assert.equal(broker.tree.size, 0);
+    pub.disconnect();
+  });
+});
