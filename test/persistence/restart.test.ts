@@ -1,0 +1,208 @@
+// Persistence through the broker, in process: what is on disk when an acknowledgement leaves, messages stored
+// once for many sessions, QoS 2 state both ways across a restart, and clean sessions never touching the disk.
+
+import { join } from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { SqliteStore } from '../../src/persistence/sqlite-store.js';
+import type { AckPacket, Packet, PublishPacket } from '../../src/protocol/packets.js';
+import { Broker } from '../../src/server/broker.js';
+import { tempDir } from '../helpers/processes.js';
+import { RawClient, publishPacket, subscribe } from '../helpers/raw-client.js';
+
+interface Running {
+  broker: Broker;
+  port: number;
+}
+
+async function start(db: string): Promise<Running> {
+  const broker = new Broker({ options: { connectionMessages: false }, store: new SqliteStore(db) });
+  const [l] = await broker.listen([{ port: 0, host: '127.0.0.1' }]);
+  return { broker, port: l!.port };
+}
+
+/** Row counts as another process would see them (committed data only). */
+function counts(db: string): Record<string, number> {
+  const d = new Database(db, { readonly: true });
+  try {
+    const out: Record<string, number> = {};
+    for (const t of ['sessions', 'subscriptions', 'messages', 'deliveries', 'retained', 'incoming_qos2']) {
+      out[t] = (d.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
+    }
+    return out;
+  } finally {
+    d.close();
+  }
+}
+
+async function client(port: number, clientId: string, clean: boolean): Promise<RawClient> {
+  const { client: c, connack } = await RawClient.connect(port, { clientId, clean });
+  assert.equal(connack.reasonCode, 0);
+  return c;
+}
+
+async function offlineSubscriber(port: number, clientId: string, filter: string, qos: 1 | 2): Promise<void> {
+  const c = await client(port, clientId, false);
+  await subscribe(c, 1, [[filter, qos]]);
+  c.disconnect();
+  await c.waitClosed();
+}
+
+/** The next PUBACK / PUBREC / PUBREL / PUBCOMP of that type. */
+async function nextAck(c: RawClient, type: 4 | 5 | 6 | 7): Promise<AckPacket> {
+  for (;;) {
+    const p = await c.next();
+    if (p.type === type) return p as AckPacket;
+  }
+}
+
+function isPublish(p: Packet): p is PublishPacket {
+  return p.type === 3;
+}
+
+test('[MQTT-4.3.2-2] PUBACK leaves only once the message is committed for the offline persistent session', async () => {
+  const db = join(tempDir(), 'p.db');
+  const { broker, port } = await start(db);
+  try {
+    await offlineSubscriber(port, 'sub', 'a/#', 1);
+    const pub = await client(port, 'pub', true);
+    pub.send(publishPacket('a/b', 'hello', 1, 10));
+    const ack = await nextAck(pub, 4);
+    assert.equal(ack.packetId, 10);
+    // Read at the moment the PUBACK arrived, from a separate connection: the row is already durable.
+    assert.deepEqual(counts(db), { sessions: 1, subscriptions: 1, messages: 1, deliveries: 1, retained: 0, incoming_qos2: 0 });
+    pub.disconnect();
+  } finally {
+    await broker.stop();
+  }
+});
+
+test('a message queued for several sessions is stored once and collected when the last one acknowledges it', async () => {
+  const db = join(tempDir(), 'p.db');
+  const { broker, port } = await start(db);
+  try {
+    for (const id of ['s1', 's2', 's3']) await offlineSubscriber(port, id, 't', 1);
+    const pub = await client(port, 'pub', true);
+    pub.send(publishPacket('t', 'shared', 1, 1));
+    await nextAck(pub, 4);
+    assert.equal(counts(db).messages, 1);
+    assert.equal(counts(db).deliveries, 3);
+    for (const id of ['s1', 's2', 's3']) {
+      const c = await client(port, id, false);
+      const p = await c.nextOfType(3);
+      c.send({ type: 4, packetId: p.packetId, reasonCode: 0 });
+      await c.collect(50);
+      c.disconnect();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(counts(db).deliveries, 0);
+    assert.equal(counts(db).messages, 0);
+  } finally {
+    await broker.stop();
+  }
+});
+
+test('[MQTT-4.4.0-1] outgoing QoS 2 in flight is resent after a restart with DUP and the same packet identifier, then PUBREL', async () => {
+  const db = join(tempDir(), 'p.db');
+  let run = await start(db);
+  const sub = await client(run.port, 'sub', false);
+  await subscribe(sub, 1, [['q2', 2]]);
+  const pub = await client(run.port, 'pub', true);
+  pub.send(publishPacket('q2', 'exactly-once', 2, 5));
+  await nextAck(pub, 5);
+  const first = await sub.nextOfType(3);
+  assert.equal(first.qos, 2);
+  sub.destroy();
+  pub.destroy();
+  await run.broker.stop();
+
+  run = await start(db);
+  const again = await client(run.port, 'sub', false);
+  const resent = (await again.collect(200)).filter(isPublish);
+  assert.equal(resent.length, 1);
+  assert.equal(resent[0]!.dup, true);
+  assert.equal(resent[0]!.packetId, first.packetId);
+  again.send({ type: 5, packetId: first.packetId, reasonCode: 0 });
+  const rel = await nextAck(again, 6);
+  assert.equal(rel.packetId, first.packetId);
+  again.destroy();
+  await run.broker.stop();
+
+  // Released before the restart: only the PUBREL is resent [MQTT-4.3.3-3].
+  run = await start(db);
+  const third = await client(run.port, 'sub', false);
+  const packets = await third.collect(200);
+  assert.deepEqual(
+    packets.map((p) => p.type),
+    [6],
+  );
+  third.send({ type: 7, packetId: first.packetId, reasonCode: 0 });
+  await third.collect(50);
+  third.disconnect();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(counts(db).deliveries, 0);
+  await run.broker.stop();
+});
+
+test('[MQTT-4.3.3-10] an incoming QoS 2 identifier survives a restart: the resent PUBLISH is not routed twice', async () => {
+  const db = join(tempDir(), 'p.db');
+  let run = await start(db);
+  await offlineSubscriber(run.port, 'sub', 'in', 2);
+  const pub = await client(run.port, 'pub', false);
+  pub.send(publishPacket('in', 'once', 2, 7));
+  await nextAck(pub, 5);
+  assert.equal(counts(db).incoming_qos2, 1);
+  pub.destroy();
+  await run.broker.stop();
+
+  run = await start(db);
+  const pub2 = await client(run.port, 'pub', false);
+  pub2.send(publishPacket('in', 'once', 2, 7, { dup: true }));
+  assert.equal((await nextAck(pub2, 5)).packetId, 7);
+  pub2.send({ type: 6, packetId: 7, reasonCode: 0 });
+  const comp = await nextAck(pub2, 7);
+  assert.equal(comp.reasonCode, 0);
+  pub2.disconnect();
+  const sub = await client(run.port, 'sub', false);
+  const got = (await sub.collect(300)).filter(isPublish);
+  assert.equal(got.length, 1);
+  sub.disconnect();
+  await run.broker.stop();
+});
+
+test('subscriptions, their options and retained messages are restored; clean sessions and QoS 0 never touch the disk', async () => {
+  const db = join(tempDir(), 'p.db');
+  let run = await start(db);
+  const clean = await client(run.port, 'clean', true);
+  await subscribe(clean, 1, [['c/#', 1]]);
+  const pub = await client(run.port, 'pub', true);
+  pub.send(publishPacket('c/x', 'q0', 0));
+  pub.send(publishPacket('c/x', 'q1', 1, 2));
+  await nextAck(pub, 4);
+  assert.deepEqual(counts(db), { sessions: 0, subscriptions: 0, messages: 0, deliveries: 0, retained: 0, incoming_qos2: 0 });
+  pub.send(publishPacket('r/1', 'kept', 1, 3, { retain: true }));
+  await nextAck(pub, 4);
+  await offlineSubscriber(run.port, 'keeper', 'k/+', 2);
+  clean.disconnect();
+  pub.disconnect();
+  await run.broker.stop();
+
+  run = await start(db);
+  try {
+    assert.equal(run.broker.retained.get('r/1')?.payload.toString(), 'kept');
+    const entry = run.broker.sessions.get('keeper')?.subscriptions.get('k/+');
+    assert.equal(entry?.qos, 2);
+    assert.equal(run.broker.sessions.has('clean'), false);
+    const p2 = await client(run.port, 'p2', true);
+    p2.send(publishPacket('k/1', 'after-restart', 2, 9));
+    await nextAck(p2, 5);
+    const k = await client(run.port, 'keeper', false);
+    const got = await k.nextOfType(3);
+    assert.equal(got.payload.toString(), 'after-restart');
+    k.disconnect();
+    p2.disconnect();
+  } finally {
+    await run.broker.stop();
+  }
+});

@@ -1,0 +1,180 @@
+// Unit tests of the SQLite store: round trips, reference counting, expiry at load, and the errors a person
+// gets for a corrupt, foreign or unreachable database (library and `culex` CLI, including --check-db).
+
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { Message } from '../../src/broker/message.js';
+import type { Delivery } from '../../src/broker/session.js';
+import { Session } from '../../src/broker/session.js';
+import type { SubscriptionEntry } from '../../src/broker/subscription.js';
+import { checkDatabase } from '../../src/persistence/check-db.js';
+import { PersistenceError, PersistenceErrorCode } from '../../src/persistence/persistence-error.js';
+import { SqliteStore } from '../../src/persistence/sqlite-store.js';
+import { CULEX_BIN, tempDir } from '../helpers/processes.js';
+
+function delivery(message: Message, qos: 1 | 2, packetId = 0): Delivery {
+  return { message, qos, retain: false, subscriptionIds: [3], packetId, released: false };
+}
+
+function msg(topic: string, payload: string, expiresAt = 0): Message {
+  return new Message(topic, Buffer.from(payload), 1, false, { userProperties: [['k', 'v']], correlationData: Buffer.from([1, 2]) }, 'pub', expiresAt);
+}
+
+test('sessions, subscriptions, deliveries (in order), QoS 2 state, retained and wills round-trip', () => {
+  const file = join(tempDir(), 's.db');
+  const store = new SqliteStore(file);
+  store.load(Date.now());
+  store.saveSession({ clientId: 'c', expiryInterval: 0xffffffff, disconnectedAt: 0 });
+  const entry: SubscriptionEntry = {
+    session: new Session('c'),
+    filter: '$share/g/a/+',
+    matchFilter: 'a/+',
+    shareGroup: 'g',
+    qos: 2,
+    noLocal: false,
+    retainAsPublished: true,
+    retainHandling: 1,
+    identifier: 3,
+  };
+  store.saveSubscription('c', entry);
+  const m1 = msg('a/1', 'one');
+  const m2 = msg('a/2', 'two');
+  const d1 = delivery(m1, 2, 17);
+  const d2 = delivery(m2, 1);
+  store.addDelivery('c', d1);
+  store.addDelivery('c', d2);
+  d1.released = true;
+  store.updateDelivery(d1);
+  store.addIncomingQos2('c', 99);
+  store.setRetained('a/1', m1, undefined);
+  store.saveWill({ clientId: 'c', will: { topic: 'w', payload: Buffer.from('bye'), qos: 1, retain: false }, dueAt: 123 });
+  assert.equal(store.pending, true);
+  store.commit();
+  assert.equal(store.pending, false);
+  store.close();
+
+  const again = new SqliteStore(file);
+  const state = again.load(Date.now());
+  assert.equal(state.sessions.length, 1);
+  assert.equal(state.subscriptions[0]?.shareGroup, 'g');
+  assert.equal(state.subscriptions[0]?.retainHandling, 1);
+  assert.deepEqual(
+    state.deliveries.map((d) => [d.message.topic, d.packetId, d.released, d.qos]),
+    [
+      ['a/1', 17, true, 2],
+      ['a/2', 0, false, 1],
+    ],
+  );
+  assert.deepEqual(state.deliveries[0]?.subscriptionIds, [3]);
+  assert.deepEqual(state.deliveries[0]?.message.properties?.correlationData, Buffer.from([1, 2]));
+  // One row for a/1 although a delivery and the retained table both refer to it.
+  assert.equal(state.retained[0], state.deliveries[0]?.message);
+  assert.equal(state.retained[0]?.storeRefs, 2);
+  assert.deepEqual(state.incomingQos2, [{ clientId: 'c', packetId: 99 }]);
+  assert.equal(state.wills[0]?.will.payload.toString(), 'bye');
+  again.close();
+});
+
+test('a message row goes when its last delivery or retained reference goes', () => {
+  const file = join(tempDir(), 's.db');
+  const store = new SqliteStore(file);
+  store.load(Date.now());
+  const m = msg('t', 'x');
+  const a = delivery(m, 1);
+  const b = delivery(m, 1);
+  store.addDelivery('a', a);
+  store.addDelivery('b', b);
+  store.setRetained('t', m, undefined);
+  store.commit();
+  const rows = (): number => (new Database(file, { readonly: true }).prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n;
+  assert.equal(rows(), 1);
+  store.removeDelivery(a);
+  store.deleteSession('b', [b]);
+  store.commit();
+  assert.equal(rows(), 1);
+  store.setRetained('t', undefined, m);
+  store.commit();
+  assert.equal(rows(), 0);
+  store.close();
+});
+
+test('expired sessions and expired messages are removed at start-up', () => {
+  const file = join(tempDir(), 's.db');
+  const store = new SqliteStore(file);
+  const now = Date.now();
+  store.load(now);
+  store.saveSession({ clientId: 'short', expiryInterval: 10, disconnectedAt: now - 60_000 });
+  store.saveSession({ clientId: 'long', expiryInterval: 3600, disconnectedAt: now - 60_000 });
+  store.addDelivery('short', delivery(msg('t', 'gone with session'), 1));
+  store.addDelivery('long', delivery(msg('t', 'expired', now - 1), 1));
+  store.addDelivery('long', delivery(msg('t', 'kept', now + 60_000), 1));
+  store.commit();
+  store.close();
+  const again = new SqliteStore(file);
+  const state = again.load(now);
+  assert.deepEqual(
+    state.sessions.map((s) => s.clientId),
+    ['long'],
+  );
+  assert.deepEqual(
+    state.deliveries.map((d) => d.message.payload.toString()),
+    ['kept'],
+  );
+  again.close();
+  assert.equal(checkDatabase(file).counts.messages, 1);
+});
+
+function openError(file: string): PersistenceError {
+  try {
+    new SqliteStore(file).close();
+  } catch (err) {
+    assert.ok(err instanceof PersistenceError);
+    return err;
+  }
+  assert.fail('opened');
+}
+
+test('a corrupt file, a foreign database and a missing directory are refused with the file and the reason', () => {
+  const dir = tempDir();
+  const garbage = join(dir, 'garbage.db');
+  writeFileSync(garbage, 'this is not a database at all, just text'.repeat(200));
+  assert.equal(openError(garbage).code, PersistenceErrorCode.corrupt);
+  assert.match(openError(garbage).message, /garbage\.db/);
+
+  const foreign = join(dir, 'foreign.db');
+  const db = new Database(foreign);
+  db.exec('CREATE TABLE other (x)');
+  db.close();
+  assert.equal(openError(foreign).code, PersistenceErrorCode.badSchema);
+
+  assert.equal(openError(join(dir, 'no-such-dir', 'x.db')).code, PersistenceErrorCode.cannotOpen);
+  const notDir = join(dir, 'plain-file');
+  writeFileSync(notDir, '');
+  assert.equal(openError(join(notDir, 'x.db')).code, PersistenceErrorCode.cannotOpen);
+});
+
+test('culex exits 1 naming the file for an unusable database; --check-db says 0 for a good one and 1 otherwise', () => {
+  const dir = tempDir();
+  const bad = join(dir, 'bad.db');
+  writeFileSync(bad, 'x'.repeat(5000));
+  const conf = join(dir, 'c.conf');
+  writeFileSync(conf, `listener 0 127.0.0.1\npersistence true\npersistence_location ${dir}\npersistence_file bad.db\n`);
+  const run = spawnSync(process.execPath, [CULEX_BIN, '-c', conf], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(run.status, 1);
+  assert.match(run.stderr, /bad\.db.*(corrupt|not a database)/);
+
+  const good = join(dir, 'good.db');
+  new SqliteStore(good).close();
+  const ok = spawnSync(process.execPath, [CULEX_BIN, '--check-db', good], { encoding: 'utf8' });
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /OK/);
+  const ko = spawnSync(process.execPath, [CULEX_BIN, '--check-db', bad], { encoding: 'utf8' });
+  assert.equal(ko.status, 1);
+  assert.match(ko.stderr, /bad\.db/);
+  mkdirSync(join(dir, 'sub'));
+  assert.equal(spawnSync(process.execPath, [CULEX_BIN, '--check-db', join(dir, 'missing.db')]).status, 1);
+});
