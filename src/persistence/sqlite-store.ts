@@ -60,6 +60,8 @@ export class SqliteStore implements PersistenceStore {
   private nextSeq = 1;
   private readonly st: Record<string, Statement>;
   private pendingListener: (() => void) | undefined;
+  /** The first write error of the open transaction, reported by commit(). */
+  private failure: unknown = undefined;
 
   /** Opens (or creates) the database; throws PersistenceError with the file and reason. */
   constructor(
@@ -133,16 +135,36 @@ export class SqliteStore implements PersistenceStore {
   /** Opens the turn's transaction on its first write. */
   private write(): Record<string, Statement> {
     if (!this.inTransaction) {
-      this.st.begin!.run();
       this.inTransaction = true;
+      try {
+        this.st.begin!.run();
+      } catch (err) {
+        this.failure = err;
+      }
       this.pendingListener?.();
     }
     return this.st;
   }
 
+  /**
+   * Runs one write of the turn. A failure (disk full, I/O error) must not throw into the broker's packet
+   * handling: it is remembered, and the commit fails instead, so no acknowledgement covering it goes out.
+   */
+  private run(statement: Statement, ...params: unknown[]): void {
+    if (this.failure !== undefined) return;
+    try {
+      statement.run(...params);
+    } catch (err) {
+      this.failure = err;
+    }
+  }
+
   commit(): void {
     if (!this.inTransaction) return;
     try {
+      const failure = this.failure;
+      this.failure = undefined;
+      if (failure !== undefined) throw failure;
       this.st.commit!.run();
       this.inTransaction = false;
     } catch (err) {
@@ -174,7 +196,7 @@ export class SqliteStore implements PersistenceStore {
   private ref(message: Message): number {
     if (message.storeId === 0) {
       const id = this.nextMessageId++;
-      this.write().insertMessage!.run(
+      this.run(this.write().insertMessage!, 
         id,
         message.topic,
         message.payload,
@@ -193,7 +215,7 @@ export class SqliteStore implements PersistenceStore {
   private unref(message: Message): void {
     if (message.storeId === 0) return;
     if (--message.storeRefs > 0) return;
-    this.write().deleteMessage!.run(message.storeId);
+    this.run(this.write().deleteMessage!, message.storeId);
     message.storeId = 0;
     message.storeRefs = 0;
   }
@@ -201,7 +223,7 @@ export class SqliteStore implements PersistenceStore {
   // ---- sessions and subscriptions
 
   saveSession(s: StoredSession): void {
-    this.write().saveSession!.run(s.clientId, s.expiryInterval, s.disconnectedAt);
+    this.run(this.write().saveSession!, s.clientId, s.expiryInterval, s.disconnectedAt);
   }
 
   deleteSession(clientId: string, deliveries: Iterable<Delivery>): void {
@@ -211,14 +233,14 @@ export class SqliteStore implements PersistenceStore {
       d.storeSeq = 0;
       this.unref(d.message);
     }
-    st.deleteSession!.run(clientId);
-    st.deleteSessionSubs!.run(clientId);
-    st.deleteSessionDeliveries!.run(clientId);
-    st.deleteSessionQos2!.run(clientId);
+    this.run(st.deleteSession!, clientId);
+    this.run(st.deleteSessionSubs!, clientId);
+    this.run(st.deleteSessionDeliveries!, clientId);
+    this.run(st.deleteSessionQos2!, clientId);
   }
 
   saveSubscription(clientId: string, e: SubscriptionEntry): void {
-    this.write().saveSubscription!.run(
+    this.run(this.write().saveSubscription!, 
       clientId,
       e.filter,
       e.matchFilter,
@@ -232,7 +254,7 @@ export class SqliteStore implements PersistenceStore {
   }
 
   deleteSubscription(clientId: string, filter: string): void {
-    this.write().deleteSubscription!.run(clientId, filter);
+    this.run(this.write().deleteSubscription!, clientId, filter);
   }
 
   // ---- outgoing deliveries
@@ -240,7 +262,7 @@ export class SqliteStore implements PersistenceStore {
   addDelivery(clientId: string, d: Delivery): void {
     const messageId = this.ref(d.message);
     const seq = this.nextSeq++;
-    this.write().insertDelivery!.run(
+    this.run(this.write().insertDelivery!, 
       seq,
       clientId,
       messageId,
@@ -255,12 +277,12 @@ export class SqliteStore implements PersistenceStore {
 
   updateDelivery(d: Delivery): void {
     if (!d.storeSeq) return;
-    this.write().updateDelivery!.run(d.packetId, d.released ? 1 : 0, d.storeSeq);
+    this.run(this.write().updateDelivery!, d.packetId, d.released ? 1 : 0, d.storeSeq);
   }
 
   removeDelivery(d: Delivery): void {
     if (!d.storeSeq) return;
-    this.write().deleteDelivery!.run(d.storeSeq);
+    this.run(this.write().deleteDelivery!, d.storeSeq);
     d.storeSeq = 0;
     this.unref(d.message);
   }
@@ -268,24 +290,24 @@ export class SqliteStore implements PersistenceStore {
   // ---- incoming QoS 2, retained, wills
 
   addIncomingQos2(clientId: string, packetId: number): void {
-    this.write().addQos2!.run(clientId, packetId);
+    this.run(this.write().addQos2!, clientId, packetId);
   }
 
   removeIncomingQos2(clientId: string, packetId: number): void {
-    this.write().removeQos2!.run(clientId, packetId);
+    this.run(this.write().removeQos2!, clientId, packetId);
   }
 
   setRetained(topic: string, message: Message | undefined, previous: Message | undefined): void {
     if (message === previous) return;
     const st = this.write();
-    if (message === undefined) st.deleteRetained!.run(topic);
-    else st.setRetained!.run(topic, this.ref(message));
+    if (message === undefined) this.run(st.deleteRetained!, topic);
+    else this.run(st.setRetained!, topic, this.ref(message));
     if (previous !== undefined) this.unref(previous);
   }
 
   saveWill(w: StoredWill): void {
     const will = w.will;
-    this.write().saveWill!.run(
+    this.run(this.write().saveWill!, 
       w.clientId,
       will.topic,
       will.payload,
@@ -297,7 +319,7 @@ export class SqliteStore implements PersistenceStore {
   }
 
   deleteWill(clientId: string): void {
-    this.write().deleteWill!.run(clientId);
+    this.run(this.write().deleteWill!, clientId);
   }
 
   // ---- start-up
