@@ -9,87 +9,12 @@ import type { Packet } from '../../src/protocol/packets.js';
 import { type TestBroker, startBroker } from '../helpers/broker.js';
 import { sleep } from '../helpers/net.js';
 import { type BrokerProcess, startMosquitto } from '../helpers/processes.js';
-import { type ConnectOptions, RawClient, connectPacket, publishPacket, subscribePacket } from '../helpers/raw-client.js';
+import { type Script, transcript } from '../helpers/conversation.js';
+import { connectPacket, publishPacket, subscribePacket } from '../helpers/raw-client.js';
 import { requireTool } from '../helpers/tools.js';
 
 const skip = requireTool('mosquitto');
 
-/** Records what one broker sends back during a scripted conversation. */
-class Conversation {
-  readonly transcript: string[] = [];
-  private readonly clients = new Map<string, RawClient>();
-  constructor(readonly port: number) {}
-
-  async open(name: string): Promise<void> {
-    this.clients.set(name, await RawClient.open(this.port));
-  }
-
-  send(name: string, what: Packet | readonly number[]): void {
-    const bytes = Array.isArray(what) ? Buffer.from(what as number[]) : encodePacket(what as Packet, 4);
-    this.client(name).send(bytes);
-  }
-
-  /** Opens a client and connects it (3.1.1 unless told), recording the CONNACK. */
-  async connect(name: string, o: ConnectOptions): Promise<void> {
-    await this.open(name);
-    this.send(name, [...encodePacket(connectPacket(o), o.version ?? 4)]);
-    await this.read(name, 1);
-  }
-
-  /** Reads up to `n` packets (stopping early if the connection closes or nothing comes within the timeout). */
-  async read(name: string, n: number, timeoutMs = 1500): Promise<void> {
-    const c = this.client(name);
-    for (let i = 0; i < n; i++) {
-      let raw: Buffer | null;
-      try {
-        raw = await c.nextRaw(timeoutMs);
-      } catch {
-        this.transcript.push(`${name}: (nothing)`);
-        return;
-      }
-      if (raw === null) {
-        this.transcript.push(`${name}: closed`);
-        return;
-      }
-      this.transcript.push(`${name} <- ${raw.toString('hex')}`);
-    }
-  }
-
-  /** Records everything that arrives within `ms`, or that nothing did. */
-  async quiet(name: string, ms = 300): Promise<void> {
-    const c = this.client(name);
-    const end = Date.now() + ms;
-    for (;;) {
-      const left = end - Date.now();
-      if (left <= 0) return;
-      let raw: Buffer | null;
-      try {
-        raw = await c.nextRaw(left);
-      } catch {
-        return;
-      }
-      if (raw === null) return;
-      this.transcript.push(`${name} <- ${raw.toString('hex')} (unexpected)`);
-    }
-  }
-
-  async closed(name: string, ms = 1500): Promise<void> {
-    const c = this.client(name);
-    this.transcript.push(`${name}: ${(await c.waitClosed(ms)) ? 'closed' : 'still open'}`);
-  }
-
-  end(): void {
-    for (const c of this.clients.values()) c.destroy();
-  }
-
-  private client(name: string): RawClient {
-    const c = this.clients.get(name);
-    if (c === undefined) throw new Error(`no client ${name}`);
-    return c;
-  }
-}
-
-type Script = (c: Conversation) => Promise<void>;
 
 const ascii = (s: string): number[] => [...Buffer.from(s)];
 const sub = (id: number, ...filters: Array<[string, 0 | 1 | 2]>): Packet => subscribePacket(id, filters);
@@ -400,16 +325,6 @@ after(async () => {
   await mosquitto?.stop();
   await culex?.stop();
 });
-
-async function transcript(port: number, script: Script): Promise<string[]> {
-  const c = new Conversation(port);
-  try {
-    await script(c);
-  } finally {
-    c.end();
-  }
-  return c.transcript;
-}
 
 for (const [name, script] of SCRIPTS) {
   test(`differential vs mosquitto: ${name}`, { skip }, async () => {
