@@ -27,6 +27,8 @@ export interface BrokerStats {
   dropped: number;
   /** Deliveries dropped because they exceeded the client's MQTT 5 Maximum Packet Size. */
   droppedTooLarge: number;
+  /** Disconnected sessions removed because their expiry interval ran out ($SYS/broker/clients/expired). */
+  sessionsExpired: number;
 }
 
 interface PendingWill {
@@ -51,7 +53,7 @@ export class BrokerCore extends EventEmitter {
   readonly tree = new TopicTree();
   readonly retained = new RetainedStore();
   readonly connections = new Set<Connection>();
-  readonly stats: BrokerStats = { messagesReceived: 0, messagesSent: 0, dropped: 0, droppedTooLarge: 0 };
+  readonly stats: BrokerStats = { messagesReceived: 0, messagesSent: 0, dropped: 0, droppedTooLarge: 0, sessionsExpired: 0 };
   private readonly pendingWills = new Map<string, PendingWill>();
   private readonly sweeper: NodeJS.Timeout;
   private routeStamp = 0;
@@ -532,6 +534,7 @@ export class BrokerCore extends EventEmitter {
       if (session.connection !== null || session.expiryInterval === SESSION_NEVER_EXPIRES) continue;
       if (now - session.disconnectedAt >= session.expiryInterval * 1000) {
         this.logger.log('notice', `Expiring client ${session.clientId}.`);
+        this.stats.sessionsExpired++;
         this.discardSession(session);
       }
     }

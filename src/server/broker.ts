@@ -7,6 +7,8 @@ import type { ConnectionHandler, Listener } from '../transport/listener.js';
 import type { ListenerOptions } from '../transport/listener-options.js';
 import { PskSource, PskTable } from '../transport/psk-file.js';
 import { openListener } from './listeners.js';
+import { culexVersion } from '../broker/culex-version.js';
+import { SysTopics } from '../broker/sys-topics.js';
 
 /** A listener as the library API takes it: only the port is required. */
 export type ListenerSpec = Partial<ListenerOptions> & { port: number };
@@ -19,6 +21,10 @@ export interface BrokerInit extends BrokerCoreInit {
   listenerHooks?: ReadonlyMap<number, BrokerHooks>;
   /** TLS-PSK keys per listener index (replaceable on reload); otherwise read from the psk_file at listen time. */
   pskSources?: ReadonlyMap<number, PskSource>;
+  /** `sys_interval`: seconds between $SYS/broker/... updates; 0 (the library default) publishes none. */
+  sysInterval?: number;
+  /** Version for $SYS/broker/version; default: package.json's. */
+  version?: string;
 }
 
 export function completeListener(spec: ListenerSpec): ListenerOptions {
@@ -37,11 +43,22 @@ export class Broker extends BrokerCore {
   private readonly listenerHooks: ReadonlyMap<number, BrokerHooks>;
   private readonly pskSources: ReadonlyMap<number, PskSource>;
   private readonly contexts: (ListenerContext | undefined)[] = [];
+  private readonly sys: SysTopics | undefined;
+  private socketsAccepted = 0;
 
   constructor(init: BrokerInit = {}) {
     super(init);
     this.listenerHooks = init.listenerHooks ?? new Map();
     this.pskSources = init.pskSources ?? new Map();
+    const sysInterval = init.sysInterval ?? 0;
+    if (sysInterval > 0) {
+      this.sys = new SysTopics(this, {
+        interval: sysInterval,
+        version: init.version ?? culexVersion(),
+        socketsAccepted: () => this.socketsAccepted,
+      });
+      this.sys.start();
+    }
   }
 
   /** Context of each listener by index (undefined for one that failed to open). */
@@ -66,6 +83,7 @@ export class Broker extends BrokerCore {
       const handler: ConnectionHandler = (stream, remote, certificateUsername) => {
         // The certificate / PSK identity is per connection, so such a connection gets its own context.
         const base = context!;
+        this.socketsAccepted++;
         this.handleConnection(
           stream,
           certificateUsername === undefined ? base : { ...base, certificateUsername },
@@ -112,6 +130,12 @@ export class Broker extends BrokerCore {
       maxTopicAlias: options.maxTopicAlias ?? this.options.maxTopicAlias,
       useUsernameAsClientId: options.useUsernameAsClientId,
     };
+  }
+
+  /** Also stops the $SYS publisher, whichever of close() / stop() ends the broker. */
+  override close(): void {
+    this.sys?.stop();
+    super.close();
   }
 
   /** Stops accepting, disconnects every client, and resolves when the listeners are closed. */
