@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { QoS, Will } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
+import { HARD_BACKLOG, SOFT_BACKLOG, checkStalled, throttle } from './backpressure.js';
 import { Connection } from './connection.js';
 import type { BrokerHooks, ClientInfo } from './hooks.js';
 import type { ListenerContext } from './listener-context.js';
@@ -57,6 +58,8 @@ export class BrokerCore extends EventEmitter {
   private readonly pendingWills = new Map<string, PendingWill>();
   private readonly sweeper: NodeJS.Timeout;
   private routeStamp = 0;
+  /** The connection whose PUBLISH is being routed, for back-pressure (null for wills and $SYS). */
+  private publisher: Connection | null = null;
   readonly store: PersistenceStore;
   /** Connections whose batched output waits for the store's commit (group commit). */
   private heldOutput: Connection[] = [];
@@ -94,7 +97,7 @@ export class BrokerCore extends EventEmitter {
    * acknowledge them) is held until the commit at the end of this event-loop turn; returns true when held.
    */
   holdOutput(conn: Connection): boolean {
-    if (!this.store.pending) return false;
+    if (!this.store.holdsOutput) return false;
     this.heldOutput.push(conn);
     return true;
   }
@@ -297,7 +300,9 @@ export class BrokerCore extends EventEmitter {
       }
       this.retained.set(message);
     }
+    this.publisher = from?.connection ?? null;
     const delivered = this.route(message);
+    this.publisher = null;
     if (this.listenerCount('message') > 0) this.emit('message', message, from?.connection ?? null);
     return delivered;
   }
@@ -386,9 +391,15 @@ export class BrokerCore extends EventEmitter {
     const online = conn !== null && conn.state === 'connected';
     if (qos === 0) {
       if (online) {
-        if (conn.congested) {
-          this.drop(session);
-          return;
+        const backlog = conn.stream.writableLength;
+        if (backlog > SOFT_BACKLOG) {
+          // Slow the publisher rather than lose the message; a stalled subscriber loses it instead.
+          if (conn.stalled || backlog > HARD_BACKLOG) {
+            this.drop(session);
+            return;
+          }
+          const publisher = this.publisher;
+          if (publisher !== null && publisher !== conn) throttle(publisher, conn, this.now);
         }
         if (conn.sendPublish(message, 0, retain, false, 0, subIds)) this.stats.messagesSent++;
       } else if (this.options.queueQos0Messages && session.expiryInterval !== 0) {
@@ -515,6 +526,7 @@ export class BrokerCore extends EventEmitter {
   /** Runs once a second: keepalive and connect timeouts, delayed wills, session expiry. */
   sweepOnce(now: number): void {
     for (const conn of this.connections) {
+      checkStalled(conn, now);
       if (!conn.timedOut(now)) continue;
       if (conn.state === 'connected') {
         conn.closeReason = 'has exceeded timeout, disconnecting';

@@ -8,6 +8,7 @@ import { PublishFrame, type PublishExtra } from '../protocol/publish-frame.js';
 import { type MqttProtocolError, Rule } from '../protocol/errors.js';
 import type { Packet, ProtocolVersion, QoS, Will } from '../protocol/packets.js';
 import type { Properties } from '../protocol/properties.js';
+import { release } from './backpressure.js';
 import type { BrokerCore } from './broker-core.js';
 import { dispatchPacket } from './dispatch.js';
 import type { ClientInfo } from './hooks.js';
@@ -51,6 +52,12 @@ export class Connection implements ClientInfo {
   takenOver = false;
   disconnectLogged = false;
   closeReason: string | undefined = undefined;
+  /** Back-pressure (backpressure.ts): the subscriber this publisher waits for, and the publishers waiting for us. */
+  pausedBy: Connection | null = null;
+  waiters: Connection[] | null = null;
+  /** When our socket backed up past SOFT_BACKLOG (0 = it is not), and whether we were found stalled. */
+  backedUpSince = 0;
+  stalled = false;
   private corked = false;
   private closing = false;
 
@@ -181,6 +188,7 @@ export class Connection implements ClientInfo {
   close(graceful: boolean, reason?: number, properties?: Properties): void {
     if (this.closing) return;
     this.closing = true;
+    release(this);
     if (reason !== undefined && this.protocolVersion === 5 && this.state === 'connected') {
       const packet: Packet = properties === undefined ? { type: 14, reasonCode: reason } : { type: 14, reasonCode: reason, properties };
       this.send(packet);
@@ -206,6 +214,7 @@ export class Connection implements ClientInfo {
   }
 
   private onStreamClosed(): void {
+    release(this);
     if (!this.closing) {
       this.closing = true;
       this.broker.connectionClosed(this, false);
@@ -214,6 +223,8 @@ export class Connection implements ClientInfo {
   }
 
   private onDrain(): void {
+    this.stalled = false;
+    release(this);
     if (this.session !== null && this.state === 'connected') this.broker.pump(this.session);
   }
 
@@ -222,7 +233,8 @@ export class Connection implements ClientInfo {
     if (this.state === 'new' || this.state === 'authenticating') {
       return now - this.connectedAt > this.broker.options.connectTimeout * 1000;
     }
-    // [MQTT-3.1.2-24] one and a half times the keepalive without a packet ends the connection.
+    // A publisher we stopped reading is not silent. [MQTT-3.1.2-24] 1.5 x keepalive without a packet ends it.
+    if (this.pausedBy !== null) return false;
     return this.keepAlive > 0 && now - this.lastReceived > this.keepAlive * 1500;
   }
 }

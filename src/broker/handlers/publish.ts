@@ -56,7 +56,7 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
     const now = broker.now;
     const expiry = properties?.messageExpiryInterval;
     // Stored messages get their own copy of the payload, so they do not pin the socket's read buffer.
-    const payload = qos > 0 || packet.retain ? Buffer.from(packet.payload) : packet.payload;
+    const payload = qos > 0 || packet.retain ? ownPayload(packet.payload) : packet.payload;
     const message = new Message(
       topic,
       payload,
@@ -142,4 +142,12 @@ function withoutAlias(properties: Properties): Properties | undefined {
   const copy = { ...properties };
   delete copy.topicAlias;
   return Object.keys(copy).length === 0 ? undefined : copy;
+}
+
+/**
+ * A payload that will be stored: copy it when it is a small view of a larger read buffer (so it does not pin the
+ * whole chunk), keep it when it already has its own memory (a packet the decoder joined from several chunks).
+ */
+function ownPayload(payload: Buffer): Buffer {
+  return payload.buffer.byteLength > payload.length * 2 + 8192 ? Buffer.from(payload) : payload;
 }
