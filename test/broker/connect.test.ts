@@ -170,3 +170,18 @@ test('[MQTT-3.1.2-6] clean session 1 leaves no session behind after disconnect',
     await b.stop();
   }
 });
+
+test('max_keepalive: a 3.1.1 keepalive above it gets CONNACK 2, but only after id prefix and credential checks', async () => {
+  const hooks = { authenticate: (r: { password: Buffer | undefined }) => r.password?.toString() === 'pw' };
+  await withBroker({ options: { maxKeepalive: 30, clientIdPrefixes: 'ok-' }, hooks }, async ({ port }) => {
+    const tooLong = await RawClient.connect(port, { clientId: 'ok-1', keepAlive: 31 });
+    assert.equal(tooLong.connack.reasonCode, 2);
+    const zero = await RawClient.connect(port, { clientId: 'ok-2', keepAlive: 0 });
+    assert.equal(zero.connack.reasonCode, 0);
+    zero.client.disconnect();
+    const prefix = await RawClient.connect(port, { clientId: 'bad', keepAlive: 60 });
+    assert.equal(prefix.connack.reasonCode, 5);
+    const creds = await RawClient.connect(port, { clientId: 'ok-3', keepAlive: 60, username: 'u', password: 'no' });
+    assert.equal(creds.connack.reasonCode, 4);
+  });
+});

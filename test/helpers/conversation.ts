@@ -20,6 +20,10 @@ export class Conversation {
     this.client(name).send(bytes);
   }
 
+  sendBytes(name: string, bytes: Buffer): void {
+    this.client(name).send(bytes);
+  }
+
   /** Opens a client and connects it (3.1.1 unless told), recording the CONNACK. */
   async connect(name: string, o: ConnectOptions): Promise<void> {
     await this.open(name);
@@ -43,6 +47,25 @@ export class Conversation {
         return;
       }
       this.transcript.push(`${name} <- ${raw.toString('hex')}`);
+    }
+  }
+
+  /** Like read, but records only each packet's first bytes and length (for big payloads). */
+  async readSummary(name: string, n: number, timeoutMs = 1500): Promise<void> {
+    const c = this.client(name);
+    for (let i = 0; i < n; i++) {
+      let raw: Buffer | null;
+      try {
+        raw = await c.nextRaw(timeoutMs);
+      } catch {
+        this.transcript.push(`${name}: (nothing)`);
+        return;
+      }
+      if (raw === null) {
+        this.transcript.push(`${name}: closed`);
+        return;
+      }
+      this.transcript.push(`${name} <- ${raw.subarray(0, 12).toString('hex')}… (${raw.length} bytes)`);
     }
   }
 

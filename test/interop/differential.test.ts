@@ -300,6 +300,63 @@ const SCRIPTS: ReadonlyArray<readonly [string, Script]> = [
     c.send('s', sub(1, ['d/+', 1]));
     await c.read('s', 2);
   }],
+  ['session takeover: the old connection\'s will is published', async (c) => {
+    await c.connect('w', { clientId: 'd-tkw' });
+    c.send('w', sub(1, ['d/tkwill', 1]));
+    await c.read('w', 1);
+    await c.connect('a', { clientId: 'd-tk', will: { topic: 'd/tkwill', payload: 'old', qos: 1, retain: false } });
+    await c.connect('b', { clientId: 'd-tk' });
+    await c.closed('a');
+    await c.read('w', 1, 500);
+  }],
+  ['three 6 MB QoS 0 messages in a burst to an idle subscriber', async (c) => {
+    await c.connect('s', { clientId: 'd-big' });
+    c.send('s', sub(1, ['d/big', 0]));
+    await c.read('s', 1);
+    await c.connect('p', { clientId: 'd-bigp' });
+    const big = Buffer.alloc(6 * 1024 * 1024, 0x62);
+    const frame = encodePacket(publishPacket('d/big', big, 0), 4);
+    c.sendBytes('p', Buffer.concat([frame, frame, frame]));
+    await c.readSummary('s', 3, 3000);
+  }],
+  ['empty topic levels and wildcards', async (c) => {
+    await c.connect('s', { clientId: 'd-lev' });
+    c.send('s', sub(1, ['+/+', 0], ['/+', 1], ['e/+/x', 2]));
+    await c.read('s', 1);
+    await c.connect('p', { clientId: 'd-levp' });
+    for (const t of ['/', 'e/', '/e', 'e//x', 'e/x', 'e/a/x/']) c.send('p', publishPacket(t, t, 0));
+    await c.read('s', 4);
+    await c.quiet('s', 200);
+  }],
+  ['the same filter twice in one SUBSCRIBE', async (c) => {
+    await c.connect('s', { clientId: 'd-twice-f' });
+    c.send('s', sub(1, ['d/tw', 0], ['d/tw', 2]));
+    await c.read('s', 1);
+    await c.connect('p', { clientId: 'd-twice-p' });
+    c.send('p', publishPacket('d/tw', 'x', 1, 1));
+    await c.read('p', 1);
+    await c.read('s', 1);
+    await c.quiet('s', 200);
+  }],
+  ['will topic with a wildcard -> closed', async (c) => {
+    await c.connect('a', { clientId: 'd-willwild', will: { topic: 'd/#', payload: 'x' } });
+    await c.closed('a');
+  }],
+  ['user name and password with allow_anonymous true and no password file', async (c) => {
+    await c.connect('a', { clientId: 'd-user', username: 'someone', password: 'secret' });
+    c.send('a', { type: 12 });
+    await c.read('a', 1);
+  }],
+  ['CONNECT with keepalive 0 (no keepalive)', async (c) => {
+    await c.connect('a', { clientId: 'd-ka0', keepAlive: 0 });
+    c.send('a', { type: 12 });
+    await c.read('a', 1);
+  }],
+  ['CONNECT with keepalive 65535', async (c) => {
+    await c.connect('a', { clientId: 'd-kamax', keepAlive: 65535 });
+    c.send('a', { type: 12 });
+    await c.read('a', 1);
+  }],
 ];
 
 /**

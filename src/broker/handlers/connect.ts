@@ -23,12 +23,8 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   let serverKeepAlive: number | undefined;
   if (options.maxKeepalive > 0 && (keepAlive > options.maxKeepalive || keepAlive === 0)) {
     // MQTT 5 can tell the client which keepalive to use; 3.1.1 cannot, so Mosquitto refuses the identifier.
-    if (v5) {
-      keepAlive = serverKeepAlive = options.maxKeepalive;
-    } else if (keepAlive > options.maxKeepalive) {
-      refuse(conn, Refused.identifier, ReasonCode.ClientIdentifierNotValid, 'keepalive above max_keepalive');
-      return;
-    }
+    // (3.1 / 3.1.1 clients asking too much are refused in finishConnect, after authentication, as Mosquitto does.)
+    if (v5) keepAlive = serverKeepAlive = options.maxKeepalive;
   }
   conn.keepAlive = keepAlive;
 
@@ -148,6 +144,12 @@ function finishConnect(
     return;
   }
   const broker = conn.broker;
+  const maxKeepalive = broker.options.maxKeepalive;
+  if (conn.protocolVersion !== 5 && maxKeepalive > 0 && packet.keepAlive > maxKeepalive) {
+    // Checked after the client id prefix and credentials, so those refusals win as they do in Mosquitto.
+    refuse(conn, Refused.identifier, ReasonCode.ClientIdentifierNotValid, 'keepalive above max_keepalive');
+    return;
+  }
   const expiry = sessionExpiry(conn, packet);
   const sessionPresent = broker.attachSession(conn, packet.cleanStart, expiry);
   conn.state = 'connected';
