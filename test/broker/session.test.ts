@@ -99,3 +99,17 @@ test('[MQTT-3.1.2-6] a clean-session client receives nothing that was published 
     pub.disconnect();
   });
 });
+
+test('persistent_client_expiration: a disconnected persistent session is removed after the limit', async () => {
+  await withBroker({ options: { persistentClientExpiration: 1 } }, async ({ port, broker }) => {
+    await goOffline(port, 'expiring', 'e/#');
+    assert.ok(broker.sessions.has('expiring'));
+    const start = Date.now();
+    while (broker.sessions.has('expiring') && Date.now() - start < 4000) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(broker.sessions.has('expiring'), false);
+    assert.equal(broker.tree.size, 0);
+    const { client, connack } = await RawClient.connect(port, { clientId: 'expiring', clean: false });
+    assert.equal(connack.sessionPresent, false);
+    client.disconnect();
+  });
+});

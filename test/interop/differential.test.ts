@@ -357,6 +357,22 @@ const SCRIPTS: ReadonlyArray<readonly [string, Script]> = [
     c.send('a', { type: 12 });
     await c.read('a', 1);
   }],
+  ['retained messages matched by wildcards: parent level, $-topics', async (c) => {
+    await c.connect('p', { clientId: 'd-rwp' });
+    for (const t of ['rw', 'rw/a', 'rw/a/b', '$rw/a']) c.send('p', publishPacket(t, t, 0, 0, { retain: true }));
+    c.send('p', { type: 12 });
+    await c.read('p', 1);
+    await c.connect('s', { clientId: 'd-rws' });
+    c.send('s', sub(1, ['rw/#', 0]));
+    await c.read('s', 4);
+    c.send('s', sub(2, ['+/a', 0]));
+    await c.read('s', 2);
+    c.send('s', sub(3, ['#', 0]));
+    await c.read('s', 1);
+    await c.quiet('s', 200);
+    c.send('s', sub(4, ['$rw/+', 0]));
+    await c.read('s', 2);
+  }],
 ];
 
 /**
@@ -368,6 +384,12 @@ const KNOWN_DIFFERENCES: ReadonlyMap<string, string> = new Map([
   ['PUBLISH QoS 2 to its own subscription', 'Culex forwards an incoming QoS 2 message on PUBLISH, Mosquitto on PUBREL'],
   ['unacknowledged QoS 1/2 resent with DUP after reconnect', 'Culex forwards an incoming QoS 2 message on PUBLISH, Mosquitto on PUBREL'],
 ]);
+
+/**
+ * Scripts whose transcripts are compared as multisets: the order in which retained messages of different topics
+ * are sent on SUBSCRIBE is unspecified and follows each broker's tree layout (docs/compatibility.md).
+ */
+const ORDER_INSENSITIVE: ReadonlySet<string> = new Set(['retained messages matched by wildcards: parent level, $-topics']);
 
 let mosquitto: BrokerProcess | undefined;
 let culex: TestBroker | undefined;
@@ -390,6 +412,10 @@ for (const [name, script] of SCRIPTS) {
     const known = KNOWN_DIFFERENCES.get(name);
     if (known !== undefined) {
       assert.notDeepEqual(ours, theirs, `documented difference no longer observed: ${known}`);
+      return;
+    }
+    if (ORDER_INSENSITIVE.has(name)) {
+      assert.deepEqual([...ours].sort(), [...theirs].sort());
       return;
     }
     assert.deepEqual(ours, theirs);
