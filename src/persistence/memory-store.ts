@@ -7,6 +7,7 @@ export class MemoryStore implements PersistenceStore {
   readonly durable = false;
   readonly description = 'memory';
   readonly pending = false;
+  readonly holdsOutput = false;
 
   load(): RestoredState {
     return { sessions: [], subscriptions: [], deliveries: [], incomingQos2: [], retained: [], wills: [] };

@@ -56,6 +56,7 @@ export class SqliteStore implements PersistenceStore {
   readonly durable = true;
   private readonly db: Database.Database;
   private inTransaction = false;
+  private critical = false;
   private nextMessageId = 1;
   private nextSeq = 1;
   private readonly st: Record<string, Statement>;
@@ -89,6 +90,10 @@ export class SqliteStore implements PersistenceStore {
 
   get pending(): boolean {
     return this.inTransaction;
+  }
+
+  get holdsOutput(): boolean {
+    return this.critical;
   }
 
   private prepare(): Record<string, Statement> {
@@ -133,7 +138,8 @@ export class SqliteStore implements PersistenceStore {
   }
 
   /** Opens the turn's transaction on its first write. */
-  private write(): Record<string, Statement> {
+  private write(critical = true): Record<string, Statement> {
+    if (critical) this.critical = true;
     if (!this.inTransaction) {
       this.inTransaction = true;
       try {
@@ -167,6 +173,7 @@ export class SqliteStore implements PersistenceStore {
       if (failure !== undefined) throw failure;
       this.st.commit!.run();
       this.inTransaction = false;
+      this.critical = false;
     } catch (err) {
       // SQLite may already have rolled back (SQLITE_FULL); make sure nothing half-done stays open.
       if (this.db.inTransaction) {
@@ -177,6 +184,7 @@ export class SqliteStore implements PersistenceStore {
         }
       }
       this.inTransaction = false;
+      this.critical = false;
       const text = err instanceof Error ? err.message : String(err);
       throw new PersistenceError(PersistenceErrorCode.writeFailed, this.description, text);
     }
@@ -215,7 +223,7 @@ export class SqliteStore implements PersistenceStore {
   private unref(message: Message): void {
     if (message.storeId === 0) return;
     if (--message.storeRefs > 0) return;
-    this.run(this.write().deleteMessage!, message.storeId);
+    this.run(this.write(false).deleteMessage!, message.storeId);
     message.storeId = 0;
     message.storeRefs = 0;
   }
@@ -277,12 +285,15 @@ export class SqliteStore implements PersistenceStore {
 
   updateDelivery(d: Delivery): void {
     if (!d.storeSeq) return;
-    this.run(this.write().updateDelivery!, d.packetId, d.released ? 1 : 0, d.storeSeq);
+    // A QoS 1 send may be repeated under a new identifier after a crash; QoS 2 state may not.
+    this.run(this.write(d.qos === 2).updateDelivery!, d.packetId, d.released ? 1 : 0, d.storeSeq);
   }
 
   removeDelivery(d: Delivery): void {
     if (!d.storeSeq) return;
-    this.run(this.write().deleteDelivery!, d.storeSeq);
+    // Losing this delete means one more delivery after a crash, which QoS 1 allows; for QoS 2 the client
+    // answers a resent PUBREL whatever its state.
+    this.run(this.write(false).deleteDelivery!, d.storeSeq);
     d.storeSeq = 0;
     this.unref(d.message);
   }

@@ -68,6 +68,12 @@ export interface PersistenceStore {
   readonly description: string;
   /** True while writes wait for `commit()`. */
   readonly pending: boolean;
+  /**
+   * True when some pending write must be durable before the broker sends anything more (a new message, a QoS 2
+   * state change…). Bookkeeping that at-least-once tolerates losing (a finished QoS 1 delivery, the identifier
+   * of a QoS 1 send) is committed in the same turn without holding the output back.
+   */
+  readonly holdsOutput: boolean;
 
   /** `listener` runs when a write opens a new transaction, so the owner can schedule the commit. */
   onPending(listener: () => void): void;

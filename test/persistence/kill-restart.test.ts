@@ -83,13 +83,15 @@ function loadUntilClosed(client: MqttClient, iter: number, ledger: Ledger): Prom
     let closed = false;
     let outstanding = 0;
     const pump = (): void => {
-      while (!closed && outstanding < 64) {
+      while (!closed && client.connected && outstanding < 64) {
         n++;
         const qos = (n % 2 === 0 ? 2 : 1) as 1 | 2;
         outstanding++;
-        const done = (): void => {
+        const done = (err?: Error): void => {
           outstanding--;
-          if (!closed) setImmediate(pump);
+          // A failed publish means the connection is going: stop instead of spinning on errors.
+          if (err !== undefined && err !== null) closed = true;
+          if (!closed && client.connected) setImmediate(pump);
         };
         if (n % 25 === 0) {
           const topic = `ret/${n % RETAINED_TOPICS}`;
