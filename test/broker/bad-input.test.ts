@@ -5,7 +5,13 @@ import { test } from 'node:test';
 import { encodePacket } from '../../src/protocol/encoder.js';
 import { withBroker } from '../helpers/broker.js';
 import { sleep } from '../helpers/net.js';
-import { RawClient, connectPacket, publishPacket, subscribe, subscribePacket } from '../helpers/raw-client.js';
+import {
+  connectPacket,
+  publishPacket,
+  RawClient,
+  subscribe,
+  subscribePacket,
+} from '../helpers/raw-client.js';
 
 const ascii = (s: string): number[] => [...Buffer.from(s)];
 
@@ -38,11 +44,26 @@ const AFTER_CONNECT: ReadonlyArray<readonly [string, readonly number[]]> = [
 
 /** Malformed first packets. */
 const AS_CONNECT: ReadonlyArray<readonly [string, readonly number[]]> = [
-  ['[MQTT-3.1.2-1] unknown protocol name', [0x10, 0x0c, 0x00, 0x04, ...ascii('MQTX'), 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00]],
-  ['[MQTT-3.1.2-3] CONNECT reserved flag set', [0x10, 0x0c, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x03, 0x00, 0x3c, 0x00, 0x00]],
-  ['[MQTT-3.1.2-11] will QoS without will flag', [0x10, 0x0c, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x0a, 0x00, 0x3c, 0x00, 0x00]],
-  ['[MQTT-3.1.2-22] password without user name', [0x10, 0x0f, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x42, 0x00, 0x3c, 0x00, 0x00, 0x00, 0x01, 0x70]],
-  ['CONNECT truncated inside the client id', [0x10, 0x0d, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x02, 0x00, 0x3c, 0x00, 0x05, 0x61]],
+  [
+    '[MQTT-3.1.2-1] unknown protocol name',
+    [0x10, 0x0c, 0x00, 0x04, ...ascii('MQTX'), 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00],
+  ],
+  [
+    '[MQTT-3.1.2-3] CONNECT reserved flag set',
+    [0x10, 0x0c, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x03, 0x00, 0x3c, 0x00, 0x00],
+  ],
+  [
+    '[MQTT-3.1.2-11] will QoS without will flag',
+    [0x10, 0x0c, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x0a, 0x00, 0x3c, 0x00, 0x00],
+  ],
+  [
+    '[MQTT-3.1.2-22] password without user name',
+    [0x10, 0x0f, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x42, 0x00, 0x3c, 0x00, 0x00, 0x00, 0x01, 0x70],
+  ],
+  [
+    'CONNECT truncated inside the client id',
+    [0x10, 0x0d, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x02, 0x00, 0x3c, 0x00, 0x05, 0x61],
+  ],
 ];
 
 /** A bystander that must keep working: it publishes to itself and must get the message back. */
@@ -53,7 +74,8 @@ async function assertAlive(bystander: RawClient, n: number): Promise<void> {
     got.some((p) => p.type === 3 && p.payload.toString() === String(n)),
     `bystander did not get message ${n}`,
   );
-  for (const p of got) if (p.type === 3 && p.qos === 1) bystander.send({ type: 4, packetId: p.packetId, reasonCode: 0 });
+  for (const p of got)
+    if (p.type === 3 && p.qos === 1) bystander.send({ type: 4, packetId: p.packetId, reasonCode: 0 });
 }
 
 test('malformed packets after CONNECT each close only their own connection', async () => {
@@ -109,7 +131,10 @@ test('a client trickling one byte at a time is served correctly', async () => {
       await sleep(1);
     }
     const got = await drip.collect(300);
-    assert.deepEqual(got.map((p) => p.type), [2, 4, 13]);
+    assert.deepEqual(
+      got.map((p) => p.type),
+      [2, 4, 13],
+    );
     const msg = await sub.nextOfType(3);
     assert.equal(msg.payload.toString(), 'slowly');
     drip.disconnect();
@@ -122,7 +147,13 @@ test('[MQTT-4.7.3-3] a 65,535-byte topic name and filter work end to end', async
     const topic = `${'t'.repeat(65533)}/x`;
     assert.equal(Buffer.byteLength(topic), 65535);
     const { client: sub } = await RawClient.connect(port, { clientId: 'sub' });
-    assert.deepEqual(await subscribe(sub, 1, [[topic, 1], [`${'t'.repeat(65533)}/+`, 0]]), [1, 0]);
+    assert.deepEqual(
+      await subscribe(sub, 1, [
+        [topic, 1],
+        [`${'t'.repeat(65533)}/+`, 0],
+      ]),
+      [1, 0],
+    );
     const { client: pub } = await RawClient.connect(port, { clientId: 'pub' });
     pub.send(publishPacket(topic, 'long', 1, 1));
     const got = await sub.nextOfType(3, 3000);
@@ -138,7 +169,13 @@ test('a filter with 1,000 levels is accepted and matches', async () => {
     const topic = Array.from({ length: 1000 }, (_, i) => `l${i}`).join('/');
     const filter = Array.from({ length: 1000 }, (_, i) => (i % 2 === 0 ? '+' : `l${i}`)).join('/');
     const { client: sub } = await RawClient.connect(port, { clientId: 'sub' });
-    assert.deepEqual(await subscribe(sub, 1, [[filter, 0], [`${'+/'.repeat(999)}#`, 0]]), [0, 0]);
+    assert.deepEqual(
+      await subscribe(sub, 1, [
+        [filter, 0],
+        [`${'+/'.repeat(999)}#`, 0],
+      ]),
+      [0, 0],
+    );
     const { client: pub } = await RawClient.connect(port, { clientId: 'pub' });
     pub.send(publishPacket(topic, 'deep'));
     pub.send(publishPacket(`${topic}/more`, 'deeper'));

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startBroker, withBroker } from '../helpers/broker.js';
-import { RawClient, connectPacket, publishPacket, subscribe } from '../helpers/raw-client.js';
+import { connectPacket, publishPacket, RawClient, subscribe } from '../helpers/raw-client.js';
 
 test('[MQTT-3.1.2-2] unsupported protocol level gets CONNACK 1 and the connection is closed', async () => {
   await withBroker({}, async ({ port }) => {
@@ -78,7 +78,9 @@ test('clientid_prefixes: an identifier without the prefix gets CONNACK 5', async
 test('authenticate hook: bad credentials CONNACK 4, anonymous refused CONNACK 5, good ones accepted (sync and async)', async () => {
   const hooks = {
     authenticate: (r: { username: string | undefined; password: Buffer | undefined }) =>
-      r.username === 'slow' ? Promise.resolve(r.password?.toString() === 'pw') : r.username === 'u' && r.password?.toString() === 'pw',
+      r.username === 'slow'
+        ? Promise.resolve(r.password?.toString() === 'pw')
+        : r.username === 'u' && r.password?.toString() === 'pw',
   };
   await withBroker({ options: { allowAnonymous: false }, hooks }, async ({ port }) => {
     const wrong = await RawClient.connect(port, { clientId: 'a', username: 'u', password: 'nope' });
@@ -181,7 +183,12 @@ test('max_keepalive: a 3.1.1 keepalive above it gets CONNACK 2, but only after i
     zero.client.disconnect();
     const prefix = await RawClient.connect(port, { clientId: 'bad', keepAlive: 60 });
     assert.equal(prefix.connack.reasonCode, 5);
-    const creds = await RawClient.connect(port, { clientId: 'ok-3', keepAlive: 60, username: 'u', password: 'no' });
+    const creds = await RawClient.connect(port, {
+      clientId: 'ok-3',
+      keepAlive: 60,
+      username: 'u',
+      password: 'no',
+    });
     assert.equal(creds.connack.reasonCode, 4);
   });
 });

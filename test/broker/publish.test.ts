@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Packet, PublishPacket } from '../../src/protocol/packets.js';
 import { withBroker } from '../helpers/broker.js';
-import { RawClient, publishPacket, subscribe } from '../helpers/raw-client.js';
+import { publishPacket, RawClient, subscribe } from '../helpers/raw-client.js';
 
 function publishes(packets: Packet[]): PublishPacket[] {
   return packets.filter((p): p is PublishPacket => p.type === 3);
@@ -137,7 +137,14 @@ test('[MQTT-3.3.1-1] [MQTT-4.4.0-1] unacknowledged messages are resent in order 
     pub.send(publishPacket('rs/b', '2', 2, 2));
     pub.send(publishPacket('rs/c', '3', 1, 3));
     const first = publishes(await s.client.collect(300));
-    assert.deepEqual(first.map((p) => [p.packetId, p.dup]), [[1, false], [2, false], [3, false]]);
+    assert.deepEqual(
+      first.map((p) => [p.packetId, p.dup]),
+      [
+        [1, false],
+        [2, false],
+        [3, false],
+      ],
+    );
     // Acknowledge only the QoS 2 one with PUBREC, then drop the connection.
     s.client.send({ type: 5, packetId: 2, reasonCode: 0 });
     assert.deepEqual(await s.client.nextRaw(), Buffer.from([0x62, 2, 0, 2]));
@@ -148,8 +155,16 @@ test('[MQTT-3.3.1-1] [MQTT-4.4.0-1] unacknowledged messages are resent in order 
     const resent = await again.client.collect(300);
     // QoS 1 #1 with DUP, PUBREL for #2 (already received), QoS 1 #3 with DUP: the original order.
     assert.deepEqual(
-      resent.map((p) => (p.type === 3 ? ['publish', p.packetId, p.dup, p.payload.toString()] : [p.type, 'packetId' in p ? p.packetId : 0])),
-      [['publish', 1, true, '1'], [6, 2], ['publish', 3, true, '3']],
+      resent.map((p) =>
+        p.type === 3
+          ? ['publish', p.packetId, p.dup, p.payload.toString()]
+          : [p.type, 'packetId' in p ? p.packetId : 0],
+      ),
+      [
+        ['publish', 1, true, '1'],
+        [6, 2],
+        ['publish', 3, true, '3'],
+      ],
     );
     again.client.send({ type: 4, packetId: 1, reasonCode: 0 });
     again.client.send({ type: 7, packetId: 2, reasonCode: 0 });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Packet, PublishPacket } from '../../src/protocol/packets.js';
 import { withBroker } from '../helpers/broker.js';
-import { RawClient, publishPacket, subscribe } from '../helpers/raw-client.js';
+import { publishPacket, RawClient, subscribe } from '../helpers/raw-client.js';
 
 function publishes(packets: Packet[]): PublishPacket[] {
   return packets.filter((p): p is PublishPacket => p.type === 3);
@@ -22,10 +22,10 @@ test('[MQTT-3.3.1-5] [MQTT-3.3.1-8] [MQTT-3.3.1-9] retained: stored, replaced, s
     await new Promise((r) => setTimeout(r, 50));
     await subscribe(sub, 1, [['ret/#', 1]]);
     const got = publishes(await sub.collect(300));
-    assert.deepEqual(
-      got.map((p) => [p.topic, p.payload.toString(), p.retain, p.qos]).sort(),
-      [['ret/a', 'second', true, 1], ['ret/b', 'bee', true, 0]],
-    );
+    assert.deepEqual(got.map((p) => [p.topic, p.payload.toString(), p.retain, p.qos]).sort(), [
+      ['ret/a', 'second', true, 1],
+      ['ret/b', 'bee', true, 0],
+    ]);
     for (const p of got) if (p.qos === 1) sub.send({ type: 4, packetId: p.packetId, reasonCode: 0 });
     // [MQTT-3.3.1-9] a retained PUBLISH forwarded to an existing subscriber has RETAIN cleared.
     pub.send(publishPacket('ret/a', 'live', 0, 0, { retain: true }));
@@ -82,7 +82,10 @@ async function willWatcher(port: number, topic: string): Promise<RawClient> {
 test('[MQTT-3.1.2-8] the will is published when the socket drops without DISCONNECT', async () => {
   await withBroker({}, async ({ port }) => {
     const watch = await willWatcher(port, 'will/drop');
-    const { client } = await RawClient.connect(port, { clientId: 'w1', will: { topic: 'will/drop', payload: 'bye', qos: 1 } });
+    const { client } = await RawClient.connect(port, {
+      clientId: 'w1',
+      will: { topic: 'will/drop', payload: 'bye', qos: 1 },
+    });
     client.destroy();
     const will = await watch.nextOfType(3);
     assert.equal(will.payload.toString(), 'bye');
@@ -94,7 +97,10 @@ test('[MQTT-3.1.2-8] the will is published when the socket drops without DISCONN
 test('[MQTT-3.1.2-8] the will is published when the server closes the connection for a protocol error', async () => {
   await withBroker({}, async ({ port }) => {
     const watch = await willWatcher(port, 'will/proto');
-    const { client } = await RawClient.connect(port, { clientId: 'w2', will: { topic: 'will/proto', payload: 'err' } });
+    const { client } = await RawClient.connect(port, {
+      clientId: 'w2',
+      will: { topic: 'will/proto', payload: 'err' },
+    });
     client.send([0x20, 0x02, 0x00, 0x00]); // CONNACK from a client: protocol violation
     assert.ok(await client.waitClosed());
     assert.equal((await watch.nextOfType(3)).payload.toString(), 'err');
@@ -105,7 +111,10 @@ test('[MQTT-3.1.2-8] the will is published when the server closes the connection
 test('[MQTT-3.1.2-10] [MQTT-3.14.4-3] no will after a normal DISCONNECT', async () => {
   await withBroker({}, async ({ port }) => {
     const watch = await willWatcher(port, 'will/none');
-    const { client } = await RawClient.connect(port, { clientId: 'w3', will: { topic: 'will/none', payload: 'no' } });
+    const { client } = await RawClient.connect(port, {
+      clientId: 'w3',
+      will: { topic: 'will/none', payload: 'no' },
+    });
     client.disconnect();
     await client.closed;
     assert.deepEqual(publishes(await watch.collect(300)), []);
@@ -115,7 +124,10 @@ test('[MQTT-3.1.2-10] [MQTT-3.14.4-3] no will after a normal DISCONNECT', async 
 
 test('[MQTT-3.1.2-17] will retain and QoS are honoured', async () => {
   await withBroker({}, async ({ port }) => {
-    const { client } = await RawClient.connect(port, { clientId: 'w4', will: { topic: 'will/ret', payload: 'kept', qos: 2, retain: true } });
+    const { client } = await RawClient.connect(port, {
+      clientId: 'w4',
+      will: { topic: 'will/ret', payload: 'kept', qos: 2, retain: true },
+    });
     client.destroy();
     await new Promise((r) => setTimeout(r, 100));
     const { client: late } = await RawClient.connect(port, { clientId: 'late' });
@@ -132,7 +144,11 @@ test('[MQTT-3.1.2-24] keepalive: silent for 1.5x keepalive -> disconnected and t
   await withBroker({}, async ({ port }) => {
     const watch = await willWatcher(port, 'will/ka');
     const start = Date.now();
-    const { client } = await RawClient.connect(port, { clientId: 'ka', keepAlive: 1, will: { topic: 'will/ka', payload: 'timeout' } });
+    const { client } = await RawClient.connect(port, {
+      clientId: 'ka',
+      keepAlive: 1,
+      will: { topic: 'will/ka', payload: 'timeout' },
+    });
     // Keep the watcher alive (its keepalive is 60) and let the broker's once-a-second sweep find the silence.
     assert.ok(await client.waitClosed(4000));
     const elapsed = Date.now() - start;

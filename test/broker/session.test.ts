@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Packet, PublishPacket } from '../../src/protocol/packets.js';
 import { withBroker } from '../helpers/broker.js';
-import { RawClient, publishPacket, subscribe } from '../helpers/raw-client.js';
+import { publishPacket, RawClient, subscribe } from '../helpers/raw-client.js';
 
 function publishes(packets: Packet[]): PublishPacket[] {
   return packets.filter((p): p is PublishPacket => p.type === 3);
@@ -29,11 +29,14 @@ test('[MQTT-3.1.2-5] QoS 1 and 2 messages published while offline are delivered 
     const { client, connack } = await RawClient.connect(port, { clientId: 'off', clean: false });
     assert.equal(connack.sessionPresent, true);
     const got = publishes(await client.collect(300));
-    assert.deepEqual(got.map((p) => [p.topic, p.qos, p.packetId, p.dup]), [
-      ['off/1', 1, 1, false],
-      ['off/2', 2, 2, false],
-      ['off/3', 1, 3, false],
-    ]);
+    assert.deepEqual(
+      got.map((p) => [p.topic, p.qos, p.packetId, p.dup]),
+      [
+        ['off/1', 1, 1, false],
+        ['off/2', 2, 2, false],
+        ['off/3', 1, 3, false],
+      ],
+    );
     client.disconnect();
     pub.disconnect();
   });
@@ -47,25 +50,34 @@ test('queue_qos0_messages: QoS 0 messages are queued for an offline persistent s
     await pub.collect(100);
     const { client } = await RawClient.connect(port, { clientId: 'off0', clean: false });
     const got = publishes(await client.collect(300));
-    assert.deepEqual(got.map((p) => [p.payload.toString(), p.qos]), [['zero', 0]]);
+    assert.deepEqual(
+      got.map((p) => [p.payload.toString(), p.qos]),
+      [['zero', 0]],
+    );
     client.disconnect();
     pub.disconnect();
   });
 });
 
 test('max_queued_messages bounds the offline queue (the oldest are kept, later ones dropped)', async () => {
-  await withBroker({ options: { maxQueuedMessages: 5, maxInflightMessages: 20 } }, async ({ port, broker }) => {
-    await goOffline(port, 'bounded', 'b/#');
-    const { client: pub } = await RawClient.connect(port, { clientId: 'pub' });
-    for (let i = 0; i < 20; i++) pub.send(publishPacket('b/t', String(i), 1, i + 1));
-    await pub.collect(200);
-    assert.equal(broker.sessions.get('bounded')?.queuedCount, 5);
-    const { client } = await RawClient.connect(port, { clientId: 'bounded', clean: false });
-    const got = publishes(await client.collect(300));
-    assert.deepEqual(got.map((p) => p.payload.toString()), ['0', '1', '2', '3', '4']);
-    client.disconnect();
-    pub.disconnect();
-  });
+  await withBroker(
+    { options: { maxQueuedMessages: 5, maxInflightMessages: 20 } },
+    async ({ port, broker }) => {
+      await goOffline(port, 'bounded', 'b/#');
+      const { client: pub } = await RawClient.connect(port, { clientId: 'pub' });
+      for (let i = 0; i < 20; i++) pub.send(publishPacket('b/t', String(i), 1, i + 1));
+      await pub.collect(200);
+      assert.equal(broker.sessions.get('bounded')?.queuedCount, 5);
+      const { client } = await RawClient.connect(port, { clientId: 'bounded', clean: false });
+      const got = publishes(await client.collect(300));
+      assert.deepEqual(
+        got.map((p) => p.payload.toString()),
+        ['0', '1', '2', '3', '4'],
+      );
+      client.disconnect();
+      pub.disconnect();
+    },
+  );
 });
 
 test('max_inflight_messages: only that many QoS 1 messages are unacknowledged at once; the rest follow acks', async () => {
@@ -75,10 +87,16 @@ test('max_inflight_messages: only that many QoS 1 messages are unacknowledged at
     const { client: pub } = await RawClient.connect(port, { clientId: 'pub' });
     for (let i = 0; i < 5; i++) pub.send(publishPacket('w', String(i), 1, i + 1));
     let got = publishes(await sub.collect(200));
-    assert.deepEqual(got.map((p) => p.packetId), [1, 2]);
+    assert.deepEqual(
+      got.map((p) => p.packetId),
+      [1, 2],
+    );
     sub.send({ type: 4, packetId: 1, reasonCode: 0 });
     got = publishes(await sub.collect(200));
-    assert.deepEqual(got.map((p) => [p.packetId, p.payload.toString()]), [[3, '2']]);
+    assert.deepEqual(
+      got.map((p) => [p.packetId, p.payload.toString()]),
+      [[3, '2']],
+    );
     sub.disconnect();
     pub.disconnect();
   });
@@ -105,7 +123,8 @@ test('persistent_client_expiration: a disconnected persistent session is removed
     await goOffline(port, 'expiring', 'e/#');
     assert.ok(broker.sessions.has('expiring'));
     const start = Date.now();
-    while (broker.sessions.has('expiring') && Date.now() - start < 4000) await new Promise((r) => setTimeout(r, 100));
+    while (broker.sessions.has('expiring') && Date.now() - start < 4000)
+      await new Promise((r) => setTimeout(r, 100));
     assert.equal(broker.sessions.has('expiring'), false);
     assert.equal(broker.tree.size, 0);
     const { client, connack } = await RawClient.connect(port, { clientId: 'expiring', clean: false });

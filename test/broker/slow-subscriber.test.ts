@@ -4,14 +4,14 @@
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { test } from 'node:test';
 import { encodePacket } from '../../src/protocol/encoder.js';
 import type { QoS } from '../../src/protocol/packets.js';
 import { withBroker } from '../helpers/broker.js';
 import { sleep } from '../helpers/net.js';
 import { type BrokerProcess, startCulexProcess } from '../helpers/processes.js';
-import { RawClient, frameSize, publishPacket, subscribe } from '../helpers/raw-client.js';
+import { frameSize, publishPacket, RawClient, subscribe } from '../helpers/raw-client.js';
 
 const PAYLOAD = 64 * 1024;
 // 200 MiB: enough that a broker holding the stalled reader's share would need far more than the garbage that
@@ -79,7 +79,13 @@ async function connectCounting(port: number, clientId: string, qos: QoS): Promis
  * fast subscriber is more than `LEAD` messages behind, so that subscriber alone never overloads the broker's
  * bounded buffers: any loss it sees would then come from the stalled reader.
  */
-async function flood(socket: Socket, qos: QoS, count: number, pace?: CountingSubscriber, onHalf?: () => void): Promise<void> {
+async function flood(
+  socket: Socket,
+  qos: QoS,
+  count: number,
+  pace?: CountingSubscriber,
+  onHalf?: () => void,
+): Promise<void> {
   const payload = Buffer.alloc(PAYLOAD, 0x61);
   for (let i = 0; i < count; i++) {
     if (i === count / 2) onHalf?.();
@@ -134,8 +140,14 @@ async function runFlood(broker: BrokerProcess, qos: QoS): Promise<FloodResult> {
 }
 
 for (const qos of [0, 1] as const) {
-  test(`slow subscriber, QoS ${qos}: 200 MiB past a stalled reader keeps broker RSS bounded; another subscriber keeps receiving`, { timeout: 30000 }, async () => {
-    const broker = await startCulexProcess(['allow_anonymous true', 'max_queued_messages 100', 'max_inflight_messages 20']);
+  test(`slow subscriber, QoS ${qos}: 200 MiB past a stalled reader keeps broker RSS bounded; another subscriber keeps receiving`, {
+    timeout: 30000,
+  }, async () => {
+    const broker = await startCulexProcess([
+      'allow_anonymous true',
+      'max_queued_messages 100',
+      'max_inflight_messages 20',
+    ]);
     try {
       const { peakKiB, halfKiB, baseKiB, fast } = await runFlood(broker, qos);
       const mib = (k: number): string => (k / 1024).toFixed(1);
@@ -146,7 +158,10 @@ for (const qos of [0, 1] as const) {
       );
       // A broker buffering for the stalled reader grows by at least the 200 MiB sent, half of it in the second half.
       assert.ok(growthMiB < 170, `broker RSS grew by ${growthMiB.toFixed(1)} MiB`);
-      assert.ok(secondHalfMiB < 60, `broker RSS still grew by ${secondHalfMiB.toFixed(1)} MiB in the second half`);
+      assert.ok(
+        secondHalfMiB < 60,
+        `broker RSS still grew by ${secondHalfMiB.toFixed(1)} MiB in the second half`,
+      );
       assert.equal(fast.lastPayloadTag, MESSAGES - 1, 'the fast subscriber got the last message');
       assert.equal(fast.messages, MESSAGES, 'the fast subscriber got every message');
     } finally {
@@ -155,31 +170,39 @@ for (const qos of [0, 1] as const) {
   });
 }
 
-test('slow subscriber, in process: its queue, in-flight window and socket buffer stay within their limits', { timeout: 15000 }, async () => {
-  await withBroker({ options: { maxQueuedMessages: 10, maxInflightMessages: 5 } }, async ({ port, broker }) => {
-    const { client: slow1 } = await RawClient.connect(port, { clientId: 'slow1' });
-    await subscribe(slow1, 1, [[TOPIC, 1]]);
-    slow1.socket.pause();
-    const { client: slow0 } = await RawClient.connect(port, { clientId: 'slow0' });
-    await subscribe(slow0, 1, [[TOPIC, 0]]);
-    slow0.socket.pause();
-    const { client: pub } = await RawClient.connect(port, { clientId: 'pub' });
-    pub.socket.on('data', () => {});
-    await flood(pub.socket, 1, 400);
-    await sleep(200);
-    const s1 = broker.sessions.get('slow1')!;
-    assert.ok(s1.inflight.size <= 5);
-    assert.ok(s1.queuedCount <= 10);
-    assert.ok(s1.dropped > 0);
-    // QoS 0 stops being written once 4 MiB are unsent (one message may cross the line).
-    const c0 = broker.sessions.get('slow0')!.connection!;
-    assert.ok(c0.stream.writableLength <= 4 * 1024 * 1024 + 2 * PAYLOAD, `QoS 0 backlog ${c0.stream.writableLength}`);
-    const { client: probe } = await RawClient.connect(port, { clientId: 'probe' });
-    probe.send({ type: 12 });
-    assert.equal((await probe.next()).type, 13);
-    probe.disconnect();
-    pub.destroy();
-    slow0.destroy();
-    slow1.destroy();
-  });
+test('slow subscriber, in process: its queue, in-flight window and socket buffer stay within their limits', {
+  timeout: 15000,
+}, async () => {
+  await withBroker(
+    { options: { maxQueuedMessages: 10, maxInflightMessages: 5 } },
+    async ({ port, broker }) => {
+      const { client: slow1 } = await RawClient.connect(port, { clientId: 'slow1' });
+      await subscribe(slow1, 1, [[TOPIC, 1]]);
+      slow1.socket.pause();
+      const { client: slow0 } = await RawClient.connect(port, { clientId: 'slow0' });
+      await subscribe(slow0, 1, [[TOPIC, 0]]);
+      slow0.socket.pause();
+      const { client: pub } = await RawClient.connect(port, { clientId: 'pub' });
+      pub.socket.on('data', () => {});
+      await flood(pub.socket, 1, 400);
+      await sleep(200);
+      const s1 = broker.sessions.get('slow1')!;
+      assert.ok(s1.inflight.size <= 5);
+      assert.ok(s1.queuedCount <= 10);
+      assert.ok(s1.dropped > 0);
+      // QoS 0 stops being written once 4 MiB are unsent (one message may cross the line).
+      const c0 = broker.sessions.get('slow0')!.connection!;
+      assert.ok(
+        c0.stream.writableLength <= 4 * 1024 * 1024 + 2 * PAYLOAD,
+        `QoS 0 backlog ${c0.stream.writableLength}`,
+      );
+      const { client: probe } = await RawClient.connect(port, { clientId: 'probe' });
+      probe.send({ type: 12 });
+      assert.equal((await probe.next()).type, 13);
+      probe.disconnect();
+      pub.destroy();
+      slow0.destroy();
+      slow1.destroy();
+    },
+  );
 });

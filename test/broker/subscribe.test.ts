@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Packet, PublishPacket } from '../../src/protocol/packets.js';
 import { withBroker } from '../helpers/broker.js';
-import { RawClient, publishPacket, subscribe, subscribePacket } from '../helpers/raw-client.js';
+import { publishPacket, RawClient, subscribe, subscribePacket } from '../helpers/raw-client.js';
 
 function publishes(packets: Packet[]): PublishPacket[] {
   return packets.filter((p): p is PublishPacket => p.type === 3);
@@ -13,10 +13,17 @@ function publishes(packets: Packet[]): PublishPacket[] {
 test('[MQTT-4.7.1-2] [MQTT-4.7.1-3] + and # wildcards match the right topics', async () => {
   await withBroker({}, async ({ port }) => {
     const { client: sub } = await RawClient.connect(port, { clientId: 'sub' });
-    await subscribe(sub, 1, [['a/+/c', 0], ['x/#', 0], ['+', 0]]);
+    await subscribe(sub, 1, [
+      ['a/+/c', 0],
+      ['x/#', 0],
+      ['+', 0],
+    ]);
     const { client: pub } = await RawClient.connect(port, { clientId: 'pub' });
-    for (const t of ['a/b/c', 'a//c', 'a/b/c/d', 'a/c', 'x', 'x/y', 'x/y/z', 'top', '/top', 'y/x']) pub.send(publishPacket(t, t));
-    const got = publishes(await sub.collect(300)).map((p) => p.topic).sort();
+    for (const t of ['a/b/c', 'a//c', 'a/b/c/d', 'a/c', 'x', 'x/y', 'x/y/z', 'top', '/top', 'y/x'])
+      pub.send(publishPacket(t, t));
+    const got = publishes(await sub.collect(300))
+      .map((p) => p.topic)
+      .sort();
     // "x/#" also matches the parent "x" [MQTT-4.7.1-2] (and "+" does too: one copy); "/top" has two levels.
     assert.deepEqual(got, ['a//c', 'a/b/c', 'top', 'x', 'x/y', 'x/y/z']);
     sub.disconnect();
@@ -27,7 +34,11 @@ test('[MQTT-4.7.1-2] [MQTT-4.7.1-3] + and # wildcards match the right topics', a
 test('[MQTT-4.7.2-1] $-topics are not matched by filters starting with a wildcard', async () => {
   await withBroker({}, async ({ port }) => {
     const { client: sub } = await RawClient.connect(port, { clientId: 'sub' });
-    await subscribe(sub, 1, [['#', 0], ['+/info', 0], ['$app/#', 0]]);
+    await subscribe(sub, 1, [
+      ['#', 0],
+      ['+/info', 0],
+      ['$app/#', 0],
+    ]);
     const { client: pub } = await RawClient.connect(port, { clientId: 'pub' });
     pub.send(publishPacket('$app/info', 'app'));
     pub.send(publishPacket('$other/info', 'other'));
@@ -43,7 +54,11 @@ test('[MQTT-4.7.2-1] $-topics are not matched by filters starting with a wildcar
 test('[MQTT-3.3.5-1] overlapping subscriptions deliver one copy at the highest granted QoS', async () => {
   await withBroker({}, async ({ port }) => {
     const { client: sub } = await RawClient.connect(port, { clientId: 'sub' });
-    await subscribe(sub, 1, [['o/#', 0], ['o/+', 1], ['o/t', 2]]);
+    await subscribe(sub, 1, [
+      ['o/#', 0],
+      ['o/+', 1],
+      ['o/t', 2],
+    ]);
     const { client: pub } = await RawClient.connect(port, { clientId: 'pub' });
     pub.send(publishPacket('o/t', 'm', 2, 5));
     const got = publishes(await sub.collect(300));
@@ -55,7 +70,10 @@ test('[MQTT-3.3.5-1] overlapping subscriptions deliver one copy at the highest g
 });
 
 test('[MQTT-3.8.4-1] [MQTT-3.8.4-5] [MQTT-3.9.3-1] SUBACK echoes the packet id with one code per filter, 0x80 for a refused one', async () => {
-  const hooks = { authorize: (_c: unknown, access: string, topic: string) => access !== 'subscribe' || !topic.startsWith('deny') };
+  const hooks = {
+    authorize: (_c: unknown, access: string, topic: string) =>
+      access !== 'subscribe' || !topic.startsWith('deny'),
+  };
   await withBroker({ hooks }, async ({ port }) => {
     const { client } = await RawClient.connect(port, { clientId: 's' });
     const codes = await subscribe(client, 0x1234, [
@@ -73,7 +91,13 @@ test('[MQTT-3.8.4-1] [MQTT-3.8.4-5] [MQTT-3.9.3-1] SUBACK echoes the packet id w
 test('a filter deeper than max topic levels gets 0x80', async () => {
   await withBroker({ options: { maxTopicLevels: 3 } }, async ({ port }) => {
     const { client } = await RawClient.connect(port, { clientId: 's' });
-    assert.deepEqual(await subscribe(client, 1, [['a/b/c/d', 1], ['a/b/c', 1]]), [0x80, 1]);
+    assert.deepEqual(
+      await subscribe(client, 1, [
+        ['a/b/c/d', 1],
+        ['a/b/c', 1],
+      ]),
+      [0x80, 1],
+    );
     client.disconnect();
   });
 });
@@ -114,7 +138,10 @@ test('[MQTT-3.8.4-3] re-subscribing replaces the subscription (new QoS), no dupl
 test('[MQTT-3.10.4-4] [MQTT-3.10.4-5] UNSUBSCRIBE stops delivery; UNSUBACK echoes the id even for unknown filters', async () => {
   await withBroker({}, async ({ port }) => {
     const { client: sub } = await RawClient.connect(port, { clientId: 'sub' });
-    await subscribe(sub, 1, [['u/t', 0], ['u/other', 0]]);
+    await subscribe(sub, 1, [
+      ['u/t', 0],
+      ['u/other', 0],
+    ]);
     sub.send({ type: 10, packetId: 77, topicFilters: ['u/t', 'never/subscribed'] });
     const ack = await sub.next();
     assert.equal(ack.type, 11);

@@ -3,7 +3,7 @@
 
 import { encodePacket } from '../../src/protocol/encoder.js';
 import type { Packet } from '../../src/protocol/packets.js';
-import { type ConnectOptions, RawClient, connectPacket } from './raw-client.js';
+import { type ConnectOptions, connectPacket, RawClient } from './raw-client.js';
 
 /** Records what one broker sends back during a scripted conversation. */
 export class Conversation {

@@ -36,13 +36,22 @@ export function writeConf(dir: string, port: number, lines: readonly string[]): 
   return path;
 }
 
-async function launch(command: string, args: (conf: string) => string[], lines: readonly string[]): Promise<BrokerProcess> {
+async function launch(
+  command: string,
+  args: (conf: string) => string[],
+  lines: readonly string[],
+): Promise<BrokerProcess> {
   const dir = tempDir();
   const port = await freePort();
   return launchWith(command, args, writeConf(dir, port, lines), port);
 }
 
-async function launchWith(command: string, args: (conf: string) => string[], confPath: string, port: number): Promise<BrokerProcess> {
+async function launchWith(
+  command: string,
+  args: (conf: string) => string[],
+  confPath: string,
+  port: number,
+): Promise<BrokerProcess> {
   const child: ChildProcess = spawn(command, args(confPath), { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
@@ -80,12 +89,18 @@ export function startMosquitto(lines: readonly string[] = ['allow_anonymous true
 }
 
 /** Culex's CLI with the same kind of configuration file. */
-export function startCulexProcess(lines: readonly string[] = ['allow_anonymous true']): Promise<BrokerProcess> {
+export function startCulexProcess(
+  lines: readonly string[] = ['allow_anonymous true'],
+): Promise<BrokerProcess> {
   return launch(process.execPath, (conf) => [CULEX_BIN, '-c', conf], lines);
 }
 
 /** Starts `mosquitto` or Culex's CLI with an existing configuration file whose listener is on `port`. */
-export function startFromConf(kind: 'mosquitto' | 'culex', confPath: string, port: number): Promise<BrokerProcess> {
+export function startFromConf(
+  kind: 'mosquitto' | 'culex',
+  confPath: string,
+  port: number,
+): Promise<BrokerProcess> {
   return kind === 'mosquitto'
     ? launchWith(findTool('mosquitto') ?? 'mosquitto', (conf) => ['-c', conf], confPath, port)
     : launchWith(process.execPath, (conf) => [CULEX_BIN, '-c', conf], confPath, port);

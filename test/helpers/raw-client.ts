@@ -5,7 +5,14 @@ import { Socket } from 'node:net';
 import { PacketDecoder } from '../../src/protocol/decoder.js';
 import { encodePacket } from '../../src/protocol/encoder.js';
 import type { MqttProtocolError } from '../../src/protocol/errors.js';
-import type { ConnackPacket, ConnectPacket, Packet, ProtocolVersion, QoS, Will } from '../../src/protocol/packets.js';
+import type {
+  ConnackPacket,
+  ConnectPacket,
+  Packet,
+  ProtocolVersion,
+  QoS,
+  Will,
+} from '../../src/protocol/packets.js';
 
 export interface ConnectOptions {
   clientId?: string;
@@ -82,7 +89,10 @@ export class RawClient {
   }
 
   /** Opens a socket, sends CONNECT and waits for the CONNACK. */
-  static async connect(port: number, o: ConnectOptions = {}): Promise<{ client: RawClient; connack: ConnackPacket }> {
+  static async connect(
+    port: number,
+    o: ConnectOptions = {},
+  ): Promise<{ client: RawClient; connack: ConnackPacket }> {
     const client = await RawClient.open(port);
     const connack = await client.handshake(o);
     return { client, connack };
@@ -131,7 +141,10 @@ export class RawClient {
   }
 
   /** Next packet of the given type, skipping (and returning) others seen in between. */
-  async nextOfType<T extends Packet['type']>(type: T, timeoutMs = 2000): Promise<Extract<Packet, { type: T }>> {
+  async nextOfType<T extends Packet['type']>(
+    type: T,
+    timeoutMs = 2000,
+  ): Promise<Extract<Packet, { type: T }>> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const p = await this.next(Math.max(1, end - Date.now()));
@@ -281,7 +294,11 @@ export function subscribePacket(packetId: number, subs: ReadonlyArray<readonly [
 }
 
 /** Subscribes and waits for the SUBACK; returns its return codes. */
-export async function subscribe(client: RawClient, packetId: number, subs: ReadonlyArray<readonly [string, QoS]>): Promise<number[]> {
+export async function subscribe(
+  client: RawClient,
+  packetId: number,
+  subs: ReadonlyArray<readonly [string, QoS]>,
+): Promise<number[]> {
   client.send(subscribePacket(packetId, subs));
   const ack = await client.nextOfType(9);
   if (ack.packetId !== packetId) throw new Error(`SUBACK for ${ack.packetId}, expected ${packetId}`);

@@ -7,7 +7,9 @@ const SEARCH_PATH = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/
 
 /** Absolute path of an executable (a bare name is searched on PATH, an absolute path is checked), or undefined. */
 export function findTool(name: string): string | undefined {
-  const candidates = name.startsWith('/') ? [name] : SEARCH_PATH.filter((d) => d !== '').map((d) => join(d, name));
+  const candidates = name.startsWith('/')
+    ? [name]
+    : SEARCH_PATH.filter((d) => d !== '').map((d) => join(d, name));
   for (const candidate of candidates) {
     if (spawnSync('test', ['-x', candidate]).status === 0) return candidate;
   }

@@ -25,7 +25,10 @@ async function open(port: number, level: Level, extra: Partial<IClientOptions> =
   return client;
 }
 
-function nextMessage(client: MqttClient, timeoutMs = 3000): Promise<{ topic: string; payload: string; qos: number; retain: boolean }> {
+function nextMessage(
+  client: MqttClient,
+  timeoutMs = 3000,
+): Promise<{ topic: string; payload: string; qos: number; retain: boolean }> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no message')), timeoutMs);
     client.once('message', (topic, payload, packet) => {

@@ -21,44 +21,56 @@ const CONF_LINES = [
 ];
 
 const SCRIPTS: ReadonlyArray<readonly [string, Script]> = [
-  ['clientid_prefixes: an id without the prefix is not authorized (CONNACK 5)', async (c) => {
-    await c.connect('a', { clientId: 'other' });
-    await c.closed('a');
-  }],
-  ['allow_zero_length_clientid false: empty id rejected (CONNACK 2)', async (c) => {
-    await c.connect('a', { clientId: '', clean: true });
-    await c.closed('a');
-  }],
-  ['max_inflight_messages 1: one QoS 1 message in flight at a time', async (c) => {
-    await c.connect('s', { clientId: 'cx-win' });
-    c.send('s', subscribePacket(1, [['w', 1]]));
-    await c.read('s', 1);
-    await c.connect('p', { clientId: 'cx-winp' });
-    for (let i = 1; i <= 3; i++) c.send('p', publishPacket('w', String(i), 1, i));
-    await c.read('p', 3);
-    await c.read('s', 1);
-    await c.quiet('s', 200);
-    c.send('s', { type: 4, packetId: 1, reasonCode: 0 });
-    await c.read('s', 1);
-    c.send('s', { type: 4, packetId: 2, reasonCode: 0 });
-    await c.read('s', 1);
-  }],
-  ['max_queued_messages 2: an offline session keeps only the first two', async (c) => {
-    await c.connect('a', { clientId: 'cx-off', clean: false });
-    c.send('a', subscribePacket(1, [['q', 1]]));
-    await c.read('a', 1);
-    c.send('a', [0xe0, 0x00]);
-    await c.closed('a');
-    await c.connect('p', { clientId: 'cx-offp' });
-    for (let i = 1; i <= 5; i++) c.send('p', publishPacket('q', String(i), 1, i));
-    await c.read('p', 5);
-    await c.connect('b', { clientId: 'cx-off', clean: false });
-    for (let id = 1; id <= 3; id++) {
-      await c.read('b', 1, 500);
-      c.send('b', { type: 4, packetId: id, reasonCode: 0 });
-    }
-    await c.quiet('b', 200);
-  }],
+  [
+    'clientid_prefixes: an id without the prefix is not authorized (CONNACK 5)',
+    async (c) => {
+      await c.connect('a', { clientId: 'other' });
+      await c.closed('a');
+    },
+  ],
+  [
+    'allow_zero_length_clientid false: empty id rejected (CONNACK 2)',
+    async (c) => {
+      await c.connect('a', { clientId: '', clean: true });
+      await c.closed('a');
+    },
+  ],
+  [
+    'max_inflight_messages 1: one QoS 1 message in flight at a time',
+    async (c) => {
+      await c.connect('s', { clientId: 'cx-win' });
+      c.send('s', subscribePacket(1, [['w', 1]]));
+      await c.read('s', 1);
+      await c.connect('p', { clientId: 'cx-winp' });
+      for (let i = 1; i <= 3; i++) c.send('p', publishPacket('w', String(i), 1, i));
+      await c.read('p', 3);
+      await c.read('s', 1);
+      await c.quiet('s', 200);
+      c.send('s', { type: 4, packetId: 1, reasonCode: 0 });
+      await c.read('s', 1);
+      c.send('s', { type: 4, packetId: 2, reasonCode: 0 });
+      await c.read('s', 1);
+    },
+  ],
+  [
+    'max_queued_messages 2: an offline session keeps only the first two',
+    async (c) => {
+      await c.connect('a', { clientId: 'cx-off', clean: false });
+      c.send('a', subscribePacket(1, [['q', 1]]));
+      await c.read('a', 1);
+      c.send('a', [0xe0, 0x00]);
+      await c.closed('a');
+      await c.connect('p', { clientId: 'cx-offp' });
+      for (let i = 1; i <= 5; i++) c.send('p', publishPacket('q', String(i), 1, i));
+      await c.read('p', 5);
+      await c.connect('b', { clientId: 'cx-off', clean: false });
+      for (let id = 1; id <= 3; id++) {
+        await c.read('b', 1, 500);
+        c.send('b', { type: 4, packetId: id, reasonCode: 0 });
+      }
+      await c.quiet('b', 200);
+    },
+  ],
 ];
 
 /**
@@ -68,32 +80,52 @@ const SCRIPTS: ReadonlyArray<readonly [string, Script]> = [
 const KEEPALIVE_ABOVE_MAX = 'max_keepalive 30: a 3.1.1 client asking keepalive 60 is refused (CONNACK 2)';
 
 /** max_keepalive is checked in its own file: every other script connects with keepalive 60. */
-const KEEPALIVE_CONF_LINES = ['allow_anonymous true', 'max_keepalive 30', 'clientid_prefixes cx-', 'log_type none'];
+const KEEPALIVE_CONF_LINES = [
+  'allow_anonymous true',
+  'max_keepalive 30',
+  'clientid_prefixes cx-',
+  'log_type none',
+];
 const KEEPALIVE_SCRIPTS: ReadonlyArray<readonly [string, Script]> = [
-  ['max_keepalive 30: keepalive 0 and keepalive 30 from a 3.1.1 client are accepted', async (c) => {
-    await c.connect('a', { clientId: 'cx-ka0', keepAlive: 0 });
-    await c.closed('a', 300);
-    await c.connect('c', { clientId: 'cx-ka30', keepAlive: 30 });
-    await c.closed('c', 300);
-  }],
-  [KEEPALIVE_ABOVE_MAX, async (c) => {
-    await c.connect('b', { clientId: 'cx-ka60', keepAlive: 60 });
-    await c.closed('b', 300);
-  }],
-  ['max_keepalive 30 and clientid_prefixes: which refusal wins', async (c) => {
-    await c.connect('a', { clientId: 'other', keepAlive: 60 });
-    await c.closed('a', 300);
-  }],
+  [
+    'max_keepalive 30: keepalive 0 and keepalive 30 from a 3.1.1 client are accepted',
+    async (c) => {
+      await c.connect('a', { clientId: 'cx-ka0', keepAlive: 0 });
+      await c.closed('a', 300);
+      await c.connect('c', { clientId: 'cx-ka30', keepAlive: 30 });
+      await c.closed('c', 300);
+    },
+  ],
+  [
+    KEEPALIVE_ABOVE_MAX,
+    async (c) => {
+      await c.connect('b', { clientId: 'cx-ka60', keepAlive: 60 });
+      await c.closed('b', 300);
+    },
+  ],
+  [
+    'max_keepalive 30 and clientid_prefixes: which refusal wins',
+    async (c) => {
+      await c.connect('a', { clientId: 'other', keepAlive: 60 });
+      await c.closed('a', 300);
+    },
+  ],
 ];
 
-async function runAll(broker: BrokerProcess, scripts: ReadonlyArray<readonly [string, Script]>): Promise<string[][]> {
+async function runAll(
+  broker: BrokerProcess,
+  scripts: ReadonlyArray<readonly [string, Script]>,
+): Promise<string[][]> {
   const out: string[][] = [];
   for (const [, script] of scripts) out.push(await transcript(broker.port, script));
   return out;
 }
 
 /** Starts mosquitto, then culex, from one configuration file, runs the scripts on each and compares. */
-async function compare(lines: readonly string[], scripts: ReadonlyArray<readonly [string, Script]>): Promise<void> {
+async function compare(
+  lines: readonly string[],
+  scripts: ReadonlyArray<readonly [string, Script]>,
+): Promise<void> {
   const port = await freePort();
   const confPath = writeConf(tempDir(), port, lines);
   const mosquitto = await startFromConf('mosquitto', confPath, port);
@@ -112,7 +144,10 @@ async function compare(lines: readonly string[], scripts: ReadonlyArray<readonly
   }
   for (let i = 0; i < scripts.length; i++) {
     const name = scripts[i]![0];
-    if (process.env.DIFF_VERBOSE === '1') process.stdout.write(`# ${name}\n#  mosquitto: ${theirs[i]!.join(' | ')}\n#  culex:     ${ours[i]!.join(' | ')}\n`);
+    if (process.env.DIFF_VERBOSE === '1')
+      process.stdout.write(
+        `# ${name}\n#  mosquitto: ${theirs[i]!.join(' | ')}\n#  culex:     ${ours[i]!.join(' | ')}\n`,
+      );
   }
   for (let i = 0; i < scripts.length; i++) {
     const name = scripts[i]![0];
@@ -124,10 +159,16 @@ async function compare(lines: readonly string[], scripts: ReadonlyArray<readonly
   }
 }
 
-test('the same mosquitto.conf starts mosquitto and culex, and both answer these conversations identically', { skip, timeout: 30000 }, async () => {
+test('the same mosquitto.conf starts mosquitto and culex, and both answer these conversations identically', {
+  skip,
+  timeout: 30000,
+}, async () => {
   await compare(CONF_LINES, SCRIPTS);
 });
 
-test('max_keepalive from the same mosquitto.conf: same CONNACKs as mosquitto', { skip, timeout: 30000 }, async () => {
+test('max_keepalive from the same mosquitto.conf: same CONNACKs as mosquitto', {
+  skip,
+  timeout: 30000,
+}, async () => {
   await compare(KEEPALIVE_CONF_LINES, KEEPALIVE_SCRIPTS);
 });
