@@ -172,3 +172,64 @@ test('max_keepalive from the same mosquitto.conf: same CONNACKs as mosquitto', {
 }, async () => {
   await compare(KEEPALIVE_CONF_LINES, KEEPALIVE_SCRIPTS);
 });
+
+/** Delivery-shaping options, each observable on the wire. */
+const SHAPING_CONF_LINES = [
+  'allow_anonymous true',
+  'upgrade_outgoing_qos true',
+  'queue_qos0_messages true',
+  'max_qos 1',
+  'retain_available false',
+  'log_type none',
+];
+const SHAPING_SCRIPTS: ReadonlyArray<readonly [string, Script]> = [
+  [
+    'max_qos 1: SUBACK grants at most 1; upgrade_outgoing_qos raises QoS 0 messages to the granted QoS',
+    async (c) => {
+      await c.connect('s', { clientId: 'sh-up' });
+      c.send('s', subscribePacket(1, [['up', 2]]));
+      await c.read('s', 1);
+      await c.connect('p', { clientId: 'sh-upp' });
+      c.send('p', publishPacket('up', 'x', 0));
+      await c.read('s', 1);
+    },
+  ],
+  [
+    'queue_qos0_messages: QoS 0 kept for an offline persistent session',
+    async (c) => {
+      await c.connect('a', { clientId: 'sh-q0', clean: false });
+      c.send('a', subscribePacket(1, [['q0', 0]]));
+      await c.read('a', 1);
+      c.send('a', [0xe0, 0x00]);
+      await c.closed('a');
+      await c.connect('p', { clientId: 'sh-q0p' });
+      c.send('p', publishPacket('q0', 'kept', 0));
+      c.send('p', { type: 12 });
+      await c.read('p', 1);
+      await c.connect('b', { clientId: 'sh-q0', clean: false });
+      await c.read('b', 1, 500);
+    },
+  ],
+  [
+    'max_qos 1: a QoS 2 PUBLISH',
+    async (c) => {
+      await c.connect('a', { clientId: 'sh-q2' });
+      c.send('a', publishPacket('x', 'x', 2, 1));
+      await c.read('a', 1);
+      await c.closed('a', 500);
+    },
+  ],
+  [
+    'retain_available false: a retained PUBLISH',
+    async (c) => {
+      await c.connect('a', { clientId: 'sh-ret' });
+      c.send('a', publishPacket('r', 'x', 1, 1, { retain: true }));
+      await c.read('a', 1);
+      await c.closed('a', 500);
+    },
+  ],
+];
+
+test('delivery-shaping options from the same mosquitto.conf behave as in mosquitto', { skip, timeout: 30000 }, async () => {
+  await compare(SHAPING_CONF_LINES, SHAPING_SCRIPTS);
+});
