@@ -8,3 +8,7 @@ export type { Message } from './broker/message.js';
 export { type BrokerOptions, defaultBrokerOptions, type SecurityOptions } from './broker/options.js';
 export type { ListenerOptions, TlsOptions } from './transport/listener-options.js';
 export type { CulexPlugin, PluginContext, PluginDecision, PluginFactory, PluginHooks } from './server/plugin-api.js';
+export { MemoryStore } from './persistence/memory-store.js';
+export { openStore, type StoreLocation } from './persistence/open-store.js';
+export { SqliteStore, type SqliteStoreOptions } from './persistence/sqlite-store.js';
+export type { PersistenceStore } from './persistence/store.js';
