@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { encodePacket } from '../../src/protocol/encoder.js';
 import { withBroker } from '../helpers/broker.js';
+import { AFTER_CONNECT, AS_CONNECT } from '../helpers/malformed-corpus.js';
 import { sleep } from '../helpers/net.js';
 import {
   connectPacket,
@@ -12,59 +13,6 @@ import {
   subscribe,
   subscribePacket,
 } from '../helpers/raw-client.js';
-
-const ascii = (s: string): number[] => [...Buffer.from(s)];
-
-/** Malformed or forbidden packets sent after a good CONNECT (MQTT 3.1.1), from the codec's corpus. */
-const AFTER_CONNECT: ReadonlyArray<readonly [string, readonly number[]]> = [
-  ['[MQTT-1.5.5-1] five remaining-length bytes', [0x30, 0xff, 0xff, 0xff, 0xff, 0x01]],
-  ['[MQTT-2.1.3-1] PUBACK with reserved flags', [0x41, 0x02, 0x00, 0x01]],
-  ['[MQTT-3.8.1-1] SUBSCRIBE with flags 0000', [0x80, 0x06, 0x00, 0x01, 0x00, 0x01, ...ascii('a'), 0x00]],
-  ['[MQTT-3.10.1-1] UNSUBSCRIBE with flags 0000', [0xa0, 0x05, 0x00, 0x01, 0x00, 0x01, ...ascii('a')]],
-  ['[MQTT-3.6.1-1] PUBREL with flags 0000', [0x60, 0x02, 0x00, 0x01]],
-  ['[MQTT-2.1.3-1] reserved packet type 0', [0x00, 0x00]],
-  ['AUTH (type 15) before MQTT 5', [0xf0, 0x00]],
-  ['[MQTT-3.3.1-4] PUBLISH with QoS 3', [0x36, 0x05, 0x00, 0x01, ...ascii('t'), 0x00, 0x01]],
-  ['[MQTT-3.3.1-2] DUP on QoS 0', [0x38, 0x03, 0x00, 0x01, ...ascii('t')]],
-  ['[MQTT-2.2.1-3] PUBLISH QoS 1 with packet id 0', [0x32, 0x05, 0x00, 0x01, ...ascii('t'), 0x00, 0x00]],
-  ['[MQTT-3.3.2-2] wildcard in a topic name', [0x30, 0x03, 0x00, 0x01, ...ascii('#')]],
-  ['[MQTT-4.7.3-1] empty topic name', [0x30, 0x02, 0x00, 0x00]],
-  ['[MQTT-1.5.4-1] ill-formed UTF-8 in a topic', [0x30, 0x04, 0x00, 0x02, 0xc3, 0x28]],
-  ['[MQTT-1.5.4-2] U+0000 in a topic', [0x30, 0x04, 0x00, 0x02, 0x61, 0x00]],
-  ['string length beyond the packet', [0x30, 0x03, 0x00, 0x09, 0x61]],
-  ['[MQTT-3.8.3-3] SUBSCRIBE without filters', [0x82, 0x02, 0x00, 0x01]],
-  ['[MQTT-3.8.3-4] SUBSCRIBE requesting QoS 3', [0x82, 0x06, 0x00, 0x01, 0x00, 0x01, ...ascii('a'), 0x03]],
-  ['[MQTT-3.10.3-2] UNSUBSCRIBE without filters', [0xa2, 0x02, 0x00, 0x01]],
-  ['PINGREQ with a body', [0xc0, 0x01, 0x00]],
-  ['DISCONNECT with a body (3.1.1)', [0xe0, 0x01, 0x00]],
-  ['CONNACK from a client', [0x20, 0x02, 0x00, 0x00]],
-  ['SUBACK from a client', [0x90, 0x03, 0x00, 0x01, 0x00]],
-  ['[MQTT-3.1.0-2] second CONNECT', [...encodePacket(connectPacket({ clientId: 'again' }), 4)]],
-];
-
-/** Malformed first packets. */
-const AS_CONNECT: ReadonlyArray<readonly [string, readonly number[]]> = [
-  [
-    '[MQTT-3.1.2-1] unknown protocol name',
-    [0x10, 0x0c, 0x00, 0x04, ...ascii('MQTX'), 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00],
-  ],
-  [
-    '[MQTT-3.1.2-3] CONNECT reserved flag set',
-    [0x10, 0x0c, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x03, 0x00, 0x3c, 0x00, 0x00],
-  ],
-  [
-    '[MQTT-3.1.2-11] will QoS without will flag',
-    [0x10, 0x0c, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x0a, 0x00, 0x3c, 0x00, 0x00],
-  ],
-  [
-    '[MQTT-3.1.2-22] password without user name',
-    [0x10, 0x0f, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x42, 0x00, 0x3c, 0x00, 0x00, 0x00, 0x01, 0x70],
-  ],
-  [
-    'CONNECT truncated inside the client id',
-    [0x10, 0x0d, 0x00, 0x04, ...ascii('MQTT'), 0x04, 0x02, 0x00, 0x3c, 0x00, 0x05, 0x61],
-  ],
-];
 
 /** A bystander that must keep working: it publishes to itself and must get the message back. */
 async function assertAlive(bystander: RawClient, n: number): Promise<void> {

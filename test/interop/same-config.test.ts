@@ -230,6 +230,9 @@ const SHAPING_SCRIPTS: ReadonlyArray<readonly [string, Script]> = [
   ],
 ];
 
-test('delivery-shaping options from the same mosquitto.conf behave as in mosquitto', { skip, timeout: 30000 }, async () => {
+test('delivery-shaping options from the same mosquitto.conf behave as in mosquitto', {
+  skip,
+  timeout: 30000,
+}, async () => {
   await compare(SHAPING_CONF_LINES, SHAPING_SCRIPTS);
 });
