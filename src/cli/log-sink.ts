@@ -1,7 +1,10 @@
 // Writes broker log lines the way Mosquitto does: "<timestamp>: <message>" to the configured destinations.
 
+import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
+import type { BrokerCore } from '../broker/broker-core.js';
 import { type LogLevel, LogLevel as LevelBits, type Logger } from '../broker/logger.js';
+import { Message } from '../broker/message.js';
 import type { LogOptions } from '../config/config.js';
 
 function levelMask(types: LogOptions['types']): number {
@@ -47,8 +50,35 @@ export function formatTimestamp(format: string | undefined, date: Date): string 
   });
 }
 
+/** Letters of Mosquitto's `$SYS/broker/log/<letter>` topics (log_dest topic). */
+const TOPIC_LETTER: Record<LogLevel, string> = {
+  error: 'E',
+  warning: 'W',
+  notice: 'N',
+  information: 'I',
+  subscribe: 'M',
+  unsubscribe: 'U',
+  websockets: 'WS',
+  debug: 'D',
+};
+
+/** syslog severities (RFC 5424) of each level. */
+const SEVERITY: Record<LogLevel, number> = {
+  error: 3,
+  warning: 4,
+  notice: 5,
+  information: 6,
+  subscribe: 6,
+  unsubscribe: 6,
+  websockets: 7,
+  debug: 7,
+};
+
 export class LogSink implements Logger {
   private mask: number;
+  private broker: BrokerCore | undefined;
+  private publishing = false;
+  private syslog: ChildProcess | undefined;
 
   constructor(private options: LogOptions) {
     this.mask = levelMask(options.types);
@@ -57,6 +87,11 @@ export class LogSink implements Logger {
   reconfigure(options: LogOptions): void {
     this.options = options;
     this.mask = levelMask(options.types);
+  }
+
+  /** `log_dest topic` needs the broker to publish into. */
+  attach(broker: BrokerCore): void {
+    this.broker = broker;
   }
 
   enabled(level: LogLevel): boolean {
@@ -73,9 +108,36 @@ export class LogSink implements Logger {
         if (dest.kind === 'stderr') process.stderr.write(line);
         else if (dest.kind === 'stdout') process.stdout.write(line);
         else if (dest.kind === 'file' && dest.path !== undefined) appendFileSync(dest.path, line);
+        else if (dest.kind === 'syslog') this.toSyslog(level, message);
+        else if (dest.kind === 'topic') this.toTopic(level, message);
       } catch {
         // A log destination that fails must not take the broker down.
       }
+    }
+  }
+  /** syslog through util-linux `logger`, one long-lived process: each line carries its own priority. */
+  private toSyslog(level: LogLevel, message: string): void {
+    if (this.syslog === undefined) {
+      this.syslog = spawn('logger', ['--prio-prefix', '-t', 'culex'], { stdio: ['pipe', 'ignore', 'ignore'] });
+      this.syslog.on('error', () => {
+        process.stderr.write('Error: log_dest syslog needs the "logger" command (util-linux).\n');
+      });
+      this.syslog.unref();
+    }
+    const facility = this.options.syslogFacility === undefined ? 3 : 16 + this.options.syslogFacility;
+    this.syslog.stdin?.write(`<${facility * 8 + SEVERITY[level]}>${message}\n`);
+  }
+
+  /** Publishes the line to `$SYS/broker/log/<letter>` as Mosquitto does; lines logged while routing are not re-published. */
+  private toTopic(level: LogLevel, message: string): void {
+    const broker = this.broker;
+    if (broker === undefined || this.publishing) return;
+    this.publishing = true;
+    try {
+      const payload = Buffer.from(message);
+      broker.route(new Message(`$SYS/broker/log/${TOPIC_LETTER[level]}`, payload, 0, false, undefined, '', 0));
+    } finally {
+      this.publishing = false;
     }
   }
 }

@@ -84,6 +84,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (store.durable) logger.log('notice', `Persistence: ${databasePath(config.persistence)}.`);
     broker = new Broker({ options: config.broker, logger, hooks: security.global.hooks, listenerHooks: security.listenerHooks(), pskSources: security.pskSources(), store, sysInterval: config.sysInterval, version: VERSION });
     security.attach(broker);
+    logger.attach(broker);
   } catch (err) {
     // A corrupt, unreadable or read-only database: refuse to start rather than run without the saved state.
     fail(err instanceof Error ? err.message : String(err));
