@@ -17,7 +17,7 @@ import {
 /** A bystander that must keep working: it publishes to itself and must get the message back. */
 async function assertAlive(bystander: RawClient, n: number): Promise<void> {
   bystander.send(publishPacket('alive', String(n), 1, (n % 60000) + 1));
-  const got = await bystander.collect(120);
+  const got = await bystander.collect(120, 2);
   assert.ok(
     got.some((p) => p.type === 3 && p.payload.toString() === String(n)),
     `bystander did not get message ${n}`,
@@ -78,7 +78,7 @@ test('a client trickling one byte at a time is served correctly', async () => {
       drip.send([b]);
       await sleep(1);
     }
-    const got = await drip.collect(300);
+    const got = await drip.collect(300, 3);
     assert.deepEqual(
       got.map((p) => p.type),
       [2, 4, 13],
@@ -127,7 +127,7 @@ test('a filter with 1,000 levels is accepted and matches', async () => {
     const { client: pub } = await RawClient.connect(port, { clientId: 'pub' });
     pub.send(publishPacket(topic, 'deep'));
     pub.send(publishPacket(`${topic}/more`, 'deeper'));
-    const got = (await sub.collect(300)).filter((p) => p.type === 3);
+    const got = (await sub.collect(300, 2)).filter((p) => p.type === 3);
     assert.equal(got.length, 2);
     sub.disconnect();
     pub.disconnect();

@@ -51,7 +51,7 @@ test('[MQTT-3.1.3-5] MQTT 3.1 (MQIsdp, level 3) client connects; empty id and id
     assert.equal(ok.connack.reasonCode, 0);
     await subscribe(ok.client, 1, [['v31/t', 1]]);
     ok.client.send(publishPacket('v31/t', 'hi', 1, 7));
-    const got = await ok.client.collect(300);
+    const got = await ok.client.collect(300, 2);
     const pub = got.find((p) => p.type === 3);
     assert.ok(pub !== undefined && pub.type === 3 && pub.payload.toString() === 'hi');
     assert.ok(got.some((p) => p.type === 4 && p.packetId === 7));

@@ -76,8 +76,8 @@ test('[MQTT-3.8.4-6] delivery QoS is the minimum of the published QoS and the gr
     const { client: pub } = await RawClient.connect(port, { clientId: 'pub' });
     pub.send(publishPacket('d', 'x', 2, 1));
     pub.send(publishPacket('d', 'y', 0));
-    const g0 = publishes(await s0.collect(250)).map((p) => p.qos);
-    const g1 = publishes(await s1.collect(50)).map((p) => p.qos);
+    const g0 = publishes(await s0.collect(250, 2)).map((p) => p.qos);
+    const g1 = publishes(await s1.collect(50, 2)).map((p) => p.qos);
     assert.deepEqual(g0, [0, 0]);
     assert.deepEqual(g1, [1, 0]);
     s0.disconnect();
@@ -101,7 +101,7 @@ test('[MQTT-4.3.3-10] QoS 2 exactly once: a re-sent PUBLISH with DUP before PUBR
     pub.send(publishPacket('once', 'y', 2, 42));
     assert.deepEqual(await pub.next(), { type: 5, packetId: 42, reasonCode: 0 });
     pub.send({ type: 6, packetId: 42, reasonCode: 0 });
-    const got = publishes(await sub.collect(300)).map((p) => p.payload.toString());
+    const got = publishes(await sub.collect(300, 2)).map((p) => p.payload.toString());
     assert.deepEqual(got, ['x', 'y']);
     sub.disconnect();
     pub.disconnect();
@@ -122,7 +122,7 @@ test('[MQTT-4.3.3-10] QoS 2 exactly once also across a reconnect of the publishe
     assert.deepEqual(await b.client.next(), { type: 5, packetId: 5, reasonCode: 0 });
     b.client.send({ type: 6, packetId: 5, reasonCode: 0 });
     assert.deepEqual(await b.client.next(), { type: 7, packetId: 5, reasonCode: 0 });
-    assert.equal(publishes(await sub.collect(300)).length, 1);
+    assert.equal(publishes(await sub.collect(300, 1)).length, 1);
     sub.disconnect();
     b.client.disconnect();
   });
@@ -136,7 +136,7 @@ test('[MQTT-3.3.1-1] [MQTT-4.4.0-1] unacknowledged messages are resent in order 
     pub.send(publishPacket('rs/a', '1', 1, 1));
     pub.send(publishPacket('rs/b', '2', 2, 2));
     pub.send(publishPacket('rs/c', '3', 1, 3));
-    const first = publishes(await s.client.collect(300));
+    const first = publishes(await s.client.collect(300, 3));
     assert.deepEqual(
       first.map((p) => [p.packetId, p.dup]),
       [
@@ -152,7 +152,7 @@ test('[MQTT-3.3.1-1] [MQTT-4.4.0-1] unacknowledged messages are resent in order 
     await s.client.closed;
     const again = await RawClient.connect(port, { clientId: 'resend', clean: false });
     assert.equal(again.connack.sessionPresent, true);
-    const resent = await again.client.collect(300);
+    const resent = await again.client.collect(300, 3);
     // QoS 1 #1 with DUP, PUBREL for #2 (already received), QoS 1 #3 with DUP: the original order.
     assert.deepEqual(
       resent.map((p) =>

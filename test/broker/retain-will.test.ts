@@ -21,7 +21,7 @@ test('[MQTT-3.3.1-5] [MQTT-3.3.1-8] [MQTT-3.3.1-9] retained: stored, replaced, s
     const { client: sub } = await RawClient.connect(port, { clientId: 'sub' });
     await new Promise((r) => setTimeout(r, 50));
     await subscribe(sub, 1, [['ret/#', 1]]);
-    const got = publishes(await sub.collect(300));
+    const got = publishes(await sub.collect(300, 2));
     assert.deepEqual(got.map((p) => [p.topic, p.payload.toString(), p.retain, p.qos]).sort(), [
       ['ret/a', 'second', true, 1],
       ['ret/b', 'bee', true, 0],

@@ -28,7 +28,7 @@ test('[MQTT-3.1.2-5] QoS 1 and 2 messages published while offline are delivered 
     await pub.collect(150);
     const { client, connack } = await RawClient.connect(port, { clientId: 'off', clean: false });
     assert.equal(connack.sessionPresent, true);
-    const got = publishes(await client.collect(300));
+    const got = publishes(await client.collect(300, 3));
     assert.deepEqual(
       got.map((p) => [p.topic, p.qos, p.packetId, p.dup]),
       [
@@ -49,7 +49,7 @@ test('queue_qos0_messages: QoS 0 messages are queued for an offline persistent s
     pub.send(publishPacket('q0/a', 'zero', 0));
     await pub.collect(100);
     const { client } = await RawClient.connect(port, { clientId: 'off0', clean: false });
-    const got = publishes(await client.collect(300));
+    const got = publishes(await client.collect(300, 1));
     assert.deepEqual(
       got.map((p) => [p.payload.toString(), p.qos]),
       [['zero', 0]],
@@ -69,7 +69,7 @@ test('max_queued_messages bounds the offline queue (the oldest are kept, later o
       await pub.collect(200);
       assert.equal(broker.sessions.get('bounded')?.queuedCount, 5);
       const { client } = await RawClient.connect(port, { clientId: 'bounded', clean: false });
-      const got = publishes(await client.collect(300));
+      const got = publishes(await client.collect(300, 5));
       assert.deepEqual(
         got.map((p) => p.payload.toString()),
         ['0', '1', '2', '3', '4'],
@@ -86,13 +86,13 @@ test('max_inflight_messages: only that many QoS 1 messages are unacknowledged at
     await subscribe(sub, 1, [['w', 1]]);
     const { client: pub } = await RawClient.connect(port, { clientId: 'pub' });
     for (let i = 0; i < 5; i++) pub.send(publishPacket('w', String(i), 1, i + 1));
-    let got = publishes(await sub.collect(200));
+    let got = publishes(await sub.collect(200, 2));
     assert.deepEqual(
       got.map((p) => p.packetId),
       [1, 2],
     );
     sub.send({ type: 4, packetId: 1, reasonCode: 0 });
-    got = publishes(await sub.collect(200));
+    got = publishes(await sub.collect(200, 1));
     assert.deepEqual(
       got.map((p) => [p.packetId, p.payload.toString()]),
       [[3, '2']],

@@ -152,17 +152,27 @@ export class RawClient {
     }
   }
 
-  /** All packets that arrive within `ms`. */
-  async collect(ms: number): Promise<Packet[]> {
-    const end = Date.now() + ms;
+  /**
+   * All packets that arrive within `ms`. With `atLeast`, a loaded machine gets more time: collection goes on (up
+   * to 5 s) until that many packets came, plus a short grace period to catch any unexpected extra.
+   */
+  async collect(ms: number, atLeast = 0): Promise<Packet[]> {
+    const start = Date.now();
+    let end = start + ms;
     const out: Packet[] = [];
     for (;;) {
-      const left = end - Date.now();
+      let left = end - Date.now();
+      if (left <= 0 && out.length < atLeast && Date.now() - start < 5000) {
+        end = Math.min(start + 5000, Date.now() + 100);
+        left = end - Date.now();
+      }
       if (left <= 0) break;
       try {
         const raw = await this.nextRaw(left);
         if (raw === null) break;
         out.push(decodeFrame(raw, this.version));
+        // Once the expected count arrives late, wait only a short grace period for extras.
+        if (out.length === atLeast && Date.now() >= start + ms) end = Date.now() + 50;
       } catch {
         break;
       }
