@@ -531,6 +531,22 @@ const SCRIPTS: ReadonlyArray<readonly [string, Script]> = [
       await c.read('s', 2);
     },
   ],
+  [
+    'keepalive 1 s exceeded: connection closed, will published',
+    async (c) => {
+      await c.connect('w', { clientId: 'd-kaw' });
+      c.send('w', sub(1, ['d/kawill', 1]));
+      await c.read('w', 1);
+      await c.connect('a', {
+        clientId: 'd-ka1',
+        keepAlive: 1,
+        will: { topic: 'd/kawill', payload: 'silent' },
+      });
+      // Mosquitto 2.0.11 takes up to ~4 s with keepalive 1 (coarse sweep); Culex closes after 1.5-2.5 s.
+      await c.read('a', 1, 6000);
+      await c.read('w', 1);
+    },
+  ],
 ];
 
 /** Every malformed packet of the corpus, after a good CONNECT and as the first packet. */
