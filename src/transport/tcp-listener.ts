@@ -1,7 +1,7 @@
 // Plain TCP listeners (and Unix domain sockets, which Node serves through the same `net` server).
 
 import { lstatSync, unlinkSync } from 'node:fs';
-import { type AddressInfo, createServer, isIPv6, type Server, type Socket } from 'node:net';
+import { type AddressInfo, createServer, isIPv6, type OnReadOpts, type Server, Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { ConnectionHandler, Listener } from './listener.js';
 import type { ListenerOptions } from './listener-options.js';
@@ -84,7 +84,9 @@ export async function openTcpListener(
   const opened: Listener[] = [];
   const targets = options.unixSocketPath !== undefined ? [undefined] : bindAddresses(options);
   for (const host of targets) {
-    const server = createServer({ noDelay: options.setTcpNodelay, pauseOnConnect: false }, (socket) => {
+    // Paused on accept so that the socket can be re-created with its own read buffers before any byte is read.
+    const server = createServer({ noDelay: options.setTcpNodelay, pauseOnConnect: true }, (accepted) => {
+      const socket = withReadBuffers(accepted, server);
       onConnection(socket, peerAddress(socket, options.unixSocketPath ?? 'unix'));
     });
     if (options.maxConnections >= 0) server.maxConnections = options.maxConnections;
@@ -96,4 +98,54 @@ export async function openTcpListener(
     opened.push(new NetListener(server, `${family} listen socket on ${where}`, port));
   }
   return opened;
+}
+
+/** A read at least this large marks a busy connection: its next read goes into a private buffer, uncopied. */
+const BUSY_READ = 16 * 1024;
+/** A private read buffer holds a 64 KiB payload with its header, so such a PUBLISH arrives in one read. */
+const PRIVATE_READ = 128 * 1024;
+/** Quiet connections all read into this buffer; what they read is copied out at once (a few bytes). */
+let sharedRead: Buffer | undefined;
+
+/**
+ * Re-creates an accepted socket so that it reads into buffers we choose (Node's `onread`, which `net.Server`
+ * does not offer). Node's own reads stop at 64 KiB, so a 64 KiB PUBLISH always arrived in two pieces that the
+ * decoder had to join (a 64 KiB copy per message, the largest cost of the large-payload benchmark); a busy
+ * connection now gets a 128 KiB buffer and the packet is decoded where the kernel put it. Idle connections
+ * share one buffer, so none holds a read buffer of its own. Chunks are still emitted as 'data' and never
+ * reused, as with Node's reads.
+ */
+function withReadBuffers(accepted: Socket, server: Server): Socket {
+  const inner = accepted as unknown as { _handle: object | null };
+  const handle = inner._handle;
+  if (handle === null) {
+    accepted.resume();
+    return accepted;
+  }
+  // The handle changes owner; the accepting Socket object is dropped without ever being read or closed.
+  inner._handle = null;
+  sharedRead ??= Buffer.allocUnsafeSlow(BUSY_READ);
+  let next: Buffer = sharedRead;
+  const onread: OnReadOpts = {
+    buffer: () => next,
+    callback: (n: number, buf: Uint8Array): boolean => {
+      let chunk: Buffer;
+      if (buf === sharedRead) {
+        chunk = Buffer.allocUnsafe(n);
+        sharedRead.copy(chunk, 0, 0, n);
+      } else {
+        chunk = (buf as Buffer).subarray(0, n);
+      }
+      next = n >= BUSY_READ ? Buffer.allocUnsafeSlow(PRIVATE_READ) : (sharedRead as Buffer);
+      socket.emit('data', chunk);
+      return true;
+    },
+  };
+  const socket = new Socket({ handle, onread, allowHalfOpen: false, readable: true, writable: true } as ConstructorParameters<
+    typeof Socket
+  >[0]);
+  // The server counts its connections through this field (maxConnections, close()).
+  (socket as unknown as { _server: Server })._server = server;
+  (socket as unknown as { server: Server }).server = server;
+  return socket;
 }
