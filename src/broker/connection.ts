@@ -4,6 +4,7 @@
 import type { Duplex } from 'node:stream';
 import { PacketDecoder } from '../protocol/decoder.js';
 import { encodePacket } from '../protocol/encoder.js';
+import { PublishBatch } from '../protocol/publish-batch.js';
 import { PublishFrame, type PublishExtra } from '../protocol/publish-frame.js';
 import { type MqttProtocolError, Rule } from '../protocol/errors.js';
 import type { Packet, ProtocolVersion, QoS, Will } from '../protocol/packets.js';
@@ -60,6 +61,8 @@ export class Connection implements ClientInfo {
   stalled = false;
   private corked = false;
   private closing = false;
+  /** Packets being joined during a bulk send (beginGather / endGather). */
+  private batch: PublishBatch | null = null;
 
   constructor(
     readonly broker: BrokerCore,
@@ -124,12 +127,36 @@ export class Connection implements ClientInfo {
   }
 
   write(chunk: Buffer): boolean {
+    const batch = this.batch;
+    if (batch !== null) {
+      if (batch.addRaw(chunk)) return true;
+      // Large packets go out as they are, after what the batch holds.
+      batch.flush();
+    }
+    return this.writeOut(chunk);
+  }
+
+  private writeOut(chunk: Buffer): boolean {
     if (!this.corked) {
       this.corked = true;
       this.stream.cork();
       process.nextTick(uncork, this);
     }
     return this.stream.write(chunk);
+  }
+
+  /**
+   * Bulk sends (the retained messages of a subscription, possibly thousands) join their packets into a few
+   * large writes: a stream write per packet costs more than the packet itself. Ends with endGather().
+   */
+  beginGather(): void {
+    this.batch ??= new PublishBatch({ write: (chunk: Buffer) => this.writeOut(chunk) });
+  }
+
+  endGather(): void {
+    if (this.batch === null) return;
+    this.batch.flush();
+    this.batch = null;
   }
 
   flush(): void {
@@ -142,6 +169,8 @@ export class Connection implements ClientInfo {
     if (this.context.mountPoint !== '' || this.protocolVersion === 5) {
       return this.sendPublishSlow(message, qos, retain, dup, packetId, subIds);
     }
+    // In a bulk send, small QoS 0 packets are encoded straight into the batch (no frame object per message).
+    if (qos === 0 && this.batch !== null && this.batch.addPublish(message.topic, message.payload, retain)) return true;
     message.frame.writeTo(this, this.protocolVersion, qos, retain, dup, packetId);
     return true;
   }

@@ -87,10 +87,17 @@ function sendRetained(conn: Connection, entry: SubscriptionEntry, created: boole
   const broker = conn.broker;
   const authorize = conn.context.hooks.authorize;
   const subIds = entry.identifier === 0 ? undefined : [entry.identifier];
-  for (const message of broker.retained.match(entry.matchFilter, broker.now)) {
-    if (authorize !== undefined && !authorize(conn, 'read', message.topic)) continue;
-    const qos = (broker.options.upgradeOutgoingQos ? entry.qos : Math.min(entry.qos, message.qos)) as QoS;
-    broker.deliver(conn.session!, message, qos, true, subIds);
+  const messages = broker.retained.match(entry.matchFilter, broker.now);
+  // Thousands of retained messages are joined into a few large writes rather than one write each.
+  if (messages.length > 1) conn.beginGather();
+  try {
+    for (const message of messages) {
+      if (authorize !== undefined && !authorize(conn, 'read', message.topic)) continue;
+      const qos = (broker.options.upgradeOutgoingQos ? entry.qos : Math.min(entry.qos, message.qos)) as QoS;
+      broker.deliver(conn.session!, message, qos, true, subIds);
+    }
+  } finally {
+    conn.endGather();
   }
 }
 
