@@ -132,7 +132,9 @@ test('[MQTT-3.1.3-1] 3.1.1: client id, will topic, will message, user name and p
       await subscribe(watcher, 1, [['order/will', 0]]);
       const c = await RawClient.open(tb.port);
       // user name + password + will (QoS 0) + clean session
-      c.send(connect311(0xc6, str('c-order'), str('order/will'), str('will-msg'), str('alice'), str('secret')));
+      c.send(
+        connect311(0xc6, str('c-order'), str('order/will'), str('will-msg'), str('alice'), str('secret')),
+      );
       const ack = await c.next();
       assert.equal(ack.type === 2 && ack.reasonCode, 0);
       assert.deepEqual(seen, ['c-order|alice|secret']);
@@ -243,7 +245,12 @@ test('[MQTT-3.2.0-1] 3.1.1: CONNACK comes first even when queued messages wait f
 });
 
 test('[MQTT-3.2.2-4] [MQTT-3.2.2-5] 3.1.1: a refusing CONNACK has Session Present 0 even when a session exists, then the connection closes', async () => {
-  const s = await RawClient.connect(b.port, { clientId: 'c-sp', clean: false, username: 'u', password: 'good' });
+  const s = await RawClient.connect(b.port, {
+    clientId: 'c-sp',
+    clean: false,
+    username: 'u',
+    password: 'good',
+  });
   assert.equal(s.connack.reasonCode, 0);
   s.client.disconnect();
   await s.client.closed;
@@ -253,7 +260,12 @@ test('[MQTT-3.2.2-4] [MQTT-3.2.2-5] 3.1.1: a refusing CONNACK has Session Presen
   assert.deepEqual(await c.nextRaw(), Buffer.from([0x20, 2, 0, 4]));
   assert.equal(await c.waitClosed(), true);
   // The session itself was not harmed by the refusal.
-  const ok = await RawClient.connect(b.port, { clientId: 'c-sp', clean: false, username: 'u', password: 'good' });
+  const ok = await RawClient.connect(b.port, {
+    clientId: 'c-sp',
+    clean: false,
+    username: 'u',
+    password: 'good',
+  });
   assert.equal(ok.connack.sessionPresent, true);
   ok.client.destroy();
   await sleep(0);

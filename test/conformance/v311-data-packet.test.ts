@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { RawClient, subscribe } from '../helpers/raw-client.js';
-import { BAD_UTF8, packet, str, SURROGATE, u16 } from './bytes.js';
+import { BAD_UTF8, packet, SURROGATE, str, u16 } from './bytes.js';
 
 let b: TestBroker;
 before(async () => {
@@ -46,7 +46,10 @@ test('[MQTT-1.5.3-2] 3.1.1: U+0000 in a topic name closes the connection', async
 test('[MQTT-1.5.3-3] 3.1.1: a BOM (EF BB BF) in a topic is kept, not stripped', async () => {
   const bomTopic = Buffer.from([0xef, 0xbb, 0xbf, 0x62, 0x6f, 0x6d]).toString('utf8');
   const sub = await connected('d-bom-s');
-  await subscribe(sub, 1, [[bomTopic, 0], ['bom', 0]]);
+  await subscribe(sub, 1, [
+    [bomTopic, 0],
+    ['bom', 0],
+  ]);
   const pub = await connected('d-bom-p');
   pub.send(packet(0x30, str([0xef, 0xbb, 0xbf, 0x62, 0x6f, 0x6d]), Buffer.from('1')));
   const raw = await sub.nextRaw();
@@ -81,7 +84,8 @@ test('[MQTT-2.3.1-4] 3.1.1: the server gives each unacknowledged QoS 1/2 PUBLISH
   const sub = await connected('d-ids-s');
   await subscribe(sub, 1, [['ids/#', 2]]);
   const pub = await connected('d-ids-p');
-  for (let i = 0; i < 6; i++) pub.send(packet(i % 2 === 0 ? 0x32 : 0x34, str('ids/x'), u16(i + 1), Buffer.from(`${i}`)));
+  for (let i = 0; i < 6; i++)
+    pub.send(packet(i % 2 === 0 ? 0x32 : 0x34, str('ids/x'), u16(i + 1), Buffer.from(`${i}`)));
   const got = (await sub.collect(300, 6)).filter((p) => p.type === 3);
   assert.equal(got.length, 6);
   const ids = got.map((p) => (p.type === 3 ? p.packetId : -1));

@@ -84,7 +84,14 @@ test('[MQTT-4.6.0-5] [MQTT-4.6.0-6] 3.1.1: topics are ordered: a subscriber gets
   const chunks: Buffer[] = [];
   for (let i = 0; i < n; i++) {
     const qos = i % 3;
-    chunks.push(packet(0x30 | (qos << 1), str(`order/q${qos}`), qos > 0 ? u16(i + 1) : Buffer.alloc(0), Buffer.from(`${i}`)));
+    chunks.push(
+      packet(
+        0x30 | (qos << 1),
+        str(`order/q${qos}`),
+        qos > 0 ? u16(i + 1) : Buffer.alloc(0),
+        Buffer.from(`${i}`),
+      ),
+    );
   }
   pub.send(Buffer.concat(chunks));
   const got: Array<{ qos: number; i: number }> = [];
@@ -97,7 +104,11 @@ test('[MQTT-4.6.0-5] [MQTT-4.6.0-6] 3.1.1: topics are ordered: a subscriber gets
   }
   for (const qos of [0, 1, 2]) {
     const seq = got.filter((g) => g.qos === qos).map((g) => g.i);
-    assert.deepEqual(seq, [...seq].sort((x, y) => x - y), `QoS ${qos} out of order: ${seq}`);
+    assert.deepEqual(
+      seq,
+      [...seq].sort((x, y) => x - y),
+      `QoS ${qos} out of order: ${seq}`,
+    );
     assert.equal(seq.length, n / 3);
   }
   sub.destroy();

@@ -145,7 +145,10 @@ test('[MQTT-3.12.4-1] 3.1.1: PINGREQ is answered with PINGRESP', async () => {
   c.send([0xc0, 0x00]);
   assert.deepEqual(await c.nextRaw(), Buffer.from([0xd0, 0x00]));
   c.send([0xc0, 0x00, 0xc0, 0x00]);
-  assert.deepEqual(Buffer.concat([(await c.nextRaw())!, (await c.nextRaw())!]), Buffer.from([0xd0, 0, 0xd0, 0]));
+  assert.deepEqual(
+    Buffer.concat([(await c.nextRaw())!, (await c.nextRaw())!]),
+    Buffer.from([0xd0, 0, 0xd0, 0]),
+  );
   c.destroy();
 });
 

@@ -33,7 +33,8 @@ async function refusedConnect(bytes: Buffer): Promise<void> {
   const c = await open();
   c.send(bytes);
   assert.equal(await c.waitClosed(2000), true, 'connection should be closed');
-  for (const raw of c.received) assert.ok(raw[0] === 0x20 && (raw[3] ?? 0) >= 0x80, `unexpected ${raw.toString('hex')}`);
+  for (const raw of c.received)
+    assert.ok(raw[0] === 0x20 && (raw[3] ?? 0) >= 0x80, `unexpected ${raw.toString('hex')}`);
 }
 
 function drop(c: RawClient): Promise<void> {
@@ -158,7 +159,13 @@ test('[MQTT-3.1.3-10] 5.0: will User Properties are published in their order', a
   ];
   const { client } = await connect5(b.port, {
     clientId: 'c5-wup',
-    will: { topic: 'wup5/t', payload: Buffer.from('w'), qos: 0, retain: false, properties: { userProperties } },
+    will: {
+      topic: 'wup5/t',
+      payload: Buffer.from('w'),
+      qos: 0,
+      retain: false,
+      properties: { userProperties },
+    },
   });
   await drop(client);
   const p = await sub.nextOfType(3);
@@ -201,7 +208,10 @@ test('[MQTT-3.1.4-4] [MQTT-3.1.4-5] [MQTT-3.2.2-8] 5.0: an accepted CONNECT gets
   assert.ok(raw !== null);
   assert.deepEqual([raw[0], raw[2], raw[3]], [0x20, 0, 0]);
   c.destroy();
-  const connackCodes = new Set([0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8c, 0x90, 0x95, 0x97, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9f]);
+  const connackCodes = new Set([
+    0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8c, 0x90, 0x95, 0x97, 0x99, 0x9a,
+    0x9b, 0x9c, 0x9d, 0x9f,
+  ]);
   for (const bytes of [
     connect5raw(0x02, str('')), // fine: assigned id
     connect5raw(0xc2, str('c5-pw'), str('u'), str('bad')),
@@ -210,7 +220,8 @@ test('[MQTT-3.1.4-4] [MQTT-3.1.4-5] [MQTT-3.2.2-8] 5.0: an accepted CONNECT gets
     r.send(bytes);
     const ack = await r.next();
     assert.equal(ack.type, 2);
-    if (ack.type === 2) assert.ok(ack.reasonCode === 0 || connackCodes.has(ack.reasonCode), `0x${ack.reasonCode.toString(16)}`);
+    if (ack.type === 2)
+      assert.ok(ack.reasonCode === 0 || connackCodes.has(ack.reasonCode), `0x${ack.reasonCode.toString(16)}`);
     r.destroy();
   }
 });
@@ -220,7 +231,10 @@ test('[MQTT-3.1.4-6] 5.0: after a refused CONNECT nothing else from the client i
   await subscribe5(watcher, 1, 'ref5/#');
   const c = await open();
   c.send(
-    Buffer.concat([connect5raw(0xc2, str('c5-ref'), str('u'), str('bad')), packet(0x31, str('ref5/t'), [0], Buffer.from('no'))]),
+    Buffer.concat([
+      connect5raw(0xc2, str('c5-ref'), str('u'), str('bad')),
+      packet(0x31, str('ref5/t'), [0], Buffer.from('no')),
+    ]),
   );
   const ack = await c.next();
   assert.equal(ack.type === 2 && ack.reasonCode, 0x86);
@@ -249,7 +263,10 @@ test('[MQTT-3.2.0-1] [MQTT-3.2.0-2] 5.0: CONNACK comes first, before queued mess
   // A second CONNECT is a Protocol Error: no second CONNACK.
   c.send(v5ConnectPacket({ clientId: 'c5-first', clean: false }));
   const after = await c.collect(500);
-  assert.ok(after.every((p) => p.type !== 2), 'no second CONNACK');
+  assert.ok(
+    after.every((p) => p.type !== 2),
+    'no second CONNACK',
+  );
   assert.equal(await c.waitClosed(), true);
   pub.destroy();
 });

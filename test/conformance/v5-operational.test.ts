@@ -2,10 +2,10 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import type { Properties } from '../../src/protocol/properties.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { sleep } from '../helpers/net.js';
 import type { RawClient } from '../helpers/raw-client.js';
-import type { Properties } from '../../src/protocol/properties.js';
 import { connect5, publish5, subscribe5 } from '../mqtt5/helpers.js';
 import { packet, str, u16 } from './bytes.js';
 import { payloads, rejected, topics } from './v5-util.js';
@@ -197,7 +197,10 @@ test('[MQTT-4.6.0-5] [MQTT-4.6.0-6] 5.0: every topic is ordered: one client’s 
   for (const qos of [0, 1, 2]) {
     const seq = seen.filter(([q]) => q === qos).map(([, i]) => i);
     assert.equal(seq.length, n / 3);
-    assert.deepEqual(seq, [...seq].sort((x, y) => x - y));
+    assert.deepEqual(
+      seq,
+      [...seq].sort((x, y) => x - y),
+    );
   }
   sub.destroy();
   pub.destroy();
@@ -221,7 +224,8 @@ test('[MQTT-4.7.3-4] 5.0: matching applies no normalization (case, empty levels,
   await subscribe5(sub, 1, 'norm5/a/b');
   await subscribe5(sub, 2, nfc);
   const pub = await connected('q5-norm-p');
-  for (const t of ['norm5/A/b', 'norm5/a//b', 'norm5/a/b/', 'norm5/cafe\u0301', nfc, 'norm5/a/b']) pub.send(publish5(t, t));
+  for (const t of ['norm5/A/b', 'norm5/a//b', 'norm5/a/b/', 'norm5/cafe\u0301', nfc, 'norm5/a/b'])
+    pub.send(publish5(t, t));
   assert.deepEqual(topics(await sub.collect(250, 2)), [nfc, 'norm5/a/b']);
   sub.destroy();
   pub.destroy();

@@ -51,7 +51,21 @@ test('[MQTT-3.8.3-2] 5.0: a SUBSCRIBE without any filter is refused', async () =
 
 test('[MQTT-3.8.4-2] [MQTT-3.8.4-5] [MQTT-3.8.4-6] [MQTT-3.8.4-7] 5.0: one SUBACK with the SUBSCRIBE id and one granted-QoS / failure code per filter', async () => {
   const c = await connected('o5-sack');
-  c.send(packet(0x82, u16(0x4242), [0], str('sack/a'), [2], str('sack/b'), [0], str('secret/x'), [1], str('sack/c'), [1]));
+  c.send(
+    packet(
+      0x82,
+      u16(0x4242),
+      [0],
+      str('sack/a'),
+      [2],
+      str('sack/b'),
+      [0],
+      str('secret/x'),
+      [1],
+      str('sack/c'),
+      [1],
+    ),
+  );
   const acks = await c.collect(200, 1);
   assert.equal(acks.length, 1);
   const ack = acks[0];
@@ -167,7 +181,13 @@ test('[MQTT-3.14.4-1] [MQTT-3.14.4-2] 5.0: after its DISCONNECT the server sends
   const c = await connected('o5-after');
   // A Protocol Error (Topic Alias 0), followed by packets that would each get an answer.
   const alias0 = packet(0x30, str('after/t'), [3, 0x23, 0, 0], Buffer.from('x'));
-  c.send(Buffer.concat([alias0, Buffer.from([0xc0, 0]), packet(0x32, str('after/t'), u16(1), [0], Buffer.from('y'))]));
+  c.send(
+    Buffer.concat([
+      alias0,
+      Buffer.from([0xc0, 0]),
+      packet(0x32, str('after/t'), u16(1), [0], Buffer.from('y')),
+    ]),
+  );
   const got = await c.collect(1000);
   assert.equal(await c.waitClosed(), true);
   assert.equal(got.length, 1, `only the DISCONNECT: ${got.map((p) => p.type)}`);
