@@ -56,6 +56,8 @@ export class BrokerCore extends EventEmitter {
   readonly connections = new Set<Connection>();
   readonly stats: BrokerStats = { messagesReceived: 0, messagesSent: 0, dropped: 0, droppedTooLarge: 0, sessionsExpired: 0 };
   private readonly pendingWills = new Map<string, PendingWill>();
+  /** Clients whose will is saved in the store as armed (persistent session, connected). */
+  private readonly armedWills = new Set<string>();
   private readonly sweeper: NodeJS.Timeout;
   private routeStamp = 0;
   /** The connection whose PUBLISH is being routed, for back-pressure (null for wills and $SYS). */
@@ -78,11 +80,25 @@ export class BrokerCore extends EventEmitter {
   /** Loads what the store saved; throws PersistenceError when it cannot be read. */
   private restore(): void {
     const store = this.store;
-    const state = store.load(this.now);
+    const now = this.now;
+    const state = store.load(now);
     const counts = restoreState(this, state);
+    const fired: PendingWill[] = [];
     for (const w of state.wills) {
+      const session = this.sessions.get(w.clientId);
+      if (w.dueAt === 0) {
+        // An armed will: its client was connected when the broker died, an unclean end [MQTT-3.1.2-8]. As at
+        // any disconnection, the Will Delay Interval (capped by the session's expiry) starts now.
+        const delay = Math.min(w.delay, session?.expiryInterval ?? 0);
+        const pending = { will: w.will, clientId: w.clientId, at: now + delay * 1000 };
+        if (delay > 0 && session !== undefined) {
+          this.pendingWills.set(w.clientId, pending);
+          store.saveWill({ clientId: w.clientId, will: w.will, dueAt: pending.at, delay: w.delay });
+        } else fired.push(pending);
+        continue;
+      }
       // A will whose session ended while the broker was down is due at once [MQTT-3.1.3-9].
-      const at = this.sessions.has(w.clientId) ? w.dueAt : 0;
+      const at = session !== undefined ? w.dueAt : 0;
       this.pendingWills.set(w.clientId, { will: w.will, clientId: w.clientId, at });
     }
     this.logger.log(
@@ -90,6 +106,11 @@ export class BrokerCore extends EventEmitter {
       `Restored ${counts.sessions} sessions, ${counts.subscriptions} subscriptions, ${counts.messages} queued messages and ${counts.retained} retained messages from ${store.description}.`,
     );
     store.onPending(() => setImmediate(commitTurn, this));
+    for (const p of fired) {
+      store.deleteWill(p.clientId);
+      this.publishWill(p.will, p.clientId);
+    }
+    this.commitNow();
   }
 
   /**
@@ -171,6 +192,13 @@ export class BrokerCore extends EventEmitter {
     session.disconnectedAt = 0;
     conn.session = session;
     this.persistSession(session);
+    // The will of a persistent session is kept while its client is connected, so that a broker crash
+    // (an unclean end for the client) still publishes it after the restart.
+    const will = conn.will;
+    if (session.persisted && will !== undefined) {
+      this.store.saveWill({ clientId, will, dueAt: 0, delay: conn.willDelay });
+      this.armedWills.add(clientId);
+    }
     return present;
   }
 
@@ -202,6 +230,9 @@ export class BrokerCore extends EventEmitter {
       if (!conn.takenOver) redistributeShared(this, session);
     }
     const will = conn.will;
+    // The armed copy goes whatever happens: a normal DISCONNECT discards the will, otherwise it is published
+    // now or saved below as a delayed will.
+    if (own && this.armedWills.delete(conn.clientId)) this.store.deleteWill(conn.clientId);
     if (!graceful && will !== undefined) {
       conn.will = undefined;
       const delay = Math.min(conn.willDelay, session.expiryInterval);
@@ -209,7 +240,7 @@ export class BrokerCore extends EventEmitter {
       if (delay > 0 && own) {
         const at = now + delay * 1000;
         this.pendingWills.set(conn.clientId, { will, clientId: conn.clientId, at });
-        if (session.persisted) this.store.saveWill({ clientId: conn.clientId, will, dueAt: at });
+        if (session.persisted) this.store.saveWill({ clientId: conn.clientId, will, dueAt: at, delay });
       } else this.publishWill(will, conn.clientId);
     }
     if (own && session.expiryInterval === 0) this.discardSession(session);

@@ -53,6 +53,11 @@ export function restoreState(broker: BrokerCore, state: RestoredState): RestoreC
       released: r.released,
       storeSeq: r.seq,
     };
+    // Linked again to its share group, so that it can still move to another member [MQTT 5 4.8.2].
+    if (r.shareGroup !== undefined && r.shareFilter !== undefined) {
+      const group = broker.tree.shareGroup(r.shareGroup, r.shareFilter);
+      if (group !== undefined) d.group = group;
+    }
     // Messages that were in flight are resent with DUP=1 and the same identifier at reconnection [MQTT-4.4.0-1].
     if (d.packetId !== 0 && !session.inflight.has(d.packetId)) {
       session.inflight.set(d.packetId, d);

@@ -46,6 +46,11 @@ export class TopicTree {
     return this.count;
   }
 
+  /** The share group `name` on `filter` (the match filter), if it has members. */
+  shareGroup(name: string, filter: string): ShareGroup | undefined {
+    return this.groups.get(`${name}\0${filter}`);
+  }
+
   add(entry: SubscriptionEntry): void {
     this.cache.clear();
     this.count++;

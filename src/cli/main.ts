@@ -80,8 +80,9 @@ export async function main(argv: readonly string[]): Promise<void> {
   let store: PersistenceStore;
   let broker: Broker;
   try {
-    store = openStore(config.persistence);
-    if (store.durable) logger.log('notice', `Persistence: ${databasePath(config.persistence)}.`);
+    const sync = config.persistence.sync ?? 'normal';
+    store = openStore(config.persistence, { synchronous: sync });
+    if (store.durable) logger.log('notice', `Persistence: ${databasePath(config.persistence)} (sync ${sync}).`);
     broker = new Broker({ options: config.broker, logger, hooks: security.global.hooks, listenerHooks: security.listenerHooks(), pskSources: security.pskSources(), store, sysInterval: config.sysInterval, version: VERSION });
     security.attach(broker);
     logger.attach(broker);

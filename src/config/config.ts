@@ -36,6 +36,11 @@ export interface PersistenceOptions {
   autosaveInterval: number;
   /** `autosave_on_changes`, default false. */
   autosaveOnChanges: boolean;
+  /**
+   * `persistence_sync` (Culex only); unset = 'normal': commits survive a process kill (SIGKILL). 'full' also
+   * fsyncs every commit so that they survive an OS crash or power cut too (one fsync per event-loop turn).
+   */
+  sync?: 'full' | 'normal';
 }
 
 /** `plugin` / `auth_plugin` with its `plugin_opt_*` / `auth_opt_*` options, kept for the auth layer to judge. */

@@ -3,8 +3,8 @@
 
 import type Database from 'better-sqlite3';
 
-/** Bumped whenever the layout changes incompatibly; stored in PRAGMA user_version. */
-export const SCHEMA_VERSION = 1;
+/** Bumped whenever the layout changes; stored in PRAGMA user_version. Older versions are migrated. */
+export const SCHEMA_VERSION = 2;
 /** PRAGMA application_id: "CULX", so that `file` and Culex recognise their own databases. */
 export const APPLICATION_ID = 0x43554c58;
 
@@ -23,10 +23,21 @@ export const TABLES: Readonly<Record<string, readonly string[]>> = {
     'retain_handling',
     'identifier',
   ],
-  deliveries: ['seq', 'client_id', 'message_id', 'qos', 'retain', 'subscription_ids', 'packet_id', 'released'],
+  deliveries: [
+    'seq',
+    'client_id',
+    'message_id',
+    'qos',
+    'retain',
+    'subscription_ids',
+    'packet_id',
+    'released',
+    'share_group',
+    'share_filter',
+  ],
   incoming_qos2: ['client_id', 'packet_id'],
   retained: ['topic', 'message_id'],
-  wills: ['client_id', 'topic', 'payload', 'qos', 'retain', 'properties', 'due_at'],
+  wills: ['client_id', 'topic', 'payload', 'qos', 'retain', 'properties', 'due_at', 'delay'],
 };
 
 const CREATE = `
@@ -42,15 +53,37 @@ CREATE TABLE subscriptions (
   PRIMARY KEY (client_id, filter)) WITHOUT ROWID;
 CREATE TABLE deliveries (
   seq INTEGER PRIMARY KEY, client_id TEXT NOT NULL, message_id INTEGER NOT NULL, qos INTEGER NOT NULL,
-  retain INTEGER NOT NULL, subscription_ids TEXT, packet_id INTEGER NOT NULL, released INTEGER NOT NULL);
+  retain INTEGER NOT NULL, subscription_ids TEXT, packet_id INTEGER NOT NULL, released INTEGER NOT NULL,
+  share_group TEXT, share_filter TEXT);
 CREATE INDEX deliveries_by_client ON deliveries (client_id);
 CREATE TABLE incoming_qos2 (
   client_id TEXT NOT NULL, packet_id INTEGER NOT NULL, PRIMARY KEY (client_id, packet_id)) WITHOUT ROWID;
 CREATE TABLE retained (topic TEXT PRIMARY KEY, message_id INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE wills (
   client_id TEXT PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL,
-  retain INTEGER NOT NULL, properties TEXT, due_at INTEGER NOT NULL) WITHOUT ROWID;
+  retain INTEGER NOT NULL, properties TEXT, due_at INTEGER NOT NULL, delay INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 `;
+
+/**
+ * Version 1 -> 2: deliveries remember the share group they came through (share_group, share_filter), and
+ * wills of connected clients are kept (due_at 0 = armed, with their Will Delay Interval in `delay`).
+ */
+const MIGRATE_1_TO_2 = `
+ALTER TABLE deliveries ADD COLUMN share_group TEXT;
+ALTER TABLE deliveries ADD COLUMN share_filter TEXT;
+ALTER TABLE wills ADD COLUMN delay INTEGER NOT NULL DEFAULT 0;
+`;
+
+/** Brings a Culex database of an older layout up to SCHEMA_VERSION; leaves anything else alone. */
+export function migrate(db: Database.Database): void {
+  const appId = db.pragma('application_id', { simple: true }) as number;
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (appId !== APPLICATION_ID || version !== 1) return;
+  db.exec('BEGIN');
+  db.exec(MIGRATE_1_TO_2);
+  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  db.exec('COMMIT');
+}
 
 /** Creates the tables in an empty database. */
 export function createSchema(db: Database.Database): void {

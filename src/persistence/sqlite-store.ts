@@ -8,7 +8,7 @@ import type { SubscriptionEntry } from '../broker/subscription.js';
 import type { QoS } from '../protocol/packets.js';
 import { decodeIds, decodeProperties, encodeIds, encodeProperties } from './json-codec.js';
 import { PersistenceError, PersistenceErrorCode } from './persistence-error.js';
-import { createSchema, isEmpty, schemaProblems } from './schema.js';
+import { createSchema, isEmpty, migrate, schemaProblems } from './schema.js';
 import type {
   PersistenceStore,
   RestoredState,
@@ -20,8 +20,9 @@ import type {
 
 export interface SqliteStoreOptions {
   /**
-   * 'full' (default): every commit is fsynced, so acknowledged messages survive a power cut as well as a crash.
-   * 'normal': with WAL, commits survive the process being killed but the last ones may be lost on power loss.
+   * 'normal' (default): with WAL, a commit is a write() to the log without fsync; it survives the process being
+   * killed (SIGKILL), the bar Culex promises, but the last commits may be lost if the OS crashes or power fails.
+   * 'full': every commit is fsynced, so acknowledged messages survive a power cut too (many times slower).
    */
   synchronous?: 'full' | 'normal';
 }
@@ -63,6 +64,12 @@ export class SqliteStore implements PersistenceStore {
   private pendingListener: (() => void) | undefined;
   /** The first write error of the open transaction, reported by commit(). */
   private failure: unknown = undefined;
+  /**
+   * Rows to delete, gathered over the turn and removed by one statement each at commit: a per-row DELETE
+   * costs as much as the insert it undoes. Safe to defer because seq and message ids are never reused.
+   */
+  private deadDeliveries: number[] = [];
+  private deadMessages: number[] = [];
 
   /** Opens (or creates) the database; throws PersistenceError with the file and reason. */
   constructor(
@@ -74,10 +81,11 @@ export class SqliteStore implements PersistenceStore {
     try {
       db = new Database(file, { fileMustExist: false });
       db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       const check = db.pragma('quick_check', { simple: true }) as string;
       if (check !== 'ok') throw new PersistenceError(PersistenceErrorCode.corrupt, file, `integrity check failed: ${check}`);
       if (isEmpty(db)) createSchema(db);
+      else migrate(db);
       const problems = schemaProblems(db);
       if (problems.length > 0) throw new PersistenceError(PersistenceErrorCode.badSchema, file, problems.join('; '));
     } catch (err) {
@@ -105,7 +113,7 @@ export class SqliteStore implements PersistenceStore {
       insertMessage: p(
         'INSERT INTO messages (id, topic, payload, qos, retain, properties, origin, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
-      deleteMessage: p('DELETE FROM messages WHERE id = ?'),
+      deleteMessages: p('DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))'),
       saveSession: p('INSERT OR REPLACE INTO sessions (client_id, expiry_interval, disconnected_at) VALUES (?, ?, ?)'),
       deleteSession: p('DELETE FROM sessions WHERE client_id = ?'),
       deleteSessionSubs: p('DELETE FROM subscriptions WHERE client_id = ?'),
@@ -117,17 +125,17 @@ export class SqliteStore implements PersistenceStore {
       ),
       deleteSubscription: p('DELETE FROM subscriptions WHERE client_id = ? AND filter = ?'),
       insertDelivery: p(
-        `INSERT INTO deliveries (seq, client_id, message_id, qos, retain, subscription_ids, packet_id, released)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO deliveries (seq, client_id, message_id, qos, retain, subscription_ids, packet_id, released,
+         share_group, share_filter) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       updateDelivery: p('UPDATE deliveries SET packet_id = ?, released = ? WHERE seq = ?'),
-      deleteDelivery: p('DELETE FROM deliveries WHERE seq = ?'),
+      deleteDeliveries: p('DELETE FROM deliveries WHERE seq IN (SELECT value FROM json_each(?))'),
       addQos2: p('INSERT OR IGNORE INTO incoming_qos2 (client_id, packet_id) VALUES (?, ?)'),
       removeQos2: p('DELETE FROM incoming_qos2 WHERE client_id = ? AND packet_id = ?'),
       setRetained: p('INSERT OR REPLACE INTO retained (topic, message_id) VALUES (?, ?)'),
       deleteRetained: p('DELETE FROM retained WHERE topic = ?'),
       saveWill: p(
-        'INSERT OR REPLACE INTO wills (client_id, topic, payload, qos, retain, properties, due_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT OR REPLACE INTO wills (client_id, topic, payload, qos, retain, properties, due_at, delay) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       deleteWill: p('DELETE FROM wills WHERE client_id = ?'),
     };
@@ -171,6 +179,7 @@ export class SqliteStore implements PersistenceStore {
       const failure = this.failure;
       this.failure = undefined;
       if (failure !== undefined) throw failure;
+      this.flushDeletes();
       this.st.commit!.run();
       this.inTransaction = false;
       this.critical = false;
@@ -185,8 +194,24 @@ export class SqliteStore implements PersistenceStore {
       }
       this.inTransaction = false;
       this.critical = false;
+      this.deadDeliveries = [];
+      this.deadMessages = [];
       const text = err instanceof Error ? err.message : String(err);
       throw new PersistenceError(PersistenceErrorCode.writeFailed, this.description, text);
+    }
+  }
+
+  /** Runs the turn's deferred deletes (ids as a JSON array: one statement however many rows). */
+  private flushDeletes(): void {
+    if (this.deadDeliveries.length > 0) {
+      const ids = this.deadDeliveries;
+      this.deadDeliveries = [];
+      this.st.deleteDeliveries!.run(`[${ids.join(',')}]`);
+    }
+    if (this.deadMessages.length > 0) {
+      const ids = this.deadMessages;
+      this.deadMessages = [];
+      this.st.deleteMessages!.run(`[${ids.join(',')}]`);
     }
   }
 
@@ -223,7 +248,8 @@ export class SqliteStore implements PersistenceStore {
   private unref(message: Message): void {
     if (message.storeId === 0) return;
     if (--message.storeRefs > 0) return;
-    this.run(this.write(false).deleteMessage!, message.storeId);
+    this.write(false);
+    this.deadMessages.push(message.storeId);
     message.storeId = 0;
     message.storeRefs = 0;
   }
@@ -270,7 +296,9 @@ export class SqliteStore implements PersistenceStore {
   addDelivery(clientId: string, d: Delivery): void {
     const messageId = this.ref(d.message);
     const seq = this.nextSeq++;
-    this.run(this.write().insertDelivery!, 
+    const group = d.group;
+    this.run(
+      this.write().insertDelivery!,
       seq,
       clientId,
       messageId,
@@ -279,6 +307,8 @@ export class SqliteStore implements PersistenceStore {
       encodeIds(d.subscriptionIds),
       d.packetId,
       d.released ? 1 : 0,
+      group === undefined ? null : group.name,
+      group === undefined ? null : group.filter,
     );
     d.storeSeq = seq;
   }
@@ -293,7 +323,8 @@ export class SqliteStore implements PersistenceStore {
     if (!d.storeSeq) return;
     // Losing this delete means one more delivery after a crash, which QoS 1 allows; for QoS 2 the client
     // answers a resent PUBREL whatever its state.
-    this.run(this.write(false).deleteDelivery!, d.storeSeq);
+    this.write(false);
+    this.deadDeliveries.push(d.storeSeq);
     d.storeSeq = 0;
     this.unref(d.message);
   }
@@ -326,6 +357,7 @@ export class SqliteStore implements PersistenceStore {
       will.retain ? 1 : 0,
       encodeProperties(will.properties),
       w.dueAt,
+      w.delay,
     );
   }
 
@@ -399,6 +431,8 @@ export class SqliteStore implements PersistenceStore {
         subscriptionIds: decodeIds(row.subscription_ids as string | null),
         packetId: row.packet_id as number,
         released: row.released !== 0,
+        shareGroup: (row.share_group as string | null) ?? undefined,
+        shareFilter: (row.share_filter as string | null) ?? undefined,
       };
       state.deliveries.push(d);
     }
@@ -419,7 +453,7 @@ export class SqliteStore implements PersistenceStore {
         retain: row.retain !== 0,
         ...(properties === undefined ? {} : { properties }),
       };
-      state.wills.push({ clientId: row.client_id as string, will, dueAt: row.due_at as number });
+      state.wills.push({ clientId: row.client_id as string, will, dueAt: row.due_at as number, delay: row.delay as number });
     }
     return state;
   }

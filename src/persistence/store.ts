@@ -37,13 +37,21 @@ export interface StoredDelivery {
   subscriptionIds: number[] | undefined;
   packetId: number;
   released: boolean;
+  /** The share group it came through (name and filter), so that it can go to another member later. */
+  shareGroup: string | undefined;
+  shareFilter: string | undefined;
 }
 
 export interface StoredWill {
   clientId: string;
   will: Will;
-  /** When the delayed will is due, ms since the epoch. */
+  /**
+   * When the delayed will is due, ms since the epoch; 0 = armed: the client is connected, and the will goes
+   * out (after `delay`) only if its connection ends uncleanly — a broker crash counts as such.
+   */
   dueAt: number;
+  /** Will Delay Interval in seconds, used when an armed will fires. */
+  delay: number;
 }
 
 /** Everything a store hands back at start-up; expired sessions and messages are already left out. */

@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { Message } from '../../src/broker/message.js';
 import type { Delivery } from '../../src/broker/session.js';
 import { Session } from '../../src/broker/session.js';
+import { ShareGroup } from '../../src/broker/topic-tree.js';
 import type { SubscriptionEntry } from '../../src/broker/subscription.js';
 import { checkDatabase } from '../../src/persistence/check-db.js';
 import { PersistenceError, PersistenceErrorCode } from '../../src/persistence/persistence-error.js';
@@ -51,7 +52,7 @@ test('sessions, subscriptions, deliveries (in order), QoS 2 state, retained and 
   store.updateDelivery(d1);
   store.addIncomingQos2('c', 99);
   store.setRetained('a/1', m1, undefined);
-  store.saveWill({ clientId: 'c', will: { topic: 'w', payload: Buffer.from('bye'), qos: 1, retain: false }, dueAt: 123 });
+  store.saveWill({ clientId: 'c', will: { topic: 'w', payload: Buffer.from('bye'), qos: 1, retain: false }, dueAt: 123, delay: 7 });
   assert.equal(store.pending, true);
   store.commit();
   assert.equal(store.pending, false);
@@ -76,7 +77,79 @@ test('sessions, subscriptions, deliveries (in order), QoS 2 state, retained and 
   assert.equal(state.retained[0]?.storeRefs, 2);
   assert.deepEqual(state.incomingQos2, [{ clientId: 'c', packetId: 99 }]);
   assert.equal(state.wills[0]?.will.payload.toString(), 'bye');
+  assert.equal(state.wills[0]?.delay, 7);
   again.close();
+});
+
+test('a delivery keeps its share group; deletes deferred to the commit remove exactly their rows', () => {
+  const file = join(tempDir(), 's.db');
+  const store = new SqliteStore(file);
+  store.load(Date.now());
+  store.saveSession({ clientId: 'c', expiryInterval: 60, disconnectedAt: 0 });
+  const shared = delivery(msg('t', 'via group'), 1);
+  shared.group = new ShareGroup('g', 't');
+  const kept = delivery(msg('t', 'kept'), 1);
+  const gone = delivery(msg('t', 'gone'), 1);
+  for (const d of [shared, kept, gone]) store.addDelivery('c', d);
+  store.commit();
+  store.removeDelivery(gone);
+  // Not yet committed: still on disk for another reader.
+  const reader = new Database(file, { readonly: true });
+  const rows = (): number => (reader.prepare('SELECT count(*) AS n FROM deliveries').get() as { n: number }).n;
+  assert.equal(rows(), 3);
+  store.commit();
+  assert.equal(rows(), 2);
+  assert.equal((reader.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n, 2);
+  reader.close();
+  store.close();
+
+  const again = new SqliteStore(file);
+  const state = again.load(Date.now());
+  assert.deepEqual(
+    state.deliveries.map((d) => [d.message.payload.toString(), d.shareGroup, d.shareFilter]),
+    [
+      ['via group', 'g', 't'],
+      ['kept', undefined, undefined],
+    ],
+  );
+  again.close();
+});
+
+test('a version 1 database is migrated in place and keeps its rows', () => {
+  const file = join(tempDir(), 'v1.db');
+  const v1 = new Database(file);
+  v1.exec(`
+    CREATE TABLE messages (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL,
+      retain INTEGER NOT NULL, properties TEXT, origin TEXT NOT NULL, expires_at INTEGER NOT NULL);
+    CREATE TABLE sessions (client_id TEXT PRIMARY KEY, expiry_interval INTEGER NOT NULL,
+      disconnected_at INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE subscriptions (client_id TEXT NOT NULL, filter TEXT NOT NULL, match_filter TEXT NOT NULL,
+      share_group TEXT, qos INTEGER NOT NULL, no_local INTEGER NOT NULL, retain_as_published INTEGER NOT NULL,
+      retain_handling INTEGER NOT NULL, identifier INTEGER NOT NULL, PRIMARY KEY (client_id, filter)) WITHOUT ROWID;
+    CREATE TABLE deliveries (seq INTEGER PRIMARY KEY, client_id TEXT NOT NULL, message_id INTEGER NOT NULL,
+      qos INTEGER NOT NULL, retain INTEGER NOT NULL, subscription_ids TEXT, packet_id INTEGER NOT NULL,
+      released INTEGER NOT NULL);
+    CREATE INDEX deliveries_by_client ON deliveries (client_id);
+    CREATE TABLE incoming_qos2 (client_id TEXT NOT NULL, packet_id INTEGER NOT NULL,
+      PRIMARY KEY (client_id, packet_id)) WITHOUT ROWID;
+    CREATE TABLE retained (topic TEXT PRIMARY KEY, message_id INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE wills (client_id TEXT PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL,
+      retain INTEGER NOT NULL, properties TEXT, due_at INTEGER NOT NULL) WITHOUT ROWID;
+    INSERT INTO sessions VALUES ('c', 60, 0);
+    INSERT INTO messages VALUES (1, 't', x'6869', 1, 0, NULL, 'p', 0);
+    INSERT INTO deliveries VALUES (1, 'c', 1, 1, 0, NULL, 0, 0);
+    INSERT INTO wills VALUES ('c', 'w', x'', 0, 0, NULL, 99);
+    PRAGMA application_id = 1129663576;
+    PRAGMA user_version = 1;
+  `);
+  v1.close();
+  const store = new SqliteStore(file);
+  const state = store.load(Date.now());
+  assert.equal(state.deliveries[0]?.message.payload.toString(), 'hi');
+  assert.equal(state.deliveries[0]?.shareGroup, undefined);
+  assert.deepEqual([state.wills[0]?.dueAt, state.wills[0]?.delay], [99, 0]);
+  store.close();
+  assert.equal(checkDatabase(file).ok, true);
 });
 
 test('a message row goes when its last delivery or retained reference goes', () => {
