@@ -205,9 +205,11 @@ export class BrokerCore extends EventEmitter {
   /** Called once the CONNACK is out: resend what was in flight, then the queue [MQTT-4.4.0-1]. */
   clientConnected(conn: Connection): void {
     const session = conn.session!;
-    for (const d of session.inflight.values()) {
-      if (d.released) conn.send({ type: 6, packetId: d.packetId, reasonCode: 0 });
-      else conn.sendPublish(d.message, d.qos, d.retain, true, d.packetId, d.subscriptionIds);
+    if (session.inflightCount > 0) {
+      for (const d of session.inflight.values()) {
+        if (d.released) conn.send({ type: 6, packetId: d.packetId, reasonCode: 0 });
+        else conn.sendPublish(d.message, d.qos, d.retain, true, d.packetId, d.subscriptionIds);
+      }
     }
     this.pump(session);
     this.emit('clientConnected', conn as ClientInfo);
@@ -540,10 +542,12 @@ export class BrokerCore extends EventEmitter {
   /** Ends a session: its subscriptions leave the tree and its queued messages are dropped. */
   discardSession(session: Session): void {
     if (session.persisted) this.unpersist(session);
-    for (const entry of session.subscriptions.values()) this.tree.remove(entry);
-    session.subscriptions.clear();
+    if (session.subscriptionCount > 0) {
+      for (const entry of session.subscriptions.values()) this.tree.remove(entry);
+      session.subscriptions.clear();
+    }
     session.clearQueue();
-    session.inflight.clear();
+    if (session.inflightCount > 0) session.inflight.clear();
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
     const pending = this.pendingWills.get(session.clientId);
     if (pending !== undefined) {

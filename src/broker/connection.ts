@@ -4,11 +4,11 @@
 import type { Duplex } from 'node:stream';
 import { PacketDecoder } from '../protocol/decoder.js';
 import { encodePacket } from '../protocol/encoder.js';
-import { PublishBatch } from '../protocol/publish-batch.js';
-import { PublishFrame, type PublishExtra } from '../protocol/publish-frame.js';
 import { type MqttProtocolError, Rule } from '../protocol/errors.js';
 import type { Packet, ProtocolVersion, QoS, Will } from '../protocol/packets.js';
 import type { Properties } from '../protocol/properties.js';
+import { PublishBatch } from '../protocol/publish-batch.js';
+import { type PublishExtra, PublishFrame } from '../protocol/publish-frame.js';
 import { release } from './backpressure.js';
 import type { BrokerCore } from './broker-core.js';
 import { dispatchPacket } from './dispatch.js';
@@ -19,6 +19,12 @@ import type { Session } from './session.js';
 import type { OutgoingTopicAliases } from './topic-alias-out.js';
 
 export type ConnectionState = 'new' | 'authenticating' | 'connected' | 'closed';
+
+/** The stream property through which the shared stream listeners find their connection. */
+const OWNER = Symbol('culex.connection');
+interface Owned {
+  [OWNER]: Connection;
+}
 
 /** A socket whose unsent bytes exceed this is congested: QoS 0 messages to it are dropped, not buffered. */
 const CONGESTION_BYTES = 4 * 1024 * 1024;
@@ -72,10 +78,12 @@ export class Connection implements ClientInfo {
   ) {
     this.decoder = new PacketDecoder({ maxPacketSize: broker.options.maxPacketSize });
     this.lastReceived = this.connectedAt = Date.now();
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('error', (err: Error) => this.onStreamError(err));
-    stream.on('close', () => this.onStreamClosed());
-    stream.on('drain', () => this.onDrain());
+    // Shared listeners that find us through the stream: no closures per connection (idle memory).
+    (stream as Duplex & Owned)[OWNER] = this;
+    stream.on('data', streamData);
+    stream.on('error', streamError);
+    stream.on('close', streamClosed);
+    stream.on('drain', streamDrain);
   }
 
   get listenerPort(): number {
@@ -87,7 +95,8 @@ export class Connection implements ClientInfo {
     return this.stream.writableLength > CONGESTION_BYTES;
   }
 
-  private onData(chunk: Buffer): void {
+  /** @internal from the shared stream listeners */
+  onData(chunk: Buffer): void {
     this.lastReceived = this.broker.now;
     this.decoder.push(chunk, this);
   }
@@ -112,7 +121,10 @@ export class Connection implements ClientInfo {
   /** Ends the connection for a protocol violation: MQTT 5 clients get a DISCONNECT with the reason first. */
   protocolError(reasonCode: number, why: string): void {
     if (this.state === 'closed') return;
-    this.broker.logger.log('notice', `Client ${this.clientId || '<unknown>'} protocol error: ${why}; disconnecting.`);
+    this.broker.logger.log(
+      'notice',
+      `Client ${this.clientId || '<unknown>'} protocol error: ${why}; disconnecting.`,
+    );
     // [MQTT-4.13.1-1] for 3.1.1 close without sending; MQTT 5 may send DISCONNECT with a reason code >= 0x80
     // but only after CONNACK [MQTT-3.2.0-2].
     if (this.protocolVersion === 5 && this.state === 'connected') {
@@ -165,12 +177,20 @@ export class Connection implements ClientInfo {
   }
 
   /** Sends a PUBLISH for one delivery, applying the listener's mount point and MQTT 5 per-client limits. */
-  sendPublish(message: Message, qos: QoS, retain: boolean, dup: boolean, packetId: number, subIds: number[] | undefined): boolean {
+  sendPublish(
+    message: Message,
+    qos: QoS,
+    retain: boolean,
+    dup: boolean,
+    packetId: number,
+    subIds: number[] | undefined,
+  ): boolean {
     if (this.context.mountPoint !== '' || this.protocolVersion === 5) {
       return this.sendPublishSlow(message, qos, retain, dup, packetId, subIds);
     }
     // In a bulk send, small QoS 0 packets are encoded straight into the batch (no frame object per message).
-    if (qos === 0 && this.batch !== null && this.batch.addPublish(message.topic, message.payload, retain)) return true;
+    if (qos === 0 && this.batch !== null && this.batch.addPublish(message.topic, message.payload, retain))
+      return true;
     message.frame.writeTo(this, this.protocolVersion, qos, retain, dup, packetId);
     return true;
   }
@@ -219,7 +239,10 @@ export class Connection implements ClientInfo {
     this.closing = true;
     release(this);
     if (reason !== undefined && this.protocolVersion === 5 && this.state === 'connected') {
-      const packet: Packet = properties === undefined ? { type: 14, reasonCode: reason } : { type: 14, reasonCode: reason, properties };
+      const packet: Packet =
+        properties === undefined
+          ? { type: 14, reasonCode: reason }
+          : { type: 14, reasonCode: reason, properties };
       this.send(packet);
     }
     if (this.corked) {
@@ -235,14 +258,19 @@ export class Connection implements ClientInfo {
     timer.unref();
   }
 
-  private onStreamError(err: Error): void {
+  /** @internal from the shared stream listeners */
+  onStreamError(err: Error): void {
     if (this.state !== 'closed' && !this.closing) {
-      this.broker.logger.log('notice', `Client ${this.clientId || '<unknown>'} socket error: ${err.message}; disconnecting.`);
+      this.broker.logger.log(
+        'notice',
+        `Client ${this.clientId || '<unknown>'} socket error: ${err.message}; disconnecting.`,
+      );
     }
     this.stream.destroy();
   }
 
-  private onStreamClosed(): void {
+  /** @internal from the shared stream listeners */
+  onStreamClosed(): void {
     release(this);
     if (!this.closing) {
       this.closing = true;
@@ -251,7 +279,8 @@ export class Connection implements ClientInfo {
     }
   }
 
-  private onDrain(): void {
+  /** @internal from the shared stream listeners */
+  onDrain(): void {
     this.stalled = false;
     release(this);
     if (this.session !== null && this.state === 'connected') this.broker.pump(this.session);
@@ -266,6 +295,22 @@ export class Connection implements ClientInfo {
     if (this.pausedBy !== null) return false;
     return this.keepAlive > 0 && now - this.lastReceived > this.keepAlive * 1500;
   }
+}
+
+function streamData(this: Duplex & Owned, chunk: Buffer): void {
+  this[OWNER].onData(chunk);
+}
+
+function streamError(this: Duplex & Owned, err: Error): void {
+  this[OWNER].onStreamError(err);
+}
+
+function streamClosed(this: Duplex & Owned): void {
+  this[OWNER].onStreamClosed();
+}
+
+function streamDrain(this: Duplex & Owned): void {
+  this[OWNER].onDrain();
 }
 
 function uncork(connection: Connection): void {

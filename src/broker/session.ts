@@ -26,16 +26,16 @@ export interface Delivery {
 export const SESSION_NEVER_EXPIRES = 0xffffffff;
 
 export class Session {
-  readonly subscriptions = new Map<string, SubscriptionEntry>();
-  /** Outgoing QoS 1/2 deliveries awaiting acknowledgement, in the order they were sent. */
-  readonly inflight = new Map<number, Delivery>();
+  // The maps and the set are created on first use: an idle client's session never needs them, and empty
+  // ones cost a few hundred bytes per connection.
+  private subscriptionMap: Map<string, SubscriptionEntry> | undefined = undefined;
+  private inflightMap: Map<number, Delivery> | undefined = undefined;
+  private incomingQos2Set: Set<number> | undefined = undefined;
   inflightBytes = 0;
   /** Deliveries waiting for room in the in-flight window or for the client to come back. */
   readonly queue: Delivery[] = [];
   queueHead = 0;
   queuedBytes = 0;
-  /** Incoming QoS 2 packet identifiers: PUBREC sent, PUBREL not yet received [MQTT-4.3.3-9]. */
-  readonly incomingQos2 = new Set<number>();
   connection: Connection | null = null;
   /** Seconds the session survives a disconnection; 0 = removed at disconnection. */
   expiryInterval = 0;
@@ -54,6 +54,32 @@ export class Session {
   routeSubscriptionIds: number[] | undefined = undefined;
 
   constructor(readonly clientId: string) {}
+
+  get subscriptions(): Map<string, SubscriptionEntry> {
+    this.subscriptionMap ??= new Map();
+    return this.subscriptionMap;
+  }
+
+  /** Outgoing QoS 1/2 deliveries awaiting acknowledgement, in the order they were sent. */
+  get inflight(): Map<number, Delivery> {
+    this.inflightMap ??= new Map();
+    return this.inflightMap;
+  }
+
+  /** Incoming QoS 2 packet identifiers: PUBREC sent, PUBREL not yet received [MQTT-4.3.3-9]. */
+  get incomingQos2(): Set<number> {
+    this.incomingQos2Set ??= new Set();
+    return this.incomingQos2Set;
+  }
+
+  /** The counts, without creating the collections. */
+  get subscriptionCount(): number {
+    return this.subscriptionMap === undefined ? 0 : this.subscriptionMap.size;
+  }
+
+  get inflightCount(): number {
+    return this.inflightMap === undefined ? 0 : this.inflightMap.size;
+  }
 
   get queuedCount(): number {
     return this.queue.length - this.queueHead;

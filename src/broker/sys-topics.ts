@@ -181,7 +181,7 @@ export class SysTopics {
   /** Messages held: retained ones plus those queued or in flight for sessions (Mosquitto's message store). */
   private storedCount(): number {
     let count = this.broker.retained.size;
-    for (const session of this.broker.sessions.values()) count += session.queuedCount + session.inflight.size;
+    for (const session of this.broker.sessions.values()) count += session.queuedCount + session.inflightCount;
     return count;
   }
 

@@ -13,6 +13,8 @@ export interface DecoderSink {
 /** Largest Remaining Length a four-byte Variable Byte Integer can carry. */
 export const MAX_REMAINING_LENGTH = 268435455;
 const EMPTY = Buffer.alloc(0);
+/** One reader for every decoder: a packet body is decoded synchronously, and the reader reset before any callback. */
+const reader = new WireReader();
 
 /**
  * Buffers only what an incomplete packet needs. Packets lying wholly inside one chunk are decoded in place
@@ -34,8 +36,8 @@ export class PacketDecoder {
   // Body being accumulated; bodyNeed < 0 while no header is complete.
   private bodyNeed = -1;
   private bodyHave = 0;
-  private readonly parts: Buffer[] = [];
-  private readonly reader = new WireReader();
+  /** Pieces of a packet split over chunks; only allocated while one is being assembled (idle memory). */
+  private parts: Buffer[] | null = null;
 
   constructor(options?: { maxPacketSize?: number }) {
     this.maxPacketSize = options?.maxPacketSize ?? 0;
@@ -66,6 +68,7 @@ export class PacketDecoder {
       const want = this.bodyNeed - this.bodyHave;
       const avail = len - pos;
       if (avail < want) {
+        this.parts ??= [];
         this.parts.push(chunk.subarray(pos));
         this.bodyHave += avail;
         return;
@@ -74,9 +77,10 @@ export class PacketDecoder {
         // Whole body inside this chunk: decode in place, no copy.
         this.emit(chunk, pos, pos + want, sink);
       } else {
-        this.parts.push(chunk.subarray(pos, pos + want));
-        const whole = Buffer.concat(this.parts, this.bodyNeed);
-        this.parts.length = 0;
+        const parts = this.parts ?? [];
+        parts.push(chunk.subarray(pos, pos + want));
+        const whole = Buffer.concat(parts, this.bodyNeed);
+        this.parts = null;
         this.emit(whole, 0, whole.length, sink);
       }
       pos += want;
@@ -131,26 +135,26 @@ export class PacketDecoder {
     this.headerBytes = 0;
     this.bodyNeed = -1;
     this.bodyHave = 0;
-    const r = this.reader;
+    const r = reader;
     r.reset(buf, start, end);
     r.version = this.protocolVersion;
-    let packet: Packet;
+    let packet: Packet | undefined;
+    let failure: unknown;
     try {
       packet = decodePacketBody(first, r);
     } catch (error) {
-      this.protocolVersion = r.version;
-      this.fail(toProtocolError(error), sink);
-      return;
-    } finally {
-      r.reset(EMPTY, 0, 0);
+      failure = error;
     }
+    // The shared reader is released before the sink runs: the sink may feed another decoder.
     this.protocolVersion = r.version;
-    sink.onPacket(packet);
+    r.reset(EMPTY, 0, 0);
+    if (packet === undefined) this.fail(toProtocolError(failure), sink);
+    else sink.onPacket(packet);
   }
 
   private fail(error: MqttProtocolError, sink: DecoderSink): void {
     this.failed = true;
-    this.parts.length = 0;
+    this.parts = null;
     this.headerBytes = 0;
     this.bodyHave = 0;
     sink.onDecodeError(error);

@@ -105,7 +105,34 @@ const BUSY_READ = 16 * 1024;
 /** A private read buffer holds a 64 KiB payload with its header, so such a PUBLISH arrives in one read. */
 const PRIVATE_READ = 128 * 1024;
 /** Quiet connections all read into this buffer; what they read is copied out at once (a few bytes). */
-let sharedRead: Buffer | undefined;
+const sharedRead = Buffer.allocUnsafeSlow(BUSY_READ);
+/**
+ * The buffer for the next read of the socket that has just read. Node asks for it (nextReadBuffer) right after
+ * the read callback (onReadData) returns, so one variable serves every socket and none needs a closure.
+ */
+let chosenRead: Buffer = sharedRead;
+
+function nextReadBuffer(): Buffer {
+  const buf = chosenRead;
+  chosenRead = sharedRead;
+  return buf;
+}
+
+/** Node calls this as a method of the socket, with the bytes just read into the buffer it was given. */
+function onReadData(this: Socket, n: number, buf: Uint8Array): boolean {
+  let chunk: Buffer;
+  if (buf === sharedRead) {
+    chunk = Buffer.allocUnsafe(n);
+    sharedRead.copy(chunk, 0, 0, n);
+  } else {
+    chunk = (buf as Buffer).subarray(0, n);
+  }
+  this.emit('data', chunk);
+  chosenRead = n >= BUSY_READ ? Buffer.allocUnsafeSlow(PRIVATE_READ) : sharedRead;
+  return true;
+}
+
+const READ_OPTIONS: OnReadOpts = { buffer: nextReadBuffer, callback: onReadData };
 
 /**
  * Re-creates an accepted socket so that it reads into buffers we choose (Node's `onread`, which `net.Server`
@@ -124,26 +151,14 @@ function withReadBuffers(accepted: Socket, server: Server): Socket {
   }
   // The handle changes owner; the accepting Socket object is dropped without ever being read or closed.
   inner._handle = null;
-  sharedRead ??= Buffer.allocUnsafeSlow(BUSY_READ);
-  let next: Buffer = sharedRead;
-  const onread: OnReadOpts = {
-    buffer: () => next,
-    callback: (n: number, buf: Uint8Array): boolean => {
-      let chunk: Buffer;
-      if (buf === sharedRead) {
-        chunk = Buffer.allocUnsafe(n);
-        sharedRead.copy(chunk, 0, 0, n);
-      } else {
-        chunk = (buf as Buffer).subarray(0, n);
-      }
-      next = n >= BUSY_READ ? Buffer.allocUnsafeSlow(PRIVATE_READ) : (sharedRead as Buffer);
-      socket.emit('data', chunk);
-      return true;
-    },
-  };
-  const socket = new Socket({ handle, onread, allowHalfOpen: false, readable: true, writable: true } as ConstructorParameters<
-    typeof Socket
-  >[0]);
+  chosenRead = sharedRead;
+  const socket = new Socket({
+    handle,
+    onread: READ_OPTIONS,
+    allowHalfOpen: false,
+    readable: true,
+    writable: true,
+  } as ConstructorParameters<typeof Socket>[0]);
   // The server counts its connections through this field (maxConnections, close()).
   (socket as unknown as { _server: Server })._server = server;
   (socket as unknown as { server: Server }).server = server;
