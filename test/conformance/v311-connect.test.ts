@@ -106,6 +106,8 @@ test('[MQTT-3.1.2-16] 3.1.1: a will with Will Retain 0 is published non-retained
 test('[MQTT-3.1.2-18] [MQTT-3.1.2-20] 3.1.1: payload fields beyond those the flags announce close the connection', async () => {
   // No user name flag, yet a user name follows the client id.
   await refusedWithoutConnack(connect311(0x02, str('c-extra'), str('user')));
+  // User name flag only, yet a password follows the user name.
+  await refusedWithoutConnack(connect311(0x82, str('c-extra2'), str('user'), str('pw')));
 });
 
 test('[MQTT-3.1.2-19] 3.1.1: User Name Flag 1 without a user name closes the connection without CONNACK', async () => {

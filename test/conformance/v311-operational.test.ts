@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import mqtt from 'mqtt';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { sleep } from '../helpers/net.js';
 import { publishPacket, RawClient, subscribe } from '../helpers/raw-client.js';
@@ -137,4 +138,44 @@ test('[MQTT-4.7.3-4] 3.1.1: matching applies no normalization (case, empty level
   assert.deepEqual(got, [nfc, 'norm/a/b']);
   sub.destroy();
   pub.destroy();
+});
+
+test('[MQTT-4.6.0-1] 3.1.1: on reconnect unacknowledged QoS 1 and 2 messages are re-sent in their original order', async () => {
+  const c = await connected('o-resend', false);
+  await subscribe(c, 1, [['resend/#', 2]]);
+  const pub = await connected('o-resend-p');
+  for (let i = 0; i < 8; i++)
+    pub.send(publishPacket(`resend/q${1 + (i % 2)}`, `${i}`, (1 + (i % 2)) as 1 | 2, i + 1));
+  const first = (await c.collect(300, 8)).flatMap((p) =>
+    p.type === 3 ? [[p.packetId, p.payload.toString()]] : [],
+  );
+  assert.equal(first.length, 8);
+  c.destroy();
+  await c.closed;
+  const back = await RawClient.connect(b.port, { clientId: 'o-resend', clean: false });
+  const again = (await back.client.collect(300, 8)).flatMap((p) =>
+    p.type === 3 ? [[p.packetId, p.payload.toString(), p.dup]] : [],
+  );
+  assert.deepEqual(
+    again,
+    first.map(([id, payload]) => [id, payload, true]),
+  );
+  back.client.destroy();
+  pub.destroy();
+});
+
+test('[MQTT-7.0.0-2] 3.1.1: a stock client using no extension connects, subscribes, publishes and receives', async () => {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${b.port}`, {
+    protocolVersion: 4,
+    clientId: 'o-stock',
+    reconnectPeriod: 0,
+  });
+  try {
+    await client.subscribeAsync('stock/t', { qos: 1 });
+    const got = new Promise<string>((resolve) => client.once('message', (_t, p) => resolve(p.toString())));
+    await client.publishAsync('stock/t', 'plain', { qos: 1 });
+    assert.equal(await got, 'plain');
+  } finally {
+    await client.endAsync();
+  }
 });
