@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import mqtt from 'mqtt';
-import { startBroker, type TestBroker } from '../helpers/broker.js';
+import { startBroker, type TestBroker, withBroker } from '../helpers/broker.js';
 import { sleep } from '../helpers/net.js';
 import { publishPacket, RawClient, subscribe } from '../helpers/raw-client.js';
 import { packet, str, u16 } from './bytes.js';
@@ -178,4 +178,39 @@ test('[MQTT-7.0.0-2] 3.1.1: a stock client using no extension connects, subscrib
   } finally {
     await client.endAsync();
   }
+});
+
+test('[MQTT-4.8.0-2] 3.1.1: a packet the server cannot hold (over max_packet_size) closes that connection only', async () => {
+  await withBroker({ options: { maxPacketSize: 1024 } }, async (tb) => {
+    const other = (await RawClient.connect(tb.port, { clientId: 'o-tr-other' })).client;
+    await subscribe(other, 1, [['tr/#', 0]]);
+    const big = (await RawClient.connect(tb.port, { clientId: 'o-tr-big' })).client;
+    big.send(publishPacket('tr/big', Buffer.alloc(2000, 1), 0));
+    assert.equal(await big.waitClosed(), true);
+    const pub = (await RawClient.connect(tb.port, { clientId: 'o-tr-p' })).client;
+    pub.send(publishPacket('tr/small', 'ok', 0));
+    assert.deepEqual(payloads(await other.collect(200, 1)), ['ok']);
+    assert.equal(other.isClosed, false);
+    other.destroy();
+    pub.destroy();
+  });
+});
+
+test('[MQTT-7.1.1-1] 3.1.1: over TCP a large message and a long sequence arrive whole and in order', async () => {
+  const sub = await connected('o-stream-s');
+  await subscribe(sub, 1, [['stream/#', 0]]);
+  const pub = await connected('o-stream-p');
+  const big = Buffer.alloc(300_000);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
+  pub.send(publishPacket('stream/big', big, 0));
+  for (let i = 0; i < 200; i++) pub.send(publishPacket('stream/seq', `${i}`, 0));
+  const first = await sub.nextOfType(3, 5000);
+  assert.ok(first.payload.equals(big));
+  const seq = payloads(await sub.collect(500, 200));
+  assert.deepEqual(
+    seq,
+    Array.from({ length: 200 }, (_, i) => `${i}`),
+  );
+  sub.destroy();
+  pub.destroy();
 });

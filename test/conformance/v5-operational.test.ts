@@ -258,3 +258,21 @@ test('[MQTT-4.13.1-1] [MQTT-4.13.2-1] 5.0: a Malformed Packet or Protocol Error 
     await rejected(c, bytes, [0x81, 0x82]);
   }
 });
+
+test('[MQTT-7.1.1-1] 5.0: over TCP a large message and a long sequence arrive whole and in order', async () => {
+  const sub = await connected('q5-stream-s');
+  await subscribe5(sub, 1, 'stream5/#');
+  const pub = await connected('q5-stream-p');
+  const big = Buffer.alloc(300_000);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+  pub.send(publish5('stream5/big', big));
+  for (let i = 0; i < 200; i++) pub.send(publish5('stream5/seq', `${i}`));
+  const first = await sub.nextOfType(3, 5000);
+  assert.ok(first.payload.equals(big));
+  assert.deepEqual(
+    payloads(await sub.collect(500, 200)),
+    Array.from({ length: 200 }, (_, i) => `${i}`),
+  );
+  sub.destroy();
+  pub.destroy();
+});
