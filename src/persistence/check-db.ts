@@ -22,11 +22,20 @@ export function checkDatabase(file: string): CheckResult {
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });
     const rows = db.pragma('integrity_check') as Array<{ integrity_check: string }>;
-    for (const r of rows) if (r.integrity_check !== 'ok') result.problems.push(`integrity: ${r.integrity_check}`);
+    for (const r of rows)
+      if (r.integrity_check !== 'ok') result.problems.push(`integrity: ${r.integrity_check}`);
     if (result.problems.length === 0) {
       result.problems.push(...schemaProblems(db));
       if (result.problems.length === 0) {
-        for (const t of ['sessions', 'subscriptions', 'messages', 'deliveries', 'retained', 'incoming_qos2', 'wills']) {
+        for (const t of [
+          'sessions',
+          'subscriptions',
+          'messages',
+          'deliveries',
+          'retained',
+          'incoming_qos2',
+          'wills',
+        ]) {
           result.counts[t] = (db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
         }
       }
@@ -41,7 +50,11 @@ export function checkDatabase(file: string): CheckResult {
 }
 
 /** Runs the check for the CLI: prints a report (stdout when sound, stderr otherwise); returns the exit code. */
-export function runCheckDb(file: string, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): number {
+export function runCheckDb(
+  file: string,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): number {
   const result = checkDatabase(file);
   if (!result.ok) {
     err.write(`Error: persistence file ${file} is not usable: ${result.problems.join('; ')}\n`);

@@ -96,7 +96,9 @@ export function createSchema(db: Database.Database): void {
 
 /** Whether the database has no tables at all (a new file). */
 export function isEmpty(db: Database.Database): boolean {
-  const row = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
+  const row = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as {
+    n: number;
+  };
   return row.n === 0;
 }
 
@@ -110,7 +112,8 @@ export function schemaProblems(db: Database.Database): string[] {
   for (const [table, columns] of Object.entries(TABLES)) {
     const found = (db.pragma(`table_info(${table})`) as Array<{ name: string }>).map((c) => c.name);
     if (found.length === 0) problems.push(`table ${table} missing`);
-    else if (found.join(',') !== columns.join(',')) problems.push(`table ${table} has columns ${found.join(',')}`);
+    else if (found.join(',') !== columns.join(','))
+      problems.push(`table ${table} has columns ${found.join(',')}`);
   }
   return problems;
 }

@@ -83,11 +83,13 @@ export class SqliteStore implements PersistenceStore {
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       const check = db.pragma('quick_check', { simple: true }) as string;
-      if (check !== 'ok') throw new PersistenceError(PersistenceErrorCode.corrupt, file, `integrity check failed: ${check}`);
+      if (check !== 'ok')
+        throw new PersistenceError(PersistenceErrorCode.corrupt, file, `integrity check failed: ${check}`);
       if (isEmpty(db)) createSchema(db);
       else migrate(db);
       const problems = schemaProblems(db);
-      if (problems.length > 0) throw new PersistenceError(PersistenceErrorCode.badSchema, file, problems.join('; '));
+      if (problems.length > 0)
+        throw new PersistenceError(PersistenceErrorCode.badSchema, file, problems.join('; '));
     } catch (err) {
       db?.close();
       throw classify(file, err);
@@ -114,7 +116,9 @@ export class SqliteStore implements PersistenceStore {
         'INSERT INTO messages (id, topic, payload, qos, retain, properties, origin, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       deleteMessages: p('DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))'),
-      saveSession: p('INSERT OR REPLACE INTO sessions (client_id, expiry_interval, disconnected_at) VALUES (?, ?, ?)'),
+      saveSession: p(
+        'INSERT OR REPLACE INTO sessions (client_id, expiry_interval, disconnected_at) VALUES (?, ?, ?)',
+      ),
       deleteSession: p('DELETE FROM sessions WHERE client_id = ?'),
       deleteSessionSubs: p('DELETE FROM subscriptions WHERE client_id = ?'),
       deleteSessionDeliveries: p('DELETE FROM deliveries WHERE client_id = ?'),
@@ -229,7 +233,8 @@ export class SqliteStore implements PersistenceStore {
   private ref(message: Message): number {
     if (message.storeId === 0) {
       const id = this.nextMessageId++;
-      this.run(this.write().insertMessage!, 
+      this.run(
+        this.write().insertMessage!,
         id,
         message.topic,
         message.payload,
@@ -274,7 +279,8 @@ export class SqliteStore implements PersistenceStore {
   }
 
   saveSubscription(clientId: string, e: SubscriptionEntry): void {
-    this.run(this.write().saveSubscription!, 
+    this.run(
+      this.write().saveSubscription!,
       clientId,
       e.filter,
       e.matchFilter,
@@ -349,7 +355,8 @@ export class SqliteStore implements PersistenceStore {
 
   saveWill(w: StoredWill): void {
     const will = w.will;
-    this.run(this.write().saveWill!, 
+    this.run(
+      this.write().saveWill!,
       w.clientId,
       will.topic,
       will.payload,
@@ -370,7 +377,14 @@ export class SqliteStore implements PersistenceStore {
   load(now: number): RestoredState {
     this.commit();
     const db = this.db;
-    const state: RestoredState = { sessions: [], subscriptions: [], deliveries: [], incomingQos2: [], retained: [], wills: [] };
+    const state: RestoredState = {
+      sessions: [],
+      subscriptions: [],
+      deliveries: [],
+      incomingQos2: [],
+      retained: [],
+      wills: [],
+    };
     db.exec('BEGIN');
     try {
       // Sessions of clients connected when the broker stopped count as disconnected now.
@@ -393,7 +407,9 @@ export class SqliteStore implements PersistenceStore {
     }
 
     const messages = new Map<number, Message>();
-    for (const row of db.prepare('SELECT * FROM messages ORDER BY id').iterate() as IterableIterator<MessageRow>) {
+    for (const row of db
+      .prepare('SELECT * FROM messages ORDER BY id')
+      .iterate() as IterableIterator<MessageRow>) {
       const m = new Message(
         row.topic,
         row.payload,
@@ -417,7 +433,9 @@ export class SqliteStore implements PersistenceStore {
     for (const row of db.prepare('SELECT * FROM subscriptions').all() as Array<Record<string, unknown>>) {
       state.subscriptions.push(subscriptionFromRow(row));
     }
-    for (const row of db.prepare('SELECT * FROM deliveries ORDER BY seq').iterate() as IterableIterator<Record<string, unknown>>) {
+    for (const row of db.prepare('SELECT * FROM deliveries ORDER BY seq').iterate() as IterableIterator<
+      Record<string, unknown>
+    >) {
       const message = messages.get(row.message_id as number)!;
       message.storeRefs++;
       const seq = row.seq as number;
@@ -436,10 +454,16 @@ export class SqliteStore implements PersistenceStore {
       };
       state.deliveries.push(d);
     }
-    for (const row of db.prepare('SELECT * FROM incoming_qos2').all() as Array<{ client_id: string; packet_id: number }>) {
+    for (const row of db.prepare('SELECT * FROM incoming_qos2').all() as Array<{
+      client_id: string;
+      packet_id: number;
+    }>) {
       state.incomingQos2.push({ clientId: row.client_id, packetId: row.packet_id });
     }
-    for (const row of db.prepare('SELECT * FROM retained').all() as Array<{ topic: string; message_id: number }>) {
+    for (const row of db.prepare('SELECT * FROM retained').all() as Array<{
+      topic: string;
+      message_id: number;
+    }>) {
       const message = messages.get(row.message_id)!;
       message.storeRefs++;
       state.retained.push(message);
@@ -453,7 +477,12 @@ export class SqliteStore implements PersistenceStore {
         retain: row.retain !== 0,
         ...(properties === undefined ? {} : { properties }),
       };
-      state.wills.push({ clientId: row.client_id as string, will, dueAt: row.due_at as number, delay: row.delay as number });
+      state.wills.push({
+        clientId: row.client_id as string,
+        will,
+        dueAt: row.due_at as number,
+        delay: row.delay as number,
+      });
     }
     return state;
   }

@@ -1,10 +1,10 @@
 // The persistence interface the broker writes through and restores from. The broker never knows which store
 // it has: the in-memory default (nothing durable) or the SQLite one (every acknowledged message on disk).
 
-import type { Will } from '../protocol/packets.js';
 import type { Message } from '../broker/message.js';
 import type { Delivery } from '../broker/session.js';
 import type { SubscriptionEntry } from '../broker/subscription.js';
+import type { Will } from '../protocol/packets.js';
 
 /** A persistent session as stored: what is needed to rebuild it at start-up. */
 export interface StoredSession {

@@ -17,7 +17,12 @@ async function run(persistence: boolean): Promise<{ published: number; received:
   const dir = tempDir('culex-bench-');
   const port = await freePort();
   const conf = join(dir, 'c.conf');
-  const lines = [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'max_queued_messages 0', 'log_type error'];
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    'allow_anonymous true',
+    'max_queued_messages 0',
+    'log_type error',
+  ];
   if (persistence) lines.push('persistence true', `persistence_location ${dir}`);
   writeFileSync(conf, `${lines.join('\n')}\n`);
   const child: ChildProcess = spawn(process.execPath, [CULEX_BIN, '-c', conf], { stdio: 'inherit' });

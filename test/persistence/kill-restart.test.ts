@@ -3,11 +3,11 @@
 // that every message the broker acknowledged (PUBACK / PUBREC seen by the publisher) is delivered afterwards:
 // QoS 1 at least once, QoS 2 exactly once, and retained state no older than the last acknowledged one.
 
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
 import mqtt, { type MqttClient, type Packet } from 'mqtt';
 import { canConnect, freePort, sleep } from '../helpers/net.js';
 import { CULEX_BIN, tempDir } from '../helpers/processes.js';
@@ -63,7 +63,8 @@ interface Ledger {
 function loadUntilClosed(client: MqttClient, iter: number, ledger: Ledger): Promise<void> {
   const byId = new Map<number, string>();
   client.on('packetsend', (p: Packet) => {
-    if (p.cmd === 'publish' && p.qos > 0 && p.messageId !== undefined) byId.set(p.messageId, `${p.topic}|${String(p.payload)}`);
+    if (p.cmd === 'publish' && p.qos > 0 && p.messageId !== undefined)
+      byId.set(p.messageId, `${p.topic}|${String(p.payload)}`);
   });
   client.on('packetreceive', (p: Packet) => {
     if ((p.cmd === 'puback' || p.cmd === 'pubrec') && p.messageId !== undefined) {
@@ -112,7 +113,9 @@ function loadUntilClosed(client: MqttClient, iter: number, ledger: Ledger): Prom
   });
 }
 
-test('acknowledged QoS 1/2 messages and retained messages survive repeated SIGKILL under load', { timeout: 90_000 }, async () => {
+test('acknowledged QoS 1/2 messages and retained messages survive repeated SIGKILL under load', {
+  timeout: 90_000,
+}, async () => {
   const dir = tempDir('culex-persist-');
   const port = await freePort();
   const conf = join(dir, 'culex.conf');
@@ -155,7 +158,13 @@ test('acknowledged QoS 1/2 messages and retained messages survive repeated SIGKI
   broker = await startBroker(conf, port);
   try {
     const counts = new Map<string, number>();
-    const sub = mqtt.connect({ host: '127.0.0.1', port, clientId: 'durable', clean: false, reconnectPeriod: 0 });
+    const sub = mqtt.connect({
+      host: '127.0.0.1',
+      port,
+      clientId: 'durable',
+      clean: false,
+      reconnectPeriod: 0,
+    });
     sub.on('message', (_topic, payload) => {
       const p = payload.toString();
       counts.set(p, (counts.get(p) ?? 0) + 1);
@@ -177,7 +186,11 @@ test('acknowledged QoS 1/2 messages and retained messages survive repeated SIGKI
     await sub.endAsync();
 
     const lost = [...ledger.acked].filter((p) => !counts.has(p));
-    assert.deepEqual(lost.slice(0, 10), [], `${lost.length} of ${ledger.acked.size} acknowledged messages lost`);
+    assert.deepEqual(
+      lost.slice(0, 10),
+      [],
+      `${lost.length} of ${ledger.acked.size} acknowledged messages lost`,
+    );
     const duplicatedQos2 = [...counts].filter(([p, n]) => p.startsWith('2:') && n > 1);
     assert.deepEqual(duplicatedQos2.slice(0, 10), [], 'QoS 2 messages delivered more than once');
     const unknown = [...counts.keys()].filter((p) => !ledger.sent.has(p));

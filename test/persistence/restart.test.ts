@@ -1,15 +1,15 @@
 // Persistence through the broker, in process: what is on disk when an acknowledgement leaves, messages stored
 // once for many sessions, QoS 2 state both ways across a restart, and clean sessions never touching the disk.
 
+import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/persistence/sqlite-store.js';
 import type { AckPacket, Packet, PublishPacket } from '../../src/protocol/packets.js';
 import { Broker } from '../../src/server/broker.js';
 import { tempDir } from '../helpers/processes.js';
-import { RawClient, publishPacket, subscribe } from '../helpers/raw-client.js';
+import { publishPacket, RawClient, subscribe } from '../helpers/raw-client.js';
 
 interface Running {
   broker: Broker;
@@ -71,7 +71,14 @@ test('[MQTT-4.3.2-2] PUBACK leaves only once the message is committed for the of
     const ack = await nextAck(pub, 4);
     assert.equal(ack.packetId, 10);
     // Read at the moment the PUBACK arrived, from a separate connection: the row is already durable.
-    assert.deepEqual(counts(db), { sessions: 1, subscriptions: 1, messages: 1, deliveries: 1, retained: 0, incoming_qos2: 0 });
+    assert.deepEqual(counts(db), {
+      sessions: 1,
+      subscriptions: 1,
+      messages: 1,
+      deliveries: 1,
+      retained: 0,
+      incoming_qos2: 0,
+    });
     pub.disconnect();
   } finally {
     await broker.stop();
@@ -180,7 +187,14 @@ test('subscriptions, their options and retained messages are restored; clean ses
   pub.send(publishPacket('c/x', 'q0', 0));
   pub.send(publishPacket('c/x', 'q1', 1, 2));
   await nextAck(pub, 4);
-  assert.deepEqual(counts(db), { sessions: 0, subscriptions: 0, messages: 0, deliveries: 0, retained: 0, incoming_qos2: 0 });
+  assert.deepEqual(counts(db), {
+    sessions: 0,
+    subscriptions: 0,
+    messages: 0,
+    deliveries: 0,
+    retained: 0,
+    incoming_qos2: 0,
+  });
   pub.send(publishPacket('r/1', 'kept', 1, 3, { retain: true }));
   await nextAck(pub, 4);
   await offlineSubscriber(run.port, 'keeper', 'k/+', 2);

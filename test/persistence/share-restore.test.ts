@@ -1,14 +1,14 @@
 // Shared subscriptions across a restart: messages queued for one member keep the link to their share group, so
 // that when that member goes away they still move to another member (MQTT 5 section 4.8.2), as before the restart.
 
+import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
 import { SqliteStore } from '../../src/persistence/sqlite-store.js';
 import type { PublishPacket } from '../../src/protocol/packets.js';
 import { Broker } from '../../src/server/broker.js';
 import { tempDir } from '../helpers/processes.js';
-import { RawClient, publishPacket, subscribe } from '../helpers/raw-client.js';
+import { publishPacket, RawClient, subscribe } from '../helpers/raw-client.js';
 
 async function start(db: string): Promise<{ broker: Broker; port: number }> {
   const broker = new Broker({ options: { connectionMessages: false }, store: new SqliteStore(db) });

@@ -1,17 +1,17 @@
 // Unit tests of the SQLite store: round trips, reference counting, expiry at load, and the errors a person
 // gets for a corrupt, foreign or unreachable database (library and `culex` CLI, including --check-db).
 
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { Message } from '../../src/broker/message.js';
 import type { Delivery } from '../../src/broker/session.js';
 import { Session } from '../../src/broker/session.js';
-import { ShareGroup } from '../../src/broker/topic-tree.js';
 import type { SubscriptionEntry } from '../../src/broker/subscription.js';
+import { ShareGroup } from '../../src/broker/topic-tree.js';
 import { checkDatabase } from '../../src/persistence/check-db.js';
 import { PersistenceError, PersistenceErrorCode } from '../../src/persistence/persistence-error.js';
 import { SqliteStore } from '../../src/persistence/sqlite-store.js';
@@ -22,7 +22,15 @@ function delivery(message: Message, qos: 1 | 2, packetId = 0): Delivery {
 }
 
 function msg(topic: string, payload: string, expiresAt = 0): Message {
-  return new Message(topic, Buffer.from(payload), 1, false, { userProperties: [['k', 'v']], correlationData: Buffer.from([1, 2]) }, 'pub', expiresAt);
+  return new Message(
+    topic,
+    Buffer.from(payload),
+    1,
+    false,
+    { userProperties: [['k', 'v']], correlationData: Buffer.from([1, 2]) },
+    'pub',
+    expiresAt,
+  );
 }
 
 test('sessions, subscriptions, deliveries (in order), QoS 2 state, retained and wills round-trip', () => {
@@ -52,7 +60,12 @@ test('sessions, subscriptions, deliveries (in order), QoS 2 state, retained and 
   store.updateDelivery(d1);
   store.addIncomingQos2('c', 99);
   store.setRetained('a/1', m1, undefined);
-  store.saveWill({ clientId: 'c', will: { topic: 'w', payload: Buffer.from('bye'), qos: 1, retain: false }, dueAt: 123, delay: 7 });
+  store.saveWill({
+    clientId: 'c',
+    will: { topic: 'w', payload: Buffer.from('bye'), qos: 1, retain: false },
+    dueAt: 123,
+    delay: 7,
+  });
   assert.equal(store.pending, true);
   store.commit();
   assert.equal(store.pending, false);
@@ -95,7 +108,8 @@ test('a delivery keeps its share group; deletes deferred to the commit remove ex
   store.removeDelivery(gone);
   // Not yet committed: still on disk for another reader.
   const reader = new Database(file, { readonly: true });
-  const rows = (): number => (reader.prepare('SELECT count(*) AS n FROM deliveries').get() as { n: number }).n;
+  const rows = (): number =>
+    (reader.prepare('SELECT count(*) AS n FROM deliveries').get() as { n: number }).n;
   assert.equal(rows(), 3);
   store.commit();
   assert.equal(rows(), 2);
@@ -163,7 +177,12 @@ test('a message row goes when its last delivery or retained reference goes', () 
   store.addDelivery('b', b);
   store.setRetained('t', m, undefined);
   store.commit();
-  const rows = (): number => (new Database(file, { readonly: true }).prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n;
+  const rows = (): number =>
+    (
+      new Database(file, { readonly: true }).prepare('SELECT count(*) AS n FROM messages').get() as {
+        n: number;
+      }
+    ).n;
   assert.equal(rows(), 1);
   store.removeDelivery(a);
   store.deleteSession('b', [b]);
@@ -235,7 +254,10 @@ test('culex exits 1 naming the file for an unusable database; --check-db says 0 
   const bad = join(dir, 'bad.db');
   writeFileSync(bad, 'x'.repeat(5000));
   const conf = join(dir, 'c.conf');
-  writeFileSync(conf, `listener 0 127.0.0.1\npersistence true\npersistence_location ${dir}\npersistence_file bad.db\n`);
+  writeFileSync(
+    conf,
+    `listener 0 127.0.0.1\npersistence true\npersistence_location ${dir}\npersistence_file bad.db\n`,
+  );
   const run = spawnSync(process.execPath, [CULEX_BIN, '-c', conf], { encoding: 'utf8', timeout: 10_000 });
   assert.equal(run.status, 1);
   assert.match(run.stderr, /bad\.db.*(corrupt|not a database)/);

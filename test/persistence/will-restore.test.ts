@@ -2,11 +2,11 @@
 // end for every connected client, so their wills go out after the restart, as Mosquitto would send them when a
 // connection drops; a will discarded by a normal DISCONNECT must not come back.
 
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
 import mqtt, { type MqttClient } from 'mqtt';
 import { canConnect, freePort, sleep } from '../helpers/net.js';
 import { CULEX_BIN, tempDir } from '../helpers/processes.js';
@@ -36,7 +36,12 @@ function connect(port: number, options: mqtt.IClientOptions): Promise<MqttClient
 
 function config(dir: string, port: number, sync?: string): string {
   const conf = join(dir, 'culex.conf');
-  const lines = [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${dir}`];
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    'allow_anonymous true',
+    'persistence true',
+    `persistence_location ${dir}`,
+  ];
   if (sync !== undefined) lines.push(`persistence_sync ${sync}`);
   writeFileSync(conf, `${lines.join('\n')}\n`);
   return conf;
@@ -46,7 +51,13 @@ function config(dir: string, port: number, sync?: string): string {
 async function watch(port: number, ms: number): Promise<Array<[string, string]>> {
   const seen: Array<[string, string]> = [];
   // Listening before the CONNACK: queued messages can arrive in the same read.
-  const watcher = mqtt.connect({ host: '127.0.0.1', port, clientId: 'watcher', clean: false, reconnectPeriod: 0 });
+  const watcher = mqtt.connect({
+    host: '127.0.0.1',
+    port,
+    clientId: 'watcher',
+    clean: false,
+    reconnectPeriod: 0,
+  });
   watcher.on('message', (topic, payload) => seen.push([topic, payload.toString()]));
   await sleep(ms);
   await watcher.endAsync();
@@ -57,7 +68,9 @@ async function willsSeen(port: number, ms: number): Promise<Map<string, string>>
   return new Map(await watch(port, ms));
 }
 
-test('[MQTT-3.1.2-8] wills of persistent sessions connected at a SIGKILL are published after the restart', { timeout: 30_000 }, async () => {
+test('[MQTT-3.1.2-8] wills of persistent sessions connected at a SIGKILL are published after the restart', {
+  timeout: 30_000,
+}, async () => {
   const dir = tempDir('culex-will-');
   const port = await freePort();
   const conf = config(dir, port, 'full');
@@ -67,7 +80,12 @@ test('[MQTT-3.1.2-8] wills of persistent sessions connected at a SIGKILL are pub
     await watcher.subscribeAsync('will/#', { qos: 1 });
     await watcher.endAsync();
 
-    const will = (id: string): mqtt.IClientOptions['will'] => ({ topic: `will/${id}`, payload: Buffer.from(`${id} gone`), qos: 1, retain: false });
+    const will = (id: string): mqtt.IClientOptions['will'] => ({
+      topic: `will/${id}`,
+      payload: Buffer.from(`${id} gone`),
+      qos: 1,
+      retain: false,
+    });
     // Connected at the crash, persistent: its will must come out.
     await connect(port, { clientId: 'crashed', clean: false, will: will('crashed') });
     // Left normally before the crash: [MQTT-3.14.4-3] its will was discarded and must stay so.
@@ -78,7 +96,13 @@ test('[MQTT-3.1.2-8] wills of persistent sessions connected at a SIGKILL are pub
       clientId: 'delayed',
       protocolVersion: 5,
       properties: { sessionExpiryInterval: 300 },
-      will: { topic: 'will/delayed', payload: Buffer.from('delayed gone'), qos: 1, retain: false, properties: { willDelayInterval: 2 } },
+      will: {
+        topic: 'will/delayed',
+        payload: Buffer.from('delayed gone'),
+        qos: 1,
+        retain: false,
+        properties: { willDelayInterval: 2 },
+      },
     });
     await sleep(100);
     await kill(broker);
@@ -102,7 +126,9 @@ test('[MQTT-3.1.2-8] wills of persistent sessions connected at a SIGKILL are pub
   }
 });
 
-test('a persistent client that reconnects after the restart cancels nothing: its will already went out, and the new one is armed', { timeout: 30_000 }, async () => {
+test('a persistent client that reconnects after the restart cancels nothing: its will already went out, and the new one is armed', {
+  timeout: 30_000,
+}, async () => {
   const dir = tempDir('culex-will-');
   const port = await freePort();
   const conf = config(dir, port);
@@ -111,12 +137,19 @@ test('a persistent client that reconnects after the restart cancels nothing: its
     const watcher = await connect(port, { clientId: 'watcher', clean: false });
     await watcher.subscribeAsync('will/#', { qos: 1 });
     await watcher.endAsync();
-    const options = { clientId: 'c', clean: false, will: { topic: 'will/c', payload: Buffer.from('first'), qos: 1 as const, retain: false } };
+    const options = {
+      clientId: 'c',
+      clean: false,
+      will: { topic: 'will/c', payload: Buffer.from('first'), qos: 1 as const, retain: false },
+    };
     await connect(port, options);
     await sleep(50);
     await kill(broker);
     broker = await startCulex(conf, port);
-    const again = await connect(port, { ...options, will: { ...options.will, payload: Buffer.from('second') } });
+    const again = await connect(port, {
+      ...options,
+      will: { ...options.will, payload: Buffer.from('second') },
+    });
     assert.equal(again.connected, true);
     await sleep(50);
     await kill(broker);
