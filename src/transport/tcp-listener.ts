@@ -1,7 +1,7 @@
 // Plain TCP listeners (and Unix domain sockets, which Node serves through the same `net` server).
 
 import { lstatSync, unlinkSync } from 'node:fs';
-import { type AddressInfo, createServer, isIPv6, type OnReadOpts, type Server, Socket } from 'node:net';
+import { type AddressInfo, createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { ConnectionHandler, Listener } from './listener.js';
 import type { ListenerOptions } from './listener-options.js';
@@ -84,9 +84,9 @@ export async function openTcpListener(
   const opened: Listener[] = [];
   const targets = options.unixSocketPath !== undefined ? [undefined] : bindAddresses(options);
   for (const host of targets) {
-    // Paused on accept so that the socket can be re-created with its own read buffers before any byte is read.
+    // Paused on accept so that the socket is switched to our read buffers before any byte is read.
     const server = createServer({ noDelay: options.setTcpNodelay, pauseOnConnect: true }, (accepted) => {
-      const socket = withReadBuffers(accepted, server);
+      const socket = withReadBuffers(accepted);
       onConnection(socket, peerAddress(socket, options.unixSocketPath ?? 'unix'));
     });
     if (options.maxConnections >= 0) server.maxConnections = options.maxConnections;
@@ -102,8 +102,12 @@ export async function openTcpListener(
 
 /** A read at least this large marks a busy connection: its next read goes into a private buffer, uncopied. */
 const BUSY_READ = 16 * 1024;
-/** A private read buffer holds a 64 KiB payload with its header, so such a PUBLISH arrives in one read. */
-const PRIVATE_READ = 128 * 1024;
+/**
+ * A private read buffer holds a 64 KiB payload with its header, so such a PUBLISH arrives in one read. Not
+ * more: a flood of large messages pins and discards these buffers, and twice the size measurably raised the
+ * broker's peak RSS (test/broker/slow-subscriber.test.ts).
+ */
+const PRIVATE_READ = 66 * 1024;
 /** Quiet connections all read into this buffer; what they read is copied out at once (a few bytes). */
 const sharedRead = Buffer.allocUnsafeSlow(BUSY_READ);
 /**
@@ -132,35 +136,43 @@ function onReadData(this: Socket, n: number, buf: Uint8Array): boolean {
   return true;
 }
 
-const READ_OPTIONS: OnReadOpts = { buffer: nextReadBuffer, callback: onReadData };
+/** Node's private Socket fields behind its `onread` option, found once by their descriptions. */
+interface ReadKeys {
+  buffer: symbol;
+  callback: symbol;
+  generator: symbol;
+}
+let readKeys: ReadKeys | null | undefined;
+
+function findReadKeys(socket: Socket): ReadKeys | null {
+  const byName = new Map(Object.getOwnPropertySymbols(socket).map((k) => [k.description, k]));
+  const buffer = byName.get('kBuffer');
+  const callback = byName.get('kBufferCb');
+  const generator = byName.get('kBufferGen');
+  return buffer && callback && generator ? { buffer, callback, generator } : null;
+}
 
 /**
- * Re-creates an accepted socket so that it reads into buffers we choose (Node's `onread`, which `net.Server`
- * does not offer). Node's own reads stop at 64 KiB, so a 64 KiB PUBLISH always arrived in two pieces that the
- * decoder had to join (a 64 KiB copy per message, the largest cost of the large-payload benchmark); a busy
- * connection now gets a 128 KiB buffer and the packet is decoded where the kernel put it. Idle connections
- * share one buffer, so none holds a read buffer of its own. Chunks are still emitted as 'data' and never
- * reused, as with Node's reads.
+ * Makes an accepted (paused) socket read into buffers we choose, as Node's `onread` option does for client
+ * sockets (`net.Server` does not offer it). Node's own reads stop at 64 KiB, so a 64 KiB PUBLISH always arrived
+ * in two pieces that the decoder had to join (a 64 KiB copy per message, the largest cost of the large-payload
+ * benchmark); a busy connection now gets a 66 KiB buffer and the packet is decoded where the kernel put it.
+ * Idle connections share one buffer, so none holds a read buffer of its own. Chunks are still emitted as
+ * 'data' and never reused, as with Node's reads. Should a Node version lack these fields, the socket simply
+ * reads the usual way.
  */
-function withReadBuffers(accepted: Socket, server: Server): Socket {
-  const inner = accepted as unknown as { _handle: object | null };
-  const handle = inner._handle;
-  if (handle === null) {
-    accepted.resume();
-    return accepted;
+function withReadBuffers(socket: Socket): Socket {
+  const handle = (socket as unknown as { _handle: { useUserBuffer?: (buf: Uint8Array) => void } | null })
+    ._handle;
+  if (readKeys === undefined) readKeys = findReadKeys(socket);
+  if (readKeys !== null && handle !== null && typeof handle.useUserBuffer === 'function') {
+    const fields = socket as unknown as Record<symbol, unknown>;
+    fields[readKeys.buffer] = sharedRead;
+    fields[readKeys.callback] = onReadData;
+    fields[readKeys.generator] = nextReadBuffer;
+    chosenRead = sharedRead;
+    handle.useUserBuffer(sharedRead);
   }
-  // The handle changes owner; the accepting Socket object is dropped without ever being read or closed.
-  inner._handle = null;
-  chosenRead = sharedRead;
-  const socket = new Socket({
-    handle,
-    onread: READ_OPTIONS,
-    allowHalfOpen: false,
-    readable: true,
-    writable: true,
-  } as ConstructorParameters<typeof Socket>[0]);
-  // The server counts its connections through this field (maxConnections, close()).
-  (socket as unknown as { _server: Server })._server = server;
-  (socket as unknown as { server: Server }).server = server;
+  socket.resume();
   return socket;
 }
