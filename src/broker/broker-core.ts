@@ -156,7 +156,7 @@ export class BrokerCore extends EventEmitter {
   handleConnection(stream: Duplex, context: ListenerContext, remoteAddress: string): Connection {
     const conn = new Connection(this, stream, context, remoteAddress);
     this.connections.add(conn);
-    if (this.options.connectionMessages) {
+    if (this.options.connectionMessages && this.logger.enabled('notice')) {
       this.logger.log('notice', `New connection from ${remoteAddress} on port ${context.port}.`);
     }
     return conn;
@@ -219,7 +219,7 @@ export class BrokerCore extends EventEmitter {
     this.connections.delete(conn);
     const session = conn.session;
     if (conn.state !== 'connected' || session === null) return;
-    if (this.options.connectionMessages && !conn.disconnectLogged) {
+    if (this.options.connectionMessages && !conn.disconnectLogged && this.logger.enabled('notice')) {
       this.logger.log('notice', `Client ${conn.clientId} ${conn.closeReason ?? 'closed its connection'}.`);
     }
     const now = this.now;

@@ -159,7 +159,7 @@ function finishConnect(
     const properties = connackProperties(conn, packet, assigned, serverKeepAlive, authProperties);
     if (properties !== undefined) ack.properties = properties;
   }
-  if (broker.options.connectionMessages) {
+  if (broker.options.connectionMessages && broker.logger.enabled('notice')) {
     const user = conn.username === undefined ? '' : `, u'${conn.username}'`;
     const p = conn.protocolVersion === 3 ? 1 : conn.protocolVersion === 4 ? 2 : 5;
     broker.logger.log(
