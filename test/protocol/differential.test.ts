@@ -27,6 +27,9 @@ function oracleCanExpress(p: Packet, v: ProtocolVersion): boolean {
   if (p.type === 1 && p.password !== undefined && p.username === undefined) return false;
   // An MQTT 5 UNSUBACK without reason codes is not something mqtt-packet round-trips.
   if (p.type === 11 && v === 5 && p.reasonCodes.length === 0) return false;
+  // An AUTH with Success and no properties is legally just the fixed header (spec 3.15.2.1); mqtt-packet cannot
+  // parse that short form.
+  if (p.type === 15 && p.reasonCode === 0 && p.properties === undefined) return false;
   return !hasEmptyUserProperty(p);
 }
 
