@@ -3,8 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { CulexConfig } from '../config/config.js';
-import { runCheckDb } from '../persistence/check-db.js';
-import { databasePath, openStore } from '../persistence/open-store.js';
+import { MemoryStore } from '../persistence/memory-store.js';
 import type { PersistenceStore } from '../persistence/store.js';
 import { Broker } from '../server/broker.js';
 import { createReloader } from '../server/reload.js';
@@ -48,7 +47,10 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.stdout.write(usage(VERSION));
       process.exit(3);
     }
-    if (args.checkDb !== undefined) process.exit(runCheckDb(args.checkDb));
+    if (args.checkDb !== undefined) {
+      const { runCheckDb } = await import('../persistence/check-db.js');
+      process.exit(runCheckDb(args.checkDb));
+    }
     if (args.daemon) daemonize(argv);
     configFile = args.configFile;
     config = buildConfig(args);
@@ -81,8 +83,14 @@ export async function main(argv: readonly string[]): Promise<void> {
   let broker: Broker;
   try {
     const sync = config.persistence.sync ?? 'normal';
-    store = openStore(config.persistence, { synchronous: sync });
-    if (store.durable) logger.log('notice', `Persistence: ${databasePath(config.persistence)} (sync ${sync}).`);
+    if (config.persistence.enabled) {
+      // SQLite is loaded only when persistence is on (its native module costs memory for nothing otherwise).
+      const { databasePath, openStore } = await import('../persistence/open-store.js');
+      store = openStore(config.persistence, { synchronous: sync });
+      logger.log('notice', `Persistence: ${databasePath(config.persistence)} (sync ${sync}).`);
+    } else {
+      store = new MemoryStore();
+    }
     broker = new Broker({ options: config.broker, logger, hooks: security.global.hooks, listenerHooks: security.listenerHooks(), pskSources: security.pskSources(), store, sysInterval: config.sysInterval, version: VERSION });
     security.attach(broker);
     logger.attach(broker);

@@ -7,7 +7,6 @@ import type { PskSource } from '../transport/psk-file.js';
 import { openTcpListener } from '../transport/tcp-listener.js';
 import { buildTlsServerSetup } from '../transport/tls-context.js';
 import { openTlsListener } from '../transport/tls-listener.js';
-import { openWebSocketListener } from '../transport/websocket-listener.js';
 
 export interface ListenerEnvironment {
   /** A TLS handshake or WebSocket upgrade still unfinished after this long is dropped. */
@@ -17,7 +16,7 @@ export interface ListenerEnvironment {
   logger: Logger;
 }
 
-export function openListener(
+export async function openListener(
   options: ListenerOptions,
   onConnection: ConnectionHandler,
   env: ListenerEnvironment,
@@ -29,6 +28,8 @@ export function openListener(
   const tlsSetup =
     options.tls === undefined ? undefined : buildTlsServerSetup(options.tls, env.psk, env.handshakeTimeoutMs);
   if (options.protocol === 'websockets') {
+    // Loaded on demand: `ws` and Node's HTTP stack add ~15 MiB of RSS to a broker that serves no WebSockets.
+    const { openWebSocketListener } = await import('../transport/websocket-listener.js');
     return openWebSocketListener(
       options,
       {
