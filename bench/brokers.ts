@@ -75,7 +75,13 @@ function mosquittoConf(port: number, persistenceDir: string | undefined): string
 function command(name: BrokerName, port: number, conf: string, paths: BrokerPaths): string[] {
   switch (name) {
     case 'culex':
-      return [process.execPath, '--max-semi-space-size=2', join(paths.repoRoot, 'bin', 'culex.js'), '-c', conf];
+      return [
+        process.execPath,
+        '--max-semi-space-size=2',
+        join(paths.repoRoot, 'bin', 'culex.js'),
+        '-c',
+        conf,
+      ];
     case 'mosquitto':
       return ['mosquitto', '-c', conf];
     case 'aedes':

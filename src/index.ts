@@ -1,14 +1,26 @@
 // Culex's public library API. Everything not exported here is internal.
 
-export { Broker, type BrokerInit, type ListenerSpec } from './server/broker.js';
 export type { BrokerStats } from './broker/broker-core.js';
-export type { AccessKind, AuthenticationRequest, BrokerHooks, ClientInfo, EnhancedAuthResult } from './broker/hooks.js';
+export type {
+  AccessKind,
+  AuthenticationRequest,
+  BrokerHooks,
+  ClientInfo,
+  EnhancedAuthResult,
+} from './broker/hooks.js';
 export type { Logger, LogLevel } from './broker/logger.js';
 export type { Message } from './broker/message.js';
 export { type BrokerOptions, defaultBrokerOptions, type SecurityOptions } from './broker/options.js';
-export type { ListenerOptions, TlsOptions } from './transport/listener-options.js';
-export type { CulexPlugin, PluginContext, PluginDecision, PluginFactory, PluginHooks } from './server/plugin-api.js';
 export { MemoryStore } from './persistence/memory-store.js';
 export { openStore, type StoreLocation } from './persistence/open-store.js';
 export { SqliteStore, type SqliteStoreOptions } from './persistence/sqlite-store.js';
 export type { PersistenceStore } from './persistence/store.js';
+export { Broker, type BrokerInit, type ListenerSpec } from './server/broker.js';
+export type {
+  CulexPlugin,
+  PluginContext,
+  PluginDecision,
+  PluginFactory,
+  PluginHooks,
+} from './server/plugin-api.js';
+export type { ListenerOptions, TlsOptions } from './transport/listener-options.js';

@@ -1,7 +1,7 @@
 // An application message inside the broker: decoded once from a PUBLISH, shared by every subscriber it goes to.
 
-import type { Properties } from '../protocol/properties.js';
 import type { QoS } from '../protocol/packets.js';
+import type { Properties } from '../protocol/properties.js';
 import { PublishFrame } from '../protocol/publish-frame.js';
 
 export class Message {

@@ -12,7 +12,9 @@ class TreeNode {
   readonly hash: SubscriptionEntry[] = [];
 
   isEmpty(): boolean {
-    return this.children.size === 0 && this.plus === null && this.exact.length === 0 && this.hash.length === 0;
+    return (
+      this.children.size === 0 && this.plus === null && this.exact.length === 0 && this.hash.length === 0
+    );
   }
 }
 
@@ -72,7 +74,12 @@ export class TopicTree {
         node.hash.push(entry);
         return;
       }
-      node = level === '+' ? (node.plus ??= new TreeNode()) : child(node, level);
+      if (level === '+') {
+        node.plus ??= new TreeNode();
+        node = node.plus;
+      } else {
+        node = child(node, level);
+      }
     }
     node.exact.push(entry);
   }
@@ -141,7 +148,13 @@ function removeFrom(list: SubscriptionEntry[], entry: SubscriptionEntry): boolea
   return true;
 }
 
-function collect(node: TreeNode, levels: string[], i: number, out: SubscriptionEntry[], dollar: boolean): void {
+function collect(
+  node: TreeNode,
+  levels: string[],
+  i: number,
+  out: SubscriptionEntry[],
+  dollar: boolean,
+): void {
   // `#` also matches the parent level itself ("a/#" matches "a") [MQTT-4.7.1-2].
   if (!(dollar && i === 0)) pushAll(out, node.hash);
   if (i === levels.length) {

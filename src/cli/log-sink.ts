@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import type { BrokerCore } from '../broker/broker-core.js';
-import { type LogLevel, LogLevel as LevelBits, type Logger } from '../broker/logger.js';
+import { LogLevel as LevelBits, type Logger, type LogLevel } from '../broker/logger.js';
 import { Message } from '../broker/message.js';
 import type { LogOptions } from '../config/config.js';
 
@@ -118,7 +118,9 @@ export class LogSink implements Logger {
   /** syslog through util-linux `logger`, one long-lived process: each line carries its own priority. */
   private toSyslog(level: LogLevel, message: string): void {
     if (this.syslog === undefined) {
-      this.syslog = spawn('logger', ['--prio-prefix', '-t', 'culex'], { stdio: ['pipe', 'ignore', 'ignore'] });
+      this.syslog = spawn('logger', ['--prio-prefix', '-t', 'culex'], {
+        stdio: ['pipe', 'ignore', 'ignore'],
+      });
       this.syslog.on('error', () => {
         process.stderr.write('Error: log_dest syslog needs the "logger" command (util-linux).\n');
       });
@@ -135,7 +137,9 @@ export class LogSink implements Logger {
     this.publishing = true;
     try {
       const payload = Buffer.from(message);
-      broker.route(new Message(`$SYS/broker/log/${TOPIC_LETTER[level]}`, payload, 0, false, undefined, '', 0));
+      broker.route(
+        new Message(`$SYS/broker/log/${TOPIC_LETTER[level]}`, payload, 0, false, undefined, '', 0),
+      );
     } finally {
       this.publishing = false;
     }

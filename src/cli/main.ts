@@ -13,7 +13,9 @@ import { LogSink } from './log-sink.js';
 
 export const VERSION: string = (() => {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
     return pkg.version ?? '0.0.0';
   } catch {
     return '0.0.0';
@@ -75,7 +77,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   else logger.log('notice', 'Using default config.');
   for (const w of config.warnings) logger.log('warning', w);
   if (config.localOnly) {
-    logger.log('notice', 'Starting in local only mode. Connections will only be possible from clients running on this machine.');
+    logger.log(
+      'notice',
+      'Starting in local only mode. Connections will only be possible from clients running on this machine.',
+    );
     logger.log('notice', 'Create a configuration file which defines a listener to allow remote access.');
   }
 
@@ -91,7 +96,16 @@ export async function main(argv: readonly string[]): Promise<void> {
     } else {
       store = new MemoryStore();
     }
-    broker = new Broker({ options: config.broker, logger, hooks: security.global.hooks, listenerHooks: security.listenerHooks(), pskSources: security.pskSources(), store, sysInterval: config.sysInterval, version: VERSION });
+    broker = new Broker({
+      options: config.broker,
+      logger,
+      hooks: security.global.hooks,
+      listenerHooks: security.listenerHooks(),
+      pskSources: security.pskSources(),
+      store,
+      sysInterval: config.sysInterval,
+      version: VERSION,
+    });
     security.attach(broker);
     logger.attach(broker);
   } catch (err) {

@@ -98,7 +98,10 @@ export const generalOptions: Record<string, OptionSpec> = {
   persistence_file: one('general', (d, v) => (d.persistence.file = v)),
   persistence_location: one('general', (d, v) => (d.persistence.location = v)),
   // Culex only: how hard each group commit is pushed to disk (see docs/persistence.md).
-  persistence_sync: one('general', (d, v) => (d.persistence.sync = parseEnum(v, ['full', 'normal'] as const))),
+  persistence_sync: one(
+    'general',
+    (d, v) => (d.persistence.sync = parseEnum(v, ['full', 'normal'] as const)),
+  ),
   persistent_client_expiration: one(
     'general',
     (d, v) => (d.broker.persistentClientExpiration = parseDuration(v)),

@@ -20,7 +20,8 @@ export function hooksFromFiles(security: SecurityOptions, base: BrokerHooks = {}
   }
   if (security.aclFile !== undefined) {
     const authorizer = fileAuthorizer(AclFile.load(security.aclFile));
-    hooks.authorize = (client, access, topic) => authorizer.authorize(access, client.clientId, client.username, topic);
+    hooks.authorize = (client, access, topic) =>
+      authorizer.authorize(access, client.clientId, client.username, topic);
   }
   return hooks;
 }

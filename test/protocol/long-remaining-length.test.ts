@@ -33,7 +33,10 @@ for (const v of [3, 4, 5] as const) {
         };
         const bytes = encodePacket(packet, v);
         assert.deepEqual(bytes, mqttGenerate(toMqttPacket(packet, v), v), `size ${size} qos ${qos}`);
-        assert.deepEqual(collect(new PublishFrame(packet.topic, packet.payload), v, qos, packet.packetId), bytes);
+        assert.deepEqual(
+          collect(new PublishFrame(packet.topic, packet.payload), v, qos, packet.packetId),
+          bytes,
+        );
         const whole = decodeChunks([bytes], v);
         assert.equal(whole.errors.length, 0);
         assert.equal((whole.packets[0] as PublishPacket).payload.length, size);

@@ -33,7 +33,15 @@ test('[MQTT-3.3.1-9] batched QoS 0 PUBLISHes (retained messages) are byte-identi
       const expected: Buffer[] = [];
       items.forEach((it, i) => {
         const packet = encodePacket(
-          { type: 3, topic: it.topic, payload: it.payload, qos: 0, retain: it.retain, dup: false, packetId: 0 },
+          {
+            type: 3,
+            topic: it.topic,
+            payload: it.payload,
+            qos: 0,
+            retain: it.retain,
+            dup: false,
+            packetId: 0,
+          },
           4,
         );
         const fits = packet.length <= BATCH_PACKET_MAX;
@@ -49,7 +57,9 @@ test('[MQTT-3.3.1-9] batched QoS 0 PUBLISHes (retained messages) are byte-identi
       batch.flush();
       assert.deepEqual(Buffer.concat(sink.chunks), Buffer.concat(expected));
       // Chunks already handed over were not overwritten by later packets.
-      sink.chunks.forEach((chunk, i) => assert.deepEqual(chunk, sink.copies[i]));
+      sink.chunks.forEach((chunk, i) => {
+        assert.deepEqual(chunk, sink.copies[i]);
+      });
     }),
     { numRuns: 60 },
   );

@@ -1,7 +1,7 @@
 // CONNECT: protocol checks, client identifier rules, authentication, session set-up and CONNACK.
 
 import { randomUUID } from 'node:crypto';
-import type { ConnectPacket, ConnackPacket } from '../../protocol/packets.js';
+import type { ConnackPacket, ConnectPacket } from '../../protocol/packets.js';
 import type { Properties } from '../../protocol/properties.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { Connection } from '../connection.js';
@@ -42,7 +42,12 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
     }
     clientId = assigned = `${conn.context.security.autoIdPrefix}${randomUUID().toUpperCase()}`;
   } else if (packet.protocolVersion === 3 && clientId.length > 23) {
-    refuse(conn, Refused.identifier, ReasonCode.ClientIdentifierNotValid, 'MQTT 3.1 client identifier over 23 characters');
+    refuse(
+      conn,
+      Refused.identifier,
+      ReasonCode.ClientIdentifierNotValid,
+      'MQTT 3.1 client identifier over 23 characters',
+    );
     return;
   }
   if (options.clientIdPrefixes !== undefined && !clientId.startsWith(options.clientIdPrefixes)) {
@@ -209,7 +214,8 @@ function connackProperties(
   if (assigned !== undefined) p.assignedClientIdentifier = assigned;
   if (!options.retainAvailable) p.retainAvailable = 0;
   if (options.maxPacketSize > 0) p.maximumPacketSize = options.maxPacketSize;
-  if (options.maxInflightMessages > 0 && options.maxInflightMessages < 65535) p.receiveMaximum = options.maxInflightMessages;
+  if (options.maxInflightMessages > 0 && options.maxInflightMessages < 65535)
+    p.receiveMaximum = options.maxInflightMessages;
   if (conn.context.maxQos < 2) p.maximumQoS = conn.context.maxQos;
   const prefix = options.responseInformationPrefix;
   // Response Information only when asked for [MQTT-3.1.2-28] and configured (sending none is allowed).

@@ -20,5 +20,9 @@ export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): 
     broker.emit('unsubscribe', conn, filter);
   }
   // [MQTT-3.10.4-4] UNSUBACK even when nothing was removed; 3.1.1 carries no reason codes.
-  conn.send({ type: 11, packetId: packet.packetId, reasonCodes: conn.protocolVersion === 5 ? reasonCodes : [] });
+  conn.send({
+    type: 11,
+    packetId: packet.packetId,
+    reasonCodes: conn.protocolVersion === 5 ? reasonCodes : [],
+  });
 }
