@@ -3,23 +3,23 @@
 
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
+import { MemoryStore } from '../persistence/memory-store.js';
+import type { PersistenceStore } from '../persistence/store.js';
 import type { QoS, Will } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
-import { HARD_BACKLOG, SOFT_BACKLOG, checkStalled, throttle } from './backpressure.js';
+import { checkStalled, HARD_BACKLOG, SOFT_BACKLOG, throttle } from './backpressure.js';
 import { Connection } from './connection.js';
 import type { BrokerHooks, ClientInfo } from './hooks.js';
 import type { ListenerContext } from './listener-context.js';
 import { type Logger, silentLogger } from './logger.js';
 import { Message } from './message.js';
 import { type BrokerOptions, defaultBrokerOptions } from './options.js';
+import { restoreState } from './restore-state.js';
 import { RetainedStore } from './retained-store.js';
 import { type Delivery, SESSION_NEVER_EXPIRES, Session } from './session.js';
-import type { SubscriptionEntry } from './subscription.js';
 import { redistributeShared } from './shared-redelivery.js';
+import type { SubscriptionEntry } from './subscription.js';
 import { type ShareGroup, TopicTree } from './topic-tree.js';
-import { MemoryStore } from '../persistence/memory-store.js';
-import type { PersistenceStore } from '../persistence/store.js';
-import { restoreState } from './restore-state.js';
 
 export interface BrokerStats {
   messagesReceived: number;
@@ -54,7 +54,13 @@ export class BrokerCore extends EventEmitter {
   readonly tree = new TopicTree();
   readonly retained = new RetainedStore();
   readonly connections = new Set<Connection>();
-  readonly stats: BrokerStats = { messagesReceived: 0, messagesSent: 0, dropped: 0, droppedTooLarge: 0, sessionsExpired: 0 };
+  readonly stats: BrokerStats = {
+    messagesReceived: 0,
+    messagesSent: 0,
+    dropped: 0,
+    droppedTooLarge: 0,
+    sessionsExpired: 0,
+  };
   private readonly pendingWills = new Map<string, PendingWill>();
   /** Clients whose will is saved in the store as armed (persistent session, connected). */
   private readonly armedWills = new Set<string>();
@@ -130,7 +136,10 @@ export class BrokerCore extends EventEmitter {
       this.store.commit();
       return true;
     } catch (err) {
-      this.logger.log('error', `Error: persistence write failed, acknowledgements withheld: ${err instanceof Error ? err.message : String(err)}`);
+      this.logger.log(
+        'error',
+        `Error: persistence write failed, acknowledgements withheld: ${err instanceof Error ? err.message : String(err)}`,
+      );
       return false;
     }
   }
@@ -262,7 +271,11 @@ export class BrokerCore extends EventEmitter {
     }
     const store = this.store;
     const clientId = session.clientId;
-    store.saveSession({ clientId, expiryInterval: session.expiryInterval, disconnectedAt: session.disconnectedAt });
+    store.saveSession({
+      clientId,
+      expiryInterval: session.expiryInterval,
+      disconnectedAt: session.disconnectedAt,
+    });
     if (session.persisted) return;
     session.persisted = true;
     // A clean session made persistent (MQTT 5 expiry raised on reconnect): save what it already holds.
@@ -298,7 +311,7 @@ export class BrokerCore extends EventEmitter {
     if (entry.session.persisted) this.store.deleteSubscription(entry.session.clientId, entry.filter);
   }
 
-  /** Incoming QoS 2: PUBREC sent, remembered until PUBREL [MQTT-4.3.3-9]. */
+  /** Incoming QoS 2: PUBREC sent, remembered until PUBREL [MQTT-4.3.3-10]. */
   rememberIncomingQos2(session: Session, packetId: number): void {
     session.incomingQos2.add(packetId);
     if (session.persisted) this.store.addIncomingQos2(session.clientId, packetId);
@@ -359,7 +372,10 @@ export class BrokerCore extends EventEmitter {
       } else {
         if (e.qos > s.routeQos) s.routeQos = e.qos;
         if (e.retainAsPublished) s.routeRetainAsPublished = true;
-        if (e.identifier !== 0) (s.routeSubscriptionIds ??= []).push(e.identifier);
+        if (e.identifier !== 0) {
+          if (s.routeSubscriptionIds === undefined) s.routeSubscriptionIds = [e.identifier];
+          else s.routeSubscriptionIds.push(e.identifier);
+        }
       }
     }
     let count = 0;
@@ -367,7 +383,8 @@ export class BrokerCore extends EventEmitter {
       const s = entries[i]!.session;
       if (s.routeStamp !== stamp || s.routeDone === stamp) continue;
       s.routeDone = stamp;
-      if (this.deliverRouted(s, message, s.routeQos, s.routeRetainAsPublished, s.routeSubscriptionIds)) count++;
+      if (this.deliverRouted(s, message, s.routeQos, s.routeRetainAsPublished, s.routeSubscriptionIds))
+        count++;
     }
     for (let i = 0; i < groups.length; i++) {
       if (this.deliverShared(groups[i]!, message)) count++;
@@ -419,7 +436,14 @@ export class BrokerCore extends EventEmitter {
   }
 
   /** Sends now, queues, or drops (slow consumer) one message for one session. */
-  deliver(session: Session, message: Message, qos: QoS, retain: boolean, subIds: number[] | undefined, group?: ShareGroup): void {
+  deliver(
+    session: Session,
+    message: Message,
+    qos: QoS,
+    retain: boolean,
+    subIds: number[] | undefined,
+    group?: ShareGroup,
+  ): void {
     const conn = session.connection;
     const online = conn !== null && conn.state === 'connected';
     if (qos === 0) {
@@ -436,13 +460,21 @@ export class BrokerCore extends EventEmitter {
         }
         if (conn.sendPublish(message, 0, retain, false, 0, subIds)) this.stats.messagesSent++;
       } else if (this.options.queueQos0Messages && session.expiryInterval !== 0) {
-        this.enqueue(session, { message, qos, retain, subscriptionIds: subIds, packetId: 0, released: false });
+        this.enqueue(session, {
+          message,
+          qos,
+          retain,
+          subscriptionIds: subIds,
+          packetId: 0,
+          released: false,
+        });
       }
       return;
     }
     const d: Delivery = { message, qos, retain, subscriptionIds: subIds, packetId: 0, released: false };
     if (group !== undefined) d.group = group;
-    if (online && session.queuedCount === 0 && this.hasInflightRoom(session, conn)) this.sendInflight(session, conn, d);
+    if (online && session.queuedCount === 0 && this.hasInflightRoom(session, conn))
+      this.sendInflight(session, conn, d);
     else this.enqueue(session, d);
   }
 
@@ -503,7 +535,10 @@ export class BrokerCore extends EventEmitter {
   private enqueue(session: Session, d: Delivery): void {
     const maxCount = this.options.maxQueuedMessages;
     const maxBytes = this.options.maxQueuedBytes;
-    if ((maxCount > 0 && session.queuedCount >= maxCount) || (maxBytes > 0 && session.queuedBytes + d.message.size > maxBytes)) {
+    if (
+      (maxCount > 0 && session.queuedCount >= maxCount) ||
+      (maxBytes > 0 && session.queuedBytes + d.message.size > maxBytes)
+    ) {
       if (d.storeSeq) this.store.removeDelivery(d);
       this.drop(session);
       return;
@@ -525,7 +560,13 @@ export class BrokerCore extends EventEmitter {
     const session = this.sessions.get(clientId);
     const client = session?.connection;
     const authorize = client?.context.hooks.authorize;
-    if (client !== null && client !== undefined && authorize !== undefined && !authorize(client, 'write', will.topic)) return;
+    if (
+      client !== null &&
+      client !== undefined &&
+      authorize !== undefined &&
+      !authorize(client, 'write', will.topic)
+    )
+      return;
     const expiry = will.properties?.messageExpiryInterval;
     const message = new Message(
       will.topic,
@@ -599,7 +640,10 @@ export class BrokerCore extends EventEmitter {
     try {
       this.store.close();
     } catch (err) {
-      this.logger.log('error', `Error: closing persistence: ${err instanceof Error ? err.message : String(err)}`);
+      this.logger.log(
+        'error',
+        `Error: closing persistence: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
 }

@@ -51,7 +51,7 @@ export class Connection implements ClientInfo {
   topicAliasesIn: Map<number, string> | undefined = undefined;
   /** MQTT 5: topic aliases Culex assigns to what it sends, when the client allows any (topic-alias-out.ts). */
   topicAliasesOut: OutgoingTopicAliases | undefined = undefined;
-  /** QoS>0 PUBLISHes received and not yet acknowledged, against our Receive Maximum [MQTT-3.3.4-9]. */
+  /** QoS>0 PUBLISHes received and not yet acknowledged, against our Receive Maximum [MQTT-3.3.4-7]. */
   incomingInflight = 0;
   /** Packets received while an asynchronous authentication is running; replayed once it ends. */
   pending: Packet[] | undefined = undefined;
@@ -126,7 +126,7 @@ export class Connection implements ClientInfo {
       `Client ${this.clientId || '<unknown>'} protocol error: ${why}; disconnecting.`,
     );
     // [MQTT-4.13.1-1] for 3.1.1 close without sending; MQTT 5 may send DISCONNECT with a reason code >= 0x80
-    // but only after CONNACK [MQTT-3.2.0-2].
+    // but only after CONNACK [MQTT-3.14.0-1].
     if (this.protocolVersion === 5 && this.state === 'connected') {
       this.send({ type: 14, reasonCode });
     }

@@ -66,7 +66,7 @@ export class Session {
     return this.inflightMap;
   }
 
-  /** Incoming QoS 2 packet identifiers: PUBREC sent, PUBREL not yet received [MQTT-4.3.3-9]. */
+  /** Incoming QoS 2 packet identifiers: PUBREC sent, PUBREL not yet received [MQTT-4.3.3-10]. */
   get incomingQos2(): Set<number> {
     this.incomingQos2Set ??= new Set();
     return this.incomingQos2Set;

@@ -23,11 +23,11 @@ export function handleAck(conn: Connection, packet: AckPacket): void {
         return;
       }
       if (packet.reasonCode >= 0x80) {
-        // A failed PUBREC ends the flow [MQTT-4.3.3-?]: no PUBREL.
+        // A failed PUBREC acknowledges the PUBLISH and ends the flow: no PUBREL, no resend [MQTT-4.4.0-2].
         broker.completeDelivery(session, id, d);
         return;
       }
-      // [MQTT-4.3.3-3] answer PUBREC with PUBREL; the message itself is now discarded.
+      // [MQTT-4.3.3-4] answer PUBREC with PUBREL; the message itself is now discarded.
       broker.releaseDelivery(d);
       conn.send({ type: 6, packetId: id, reasonCode: 0 });
       return;

@@ -42,7 +42,7 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
       conn.send({ type: 5, packetId: packet.packetId, reasonCode: 0 });
       return;
     }
-    // [MQTT-3.3.4-9] more unacknowledged QoS 2 messages than our Receive Maximum.
+    // [MQTT-3.3.4-7] more unacknowledged QoS 2 messages than our Receive Maximum.
     const receiveMaximum = broker.options.maxInflightMessages || 65535;
     if (v5 && session.incomingQos2.size >= receiveMaximum) {
       conn.protocolError(ReasonCode.ReceiveMaximumExceeded, 'receive maximum exceeded');
@@ -79,22 +79,36 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
 }
 
 /** Returns 0 when the message may be published, else the reason code it is refused with. */
-function checkPublish(conn: Connection, topic: string, packet: PublishPacket, properties: Properties | undefined): number {
+function checkPublish(
+  conn: Connection,
+  topic: string,
+  packet: PublishPacket,
+  properties: Properties | undefined,
+): number {
   const broker = conn.broker;
   const limit = broker.options.messageSizeLimit;
   if (limit > 0 && packet.payload.length > limit) {
-    broker.logger.log('notice', `Dropped too large PUBLISH from ${conn.clientId} (${packet.payload.length} bytes).`);
+    broker.logger.log(
+      'notice',
+      `Dropped too large PUBLISH from ${conn.clientId} (${packet.payload.length} bytes).`,
+    );
     return ReasonCode.PacketTooLarge;
   }
-  // [MQTT-3.3.2-20]: a receiver may check that a payload said to be UTF-8 really is.
-  if (properties?.payloadFormatIndicator === 1 && !isUtf8(packet.payload)) return ReasonCode.PayloadFormatInvalid;
+  // MQTT 5 §3.3.2.3.2 (no statement id): a receiver may check that a payload said to be UTF-8 really is.
+  if (properties?.payloadFormatIndicator === 1 && !isUtf8(packet.payload))
+    return ReasonCode.PayloadFormatInvalid;
   // Clients never publish into the broker's own `$SYS` tree (as Mosquitto, whatever the ACL says).
-  if (topic.charCodeAt(0) === 0x24 && topic.startsWith('$SYS') && !topic.startsWith('$SYS/broker/connection/')) {
+  if (
+    topic.charCodeAt(0) === 0x24 &&
+    topic.startsWith('$SYS') &&
+    !topic.startsWith('$SYS/broker/connection/')
+  ) {
     return ReasonCode.NotAuthorized;
   }
   const authorize = conn.context.hooks.authorize;
   if (authorize !== undefined && !authorize(conn, 'write', conn.context.mountPoint + topic)) {
-    if (broker.logger.enabled('debug')) broker.logger.log('debug', `Denied PUBLISH from ${conn.clientId} to '${topic}'.`);
+    if (broker.logger.enabled('debug'))
+      broker.logger.log('debug', `Denied PUBLISH from ${conn.clientId} to '${topic}'.`);
     return ReasonCode.NotAuthorized;
   }
   return 0;
@@ -104,7 +118,7 @@ function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number
   if (packet.qos === 1) {
     conn.send({ type: 4, packetId: packet.packetId, reasonCode });
   } else if (packet.qos === 2) {
-    // A failed PUBREC ends the flow: no PUBREL will follow, so no identifier is kept [MQTT-4.3.3-?].
+    // A failed PUBREC ends the flow: no PUBREL will follow, so no identifier is kept [MQTT-4.3.3-9].
     if (reasonCode < 0x80) conn.broker.rememberIncomingQos2(conn.session!, packet.packetId);
     conn.send({ type: 5, packetId: packet.packetId, reasonCode });
   }
