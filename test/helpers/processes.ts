@@ -18,6 +18,8 @@ export interface BrokerProcess {
   readonly confPath: string;
   /** Everything the process wrote so far. */
   log(): string;
+  /** Sends a signal (e.g. SIGHUP to reload) without waiting for anything. */
+  signal(name: NodeJS.Signals): void;
   stop(): Promise<void>;
 }
 
@@ -46,7 +48,8 @@ async function launch(
   return launchWith(command, args, writeConf(dir, port, lines), port);
 }
 
-async function launchWith(
+/** Spawns `command args(confPath)` and resolves once `port` accepts connections; rejects if it exits first. */
+export async function launchWith(
   command: string,
   args: (conf: string) => string[],
   confPath: string,
@@ -72,6 +75,9 @@ async function launchWith(
     pid: child.pid ?? 0,
     confPath,
     log: () => output,
+    signal: (name) => {
+      child.kill(name);
+    },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
