@@ -32,26 +32,21 @@ export class Conversation {
   }
 
   /** Reads up to `n` packets (stopping early if the connection closes or nothing comes within the timeout). */
-  async read(name: string, n: number, timeoutMs = 1500): Promise<void> {
-    const c = this.client(name);
-    for (let i = 0; i < n; i++) {
-      let raw: Buffer | null;
-      try {
-        raw = await c.nextRaw(timeoutMs);
-      } catch {
-        this.transcript.push(`${name}: (nothing)`);
-        return;
-      }
-      if (raw === null) {
-        this.transcript.push(`${name}: closed`);
-        return;
-      }
-      this.transcript.push(`${name} <- ${raw.toString('hex')}`);
-    }
+  read(name: string, n: number, timeoutMs = 1500): Promise<void> {
+    return this.readAs(name, n, timeoutMs, fullHex);
   }
 
   /** Like read, but records only each packet's first bytes and length (for big payloads). */
-  async readSummary(name: string, n: number, timeoutMs = 1500): Promise<void> {
+  readSummary(name: string, n: number, timeoutMs = 1500): Promise<void> {
+    return this.readAs(name, n, timeoutMs, summaryHex);
+  }
+
+  private async readAs(
+    name: string,
+    n: number,
+    timeoutMs: number,
+    describe: (raw: Buffer) => string,
+  ): Promise<void> {
     const c = this.client(name);
     for (let i = 0; i < n; i++) {
       let raw: Buffer | null;
@@ -65,7 +60,7 @@ export class Conversation {
         this.transcript.push(`${name}: closed`);
         return;
       }
-      this.transcript.push(`${name} <- ${raw.subarray(0, 12).toString('hex')}… (${raw.length} bytes)`);
+      this.transcript.push(`${name} <- ${describe(raw)}`);
     }
   }
 
@@ -114,4 +109,12 @@ export async function transcript(port: number, script: Script): Promise<string[]
     c.end();
   }
   return c.transcript;
+}
+
+function fullHex(raw: Buffer): string {
+  return raw.toString('hex');
+}
+
+function summaryHex(raw: Buffer): string {
+  return `${raw.subarray(0, 12).toString('hex')}… (${raw.length} bytes)`;
 }

@@ -2,34 +2,13 @@
 // properties, Python paho-mqtt with MQTTv5, and the npm `mqtt` client at protocolVersion 5.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { test } from 'node:test';
 import mqtt from 'mqtt';
 import { withBroker } from '../helpers/broker.js';
 import { waitFor } from '../helpers/net.js';
+import { start } from '../helpers/run.js';
 import { requirePythonModule, requireTool } from '../helpers/tools.js';
 import { connect5, nextPublish, publish5, subscribe5 } from './helpers.js';
-
-interface Run {
-  child: ChildProcess;
-  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
-}
-
-function run(command: string, args: readonly string[], timeoutMs = 10_000): Run {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-  return { child, done };
-}
 
 // libmosquitto 2.0.11 treats a PUBLISH with an empty topic as a protocol error even after it advertised a Topic
 // Alias Maximum, so mosquitto_sub is run without one here (its default): Culex then sends no aliases.
@@ -38,7 +17,7 @@ test('mosquitto_sub / mosquitto_pub -V 5 carry user properties, content type, su
   timeout: 30_000,
 }, async () => {
   await withBroker({}, async ({ port, broker }) => {
-    const sub = run('mosquitto_sub', [
+    const sub = start('mosquitto_sub', [
       '-V',
       '5',
       '-p',
@@ -62,7 +41,7 @@ test('mosquitto_sub / mosquitto_pub -V 5 carry user properties, content type, su
     ]);
     assert.ok(await waitFor(() => broker.tree.size > 0, 5000), 'mosquitto_sub subscribed');
     for (let i = 0; i < 3; i++) {
-      const pub = run('mosquitto_pub', [
+      const pub = start('mosquitto_pub', [
         '-V',
         '5',
         '-p',
@@ -94,10 +73,10 @@ test('mosquitto_sub / mosquitto_pub -V 5 carry user properties, content type, su
         'response-topic',
         'tool/reply',
       ]);
-      assert.equal((await pub.done).code, 0);
+      assert.equal((await pub.done).status, 0);
     }
     const out = await sub.done;
-    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.status, 0, out.stderr);
     assert.deepEqual(
       out.stdout.trim().split('\n'),
       [0, 1, 2].map((i) => `tool/x|m${i}|k:v k:w|text/x|9|tool/reply`),
@@ -112,7 +91,7 @@ test('mosquitto_rr -V 5 gets its response through Response Topic and Correlation
   await withBroker({}, async ({ port }) => {
     const responder = await connect5(port, { clientId: 'rr-responder' });
     await subscribe5(responder.client, 1, 'rr/req');
-    const rr = run('mosquitto_rr', [
+    const rr = start('mosquitto_rr', [
       '-V',
       '5',
       '-p',
@@ -135,7 +114,7 @@ test('mosquitto_rr -V 5 gets its response through Response Topic and Correlation
       publish5('rr/resp', 'pong', 0, 0, corr === undefined ? undefined : { correlationData: corr }),
     );
     const out = await rr.done;
-    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.status, 0, out.stderr);
     assert.equal(out.stdout.trim(), 'pong');
     responder.client.destroy();
   });
@@ -193,9 +172,9 @@ test('paho-mqtt MQTTv5 (python3) round trip with properties', {
   timeout: 30_000,
 }, async () => {
   await withBroker({ options: { responseInformationPrefix: 'r/' } }, async ({ port }) => {
-    const py = run('/usr/bin/python3', ['-c', PAHO_SCRIPT, String(port)], 15_000);
+    const py = start('/usr/bin/python3', ['-c', PAHO_SCRIPT, String(port)], 15_000);
     const out = await py.done;
-    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.status, 0, out.stderr);
     const result = JSON.parse(out.stdout) as {
       connack: { rc: number; props: Record<string, unknown> };
       got: {
