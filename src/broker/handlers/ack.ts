@@ -10,7 +10,7 @@ export function handleAck(conn: Connection, packet: AckPacket): void {
   const id = packet.packetId;
   switch (packet.type) {
     case 4: {
-      // PUBACK ends a QoS 1 delivery [MQTT-4.3.2-?]; an unknown identifier is ignored.
+      // PUBACK ends a QoS 1 delivery [MQTT-4.3.2-3]; an unknown identifier is ignored.
       const d = session.inflight.get(id);
       if (d === undefined || d.qos !== 1) return;
       broker.completeDelivery(session, id, d);
