@@ -51,8 +51,6 @@ export class Connection implements ClientInfo {
   topicAliasesIn: Map<number, string> | undefined = undefined;
   /** MQTT 5: topic aliases Culex assigns to what it sends, when the client allows any (topic-alias-out.ts). */
   topicAliasesOut: OutgoingTopicAliases | undefined = undefined;
-  /** QoS>0 PUBLISHes received and not yet acknowledged, against our Receive Maximum [MQTT-3.3.4-7]. */
-  incomingInflight = 0;
   /** Packets received while an asynchronous authentication is running; replayed once it ends. */
   pending: Packet[] | undefined = undefined;
   /** Set by a takeover or a timeout: how the disconnection is logged. */
