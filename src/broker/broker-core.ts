@@ -605,7 +605,7 @@ export class BrokerCore extends EventEmitter {
       checkStalled(conn, now);
       if (!conn.timedOut(now)) continue;
       if (conn.state === 'connected') {
-        conn.closeReason = 'has exceeded timeout, disconnecting';
+        conn.closeReason ??= 'has exceeded timeout, disconnecting';
         conn.close(false, ReasonCode.KeepAliveTimeout);
       } else {
         this.logger.log('notice', `Client ${conn.remoteAddress} did not complete CONNECT in time, closing.`);

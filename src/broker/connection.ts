@@ -18,6 +18,9 @@ import type { Message } from './message.js';
 import type { Session } from './session.js';
 import type { OutgoingTopicAliases } from './topic-alias-out.js';
 
+/** Base time a packet may take to arrive after its first byte; larger packets get 1 ms more per 16 bytes. */
+const PARTIAL_PACKET_MS = 60_000;
+
 export type ConnectionState = 'new' | 'authenticating' | 'connected' | 'closed';
 
 /** The stream property through which the shared stream listeners find their connection. */
@@ -38,6 +41,9 @@ export class Connection implements ClientInfo {
   keepAlive = 0;
   /** ms since epoch of the last bytes received; the keepalive sweep compares against it. */
   lastReceived: number;
+  /** Control Packets decoded so far, and since when (ms) an incomplete packet has been held (0 = none). */
+  packetsIn = 0;
+  partialSince = 0;
   readonly connectedAt: number;
   session: Session | null = null;
   /** The Will Message, cleared by a normal DISCONNECT [MQTT-3.1.2-10]. */
@@ -95,11 +101,17 @@ export class Connection implements ClientInfo {
 
   /** @internal from the shared stream listeners */
   onData(chunk: Buffer): void {
-    this.lastReceived = this.broker.now;
+    const seen = this.packetsIn;
     this.decoder.push(chunk, this);
+    const now = this.broker.now;
+    // [MQTT-3.1.2-24] keepalive counts Control Packets, not bytes: a client trickling a packet is not alive.
+    if (this.packetsIn !== seen) this.lastReceived = now;
+    if (this.decoder.bufferedBytes === 0) this.partialSince = 0;
+    else if (this.partialSince === 0 || this.packetsIn !== seen) this.partialSince = now;
   }
 
   onPacket(packet: Packet): void {
+    this.packetsIn++;
     if (this.state === 'closed') return;
     if (this.pending !== undefined) {
       this.pending.push(packet);
@@ -291,6 +303,11 @@ export class Connection implements ClientInfo {
     }
     // A publisher we stopped reading is not silent. [MQTT-3.1.2-24] 1.5 x keepalive without a packet ends it.
     if (this.pausedBy !== null) return false;
+    // A packet that trickles in far slower than any real link (slowloris) ends the connection, keepalive or not.
+    if (this.partialSince !== 0 && now - this.partialSince > PARTIAL_PACKET_MS + this.decoder.expectedBytes / 16) {
+      this.closeReason = 'sent an incomplete packet for too long, disconnecting';
+      return true;
+    }
     return this.keepAlive > 0 && now - this.lastReceived > this.keepAlive * 1500;
   }
 }

@@ -48,6 +48,11 @@ export class PacketDecoder {
     return this.headerBytes + this.bodyHave;
   }
 
+  /** Body length of the packet being assembled, once its fixed header is complete (0 before). */
+  get expectedBytes(): number {
+    return this.bodyNeed < 0 ? 0 : this.bodyNeed;
+  }
+
   /** True once an error was reported; the connection must then be closed. */
   get hasFailed(): boolean {
     return this.failed;

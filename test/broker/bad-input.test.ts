@@ -90,6 +90,22 @@ test('a client trickling one byte at a time is served correctly', async () => {
   });
 });
 
+test('[MQTT-3.1.2-24] a packet trickled in slower than the keepalive does not keep the connection alive', async () => {
+  await withBroker({}, async ({ port, broker }) => {
+    const { client: drip } = await RawClient.connect(port, { clientId: 'slowloris', keepAlive: 1 });
+    const bytes = encodePacket(publishPacket('drip/x', 'never finished', 0, 0), 4);
+    const start = Date.now();
+    // One byte every 200 ms: bytes keep arriving, but no Control Packet completes within 1.5 x keepalive.
+    for (let i = 0; i < bytes.length - 1 && !drip.isClosed && Date.now() - start < 6000; i++) {
+      drip.send([bytes[i]!]);
+      await sleep(200);
+    }
+    assert.ok(drip.isClosed, 'the trickling client was not disconnected');
+    assert.ok(Date.now() - start < 4500, 'disconnected too late');
+    assert.equal(broker.connections.size, 0);
+  });
+});
+
 test('[MQTT-4.7.3-3] a 65,535-byte topic name and filter work end to end', async () => {
   await withBroker({}, async ({ port }) => {
     const topic = `${'t'.repeat(65533)}/x`;
