@@ -304,7 +304,10 @@ export class Connection implements ClientInfo {
     // A publisher we stopped reading is not silent. [MQTT-3.1.2-24] 1.5 x keepalive without a packet ends it.
     if (this.pausedBy !== null) return false;
     // A packet that trickles in far slower than any real link (slowloris) ends the connection, keepalive or not.
-    if (this.partialSince !== 0 && now - this.partialSince > PARTIAL_PACKET_MS + this.decoder.expectedBytes / 16) {
+    if (
+      this.partialSince !== 0 &&
+      now - this.partialSince > PARTIAL_PACKET_MS + this.decoder.expectedBytes / 16
+    ) {
       this.closeReason = 'sent an incomplete packet for too long, disconnecting';
       return true;
     }

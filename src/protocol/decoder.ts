@@ -50,7 +50,7 @@ export class PacketDecoder {
 
   /** Body length of the packet being assembled, once its fixed header is complete (0 before). */
   get expectedBytes(): number {
-    return this.bodyNeed < 0 ? 0 : this.bodyNeed;
+    return Math.max(this.bodyNeed, 0);
   }
 
   /** True once an error was reported; the connection must then be closed. */
