@@ -480,10 +480,14 @@ export class BrokerCore extends EventEmitter {
 
   /** A QoS 1 / 2 delivery is finished (PUBACK, PUBCOMP, or a failed PUBREC): free its slot. */
   completeDelivery(session: Session, packetId: number, d: Delivery): void {
+    this.releaseInflight(session, packetId, d);
+    this.pump(session);
+  }
+
+  private releaseInflight(session: Session, packetId: number, d: Delivery): void {
     session.inflight.delete(packetId);
     session.inflightBytes -= d.message.size;
     if (d.storeSeq) this.store.removeDelivery(d);
-    this.pump(session);
   }
 
   /** Moves queued messages to the client while its in-flight window and socket buffer have room. */
@@ -500,8 +504,8 @@ export class BrokerCore extends EventEmitter {
         if (d.storeSeq) this.store.removeDelivery(d);
         continue;
       }
-      if (d.qos === 0) conn.sendPublish(d.message, 0, d.retain, false, 0, d.subscriptionIds);
-      else this.sendInflight(session, conn, d);
+      if (d.qos > 0) this.sendInflight(session, conn, d);
+      else if (conn.sendPublish(d.message, 0, d.retain, false, 0, d.subscriptionIds)) this.stats.messagesSent++;
     }
   }
 
@@ -529,7 +533,9 @@ export class BrokerCore extends EventEmitter {
       else this.store.addDelivery(session.clientId, d);
     }
     if (conn.sendPublish(d.message, d.qos, d.retain, false, id, d.subscriptionIds)) this.stats.messagesSent++;
-    else this.completeDelivery(session, id, d);
+    // Not sendable to this client (over its Maximum Packet Size): free the slot; the caller's loop goes on, so no
+    // recursion through pump() however many such messages are queued.
+    else this.releaseInflight(session, id, d);
   }
 
   private enqueue(session: Session, d: Delivery): void {
