@@ -505,7 +505,8 @@ export class BrokerCore extends EventEmitter {
         continue;
       }
       if (d.qos > 0) this.sendInflight(session, conn, d);
-      else if (conn.sendPublish(d.message, 0, d.retain, false, 0, d.subscriptionIds)) this.stats.messagesSent++;
+      else if (conn.sendPublish(d.message, 0, d.retain, false, 0, d.subscriptionIds))
+        this.stats.messagesSent++;
     }
   }
 
