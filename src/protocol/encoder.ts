@@ -17,7 +17,16 @@ import type {
 } from './packets.js';
 import { type Properties, propertiesSize, writeProperties } from './properties.js';
 import { allocOutput } from './slab.js';
-import { stringSize, varintSize, writeBinary, writeString, writeU16, writeVarint } from './writer.js';
+import {
+  stringSize,
+  utf8Length,
+  varintSize,
+  writeBinary,
+  writeString,
+  writeStringOfLength,
+  writeU16,
+  writeVarint,
+} from './writer.js';
 
 /** Encodes one packet for a connection at protocol level `version` (properties/reason codes only at 5). */
 export function encodePacket(packet: Packet, version: ProtocolVersion): Buffer {
@@ -70,17 +79,19 @@ function blockSize(propsLen: number): number {
   return varintSize(propsLen) + propsLen;
 }
 
+/** The hot path: inlined header writing and a single measure of the topic. */
 function encodePublish(p: PublishPacket, version: ProtocolVersion): Buffer {
   const v5 = version === 5;
   const propsLen = v5 ? propertiesSize(p.properties) : 0;
-  const remaining =
-    stringSize(p.topic) + (p.qos > 0 ? 2 : 0) + (v5 ? blockSize(propsLen) : 0) + p.payload.length;
+  const topicLen = utf8Length(p.topic);
+  const remaining = 2 + topicLen + (p.qos > 0 ? 2 : 0) + (v5 ? blockSize(propsLen) : 0) + p.payload.length;
   const first = 0x30 | (p.dup ? 8 : 0) | (p.qos << 1) | (p.retain ? 1 : 0);
   const buf = allocate(first, remaining);
-  let off = writeString(buf, bodyStart(remaining), p.topic);
+  let off = writeStringOfLength(buf, bodyStart(remaining), p.topic, topicLen);
   if (p.qos > 0) off = writeU16(buf, off, p.packetId);
   if (v5) off = writeProperties(buf, off, p.properties, propsLen);
-  p.payload.copy(buf, off);
+  // TypedArray#set is a V8 builtin; Buffer#copy goes through argument checks and a binding call.
+  buf.set(p.payload, off);
   return buf;
 }
 
