@@ -17,20 +17,55 @@ interface Rate {
   mbps: number;
 }
 
-/** Runs `fn` (which handles `perCall` packets of `bytes` bytes each) repeatedly for MS milliseconds. */
-function measure(fn: () => void, perCall: number, bytes: number): Rate {
-  for (let i = 0; i < 200; i++) fn(); // warm-up
+/** Slices per side in `compare`: alternating short slices spreads a shared machine's load over both sides. */
+const SLICES = 5;
+const WARMUP_MS = 100;
+
+/** Calls `fn` in batches of 20 for at least `ms` milliseconds; returns [calls, seconds]. */
+function runFor(fn: () => void, ms: number): [number, number] {
   let calls = 0;
   const t0 = performance.now();
   let t = t0;
-  while (t - t0 < MS) {
+  while (t - t0 < ms) {
     for (let i = 0; i < 20; i++) fn();
     calls += 20;
     t = performance.now();
   }
-  const secs = (t - t0) / 1000;
+  return [calls, (t - t0) / 1000];
+}
+
+function rate(calls: number, secs: number, perCall: number, bytes: number): Rate {
   const pps = (calls * perCall) / secs;
   return { pps, mbps: (pps * bytes) / 1e6 };
+}
+
+/** Runs `fn` (which handles `perCall` packets of `bytes` bytes each) for MS milliseconds after a warm-up. */
+function measure(fn: () => void, perCall: number, bytes: number): Rate {
+  runFor(fn, WARMUP_MS);
+  const [calls, secs] = runFor(fn, MS);
+  return rate(calls, secs, perCall, bytes);
+}
+
+/**
+ * Measures two implementations of the same operation fairly: both are warmed up first, then they take turns
+ * in SLICES slices of MS / SLICES each, so neither side alone absorbs a burst of load from other processes.
+ */
+function compare(a: () => void, b: () => void, perCall: number, bytes: number): [Rate, Rate] {
+  runFor(a, WARMUP_MS);
+  runFor(b, WARMUP_MS);
+  let callsA = 0;
+  let secsA = 0;
+  let callsB = 0;
+  let secsB = 0;
+  for (let i = 0; i < SLICES; i++) {
+    const [ca, sa] = runFor(a, MS / SLICES);
+    const [cb, sb] = runFor(b, MS / SLICES);
+    callsA += ca;
+    secsA += sa;
+    callsB += cb;
+    secsB += sb;
+  }
+  return [rate(callsA, secsA, perCall, bytes), rate(callsB, secsB, perCall, bytes)];
 }
 
 class CountSink implements DecoderSink {
@@ -81,15 +116,25 @@ function runCase(size: number, qos: QoS): Row[] {
 
   const decoder = new PacketDecoder();
   const sink = new CountSink();
-  const culexDecode = measure(() => decoder.push(stream, sink), BATCH, one.length);
   const parser = mqtt.parser({ protocolVersion: VERSION });
   let parsed = 0;
   parser.on('packet', () => parsed++);
-  const mpDecode = measure(() => parser.parse(stream), BATCH, one.length);
+  const [culexDecode, mpDecode] = compare(
+    () => decoder.push(stream, sink),
+    () => parser.parse(stream),
+    BATCH,
+    one.length,
+  );
   if (sink.count === 0 || parsed === 0) throw new Error('decoders produced nothing');
 
-  const culexEncode = measure(() => encodePacket(packet, VERSION), 1, one.length);
-  const mpEncode = measure(() => mqtt.generate(mp as never), 1, one.length);
+  // Both encoders get the same topic string and payload Buffer; outputs are checked equal before timing.
+  if (!encodePacket(packet, VERSION).equals(mqtt.generate(mp as never))) throw new Error('encoders disagree');
+  const [culexEncode, mpEncode] = compare(
+    () => encodePacket(packet, VERSION),
+    () => mqtt.generate(mp as never),
+    1,
+    one.length,
+  );
   const frame = new PublishFrame(packet.topic, payload);
   let id = 1;
   const fanout = measure(

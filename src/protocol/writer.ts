@@ -6,9 +6,10 @@ export function varintSize(n: number): number {
 }
 
 export function writeVarint(buf: Buffer, off: number, n: number): number {
+  // Bit operations are exact here: a Variable Byte Integer never exceeds 2^28 - 1.
   while (n >= 128) {
-    buf[off++] = (n % 128) | 0x80;
-    n = Math.floor(n / 128);
+    buf[off++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
   }
   buf[off++] = n;
   return off;
