@@ -10,7 +10,8 @@ if (!Number.isInteger(port) || port <= 0 || port > 65535) {
 
 const broker = new Aedes();
 await broker.listen();
-const server = createServer(broker.handle);
+// BENCH_NODELAY=1: TCP_NODELAY, for the latency comparison where every broker runs with it.
+const server = createServer({ noDelay: process.env.BENCH_NODELAY === '1' }, broker.handle);
 server.listen(port, '127.0.0.1');
 
 // Stop cleanly on SIGTERM so the benchmark can start the next run on a quiet core.

@@ -11,6 +11,8 @@ export const ALL_BROKERS: readonly BrokerName[] = ['culex', 'mosquitto', 'aedes'
 export interface BrokerStartOptions {
   /** Culex only: `persistence true` with a fresh persistence_location. */
   persistence?: boolean;
+  /** TCP_NODELAY on every broker (`set_tcp_nodelay true`; Aedes `noDelay`); Culex has it on by default. */
+  nodelay?: boolean;
 }
 
 export interface RunningBroker {
@@ -60,7 +62,7 @@ export function freePort(): Promise<number> {
 }
 
 /** The config both Mosquitto and Culex get (Culex reads mosquitto.conf unchanged). */
-function mosquittoConf(port: number, persistenceDir: string | undefined): string {
+function mosquittoConf(port: number, persistenceDir: string | undefined, nodelay: boolean): string {
   const lines = [
     `listener ${port} 127.0.0.1`,
     'allow_anonymous true',
@@ -69,6 +71,7 @@ function mosquittoConf(port: number, persistenceDir: string | undefined): string
     'log_type error',
   ];
   if (persistenceDir !== undefined) lines.push('persistence true', `persistence_location ${persistenceDir}/`);
+  if (nodelay) lines.push('set_tcp_nodelay true');
   return `${lines.join('\n')}\n`;
 }
 
@@ -136,11 +139,12 @@ export async function startBroker(
   const persistenceDir = options.persistence === true ? join(work, 'db') : undefined;
   if (persistenceDir !== undefined) mkdirSync(persistenceDir);
   const conf = join(work, 'broker.conf');
-  writeFileSync(conf, mosquittoConf(port, persistenceDir));
+  writeFileSync(conf, mosquittoConf(port, persistenceDir, options.nodelay === true));
   const argv = command(name, port, conf, paths);
   const child = spawn('taskset', ['-c', BROKER_CORE, ...argv], {
     cwd: work,
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, BENCH_NODELAY: options.nodelay === true ? '1' : '0' },
   });
   let stderr = '';
   child.stderr?.setEncoding('utf8');

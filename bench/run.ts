@@ -108,6 +108,10 @@ async function runOne(
       '--label',
       `${s.id}-${broker}`,
     ];
+    // Steady-state scenarios first run the same load briefly, unmeasured, on the same broker process, so a
+    // JIT-compiled broker is not measured while it compiles (Mosquitto gets the same warm-up).
+    if (s.warmupS !== undefined)
+      await runLoadgen(loadgen, [...s.args(s.warmupS), '--port', String(b.port)], s.timeoutMs(s.warmupS));
     record.result = await runLoadgen(loadgen, args, s.timeoutMs(d));
     record.invalid = generatorBound(record.result);
   } catch (err) {

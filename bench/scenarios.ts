@@ -24,6 +24,8 @@ export interface Scenario {
   figures: readonly Figure[];
   /** Upper bound for one generator run, in ms. */
   timeoutMs(durationS: number): number;
+  /** Seconds of the same load run unmeasured first, on the same broker process (steady-state latency). */
+  warmupS?: number;
 }
 
 const rate = (name: string): Figure => ({
@@ -110,6 +112,28 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'latency',
     number: '5',
     title: 'latency: 10 pairs x 1,000 msg/s, QoS 0',
+    warmupS: 2,
+    args: (d) => [
+      '--pubs',
+      '10',
+      '--subs',
+      '10',
+      '--topics',
+      '10',
+      '--rate',
+      '1000',
+      '--duration',
+      String(d),
+    ],
+    figures: [latency('p50'), latency('p99')],
+    timeoutMs: pubsubTimeout,
+  },
+  {
+    id: 'latency-nodelay',
+    number: '5b',
+    title: 'latency, every broker with TCP_NODELAY (Culex: its default)',
+    brokerOptions: { nodelay: true },
+    warmupS: 2,
     args: (d) => [
       '--pubs',
       '10',
