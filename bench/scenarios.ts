@@ -49,6 +49,26 @@ const persistArgs = (d: number): string[] =>
     ['--duration', String(d)],
   );
 
+/** Scenarios 5 and 5b: 10 pairs at a fixed 1,000 msg/s each, measured after a warm-up; only the brokers' TCP
+ * options differ. */
+const fixedRateLatency = {
+  warmupS: 2,
+  args: (d: number): string[] => [
+    '--pubs',
+    '10',
+    '--subs',
+    '10',
+    '--topics',
+    '10',
+    '--rate',
+    '1000',
+    '--duration',
+    String(d),
+  ],
+  figures: [latency('p50'), latency('p99')],
+  timeoutMs: pubsubTimeout,
+};
+
 export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'fanin',
@@ -112,42 +132,14 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'latency',
     number: '5',
     title: 'latency: 10 pairs x 1,000 msg/s, QoS 0',
-    warmupS: 2,
-    args: (d) => [
-      '--pubs',
-      '10',
-      '--subs',
-      '10',
-      '--topics',
-      '10',
-      '--rate',
-      '1000',
-      '--duration',
-      String(d),
-    ],
-    figures: [latency('p50'), latency('p99')],
-    timeoutMs: pubsubTimeout,
+    ...fixedRateLatency,
   },
   {
     id: 'latency-nodelay',
     number: '5b',
     title: 'latency, every broker with TCP_NODELAY (Culex: its default)',
     brokerOptions: { nodelay: true },
-    warmupS: 2,
-    args: (d) => [
-      '--pubs',
-      '10',
-      '--subs',
-      '10',
-      '--topics',
-      '10',
-      '--rate',
-      '1000',
-      '--duration',
-      String(d),
-    ],
-    figures: [latency('p50'), latency('p99')],
-    timeoutMs: pubsubTimeout,
+    ...fixedRateLatency,
   },
   {
     id: 'conns',
