@@ -2,11 +2,17 @@
 
 import type { QoS } from '../protocol/packets.js';
 import type { Properties } from '../protocol/properties.js';
-import { PublishFrame } from '../protocol/publish-frame.js';
+import { ownCopy, PublishFrame } from '../protocol/publish-frame.js';
+
+/** A payload whose ArrayBuffer is larger than this many bytes beyond the payload itself is copied when kept. */
+const PIN_SLACK = 64;
 
 export class Message {
   /** Serialized lazily, once, and reused for every subscriber (see PublishFrame). */
   private frameCache: PublishFrame | undefined;
+  /** Set once the message is kept for long (retained): its payload and frames then own their memory. */
+  private longLived = false;
+  private body: Buffer;
   /** Row id in the persistence store; 0 = not stored. Set and cleared only by the store. */
   storeId = 0;
   /** How many stored deliveries / retained entries refer to the stored row (it goes when this drops to 0). */
@@ -14,7 +20,7 @@ export class Message {
 
   constructor(
     readonly topic: string,
-    readonly payload: Buffer,
+    payload: Buffer,
     readonly qos: QoS,
     readonly retain: boolean,
     readonly properties: Properties | undefined,
@@ -22,11 +28,30 @@ export class Message {
     readonly origin: string,
     /** Absolute expiry time in ms since the epoch (MQTT 5 Message Expiry Interval); 0 = never. */
     readonly expiresAt: number,
-  ) {}
+  ) {
+    this.body = payload;
+  }
+
+  get payload(): Buffer {
+    return this.body;
+  }
 
   get frame(): PublishFrame {
-    this.frameCache ??= new PublishFrame(this.topic, this.payload, this.properties);
+    this.frameCache ??= new PublishFrame(this.topic, this.payload, this.properties, this.longLived);
     return this.frameCache;
+  }
+
+  /**
+   * Called when the message is retained: a payload that is a view of a larger buffer (a socket read chunk, Node's
+   * pool) is copied, and frames cached from now on own their memory, so that a sparse stream of retained messages
+   * cannot keep many shared buffers alive.
+   */
+  keepLong(): void {
+    if (this.longLived) return;
+    this.longLived = true;
+    const payload = this.payload;
+    if (payload.buffer.byteLength > payload.length + PIN_SLACK) this.body = ownCopy(payload);
+    this.frameCache = undefined;
   }
 
   isExpired(now: number): boolean {

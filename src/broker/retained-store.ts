@@ -23,6 +23,7 @@ export class RetainedStore {
       if (this.deleteAt(this.root, levels, 0)) this.count--;
       return;
     }
+    message.keepLong();
     let node = this.root;
     for (const level of levels) {
       let next = node.children.get(level);

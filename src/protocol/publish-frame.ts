@@ -43,12 +43,18 @@ export class PublishFrame {
   private readonly expiry: number | undefined;
   /** QoS 0 packets without per-subscriber data, indexed by version * 2 + retain. */
   private readonly qos0: (Buffer | undefined)[] = [];
+  /**
+   * Long-lived frames (retained messages) cache their packets in memory of their own: a slice of the shared
+   * output slab would keep the whole 64 KiB slab alive for as long as the message is retained.
+   */
+  private readonly ownMemory: boolean;
 
-  constructor(topic: string, payload: Buffer, properties?: Properties) {
+  constructor(topic: string, payload: Buffer, properties?: Properties, ownMemory = false) {
     this.topic = topic;
     this.payload = payload;
     this.properties = properties;
-    this.topicBytes = Buffer.from(topic, 'utf8');
+    this.ownMemory = ownMemory;
+    this.topicBytes = ownMemory ? ownCopy(Buffer.from(topic, 'utf8')) : Buffer.from(topic, 'utf8');
     let base: Properties | undefined;
     if (properties !== undefined) {
       // Alias and subscription ids belong to one connection; expiry is re-stamped per delivery.
@@ -57,7 +63,7 @@ export class PublishFrame {
       this.expiry = messageExpiryInterval;
     }
     const baseLen = propertiesSize(base);
-    this.baseProps = Buffer.allocUnsafe(baseLen);
+    this.baseProps = ownMemory ? Buffer.allocUnsafeSlow(baseLen) : Buffer.allocUnsafe(baseLen);
     if (base !== undefined && baseLen > 0) writePropertyList(this.baseProps, 0, base);
   }
 
@@ -122,6 +128,7 @@ export class PublishFrame {
       let cached = this.qos0[key];
       if (cached === undefined) {
         cached = this.build(version, 0, retain, false, 0, undefined, true);
+        if (this.ownMemory) cached = ownCopy(cached);
         this.qos0[key] = cached;
       }
       sink.write(cached);
@@ -216,4 +223,11 @@ export class PublishFrame {
     if (withPayload) this.payload.copy(buf, off);
     return buf;
   }
+}
+
+/** A copy in an ArrayBuffer of its own (Buffer.from would take a slice of Node's shared 8 KiB pool). */
+export function ownCopy(buf: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(buf.length);
+  buf.copy(copy);
+  return copy;
 }

@@ -1,0 +1,59 @@
+// Retained messages must hold only their own bytes. A retained message used to keep its encoded frame as a slice of
+// the shared 64 KiB output slab (and its payload as a view of a socket read chunk), so a sparse stream of retained
+// messages — one now and then between other traffic — kept a whole slab alive per retained message.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import mqtt from 'mqtt';
+import { withBroker } from '../helpers/broker.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+function settle(): number {
+  for (let i = 0; i < 4; i++) gc();
+  return process.memoryUsage().arrayBuffers;
+}
+
+test('sparse retained messages do not pin shared output or read buffers (retained store memory stays its own)', async () => {
+  const retainedCount = 600;
+  const filler = Buffer.alloc(3800, 0x61); // below the slab's own-allocation threshold: carved from the slab
+  await withBroker({}, async ({ port }) => {
+    const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+      clientId: 'watcher',
+      reconnectPeriod: 0,
+    });
+    const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+      clientId: 'source',
+      reconnectPeriod: 0,
+    });
+    await sub.subscribeAsync('#', { qos: 0 });
+    let received = 0;
+    const total = retainedCount * 18;
+    const done = new Promise<void>((resolve) => {
+      sub.on('message', () => {
+        if (++received === total) resolve();
+      });
+    });
+    const before = settle();
+    for (let i = 0; i < retainedCount; i++) {
+      // One retained message, delivered live (its frame is built and cached), then ~64 KiB of other traffic,
+      // which moves the broker on to a fresh output slab.
+      pub.publish(`kept/${i}`, `value ${i}`, { qos: 0, retain: true });
+      for (let k = 0; k < 17; k++) pub.publish('stream', filler, { qos: 0 });
+      if (i % 50 === 49) await new Promise((r) => setImmediate(r));
+    }
+    await done;
+    await pub.endAsync();
+    await sub.endAsync();
+    await new Promise((r) => setTimeout(r, 100));
+    const grown = settle() - before;
+    // Pinned, every retained message holds at least one 64 KiB slab: ~38 MiB here. Own memory is a few bytes each.
+    assert.ok(
+      grown < 6 * 1024 * 1024,
+      `array buffer memory grew by ${(grown / 1048576).toFixed(1)} MiB for ${retainedCount} small retained messages`,
+    );
+  });
+});
