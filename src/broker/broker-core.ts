@@ -32,6 +32,9 @@ export interface BrokerStats {
   sessionsExpired: number;
 }
 
+/** Messages published during one routing pass (log lines) that wait for it; more are not published. */
+const MAX_DEFERRED = 1000;
+
 interface PendingWill {
   will: Will;
   clientId: string;
@@ -66,6 +69,9 @@ export class BrokerCore extends EventEmitter {
   private readonly armedWills = new Set<string>();
   private readonly sweeper: NodeJS.Timeout;
   private routeStamp = 0;
+  /** Set while route() runs; messages published meanwhile wait in `deferred` (bounded by MAX_DEFERRED). */
+  private routing = false;
+  private deferred: Message[] = [];
   /** The connection whose PUBLISH is being routed, for back-pressure (null for wills and $SYS). */
   private publisher: Connection | null = null;
   readonly store: PersistenceStore;
@@ -353,8 +359,38 @@ export class BrokerCore extends EventEmitter {
     return delivered;
   }
 
-  /** Delivers one message to every session with a matching subscription, once per session. */
+  /**
+   * Delivers one message to every session with a matching subscription, once per session. Re-entrant: a message
+   * published while another is being routed (a log line on `$SYS/broker/log`) is routed after it, as the merge
+   * pass below keeps its marks on the sessions.
+   */
   route(message: Message): number {
+    if (this.routing) {
+      if (this.deferred.length < MAX_DEFERRED) this.deferred.push(message);
+      return 0;
+    }
+    const count = this.routeGuarded(message);
+    // Iterative, with a budget: a nested message that itself logs while routed cannot recurse or loop for ever.
+    let budget = MAX_DEFERRED;
+    while (this.deferred.length > 0) {
+      const batch = this.deferred;
+      this.deferred = [];
+      for (let i = 0; i < batch.length && budget > 0; i++, budget--) this.routeGuarded(batch[i]!);
+      if (budget === 0) this.deferred.length = 0;
+    }
+    return count;
+  }
+
+  private routeGuarded(message: Message): number {
+    this.routing = true;
+    try {
+      return this.routeOne(message);
+    } finally {
+      this.routing = false;
+    }
+  }
+
+  private routeOne(message: Message): number {
     const { entries, groups } = this.tree.match(message.topic);
     if (entries.length === 0 && groups.length === 0) return 0;
     const stamp = ++this.routeStamp;
