@@ -145,14 +145,11 @@ export function buildTlsServerSetup(
  * Reads a listener's TLS files again (SIGHUP). Throws, changing nothing, when any of them is unusable;
  * otherwise returns the step that makes them live: new handshakes get the new context, open connections
  * keep theirs [tls.Server#setSecureContext]. Split in two so a reload of several listeners is all or nothing.
+ * The PSK callback and the handshake timeout are the server's own and stay as they are.
  */
-export function prepareTlsReload(
-  setup: TlsServerSetup,
-  tls: TlsOptions,
-  psk: PskSource | undefined,
-  handshakeTimeoutMs: number,
-): () => void {
-  const next = buildTlsServerSetup(tls, psk, handshakeTimeoutMs, setup.pskIdentities);
+export function prepareTlsReload(setup: TlsServerSetup, tls: TlsOptions): () => void {
+  const next = buildTlsServerSetup(tls, undefined, setup.options.handshakeTimeout ?? 0, setup.pskIdentities);
+  next.options.pskCallback = setup.options.pskCallback;
   return () => {
     for (const server of setup.servers) server.setSecureContext(next.options);
     setup.options = next.options;
