@@ -32,6 +32,9 @@ function signatureValid(crl: Crl, issuer: X509Certificate): boolean {
 }
 
 export class RevocationList {
+  /** Issuer certificate (DER) each CRL's signature was last verified with: saves a verify per handshake. */
+  private readonly verifiedWith = new Map<Crl, Buffer>();
+
   private constructor(readonly crls: readonly Crl[]) {}
 
   /** Throws when the text holds no CRL or a malformed one (Mosquitto refuses such a crlfile at start). */
@@ -55,9 +58,13 @@ export class RevocationList {
     if (current.length === 0) {
       return mine.some((c) => c.thisUpdate > now) ? 'CRL is not yet valid' : 'CRL has expired';
     }
-    const signer = new X509Certificate(issuer);
+    let signer: X509Certificate | undefined;
     for (const crl of current) {
-      if (!signatureValid(crl, signer)) return 'CRL signature failure';
+      if (this.verifiedWith.get(crl)?.equals(issuer) !== true) {
+        signer ??= new X509Certificate(issuer);
+        if (!signatureValid(crl, signer)) return 'CRL signature failure';
+        this.verifiedWith.set(crl, issuer);
+      }
       if (crl.revoked.has(serial)) return 'certificate revoked';
     }
     return undefined;
