@@ -7,6 +7,7 @@ import { MemoryStore } from '../persistence/memory-store.js';
 import type { PersistenceStore } from '../persistence/store.js';
 import type { QoS, Will } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
+import { AuthFailureDelay } from './auth-failure-delay.js';
 import { checkStalled, HARD_BACKLOG, SOFT_BACKLOG, throttle } from './backpressure.js';
 import { Connection } from './connection.js';
 import type { BrokerHooks, ClientInfo } from './hooks.js';
@@ -57,6 +58,8 @@ export class BrokerCore extends EventEmitter {
   readonly tree = new TopicTree();
   readonly retained = new RetainedStore();
   readonly connections = new Set<Connection>();
+  /** Failed logins per address, for the Culex-only auth_failure_delay. */
+  readonly authFailures: AuthFailureDelay;
   readonly stats: BrokerStats = {
     messagesReceived: 0,
     messagesSent: 0,
@@ -81,6 +84,7 @@ export class BrokerCore extends EventEmitter {
   constructor(init: BrokerCoreInit = {}) {
     super();
     this.options = { ...defaultBrokerOptions, ...init.options };
+    this.authFailures = new AuthFailureDelay(this.options.authFailureDelay, this.options.authFailureDelayMax);
     this.logger = init.logger ?? silentLogger;
     this.hooks = init.hooks ?? {};
     this.store = init.store ?? new MemoryStore();

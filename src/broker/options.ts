@@ -49,6 +49,12 @@ export interface BrokerOptions extends SecurityOptions {
    * `${prefix}${clientId}` in its CONNACK, a topic base for its responses. Unset = never sent (as Mosquitto).
    */
   responseInformationPrefix?: string;
+  /**
+   * Milliseconds the CONNACK refusing a failed login waits, doubling per further failure from the same address
+   * up to `authFailureDelayMax`; 0 = answer at once (Mosquitto). Culex extension against password guessing.
+   */
+  authFailureDelay: number;
+  authFailureDelayMax: number;
 }
 
 export const defaultBrokerOptions: Readonly<BrokerOptions> = Object.freeze({
@@ -72,4 +78,6 @@ export const defaultBrokerOptions: Readonly<BrokerOptions> = Object.freeze({
   connectTimeout: 10,
   maxSubscriptionsPerClient: 0,
   maxTopicLevels: 0,
+  authFailureDelay: 0,
+  authFailureDelayMax: 5000,
 });

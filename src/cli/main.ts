@@ -147,7 +147,12 @@ export async function main(argv: readonly string[]): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  const reload = createReloader({ loadConfig, security, logger });
+  const reload = createReloader({
+    loadConfig,
+    security,
+    logger,
+    prepareTls: (next) => broker.prepareTlsReload(next.listeners),
+  });
   process.on('SIGHUP', () => {
     if (configFile === undefined) logger.log('notice', 'SIGHUP: no configuration file to reload.');
     else void reload();

@@ -66,6 +66,12 @@ export const generalOptions: Record<string, OptionSpec> = {
   }),
   autosave_interval: one('general', (d, v) => (d.persistence.autosaveInterval = parseInteger(v, 0, INT_MAX))),
   autosave_on_changes: one('general', (d, v) => (d.persistence.autosaveOnChanges = parseBool(v))),
+  // Culex-only (docs/compatibility.md): slows password guessing; milliseconds, 0 = off as in Mosquitto.
+  auth_failure_delay: one('general', (d, v) => (d.broker.authFailureDelay = parseInteger(v, 0, 60_000))),
+  auth_failure_delay_max: one(
+    'general',
+    (d, v) => (d.broker.authFailureDelayMax = parseInteger(v, 0, 600_000)),
+  ),
   check_retain_source: one('general', (d, v) => (d.checkRetainSource = parseBool(v))),
   clientid_prefixes: one('general', (d, v) => (d.broker.clientIdPrefixes = v)),
   connection_messages: one('general', (d, v) => (d.broker.connectionMessages = parseBool(v))),

@@ -8,6 +8,7 @@ import { SysTopics } from '../broker/sys-topics.js';
 import type { ConnectionHandler, Listener } from '../transport/listener.js';
 import type { ListenerOptions } from '../transport/listener-options.js';
 import { PskSource, PskTable } from '../transport/psk-file.js';
+import { prepareTlsReload, type TlsServerSetup } from '../transport/tls-context.js';
 import { openListener } from './listeners.js';
 
 /** A listener as the library API takes it: only the port is required. */
@@ -43,6 +44,8 @@ export class Broker extends BrokerCore {
   private readonly listenerHooks: ReadonlyMap<number, BrokerHooks>;
   private readonly pskSources: ReadonlyMap<number, PskSource>;
   private readonly contexts: (ListenerContext | undefined)[] = [];
+  /** TLS material of each listener by index, for a reload. */
+  private readonly tlsSetups: (TlsServerSetup | undefined)[] = [];
   private readonly sys: SysTopics | undefined;
   private socketsAccepted = 0;
 
@@ -91,11 +94,12 @@ export class Broker extends BrokerCore {
         );
       };
       try {
-        const listeners = await openListener(options, handler, {
+        const { listeners, tls } = await openListener(options, handler, {
           handshakeTimeoutMs: Math.max(1, this.options.connectTimeout) * 1000,
           psk: this.pskSourceFor(index, options),
           logger: this.logger,
         });
+        this.tlsSetups[index] = tls;
         context = this.contextFor(
           { ...options, port: listeners[0]?.port ?? options.port },
           this.listenerHooks.get(index) ?? this.hooks,
@@ -110,6 +114,32 @@ export class Broker extends BrokerCore {
     }
     this.open.push(...opened);
     return opened;
+  }
+
+  /**
+   * Reads the certificate, key, CA and CRL files of every TLS listener again from `listeners` (indexed as
+   * listen() counts them) and returns the step that makes them live for new connections (open ones keep
+   * theirs). If any file is unusable it logs why, as Mosquitto does, and the step changes no listener.
+   */
+  prepareTlsReload(listeners: readonly ListenerOptions[]): () => void {
+    const steps: (() => void)[] = [];
+    for (const [i, setup] of this.tlsSetups.entries()) {
+      const tls = listeners[i]?.tls;
+      if (setup === undefined || tls === undefined) continue;
+      try {
+        steps.push(prepareTlsReload(setup, tls));
+      } catch (err) {
+        this.logger.log('error', `Error: ${err instanceof Error ? err.message : String(err)}`);
+        this.logger.log(
+          'error',
+          `Error when reloading certificate '${tls.certfile}' or key '${tls.keyfile}'.`,
+        );
+        return () => {};
+      }
+    }
+    return () => {
+      for (const step of steps) step();
+    };
   }
 
   private pskSourceFor(index: number, options: ListenerOptions): PskSource | undefined {

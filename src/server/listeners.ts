@@ -5,7 +5,7 @@ import type { ConnectionHandler, Listener } from '../transport/listener.js';
 import type { ListenerOptions } from '../transport/listener-options.js';
 import type { PskSource } from '../transport/psk-file.js';
 import { openTcpListener } from '../transport/tcp-listener.js';
-import { buildTlsServerSetup } from '../transport/tls-context.js';
+import { buildTlsServerSetup, type TlsServerSetup } from '../transport/tls-context.js';
 import { openTlsListener } from '../transport/tls-listener.js';
 
 export interface ListenerEnvironment {
@@ -16,11 +16,17 @@ export interface ListenerEnvironment {
   logger: Logger;
 }
 
+/** The bound sockets of one listener, and its TLS material (kept for a SIGHUP reload). */
+export interface OpenedListener {
+  listeners: Listener[];
+  tls: TlsServerSetup | undefined;
+}
+
 export async function openListener(
   options: ListenerOptions,
   onConnection: ConnectionHandler,
   env: ListenerEnvironment,
-): Promise<Listener[]> {
+): Promise<OpenedListener> {
   const onReject = (remote: string, why: string): void => {
     env.logger.log('notice', `Client connection from ${remote} failed: ${why}.`);
   };
@@ -30,7 +36,7 @@ export async function openListener(
   if (options.protocol === 'websockets') {
     // Loaded on demand: `ws` and Node's HTTP stack add ~15 MiB of RSS to a broker that serves no WebSockets.
     const { openWebSocketListener } = await import('../transport/websocket-listener.js');
-    return openWebSocketListener(
+    const listeners = await openWebSocketListener(
       options,
       {
         ...(tlsSetup === undefined ? {} : { tls: tlsSetup }),
@@ -39,9 +45,16 @@ export async function openListener(
       },
       onConnection,
     );
+    return { listeners, tls: tlsSetup };
   }
   if (tlsSetup !== undefined && options.tls !== undefined) {
-    return openTlsListener({ ...options, tls: options.tls }, tlsSetup, onConnection, onReject);
+    const listeners = await openTlsListener(
+      { ...options, tls: options.tls },
+      tlsSetup,
+      onConnection,
+      onReject,
+    );
+    return { listeners, tls: tlsSetup };
   }
-  return openTcpListener(options, onConnection);
+  return { listeners: await openTcpListener(options, onConnection), tls: undefined };
 }

@@ -1,4 +1,4 @@
-// SIGHUP: re-read the configuration and swap in its password file, ACL file, PSK keys and plugins without
+// SIGHUP: re-read the configuration and swap in its password, ACL and PSK files, plugins and TLS files without
 // dropping anyone; a reload that fails leaves the running configuration untouched and says why.
 
 import type { Logger } from '../broker/logger.js';
@@ -10,6 +10,8 @@ export interface ReloadDeps {
   loadConfig(): CulexConfig;
   security: SecurityState;
   logger: Logger;
+  /** Reads the TLS listeners' files and returns the step that makes them live (a no-op if one is unusable). */
+  prepareTls?: (config: CulexConfig) => () => void;
 }
 
 /**
@@ -25,7 +27,10 @@ export function createReloader(deps: ReloadDeps): () => Promise<boolean> {
     try {
       const config = deps.loadConfig();
       for (const w of config.warnings) deps.logger.log('warning', w);
+      // A bad TLS file keeps every listener's old context but, as in Mosquitto, not the rest of the reload.
+      const applyTls = deps.prepareTls?.(config);
       await deps.security.reload(config);
+      applyTls?.();
       deps.logger.log('notice', 'Config reloaded.');
       return true;
     } catch (err) {

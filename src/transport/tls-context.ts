@@ -8,9 +8,11 @@ import {
   DEFAULT_CIPHERS,
   type TlsOptions as NodeTlsOptions,
   type TLSSocket,
+  type Server as TlsServer,
 } from 'node:tls';
 import type { TlsOptions } from './listener-options.js';
 import type { PskSource } from './psk-file.js';
+import { RevocationList } from './revocation.js';
 import { TlsSetupError } from './tls-setup-error.js';
 
 /** TLS 1.3 suites OpenSSL enables by default; used when only `ciphers` (TLS <= 1.2) is configured. */
@@ -23,6 +25,10 @@ export interface TlsServerSetup {
   options: NodeTlsOptions;
   /** PSK identity each socket authenticated with (TLS-PSK sessions only). */
   readonly pskIdentities: WeakMap<TLSSocket, string>;
+  /** The crlfile's CRLs, checked against each client certificate after the handshake (see revocation.ts). */
+  revocation: RevocationList | undefined;
+  /** Servers using this material, so a reload can hand them a new context. */
+  readonly servers: Set<TlsServer>;
 }
 
 function readMaterial(file: string, what: string, option: string): Buffer {
@@ -80,8 +86,8 @@ export function buildTlsServerSetup(
   tls: TlsOptions,
   psk: PskSource | undefined,
   handshakeTimeoutMs: number,
+  pskIdentities = new WeakMap<TLSSocket, string>(),
 ): TlsServerSetup {
-  const pskIdentities = new WeakMap<TLSSocket, string>();
   const options: NodeTlsOptions = {
     handshakeTimeout: handshakeTimeoutMs,
     requestCert: tls.requireCertificate,
@@ -97,17 +103,29 @@ export function buildTlsServerSetup(
   if (tls.certfile !== undefined) options.cert = readMaterial(tls.certfile, 'server certificate', 'certfile');
   if (tls.keyfile !== undefined) options.key = readMaterial(tls.keyfile, 'server key', 'keyfile');
   const ca: (string | Buffer)[] = [];
-  const crl: (string | Buffer)[] = [];
+  const capathCrls: string[] = [];
   if (tls.cafile !== undefined) ca.push(readMaterial(tls.cafile, 'CA certificates', 'cafile'));
   if (tls.capath !== undefined) {
     const dir = readCaDirectory(tls.capath);
     ca.push(...dir.certs);
-    crl.push(...dir.crls);
+    capathCrls.push(...dir.crls);
   }
   if (ca.length > 0) options.ca = ca;
-  if (tls.crlfile !== undefined)
-    crl.push(readMaterial(tls.crlfile, 'certificate revocation list', 'crlfile'));
-  if (crl.length > 0) options.crl = crl;
+  // Not Node's `crl` option (it checks the whole chain and reads one CRL per PEM). As in Mosquitto, CRLs are
+  // consulted only when crlfile is set (that is what turns on X509_V_FLAG_CRL_CHECK), capath's ones included.
+  let revocation: RevocationList | undefined;
+  if (tls.crlfile !== undefined) {
+    const text = readMaterial(tls.crlfile, 'certificate revocation file', 'crlfile').toString('latin1');
+    try {
+      revocation = RevocationList.parse([text, ...capathCrls].join('\n'));
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new TlsSetupError(
+        tls.crlfile,
+        `Unable to load certificate revocation file "${tls.crlfile}" (${why}). Check crlfile.`,
+      );
+    }
+  }
   if (tls.dhparamfile !== undefined)
     options.dhparam = readMaterial(tls.dhparamfile, 'DH parameters', 'dhparamfile');
   if (tls.pskHint !== undefined) {
@@ -120,7 +138,23 @@ export function buildTlsServerSetup(
     };
   }
   validate(options, tls);
-  return { options, pskIdentities };
+  return { options, pskIdentities, revocation, servers: new Set() };
+}
+
+/**
+ * Reads a listener's TLS files again (SIGHUP). Throws, changing nothing, when any of them is unusable;
+ * otherwise returns the step that makes them live: new handshakes get the new context, open connections
+ * keep theirs [tls.Server#setSecureContext]. Split in two so a reload of several listeners is all or nothing.
+ * The PSK callback and the handshake timeout are the server's own and stay as they are.
+ */
+export function prepareTlsReload(setup: TlsServerSetup, tls: TlsOptions): () => void {
+  const next = buildTlsServerSetup(tls, undefined, setup.options.handshakeTimeout ?? 0, setup.pskIdentities);
+  next.options.pskCallback = setup.options.pskCallback;
+  return () => {
+    for (const server of setup.servers) server.setSecureContext(next.options);
+    setup.options = next.options;
+    setup.revocation = next.revocation;
+  };
 }
 
 /** Builds a context once now, so bad material fails at start-up rather than on the first handshake. */
@@ -135,8 +169,6 @@ function validate(options: NodeTlsOptions, tls: TlsOptions): void {
   };
   // Each file alone first, so the error names the one at fault; then the pair, for a key that does not match.
   if (options.ca !== undefined) probe({ ca: options.ca }, tls.cafile ?? tls.capath ?? '', 'CA certificates');
-  if (options.crl !== undefined)
-    probe({ ca: options.ca ?? [], crl: options.crl }, tls.crlfile ?? tls.capath ?? '', 'CRL');
   if (options.cert !== undefined) probe({ cert: options.cert }, tls.certfile ?? '', 'server certificate');
   if (options.dhparam !== undefined)
     probe({ dhparam: options.dhparam }, tls.dhparamfile ?? '', 'DH parameters');

@@ -23,6 +23,12 @@ export function acceptTls(
   onConnection: ConnectionHandler,
   onReject: TlsRejectHandler,
 ): void {
+  const revoked = revocationFailure(socket, setup);
+  if (revoked !== undefined) {
+    onReject(remoteAddress, revoked);
+    socket.destroy();
+    return;
+  }
   const username = tlsUsername(socket, tls, setup.pskIdentities.get(socket));
   if (username === null) {
     onReject(
@@ -33,6 +39,16 @@ export function acceptTls(
     return;
   }
   onConnection(socket, remoteAddress, username);
+}
+
+/**
+ * Why a handshake that Node accepted must still be refused for the crlfile, or undefined. Mosquitto refuses
+ * inside the handshake with an alert; Node offers no hook there, so the socket is closed before any MQTT byte
+ * is read (docs/compatibility.md).
+ */
+export function revocationFailure(socket: TLSSocket, setup: TlsServerSetup): string | undefined {
+  if (setup.revocation === undefined || !socket.authorized) return undefined;
+  return setup.revocation.peerFailure(socket);
 }
 
 export function openTlsListener(
@@ -46,6 +62,8 @@ export function openTlsListener(
       const remote = peerAddress(socket, options.unixSocketPath ?? 'unix');
       acceptTls(socket, remote, options.tls, setup, onConnection, onReject);
     });
+    setup.servers.add(server);
+    server.once('close', () => setup.servers.delete(server));
     // Failed or timed-out handshakes (wrong CA, expired certificate, a peer that never speaks): log and drop.
     server.on('tlsClientError', (err, socket) => {
       onReject(peerAddress(socket, options.unixSocketPath ?? 'unix'), err.message);

@@ -14,7 +14,7 @@ import type { ListenerOptions } from './listener-options.js';
 import { serveStatic } from './static-files.js';
 import { peerAddress } from './tcp-listener.js';
 import type { TlsServerSetup } from './tls-context.js';
-import type { TlsRejectHandler } from './tls-listener.js';
+import { revocationFailure, type TlsRejectHandler } from './tls-listener.js';
 import { WebSocketDuplex } from './websocket-stream.js';
 
 /** Subprotocols we speak, preferred first: "mqtt" (3.1.1 and 5.0) and the 3.1-era "mqttv3.1". */
@@ -91,10 +91,9 @@ export function openWebSocketListener(
     () => {
       const onRequest = (req: IncomingMessage, res: import('node:http').ServerResponse): void =>
         serveStatic(options.httpDir, req, res);
-      const server: HttpServer =
-        tls === undefined
-          ? createHttpServer(serverOptions, onRequest)
-          : createHttpsServer({ ...tls.options, ...serverOptions }, onRequest);
+      const secure =
+        tls === undefined ? undefined : createHttpsServer({ ...tls.options, ...serverOptions }, onRequest);
+      const server: HttpServer = secure ?? createHttpServer(serverOptions, onRequest);
       const wss = new WebSocketServer({
         noServer: true,
         handleProtocols: chooseProtocol,
@@ -107,7 +106,16 @@ export function openWebSocketListener(
         wss.handleUpgrade(req, socket, head, (ws) => accept(ws, req));
       });
       server.on('clientError', answerBadRequest);
-      if (tls !== undefined) {
+      if (tls !== undefined && secure !== undefined) {
+        tls.servers.add(secure);
+        secure.once('close', () => tls.servers.delete(secure));
+        // Before the HTTP parser sees a byte: a revoked client certificate never reaches the upgrade.
+        secure.prependListener('secureConnection', (socket: TLSSocket) => {
+          const revoked = revocationFailure(socket, tls);
+          if (revoked === undefined) return;
+          setup.onReject(peerAddress(socket, fallbackAddress), revoked);
+          socket.destroy();
+        });
         server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
           setup.onReject(peerAddress(socket, fallbackAddress), err.message);
           socket.destroy();

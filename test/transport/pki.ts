@@ -24,7 +24,7 @@ export interface Pki {
   readonly clientSubjectRfc2253: string;
 }
 
-function openssl(dir: string, args: string[]): string {
+export function openssl(dir: string, args: string[]): string {
   const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`openssl ${args.join(' ')} failed:\n${r.stderr}`);
   return r.stdout;
@@ -36,7 +36,7 @@ function newKey(dir: string, name: string): string {
   return join(dir, `${name}.key`);
 }
 
-function selfSignedCa(dir: string, name: string, cn: string): string {
+export function selfSignedCa(dir: string, name: string, cn: string): string {
   newKey(dir, name);
   openssl(dir, [
     'req',
@@ -54,7 +54,14 @@ function selfSignedCa(dir: string, name: string, cn: string): string {
   return join(dir, `${name}.crt`);
 }
 
-function issue(dir: string, name: string, subject: string, ca: string, days: string, ext?: string): string {
+export function issue(
+  dir: string,
+  name: string,
+  subject: string,
+  ca: string,
+  days: string,
+  ext?: string,
+): string {
   newKey(dir, name);
   openssl(dir, ['req', '-new', '-key', `${name}.key`, '-out', `${name}.csr`, '-subj', subject, '-utf8']);
   const args = [

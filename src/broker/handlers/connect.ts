@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { ConnackPacket, ConnectPacket } from '../../protocol/packets.js';
 import type { Properties } from '../../protocol/properties.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
+import { forgetFailedLogins, refuseFailedLogin } from '../auth-failure-delay.js';
 import type { Connection } from '../connection.js';
 import { beginConnectAuth } from '../enhanced-auth.js';
 import { SESSION_NEVER_EXPIRES } from '../session.js';
@@ -140,14 +141,19 @@ function finishConnect(
 ): void {
   if (!authenticated) {
     const anonymous = conn.username === undefined;
-    refuse(
-      conn,
-      anonymous ? Refused.notAuthorized : Refused.credentials,
-      anonymous ? ReasonCode.NotAuthorized : ReasonCode.BadUserNameOrPassword,
-      anonymous ? 'anonymous clients not allowed' : 'bad username or password',
-    );
+    const send = (): void =>
+      refuse(
+        conn,
+        anonymous ? Refused.notAuthorized : Refused.credentials,
+        anonymous ? ReasonCode.NotAuthorized : ReasonCode.BadUserNameOrPassword,
+        anonymous ? 'anonymous clients not allowed' : 'bad username or password',
+      );
+    // Only a password check can be guessed at; auth_failure_delay (Culex-only) slows those refusals.
+    if (anonymous) send();
+    else refuseFailedLogin(conn, send);
     return;
   }
+  forgetFailedLogins(conn);
   const broker = conn.broker;
   const maxKeepalive = broker.options.maxKeepalive;
   if (conn.protocolVersion !== 5 && maxKeepalive > 0 && packet.keepAlive > maxKeepalive) {
