@@ -42,6 +42,8 @@ export interface NetFuzzResult {
   bytesSent: number;
   byTransport: Record<string, number>;
   good: { sent: number; received: number; missed: string[]; disconnects: number };
+  /** The broker's own figures at the end ($SYS: retained messages, subscriptions, heap, clients). */
+  sys: Record<string, string>;
   failures: string[];
 }
 
@@ -65,7 +67,7 @@ async function startBroker(): Promise<{ broker: BrokerProcess; wsPort: number }>
   const acl = join(dir, 'acl');
   writeFileSync(
     acl,
-    'topic readwrite #\n\nuser fuzz\ntopic readwrite fz/#\ntopic read $SYS/#\npattern write c/%c/#\n',
+    'topic readwrite #\ntopic read $SYS/#\n\nuser fuzz\ntopic readwrite fz/#\ntopic read $SYS/#\npattern write c/%c/#\n',
   );
   const conf = join(dir, 'culex.conf');
   writeFileSync(
@@ -78,11 +80,26 @@ async function startBroker(): Promise<{ broker: BrokerProcess; wsPort: number }>
       `password_file ${pw}`,
       `acl_file ${acl}`,
       'connection_messages false',
+      'sys_interval 1',
       '',
     ].join('\n'),
   );
   const broker = await launchWith(process.execPath, (c) => [CULEX_BIN, '-c', c], conf, port);
   return { broker, wsPort };
+}
+
+/** The retained $SYS figures that tell growth by design (retained messages, subscriptions) from a leak. */
+async function sysFigures(client: MqttClient): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const names = ['retained messages/count', 'subscriptions/count', 'heap/current', 'clients/total'];
+  const onMessage = (topic: string, payload: Buffer) => {
+    if (topic.startsWith('$SYS/')) out[topic.slice('$SYS/broker/'.length)] = payload.toString();
+  };
+  client.on('message', onMessage);
+  await client.subscribeAsync(names.map((n) => `$SYS/broker/${n}`));
+  for (let i = 0; i < 40 && Object.keys(out).length < names.length; i++) await sleep(50);
+  client.off('message', onMessage);
+  return out;
 }
 
 async function goodClient(url: string, id: string, topic: string, version: 4 | 5): Promise<Good> {
@@ -93,7 +110,9 @@ async function goodClient(url: string, id: string, topic: string, version: 4 | 5
     keepalive: 30,
   });
   const good: Good = { client, got: new Set(), closes: 0 };
-  client.on('message', (_t, payload) => good.got.add(payload.toString()));
+  client.on('message', (t, payload) => {
+    if (!t.startsWith('$SYS/')) good.got.add(payload.toString());
+  });
   client.on('close', () => good.closes++);
   client.on('error', () => {});
   await new Promise<void>((resolve, reject) => {
@@ -253,6 +272,8 @@ export async function runNetworkFuzz(o: NetFuzzOptions): Promise<NetFuzzResult> 
     goods.flatMap((g, i) => sent.filter((p) => !g.got.has(p)).map((p) => `client ${i}: ${p}`));
   for (let i = 0; i < 60 && missing().length > 0 && broker.exitStatus() === null; i++) await sleep(50);
   clearInterval(sampler);
+  const sys =
+    broker.exitStatus() === null && publisher.client.connected ? await sysFigures(publisher.client) : {};
   const exit = broker.exitStatus();
   const finalRssMb = exit === null ? rssMb(broker.pid) : 0;
   if (exit !== null) {
@@ -285,6 +306,7 @@ export async function runNetworkFuzz(o: NetFuzzOptions): Promise<NetFuzzResult> 
     closedByBroker,
     bytesSent,
     byTransport,
+    sys,
     good: { sent: sent.length, received: goods.reduce((n, g) => n + g.got.size, 0), missed, disconnects },
     failures,
   };
@@ -314,6 +336,11 @@ async function main(): Promise<void> {
   console.log(
     `  good clients: ${r.good.sent} published, ${r.good.received} received (2 subscribers), ` +
       `${r.good.missed.length} missed, ${r.good.disconnects} disconnects`,
+  );
+  console.log(
+    `  broker at the end: ${Object.entries(r.sys)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
   );
   for (const f of r.failures) console.log(`  FAILURE: ${f}`);
   console.log(
