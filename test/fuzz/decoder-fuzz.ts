@@ -7,21 +7,14 @@ import { encodePacket } from '../../src/protocol/encoder.js';
 import { MqttProtocolError, Rule } from '../../src/protocol/errors.js';
 import type { Packet, ProtocolVersion } from '../../src/protocol/packets.js';
 import { packet } from '../protocol/arbitraries.js';
+import { chunks, mutate, Rng } from './mutate.js';
 
 const INPUTS = Number(process.env.FUZZ_INPUTS ?? 1_000_000);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 const HANG_MS = 100;
 const KNOWN_CODES = new Set([0x81, 0x82, 0x84, 0x8f, 0x90, 0x94, 0x95, 0x99]);
 
-/** xorshift32: small, fast, reproducible from the seed. */
-let state = SEED || 1;
-function rand(): number {
-  state ^= state << 13;
-  state ^= state >>> 17;
-  state ^= state << 5;
-  return (state >>> 0) / 4294967296;
-}
-const randInt = (n: number) => Math.floor(rand() * n);
+const rng = new Rng(SEED);
 
 const VERSIONS: ProtocolVersion[] = [3, 4, 5];
 
@@ -32,70 +25,6 @@ function buildCorpus(): Buffer[][] {
     for (const p of samples) (corpus[i] as Buffer[]).push(encodePacket(p, v));
   }
   return corpus;
-}
-
-function pick<T>(a: readonly T[]): T {
-  return a[randInt(a.length)] as T;
-}
-
-function mutate(base: Buffer, pool: readonly Buffer[]): Buffer {
-  const kind = randInt(8);
-  const b = Buffer.from(base);
-  switch (kind) {
-    case 0: {
-      const flips = 1 + randInt(4);
-      for (let i = 0; i < flips && b.length > 0; i++) {
-        const at = randInt(b.length);
-        b[at] = (b[at] as number) ^ (1 << randInt(8));
-      }
-      return b;
-    }
-    case 1:
-      return b.subarray(0, randInt(b.length + 1));
-    case 2: {
-      const other = pick(pool);
-      return Buffer.concat([b.subarray(0, randInt(b.length + 1)), other.subarray(randInt(other.length + 1))]);
-    }
-    case 3: {
-      if (b.length > 0) b[randInt(b.length)] = randInt(256);
-      return b;
-    }
-    case 4: {
-      // Lie about the remaining length.
-      if (b.length > 1) b[1] = randInt(256);
-      return b;
-    }
-    case 5: {
-      const n = randInt(64);
-      const r = Buffer.allocUnsafe(n);
-      for (let i = 0; i < n; i++) r[i] = randInt(256);
-      return r;
-    }
-    case 6: {
-      // Several valid packets back to back, one of them damaged.
-      const parts: Buffer[] = [b];
-      for (let i = randInt(4); i > 0; i--) parts.push(pick(pool));
-      const s = Buffer.concat(parts);
-      if (s.length > 0) s[randInt(s.length)] = randInt(256);
-      return s;
-    }
-    default:
-      return b;
-  }
-}
-
-function chunks(input: Buffer): Buffer[] {
-  const mode = randInt(4);
-  if (mode === 0 || input.length < 2) return [input];
-  if (mode === 1) return [...input].map((x) => Buffer.from([x]));
-  const out: Buffer[] = [];
-  let pos = 0;
-  while (pos < input.length) {
-    const n = 1 + randInt(Math.max(1, input.length - pos));
-    out.push(input.subarray(pos, pos + n));
-    pos += n;
-  }
-  return out;
 }
 
 class FuzzSink implements DecoderSink {
@@ -139,16 +68,16 @@ function main(): void {
   const examples: string[] = [];
   const started = performance.now();
   for (let n = 0; n < INPUTS; n++) {
-    const vi = randInt(3);
+    const vi = rng.int(3);
     const version = VERSIONS[vi] as ProtocolVersion;
-    const input = mutate(pick(corpus[vi] as Buffer[]), pool);
-    const decoder = new PacketDecoder({ maxPacketSize: rand() < 0.1 ? 1 + randInt(200) : 0 });
+    const input = mutate(rng, rng.pick(corpus[vi] as Buffer[]), pool);
+    const decoder = new PacketDecoder({ maxPacketSize: rng.next() < 0.1 ? 1 + rng.int(200) : 0 });
     decoder.protocolVersion = version;
     const sink = new FuzzSink();
     sink.decoder = decoder;
     const t0 = performance.now();
     try {
-      for (const c of chunks(input)) decoder.push(c, sink);
+      for (const c of chunks(rng, input)) decoder.push(c, sink);
     } catch (e) {
       crashes++;
       if (examples.length < 10)

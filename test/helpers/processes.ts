@@ -20,6 +20,8 @@ export interface BrokerProcess {
   log(): string;
   /** Sends a signal (e.g. SIGHUP to reload) without waiting for anything. */
   signal(name: NodeJS.Signals): void;
+  /** How the process ended ("code 1", "signal SIGKILL"), or null while it runs. */
+  exitStatus(): string | null;
   stop(): Promise<void>;
 }
 
@@ -77,6 +79,10 @@ export async function launchWith(
     log: () => output,
     signal: (name) => {
       child.kill(name);
+    },
+    exitStatus: () => {
+      if (child.signalCode !== null) return `signal ${child.signalCode}`;
+      return child.exitCode === null ? null : `code ${child.exitCode}`;
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {

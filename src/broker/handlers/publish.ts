@@ -88,10 +88,14 @@ function checkPublish(
   const broker = conn.broker;
   const limit = broker.options.messageSizeLimit;
   if (limit > 0 && packet.payload.length > limit) {
-    broker.logger.log(
-      'notice',
-      `Dropped too large PUBLISH from ${conn.clientId} (${packet.payload.length} bytes).`,
-    );
+    // Mosquitto's line and level (debug), so a default log_type set prints nothing.
+    if (broker.logger.enabled('debug')) {
+      const { dup, qos, retain, packetId } = packet;
+      broker.logger.log(
+        'debug',
+        `Dropped too large PUBLISH from ${conn.clientId} (d${+dup}, q${qos}, r${+retain}, m${packetId}, '${topic}', ... (${packet.payload.length} bytes))`,
+      );
+    }
     return ReasonCode.PacketTooLarge;
   }
   // MQTT 5 §3.3.2.3.2 (no statement id): a receiver may check that a payload said to be UTF-8 really is.
