@@ -14,6 +14,7 @@ import type { ListenerContext } from './listener-context.js';
 import { type Logger, silentLogger } from './logger.js';
 import { Message } from './message.js';
 import { type BrokerOptions, defaultBrokerOptions } from './options.js';
+import { PreConnectBudget } from './preconnect-budget.js';
 import { restoreState } from './restore-state.js';
 import { RetainedStore } from './retained-store.js';
 import { type Delivery, SESSION_NEVER_EXPIRES, Session } from './session.js';
@@ -54,6 +55,8 @@ export class BrokerCore extends EventEmitter {
   readonly tree = new TopicTree();
   readonly retained = new RetainedStore();
   readonly connections = new Set<Connection>();
+  /** Bytes that connections not yet past CONNECT and authentication hold, all together. */
+  readonly preConnect: PreConnectBudget;
   readonly stats: BrokerStats = {
     messagesReceived: 0,
     messagesSent: 0,
@@ -75,6 +78,7 @@ export class BrokerCore extends EventEmitter {
   constructor(init: BrokerCoreInit = {}) {
     super();
     this.options = { ...defaultBrokerOptions, ...init.options };
+    this.preConnect = new PreConnectBudget(this.options.maxPreConnectBytes);
     this.logger = init.logger ?? silentLogger;
     this.hooks = init.hooks ?? {};
     this.store = init.store ?? new MemoryStore();

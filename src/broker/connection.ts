@@ -15,6 +15,7 @@ import { dispatchPacket } from './dispatch.js';
 import type { ClientInfo } from './hooks.js';
 import type { ListenerContext } from './listener-context.js';
 import type { Message } from './message.js';
+import { MAX_PENDING_PACKETS, preConnectPacketLimit } from './preconnect-budget.js';
 import type { Session } from './session.js';
 import type { OutgoingTopicAliases } from './topic-alias-out.js';
 
@@ -59,6 +60,9 @@ export class Connection implements ClientInfo {
   topicAliasesOut: OutgoingTopicAliases | undefined = undefined;
   /** Packets received while an asynchronous authentication is running; replayed once it ends. */
   pending: Packet[] | undefined = undefined;
+  /** Bytes of the packets in `pending`, and this connection's share of the broker's pre-CONNECT budget. */
+  pendingBytes = 0;
+  reservedBytes = 0;
   /** Set by a takeover or a timeout: how the disconnection is logged. */
   takenOver = false;
   disconnectLogged = false;
@@ -80,7 +84,12 @@ export class Connection implements ClientInfo {
     readonly context: ListenerContext,
     readonly remoteAddress: string,
   ) {
-    this.decoder = new PacketDecoder({ maxPacketSize: broker.options.maxPacketSize });
+    // Until CONNACK the decoder accepts only the pre-CONNECT packet size, and a CONNECT first.
+    this.decoder = new PacketDecoder({
+      maxPacketSize: preConnectPacketLimit(broker.options),
+      maxTopicLevels: broker.options.maxTopicLevels,
+      connectFirst: true,
+    });
     this.lastReceived = this.connectedAt = Date.now();
     // Shared listeners that find us through the stream: no closures per connection (idle memory).
     (stream as Duplex & Owned)[OWNER] = this;
@@ -108,16 +117,53 @@ export class Connection implements ClientInfo {
     if (this.packetsIn !== seen) this.lastReceived = now;
     if (this.decoder.bufferedBytes === 0) this.partialSince = 0;
     else if (this.partialSince === 0 || this.packetsIn !== seen) this.partialSince = now;
+    if (this.state === 'new' || this.state === 'authenticating') this.reservePreConnect();
+  }
+
+  /** Before CONNACK: claims what the decoder announced and the held packets from the broker-wide budget. */
+  private reservePreConnect(): void {
+    const bytes = this.pendingBytes + this.decoder.bufferedBytes + this.decoder.expectedBytes;
+    if (this.broker.preConnect.reserve(this, bytes)) return;
+    this.broker.logger.log(
+      'notice',
+      `Client ${this.clientId || '<unknown>'} disconnected: unauthenticated connections would hold more than ${this.broker.options.maxPreConnectBytes} bytes.`,
+    );
+    this.close(false);
+  }
+
+  /** CONNACK sent: normal packet size limit, and no share of the pre-CONNECT budget any more. */
+  markConnected(): void {
+    this.state = 'connected';
+    this.decoder.maxPacketSize = this.broker.options.maxPacketSize;
+    this.pendingBytes = 0;
+    this.broker.preConnect.release(this);
   }
 
   onPacket(packet: Packet): void {
     this.packetsIn++;
     if (this.state === 'closed') return;
     if (this.pending !== undefined) {
-      this.pending.push(packet);
+      this.holdPacket(this.pending, packet);
       return;
     }
     dispatchPacket(this, packet);
+  }
+
+  /** Keeps a packet sent ahead while authentication runs, within a count and the pre-CONNECT size. */
+  private holdPacket(pending: Packet[], packet: Packet): void {
+    this.pendingBytes += this.decoder.lastPacketBytes;
+    if (
+      pending.length >= MAX_PENDING_PACKETS ||
+      this.pendingBytes > (preConnectPacketLimit(this.broker.options) || Number.MAX_SAFE_INTEGER)
+    ) {
+      this.broker.logger.log(
+        'notice',
+        `Client ${this.clientId || '<unknown>'} disconnected: too many packets sent before CONNACK.`,
+      );
+      this.close(false);
+      return;
+    }
+    pending.push(packet);
   }
 
   onDecodeError(error: MqttProtocolError): void {
@@ -248,6 +294,7 @@ export class Connection implements ClientInfo {
     if (this.closing) return;
     this.closing = true;
     release(this);
+    this.broker.preConnect.release(this);
     if (reason !== undefined && this.protocolVersion === 5 && this.state === 'connected') {
       const packet: Packet =
         properties === undefined
@@ -282,6 +329,7 @@ export class Connection implements ClientInfo {
   /** @internal from the shared stream listeners */
   onStreamClosed(): void {
     release(this);
+    this.broker.preConnect.release(this);
     if (!this.closing) {
       this.closing = true;
       this.broker.connectionClosed(this, false);
