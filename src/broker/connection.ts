@@ -110,6 +110,8 @@ export class Connection implements ClientInfo {
 
   /** @internal from the shared stream listeners */
   onData(chunk: Buffer): void {
+    // Whatever arrives after close is dropped, not buffered, until the socket is gone.
+    if (this.state === 'closed') return;
     const seen = this.packetsIn;
     this.decoder.push(chunk, this);
     const now = this.broker.now;
@@ -122,7 +124,9 @@ export class Connection implements ClientInfo {
 
   /** Before CONNACK: claims what the decoder announced and the held packets from the broker-wide budget. */
   private reservePreConnect(): void {
-    const bytes = this.pendingBytes + this.decoder.bufferedBytes + this.decoder.expectedBytes;
+    const decoder = this.decoder;
+    // The packet being assembled claims its whole announced length as soon as its fixed header is read.
+    const bytes = this.pendingBytes + Math.max(decoder.bufferedBytes, decoder.expectedBytes);
     if (this.broker.preConnect.reserve(this, bytes)) return;
     this.broker.logger.log(
       'notice',
@@ -307,9 +311,13 @@ export class Connection implements ClientInfo {
       if (this.broker.commitNow()) this.flush();
       else this.stream.destroy();
     }
+    const unauthenticated = this.state === 'new' || this.state === 'authenticating';
     this.broker.connectionClosed(this, graceful);
     this.state = 'closed';
     this.stream.end();
+    // Before CONNACK there is nothing to wait for once our last bytes are out (a refusal CONNACK at most): stop
+    // reading what an unauthenticated peer may still stream at us, as Mosquitto closes its socket at once.
+    if (unauthenticated) this.stream.once('finish', destroyAfterFinish);
     // A peer that never reads would keep the socket half-open for ever: give it a moment, then destroy.
     const timer = setTimeout(destroyStream, 2000, this.stream);
     timer.unref();
@@ -383,6 +391,10 @@ function uncork(connection: Connection): void {
   // With writes pending in the persistence store, the output waits for their commit (group commit).
   if (connection.broker.holdOutput(connection)) return;
   connection.flush();
+}
+
+function destroyAfterFinish(this: Duplex): void {
+  this.destroy();
 }
 
 function destroyStream(stream: Duplex): void {
