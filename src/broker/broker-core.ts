@@ -15,6 +15,7 @@ import type { ListenerContext } from './listener-context.js';
 import { type Logger, silentLogger } from './logger.js';
 import { Message } from './message.js';
 import { type BrokerOptions, defaultBrokerOptions } from './options.js';
+import { PreConnectBudget } from './preconnect-budget.js';
 import { restoreState } from './restore-state.js';
 import { RetainedStore } from './retained-store.js';
 import { type Delivery, SESSION_NEVER_EXPIRES, Session } from './session.js';
@@ -60,6 +61,8 @@ export class BrokerCore extends EventEmitter {
   readonly connections = new Set<Connection>();
   /** Failed logins per address, for the Culex-only auth_failure_delay. */
   readonly authFailures: AuthFailureDelay;
+  /** Bytes that connections not yet past CONNECT and authentication hold, all together. */
+  readonly preConnect: PreConnectBudget;
   readonly stats: BrokerStats = {
     messagesReceived: 0,
     messagesSent: 0,
@@ -85,6 +88,7 @@ export class BrokerCore extends EventEmitter {
     super();
     this.options = { ...defaultBrokerOptions, ...init.options };
     this.authFailures = new AuthFailureDelay(this.options.authFailureDelay, this.options.authFailureDelayMax);
+    this.preConnect = new PreConnectBudget(this.options.maxPreConnectBytes);
     this.logger = init.logger ?? silentLogger;
     this.hooks = init.hooks ?? {};
     this.store = init.store ?? new MemoryStore();

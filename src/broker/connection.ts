@@ -15,6 +15,7 @@ import { dispatchPacket } from './dispatch.js';
 import type { ClientInfo } from './hooks.js';
 import type { ListenerContext } from './listener-context.js';
 import type { Message } from './message.js';
+import { MAX_PENDING_PACKETS, preConnectPacketLimit } from './preconnect-budget.js';
 import type { Session } from './session.js';
 import type { OutgoingTopicAliases } from './topic-alias-out.js';
 
@@ -59,6 +60,9 @@ export class Connection implements ClientInfo {
   topicAliasesOut: OutgoingTopicAliases | undefined = undefined;
   /** Packets received while an asynchronous authentication is running; replayed once it ends. */
   pending: Packet[] | undefined = undefined;
+  /** Bytes of the packets in `pending`, and this connection's share of the broker's pre-CONNECT budget. */
+  pendingBytes = 0;
+  reservedBytes = 0;
   /** Set by a takeover or a timeout: how the disconnection is logged. */
   takenOver = false;
   disconnectLogged = false;
@@ -80,7 +84,12 @@ export class Connection implements ClientInfo {
     readonly context: ListenerContext,
     readonly remoteAddress: string,
   ) {
-    this.decoder = new PacketDecoder({ maxPacketSize: broker.options.maxPacketSize });
+    // Until CONNACK the decoder accepts only the pre-CONNECT packet size, and a CONNECT first.
+    this.decoder = new PacketDecoder({
+      maxPacketSize: preConnectPacketLimit(broker.options),
+      maxTopicLevels: broker.options.maxTopicLevels,
+      connectFirst: true,
+    });
     this.lastReceived = this.connectedAt = Date.now();
     // Shared listeners that find us through the stream: no closures per connection (idle memory).
     (stream as Duplex & Owned)[OWNER] = this;
@@ -101,6 +110,8 @@ export class Connection implements ClientInfo {
 
   /** @internal from the shared stream listeners */
   onData(chunk: Buffer): void {
+    // Whatever arrives after close is dropped, not buffered, until the socket is gone.
+    if (this.state === 'closed') return;
     const seen = this.packetsIn;
     this.decoder.push(chunk, this);
     const now = this.broker.now;
@@ -108,16 +119,55 @@ export class Connection implements ClientInfo {
     if (this.packetsIn !== seen) this.lastReceived = now;
     if (this.decoder.bufferedBytes === 0) this.partialSince = 0;
     else if (this.partialSince === 0 || this.packetsIn !== seen) this.partialSince = now;
+    if (this.state === 'new' || this.state === 'authenticating') this.reservePreConnect();
+  }
+
+  /** Before CONNACK: claims what the decoder announced and the held packets from the broker-wide budget. */
+  private reservePreConnect(): void {
+    const decoder = this.decoder;
+    // The packet being assembled claims its whole announced length as soon as its fixed header is read.
+    const bytes = this.pendingBytes + Math.max(decoder.bufferedBytes, decoder.expectedBytes);
+    if (this.broker.preConnect.reserve(this, bytes)) return;
+    this.broker.logger.log(
+      'notice',
+      `Client ${this.clientId || '<unknown>'} disconnected: unauthenticated connections would hold more than ${this.broker.options.maxPreConnectBytes} bytes.`,
+    );
+    this.close(false);
+  }
+
+  /** CONNACK sent: normal packet size limit, and no share of the pre-CONNECT budget any more. */
+  markConnected(): void {
+    this.state = 'connected';
+    this.decoder.maxPacketSize = this.broker.options.maxPacketSize;
+    this.pendingBytes = 0;
+    this.broker.preConnect.release(this);
   }
 
   onPacket(packet: Packet): void {
     this.packetsIn++;
     if (this.state === 'closed') return;
     if (this.pending !== undefined) {
-      this.pending.push(packet);
+      this.holdPacket(this.pending, packet);
       return;
     }
     dispatchPacket(this, packet);
+  }
+
+  /** Keeps a packet sent ahead while authentication runs, within a count and the pre-CONNECT size. */
+  private holdPacket(pending: Packet[], packet: Packet): void {
+    this.pendingBytes += this.decoder.lastPacketBytes;
+    if (
+      pending.length >= MAX_PENDING_PACKETS ||
+      this.pendingBytes > (preConnectPacketLimit(this.broker.options) || Number.MAX_SAFE_INTEGER)
+    ) {
+      this.broker.logger.log(
+        'notice',
+        `Client ${this.clientId || '<unknown>'} disconnected: too many packets sent before CONNACK.`,
+      );
+      this.close(false);
+      return;
+    }
+    pending.push(packet);
   }
 
   onDecodeError(error: MqttProtocolError): void {
@@ -248,6 +298,7 @@ export class Connection implements ClientInfo {
     if (this.closing) return;
     this.closing = true;
     release(this);
+    this.broker.preConnect.release(this);
     if (reason !== undefined && this.protocolVersion === 5 && this.state === 'connected') {
       const packet: Packet =
         properties === undefined
@@ -260,9 +311,13 @@ export class Connection implements ClientInfo {
       if (this.broker.commitNow()) this.flush();
       else this.stream.destroy();
     }
+    const unauthenticated = this.state === 'new' || this.state === 'authenticating';
     this.broker.connectionClosed(this, graceful);
     this.state = 'closed';
     this.stream.end();
+    // Before CONNACK there is nothing to wait for once our last bytes are out (a refusal CONNACK at most): stop
+    // reading what an unauthenticated peer may still stream at us, as Mosquitto closes its socket at once.
+    if (unauthenticated) this.stream.once('finish', destroyAfterFinish);
     // A peer that never reads would keep the socket half-open for ever: give it a moment, then destroy.
     const timer = setTimeout(destroyStream, 2000, this.stream);
     timer.unref();
@@ -282,6 +337,7 @@ export class Connection implements ClientInfo {
   /** @internal from the shared stream listeners */
   onStreamClosed(): void {
     release(this);
+    this.broker.preConnect.release(this);
     if (!this.closing) {
       this.closing = true;
       this.broker.connectionClosed(this, false);
@@ -335,6 +391,10 @@ function uncork(connection: Connection): void {
   // With writes pending in the persistence store, the output waits for their commit (group commit).
   if (connection.broker.holdOutput(connection)) return;
   connection.flush();
+}
+
+function destroyAfterFinish(this: Duplex): void {
+  this.destroy();
 }
 
 function destroyStream(stream: Duplex): void {

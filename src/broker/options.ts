@@ -42,8 +42,23 @@ export interface BrokerOptions extends SecurityOptions {
   connectTimeout: number;
   /** Subscriptions a single client may hold; 0 = unlimited. Culex extension that guards memory. */
   maxSubscriptionsPerClient: number;
-  /** Deepest topic filter accepted, in levels. Culex extension that guards the trie. */
+  /**
+   * Most levels a topic name or filter (SUBSCRIBE, UNSUBSCRIBE, PUBLISH, Will) may have; 0 = unlimited. Deeper ones
+   * close the connection (MQTT 5: DISCONNECT 0x81 for filters, 0x82 for topics). Default 201 = Mosquitto's
+   * TOPIC_HIERARCHY_LIMIT, which allows 200 '/' separators.
+   */
   maxTopicLevels: number;
+  /**
+   * Bytes; 0 = only max_packet_size. Largest packet accepted before CONNACK (CONNECT, AUTH, packets sent ahead),
+   * checked from its fixed header. Culex extension: Mosquitto buffers any CONNECT up to max_packet_size.
+   */
+  maxPreConnectPacketSize: number;
+  /**
+   * Bytes; 0 = unlimited. Total that all connections which have not completed CONNECT and authentication may make
+   * the broker hold (announced packet lengths and packets held during authentication); beyond it the connection
+   * that would exceed it is closed. Culex extension.
+   */
+  maxPreConnectBytes: number;
   /**
    * MQTT 5: when set, a client sending Request Response Information 1 gets Response Information
    * `${prefix}${clientId}` in its CONNACK, a topic base for its responses. Unset = never sent (as Mosquitto).
@@ -77,7 +92,9 @@ export const defaultBrokerOptions: Readonly<BrokerOptions> = Object.freeze({
   connectionMessages: true,
   connectTimeout: 10,
   maxSubscriptionsPerClient: 0,
-  maxTopicLevels: 0,
   authFailureDelay: 0,
   authFailureDelayMax: 5000,
+  maxTopicLevels: 201,
+  maxPreConnectPacketSize: 1024 * 1024,
+  maxPreConnectBytes: 64 * 1024 * 1024,
 });

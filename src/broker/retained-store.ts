@@ -20,7 +20,7 @@ export class RetainedStore {
   set(message: Message): void {
     const levels = message.topic.split('/');
     if (message.payload.length === 0) {
-      if (this.deleteAt(this.root, levels, 0)) this.count--;
+      if (this.deleteAt(levels)) this.count--;
       return;
     }
     message.keepLong();
@@ -48,7 +48,7 @@ export class RetainedStore {
 
   /** Every retained message whose topic matches the filter; expired ones are removed on the way. */
   match(filter: string, now: number, out: Message[] = []): Message[] {
-    this.collect(this.root, filter.split('/'), 0, now, out);
+    this.collect(filter.split('/'), now, out);
     return out;
   }
 
@@ -61,26 +61,36 @@ export class RetainedStore {
     }
   }
 
-  private collect(node: RetainedNode, parts: string[], i: number, now: number, out: Message[]): void {
-    if (i === parts.length) {
-      this.take(node, now, out);
-      return;
-    }
-    const part = parts[i]!;
-    if (part === '#') {
-      this.takeSubtree(node, i === 0, now, out);
-      return;
-    }
-    if (part === '+') {
-      for (const [level, next] of node.children) {
-        // [MQTT-4.7.2-1] wildcards at the first level do not match `$` topics.
-        if (i === 0 && level.startsWith('$')) continue;
-        this.collect(next, parts, i + 1, now, out);
+  /**
+   * Level by level over the nodes the filter reaches so far (no recursion, so no depth exhausts the stack); the
+   * order of the frontier is the order a depth-first walk would visit them in.
+   */
+  private collect(parts: string[], now: number, out: Message[]): void {
+    let frontier: RetainedNode[] = [this.root];
+    for (let i = 0; i < parts.length && frontier.length > 0; i++) {
+      const part = parts[i]!;
+      if (part === '#') {
+        for (const node of frontier) this.takeSubtree(node, i === 0, now, out);
+        return;
       }
-      return;
+      const next: RetainedNode[] = [];
+      if (part === '+') {
+        for (const node of frontier) {
+          for (const [level, child] of node.children) {
+            // [MQTT-4.7.2-1] wildcards at the first level do not match `$` topics.
+            if (i === 0 && level.startsWith('$')) continue;
+            next.push(child);
+          }
+        }
+      } else {
+        for (const node of frontier) {
+          const child = node.children.get(part);
+          if (child !== undefined) next.push(child);
+        }
+      }
+      frontier = next;
     }
-    const next = node.children.get(part);
-    if (next !== undefined) this.collect(next, parts, i + 1, now, out);
+    for (const node of frontier) this.take(node, now, out);
   }
 
   private takeSubtree(node: RetainedNode, atRoot: boolean, now: number, out: Message[]): void {
@@ -109,16 +119,23 @@ export class RetainedStore {
     out.push(message);
   }
 
-  private deleteAt(node: RetainedNode, levels: string[], i: number): boolean {
-    if (i === levels.length) {
-      if (node.message === undefined) return false;
-      node.message = undefined;
-      return true;
+  /** Iterative: walks down recording the path, then prunes the nodes left empty, deepest first. */
+  private deleteAt(levels: string[]): boolean {
+    const path: RetainedNode[] = [];
+    let node: RetainedNode = this.root;
+    for (const level of levels) {
+      const next = node.children.get(level);
+      if (next === undefined) return false;
+      path.push(node);
+      node = next;
     }
-    const next = node.children.get(levels[i]!);
-    if (next === undefined) return false;
-    const removed = this.deleteAt(next, levels, i + 1);
-    if (next.message === undefined && next.children.size === 0) node.children.delete(levels[i]!);
-    return removed;
+    if (node.message === undefined) return false;
+    node.message = undefined;
+    for (let i = path.length - 1; i >= 0 && node.message === undefined && node.children.size === 0; i--) {
+      const parent = path[i]!;
+      parent.children.delete(levels[i]!);
+      node = parent;
+    }
+    return true;
   }
 }

@@ -96,7 +96,7 @@ export class TopicTree {
       return;
     }
     const levels = entry.matchFilter.split('/');
-    if (this.removeAt(this.root, levels, 0, entry)) this.count--;
+    if (this.removeAt(levels, entry)) this.count--;
   }
 
   /** All subscriptions matching a topic name. The result is shared and must not be kept across changes. */
@@ -106,7 +106,7 @@ export class TopicTree {
     const entries: SubscriptionEntry[] = [];
     const levels = topic.split('/');
     // [MQTT-4.7.2-1] a topic starting with `$` is not matched by a filter starting with a wildcard.
-    collect(this.root, levels, 0, entries, topic.charCodeAt(0) === 0x24);
+    collect(this.root, levels, entries, topic.charCodeAt(0) === 0x24);
     const groups: ShareGroup[] = [];
     for (const group of this.groups.values()) {
       if (filterMatches(group.filter, levels)) groups.push(group);
@@ -117,18 +117,35 @@ export class TopicTree {
     return result;
   }
 
-  private removeAt(node: TreeNode, levels: string[], i: number, entry: SubscriptionEntry): boolean {
-    if (i === levels.length) return removeFrom(node.exact, entry);
-    const level = levels[i]!;
-    if (level === '#') return removeFrom(node.hash, entry);
-    const next = level === '+' ? node.plus : node.children.get(level);
-    if (next === null || next === undefined) return false;
-    const removed = this.removeAt(next, levels, i + 1, entry);
-    if (removed && next.isEmpty()) {
-      if (level === '+') node.plus = null;
-      else node.children.delete(level);
+  /** Iterative (no recursion per level), so no filter depth can exhaust the stack. */
+  private removeAt(levels: string[], entry: SubscriptionEntry): boolean {
+    const path: TreeNode[] = [];
+    let node = this.root;
+    let removed = false;
+    for (let i = 0; ; i++) {
+      if (i === levels.length) {
+        removed = removeFrom(node.exact, entry);
+        break;
+      }
+      const level = levels[i]!;
+      if (level === '#') {
+        removed = removeFrom(node.hash, entry);
+        break;
+      }
+      const next = level === '+' ? node.plus : node.children.get(level);
+      if (next === null || next === undefined) return false;
+      path.push(node);
+      node = next;
     }
-    return removed;
+    if (!removed) return false;
+    // Prune the nodes left empty, deepest first: path[i] is the parent of the node reached by levels[i].
+    for (let i = path.length - 1; i >= 0 && node.isEmpty(); i--) {
+      const parent = path[i]!;
+      if (levels[i] === '+') parent.plus = null;
+      else parent.children.delete(levels[i]!);
+      node = parent;
+    }
+    return true;
   }
 }
 
@@ -148,22 +165,46 @@ function removeFrom(list: SubscriptionEntry[], entry: SubscriptionEntry): boolea
   return true;
 }
 
-function collect(
-  node: TreeNode,
-  levels: string[],
-  i: number,
-  out: SubscriptionEntry[],
-  dollar: boolean,
-): void {
-  // `#` also matches the parent level itself ("a/#" matches "a") [MQTT-4.7.1-2].
-  if (!(dollar && i === 0)) pushAll(out, node.hash);
-  if (i === levels.length) {
-    pushAll(out, node.exact);
-    return;
+// Explicit stack for collect(), reused (match() is synchronous and never re-entered): nodes and their depths.
+const stackNodes: (TreeNode | undefined)[] = [];
+const stackDepths: number[] = [];
+
+/**
+ * Depth-first walk in the order a recursive one would take (a node, then its literal child's subtree, then its
+ * `+` child's), kept iterative so that no topic depth can exhaust the call stack.
+ */
+function collect(root: TreeNode, levels: string[], out: SubscriptionEntry[], dollar: boolean): void {
+  const nodes = stackNodes;
+  const depths = stackDepths;
+  nodes[0] = root;
+  depths[0] = 0;
+  let top = 1;
+  const n = levels.length;
+  while (top > 0) {
+    top--;
+    const node = nodes[top]!;
+    // Cleared as popped so the scratch stack keeps no removed node alive.
+    nodes[top] = undefined;
+    const i = depths[top]!;
+    // [MQTT-4.7.2-1] no wildcard at the first level matches a `$` topic.
+    const wild = !(dollar && i === 0);
+    // `#` also matches the parent level itself ("a/#" matches "a") [MQTT-4.7.1-2].
+    if (wild) pushAll(out, node.hash);
+    if (i === n) {
+      pushAll(out, node.exact);
+      continue;
+    }
+    // Pushed first so that it is walked after the literal child's subtree.
+    if (node.plus !== null && wild) {
+      nodes[top] = node.plus;
+      depths[top++] = i + 1;
+    }
+    const next = node.children.get(levels[i]!);
+    if (next !== undefined) {
+      nodes[top] = next;
+      depths[top++] = i + 1;
+    }
   }
-  const next = node.children.get(levels[i]!);
-  if (next !== undefined) collect(next, levels, i + 1, out, dollar);
-  if (node.plus !== null && !(dollar && i === 0)) collect(node.plus, levels, i + 1, out, dollar);
 }
 
 function pushAll(out: SubscriptionEntry[], list: readonly SubscriptionEntry[]): void {

@@ -28,7 +28,7 @@ import type {
 } from './packets.js';
 import { decodeProperties, WILL_PROPERTIES } from './properties.js';
 import type { WireReader } from './reader.js';
-import { checkFilterSyntax, hasWildcard } from './topic.js';
+import { checkFilterSyntax, exceedsLevels, hasWildcard } from './topic.js';
 
 /** Decodes the body in `r` of a packet whose first fixed-header byte is `first`. Throws MqttProtocolError. */
 export function decodePacketBody(first: number, r: WireReader): Packet {
@@ -100,6 +100,9 @@ function decodePublish(flags: number, r: WireReader): PublishPacket {
     if (properties?.topicAlias === undefined) throw protocolError('MQTT-4.7.3-1', 'empty topic name');
   } else if (hasWildcard(topic)) {
     throw new MqttProtocolError(TOPIC_NAME_INVALID, 'MQTT-3.3.2-2', 'wildcard in PUBLISH topic name');
+  } else if (exceedsLevels(topic, r.maxTopicLevels)) {
+    // Mosquitto's topic check fails the same way: a DISCONNECT 0x82 for MQTT 5, a silent close for 3.1.1.
+    throw protocolError(Rule.TooManyLevels, `topic name has more than ${r.maxTopicLevels} levels`);
   }
   const packet: PublishPacket = {
     type: 3,
@@ -173,6 +176,10 @@ function decodeWill(r: WireReader, version: ProtocolVersion, qos: QoS, retain: b
   if (topic.length === 0 || hasWildcard(topic)) {
     throw new MqttProtocolError(TOPIC_NAME_INVALID, 'MQTT-3.1.3-11', 'invalid Will Topic');
   }
+  // Before CONNACK, so the connection closes without an answer (as Mosquitto).
+  if (exceedsLevels(topic, r.maxTopicLevels)) {
+    throw protocolError(Rule.TooManyLevels, `Will Topic has more than ${r.maxTopicLevels} levels`);
+  }
   const will: Will = { topic, payload: r.binary(), qos, retain };
   if (properties !== undefined) will.properties = properties;
   return will;
@@ -230,6 +237,7 @@ function decodeSubscribe(r: WireReader): SubscribePacket {
     if (retainHandling === 3) throw protocolError('MQTT-3.8.3-retain-handling', 'retain handling 3');
     const syntax = checkFilterSyntax(topicFilter);
     if (syntax !== null) throw syntax;
+    checkFilterLevels(topicFilter, r);
     const noLocal = (options & 4) !== 0;
     if (noLocal && topicFilter.startsWith('$share/')) {
       throw protocolError('MQTT-3.8.3-4', 'No Local on a shared subscription');
@@ -246,6 +254,13 @@ function decodeSubscribe(r: WireReader): SubscribePacket {
   const packet: SubscribePacket = { type: 8, packetId, subscriptions };
   if (properties !== undefined) packet.properties = properties;
   return packet;
+}
+
+/** Mosquitto treats a too deep filter as a malformed packet: DISCONNECT 0x81 for MQTT 5, silent close for 3.1.1. */
+function checkFilterLevels(filter: string, r: WireReader): void {
+  if (exceedsLevels(filter, r.maxTopicLevels)) {
+    throw malformed(Rule.TooManyLevels, `topic filter has more than ${r.maxTopicLevels} levels`);
+  }
 }
 
 function decodeSuback(r: WireReader): SubackPacket {
@@ -267,6 +282,7 @@ function decodeUnsubscribe(r: WireReader): UnsubscribePacket {
     const filter = r.utf8();
     const syntax = checkFilterSyntax(filter);
     if (syntax !== null) throw new MqttProtocolError(TOPIC_FILTER_INVALID, syntax.rule, syntax.message);
+    checkFilterLevels(filter, r);
     topicFilters.push(filter);
   }
   if (topicFilters.length === 0) throw protocolError('MQTT-3.10.3-2', 'UNSUBSCRIBE without topic filters');

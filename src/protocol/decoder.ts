@@ -1,7 +1,7 @@
 // Streaming MQTT decoder: a framing state machine that turns arbitrary byte chunks into whole packets.
 
 import { decodePacketBody } from './decode-packets.js';
-import { MqttProtocolError, malformed, PACKET_TOO_LARGE, Rule } from './errors.js';
+import { MqttProtocolError, malformed, PACKET_TOO_LARGE, protocolError, Rule } from './errors.js';
 import type { Packet, ProtocolVersion } from './packets.js';
 import { WireReader } from './reader.js';
 
@@ -24,8 +24,12 @@ const reader = new WireReader();
 export class PacketDecoder {
   /** Starts at 4; a decoded CONNECT sets it; the broker may set it too. */
   protocolVersion: ProtocolVersion = 4;
-  /** Largest whole packet accepted, in bytes; 0 means no limit beyond the protocol's own. */
+  /** Largest whole packet accepted, in bytes; 0 means no limit beyond the protocol's own. May change per phase. */
   maxPacketSize: number;
+  /** Most levels a topic name or filter may have; 0 = no limit. */
+  maxTopicLevels: number;
+  /** Bytes of the last packet decoded, fixed header included. */
+  lastPacketBytes = 0;
 
   private failed = false;
   // Fixed header being assembled: first byte, Remaining Length so far, bytes of it seen.
@@ -38,9 +42,13 @@ export class PacketDecoder {
   private bodyHave = 0;
   /** Pieces of a packet split over chunks; only allocated while one is being assembled (idle memory). */
   private parts: Buffer[] | null = null;
+  /** A server's decoder refuses a first packet other than CONNECT from its first byte, before reading more. */
+  private connectFirst: boolean;
 
-  constructor(options?: { maxPacketSize?: number }) {
+  constructor(options?: { maxPacketSize?: number; maxTopicLevels?: number; connectFirst?: boolean }) {
     this.maxPacketSize = options?.maxPacketSize ?? 0;
+    this.maxTopicLevels = options?.maxTopicLevels ?? 0;
+    this.connectFirst = options?.connectFirst ?? false;
   }
 
   /** Bytes held for a packet that has not fully arrived (for stall detection). */
@@ -95,7 +103,14 @@ export class PacketDecoder {
   /** Consumes fixed-header bytes; sets bodyNeed once the Remaining Length is complete and acceptable. */
   private readHeader(chunk: Buffer, pos: number, len: number, sink: DecoderSink): number {
     if (this.headerBytes === 0) {
-      this.first = chunk[pos++] as number;
+      const first = chunk[pos] as number;
+      if (this.connectFirst && first >>> 4 !== 1) {
+        // [MQTT-3.1.0-1] nothing else is read, so a huge announced length costs nothing (as Mosquitto).
+        this.fail(protocolError(Rule.FirstNotConnect, 'first packet was not CONNECT'), sink);
+        return len;
+      }
+      this.first = first;
+      pos++;
       this.headerBytes = 1;
       this.remaining = 0;
       this.multiplier = 1;
@@ -137,12 +152,15 @@ export class PacketDecoder {
 
   private emit(buf: Buffer, start: number, end: number, sink: DecoderSink): void {
     const first = this.first;
+    this.connectFirst = false;
+    this.lastPacketBytes = this.headerBytes + (end - start);
     this.headerBytes = 0;
     this.bodyNeed = -1;
     this.bodyHave = 0;
     const r = reader;
     r.reset(buf, start, end);
     r.version = this.protocolVersion;
+    r.maxTopicLevels = this.maxTopicLevels;
     let packet: Packet | undefined;
     let failure: unknown;
     try {

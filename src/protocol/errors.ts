@@ -25,6 +25,10 @@ export const Rule = {
   ReservedType: 'MQTT-2.1.3-reserved-type',
   ReservedFlags: 'MQTT-2.1.3-1',
   Internal: 'internal-error',
+  /** A topic name or filter deeper than the decoder's maxTopicLevels (Mosquitto: more than 200 separators). */
+  TooManyLevels: 'topic-levels',
+  /** A first packet that is not CONNECT [MQTT-3.1.0-1], refused from its first byte. */
+  FirstNotConnect: 'MQTT-3.1.0-1',
 } as const;
 
 export class MqttProtocolError extends Error {

@@ -13,6 +13,8 @@ export class WireReader {
   end = 0;
   /** Protocol level in force; a CONNECT being decoded sets it as soon as its level byte is known. */
   version: ProtocolVersion = 4;
+  /** Most levels a topic name or filter may have; 0 = no limit (PacketDecoder sets it for each packet). */
+  maxTopicLevels = 0;
 
   reset(buf: Buffer, pos: number, end: number): void {
     this.buf = buf;

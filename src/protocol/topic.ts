@@ -21,6 +21,19 @@ export function hasWildcard(topic: string): boolean {
   return topic.indexOf('+') !== -1 || topic.indexOf('#') !== -1;
 }
 
+/**
+ * True when `topic` has more than `maxLevels` levels (0 = no limit). A string of L characters has at most L + 1
+ * levels, so the usual short topic is not scanned at all (this runs for every PUBLISH).
+ */
+export function exceedsLevels(topic: string, maxLevels: number): boolean {
+  if (maxLevels === 0 || topic.length < maxLevels) return false;
+  let levels = 1;
+  for (let i = topic.indexOf('/'); i !== -1; i = topic.indexOf('/', i + 1)) {
+    if (++levels > maxLevels) return true;
+  }
+  return false;
+}
+
 /** Validates a PUBLISH / Will topic name; an empty name is only legal with a Topic Alias, which is checked elsewhere. */
 export function validateTopicName(topic: string): MqttProtocolError | null {
   if (topic.length === 0) return nameError('MQTT-4.7.3-1', 'topic name is empty');

@@ -163,7 +163,7 @@ function finishConnect(
   }
   const expiry = sessionExpiry(conn, packet);
   const sessionPresent = broker.attachSession(conn, packet.cleanStart, expiry);
-  conn.state = 'connected';
+  conn.markConnected();
 
   const ack: ConnackPacket = { type: 2, sessionPresent, reasonCode: 0 };
   if (conn.protocolVersion === 5) {

@@ -44,8 +44,6 @@ function subscribeOne(
   // [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error; refuse that filter.
   if (shared !== null && sub.noLocal) return ReasonCode.ProtocolError;
   const filter = conn.context.mountPoint + (shared === null ? sub.topicFilter : shared.filter);
-  const maxLevels = broker.options.maxTopicLevels;
-  if (maxLevels > 0 && countLevels(filter) > maxLevels) return ReasonCode.TopicFilterInvalid;
   const authorize = conn.context.hooks.authorize;
   if (authorize !== undefined && !authorize(conn, 'subscribe', filter)) return ReasonCode.NotAuthorized;
 
@@ -99,10 +97,4 @@ function sendRetained(conn: Connection, entry: SubscriptionEntry, created: boole
   } finally {
     conn.endGather();
   }
-}
-
-function countLevels(filter: string): number {
-  let n = 1;
-  for (let i = filter.indexOf('/'); i >= 0; i = filter.indexOf('/', i + 1)) n++;
-  return n;
 }
