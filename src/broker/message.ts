@@ -3,6 +3,12 @@
 import type { QoS } from '../protocol/packets.js';
 import type { Properties } from '../protocol/properties.js';
 import { PublishFrame } from '../protocol/publish-frame.js';
+import type { BrokerHooks, ClientInfo } from './hooks.js';
+
+/** Who published a message, as an authorize hook sees it, with its listener's hooks (undefined: to be resolved). */
+export interface MessageSource extends ClientInfo {
+  hooks: BrokerHooks | undefined;
+}
 
 export class Message {
   /** Serialized lazily, once, and reused for every subscriber (see PublishFrame). */
@@ -11,6 +17,8 @@ export class Message {
   storeId = 0;
   /** How many stored deliveries / retained entries refer to the stored row (it goes when this drops to 0). */
   storeRefs = 0;
+  /** Who published it; kept for retained messages only, for check_retain_source (delivery-acl.ts). */
+  source: MessageSource | undefined = undefined;
 
   constructor(
     readonly topic: string,

@@ -40,6 +40,14 @@ export interface BrokerOptions extends SecurityOptions {
   connectionMessages: boolean;
   /** Seconds a new connection may take to send CONNECT before it is closed. */
   connectTimeout: number;
+  /** Mosquitto `check_retain_source`: a retained message goes out only while its publisher may still write it. */
+  checkRetainSource: boolean;
+  /**
+   * Culex only (`session_owner_check`): a persistent session last used by another username is discarded, as at
+   * a Clean Start, instead of being resumed. Off by default: Mosquitto resumes it (deliveries then follow the
+   * new user's ACL).
+   */
+  sessionOwnerCheck: boolean;
   /** Subscriptions a single client may hold; 0 = unlimited. Culex extension that guards memory. */
   maxSubscriptionsPerClient: number;
   /** Deepest topic filter accepted, in levels. Culex extension that guards the trie. */
@@ -70,6 +78,8 @@ export const defaultBrokerOptions: Readonly<BrokerOptions> = Object.freeze({
   maxTopicAlias: 10,
   connectionMessages: true,
   connectTimeout: 10,
+  checkRetainSource: true,
+  sessionOwnerCheck: false,
   maxSubscriptionsPerClient: 0,
   maxTopicLevels: 0,
 });
