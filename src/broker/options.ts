@@ -40,7 +40,10 @@ export interface BrokerOptions extends SecurityOptions {
   connectionMessages: boolean;
   /** Seconds a new connection may take to send CONNECT before it is closed. */
   connectTimeout: number;
-  /** Mosquitto `check_retain_source`: a retained message goes out only while its publisher may still write it. */
+  /**
+   * Mosquitto `check_retain_source`: a retained message goes out only while its publisher may still write it.
+   * Off by default, as Mosquitto 2.0.11 really behaves without the option (its manual says on).
+   */
   checkRetainSource: boolean;
   /**
    * Culex only (`session_owner_check`): a persistent session last used by another username is discarded, as at
@@ -78,7 +81,7 @@ export const defaultBrokerOptions: Readonly<BrokerOptions> = Object.freeze({
   maxTopicAlias: 10,
   connectionMessages: true,
   connectTimeout: 10,
-  checkRetainSource: true,
+  checkRetainSource: false,
   sessionOwnerCheck: false,
   maxSubscriptionsPerClient: 0,
   maxTopicLevels: 0,

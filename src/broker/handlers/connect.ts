@@ -66,7 +66,11 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
     // As Mosquitto: a will larger than message_size_limit refuses the CONNECT (5 in 3.1.1, 0x95 in MQTT 5).
     broker.logger.log('debug', `Client ${clientId} connected with too large Will payload`);
     broker.logger.log('notice', 'Client <unknown> disconnected due to oversize payload.');
-    conn.send({ type: 2, sessionPresent: false, reasonCode: v5 ? ReasonCode.PacketTooLarge : Refused.notAuthorized });
+    conn.send({
+      type: 2,
+      sessionPresent: false,
+      reasonCode: v5 ? ReasonCode.PacketTooLarge : Refused.notAuthorized,
+    });
     conn.close(true);
     return;
   }
