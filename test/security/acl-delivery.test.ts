@@ -117,3 +117,39 @@ test('culex: session_owner_check discards a session presented by another user (C
     await b.stop();
   }
 });
+
+test('culex: session_owner_check knows the owner of a session restored from the store', async () => {
+  const b = await startSecure('culex', [
+    'session_owner_check true',
+    'persistence true',
+    'persistence_location $DIR/',
+  ]);
+  try {
+    const alice = await login(b.port, 'alice', 'kept-id', { clean: false });
+    await sub(alice, 'room/#');
+    await leave(alice);
+    await b.restart();
+    const { client: bob, connack } = await RawClient.connect(b.port, {
+      username: 'bob',
+      password: 'bpw',
+      clientId: 'kept-id',
+      clean: false,
+    });
+    assert.equal(connack.sessionPresent, false);
+    bob.disconnect();
+    // Her own client still resumes a session she owns.
+    const mine = await login(b.port, 'alice', 'own-id', { clean: false });
+    await leave(mine);
+    await b.restart();
+    const { client: back, connack: again } = await RawClient.connect(b.port, {
+      username: 'alice',
+      password: 'apw',
+      clientId: 'own-id',
+      clean: false,
+    });
+    assert.equal(again.sessionPresent, true);
+    back.disconnect();
+  } finally {
+    await b.stop();
+  }
+});

@@ -52,6 +52,41 @@ for (const kind of kinds()) {
     }
   });
 
+  test(`${kind}: a delayed MQTT 5 will is checked when its delay ends, against the ACL then`, async () => {
+    const b = await startSecure(kind);
+    try {
+      const watcher = await login(b.port, 'alice', 'watcher');
+      await sub(watcher, 'room/#');
+      const delayed = async (clientId: string, topic: string): Promise<RawClient> => {
+        const c = await RawClient.open(b.port);
+        c.version = 5;
+        const packet = connectPacket({ version: 5, clientId, username: 'bob', password: 'bpw' });
+        packet.properties = { sessionExpiryInterval: 30 };
+        packet.will = {
+          topic,
+          payload: Buffer.from(clientId),
+          qos: 0,
+          retain: false,
+          properties: { willDelayInterval: 1 },
+        };
+        c.send(packet);
+        const ack = await c.next();
+        assert.equal(ack.type === 2 ? ack.reasonCode : -1, 0);
+        return c;
+      };
+      const toY = await delayed('late-y', 'room/y');
+      const toX = await delayed('late-x', 'room/x');
+      await drop(toY);
+      await drop(toX);
+      // While the wills wait, bob gains room/y and loses room/x.
+      await b.reloadAcl(ROOM_Y.replace('topic readwrite room/x\n', ''));
+      assert.deepEqual(await received(watcher, 2000, true, 1), ['room/y=late-y']);
+      watcher.disconnect();
+    } finally {
+      await b.stop();
+    }
+  });
+
   test(`${kind}: a will payload over message_size_limit refuses the CONNECT (3.1.1: 5, MQTT 5: 0x95)`, async () => {
     const b = await startSecure(kind, ['message_size_limit 10']);
     try {
