@@ -5,8 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RawClient } from '../helpers/raw-client.js';
-import { ACL, kinds, leave, login, publish1, received, startSecure, sub } from './acl-fixture.js';
+import { ACL, kinds, leave, login, publish1, received, resume, startSecure, sub } from './acl-fixture.js';
 
 const NO_READ = 'user alice\ntopic readwrite #\n\nuser bob\ntopic write room/x\n';
 
@@ -95,22 +94,12 @@ test('culex: session_owner_check discards a session presented by another user (C
     await leave(alice);
     const pub = await login(b.port, 'alice', 'alice-pub');
     await publish1(pub, 'room/x', 'for-alice', 1);
-    const { client: bob, connack } = await RawClient.connect(b.port, {
-      username: 'bob',
-      password: 'bpw',
-      clientId: 'owned-id',
-      clean: false,
-    });
+    const { client: bob, connack } = await resume(b.port, 'bob', 'owned-id');
     assert.equal(connack.sessionPresent, false);
     assert.deepEqual(await received(bob, 300), []);
     await leave(bob);
     // The session is bob's now: alice resuming it finds it is not hers either.
-    const { connack: again } = await RawClient.connect(b.port, {
-      username: 'alice',
-      password: 'apw',
-      clientId: 'owned-id',
-      clean: false,
-    });
+    const { connack: again } = await resume(b.port, 'alice', 'owned-id');
     assert.equal(again.sessionPresent, false);
     pub.disconnect();
   } finally {
@@ -129,24 +118,14 @@ test('culex: session_owner_check knows the owner of a session restored from the 
     await sub(alice, 'room/#');
     await leave(alice);
     await b.restart();
-    const { client: bob, connack } = await RawClient.connect(b.port, {
-      username: 'bob',
-      password: 'bpw',
-      clientId: 'kept-id',
-      clean: false,
-    });
+    const { client: bob, connack } = await resume(b.port, 'bob', 'kept-id');
     assert.equal(connack.sessionPresent, false);
     bob.disconnect();
     // Her own client still resumes a session she owns.
     const mine = await login(b.port, 'alice', 'own-id', { clean: false });
     await leave(mine);
     await b.restart();
-    const { client: back, connack: again } = await RawClient.connect(b.port, {
-      username: 'alice',
-      password: 'apw',
-      clientId: 'own-id',
-      clean: false,
-    });
+    const { client: back, connack: again } = await resume(b.port, 'alice', 'own-id');
     assert.equal(again.sessionPresent, true);
     back.disconnect();
   } finally {

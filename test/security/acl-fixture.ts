@@ -4,7 +4,7 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPassword } from '../../src/auth/password-file.js';
-import type { Packet, PublishPacket, QoS } from '../../src/protocol/packets.js';
+import type { ConnackPacket, Packet, PublishPacket, QoS } from '../../src/protocol/packets.js';
 import { freePort, sleep } from '../helpers/net.js';
 import { type BrokerProcess, CULEX_BIN, launchWith, tempDir, writeConf } from '../helpers/processes.js';
 import { type ConnectOptions, RawClient, subscribe } from '../helpers/raw-client.js';
@@ -111,6 +111,15 @@ export async function login(
   });
   if (connack.reasonCode !== 0) throw new Error(`${user} refused: ${connack.reasonCode}`);
   return client;
+}
+
+/** Connects as `user` with Clean Session 0, whatever the CONNACK says (for Session Present checks). */
+export function resume(
+  port: number,
+  user: string,
+  clientId: string,
+): Promise<{ client: RawClient; connack: ConnackPacket }> {
+  return RawClient.connect(port, { username: user, password: PASSWORDS[user] ?? '', clientId, clean: false });
 }
 
 /** Subscribes, asserting the broker granted it. */
