@@ -10,6 +10,7 @@ import { ReasonCode } from '../protocol/reason-codes.js';
 import { AuthFailureDelay } from './auth-failure-delay.js';
 import { checkStalled, HARD_BACKLOG, SOFT_BACKLOG, throttle } from './backpressure.js';
 import { Connection } from './connection.js';
+import { ClientIdentity, foreignSession, mayRead, mayWrite } from './delivery-acl.js';
 import type { BrokerHooks, ClientInfo } from './hooks.js';
 import type { ListenerContext } from './listener-context.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -41,6 +42,8 @@ interface PendingWill {
   will: Will;
   clientId: string;
   at: number;
+  /** Whose will it is: checked against the write ACL when it goes out. */
+  owner: ClientIdentity | undefined;
 }
 
 export interface BrokerCoreInit {
@@ -110,7 +113,7 @@ export class BrokerCore extends EventEmitter {
         // An armed will: its client was connected when the broker died, an unclean end [MQTT-3.1.2-8]. As at
         // any disconnection, the Will Delay Interval (capped by the session's expiry) starts now.
         const delay = Math.min(w.delay, session?.expiryInterval ?? 0);
-        const pending = { will: w.will, clientId: w.clientId, at: now + delay * 1000 };
+        const pending = { will: w.will, clientId: w.clientId, at: now + delay * 1000, owner: session?.owner };
         if (delay > 0 && session !== undefined) {
           this.pendingWills.set(w.clientId, pending);
           store.saveWill({ clientId: w.clientId, will: w.will, dueAt: pending.at, delay: w.delay });
@@ -119,7 +122,7 @@ export class BrokerCore extends EventEmitter {
       }
       // A will whose session ended while the broker was down is due at once [MQTT-3.1.3-9].
       const at = session !== undefined ? w.dueAt : 0;
-      this.pendingWills.set(w.clientId, { will: w.will, clientId: w.clientId, at });
+      this.pendingWills.set(w.clientId, { will: w.will, clientId: w.clientId, at, owner: session?.owner });
     }
     this.logger.log(
       'notice',
@@ -128,7 +131,7 @@ export class BrokerCore extends EventEmitter {
     store.onPending(() => setImmediate(commitTurn, this));
     for (const p of fired) {
       store.deleteWill(p.clientId);
-      this.publishWill(p.will, p.clientId);
+      this.publishWill(p.will, p.clientId, p.owner);
     }
     this.commitNow();
   }
@@ -171,6 +174,11 @@ export class BrokerCore extends EventEmitter {
     }
   }
 
+  /** The hooks of the listener on `port`, for identities restored from the store; the server knows its listeners. */
+  hooksForPort(_port: number): BrokerHooks {
+    return this.hooks;
+  }
+
   get now(): number {
     return Date.now();
   }
@@ -197,7 +205,8 @@ export class BrokerCore extends EventEmitter {
       old.close(false, ReasonCode.SessionTakenOver);
       session = this.sessions.get(clientId);
     }
-    if (session !== undefined && cleanStart) {
+    // Culex option: a session is not handed to another user; it ends as at a Clean Start (delivery-acl.ts).
+    if (session !== undefined && (cleanStart || foreignSession(this.options, session, conn))) {
       // [MQTT-3.1.2-4] Clean Start discards any existing session; its delayed will goes out now, as the
       // session has ended [MQTT-3.1.3-9].
       this.discardSession(session);
@@ -212,6 +221,7 @@ export class BrokerCore extends EventEmitter {
     }
     session.expiryInterval = expiry;
     session.connection = conn;
+    session.owner = ClientIdentity.of(conn, conn.context.hooks);
     session.disconnectedAt = 0;
     conn.session = session;
     this.persistSession(session);
@@ -231,7 +241,10 @@ export class BrokerCore extends EventEmitter {
     if (session.inflightCount > 0) {
       for (const d of session.inflight.values()) {
         if (d.released) conn.send({ type: 6, packetId: d.packetId, reasonCode: 0 });
-        else conn.sendPublish(d.message, d.qos, d.retain, true, d.packetId, d.subscriptionIds);
+        // Resent only if this client may read it now (another user may have resumed the session).
+        else if (mayRead(session, d.message.topic))
+          conn.sendPublish(d.message, d.qos, d.retain, true, d.packetId, d.subscriptionIds);
+        else this.releaseInflight(session, d.packetId, d);
       }
     }
     this.pump(session);
@@ -260,13 +273,15 @@ export class BrokerCore extends EventEmitter {
     if (own && this.armedWills.delete(conn.clientId)) this.store.deleteWill(conn.clientId);
     if (!graceful && will !== undefined) {
       conn.will = undefined;
+      // The identity of this connection, not the session's: a takeover may have given it to another user.
+      const owner = ClientIdentity.of(conn, conn.context.hooks);
       const delay = Math.min(conn.willDelay, session.expiryInterval);
       // [MQTT-3.1.3-9] MQTT 5 Will Delay Interval: wait, and cancel if the session resumes.
       if (delay > 0 && own) {
         const at = now + delay * 1000;
-        this.pendingWills.set(conn.clientId, { will, clientId: conn.clientId, at });
+        this.pendingWills.set(conn.clientId, { will, clientId: conn.clientId, at, owner });
         if (session.persisted) this.store.saveWill({ clientId: conn.clientId, will, dueAt: at, delay });
-      } else this.publishWill(will, conn.clientId);
+      } else this.publishWill(will, conn.clientId, owner);
     }
     if (own && session.expiryInterval === 0) this.discardSession(session);
     else if (own) this.persistSession(session);
@@ -289,6 +304,8 @@ export class BrokerCore extends EventEmitter {
       clientId,
       expiryInterval: session.expiryInterval,
       disconnectedAt: session.disconnectedAt,
+      username: session.owner?.username,
+      listenerPort: session.owner?.listenerPort,
     });
     if (session.persisted) return;
     session.persisted = true;
@@ -444,11 +461,7 @@ export class BrokerCore extends EventEmitter {
     subIds: number[] | undefined,
     group?: ShareGroup,
   ): boolean {
-    const conn = s.connection;
-    if (conn !== null) {
-      const authorize = conn.context.hooks.authorize;
-      if (authorize !== undefined && !authorize(conn, 'read', message.topic)) return false;
-    }
+    if (!mayRead(s, message.topic)) return false;
     const qos = this.options.upgradeOutgoingQos ? subQos : message.qos < subQos ? message.qos : subQos;
     // [MQTT-3.3.1-12] RETAIN is cleared on normal forwarding unless Retain As Published [MQTT-3.3.1-13].
     this.deliver(s, message, qos, rap && message.retain, subIds, group);
@@ -543,8 +556,8 @@ export class BrokerCore extends EventEmitter {
       if (conn.congested) return;
       if (d.qos > 0 && !this.hasInflightRoom(session, conn)) return;
       session.shiftQueued();
-      // [MQTT-3.3.2-5] an expired message is not delivered.
-      if (d.message.isExpired(now)) {
+      // [MQTT-3.3.2-5] an expired message is not delivered, nor one the client may no longer read.
+      if (d.message.isExpired(now) || !mayRead(session, d.message.topic)) {
         if (d.storeSeq) this.store.removeDelivery(d);
         continue;
       }
@@ -607,17 +620,9 @@ export class BrokerCore extends EventEmitter {
     this.stats.dropped++;
   }
 
-  publishWill(will: Will, clientId: string): void {
-    const session = this.sessions.get(clientId);
-    const client = session?.connection;
-    const authorize = client?.context.hooks.authorize;
-    if (
-      client !== null &&
-      client !== undefined &&
-      authorize !== undefined &&
-      !authorize(client, 'write', will.topic)
-    )
-      return;
+  /** Publishes a will if its owner may write its topic now (unknown owner: a will restored from an old store). */
+  publishWill(will: Will, clientId: string, owner: ClientIdentity | undefined): void {
+    if (owner !== undefined && !mayWrite(owner, will.topic, this)) return;
     const expiry = will.properties?.messageExpiryInterval;
     const message = new Message(
       will.topic,
@@ -628,6 +633,7 @@ export class BrokerCore extends EventEmitter {
       clientId,
       expiry === undefined ? 0 : this.now + expiry * 1000,
     );
+    if (will.retain) message.source = owner;
     this.publish(message, null);
   }
 
@@ -646,7 +652,7 @@ export class BrokerCore extends EventEmitter {
       // [MQTT-3.1.3-9] the will goes out when the session ends, if that comes before the delay.
       this.pendingWills.delete(session.clientId);
       if (this.store.durable) this.store.deleteWill(session.clientId);
-      this.publishWill(pending.will, pending.clientId);
+      this.publishWill(pending.will, pending.clientId, pending.owner);
     }
   }
 
@@ -667,7 +673,7 @@ export class BrokerCore extends EventEmitter {
       if (now < pending.at) continue;
       this.pendingWills.delete(id);
       if (this.store.durable) this.store.deleteWill(id);
-      this.publishWill(pending.will, pending.clientId);
+      this.publishWill(pending.will, pending.clientId, pending.owner);
     }
     for (const session of this.sessions.values()) {
       if (session.connection !== null || session.expiryInterval === SESSION_NEVER_EXPIRES) continue;

@@ -3,9 +3,15 @@
 import type { QoS } from '../protocol/packets.js';
 import type { Properties } from '../protocol/properties.js';
 import { ownCopy, PublishFrame } from '../protocol/publish-frame.js';
+import type { BrokerHooks, ClientInfo } from './hooks.js';
 
 /** A payload whose ArrayBuffer is larger than this many bytes beyond the payload itself is copied when kept. */
 const PIN_SLACK = 64;
+
+/** Who published a message, as an authorize hook sees it, with its listener's hooks (undefined: to be resolved). */
+export interface MessageSource extends ClientInfo {
+  hooks: BrokerHooks | undefined;
+}
 
 export class Message {
   /** Serialized lazily, once, and reused for every subscriber (see PublishFrame). */
@@ -17,6 +23,8 @@ export class Message {
   storeId = 0;
   /** How many stored deliveries / retained entries refer to the stored row (it goes when this drops to 0). */
   storeRefs = 0;
+  /** Who published it; kept for retained messages only, for check_retain_source (delivery-acl.ts). */
+  source: MessageSource | undefined = undefined;
 
   constructor(
     readonly topic: string,

@@ -40,6 +40,17 @@ export interface BrokerOptions extends SecurityOptions {
   connectionMessages: boolean;
   /** Seconds a new connection may take to send CONNECT before it is closed. */
   connectTimeout: number;
+  /**
+   * Mosquitto `check_retain_source`: a retained message goes out only while its publisher may still write it.
+   * Off by default, as Mosquitto 2.0.11 really behaves without the option (its manual says on).
+   */
+  checkRetainSource: boolean;
+  /**
+   * Culex only (`session_owner_check`): a persistent session last used by another username is discarded, as at
+   * a Clean Start, instead of being resumed. Off by default: Mosquitto resumes it (deliveries then follow the
+   * new user's ACL).
+   */
+  sessionOwnerCheck: boolean;
   /** Subscriptions a single client may hold; 0 = unlimited. Culex extension that guards memory. */
   maxSubscriptionsPerClient: number;
   /**
@@ -91,6 +102,8 @@ export const defaultBrokerOptions: Readonly<BrokerOptions> = Object.freeze({
   maxTopicAlias: 10,
   connectionMessages: true,
   connectTimeout: 10,
+  checkRetainSource: false,
+  sessionOwnerCheck: false,
   maxSubscriptionsPerClient: 0,
   authFailureDelay: 0,
   authFailureDelayMax: 5000,

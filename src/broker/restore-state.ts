@@ -3,6 +3,7 @@
 
 import type { RestoredState } from '../persistence/store.js';
 import type { BrokerCore } from './broker-core.js';
+import { ClientIdentity } from './delivery-acl.js';
 import { type Delivery, Session } from './session.js';
 import type { SubscriptionEntry } from './subscription.js';
 
@@ -20,6 +21,9 @@ export function restoreState(broker: BrokerCore, state: RestoredState): RestoreC
     session.expiryInterval = s.expiryInterval;
     session.disconnectedAt = s.disconnectedAt;
     session.persisted = true;
+    // Its owner, for the checks made before the client is back; the listener's hooks are found by port.
+    if (s.listenerPort !== undefined)
+      session.owner = new ClientIdentity(s.clientId, s.username, 4, '', s.listenerPort, undefined);
     broker.sessions.set(s.clientId, session);
     counts.sessions++;
   }

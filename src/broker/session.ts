@@ -3,6 +3,7 @@
 
 import type { QoS } from '../protocol/packets.js';
 import type { Connection } from './connection.js';
+import type { ClientIdentity } from './delivery-acl.js';
 import type { Message } from './message.js';
 import type { SubscriptionEntry } from './subscription.js';
 import type { ShareGroup } from './topic-tree.js';
@@ -37,6 +38,8 @@ export class Session {
   queueHead = 0;
   queuedBytes = 0;
   connection: Connection | null = null;
+  /** The client it last belonged to, for the checks made while it is away (delivery-acl.ts). */
+  owner: ClientIdentity | undefined = undefined;
   /** Seconds the session survives a disconnection; 0 = removed at disconnection. */
   expiryInterval = 0;
   /** Saved in the persistence store: its subscriptions, QoS 1/2 deliveries and QoS 2 ids are written there. */

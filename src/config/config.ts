@@ -77,7 +77,10 @@ export interface CulexConfig {
   sysInterval: number;
   /** `set_tcp_nodelay` (global in Mosquitto); also copied into every listener's `setTcpNodelay`. */
   setTcpNodelay: boolean;
-  /** `check_retain_source`, default true: re-check the publisher's ACL before sending a retained message. */
+  /**
+   * `check_retain_source`: re-check the publisher's ACL before sending a retained message. Default false: the
+   * Mosquitto 2.0.11 binary behaves so when the option is absent, although its manual says true.
+   */
   checkRetainSource: boolean;
   /** `allow_duplicate_messages` (deprecated in Mosquitto), default true; recorded for the broker's fan-out. */
   allowDuplicateMessages: boolean;

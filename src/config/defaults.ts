@@ -71,7 +71,7 @@ export function defaultConfig(): CulexConfig {
     perListenerSettings: false,
     sysInterval: 10,
     setTcpNodelay: true,
-    checkRetainSource: true,
+    checkRetainSource: false,
     allowDuplicateMessages: true,
     memoryLimit: 0,
     websocketsLogLevel: 0,

@@ -89,7 +89,7 @@ export function newDraft(): ConfigDraft {
     plugins: [],
     sysInterval: 10,
     setTcpNodelay: true,
-    checkRetainSource: true,
+    checkRetainSource: false,
     allowDuplicateMessages: true,
     memoryLimit: 0,
     websocketsLogLevel: 0,

@@ -72,7 +72,10 @@ export const generalOptions: Record<string, OptionSpec> = {
     'general',
     (d, v) => (d.broker.authFailureDelayMax = parseInteger(v, 0, 600_000)),
   ),
-  check_retain_source: one('general', (d, v) => (d.checkRetainSource = parseBool(v))),
+  check_retain_source: one('general', (d, v) => {
+    d.checkRetainSource = parseBool(v);
+    d.broker.checkRetainSource = d.checkRetainSource;
+  }),
   clientid_prefixes: one('general', (d, v) => (d.broker.clientIdPrefixes = v)),
   connection_messages: one('general', (d, v) => (d.broker.connectionMessages = parseBool(v))),
   // Read by the parser itself (it needs the file system); listed so the table stays complete.
@@ -115,6 +118,8 @@ export const generalOptions: Record<string, OptionSpec> = {
   pid_file: one('general', (d, v) => (d.pidFile = v)),
   queue_qos0_messages: one('general', (d, v) => (d.broker.queueQos0Messages = parseBool(v))),
   retain_available: one('general', (d, v) => (d.broker.retainAvailable = parseBool(v))),
+  // Culex only: never hand a persistent session to another username (see docs/compatibility.md).
+  session_owner_check: one('general', (d, v) => (d.broker.sessionOwnerCheck = parseBool(v))),
   set_tcp_nodelay: one('general', (d, v) => (d.setTcpNodelay = parseBool(v))),
   sys_interval: one('general', (d, v) => (d.sysInterval = parseInteger(v, 0, INT_MAX))),
   upgrade_outgoing_qos: one('general', (d, v) => (d.broker.upgradeOutgoingQos = parseBool(v))),

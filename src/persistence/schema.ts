@@ -4,14 +4,25 @@
 import type Database from 'better-sqlite3';
 
 /** Bumped whenever the layout changes; stored in PRAGMA user_version. Older versions are migrated. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 /** PRAGMA application_id: "CULX", so that `file` and Culex recognise their own databases. */
 export const APPLICATION_ID = 0x43554c58;
 
 /** Table name -> column names, in order. */
 export const TABLES: Readonly<Record<string, readonly string[]>> = {
-  messages: ['id', 'topic', 'payload', 'qos', 'retain', 'properties', 'origin', 'expires_at'],
-  sessions: ['client_id', 'expiry_interval', 'disconnected_at'],
+  messages: [
+    'id',
+    'topic',
+    'payload',
+    'qos',
+    'retain',
+    'properties',
+    'origin',
+    'expires_at',
+    'source_username',
+    'source_port',
+  ],
+  sessions: ['client_id', 'expiry_interval', 'disconnected_at', 'username', 'listener_port'],
   subscriptions: [
     'client_id',
     'filter',
@@ -43,9 +54,11 @@ export const TABLES: Readonly<Record<string, readonly string[]>> = {
 const CREATE = `
 CREATE TABLE messages (
   id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL,
-  retain INTEGER NOT NULL, properties TEXT, origin TEXT NOT NULL, expires_at INTEGER NOT NULL);
+  retain INTEGER NOT NULL, properties TEXT, origin TEXT NOT NULL, expires_at INTEGER NOT NULL,
+  source_username TEXT, source_port INTEGER);
 CREATE TABLE sessions (
-  client_id TEXT PRIMARY KEY, expiry_interval INTEGER NOT NULL, disconnected_at INTEGER NOT NULL) WITHOUT ROWID;
+  client_id TEXT PRIMARY KEY, expiry_interval INTEGER NOT NULL, disconnected_at INTEGER NOT NULL,
+  username TEXT, listener_port INTEGER) WITHOUT ROWID;
 CREATE TABLE subscriptions (
   client_id TEXT NOT NULL, filter TEXT NOT NULL, match_filter TEXT NOT NULL, share_group TEXT,
   qos INTEGER NOT NULL, no_local INTEGER NOT NULL, retain_as_published INTEGER NOT NULL,
@@ -74,13 +87,26 @@ ALTER TABLE deliveries ADD COLUMN share_filter TEXT;
 ALTER TABLE wills ADD COLUMN delay INTEGER NOT NULL DEFAULT 0;
 `;
 
+/**
+ * Version 2 -> 3: messages remember who published them (username, listener port; the client id is `origin`),
+ * for check_retain_source, and sessions whose client they belong to, for the ACL checks made while it is away.
+ * NULL port = unknown (rows written before version 3).
+ */
+const MIGRATE_2_TO_3 = `
+ALTER TABLE messages ADD COLUMN source_username TEXT;
+ALTER TABLE messages ADD COLUMN source_port INTEGER;
+ALTER TABLE sessions ADD COLUMN username TEXT;
+ALTER TABLE sessions ADD COLUMN listener_port INTEGER;
+`;
+
 /** Brings a Culex database of an older layout up to SCHEMA_VERSION; leaves anything else alone. */
 export function migrate(db: Database.Database): void {
   const appId = db.pragma('application_id', { simple: true }) as number;
   const version = db.pragma('user_version', { simple: true }) as number;
-  if (appId !== APPLICATION_ID || version !== 1) return;
+  if (appId !== APPLICATION_ID || version < 1 || version >= SCHEMA_VERSION) return;
   db.exec('BEGIN');
-  db.exec(MIGRATE_1_TO_2);
+  if (version < 2) db.exec(MIGRATE_1_TO_2);
+  db.exec(MIGRATE_2_TO_3);
   db.pragma(`user_version = ${SCHEMA_VERSION}`);
   db.exec('COMMIT');
 }

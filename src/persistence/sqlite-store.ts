@@ -40,6 +40,8 @@ interface MessageRow {
   properties: string | null;
   origin: string;
   expires_at: number;
+  source_username: string | null;
+  source_port: number | null;
 }
 
 /** Maps SQLite's error codes to the reason a person can act on. */
@@ -113,11 +115,12 @@ export class SqliteStore implements PersistenceStore {
       commit: p('COMMIT'),
       rollback: p('ROLLBACK'),
       insertMessage: p(
-        'INSERT INTO messages (id, topic, payload, qos, retain, properties, origin, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        `INSERT INTO messages (id, topic, payload, qos, retain, properties, origin, expires_at, source_username,
+         source_port) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       deleteMessages: p('DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))'),
       saveSession: p(
-        'INSERT OR REPLACE INTO sessions (client_id, expiry_interval, disconnected_at) VALUES (?, ?, ?)',
+        'INSERT OR REPLACE INTO sessions (client_id, expiry_interval, disconnected_at, username, listener_port) VALUES (?, ?, ?, ?, ?)',
       ),
       deleteSession: p('DELETE FROM sessions WHERE client_id = ?'),
       deleteSessionSubs: p('DELETE FROM subscriptions WHERE client_id = ?'),
@@ -233,6 +236,7 @@ export class SqliteStore implements PersistenceStore {
   private ref(message: Message): number {
     if (message.storeId === 0) {
       const id = this.nextMessageId++;
+      const source = message.source;
       this.run(
         this.write().insertMessage!,
         id,
@@ -243,6 +247,8 @@ export class SqliteStore implements PersistenceStore {
         encodeProperties(message.properties),
         message.origin,
         message.expiresAt,
+        source?.username ?? null,
+        source?.listenerPort ?? null,
       );
       message.storeId = id;
     }
@@ -262,7 +268,8 @@ export class SqliteStore implements PersistenceStore {
   // ---- sessions and subscriptions
 
   saveSession(s: StoredSession): void {
-    this.run(this.write().saveSession!, s.clientId, s.expiryInterval, s.disconnectedAt);
+    const st = this.write().saveSession!;
+    this.run(st, s.clientId, s.expiryInterval, s.disconnectedAt, s.username ?? null, s.listenerPort ?? null);
   }
 
   deleteSession(clientId: string, deliveries: Iterable<Delivery>): void {
@@ -420,6 +427,17 @@ export class SqliteStore implements PersistenceStore {
         row.expires_at,
       );
       m.storeId = row.id;
+      if (row.source_port !== null) {
+        // The publisher's listener hooks are found by port when the source is checked (check_retain_source).
+        m.source = {
+          clientId: row.origin,
+          username: row.source_username ?? undefined,
+          protocolVersion: 4,
+          remoteAddress: '',
+          listenerPort: row.source_port,
+          hooks: undefined,
+        };
+      }
       messages.set(row.id, m);
       if (row.id >= this.nextMessageId) this.nextMessageId = row.id + 1;
     }
@@ -428,6 +446,8 @@ export class SqliteStore implements PersistenceStore {
         clientId: row.client_id as string,
         expiryInterval: row.expiry_interval as number,
         disconnectedAt: row.disconnected_at as number,
+        username: (row.username as string | null) ?? undefined,
+        listenerPort: (row.listener_port as number | null) ?? undefined,
       });
     }
     for (const row of db.prepare('SELECT * FROM subscriptions').all() as Array<Record<string, unknown>>) {

@@ -13,6 +13,9 @@ export interface StoredSession {
   expiryInterval: number;
   /** ms since the epoch; 0 when the client was connected when the broker stopped. */
   disconnectedAt: number;
+  /** Whom it belongs to: username (undefined = anonymous) and listener port; port undefined = unknown. */
+  username?: string | undefined;
+  listenerPort?: number | undefined;
 }
 
 export interface StoredSubscription {

@@ -69,6 +69,14 @@ export class Broker extends BrokerCore {
     return this.contexts;
   }
 
+  /** The hooks of the listener on `port` (per_listener_settings), for identities restored from the store. */
+  override hooksForPort(port: number): BrokerHooks {
+    // Called during the base constructor's restore too, before this class's fields exist.
+    const contexts = this.contexts as (ListenerContext | undefined)[] | undefined;
+    const context = contexts?.find((c) => c !== undefined && c.port === port);
+    return context?.hooks ?? this.hooks;
+  }
+
   /** Listeners opened so far (with the ports really bound). */
   get listening(): readonly Listener[] {
     return this.open;

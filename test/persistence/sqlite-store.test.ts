@@ -162,8 +162,46 @@ test('a version 1 database is migrated in place and keeps its rows', () => {
   assert.equal(state.deliveries[0]?.message.payload.toString(), 'hi');
   assert.equal(state.deliveries[0]?.shareGroup, undefined);
   assert.deepEqual([state.wills[0]?.dueAt, state.wills[0]?.delay], [99, 0]);
+  // Rows older than version 3 have no owner or source: unknown, so not checked.
+  assert.deepEqual([state.sessions[0]?.username, state.sessions[0]?.listenerPort], [undefined, undefined]);
+  assert.equal(state.deliveries[0]?.message.source, undefined);
   store.close();
   assert.equal(checkDatabase(file).ok, true);
+});
+
+test('a session keeps its owner and a retained message its source (check_retain_source) across a restart', () => {
+  const file = join(tempDir(), 'owner.db');
+  const store = new SqliteStore(file);
+  store.load(Date.now());
+  store.saveSession({
+    clientId: 'c',
+    expiryInterval: 60,
+    disconnectedAt: Date.now(),
+    username: 'bob',
+    listenerPort: 1884,
+  });
+  store.saveSession({ clientId: 'anon', expiryInterval: 60, disconnectedAt: Date.now(), listenerPort: 1883 });
+  const m = msg('t', 'x');
+  m.source = {
+    clientId: 'p',
+    username: 'alice',
+    protocolVersion: 5,
+    remoteAddress: '',
+    listenerPort: 8883,
+    hooks: {},
+  };
+  store.setRetained('t', m, undefined);
+  store.close();
+  const again = new SqliteStore(file);
+  const state = again.load(Date.now());
+  const owners = state.sessions.map((s) => [s.clientId, s.username, s.listenerPort]).sort();
+  assert.deepEqual(owners, [
+    ['anon', undefined, 1883],
+    ['c', 'bob', 1884],
+  ]);
+  const source = state.retained[0]?.source;
+  assert.deepEqual([source?.clientId, source?.username, source?.listenerPort], [m.origin, 'alice', 8883]);
+  again.close();
 });
 
 test('a message row goes when its last delivery or retained reference goes', () => {

@@ -29,6 +29,10 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   }
   conn.keepAlive = keepAlive;
 
+  // Mosquitto reads a zero-length username or password as absent (packet__read_binary gives NULL): an empty
+  // username is an anonymous client, an empty password no password at all.
+  if (packet.username === '') delete packet.username;
+  if (packet.password?.length === 0) delete packet.password;
   let clientId = packet.clientId;
   let assigned: string | undefined;
   if (conn.context.useUsernameAsClientId && packet.username !== undefined) clientId = packet.username;
@@ -58,6 +62,19 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   conn.clientId = clientId;
   conn.username = conn.context.certificateUsername ?? packet.username;
 
+  const limit = options.messageSizeLimit;
+  if (packet.will !== undefined && limit > 0 && packet.will.payload.length > limit) {
+    // As Mosquitto: a will larger than message_size_limit refuses the CONNECT (5 in 3.1.1, 0x95 in MQTT 5).
+    broker.logger.log('debug', `Client ${clientId} connected with too large Will payload`);
+    broker.logger.log('notice', 'Client <unknown> disconnected due to oversize payload.');
+    conn.send({
+      type: 2,
+      sessionPresent: false,
+      reasonCode: v5 ? ReasonCode.PacketTooLarge : Refused.notAuthorized,
+    });
+    conn.close(true);
+    return;
+  }
   const willError = prepareWill(conn, packet);
   if (willError !== 0) {
     refuse(conn, Refused.notAuthorized, willError, 'will not acceptable');

@@ -5,6 +5,7 @@ import type { PublishPacket } from '../../protocol/packets.js';
 import type { Properties } from '../../protocol/properties.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { Connection } from '../connection.js';
+import { dollarWriteAllowed } from '../delivery-acl.js';
 import { Message } from '../message.js';
 
 export function handlePublish(conn: Connection, packet: PublishPacket): void {
@@ -66,6 +67,8 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
       conn.clientId,
       expiry === undefined ? 0 : now + expiry * 1000,
     );
+    // A retained message remembers its publisher, for check_retain_source.
+    if (packet.retain) message.source = conn.session!.owner;
     const delivered = broker.publish(message, conn.session);
     acknowledge(conn, packet, v5 && delivered === 0 ? ReasonCode.NoMatchingSubscribers : 0);
     return;
@@ -101,14 +104,8 @@ function checkPublish(
   // MQTT 5 §3.3.2.3.2 (no statement id): a receiver may check that a payload said to be UTF-8 really is.
   if (properties?.payloadFormatIndicator === 1 && !isUtf8(packet.payload))
     return ReasonCode.PayloadFormatInvalid;
-  // Clients never publish into the broker's own `$SYS` tree (as Mosquitto, whatever the ACL says).
-  if (
-    topic.charCodeAt(0) === 0x24 &&
-    topic.startsWith('$SYS') &&
-    !topic.startsWith('$SYS/broker/connection/')
-  ) {
-    return ReasonCode.NotAuthorized;
-  }
+  // Clients never publish into `$SYS` (bridge state aside) nor to `$share/...`, whatever the ACL says.
+  if (!dollarWriteAllowed(topic)) return ReasonCode.NotAuthorized;
   const authorize = conn.context.hooks.authorize;
   if (authorize !== undefined && !authorize(conn, 'write', conn.context.mountPoint + topic)) {
     if (broker.logger.enabled('debug'))

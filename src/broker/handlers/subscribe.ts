@@ -4,6 +4,7 @@ import type { QoS, SubscribePacket, Subscription } from '../../protocol/packets.
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import { parseSharedFilter, validateTopicFilter } from '../../protocol/topic.js';
 import type { Connection } from '../connection.js';
+import { mayRead, retainSourceAllowed } from '../delivery-acl.js';
 import type { SubscriptionEntry } from '../subscription.js';
 
 export function handleSubscribe(conn: Connection, packet: SubscribePacket): void {
@@ -83,16 +84,19 @@ function sendRetained(conn: Connection, entry: SubscriptionEntry, created: boole
   // [MQTT-3.3.1-10] [MQTT-3.3.1-11] Retain Handling 1 = only for a new subscription, 2 = never.
   if (entry.retainHandling === 2 || (entry.retainHandling === 1 && !created)) return;
   const broker = conn.broker;
-  const authorize = conn.context.hooks.authorize;
+  const session = conn.session!;
+  const checkSource = broker.options.checkRetainSource;
   const subIds = entry.identifier === 0 ? undefined : [entry.identifier];
   const messages = broker.retained.match(entry.matchFilter, broker.now);
   // Thousands of retained messages are joined into a few large writes rather than one write each.
   if (messages.length > 1) conn.beginGather();
   try {
     for (const message of messages) {
-      if (authorize !== undefined && !authorize(conn, 'read', message.topic)) continue;
+      if (!mayRead(session, message.topic)) continue;
+      // [CVE-2018-12546] not while its publisher has lost the right to write it (ACL reload, restart).
+      if (checkSource && !retainSourceAllowed(message, broker)) continue;
       const qos = (broker.options.upgradeOutgoingQos ? entry.qos : Math.min(entry.qos, message.qos)) as QoS;
-      broker.deliver(conn.session!, message, qos, true, subIds);
+      broker.deliver(session, message, qos, true, subIds);
     }
   } finally {
     conn.endGather();
