@@ -180,6 +180,9 @@ export class BrokerCore extends EventEmitter {
       // [MQTT-3.1.4-3] a second connection with the same identifier takes the session over.
       this.logger.log('notice', `Client ${clientId} already connected, closing old connection.`);
       old.takenOver = true;
+      // The session lives on (persistent to persistent): Mosquitto drops the old will unsent, as a new
+      // connection to the session came before any delay ran out [MQTT-3.1.3-9] 5.0 (docs/compatibility.md).
+      if (!cleanStart && session!.expiryInterval > 0) old.will = undefined;
       old.close(false, ReasonCode.SessionTakenOver);
       session = this.sessions.get(clientId);
     }
@@ -335,7 +338,10 @@ export class BrokerCore extends EventEmitter {
     if (d.storeSeq) this.store.removeDelivery(d);
   }
 
-  /** Accepts a message into the broker: retained store, then every matching session. Returns deliveries made. */
+  /**
+   * Accepts a message into the broker: retained store, then every matching session. Returns how many
+   * subscriptions matched, counting those that get nothing (No Local, read denied), as Mosquitto counts them.
+   */
   publish(message: Message, from: Session | null): number {
     this.stats.messagesReceived++;
     // [MQTT-3.3.1-5] store (or with an empty payload delete [MQTT-3.3.1-6]) the retained message of the topic.
@@ -347,10 +353,10 @@ export class BrokerCore extends EventEmitter {
       this.retained.set(message);
     }
     this.publisher = from?.connection ?? null;
-    const delivered = this.route(message);
+    const matched = this.route(message);
     this.publisher = null;
     if (this.listenerCount('message') > 0) this.emit('message', message, from?.connection ?? null);
-    return delivered;
+    return matched;
   }
 
   /** Delivers one message to every session with a matching subscription, once per session. */
@@ -378,18 +384,16 @@ export class BrokerCore extends EventEmitter {
         }
       }
     }
-    let count = 0;
     for (let i = 0; i < entries.length; i++) {
       const s = entries[i]!.session;
       if (s.routeStamp !== stamp || s.routeDone === stamp) continue;
       s.routeDone = stamp;
-      if (this.deliverRouted(s, message, s.routeQos, s.routeRetainAsPublished, s.routeSubscriptionIds))
-        count++;
+      this.deliverRouted(s, message, s.routeQos, s.routeRetainAsPublished, s.routeSubscriptionIds);
     }
     for (let i = 0; i < groups.length; i++) {
-      if (this.deliverShared(groups[i]!, message)) count++;
+      this.deliverShared(groups[i]!, message);
     }
-    return count;
+    return entries.length + groups.length;
   }
 
   private deliverRouted(

@@ -128,8 +128,11 @@ export class Connection implements ClientInfo {
     this.protocolError(error.reasonCode, error.message);
   }
 
-  /** Ends the connection for a protocol violation: MQTT 5 clients get a DISCONNECT with the reason first. */
-  protocolError(reasonCode: number, why: string): void {
+  /**
+   * Ends the connection for a protocol violation: MQTT 5 clients get a DISCONNECT with the reason first, unless
+   * `disconnect` is false (where Mosquitto just closes: sending one is a SHOULD, 5.0 §4.13.2).
+   */
+  protocolError(reasonCode: number, why: string, disconnect = true): void {
     if (this.state === 'closed') return;
     this.broker.logger.log(
       'notice',
@@ -137,7 +140,7 @@ export class Connection implements ClientInfo {
     );
     // [MQTT-4.13.1-1] for 3.1.1 close without sending; MQTT 5 may send DISCONNECT with a reason code >= 0x80
     // but only after CONNACK [MQTT-3.14.0-1].
-    if (this.protocolVersion === 5 && this.state === 'connected') {
+    if (disconnect && this.protocolVersion === 5 && this.state === 'connected') {
       this.send({ type: 14, reasonCode });
     }
     this.close(false);

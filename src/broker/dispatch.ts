@@ -52,8 +52,8 @@ export function dispatchPacket(conn: Connection, packet: Packet): void {
       handleAuth(conn, packet);
       return;
     case 1:
-      // [MQTT-3.1.0-2] a second CONNECT is a protocol violation.
-      conn.protocolError(ReasonCode.ProtocolError, 'second CONNECT on one connection');
+      // [MQTT-3.1.0-2] a second CONNECT is a protocol violation; closed without DISCONNECT, as Mosquitto does.
+      conn.protocolError(ReasonCode.ProtocolError, 'second CONNECT on one connection', false);
       return;
     default:
       // CONNACK, SUBACK, UNSUBACK, PINGRESP are server-to-client only.

@@ -12,8 +12,8 @@ import type { TlsServerSetup } from './tls-context.js';
 export type TlsRejectHandler = (remoteAddress: string, why: string) => void;
 
 /**
- * Hands a completed TLS connection to the broker with the username its certificate or PSK identity gives,
- * or closes it when the listener needs such a username and there is none.
+ * Hands a completed TLS connection to the broker with the username its certificate or PSK identity gives
+ * (null when the listener needs one and there is none: Mosquitto answers that CONNECT with CONNACK 4 / 0x86).
  */
 export function acceptTls(
   socket: TLSSocket,
@@ -21,18 +21,8 @@ export function acceptTls(
   tls: TlsOptions,
   setup: TlsServerSetup,
   onConnection: ConnectionHandler,
-  onReject: TlsRejectHandler,
 ): void {
-  const username = tlsUsername(socket, tls, setup.pskIdentities.get(socket));
-  if (username === null) {
-    onReject(
-      remoteAddress,
-      'no usable certificate identity for use_identity_as_username / use_subject_as_username',
-    );
-    socket.destroy();
-    return;
-  }
-  onConnection(socket, remoteAddress, username);
+  onConnection(socket, remoteAddress, tlsUsername(socket, tls, setup.pskIdentities.get(socket)));
 }
 
 export function openTlsListener(
@@ -44,7 +34,7 @@ export function openTlsListener(
   return bindServers(options, () => {
     const server = createServer({ ...setup.options, noDelay: options.setTcpNodelay }, (socket) => {
       const remote = peerAddress(socket, options.unixSocketPath ?? 'unix');
-      acceptTls(socket, remote, options.tls, setup, onConnection, onReject);
+      acceptTls(socket, remote, options.tls, setup, onConnection);
     });
     // Failed or timed-out handshakes (wrong CA, expired certificate, a peer that never speaks): log and drop.
     server.on('tlsClientError', (err, socket) => {

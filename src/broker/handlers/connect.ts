@@ -1,6 +1,7 @@
 // CONNECT: protocol checks, client identifier rules, authentication, session set-up and CONNACK.
 
 import { randomUUID } from 'node:crypto';
+import { encodePacket } from '../../protocol/encoder.js';
 import type { ConnackPacket, ConnectPacket } from '../../protocol/packets.js';
 import type { Properties } from '../../protocol/properties.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
@@ -60,6 +61,12 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   const willError = prepareWill(conn, packet);
   if (willError !== 0) {
     refuse(conn, Refused.notAuthorized, willError, 'will not acceptable');
+    return;
+  }
+
+  if (conn.context.certificateUsername === null) {
+    // Mosquitto completes TLS, then refuses a client without a usable certificate identity as bad credentials.
+    refuse(conn, Refused.credentials, ReasonCode.BadUserNameOrPassword, 'no usable certificate identity');
     return;
   }
 
@@ -139,11 +146,13 @@ function finishConnect(
   authProperties?: Properties,
 ): void {
   if (!authenticated) {
+    // Mosquitto answers every refused login with "not authorized" (5 / 0x87), bad password or anonymous;
+    // the specification leaves the choice between that and "bad user name or password" to the server.
     const anonymous = conn.username === undefined;
     refuse(
       conn,
-      anonymous ? Refused.notAuthorized : Refused.credentials,
-      anonymous ? ReasonCode.NotAuthorized : ReasonCode.BadUserNameOrPassword,
+      Refused.notAuthorized,
+      ReasonCode.NotAuthorized,
       anonymous ? 'anonymous clients not allowed' : 'bad username or password',
     );
     return;
@@ -155,15 +164,23 @@ function finishConnect(
     refuse(conn, Refused.identifier, ReasonCode.ClientIdentifierNotValid, 'keepalive above max_keepalive');
     return;
   }
-  const expiry = sessionExpiry(conn, packet);
-  const sessionPresent = broker.attachSession(conn, packet.cleanStart, expiry);
-  conn.state = 'connected';
-
-  const ack: ConnackPacket = { type: 2, sessionPresent, reasonCode: 0 };
+  const ack: ConnackPacket = { type: 2, sessionPresent: false, reasonCode: 0 };
   if (conn.protocolVersion === 5) {
     const properties = connackProperties(conn, packet, assigned, serverKeepAlive, authProperties);
     if (properties !== undefined) ack.properties = properties;
+    // [MQTT-3.1.2-24] 5.0 nothing above the client's Maximum Packet Size, the CONNACK included: Mosquitto then
+    // closes the connection without any answer (and without touching a session), so does Culex.
+    const limit = conn.maximumPacketSize;
+    if (limit !== 0 && encodePacket(ack, 5).length > limit) {
+      broker.logger.log('notice', `Client ${conn.clientId} CONNACK above its maximum packet size; disconnecting.`);
+      conn.close(true);
+      return;
+    }
   }
+  const expiry = sessionExpiry(conn, packet);
+  // MQTT 3.1 has no Session Present flag: its CONNACK flags byte is reserved (0), as Mosquitto sends it.
+  ack.sessionPresent = broker.attachSession(conn, packet.cleanStart, expiry) && conn.protocolVersion !== 3;
+  conn.state = 'connected';
   if (broker.options.connectionMessages && broker.logger.enabled('notice')) {
     const user = conn.username === undefined ? '' : `, u'${conn.username}'`;
     const p = conn.protocolVersion === 3 ? 1 : conn.protocolVersion === 4 ? 2 : 5;
