@@ -523,7 +523,8 @@ export class BrokerCore extends EventEmitter {
   }
 
   private sendInflight(session: Session, conn: Connection, d: Delivery): void {
-    const id = session.allocatePacketId();
+    const q = d.queuedId;
+    const id = q !== undefined && q !== 0 && !session.inflight.has(q) ? q : session.allocatePacketId();
     if (id === 0) {
       this.enqueue(session, d);
       return;
@@ -544,6 +545,7 @@ export class BrokerCore extends EventEmitter {
   }
 
   private enqueue(session: Session, d: Delivery): void {
+    if (d.qos > 0 && d.queuedId === undefined) d.queuedId = session.allocatePacketId();
     const maxCount = this.options.maxQueuedMessages;
     const maxBytes = this.options.maxQueuedBytes;
     if (

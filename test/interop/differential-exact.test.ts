@@ -1,19 +1,12 @@
 // Differential checks of the "Mosquitto-exact" items (issue 11): answers where Culex used to differ from
 // Mosquitto 2.0.11 although the specification allows Mosquitto's answer. Same bytes to both, bytes back compared.
 
-import { pbkdf2Sync } from 'node:crypto';
 import type { Packet, PublishPacket, QoS } from '../../src/protocol/packets.js';
 import type { Properties } from '../../src/protocol/properties.js';
 import type { Script } from '../helpers/conversation.js';
 import { publishPacket } from '../helpers/raw-client.js';
-import { type DiffCase, differentialSuite } from './differential-harness.js';
+import { type DiffCase, differentialSuite, passwordLine } from './differential-harness.js';
 
-/** A password-file line for `user` / `password` in Mosquitto's `$7$` format (fixed salt: reproducible). */
-export function passwordLine(user: string, password: string): string {
-  const salt = Buffer.alloc(12, 7);
-  const digest = pbkdf2Sync(password, salt, 101, 64, 'sha512');
-  return `${user}:$7$101$${salt.toString('base64')}$${digest.toString('base64')}`;
-}
 
 const sub5 = (id: number, filter: string, qos: QoS, more: { noLocal?: boolean } = {}): Packet => ({
   type: 8,

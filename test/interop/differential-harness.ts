@@ -3,6 +3,7 @@
 // concurrently (each uses its own client ids and topics) so that a few hundred of them stay within seconds.
 
 import assert from 'node:assert/strict';
+import { pbkdf2Sync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -32,6 +33,13 @@ export interface DiffGroup {
   readonly conf: readonly string[];
   readonly files?: Readonly<Record<string, string>>;
   readonly cases: readonly DiffCase[];
+}
+
+/** A password-file line for `user` / `password` in Mosquitto's `$7$` format (fixed salt: reproducible). */
+export function passwordLine(user: string, password: string): string {
+  const salt = Buffer.alloc(12, 7);
+  const digest = pbkdf2Sync(password, salt, 101, 64, 'sha512');
+  return `${user}:$7$101$${salt.toString('base64')}$${digest.toString('base64')}`;
 }
 
 /** How many conversations of a group run at once. */
