@@ -247,7 +247,9 @@ export class BrokerCore extends EventEmitter {
     // The armed copy goes whatever happens: a normal DISCONNECT discards the will, otherwise it is published
     // now or saved below as a delayed will.
     if (own && this.armedWills.delete(conn.clientId)) this.store.deleteWill(conn.clientId);
-    if (!graceful && will !== undefined) {
+    const authorize = conn.context.hooks.authorize;
+    // Like Mosquitto, a will goes through the ACL as any PUBLISH of its client would: denied, it is dropped.
+    if (!graceful && will !== undefined && (authorize === undefined || authorize(conn, 'write', will.topic))) {
       conn.will = undefined;
       const delay = Math.min(conn.willDelay, session.expiryInterval);
       // [MQTT-3.1.3-9] MQTT 5 Will Delay Interval: wait, and cancel if the session resumes.

@@ -11,6 +11,7 @@ import { PublishBatch } from '../protocol/publish-batch.js';
 import { type PublishExtra, PublishFrame } from '../protocol/publish-frame.js';
 import { release } from './backpressure.js';
 import type { BrokerCore } from './broker-core.js';
+import { disconnectReason } from './mosquitto-close.js';
 import { dispatchPacket } from './dispatch.js';
 import type { ClientInfo } from './hooks.js';
 import type { ListenerContext } from './listener-context.js';
@@ -125,7 +126,8 @@ export class Connection implements ClientInfo {
     if (this.state === 'new' && error.rule === Rule.UnsupportedProtocolVersion) {
       this.send({ type: 2, sessionPresent: false, reasonCode: 1 });
     }
-    this.protocolError(error.reasonCode, error.message);
+    const reason = disconnectReason(error.rule, error.reasonCode);
+    this.protocolError(reason ?? error.reasonCode, error.message, reason !== undefined);
   }
 
   /**

@@ -258,7 +258,7 @@ test('[MQTT-3.2.2-4] [MQTT-3.2.2-5] 3.1.1: a refusing CONNACK has Session Presen
   await s.client.closed;
   const c = await RawClient.open(b.port);
   c.send(connect311(0xc0, str('c-sp'), str('u'), str('bad')));
-  // Return code 4 (bad user name or password), acknowledge flags 0.
+  // Return code 5 (not authorized, what Mosquitto sends for bad credentials), acknowledge flags 0.
   assert.deepEqual(await c.nextRaw(), Buffer.from([0x20, 2, 0, 5]));
   assert.equal(await c.waitClosed(), true);
   // The session itself was not harmed by the refusal.

@@ -60,7 +60,15 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
 
   const willError = prepareWill(conn, packet);
   if (willError !== 0) {
-    refuse(conn, Refused.notAuthorized, willError, 'will not acceptable');
+    if (!v5) {
+      // 3.1 / 3.1.1 have no code for it: Mosquitto closes without a CONNACK (which the specification allows).
+      conn.broker.logger.log('notice', `Client ${clientId} connection refused: will not acceptable.`);
+      conn.close(true);
+      return;
+    }
+    // MQTT 5: the reason; with the Maximum QoS for a will QoS above it, as Mosquitto sends it.
+    const limit = willError === ReasonCode.QoSNotSupported ? { maximumQoS: conn.context.maxQos } : undefined;
+    refuse(conn, Refused.notAuthorized, willError, 'will not acceptable', limit);
     return;
   }
 
@@ -267,8 +275,11 @@ function prepareWill(conn: Connection, packet: ConnectPacket): number {
 }
 
 /** Refuses the connection with a CONNACK carrying the reason, then closes it [MQTT-3.2.2-5]. */
-export function refuse(conn: Connection, code3: number, code5: number, why: string): void {
+export function refuse(conn: Connection, code3: number, code5: number, why: string, properties?: Properties): void {
   conn.broker.logger.log('notice', `Client ${conn.clientId || '<unknown>'} connection refused: ${why}.`);
-  conn.send({ type: 2, sessionPresent: false, reasonCode: conn.protocolVersion === 5 ? code5 : code3 });
+  const v5 = conn.protocolVersion === 5;
+  const ack: ConnackPacket = { type: 2, sessionPresent: false, reasonCode: v5 ? code5 : code3 };
+  if (v5 && properties !== undefined) ack.properties = properties;
+  conn.send(ack);
   conn.close(true);
 }
