@@ -249,7 +249,11 @@ export class BrokerCore extends EventEmitter {
     if (own && this.armedWills.delete(conn.clientId)) this.store.deleteWill(conn.clientId);
     const authorize = conn.context.hooks.authorize;
     // Like Mosquitto, a will goes through the ACL as any PUBLISH of its client would: denied, it is dropped.
-    if (!graceful && will !== undefined && (authorize === undefined || authorize(conn, 'write', will.topic))) {
+    if (
+      !graceful &&
+      will !== undefined &&
+      (authorize === undefined || authorize(conn, 'write', will.topic))
+    ) {
       conn.will = undefined;
       const delay = Math.min(conn.willDelay, session.expiryInterval);
       // [MQTT-3.1.3-9] MQTT 5 Will Delay Interval: wait, and cancel if the session resumes.

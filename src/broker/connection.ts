@@ -11,11 +11,11 @@ import { PublishBatch } from '../protocol/publish-batch.js';
 import { type PublishExtra, PublishFrame } from '../protocol/publish-frame.js';
 import { release } from './backpressure.js';
 import type { BrokerCore } from './broker-core.js';
-import { disconnectReason } from './mosquitto-close.js';
 import { dispatchPacket } from './dispatch.js';
 import type { ClientInfo } from './hooks.js';
 import type { ListenerContext } from './listener-context.js';
 import type { Message } from './message.js';
+import { disconnectReason } from './mosquitto-close.js';
 import type { Session } from './session.js';
 import type { OutgoingTopicAliases } from './topic-alias-out.js';
 

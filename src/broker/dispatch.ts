@@ -62,6 +62,10 @@ export function dispatchPacket(conn: Connection, packet: Packet): void {
       return;
     default:
       // CONNACK, SUBACK, UNSUBACK, PINGRESP are server-to-client only; Mosquitto closes without DISCONNECT.
-      conn.protocolError(ReasonCode.ProtocolError, `packet type ${packet.type} is not sent by clients`, false);
+      conn.protocolError(
+        ReasonCode.ProtocolError,
+        `packet type ${packet.type} is not sent by clients`,
+        false,
+      );
   }
 }

@@ -22,7 +22,13 @@ export interface ConnectOptions {
   version?: ProtocolVersion;
   username?: string;
   password?: string | Buffer;
-  will?: { topic: string; payload?: string | Buffer; qos?: QoS; retain?: boolean; properties?: Properties | undefined };
+  will?: {
+    topic: string;
+    payload?: string | Buffer;
+    qos?: QoS;
+    retain?: boolean;
+    properties?: Properties | undefined;
+  };
   /** MQTT 5 CONNECT properties. */
   properties?: Properties | undefined;
 }

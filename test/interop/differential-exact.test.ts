@@ -7,7 +7,6 @@ import type { Script } from '../helpers/conversation.js';
 import { publishPacket } from '../helpers/raw-client.js';
 import { type DiffCase, differentialSuite, passwordLine } from './differential-harness.js';
 
-
 const sub5 = (id: number, filter: string, qos: QoS, more: { noLocal?: boolean } = {}): Packet => ({
   type: 8,
   packetId: id,
@@ -158,7 +157,12 @@ const v5: DiffCase[] = [
     await t.read('s', 1);
   }),
   c('PUBLISH QoS 1 matching only an offline session', async (t) => {
-    await t.connect('s', { clientId: 'nm-off', version: 5, clean: false, properties: { sessionExpiryInterval: 60 } });
+    await t.connect('s', {
+      clientId: 'nm-off',
+      version: 5,
+      clean: false,
+      properties: { sessionExpiryInterval: 60 },
+    });
     t.send('s', sub5(1, 'nm/off', 1));
     await t.read('s', 1);
     t.send('s', [0xe0, 0x00]);

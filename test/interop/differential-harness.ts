@@ -94,7 +94,11 @@ export function differentialSuite(
   }
 }
 
-async function runGroup(g: DiffGroup, outcomes: Map<string, Outcome>, running: BrokerProcess[]): Promise<void> {
+async function runGroup(
+  g: DiffGroup,
+  outcomes: Map<string, Outcome>,
+  running: BrokerProcess[],
+): Promise<void> {
   const dir = tempDir('culex-diff-');
   for (const [file, text] of Object.entries(g.files ?? {})) writeFileSync(join(dir, file), text);
   const lines = g.conf.map((l) => l.replaceAll('{dir}', dir));
@@ -114,7 +118,8 @@ async function runGroup(g: DiffGroup, outcomes: Map<string, Outcome>, running: B
       const name = `${g.title}: ${c.name}`;
       outcomes.set(name, { theirs, ours });
       totals.compared++;
-      const same = JSON.stringify(c.unordered ? [...ours].sort() : ours) ===
+      const same =
+        JSON.stringify(c.unordered ? [...ours].sort() : ours) ===
         JSON.stringify(c.unordered ? [...theirs].sort() : theirs);
       if (!same) totals.differ++;
       if (process.env.DIFF_VERBOSE === '1' && (!same || process.env.DIFF_ALL === '1'))

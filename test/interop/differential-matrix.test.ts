@@ -43,7 +43,12 @@ async function receive(t: Conversation, n = 1): Promise<void> {
 const SCENARIOS: Record<string, Scenario> = {};
 for (const qos of [0, 1, 2] as const) {
   for (const retain of [false, true]) {
-    SCENARIOS[`PUBLISH QoS ${qos}${retain ? ' retained' : ''} to a subscriber`] = async (t, v, tag, login) => {
+    SCENARIOS[`PUBLISH QoS ${qos}${retain ? ' retained' : ''} to a subscriber`] = async (
+      t,
+      v,
+      tag,
+      login,
+    ) => {
       await t.connect('s', { ...login, clientId: `${tag}s`, version: v });
       t.send('s', sub(1, `${tag}/+`, 2));
       await t.read('s', 1);
@@ -193,7 +198,12 @@ const GROUPS: DiffGroup[] = [
   { title: 'defaults', conf: ['allow_anonymous true'], cases: casesFor((n) => `d${n}`, {}) },
   {
     title: 'limits',
-    conf: ['allow_anonymous true', 'max_inflight_messages 2', 'max_queued_messages 2', 'message_size_limit 200'],
+    conf: [
+      'allow_anonymous true',
+      'max_inflight_messages 2',
+      'max_queued_messages 2',
+      'message_size_limit 200',
+    ],
     cases: casesFor((n) => `l${n}`, {}),
   },
   {

@@ -84,7 +84,7 @@ function valueArb(name: PropertyName, o: GenOptions): fc.Arbitrary<unknown> {
   }
 }
 
-const ALLOWED: Record<number, (PropertyName)[]> = {
+const ALLOWED: Record<number, PropertyName[]> = {
   1: [
     'sessionExpiryInterval',
     'authenticationMethod',
@@ -140,7 +140,7 @@ const ALLOWED: Record<number, (PropertyName)[]> = {
     'userProperties',
   ],
 };
-for (const t of [5, 6, 7, 9, 11]) ALLOWED[t] = ALLOWED[4] as (PropertyName)[];
+for (const t of [5, 6, 7, 9, 11]) ALLOWED[t] = ALLOWED[4] as PropertyName[];
 
 /** Properties valid in `context`, or undefined (never an empty object). */
 export function properties(context: number, o: GenOptions = {}): fc.Arbitrary<Properties | undefined> {

@@ -14,7 +14,10 @@ export function handleAck(conn: Connection, packet: AckPacket): void {
       // PUBACK ends a QoS 1 delivery [MQTT-4.3.2-3]; an unknown identifier is ignored.
       const d = session.inflight.get(id);
       if (d === undefined) return;
-      if (d.qos !== 1) return wrongAck(conn, 'PUBACK', d);
+      if (d.qos !== 1) {
+        wrongAck(conn, 'PUBACK', d);
+        return;
+      }
       broker.completeDelivery(session, id, d);
       return;
     }
@@ -24,7 +27,10 @@ export function handleAck(conn: Connection, packet: AckPacket): void {
         conn.send({ type: 6, packetId: id, reasonCode: ReasonCode.PacketIdentifierNotFound });
         return;
       }
-      if (d.qos !== 2) return wrongAck(conn, 'PUBREC', d);
+      if (d.qos !== 2) {
+        wrongAck(conn, 'PUBREC', d);
+        return;
+      }
       if (packet.reasonCode >= 0x80) {
         // A failed PUBREC acknowledges the PUBLISH and ends the flow: no PUBREL, no resend [MQTT-4.4.0-2].
         broker.completeDelivery(session, id, d);
@@ -45,7 +51,10 @@ export function handleAck(conn: Connection, packet: AckPacket): void {
       const d = session.inflight.get(id);
       if (d === undefined) return;
       // PUBCOMP answers our PUBREL only: before PUBREC, or for a QoS 1 message, it is out of order.
-      if (d.qos !== 2 || !d.released) return wrongAck(conn, 'PUBCOMP', d);
+      if (d.qos !== 2 || !d.released) {
+        wrongAck(conn, 'PUBCOMP', d);
+        return;
+      }
       broker.completeDelivery(session, id, d);
       return;
     }

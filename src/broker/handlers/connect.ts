@@ -180,7 +180,10 @@ function finishConnect(
     // closes the connection without any answer (and without touching a session), so does Culex.
     const limit = conn.maximumPacketSize;
     if (limit !== 0 && encodePacket(ack, 5).length > limit) {
-      broker.logger.log('notice', `Client ${conn.clientId} CONNACK above its maximum packet size; disconnecting.`);
+      broker.logger.log(
+        'notice',
+        `Client ${conn.clientId} CONNACK above its maximum packet size; disconnecting.`,
+      );
       conn.close(true);
       return;
     }
@@ -275,7 +278,13 @@ function prepareWill(conn: Connection, packet: ConnectPacket): number {
 }
 
 /** Refuses the connection with a CONNACK carrying the reason, then closes it [MQTT-3.2.2-5]. */
-export function refuse(conn: Connection, code3: number, code5: number, why: string, properties?: Properties): void {
+export function refuse(
+  conn: Connection,
+  code3: number,
+  code5: number,
+  why: string,
+  properties?: Properties,
+): void {
   conn.broker.logger.log('notice', `Client ${conn.clientId || '<unknown>'} connection refused: ${why}.`);
   const v5 = conn.protocolVersion === 5;
   const ack: ConnackPacket = { type: 2, sessionPresent: false, reasonCode: v5 ? code5 : code3 };
