@@ -211,6 +211,11 @@ const GROUPS: DiffGroup[] = [
     conf: ['allow_anonymous true', 'retain_available false'],
     cases: casesFor((n) => `r${n}`, {}),
   },
+  {
+    title: 'max_packet_size, max_keepalive',
+    conf: ['allow_anonymous true', 'max_packet_size 400', 'max_keepalive 60'],
+    cases: casesFor((n) => `k${n}`, {}),
+  },
   { title: 'max_qos 1', conf: ['allow_anonymous true', 'max_qos 1'], cases: casesFor((n) => `q${n}`, {}) },
   {
     title: 'password file',
