@@ -202,6 +202,9 @@ export class BrokerCore extends EventEmitter {
       // [MQTT-3.1.4-3] a second connection with the same identifier takes the session over.
       this.logger.log('notice', `Client ${clientId} already connected, closing old connection.`);
       old.takenOver = true;
+      // The session lives on (persistent to persistent): Mosquitto drops the old will unsent, as a new
+      // connection to the session came before any delay ran out [MQTT-3.1.3-9] 5.0 (docs/compatibility.md).
+      if (!cleanStart && session!.expiryInterval > 0) old.will = undefined;
       old.close(false, ReasonCode.SessionTakenOver);
       session = this.sessions.get(clientId);
     }
@@ -271,6 +274,8 @@ export class BrokerCore extends EventEmitter {
     // The armed copy goes whatever happens: a normal DISCONNECT discards the will, otherwise it is published
     // now or saved below as a delayed will.
     if (own && this.armedWills.delete(conn.clientId)) this.store.deleteWill(conn.clientId);
+    // Like Mosquitto, a will goes through the ACL as any PUBLISH of its client would, when it is published
+    // (publishWill): a delayed will follows the ACL in force then.
     if (!graceful && will !== undefined) {
       conn.will = undefined;
       // The identity of this connection, not the session's: a takeover may have given it to another user.
@@ -366,7 +371,10 @@ export class BrokerCore extends EventEmitter {
     if (d.storeSeq) this.store.removeDelivery(d);
   }
 
-  /** Accepts a message into the broker: retained store, then every matching session. Returns deliveries made. */
+  /**
+   * Accepts a message into the broker: retained store, then every matching session. Returns how many
+   * subscriptions matched, counting those that get nothing (No Local, read denied), as Mosquitto counts them.
+   */
   publish(message: Message, from: Session | null): number {
     this.stats.messagesReceived++;
     // [MQTT-3.3.1-5] store (or with an empty payload delete [MQTT-3.3.1-6]) the retained message of the topic.
@@ -378,10 +386,10 @@ export class BrokerCore extends EventEmitter {
       this.retained.set(message);
     }
     this.publisher = from?.connection ?? null;
-    const delivered = this.route(message);
+    const matched = this.route(message);
     this.publisher = null;
     if (this.listenerCount('message') > 0) this.emit('message', message, from?.connection ?? null);
-    return delivered;
+    return matched;
   }
 
   /**
@@ -439,18 +447,16 @@ export class BrokerCore extends EventEmitter {
         }
       }
     }
-    let count = 0;
     for (let i = 0; i < entries.length; i++) {
       const s = entries[i]!.session;
       if (s.routeStamp !== stamp || s.routeDone === stamp) continue;
       s.routeDone = stamp;
-      if (this.deliverRouted(s, message, s.routeQos, s.routeRetainAsPublished, s.routeSubscriptionIds))
-        count++;
+      this.deliverRouted(s, message, s.routeQos, s.routeRetainAsPublished, s.routeSubscriptionIds);
     }
     for (let i = 0; i < groups.length; i++) {
-      if (this.deliverShared(groups[i]!, message)) count++;
+      this.deliverShared(groups[i]!, message);
     }
-    return count;
+    return entries.length + groups.length;
   }
 
   private deliverRouted(
@@ -576,7 +582,8 @@ export class BrokerCore extends EventEmitter {
   }
 
   private sendInflight(session: Session, conn: Connection, d: Delivery): void {
-    const id = session.allocatePacketId();
+    const q = d.queuedId;
+    const id = q !== undefined && q !== 0 && !session.inflight.has(q) ? q : session.allocatePacketId();
     if (id === 0) {
       this.enqueue(session, d);
       return;
@@ -597,6 +604,7 @@ export class BrokerCore extends EventEmitter {
   }
 
   private enqueue(session: Session, d: Delivery): void {
+    if (d.qos > 0 && d.queuedId === undefined) d.queuedId = session.allocatePacketId();
     const maxCount = this.options.maxQueuedMessages;
     const maxBytes = this.options.maxQueuedBytes;
     if (

@@ -15,6 +15,7 @@ import { dispatchPacket } from './dispatch.js';
 import type { ClientInfo } from './hooks.js';
 import type { ListenerContext } from './listener-context.js';
 import type { Message } from './message.js';
+import { disconnectReason } from './mosquitto-close.js';
 import { MAX_PENDING_PACKETS, preConnectPacketLimit } from './preconnect-budget.js';
 import type { Session } from './session.js';
 import type { OutgoingTopicAliases } from './topic-alias-out.js';
@@ -175,11 +176,15 @@ export class Connection implements ClientInfo {
     if (this.state === 'new' && error.rule === Rule.UnsupportedProtocolVersion) {
       this.send({ type: 2, sessionPresent: false, reasonCode: 1 });
     }
-    this.protocolError(error.reasonCode, error.message);
+    const reason = disconnectReason(error.rule, error.reasonCode);
+    this.protocolError(reason ?? error.reasonCode, error.message, reason !== undefined);
   }
 
-  /** Ends the connection for a protocol violation: MQTT 5 clients get a DISCONNECT with the reason first. */
-  protocolError(reasonCode: number, why: string): void {
+  /**
+   * Ends the connection for a protocol violation: MQTT 5 clients get a DISCONNECT with the reason first, unless
+   * `disconnect` is false (where Mosquitto just closes: sending one is a SHOULD, 5.0 §4.13.2).
+   */
+  protocolError(reasonCode: number, why: string, disconnect = true): void {
     if (this.state === 'closed') return;
     this.broker.logger.log(
       'notice',
@@ -187,7 +192,7 @@ export class Connection implements ClientInfo {
     );
     // [MQTT-4.13.1-1] for 3.1.1 close without sending; MQTT 5 may send DISCONNECT with a reason code >= 0x80
     // but only after CONNACK [MQTT-3.14.0-1].
-    if (this.protocolVersion === 5 && this.state === 'connected') {
+    if (disconnect && this.protocolVersion === 5 && this.state === 'connected') {
       this.send({ type: 14, reasonCode });
     }
     this.close(false);

@@ -52,11 +52,20 @@ export function dispatchPacket(conn: Connection, packet: Packet): void {
       handleAuth(conn, packet);
       return;
     case 1:
-      // [MQTT-3.1.0-2] a second CONNECT is a protocol violation.
-      conn.protocolError(ReasonCode.ProtocolError, 'second CONNECT on one connection');
+      // [MQTT-3.1.0-2] a second CONNECT is a protocol violation; closed without DISCONNECT, as Mosquitto does.
+      conn.protocolError(ReasonCode.ProtocolError, 'second CONNECT on one connection', false);
+      return;
+    case 9:
+      // MQTT 3.1 does not make a SUBACK from a client an error: Mosquitto ignores it there.
+      if (conn.protocolVersion === 3) return;
+      conn.protocolError(ReasonCode.ProtocolError, 'SUBACK is not sent by clients', false);
       return;
     default:
-      // CONNACK, SUBACK, UNSUBACK, PINGRESP are server-to-client only.
-      conn.protocolError(ReasonCode.ProtocolError, `packet type ${packet.type} is not sent by clients`);
+      // CONNACK, SUBACK, UNSUBACK, PINGRESP are server-to-client only; Mosquitto closes without DISCONNECT.
+      conn.protocolError(
+        ReasonCode.ProtocolError,
+        `packet type ${packet.type} is not sent by clients`,
+        false,
+      );
   }
 }

@@ -51,7 +51,8 @@ export function handleAuthPacket(conn: Connection, packet: AuthPacket): void {
   const state = states.get(conn);
   if (conn.protocolVersion !== 5 || state === undefined) {
     // [MQTT-4.12.0-7] AUTH is only valid on a connection that authenticated with a method.
-    conn.protocolError(ReasonCode.ProtocolError, 'AUTH without enhanced authentication');
+    // Closed without DISCONNECT, as Mosquitto does (sending one is a SHOULD, 5.0 §4.13.2).
+    conn.protocolError(ReasonCode.ProtocolError, 'AUTH without enhanced authentication', false);
     return;
   }
   // [MQTT-4.12.0-5] [MQTT-4.12.1-1] the method must be the one given in CONNECT.

@@ -14,6 +14,9 @@ export interface ListenerContext {
   readonly maxQos: 0 | 1 | 2;
   readonly maxTopicAlias: number;
   readonly useUsernameAsClientId: boolean;
-  /** Username taken from the TLS client certificate (use_identity_as_username / use_subject_as_username). */
-  readonly certificateUsername?: string;
+  /**
+   * Username taken from the TLS client certificate (use_identity_as_username / use_subject_as_username);
+   * null when the listener takes it from TLS and the client gave no usable identity.
+   */
+  readonly certificateUsername?: string | null;
 }

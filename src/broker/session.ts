@@ -16,6 +16,11 @@ export interface Delivery {
   /** MQTT 5 subscription identifiers to send with it; undefined when none. */
   subscriptionIds: number[] | undefined;
   packetId: number;
+  /**
+   * Identifier taken when the message was queued (QoS 1 / 2): Mosquitto numbers a message when it queues it, even
+   * one it then drops for a full queue, so later identifiers match its own. Not stored: a restart renumbers.
+   */
+  queuedId?: number;
   /** QoS 2 only: PUBREC received, PUBREL sent, waiting for PUBCOMP. */
   released: boolean;
   /** Set when the message came through a shared subscription: it may be handed to another member. */

@@ -45,19 +45,21 @@ export function decodePacketBody(first: number, r: WireReader): Packet {
     case 4:
     case 5:
     case 7:
-      expectFlags(flags, 0, 'MQTT-2.1.3-1');
+      // MQTT 3.1 has no rule on reserved flags (Mosquitto ignores them there); 3.1.1 and 5.0 MUST close.
+      if (r.version !== 3) expectFlags(flags, 0, 'MQTT-2.1.3-1');
       return decodeAck(type, r);
+    // MQTT 3.1 only says these "use QoS 1"; like Mosquitto, the flags are checked from 3.1.1 on, where they MUST be.
     case 6:
-      expectFlags(flags, 2, 'MQTT-3.6.1-1');
+      if (r.version !== 3) expectFlags(flags, 2, 'MQTT-3.6.1-1');
       return decodeAck(type, r);
     case 8:
-      expectFlags(flags, 2, 'MQTT-3.8.1-1');
+      if (r.version !== 3) expectFlags(flags, 2, 'MQTT-3.8.1-1');
       return decodeSubscribe(r);
     case 9:
       expectFlags(flags, 0, 'MQTT-2.1.3-1');
       return decodeSuback(r);
     case 10:
-      expectFlags(flags, 2, 'MQTT-3.10.1-1');
+      if (r.version !== 3) expectFlags(flags, 2, 'MQTT-3.10.1-1');
       return decodeUnsubscribe(r);
     case 11:
       expectFlags(flags, 0, 'MQTT-2.1.3-1');
@@ -65,7 +67,8 @@ export function decodePacketBody(first: number, r: WireReader): Packet {
     case 12:
     case 13:
       expectFlags(flags, 0, 'MQTT-2.1.3-1');
-      r.expectEnd();
+      // MQTT 3.1 does not say a PINGREQ has no payload: Mosquitto answers it whatever follows.
+      if (r.version !== 3) r.expectEnd();
       return type === 12 ? { type: 12 } : { type: 13 };
     case 14:
       expectFlags(flags, 0, 'MQTT-2.1.3-1');
@@ -87,7 +90,8 @@ function decodePublish(flags: number, r: WireReader): PublishPacket {
   const qos = (flags >>> 1) & 3;
   if (qos === 3) throw malformed('MQTT-3.3.1-4', 'PUBLISH with QoS 3');
   const dup = (flags & 8) !== 0;
-  if (dup && qos === 0) throw malformed('MQTT-3.3.1-2', 'DUP set on a QoS 0 PUBLISH');
+  // [MQTT-3.3.1-2] is 3.1.1's; MQTT 3.1 only says DUP is for QoS > 0 (and Mosquitto accepts it there).
+  if (dup && qos === 0 && r.version !== 3) throw malformed('MQTT-3.3.1-2', 'DUP set on a QoS 0 PUBLISH');
   const topic = r.utf8();
   let packetId = 0;
   if (qos > 0) {
@@ -250,7 +254,9 @@ function decodeSubscribe(r: WireReader): SubscribePacket {
       retainHandling: retainHandling as 0 | 1 | 2,
     });
   }
-  if (subscriptions.length === 0) throw protocolError('MQTT-3.8.3-3', 'SUBSCRIBE without topic filters');
+  // MQTT 3.1 has no "at least one filter" rule (Mosquitto answers an empty SUBACK there).
+  if (subscriptions.length === 0 && r.version !== 3)
+    throw protocolError('MQTT-3.8.3-3', 'SUBSCRIBE without topic filters');
   const packet: SubscribePacket = { type: 8, packetId, subscriptions };
   if (properties !== undefined) packet.properties = properties;
   return packet;
@@ -285,7 +291,8 @@ function decodeUnsubscribe(r: WireReader): UnsubscribePacket {
     checkFilterLevels(filter, r);
     topicFilters.push(filter);
   }
-  if (topicFilters.length === 0) throw protocolError('MQTT-3.10.3-2', 'UNSUBSCRIBE without topic filters');
+  if (topicFilters.length === 0 && r.version !== 3)
+    throw protocolError('MQTT-3.10.3-2', 'UNSUBSCRIBE without topic filters');
   const packet: UnsubscribePacket = { type: 10, packetId, topicFilters };
   if (properties !== undefined) packet.properties = properties;
   return packet;

@@ -14,7 +14,14 @@ import {
 } from './writer.js';
 
 /** Decoded MQTT 5 properties. Only present keys were on the wire; order of user properties is kept. */
+/**
+ * Key of the wire order of a decoded property block, kept only when User Properties are interleaved with other
+ * properties: a forwarded PUBLISH then keeps every property where the publisher put it, as Mosquitto does.
+ */
+export const WIRE_ORDER: unique symbol = Symbol('wireOrder');
+
 export interface Properties {
+  [WIRE_ORDER]?: Uint8Array;
   payloadFormatIndicator?: number;
   messageExpiryInterval?: number;
   contentType?: string;
@@ -45,6 +52,9 @@ export interface Properties {
   sharedSubscriptionAvailable?: number;
 }
 
+/** The name of a wire property (every key of Properties but the wire-order record). */
+export type PropertyName = Exclude<keyof Properties, typeof WIRE_ORDER>;
+
 export const PropertyWireType = {
   Byte: 1,
   TwoByteInteger: 2,
@@ -61,7 +71,7 @@ export const WILL_PROPERTIES = 16;
 
 export interface PropertyDefinition {
   readonly id: number;
-  readonly name: keyof Properties;
+  readonly name: PropertyName;
   readonly wireType: PropertyWireType;
   /** Packet types (and WILL_PROPERTIES) that may carry it. */
   readonly allowedIn: readonly number[];
@@ -76,7 +86,7 @@ const ACKS = [2, 4, 5, 6, 7, 9, 11, 14, 15];
 
 function def(
   id: number,
-  name: keyof Properties,
+  name: PropertyName,
   wireType: PropertyWireType,
   allowedIn: readonly number[],
   repeatableIn: readonly number[] = [],
@@ -145,7 +155,7 @@ export function propertyByName(name: string): PropertyDefinition | undefined {
 }
 
 // Values restricted by the spec; a violation is a Protocol Error per each property's section.
-function checkValue(name: keyof Properties, value: number): MqttProtocolError | null {
+function checkValue(name: PropertyName, value: number): MqttProtocolError | null {
   switch (name) {
     case 'payloadFormatIndicator':
     case 'requestProblemInformation':
@@ -184,8 +194,14 @@ export function decodeProperties(r: WireReader, context: number): Properties | u
   r.end = end;
   const props: Record<string, unknown> = {};
   const bit = 1 << context;
+  let count = 0;
+  let interleaved = false;
   while (r.pos < end) {
     const id = r.varint();
+    // A User Property after others that follow an earlier User Property: the grouped object loses the order.
+    if (id === 0x26 && count > 0 && ORDER_SCRATCH[count - 1] !== 0x26 && props.userProperties !== undefined)
+      interleaved = true;
+    if (count < ORDER_SCRATCH.length) ORDER_SCRATCH[count++] = id;
     const d = BY_ID[id];
     if (d === undefined)
       throw malformed('MQTT-2.2.2-unknown', `unknown property identifier 0x${id.toString(16)}`);
@@ -233,8 +249,15 @@ export function decodeProperties(r: WireReader, context: number): Properties | u
     }
   }
   r.end = outerEnd;
-  return props as Properties;
+  const out = props as Properties;
+  // Not enumerable: equality checks and copies of the object ignore it; carryWireOrder passes it on.
+  if (interleaved && count < ORDER_SCRATCH.length)
+    Object.defineProperty(out, WIRE_ORDER, { value: ORDER_SCRATCH.slice(0, count) });
+  return out;
 }
+
+/** Property identifiers of the block being decoded (a property takes at least 2 bytes of a packet). */
+const ORDER_SCRATCH = new Uint8Array(4096);
 
 function valueSize(d: CompiledDefinition, value: unknown): number {
   switch (d.wireType) {
@@ -287,6 +310,8 @@ export function writeProperties(
 
 /** Writes the properties alone (no length prefix), in the object's key order; returns the new offset. */
 export function writePropertyList(buf: Buffer, off: number, props: Properties): number {
+  const order = props[WIRE_ORDER];
+  if (order !== undefined) return writeInWireOrder(buf, off, props, order);
   for (const name in props) {
     const value = (props as Record<string, unknown>)[name];
     const d = BY_NAME.get(name);
@@ -328,4 +353,40 @@ function writeProperty(buf: Buffer, off: number, d: CompiledDefinition, value: u
       }
       return off;
   }
+}
+
+/** Gives `to`, a copy of `from` with some properties left out, the wire order `from` was received in. */
+export function carryWireOrder(from: Properties, to: Properties): void {
+  const order = from[WIRE_ORDER];
+  if (order !== undefined) Object.defineProperty(to, WIRE_ORDER, { value: order });
+}
+
+/** Writes properties in the order they were received; properties added since go last. */
+function writeInWireOrder(buf: Buffer, off: number, props: Properties, order: Uint8Array): number {
+  const record = props as Record<string, unknown>;
+  let pair = 0;
+  const written = new Set<string>();
+  for (const id of order) {
+    const d = BY_ID[id];
+    if (d === undefined) continue;
+    const value = record[d.name];
+    if (value === undefined) continue;
+    if (id === 0x26) {
+      const pairs = value as readonly [string, string][];
+      if (pair < pairs.length) off = writeProperty(buf, off, d, [pairs[pair++]]);
+    } else if (!written.has(d.name)) {
+      off = writeProperty(buf, off, d, value);
+    }
+    written.add(d.name);
+  }
+  for (const name in record) {
+    const d = BY_NAME.get(name);
+    const value = record[name];
+    if (d === undefined || value === undefined) continue;
+    if (name === 'userProperties') {
+      const pairs = value as readonly [string, string][];
+      if (pair < pairs.length) off = writeProperty(buf, off, d, pairs.slice(pair));
+    } else if (!written.has(name)) off = writeProperty(buf, off, d, value);
+  }
+  return off;
 }

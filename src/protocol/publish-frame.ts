@@ -1,7 +1,7 @@
 // Fan-out PUBLISH encoder: one message serialized once, then written to many subscribers cheaply.
 
 import type { ProtocolVersion, PublishPacket, QoS } from './packets.js';
-import { type Properties, propertiesSize, writePropertyList } from './properties.js';
+import { carryWireOrder, type Properties, propertiesSize, writePropertyList } from './properties.js';
 import { allocOutput } from './slab.js';
 import { varintSize, writeU16, writeU32, writeVarint } from './writer.js';
 
@@ -60,6 +60,7 @@ export class PublishFrame {
       // Alias and subscription ids belong to one connection; expiry is re-stamped per delivery.
       const { subscriptionIdentifiers: _s, topicAlias: _a, messageExpiryInterval, ...rest } = properties;
       base = rest;
+      carryWireOrder(properties, base);
       this.expiry = messageExpiryInterval;
     }
     const baseLen = propertiesSize(base);

@@ -4,9 +4,14 @@ import type { Duplex } from 'node:stream';
 
 /**
  * A listener hands each accepted connection over as a duplex byte stream with the peer's address, plus the
- * username a TLS listener took from the client's certificate or PSK identity (use_identity_as_username).
+ * username a TLS listener took from the client's certificate or PSK identity (use_identity_as_username), or
+ * null when the listener takes usernames from TLS and the client gave none (refused at CONNECT, as Mosquitto does).
  */
-export type ConnectionHandler = (stream: Duplex, remoteAddress: string, certificateUsername?: string) => void;
+export type ConnectionHandler = (
+  stream: Duplex,
+  remoteAddress: string,
+  certificateUsername?: string | null,
+) => void;
 
 export interface Listener {
   /** Human-readable description for log lines, e.g. "ipv4 listen socket on port 1883". */

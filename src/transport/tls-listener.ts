@@ -12,8 +12,8 @@ import type { TlsServerSetup } from './tls-context.js';
 export type TlsRejectHandler = (remoteAddress: string, why: string) => void;
 
 /**
- * Hands a completed TLS connection to the broker with the username its certificate or PSK identity gives,
- * or closes it when the listener needs such a username and there is none.
+ * Hands a completed TLS connection to the broker with the username its certificate or PSK identity gives
+ * (null when the listener needs one and there is none: Mosquitto answers that CONNECT with CONNACK 4 / 0x86).
  */
 export function acceptTls(
   socket: TLSSocket,
@@ -29,16 +29,7 @@ export function acceptTls(
     socket.destroy();
     return;
   }
-  const username = tlsUsername(socket, tls, setup.pskIdentities.get(socket));
-  if (username === null) {
-    onReject(
-      remoteAddress,
-      'no usable certificate identity for use_identity_as_username / use_subject_as_username',
-    );
-    socket.destroy();
-    return;
-  }
-  onConnection(socket, remoteAddress, username);
+  onConnection(socket, remoteAddress, tlsUsername(socket, tls, setup.pskIdentities.get(socket)));
 }
 
 /**

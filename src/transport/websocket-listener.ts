@@ -66,22 +66,10 @@ export function openWebSocketListener(
   const accept = (ws: import('ws').WebSocket, req: IncomingMessage): void => {
     const socket = req.socket as Socket;
     const remote = peerAddress(socket, fallbackAddress);
-    let username: string | undefined;
+    let username: string | null | undefined;
     if (tls !== undefined && options.tls !== undefined) {
-      const fromTls = tlsUsername(
-        socket as TLSSocket,
-        options.tls,
-        tls.pskIdentities.get(socket as TLSSocket),
-      );
-      if (fromTls === null) {
-        setup.onReject(
-          remote,
-          'no usable certificate identity for use_identity_as_username / use_subject_as_username',
-        );
-        ws.close(1008, 'certificate identity required');
-        return;
-      }
-      username = fromTls;
+      // null (no usable identity) is refused at CONNECT with CONNACK 4 / 0x86, as Mosquitto does.
+      username = tlsUsername(socket as TLSSocket, options.tls, tls.pskIdentities.get(socket as TLSSocket));
     }
     onConnection(new WebSocketDuplex(ws), remote, username);
   };

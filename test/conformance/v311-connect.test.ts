@@ -219,7 +219,7 @@ test('[MQTT-3.1.4-5] 3.1.1: after a refused CONNECT nothing more from the client
       packet(0x31, str('refused/t'), Buffer.from('nope')),
     ]),
   );
-  assert.deepEqual(await c.nextRaw(), Buffer.from([0x20, 2, 0, 4]));
+  assert.deepEqual(await c.nextRaw(), Buffer.from([0x20, 2, 0, 5]));
   assert.equal(await c.waitClosed(), true);
   assert.deepEqual(await watcher.collect(150), []);
   watcher.destroy();
@@ -258,8 +258,8 @@ test('[MQTT-3.2.2-4] [MQTT-3.2.2-5] 3.1.1: a refusing CONNACK has Session Presen
   await s.client.closed;
   const c = await RawClient.open(b.port);
   c.send(connect311(0xc0, str('c-sp'), str('u'), str('bad')));
-  // Return code 4 (bad user name or password), acknowledge flags 0.
-  assert.deepEqual(await c.nextRaw(), Buffer.from([0x20, 2, 0, 4]));
+  // Return code 5 (not authorized, what Mosquitto sends for bad credentials), acknowledge flags 0.
+  assert.deepEqual(await c.nextRaw(), Buffer.from([0x20, 2, 0, 5]));
   assert.equal(await c.waitClosed(), true);
   // The session itself was not harmed by the refusal.
   const ok = await RawClient.connect(b.port, {

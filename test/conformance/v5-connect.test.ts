@@ -182,9 +182,9 @@ test('[MQTT-3.1.4-1] 5.0: a CONNECT with the reserved flag set is refused and cl
   await refusedConnect(connect5raw(0x03, str('c5-reserved')));
 });
 
-test('[MQTT-3.1.4-2] [MQTT-3.2.2-6] [MQTT-3.2.2-7] 5.0: failed authentication: CONNACK 0x86 with Session Present 0, then closed', async () => {
+test('[MQTT-3.1.4-2] [MQTT-3.2.2-6] [MQTT-3.2.2-7] 5.0: failed authentication: CONNACK 0x87 (as Mosquitto) with Session Present 0, then closed', async () => {
   const s = await connect5(b.port, { clientId: 'c5-auth', clean: false, properties: KEEP, username: 'u' });
-  assert.equal(s.connack.reasonCode, 0x86, 'no password at all is refused too');
+  assert.equal(s.connack.reasonCode, 0x87, 'no password at all is refused too');
   const c = await open();
   const good = v5ConnectPacket({ clientId: 'c5-auth', clean: false, properties: KEEP, username: 'u' });
   good.password = Buffer.from('good');
@@ -197,7 +197,7 @@ test('[MQTT-3.1.4-2] [MQTT-3.2.2-6] [MQTT-3.2.2-7] 5.0: failed authentication: C
   p.password = Buffer.from('bad');
   bad.send(p);
   const ack = await bad.next();
-  assert.deepEqual(ack.type === 2 && [ack.reasonCode, ack.sessionPresent], [0x86, false]);
+  assert.deepEqual(ack.type === 2 && [ack.reasonCode, ack.sessionPresent], [0x87, false]);
   assert.equal(await bad.waitClosed(), true);
 });
 
@@ -237,7 +237,7 @@ test('[MQTT-3.1.4-6] 5.0: after a refused CONNECT nothing else from the client i
     ]),
   );
   const ack = await c.next();
-  assert.equal(ack.type === 2 && ack.reasonCode, 0x86);
+  assert.equal(ack.type === 2 && ack.reasonCode, 0x87);
   assert.equal(await c.waitClosed(), true);
   assert.deepEqual(await watcher.collect(150), []);
   const late = await connected('c5-ref-l');

@@ -2,13 +2,15 @@
 // same script can be run against Culex and Mosquitto and the transcripts compared.
 
 import { encodePacket } from '../../src/protocol/encoder.js';
-import type { Packet } from '../../src/protocol/packets.js';
+import type { Packet, ProtocolVersion } from '../../src/protocol/packets.js';
 import { type ConnectOptions, connectPacket, RawClient } from './raw-client.js';
 
 /** Records what one broker sends back during a scripted conversation. */
 export class Conversation {
   readonly transcript: string[] = [];
   private readonly clients = new Map<string, RawClient>();
+  /** Protocol level each client connected with: packets given as objects are encoded at that level. */
+  private readonly versions = new Map<string, ProtocolVersion>();
   constructor(readonly port: number) {}
 
   async open(name: string): Promise<void> {
@@ -16,7 +18,9 @@ export class Conversation {
   }
 
   send(name: string, what: Packet | readonly number[]): void {
-    const bytes = Array.isArray(what) ? Buffer.from(what as number[]) : encodePacket(what as Packet, 4);
+    const bytes = Array.isArray(what)
+      ? Buffer.from(what as number[])
+      : encodePacket(what as Packet, this.versions.get(name) ?? 4);
     this.client(name).send(bytes);
   }
 
@@ -27,6 +31,7 @@ export class Conversation {
   /** Opens a client and connects it (3.1.1 unless told), recording the CONNACK. */
   async connect(name: string, o: ConnectOptions): Promise<void> {
     await this.open(name);
+    this.versions.set(name, o.version ?? 4);
     this.send(name, [...encodePacket(connectPacket(o), o.version ?? 4)]);
     await this.read(name, 1);
   }

@@ -13,6 +13,7 @@ import type {
   QoS,
   Will,
 } from '../../src/protocol/packets.js';
+import type { Properties } from '../../src/protocol/properties.js';
 
 export interface ConnectOptions {
   clientId?: string;
@@ -21,7 +22,15 @@ export interface ConnectOptions {
   version?: ProtocolVersion;
   username?: string;
   password?: string | Buffer;
-  will?: { topic: string; payload?: string | Buffer; qos?: QoS; retain?: boolean };
+  will?: {
+    topic: string;
+    payload?: string | Buffer;
+    qos?: QoS;
+    retain?: boolean;
+    properties?: Properties | undefined;
+  };
+  /** MQTT 5 CONNECT properties. */
+  properties?: Properties | undefined;
 }
 
 /** A CONNECT packet with test-friendly defaults (MQTT 3.1.1, clean session, keepalive 60). */
@@ -35,6 +44,7 @@ export function connectPacket(o: ConnectOptions = {}): ConnectPacket {
     keepAlive: o.keepAlive ?? 60,
     clientId: o.clientId ?? '',
   };
+  if (o.properties !== undefined) p.properties = o.properties;
   if (o.username !== undefined) p.username = o.username;
   if (o.password !== undefined) p.password = Buffer.from(o.password);
   if (o.will !== undefined) {
@@ -44,6 +54,7 @@ export function connectPacket(o: ConnectOptions = {}): ConnectPacket {
       qos: o.will.qos ?? 0,
       retain: o.will.retain ?? false,
     };
+    if (o.will.properties !== undefined) will.properties = o.will.properties;
     p.will = will;
   }
   return p;

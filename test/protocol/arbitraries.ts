@@ -2,7 +2,7 @@
 
 import fc from 'fast-check';
 import type { Packet, ProtocolVersion, QoS, Subscription, Will } from '../../src/protocol/packets.js';
-import { type Properties, WILL_PROPERTIES } from '../../src/protocol/properties.js';
+import { type Properties, type PropertyName, WILL_PROPERTIES } from '../../src/protocol/properties.js';
 import { checkUtf8String } from '../../src/protocol/utf8.js';
 
 export interface GenOptions {
@@ -46,7 +46,7 @@ const u16nz = fc.integer({ min: 1, max: 65535 });
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const bit = fc.integer({ min: 0, max: 1 });
 
-function valueArb(name: keyof Properties, o: GenOptions): fc.Arbitrary<unknown> {
+function valueArb(name: PropertyName, o: GenOptions): fc.Arbitrary<unknown> {
   switch (name) {
     case 'payloadFormatIndicator':
     case 'requestProblemInformation':
@@ -84,7 +84,7 @@ function valueArb(name: keyof Properties, o: GenOptions): fc.Arbitrary<unknown> 
   }
 }
 
-const ALLOWED: Record<number, (keyof Properties)[]> = {
+const ALLOWED: Record<number, PropertyName[]> = {
   1: [
     'sessionExpiryInterval',
     'authenticationMethod',
@@ -140,7 +140,7 @@ const ALLOWED: Record<number, (keyof Properties)[]> = {
     'userProperties',
   ],
 };
-for (const t of [5, 6, 7, 9, 11]) ALLOWED[t] = ALLOWED[4] as (keyof Properties)[];
+for (const t of [5, 6, 7, 9, 11]) ALLOWED[t] = ALLOWED[4] as PropertyName[];
 
 /** Properties valid in `context`, or undefined (never an empty object). */
 export function properties(context: number, o: GenOptions = {}): fc.Arbitrary<Properties | undefined> {

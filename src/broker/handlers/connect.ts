@@ -1,6 +1,7 @@
 // CONNECT: protocol checks, client identifier rules, authentication, session set-up and CONNACK.
 
 import { randomUUID } from 'node:crypto';
+import { encodePacket } from '../../protocol/encoder.js';
 import type { ConnackPacket, ConnectPacket } from '../../protocol/packets.js';
 import type { Properties } from '../../protocol/properties.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
@@ -77,7 +78,21 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   }
   const willError = prepareWill(conn, packet);
   if (willError !== 0) {
-    refuse(conn, Refused.notAuthorized, willError, 'will not acceptable');
+    if (!v5) {
+      // 3.1 / 3.1.1 have no code for it: Mosquitto closes without a CONNACK (which the specification allows).
+      conn.broker.logger.log('notice', `Client ${clientId} connection refused: will not acceptable.`);
+      conn.close(true);
+      return;
+    }
+    // MQTT 5: the reason; with the Maximum QoS for a will QoS above it, as Mosquitto sends it.
+    const limit = willError === ReasonCode.QoSNotSupported ? { maximumQoS: conn.context.maxQos } : undefined;
+    refuse(conn, Refused.notAuthorized, willError, 'will not acceptable', limit);
+    return;
+  }
+
+  if (conn.context.certificateUsername === null) {
+    // Mosquitto completes TLS, then refuses a client without a usable certificate identity as bad credentials.
+    refuse(conn, Refused.credentials, ReasonCode.BadUserNameOrPassword, 'no usable certificate identity');
     return;
   }
 
@@ -157,12 +172,14 @@ function finishConnect(
   authProperties?: Properties,
 ): void {
   if (!authenticated) {
+    // Mosquitto answers every refused login with "not authorized" (5 / 0x87), bad password or anonymous;
+    // the specification leaves the choice between that and "bad user name or password" to the server.
     const anonymous = conn.username === undefined;
     const send = (): void =>
       refuse(
         conn,
-        anonymous ? Refused.notAuthorized : Refused.credentials,
-        anonymous ? ReasonCode.NotAuthorized : ReasonCode.BadUserNameOrPassword,
+        Refused.notAuthorized,
+        ReasonCode.NotAuthorized,
         anonymous ? 'anonymous clients not allowed' : 'bad username or password',
       );
     // Only a password check can be guessed at; auth_failure_delay (Culex-only) slows those refusals.
@@ -178,15 +195,26 @@ function finishConnect(
     refuse(conn, Refused.identifier, ReasonCode.ClientIdentifierNotValid, 'keepalive above max_keepalive');
     return;
   }
-  const expiry = sessionExpiry(conn, packet);
-  const sessionPresent = broker.attachSession(conn, packet.cleanStart, expiry);
-  conn.markConnected();
-
-  const ack: ConnackPacket = { type: 2, sessionPresent, reasonCode: 0 };
+  const ack: ConnackPacket = { type: 2, sessionPresent: false, reasonCode: 0 };
   if (conn.protocolVersion === 5) {
     const properties = connackProperties(conn, packet, assigned, serverKeepAlive, authProperties);
     if (properties !== undefined) ack.properties = properties;
+    // [MQTT-3.1.2-24] 5.0 nothing above the client's Maximum Packet Size, the CONNACK included: Mosquitto then
+    // closes the connection without any answer (and without touching a session), so does Culex.
+    const limit = conn.maximumPacketSize;
+    if (limit !== 0 && encodePacket(ack, 5).length > limit) {
+      broker.logger.log(
+        'notice',
+        `Client ${conn.clientId} CONNACK above its maximum packet size; disconnecting.`,
+      );
+      conn.close(true);
+      return;
+    }
   }
+  const expiry = sessionExpiry(conn, packet);
+  // MQTT 3.1 has no Session Present flag: its CONNACK flags byte is reserved (0), as Mosquitto sends it.
+  ack.sessionPresent = broker.attachSession(conn, packet.cleanStart, expiry) && conn.protocolVersion !== 3;
+  conn.markConnected();
   if (broker.options.connectionMessages && broker.logger.enabled('notice')) {
     const user = conn.username === undefined ? '' : `, u'${conn.username}'`;
     const p = conn.protocolVersion === 3 ? 1 : conn.protocolVersion === 4 ? 2 : 5;
@@ -273,8 +301,17 @@ function prepareWill(conn: Connection, packet: ConnectPacket): number {
 }
 
 /** Refuses the connection with a CONNACK carrying the reason, then closes it [MQTT-3.2.2-5]. */
-export function refuse(conn: Connection, code3: number, code5: number, why: string): void {
+export function refuse(
+  conn: Connection,
+  code3: number,
+  code5: number,
+  why: string,
+  properties?: Properties,
+): void {
   conn.broker.logger.log('notice', `Client ${conn.clientId || '<unknown>'} connection refused: ${why}.`);
-  conn.send({ type: 2, sessionPresent: false, reasonCode: conn.protocolVersion === 5 ? code5 : code3 });
+  const v5 = conn.protocolVersion === 5;
+  const ack: ConnackPacket = { type: 2, sessionPresent: false, reasonCode: v5 ? code5 : code3 };
+  if (v5 && properties !== undefined) ack.properties = properties;
+  conn.send(ack);
   conn.close(true);
 }

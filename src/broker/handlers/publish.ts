@@ -2,7 +2,7 @@
 
 import { isUtf8 } from 'node:buffer';
 import type { PublishPacket } from '../../protocol/packets.js';
-import type { Properties } from '../../protocol/properties.js';
+import { carryWireOrder, type Properties } from '../../protocol/properties.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { Connection } from '../connection.js';
 import { dollarWriteAllowed } from '../delivery-acl.js';
@@ -69,8 +69,10 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
     );
     // A retained message remembers its publisher, for check_retain_source.
     if (packet.retain) message.source = conn.session!.owner;
-    const delivered = broker.publish(message, conn.session);
-    acknowledge(conn, packet, v5 && delivered === 0 ? ReasonCode.NoMatchingSubscribers : 0);
+    const matched = broker.publish(message, conn.session);
+    // 0x10 on PUBACK only, as Mosquitto: a QoS 2 message is routed before its PUBREC is sent here, but
+    // Mosquitto routes it on PUBREL and so never has a "no matching subscribers" PUBREC (both are allowed).
+    acknowledge(conn, packet, v5 && qos === 1 && matched === 0 ? ReasonCode.NoMatchingSubscribers : 0);
     return;
   }
   if (reason === ReasonCode.PayloadFormatInvalid && qos === 0) {
@@ -156,6 +158,7 @@ function resolveTopicAlias(conn: Connection, topic: string, properties: Properti
 function withoutAlias(properties: Properties): Properties | undefined {
   const copy = { ...properties };
   delete copy.topicAlias;
+  carryWireOrder(properties, copy);
   return Object.keys(copy).length === 0 ? undefined : copy;
 }
 
