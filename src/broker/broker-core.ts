@@ -7,8 +7,9 @@ import { MemoryStore } from '../persistence/memory-store.js';
 import type { PersistenceStore } from '../persistence/store.js';
 import type { QoS, Will } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
-import { checkStalled, HARD_BACKLOG, SOFT_BACKLOG, throttle } from './backpressure.js';
+import { acknowledged, admitBacklogged, checkHeld, queued, SOFT_BACKLOG } from './backpressure.js';
 import { Connection } from './connection.js';
+import { type DropReason, type DropStats, emptyDropStats, recordDrop } from './drops.js';
 import type { BrokerHooks, ClientInfo } from './hooks.js';
 import type { ListenerContext } from './listener-context.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -21,13 +22,9 @@ import { redistributeShared } from './shared-redelivery.js';
 import type { SubscriptionEntry } from './subscription.js';
 import { type ShareGroup, TopicTree } from './topic-tree.js';
 
-export interface BrokerStats {
+export interface BrokerStats extends DropStats {
   messagesReceived: number;
   messagesSent: number;
-  /** Deliveries dropped because a client's queue or socket buffer was full (slow consumers). */
-  dropped: number;
-  /** Deliveries dropped because they exceeded the client's MQTT 5 Maximum Packet Size. */
-  droppedTooLarge: number;
   /** Disconnected sessions removed because their expiry interval ran out ($SYS/broker/clients/expired). */
   sessionsExpired: number;
 }
@@ -57,8 +54,7 @@ export class BrokerCore extends EventEmitter {
   readonly stats: BrokerStats = {
     messagesReceived: 0,
     messagesSent: 0,
-    dropped: 0,
-    droppedTooLarge: 0,
+    ...emptyDropStats(),
     sessionsExpired: 0,
   };
   private readonly pendingWills = new Map<string, PendingWill>();
@@ -448,15 +444,10 @@ export class BrokerCore extends EventEmitter {
     const online = conn !== null && conn.state === 'connected';
     if (qos === 0) {
       if (online) {
-        const backlog = conn.stream.writableLength;
-        if (backlog > SOFT_BACKLOG) {
-          // Slow the publisher rather than lose the message; a stalled subscriber loses it instead.
-          if (conn.stalled || backlog > HARD_BACKLOG) {
-            this.drop(session);
-            return;
-          }
-          const publisher = this.publisher;
-          if (publisher !== null && publisher !== conn) throttle(publisher, conn, this.now);
+        // Slow the publisher rather than lose the message; a subscriber that is not reading loses it instead.
+        if (conn.stream.writableLength > SOFT_BACKLOG && !admitBacklogged(this.publisher, conn, this.now)) {
+          this.drop(session, 'slowConsumer');
+          return;
         }
         if (conn.sendPublish(message, 0, retain, false, 0, subIds)) this.stats.messagesSent++;
       } else if (this.options.queueQos0Messages && session.expiryInterval !== 0) {
@@ -475,13 +466,17 @@ export class BrokerCore extends EventEmitter {
     if (group !== undefined) d.group = group;
     if (online && session.queuedCount === 0 && this.hasInflightRoom(session, conn))
       this.sendInflight(session, conn, d);
-    else this.enqueue(session, d);
+    else {
+      this.enqueue(session, d);
+      if (online && this.publisher !== null) queued(this.publisher, conn, session, this.now);
+    }
   }
 
   /** A QoS 1 / 2 delivery is finished (PUBACK, PUBCOMP, or a failed PUBREC): free its slot. */
   completeDelivery(session: Session, packetId: number, d: Delivery): void {
     this.releaseInflight(session, packetId, d);
     this.pump(session);
+    acknowledged(session);
   }
 
   private releaseInflight(session: Session, packetId: number, d: Delivery): void {
@@ -502,6 +497,7 @@ export class BrokerCore extends EventEmitter {
       // [MQTT-3.3.2-5] an expired message is not delivered.
       if (d.message.isExpired(now)) {
         if (d.storeSeq) this.store.removeDelivery(d);
+        this.stats.droppedExpired++;
         continue;
       }
       if (d.qos > 0) this.sendInflight(session, conn, d);
@@ -547,7 +543,7 @@ export class BrokerCore extends EventEmitter {
       (maxBytes > 0 && session.queuedBytes + d.message.size > maxBytes)
     ) {
       if (d.storeSeq) this.store.removeDelivery(d);
-      this.drop(session);
+      this.drop(session, 'queueFull');
       return;
     }
     session.enqueue(d);
@@ -555,12 +551,8 @@ export class BrokerCore extends EventEmitter {
     if (session.persisted && d.qos > 0 && !d.storeSeq) this.store.addDelivery(session.clientId, d);
   }
 
-  private drop(session: Session): void {
-    if (session.dropped === 0 || session.dropped % 10000 === 0) {
-      this.logger.log('warning', `Outgoing messages are being dropped for client ${session.clientId}.`);
-    }
-    session.dropped++;
-    this.stats.dropped++;
+  private drop(session: Session, reason: DropReason): void {
+    recordDrop(this.stats, this.logger, session, reason);
   }
 
   publishWill(will: Will, clientId: string): void {
@@ -609,7 +601,7 @@ export class BrokerCore extends EventEmitter {
   /** Runs once a second: keepalive and connect timeouts, delayed wills, session expiry. */
   sweepOnce(now: number): void {
     for (const conn of this.connections) {
-      checkStalled(conn, now);
+      checkHeld(conn, now);
       if (!conn.timedOut(now)) continue;
       if (conn.state === 'connected') {
         conn.closeReason ??= 'has exceeded timeout, disconnecting';
