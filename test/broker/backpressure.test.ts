@@ -3,16 +3,26 @@
 // of milliseconds, lets the publishers go, and loses its own messages (counted by reason, logged once).
 
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { SOFT_BACKLOG } from '../../src/broker/backpressure.js';
 import type { LogLevel } from '../../src/broker/logger.js';
+import { SqliteStore } from '../../src/persistence/sqlite-store.js';
 import type { Packet, QoS } from '../../src/protocol/packets.js';
+import type { BrokerInit } from '../../src/server/broker.js';
 import { withBroker } from '../helpers/broker.js';
 import { sleep, waitFor } from '../helpers/net.js';
+import { tempDir } from '../helpers/processes.js';
 import { publishPacket, RawClient, subscribe } from '../helpers/raw-client.js';
 
-async function client(port: number, clientId: string, topic?: string, qos: QoS = 0): Promise<RawClient> {
-  const { client: c } = await RawClient.connect(port, { clientId });
+async function client(
+  port: number,
+  clientId: string,
+  topic?: string,
+  qos: QoS = 0,
+  clean = true,
+): Promise<RawClient> {
+  const { client: c } = await RawClient.connect(port, { clientId, clean });
   if (topic !== undefined) await subscribe(c, 1, [[topic, qos]]);
   return c;
 }
@@ -65,14 +75,16 @@ async function publishQos1(pub: RawClient, topic: string, count: number, timeout
   return acks;
 }
 
-test('slow subscriber, QoS 1: one that reads slower than the publisher gets every message; publishers are slowed', {
-  timeout: 20000,
-}, async () => {
-  await withBroker(
-    { options: { maxQueuedMessages: 10, maxInflightMessages: 5 } },
-    async ({ port, broker }) => {
-      const slow = await client(port, 'slow', 'q1/t', 1);
-      const fast = await client(port, 'fast', 'q1/t', 1);
+for (const persistent of [false, true]) {
+  const what = persistent ? ', persistent sessions in SQLite (group commit holds output)' : '';
+  test(`slow subscriber, QoS 1: one that reads slower than the publisher gets every message; publishers are slowed${what}`, {
+    timeout: 20000,
+  }, async () => {
+    const init: BrokerInit = { options: { maxQueuedMessages: 10, maxInflightMessages: 5 } };
+    if (persistent) init.store = new SqliteStore(join(tempDir(), 'culex.db'));
+    await withBroker(init, async ({ port, broker }) => {
+      const slow = await client(port, 'slow', 'q1/t', 1, !persistent);
+      const fast = await client(port, 'fast', 'q1/t', 1, !persistent);
       const pub = await client(port, 'pub');
       const COUNT = 1000;
       for (let i = 0; i < COUNT; i++) pub.send(publishPacket('q1/t', tagged(i), 1, i + 1));
@@ -88,14 +100,20 @@ test('slow subscriber, QoS 1: one that reads slower than the publisher gets ever
         'the publisher was paused',
       );
       for (const c of [slow, fast, pub]) c.destroy();
-    },
-  );
-});
+    });
+  });
+}
 
 /** Publishes enough 64 KiB QoS 0 messages to back the stalled subscriber's socket up well past SOFT_BACKLOG. */
 function fill(pub: RawClient, topic: string): void {
   for (let i = 0; i < 160; i++) pub.send(publishPacket(topic, tagged(1_000_000 + i, 64 * 1024), 0));
 }
+
+/**
+ * Generous on a loaded machine (the 10 MiB filler itself takes ~0.4 s there), yet below the >= 2 s that a
+ * publisher paused until a stall timeout of 2 s would take.
+ */
+const BOUND_MS = 1500;
 
 async function burstArrives(pub: RawClient, normal: RawClient, topic: string): Promise<number> {
   const started = Date.now();
@@ -106,7 +124,7 @@ async function burstArrives(pub: RawClient, normal: RawClient, topic: string): P
   return Date.now() - started;
 }
 
-test('slow subscriber, QoS 0: one that stops reading does not hold up another subscriber (burst within 1 s)', {
+test('slow subscriber, QoS 0: one that stops reading does not hold up another subscriber (burst within 1.5 s)', {
   timeout: 20000,
 }, async () => {
   await withBroker({}, async ({ port, broker }) => {
@@ -117,7 +135,7 @@ test('slow subscriber, QoS 0: one that stops reading does not hold up another su
     const ms = await burstArrives(pub, normal, 'q0/t');
     const conn = broker.sessions.get('stalled')!.connection!;
     assert.ok(conn.stream.writableLength > SOFT_BACKLOG, 'the stalled subscriber did back up');
-    assert.ok(ms < 1000, `the other subscriber got the burst after ${ms} ms`);
+    assert.ok(ms < BOUND_MS, `the other subscriber got the burst after ${ms} ms`);
     assert.ok(broker.stats.droppedSlowConsumer > 0, 'QoS 0 to the stalled subscriber is dropped');
     assert.equal(broker.stats.droppedQueueFull, 0);
 
@@ -128,7 +146,8 @@ test('slow subscriber, QoS 0: one that stops reading does not hold up another su
     stalled.socket.pause();
     const again = await burstArrives(pub, normal, 'q0/t');
     assert.equal(conn.pressure!.pauses, pauses, 'paused the publisher again');
-    assert.ok(again < 1000, `the other subscriber got the second burst after ${again} ms`);
+    assert.ok(again < BOUND_MS, `the other subscriber got the second burst after ${again} ms`);
+    process.stdout.write(`# bursts arrived after ${ms} ms and ${again} ms\n`);
     for (const c of [stalled, normal, pub]) c.destroy();
   });
 });
