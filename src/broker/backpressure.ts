@@ -3,9 +3,10 @@
 // connections publishing to it, so overload slows publishers through TCP flow control instead of losing messages.
 // Only a subscriber that keeps making progress may hold publishers: while it does, a cheap timer checks every
 // STALL_MS that it drained bytes or acknowledged deliveries. One that made none is a slow consumer: the publishers
-// are released at once, its QoS 0 messages past SOFT_BACKLOG are dropped and its queue overflows (drops.ts), and
-// for a probation period (doubling with each new stall) it may not hold publishers again, so a client that stops
-// and resumes cannot stall the others over and over.
+// are released at once, and for a probation period (doubling with each new stall) it may not hold publishers
+// again, so a client that stops and resumes cannot stall the others over and over. Its QoS 0 messages are then
+// buffered while its socket is not congested (Connection.congested, 4 MiB) and dropped beyond, so a client merely
+// starved of CPU for a moment loses little; its queue overflows (drops.ts).
 
 import type { Packet } from '../protocol/packets.js';
 import type { Connection } from './connection.js';
@@ -15,7 +16,7 @@ import type { Session } from './session.js';
 
 /** Unsent bytes above which a subscriber pauses the publishers feeding it. */
 export const SOFT_BACKLOG = 1024 * 1024;
-/** Unsent bytes above which QoS 0 messages to a subscriber are dropped whatever happens. */
+/** Unsent bytes above which QoS 0 messages to any subscriber are dropped (publishers that cannot be paused). */
 export const HARD_BACKLOG = 8 * 1024 * 1024;
 /** Period of the progress check; a backed-up socket that drains nothing for this long is stalled. */
 export const STALL_MS = 40;
@@ -55,11 +56,13 @@ function distrusted(sub: Connection, now: number): boolean {
 }
 
 /**
- * A QoS 0 delivery to `sub`, whose socket has more than SOFT_BACKLOG unsent: true = write it (the publisher is
- * paused until `sub` drains), false = drop it (slow consumer, or over HARD_BACKLOG).
+ * A QoS 0 delivery to `sub`, whose socket has more than SOFT_BACKLOG unsent: true = write it (pausing the
+ * publisher until `sub` drains), false = drop it (a known slow consumer whose socket is congested, or over
+ * HARD_BACKLOG).
  */
 export function admitBacklogged(publisher: Connection | null, sub: Connection, now: number): boolean {
-  if (distrusted(sub, now) || sub.stream.writableLength > HARD_BACKLOG) return false;
+  if (distrusted(sub, now)) return !sub.congested;
+  if (sub.stream.writableLength > HARD_BACKLOG) return false;
   if (publisher !== null && publisher !== sub) throttle(publisher, sub, now);
   return true;
 }

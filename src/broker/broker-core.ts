@@ -444,7 +444,7 @@ export class BrokerCore extends EventEmitter {
     const online = conn !== null && conn.state === 'connected';
     if (qos === 0) {
       if (online) {
-        // Slow the publisher rather than lose the message; a subscriber that is not reading loses it instead.
+        // Slow the publisher rather than lose the message; past its bound a subscriber loses it (backpressure.ts).
         if (conn.stream.writableLength > SOFT_BACKLOG && !admitBacklogged(this.publisher, conn, this.now)) {
           this.drop(session, 'slowConsumer');
           return;

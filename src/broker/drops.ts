@@ -8,7 +8,7 @@ export interface DropStats {
   dropped: number;
   /** QoS 1/2 (or queued QoS 0) deliveries refused by a full `max_queued_messages` / `max_queued_bytes` queue. */
   droppedQueueFull: number;
-  /** QoS 0 deliveries to a subscriber whose socket is backed up and that is not reading (backpressure.ts). */
+  /** QoS 0 deliveries to a subscriber whose socket is congested and that is not reading (backpressure.ts). */
   droppedSlowConsumer: number;
   /** Deliveries over the client's MQTT 5 Maximum Packet Size [MQTT-3.1.2-25]. */
   droppedTooLarge: number;

@@ -104,13 +104,16 @@ for (const persistent of [false, true]) {
   });
 }
 
+/** 12.5 MiB: more than the kernel buffers and the 4 MiB a slow consumer may have unsent. */
+const FILL = 200;
+
 /** Publishes enough 64 KiB QoS 0 messages to back the stalled subscriber's socket up well past SOFT_BACKLOG. */
 function fill(pub: RawClient, topic: string): void {
-  for (let i = 0; i < 160; i++) pub.send(publishPacket(topic, tagged(1_000_000 + i, 64 * 1024), 0));
+  for (let i = 0; i < FILL; i++) pub.send(publishPacket(topic, tagged(1_000_000 + i, 64 * 1024), 0));
 }
 
 /**
- * Generous on a loaded machine (the 10 MiB filler itself takes ~0.4 s there), yet below the >= 2 s that a
+ * Generous on a loaded machine (the 12.5 MiB filler itself takes ~0.4 s there), yet below the >= 2 s that a
  * publisher paused until a stall timeout of 2 s would take.
  */
 const BOUND_MS = 1500;
@@ -119,7 +122,7 @@ async function burstArrives(pub: RawClient, normal: RawClient, topic: string): P
   const started = Date.now();
   fill(pub, topic);
   for (let i = 0; i < 50; i++) pub.send(publishPacket(topic, tagged(i), 0));
-  const seen = await readAll(normal, 160 + 50, 0, 5000);
+  const seen = await readAll(normal, FILL + 50, 0, 5000);
   for (let i = 0; i < 50; i++) assert.ok(seen.has(i), `burst message ${i} never arrived`);
   return Date.now() - started;
 }
