@@ -178,6 +178,11 @@ class Latencies {
     this.received++;
     if (sentAt >= this.from) this.samples.push(performance.now() - sentAt);
   }
+  /** The p-quantile in ms (NaN without samples); sorts the samples. */
+  quantile(p: number): number {
+    const s = this.samples.sort((a, b) => a - b);
+    return s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+  }
   summary(): string {
     const s = this.samples.sort((a, b) => a - b);
     if (s.length === 0) return 'no samples';
@@ -188,7 +193,7 @@ class Latencies {
 
 type Mode = 'baseline' | 'stalled' | 'flapping';
 
-async function qos0Run(broker: RunningBroker, mode: Mode): Promise<string> {
+async function qos0Run(broker: RunningBroker, mode: Mode): Promise<{ line: string; p99: number }> {
   const topic = 'bench/q0';
   const start = performance.now();
   const lat = new Latencies(start + WARMUP_MS);
@@ -245,7 +250,7 @@ async function qos0Run(broker: RunningBroker, mode: Mode): Promise<string> {
   const line = `${mode.padEnd(8)} ${lat.summary()}; received ${lat.received}/${total}`;
   for (const c of [...subs, ...pubs]) c.close();
   slow?.close();
-  return line;
+  return { line, p99: lat.quantile(0.99) };
 }
 
 async function qos1Run(broker: RunningBroker): Promise<string> {
@@ -302,7 +307,7 @@ async function qos1Run(broker: RunningBroker): Promise<string> {
   const line =
     `slow QoS 1 reader lost ${lost}/${Q1_MESSAGES} (${((lost / Q1_MESSAGES) * 100).toFixed(1)} %); ` +
     `publisher acked at ${Math.round(Q1_MESSAGES / ((ackedAt - t0) / 1000))} msg/s; ` +
-    `normal subscribers ${lat.summary()}`;
+    `normal subscribers ${lat.summary()}, received ${lat.received}/${Q1_MESSAGES * SUBS}`;
   for (const c of [...subs, slow, pub]) c.close();
   return line;
 }
@@ -329,10 +334,14 @@ async function main(): Promise<void> {
       'max_queued_messages 1000',
   );
   for (const name of names) {
+    const p99: number[] = [];
     for (const mode of ['baseline', 'stalled', 'flapping'] as const) {
-      const line = await withBroker(name, 1000, (b) => qos0Run(b, mode));
-      console.log(`${name.padEnd(9)} QoS 0 ${line}`);
+      const r = await withBroker(name, 1000, (b) => qos0Run(b, mode));
+      p99.push(r.p99);
+      console.log(`${name.padEnd(9)} QoS 0 ${r.line}`);
     }
+    const delta = (v: number): string => `${v >= p99[0]! ? '+' : ''}${(v - p99[0]!).toFixed(1)} ms`;
+    console.log(`${name.padEnd(9)} QoS 0 p99 change: stalled ${delta(p99[1]!)}, flapping ${delta(p99[2]!)}`);
     const line = await withBroker(name, 1000, qos1Run);
     console.log(`${name.padEnd(9)} QoS 1 ${line}`);
   }

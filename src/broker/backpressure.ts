@@ -129,6 +129,11 @@ function checkProgress(sub: Connection): void {
   if (mark !== p.mark) {
     p.mark = mark;
     p.progressAt = now;
+    // Caught up without a 'drain' (other writers keep its socket from emptying) or an acknowledgement.
+    if (caughtUp(sub)) {
+      release(sub);
+      return;
+    }
   } else if (now - p.progressAt >= (sub.stream.writableLength > SOFT_BACKLOG ? STALL_MS : ACK_STALL_MS)) {
     stall(sub, p, now);
     return;
@@ -198,13 +203,14 @@ function replayHeld(w: Connection): void {
   w.stream.resume();
 }
 
-/** `sub` may have caught up (drained, or acknowledged): release its publishers when both its socket and queue have. */
+/** Whether both the socket and the queue of `sub` are back under their low-water marks. */
+function caughtUp(sub: Connection): boolean {
+  return sub.stream.writableLength <= SOFT_BACKLOG / 2 && belowLowWater(sub.session, sub.broker.options);
+}
+
+/** `sub` may have caught up (drained, or acknowledged): release its publishers if it has. */
 function relieve(sub: Connection): void {
-  const p = sub.pressure!;
-  if (p.waiters.length === 0) return;
-  if (sub.stream.writableLength > SOFT_BACKLOG / 2) return;
-  if (!belowLowWater(sub.session, sub.broker.options)) return;
-  release(sub);
+  if (sub.pressure!.waiters.length > 0 && caughtUp(sub)) release(sub);
 }
 
 /** The subscriber's socket emptied (after pump() refilled it from the queue). */

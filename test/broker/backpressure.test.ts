@@ -212,3 +212,31 @@ test('slow subscriber: two clients publishing to each other while reading slowly
     b.destroy();
   });
 });
+
+test('slow subscriber: a publisher it holds (keepalive 1 s, PINGREQs held with its data) is not timed out', {
+  timeout: 20000,
+}, async () => {
+  await withBroker(
+    { options: { maxQueuedMessages: 10, maxInflightMessages: 5 } },
+    async ({ port, broker }) => {
+      const slow = await client(port, 'slow', 'ka/t', 1);
+      const { client: pub } = await RawClient.connect(port, { clientId: 'pub', keepAlive: 1 });
+      for (let i = 0; i < 300; i++) pub.send(publishPacket('ka/t', tagged(i), 1, i + 1));
+      let paused = false;
+      const reading = readAll(slow, 300, 1, 3000);
+      // PINGREQ every half second, as a client would; while paused they wait unread with the rest.
+      for (let t = 0; t < 6; t++) {
+        pub.send({ type: 12 });
+        await sleep(500);
+        paused ||= broker.sessions.get('pub')!.connection!.pausedBy !== null;
+      }
+      await reading;
+      assert.ok(paused, 'the publisher was paused');
+      assert.equal(pub.isClosed, false, 'the paused publisher was disconnected');
+      pub.send({ type: 12 });
+      assert.equal((await pub.nextOfType(13, 5000)).type, 13);
+      slow.destroy();
+      pub.destroy();
+    },
+  );
+});
