@@ -1,11 +1,12 @@
 // `node dist/bench/slow-consumer.js`: what one slow client does to the others, Culex against Mosquitto.
 //   QoS 0: N normal subscribers and publishers at a fixed rate, with no extra subscriber (baseline), with one that
-//          stops reading (stalled) and with one that stops and resumes every 250 ms (flapping); prints the normal
+//          stops reading (stalled) and with one that stops and resumes every SLOW_FLAP_MS (flapping); prints the normal
 //          subscribers' latency p50 / p99 / max.
 //   QoS 1: one subscriber that reads, only slower than the publisher, at `max_queued_messages 1000`; prints
 //          how many messages it lost and the normal subscribers' latency.
 // Settings (environment): SLOW_BROKERS=culex,mosquitto  SLOW_SECONDS=6  SLOW_RATE=10000 (QoS 0 msg/s, all
-// publishers)  SLOW_SUBS=4  SLOW_PUBS=2  SLOW_Q1_MESSAGES=204800  SLOW_Q1_RATE=20000 (slow reader msg/s).
+// publishers)  SLOW_SUBS=4  SLOW_PUBS=2  SLOW_FLAP_MS=250  SLOW_Q1_MESSAGES=204800  SLOW_Q1_RATE=20000 (slow reader
+// msg/s).
 import { connect, type Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -30,6 +31,7 @@ const SUBS = env('SLOW_SUBS', 4);
 const PUBS = env('SLOW_PUBS', 2);
 const Q1_MESSAGES = env('SLOW_Q1_MESSAGES', 204_800);
 const Q1_RATE = env('SLOW_Q1_RATE', 20_000);
+const FLAP_MS = env('SLOW_FLAP_MS', 250);
 const WARMUP_MS = 1000;
 const QOS0_PAYLOAD = 1024;
 const QOS1_PAYLOAD = 64;
@@ -216,7 +218,7 @@ async function qos0Run(broker: RunningBroker, mode: Mode): Promise<{ line: strin
         reading = !reading;
         if (reading) slow!.socket.resume();
         else slow!.socket.pause();
-      }, 250);
+      }, FLAP_MS);
     }
   }
   const pubs: Client[] = [];
