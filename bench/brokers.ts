@@ -13,6 +13,8 @@ export interface BrokerStartOptions {
   persistence?: boolean;
   /** TCP_NODELAY on every broker (`set_tcp_nodelay true`; Aedes `noDelay`); Culex has it on by default. */
   nodelay?: boolean;
+  /** `max_queued_messages` for every broker (default 100000, so that the throughput scenarios drop nothing). */
+  maxQueuedMessages?: number;
 }
 
 export interface RunningBroker {
@@ -62,11 +64,16 @@ export function freePort(): Promise<number> {
 }
 
 /** The config both Mosquitto and Culex get (Culex reads mosquitto.conf unchanged). */
-function mosquittoConf(port: number, persistenceDir: string | undefined, nodelay: boolean): string {
+function mosquittoConf(
+  port: number,
+  persistenceDir: string | undefined,
+  nodelay: boolean,
+  maxQueued: number,
+): string {
   const lines = [
     `listener ${port} 127.0.0.1`,
     'allow_anonymous true',
-    'max_queued_messages 100000',
+    `max_queued_messages ${maxQueued}`,
     'log_dest stderr',
     'log_type error',
   ];
@@ -139,7 +146,10 @@ export async function startBroker(
   const persistenceDir = options.persistence === true ? join(work, 'db') : undefined;
   if (persistenceDir !== undefined) mkdirSync(persistenceDir);
   const conf = join(work, 'broker.conf');
-  writeFileSync(conf, mosquittoConf(port, persistenceDir, options.nodelay === true));
+  writeFileSync(
+    conf,
+    mosquittoConf(port, persistenceDir, options.nodelay === true, options.maxQueuedMessages ?? 100_000),
+  );
   const argv = command(name, port, conf, paths);
   const child = spawn('taskset', ['-c', BROKER_CORE, ...argv], {
     cwd: work,

@@ -8,9 +8,10 @@ import type { PersistenceStore } from '../persistence/store.js';
 import type { QoS, Will } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import { AuthFailureDelay } from './auth-failure-delay.js';
-import { checkStalled, HARD_BACKLOG, SOFT_BACKLOG, throttle } from './backpressure.js';
+import { acknowledged, admitBacklogged, checkHeld, queued, SOFT_BACKLOG } from './backpressure.js';
 import { Connection } from './connection.js';
 import { ClientIdentity, foreignSession, mayRead, mayWrite } from './delivery-acl.js';
+import { type DropReason, type DropStats, emptyDropStats, recordDrop } from './drops.js';
 import type { BrokerHooks, ClientInfo } from './hooks.js';
 import type { ListenerContext } from './listener-context.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -24,13 +25,9 @@ import { redistributeShared } from './shared-redelivery.js';
 import type { SubscriptionEntry } from './subscription.js';
 import { type ShareGroup, TopicTree } from './topic-tree.js';
 
-export interface BrokerStats {
+export interface BrokerStats extends DropStats {
   messagesReceived: number;
   messagesSent: number;
-  /** Deliveries dropped because a client's queue or socket buffer was full (slow consumers). */
-  dropped: number;
-  /** Deliveries dropped because they exceeded the client's MQTT 5 Maximum Packet Size. */
-  droppedTooLarge: number;
   /** Disconnected sessions removed because their expiry interval ran out ($SYS/broker/clients/expired). */
   sessionsExpired: number;
 }
@@ -69,8 +66,7 @@ export class BrokerCore extends EventEmitter {
   readonly stats: BrokerStats = {
     messagesReceived: 0,
     messagesSent: 0,
-    dropped: 0,
-    droppedTooLarge: 0,
+    ...emptyDropStats(),
     sessionsExpired: 0,
   };
   private readonly pendingWills = new Map<string, PendingWill>();
@@ -247,7 +243,10 @@ export class BrokerCore extends EventEmitter {
         // Resent only if this client may read it now (another user may have resumed the session).
         else if (mayRead(session, d.message.topic))
           conn.sendPublish(d.message, d.qos, d.retain, true, d.packetId, d.subscriptionIds);
-        else this.releaseInflight(session, d.packetId, d);
+        else {
+          this.releaseInflight(session, d.packetId, d);
+          this.stats.droppedAcl++;
+        }
       }
     }
     this.pump(session);
@@ -511,15 +510,10 @@ export class BrokerCore extends EventEmitter {
     const online = conn !== null && conn.state === 'connected';
     if (qos === 0) {
       if (online) {
-        const backlog = conn.stream.writableLength;
-        if (backlog > SOFT_BACKLOG) {
-          // Slow the publisher rather than lose the message; a stalled subscriber loses it instead.
-          if (conn.stalled || backlog > HARD_BACKLOG) {
-            this.drop(session);
-            return;
-          }
-          const publisher = this.publisher;
-          if (publisher !== null && publisher !== conn) throttle(publisher, conn, this.now);
+        // Slow the publisher rather than lose the message; past its bound a subscriber loses it (backpressure.ts).
+        if (conn.stream.writableLength > SOFT_BACKLOG && !admitBacklogged(this.publisher, conn, this.now)) {
+          this.drop(session, 'slowConsumer');
+          return;
         }
         if (conn.sendPublish(message, 0, retain, false, 0, subIds)) this.stats.messagesSent++;
       } else if (this.options.queueQos0Messages && session.expiryInterval !== 0) {
@@ -538,13 +532,17 @@ export class BrokerCore extends EventEmitter {
     if (group !== undefined) d.group = group;
     if (online && session.queuedCount === 0 && this.hasInflightRoom(session, conn))
       this.sendInflight(session, conn, d);
-    else this.enqueue(session, d);
+    else {
+      this.enqueue(session, d);
+      if (online && this.publisher !== null) queued(this.publisher, conn, session, this.now);
+    }
   }
 
   /** A QoS 1 / 2 delivery is finished (PUBACK, PUBCOMP, or a failed PUBREC): free its slot. */
   completeDelivery(session: Session, packetId: number, d: Delivery): void {
     this.releaseInflight(session, packetId, d);
     this.pump(session);
+    acknowledged(session);
   }
 
   private releaseInflight(session: Session, packetId: number, d: Delivery): void {
@@ -563,8 +561,11 @@ export class BrokerCore extends EventEmitter {
       if (d.qos > 0 && !this.hasInflightRoom(session, conn)) return;
       session.shiftQueued();
       // [MQTT-3.3.2-5] an expired message is not delivered, nor one the client may no longer read.
-      if (d.message.isExpired(now) || !mayRead(session, d.message.topic)) {
+      const expired = d.message.isExpired(now);
+      if (expired || !mayRead(session, d.message.topic)) {
         if (d.storeSeq) this.store.removeDelivery(d);
+        if (expired) this.stats.droppedExpired++;
+        else this.stats.droppedAcl++;
         continue;
       }
       if (d.qos > 0) this.sendInflight(session, conn, d);
@@ -612,7 +613,7 @@ export class BrokerCore extends EventEmitter {
       (maxBytes > 0 && session.queuedBytes + d.message.size > maxBytes)
     ) {
       if (d.storeSeq) this.store.removeDelivery(d);
-      this.drop(session);
+      this.drop(session, 'queueFull');
       return;
     }
     session.enqueue(d);
@@ -620,12 +621,8 @@ export class BrokerCore extends EventEmitter {
     if (session.persisted && d.qos > 0 && !d.storeSeq) this.store.addDelivery(session.clientId, d);
   }
 
-  private drop(session: Session): void {
-    if (session.dropped === 0 || session.dropped % 10000 === 0) {
-      this.logger.log('warning', `Outgoing messages are being dropped for client ${session.clientId}.`);
-    }
-    session.dropped++;
-    this.stats.dropped++;
+  private drop(session: Session, reason: DropReason): void {
+    recordDrop(this.stats, this.logger, session, reason);
   }
 
   /** Publishes a will if its owner may write its topic now (unknown owner: a will restored from an old store). */
@@ -667,7 +664,7 @@ export class BrokerCore extends EventEmitter {
   /** Runs once a second: keepalive and connect timeouts, delayed wills, session expiry. */
   sweepOnce(now: number): void {
     for (const conn of this.connections) {
-      checkStalled(conn, now);
+      checkHeld(conn, now);
       if (!conn.timedOut(now)) continue;
       if (conn.state === 'connected') {
         conn.closeReason ??= 'has exceeded timeout, disconnecting';

@@ -9,7 +9,7 @@ import type { Packet, ProtocolVersion, QoS, Will } from '../protocol/packets.js'
 import type { Properties } from '../protocol/properties.js';
 import { PublishBatch } from '../protocol/publish-batch.js';
 import { type PublishExtra, PublishFrame } from '../protocol/publish-frame.js';
-import { release } from './backpressure.js';
+import { drained, type Pressure, release } from './backpressure.js';
 import type { BrokerCore } from './broker-core.js';
 import { dispatchPacket } from './dispatch.js';
 import type { ClientInfo } from './hooks.js';
@@ -68,12 +68,18 @@ export class Connection implements ClientInfo {
   takenOver = false;
   disconnectLogged = false;
   closeReason: string | undefined = undefined;
-  /** Back-pressure (backpressure.ts): the subscriber this publisher waits for, and the publishers waiting for us. */
+  /** Back-pressure (backpressure.ts): the subscriber this publisher waits for (null = none), since when (ms). */
   pausedBy: Connection | null = null;
-  waiters: Connection[] | null = null;
-  /** When our socket backed up past SOFT_BACKLOG (0 = it is not), and whether we were found stalled. */
-  backedUpSince = 0;
-  stalled = false;
+  pausedAt = 0;
+  /** Packets decoded while paused (the rest of the chunk being read); dispatched when released. */
+  held: Packet[] | null = null;
+  /** Not paused again before this time (ms) after being held for too long. */
+  exemptUntil = 0;
+  /** As a subscriber: bytes handed to the stream and deliveries acknowledged, to see that it makes progress. */
+  bytesQueued = 0;
+  acks = 0;
+  /** As a subscriber holding publishers, or found slow; null until then. */
+  pressure: Pressure | null = null;
   private corked = false;
   private closing = false;
   /** Packets being joined during a bulk send (beginGather / endGather). */
@@ -151,6 +157,10 @@ export class Connection implements ClientInfo {
       this.holdPacket(this.pending, packet);
       return;
     }
+    if (this.held !== null) {
+      this.held.push(packet);
+      return;
+    }
     dispatchPacket(this, packet);
   }
 
@@ -219,6 +229,7 @@ export class Connection implements ClientInfo {
       this.stream.cork();
       process.nextTick(uncork, this);
     }
+    this.bytesQueued += chunk.length;
     return this.stream.write(chunk);
   }
 
@@ -352,9 +363,8 @@ export class Connection implements ClientInfo {
 
   /** @internal from the shared stream listeners */
   onDrain(): void {
-    this.stalled = false;
-    release(this);
     if (this.session !== null && this.state === 'connected') this.broker.pump(this.session);
+    drained(this);
   }
 
   /** Exceeded keepalive or connect timeout, from the broker's sweep. */

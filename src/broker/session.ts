@@ -53,6 +53,8 @@ export class Session {
   disconnectedAt = 0;
   /** Messages dropped because a queue or buffer limit was reached (slow consumer). */
   dropped = 0;
+  /** The connection (null = offline) for which the drop line was logged (drops.ts); undefined = never. */
+  dropLoggedFor: Connection | null | undefined = undefined;
   private lastPacketId = 0;
   /** Routing scratch: lets one routing pass merge a client's overlapping subscriptions without allocating. */
   routeStamp = 0;
