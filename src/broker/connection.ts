@@ -15,6 +15,7 @@ import { dispatchPacket } from './dispatch.js';
 import type { ClientInfo } from './hooks.js';
 import type { ListenerContext } from './listener-context.js';
 import type { Message } from './message.js';
+import { traceOutgoing, tracePublish } from './packet-trace.js';
 import type { Session } from './session.js';
 import type { OutgoingTopicAliases } from './topic-alias-out.js';
 
@@ -145,6 +146,7 @@ export class Connection implements ClientInfo {
 
   /** Writes one packet; writes of one event-loop turn go out together (cork / uncork on the next tick). */
   send(packet: Packet): void {
+    if (this.broker.logger.enabled('debug')) traceOutgoing(this, packet);
     this.write(encodePacket(packet, this.protocolVersion));
   }
 
@@ -195,6 +197,7 @@ export class Connection implements ClientInfo {
     packetId: number,
     subIds: number[] | undefined,
   ): boolean {
+    if (this.broker.logger.enabled('debug')) this.tracePublishOut(message, qos, retain, dup, packetId);
     if (this.context.mountPoint !== '' || this.protocolVersion === 5) {
       return this.sendPublishSlow(message, qos, retain, dup, packetId, subIds);
     }
@@ -203,6 +206,14 @@ export class Connection implements ClientInfo {
       return true;
     message.frame.writeTo(this, this.protocolVersion, qos, retain, dup, packetId);
     return true;
+  }
+
+  /** Mosquitto logs the topic without the mount point, and before its Maximum Packet Size check. */
+  private tracePublishOut(message: Message, qos: QoS, retain: boolean, dup: boolean, packetId: number): void {
+    const mount = this.context.mountPoint;
+    const topic =
+      mount !== '' && message.topic.startsWith(mount) ? message.topic.slice(mount.length) : message.topic;
+    tracePublish(this, 'Sending', dup, qos, retain, packetId, topic, message.payload.length);
   }
 
   private sendPublishSlow(

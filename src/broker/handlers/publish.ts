@@ -6,6 +6,7 @@ import type { Properties } from '../../protocol/properties.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { Connection } from '../connection.js';
 import { Message } from '../message.js';
+import { tracePublish } from '../packet-trace.js';
 
 export function handlePublish(conn: Connection, packet: PublishPacket): void {
   const broker = conn.broker;
@@ -38,6 +39,7 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
   if (qos === 2) {
     const session = conn.session!;
     if (session.incomingQos2.has(packet.packetId)) {
+      if (broker.logger.enabled('debug')) trace(conn, 'Received', packet, topic);
       // Redelivery of a QoS 2 message we already routed: acknowledge again, route nothing [MQTT-4.3.3-10].
       conn.send({ type: 5, packetId: packet.packetId, reasonCode: 0 });
       return;
@@ -52,6 +54,7 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
 
   const reason = checkPublish(conn, topic, packet, properties);
   if (reason < 0x80) {
+    if (broker.logger.enabled('debug')) trace(conn, 'Received', packet, topic);
     if (conn.context.mountPoint !== '') topic = conn.context.mountPoint + topic;
     const now = broker.now;
     const expiry = properties?.messageExpiryInterval;
@@ -88,10 +91,7 @@ function checkPublish(
   const broker = conn.broker;
   const limit = broker.options.messageSizeLimit;
   if (limit > 0 && packet.payload.length > limit) {
-    broker.logger.log(
-      'notice',
-      `Dropped too large PUBLISH from ${conn.clientId} (${packet.payload.length} bytes).`,
-    );
+    if (broker.logger.enabled('debug')) trace(conn, 'Dropped too large', packet, topic);
     return ReasonCode.PacketTooLarge;
   }
   // MQTT 5 §3.3.2.3.2 (no statement id): a receiver may check that a payload said to be UTF-8 really is.
@@ -103,15 +103,21 @@ function checkPublish(
     topic.startsWith('$SYS') &&
     !topic.startsWith('$SYS/broker/connection/')
   ) {
+    if (broker.logger.enabled('debug')) trace(conn, 'Denied', packet, topic);
     return ReasonCode.NotAuthorized;
   }
   const authorize = conn.context.hooks.authorize;
   if (authorize !== undefined && !authorize(conn, 'write', conn.context.mountPoint + topic)) {
-    if (broker.logger.enabled('debug'))
-      broker.logger.log('debug', `Denied PUBLISH from ${conn.clientId} to '${topic}'.`);
+    if (broker.logger.enabled('debug')) trace(conn, 'Denied', packet, topic);
     return ReasonCode.NotAuthorized;
   }
   return 0;
+}
+
+/** Mosquitto's PUBLISH trace line, with the topic as routed (mount point included). */
+function trace(conn: Connection, verb: string, packet: PublishPacket, topic: string): void {
+  const { dup, qos, retain, packetId, payload } = packet;
+  tracePublish(conn, verb, dup, qos, retain, packetId, conn.context.mountPoint + topic, payload.length);
 }
 
 function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number): void {
