@@ -13,6 +13,7 @@ import { release } from './backpressure.js';
 import type { BrokerCore } from './broker-core.js';
 import { dispatchPacket } from './dispatch.js';
 import type { ClientInfo } from './hooks.js';
+import { isHttpRequest, refuseHttp } from './http-on-mqtt.js';
 import type { ListenerContext } from './listener-context.js';
 import type { Message } from './message.js';
 import { traceOutgoing, tracePublish } from './packet-trace.js';
@@ -103,6 +104,10 @@ export class Connection implements ClientInfo {
   /** @internal from the shared stream listeners */
   onData(chunk: Buffer): void {
     const seen = this.packetsIn;
+    if (seen === 0 && this.state === 'new' && isHttpRequest(this, chunk)) {
+      refuseHttp(this);
+      return;
+    }
     this.decoder.push(chunk, this);
     const now = this.broker.now;
     // [MQTT-3.1.2-24] keepalive counts Control Packets, not bytes: a client trickling a packet is not alive.

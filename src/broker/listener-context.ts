@@ -14,6 +14,8 @@ export interface ListenerContext {
   readonly maxQos: 0 | 1 | 2;
   readonly maxTopicAlias: number;
   readonly useUsernameAsClientId: boolean;
+  /** A plain MQTT listener (not `protocol websockets`): an HTTP request arriving there is explained, then closed. */
+  readonly plainMqtt?: boolean;
   /** Username taken from the TLS client certificate (use_identity_as_username / use_subject_as_username). */
   readonly certificateUsername?: string;
 }
