@@ -77,8 +77,9 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
     conn.protocolError(reason, 'payload is not UTF-8 as its format indicator says');
     return;
   }
-  // Refused messages are still acknowledged so the client can go on: 3.1.1 has no way to say no.
-  acknowledge(conn, packet, v5 ? reason : 0);
+  // Refused messages are still acknowledged so the client can go on: 3.1.1 has no way to say no. A 3.1.1
+  // PUBACK carries no code on the wire, but Mosquitto's packet trace shows the refusal (rc135): keep it for -v.
+  acknowledge(conn, packet, v5 || qos === 1 ? reason : 0);
 }
 
 /** Returns 0 when the message may be published, else the reason code it is refused with. */
