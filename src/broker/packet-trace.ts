@@ -7,7 +7,10 @@ import type { Connection } from './connection.js';
 
 /** Mosquitto names a client by its id, or by its address (without the port) before it has one. */
 function nameOf(conn: Connection): string {
-  if (conn.clientId !== '') return conn.clientId;
+  return conn.clientId !== '' ? conn.clientId : hostOf(conn);
+}
+
+function hostOf(conn: Connection): string {
   const address = conn.remoteAddress;
   const colon = address.lastIndexOf(':');
   const host = colon > 0 ? address.slice(0, colon) : address;
@@ -83,7 +86,8 @@ export function traceOutgoing(conn: Connection, packet: Packet): void {
   let line: string;
   switch (packet.type) {
     case 2:
-      line = `Sending CONNACK to ${name} (${packet.sessionPresent ? 1 : 0}, ${packet.reasonCode})`;
+      // A refused client has no id yet in Mosquitto (it is set once the CONNECT is accepted).
+      line = `Sending CONNACK to ${packet.reasonCode === 0 ? name : hostOf(conn)} (${packet.sessionPresent ? 1 : 0}, ${packet.reasonCode})`;
       break;
     case 3:
       tracePublish(

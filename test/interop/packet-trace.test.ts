@@ -14,9 +14,9 @@ import { findTool, requireTool } from '../helpers/tools.js';
 const skip = requireTool('mosquitto');
 const CONF = ['allow_anonymous true', 'message_size_limit 100'];
 
-async function startVerbose(kind: 'mosquitto' | 'culex'): Promise<BrokerProcess> {
+async function startVerbose(kind: 'mosquitto' | 'culex', lines = CONF): Promise<BrokerProcess> {
   const port = await freePort();
-  const conf = writeConf(tempDir('culex-trace-'), port, CONF);
+  const conf = writeConf(tempDir('culex-trace-'), port, lines);
   return kind === 'mosquitto'
     ? launchWith(findTool('mosquitto') ?? 'mosquitto', (c) => ['-c', c, '-v'], conf, port)
     : launchWith(process.execPath, (c) => [CULEX_BIN, '-c', c, '-v'], conf, port);
@@ -131,3 +131,33 @@ for (const version of [4, 5] as const) {
     assert.deepEqual(culex.get('trace-pub'), mosquitto.get('trace-pub'));
   });
 }
+
+test('a refused CONNECT is traced with the address: the client has no id yet in mosquitto', {
+  skip,
+}, async () => {
+  const lines: string[][] = [];
+  for (const kind of ['mosquitto', 'culex'] as const) {
+    const broker = await startVerbose(kind, ['allow_anonymous false']);
+    try {
+      for (const version of [4, 5] as const) {
+        const { client } = await RawClient.connect(broker.port, { clientId: 'trace-refused', version });
+        await client.closed;
+      }
+      await sleep(100);
+    } finally {
+      await broker.stop();
+    }
+    lines.push(
+      broker
+        .log()
+        .split('\n')
+        .filter((l) => l.includes('Sending CONNACK'))
+        .map((l) => l.replace(/^\d+: /, '')),
+    );
+  }
+  assert.deepEqual(lines[0], [
+    'Sending CONNACK to 127.0.0.1 (0, 5)',
+    'Sending CONNACK to 127.0.0.1 (0, 135)',
+  ]);
+  assert.deepEqual(lines[1], lines[0]);
+});
