@@ -6,6 +6,8 @@ import type { SecurityOptions } from './options.js';
 export interface ListenerContext {
   /** Listener port, for log lines and hooks; 0 for Unix sockets and streams handed in directly. */
   readonly port: number;
+  /** A plain MQTT listener (not `protocol websockets`): an HTTP request arriving there is explained, then closed. */
+  readonly plainMqtt?: boolean;
   /** Prefix added to the topics of this listener's clients (Mosquitto `mount_point`). */
   readonly mountPoint: string;
   readonly security: SecurityOptions;
@@ -14,8 +16,6 @@ export interface ListenerContext {
   readonly maxQos: 0 | 1 | 2;
   readonly maxTopicAlias: number;
   readonly useUsernameAsClientId: boolean;
-  /** A plain MQTT listener (not `protocol websockets`): an HTTP request arriving there is explained, then closed. */
-  readonly plainMqtt?: boolean;
   /** Username taken from the TLS client certificate (use_identity_as_username / use_subject_as_username). */
   readonly certificateUsername?: string;
 }
