@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { freePort } from '../helpers/net.js';
-import { CULEX_BIN, tempDir } from '../helpers/processes.js';
+import { canConnect, freePort, sleep, waitFor } from '../helpers/net.js';
+import { CULEX_BIN, startFromConf, tempDir } from '../helpers/processes.js';
 import { start } from '../helpers/run.js';
 import { findTool, requireTool } from '../helpers/tools.js';
 
@@ -27,14 +27,29 @@ function normalise(output: string): string[] {
     .map((l) => l.replace(/^\d+: /, '').replace(/^(mosquitto|culex) version \S+/, 'BROKER version V'));
 }
 
-async function runBroker(kind: 'mosquitto' | 'culex', args: string[], settleMs = 1200): Promise<Outcome> {
+/**
+ * Runs a broker until it exits or, when it should keep running, until `port` accepts connections (then stops it):
+ * waiting for the port rather than a fixed time keeps the test right on a loaded machine.
+ */
+async function runBroker(kind: 'mosquitto' | 'culex', args: string[], port?: number): Promise<Outcome> {
   const running =
     kind === 'mosquitto' ? start(MOSQUITTO, args) : start(process.execPath, [CULEX_BIN, ...args]);
-  const timer = new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), settleMs));
-  const first = await Promise.race([running.done, timer]);
-  if (first === 'running') running.child.kill('SIGTERM');
+  let exited = false;
+  void running.done.then(() => (exited = true));
+  let up = false;
+  if (port !== undefined) {
+    for (let i = 0; i < 200 && !exited && !up; i++) {
+      up = await canConnect(port);
+      if (!up) await sleep(25);
+    }
+  }
+  if (up) {
+    // The lines logged around the first accept are out by now; give stderr a moment to drain.
+    await sleep(100);
+    running.child.kill('SIGTERM');
+  }
   const result = await running.done;
-  return { status: first === 'running' ? 'running' : (result.status ?? -1), lines: normalise(result.stderr) };
+  return { status: up ? 'running' : (result.status ?? -1), lines: normalise(result.stderr) };
 }
 
 async function both(text: (port: number, dir: string) => string): Promise<[Outcome, Outcome, string]> {
@@ -42,8 +57,8 @@ async function both(text: (port: number, dir: string) => string): Promise<[Outco
   const port = await freePort();
   const conf = join(dir, 'broker.conf');
   writeFileSync(conf, text(port, dir));
-  const mosquitto = await runBroker('mosquitto', ['-c', conf]);
-  const culex = await runBroker('culex', ['-c', conf]);
+  const mosquitto = await runBroker('mosquitto', ['-c', conf], port);
+  const culex = await runBroker('culex', ['-c', conf], port);
   return [mosquitto, culex, conf];
 }
 
@@ -145,16 +160,17 @@ test('unusable password-file entries are logged as mosquitto logs them, at start
   const conf = join(dir, 'broker.conf');
   writeFileSync(conf, `listener ${port} 127.0.0.1\npassword_file ${pw}\n`);
   const lines = async (kind: 'mosquitto' | 'culex'): Promise<string[]> => {
-    const running =
-      kind === 'mosquitto'
-        ? start(MOSQUITTO, ['-c', conf])
-        : start(process.execPath, [CULEX_BIN, '-c', conf]);
-    await new Promise((r) => setTimeout(r, 700));
-    running.child.kill('SIGHUP');
-    await new Promise((r) => setTimeout(r, 500));
-    running.child.kill('SIGTERM');
-    const result = await running.done;
-    return normalise(result.stderr).filter((l) => /password file|for user/.test(l));
+    const broker = await startFromConf(kind, conf, port);
+    const wanted = (): string[] => normalise(broker.log()).filter((l) => /password file|for user/.test(l));
+    try {
+      await waitFor(() => wanted().length >= 7);
+      broker.signal('SIGHUP');
+      await waitFor(() => wanted().length >= 14);
+      await sleep(100);
+    } finally {
+      await broker.stop();
+    }
+    return wanted();
   };
   const m = await lines('mosquitto');
   const c = await lines('culex');
