@@ -1,6 +1,6 @@
 // Starts one broker (Culex, Mosquitto or Aedes) pinned to its core, waits until it listens, and stops it.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,7 +144,10 @@ export async function startBroker(
   const port = await freePort();
   const work = mkdtempSync(join(tmpdir(), `culex-bench-${name}-`));
   const persistenceDir = options.persistence === true ? join(work, 'db') : undefined;
-  if (persistenceDir !== undefined) mkdirSync(persistenceDir);
+  // Started as root, mosquitto and culex switch to the "mosquitto" user: it must be able to write the database.
+  chmodSync(work, 0o755);
+  if (persistenceDir !== undefined) mkdirSync(persistenceDir, { mode: 0o777 });
+  if (persistenceDir !== undefined) chmodSync(persistenceDir, 0o777);
   const conf = join(work, 'broker.conf');
   writeFileSync(
     conf,

@@ -38,12 +38,26 @@ function asCString(password: Buffer | string): Buffer {
   return nul === -1 ? bytes : bytes.subarray(0, nul);
 }
 
+/** A password-file line the broker skips, with the line Mosquitto 2.0.11 logs for it. */
+export class PasswordFileWarning extends AuthFileError {
+  constructor(
+    file: string,
+    line: number,
+    /** Mosquitto logs unreadable lines as notices, unusable hashes as errors (after all the notices). */
+    readonly level: 'notice' | 'error',
+    /** The log line, word for word as Mosquitto writes it. */
+    readonly logLine: string,
+  ) {
+    super(file, line, logLine);
+  }
+}
+
 export class PasswordFile {
   readonly #users: Map<string, PasswordHash>;
   /** Lines the broker would skip with a warning (bad hash, missing password, …); the rest still loads. */
-  readonly warnings: readonly AuthFileError[];
+  readonly warnings: readonly PasswordFileWarning[];
 
-  private constructor(users: Map<string, PasswordHash>, warnings: AuthFileError[]) {
+  private constructor(users: Map<string, PasswordHash>, warnings: PasswordFileWarning[]) {
     this.#users = users;
     this.warnings = warnings;
   }
@@ -61,33 +75,64 @@ export class PasswordFile {
 
   /**
    * Parse password-file text with the broker's leniency: `#` lines and lines without ':' are ignored,
-   * fields are trimmed, and entries with unusable hashes are dropped (recorded in `warnings`).
+   * fields are trimmed, and entries with unusable hashes are dropped (recorded in `warnings`, in the order
+   * Mosquitto logs them: first the lines it cannot read, then the hashes it cannot use).
    * A later valid entry for the same user replaces an earlier one.
    */
   static parse(text: string, fileName: string): PasswordFile {
     const users = new Map<string, PasswordHash>();
-    const warnings: AuthFileError[] = [];
+    const unreadable: PasswordFileWarning[] = [];
+    const unusable: PasswordFileWarning[] = [];
     const lines = text.split('\n');
-    for (const [index, raw] of lines.entries()) {
-      const problem = PasswordFile.#parseLine(raw, users);
-      if (problem !== undefined) warnings.push(new AuthFileError(fileName, index + 1, problem));
+    for (const [index, line] of lines.entries()) {
+      // Mosquitto reads lines with fgets(): each but the last keeps its newline, which matters to strtok().
+      const raw = index < lines.length - 1 ? `${line}\n` : line;
+      const problem = PasswordFile.#parseLine(raw, fileName, users);
+      if (problem === undefined) continue;
+      const warning = new PasswordFileWarning(fileName, index + 1, problem.level, problem.message);
+      (problem.level === 'notice' ? unreadable : unusable).push(warning);
     }
-    return new PasswordFile(users, warnings);
+    return new PasswordFile(users, [...unreadable, ...unusable]);
   }
 
-  /** Add one line's entry to `users`; returns why it was skipped, if it was skipped with a warning. */
-  static #parseLine(raw: string, users: Map<string, PasswordHash>): string | undefined {
+  /** Add one line's entry to `users`; returns what Mosquitto logs when it skips the line. */
+  static #parseLine(
+    raw: string,
+    file: string,
+    users: Map<string, PasswordHash>,
+  ): { level: 'notice' | 'error'; message: string } | undefined {
     if (raw.startsWith('#') || !raw.includes(':')) return undefined;
     // strtok(':') semantics: empty fields vanish, only the first two tokens count.
     const tokens = raw.split(':').filter((t) => t.length > 0);
-    const username = trimBlanks(tokens[0] ?? '');
+    const first = tokens[0] ?? '';
+    const username = trimBlanks(first);
+    if (username.length > MAX_FIELD_CHARS) {
+      return {
+        level: 'notice',
+        message: `Warning: Invalid line in password file '${file}', username too long.`,
+      };
+    }
     const passwordField = tokens[1];
-    if (username.length > MAX_FIELD_CHARS) return 'Invalid line in password file, username too long.';
-    if (passwordField === undefined) return 'Invalid line in password file, missing password.';
+    if (passwordField === undefined) {
+      // Mosquitto prints its line buffer, which strtok() and the trimming have cut after the user name.
+      const end = raw.indexOf(first) + first.search(/[ \t\r\n\v\f]*$/);
+      return {
+        level: 'notice',
+        message: `Warning: Invalid line in password file '${file}': ${raw.slice(0, end)}`,
+      };
+    }
     const hashText = trimBlanks(passwordField);
-    if (hashText.length > MAX_FIELD_CHARS) return 'Invalid line in password file, password too long.';
+    if (hashText.length > MAX_FIELD_CHARS) {
+      return {
+        level: 'notice',
+        message: `Warning: Invalid line in password file '${file}', password too long.`,
+      };
+    }
     const parsed = parsePasswordHash(hashText);
-    if (typeof parsed === 'string') return `${parsed} for user ${username}, removing entry.`;
+    if (typeof parsed === 'string') {
+      const reason = parsed.charAt(0).toUpperCase() + parsed.slice(1);
+      return { level: 'error', message: `Error: ${reason} for user ${username}, removing entry.` };
+    }
     users.set(username, parsed);
     return undefined;
   }

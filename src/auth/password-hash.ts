@@ -35,6 +35,7 @@ export function parsePasswordHash(text: string): PasswordHash | string {
   // Mosquitto tokenises with strtok(), which collapses empty fields: mimic that.
   const fields = text.split('$').filter((f) => f.length > 0);
   const type = fields.shift();
+  if (type === undefined) return 'invalid password hash';
   let kind: HashKind;
   let iterations = 1;
   if (type === '6') {

@@ -13,9 +13,11 @@ import { drained, type Pressure, release } from './backpressure.js';
 import type { BrokerCore } from './broker-core.js';
 import { dispatchPacket } from './dispatch.js';
 import type { ClientInfo } from './hooks.js';
+import { isHttpRequest, refuseHttp } from './http-on-mqtt.js';
 import type { ListenerContext } from './listener-context.js';
 import type { Message } from './message.js';
 import { disconnectReason } from './mosquitto-close.js';
+import { traceOutgoing, tracePublish } from './packet-trace.js';
 import { MAX_PENDING_PACKETS, preConnectPacketLimit } from './preconnect-budget.js';
 import type { Session } from './session.js';
 import type { OutgoingTopicAliases } from './topic-alias-out.js';
@@ -120,6 +122,10 @@ export class Connection implements ClientInfo {
     // Whatever arrives after close is dropped, not buffered, until the socket is gone.
     if (this.state === 'closed') return;
     const seen = this.packetsIn;
+    if (seen === 0 && this.state === 'new' && isHttpRequest(this, chunk)) {
+      refuseHttp(this);
+      return;
+    }
     this.decoder.push(chunk, this);
     const now = this.broker.now;
     // [MQTT-3.1.2-24] keepalive counts Control Packets, not bytes: a client trickling a packet is not alive.
@@ -210,6 +216,7 @@ export class Connection implements ClientInfo {
 
   /** Writes one packet; writes of one event-loop turn go out together (cork / uncork on the next tick). */
   send(packet: Packet): void {
+    if (this.broker.logger.enabled('debug')) traceOutgoing(this, packet);
     this.write(encodePacket(packet, this.protocolVersion));
   }
 
@@ -261,6 +268,7 @@ export class Connection implements ClientInfo {
     packetId: number,
     subIds: number[] | undefined,
   ): boolean {
+    if (this.broker.logger.enabled('debug')) this.tracePublishOut(message, qos, retain, dup, packetId);
     if (this.context.mountPoint !== '' || this.protocolVersion === 5) {
       return this.sendPublishSlow(message, qos, retain, dup, packetId, subIds);
     }
@@ -269,6 +277,14 @@ export class Connection implements ClientInfo {
       return true;
     message.frame.writeTo(this, this.protocolVersion, qos, retain, dup, packetId);
     return true;
+  }
+
+  /** Mosquitto logs the topic without the mount point, and before its Maximum Packet Size check. */
+  private tracePublishOut(message: Message, qos: QoS, retain: boolean, dup: boolean, packetId: number): void {
+    const mount = this.context.mountPoint;
+    const topic =
+      mount !== '' && message.topic.startsWith(mount) ? message.topic.slice(mount.length) : message.topic;
+    tracePublish(this, 'Sending', dup, qos, retain, packetId, topic, message.payload.length);
   }
 
   private sendPublishSlow(

@@ -10,8 +10,10 @@ import { handleDisconnect } from './handlers/disconnect.js';
 import { handlePublish } from './handlers/publish.js';
 import { handleSubscribe } from './handlers/subscribe.js';
 import { handleUnsubscribe } from './handlers/unsubscribe.js';
+import { traceIncoming } from './packet-trace.js';
 
 export function dispatchPacket(conn: Connection, packet: Packet): void {
+  if (conn.broker.logger.enabled('debug')) traceIncoming(conn, packet);
   if (conn.state === 'new') {
     // [MQTT-3.1.0-1] the first packet from the client must be CONNECT.
     if (packet.type !== 1) {

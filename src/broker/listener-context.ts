@@ -6,6 +6,8 @@ import type { SecurityOptions } from './options.js';
 export interface ListenerContext {
   /** Listener port, for log lines and hooks; 0 for Unix sockets and streams handed in directly. */
   readonly port: number;
+  /** A plain MQTT listener (not `protocol websockets`): an HTTP request arriving there is explained, then closed. */
+  readonly plainMqtt?: boolean;
   /** Prefix added to the topics of this listener's clients (Mosquitto `mount_point`). */
   readonly mountPoint: string;
   readonly security: SecurityOptions;

@@ -13,7 +13,7 @@ export interface CliArgs {
   ports: number[];
   /** -v / --verbose: log_type all, overriding the file. */
   verbose: boolean;
-  /** --test-config (Culex): load the configuration, report, exit 0 (valid) or 1. */
+  /** --test-config (Culex): load the configuration, report, exit 0 (valid) or 3 (invalid, as any bad configuration). */
   testConfig: boolean;
   /** --check-db FILE (Culex, reserved): verify a persistence database and exit. */
   checkDb?: string;

@@ -1,7 +1,7 @@
 // Writes broker log lines the way Mosquitto does: "<timestamp>: <message>" to the configured destinations.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync } from 'node:fs';
 import type { BrokerCore } from '../broker/broker-core.js';
 import { LogLevel as LevelBits, type Logger, type LogLevel } from '../broker/logger.js';
 import { Message } from '../broker/message.js';
@@ -80,13 +80,34 @@ export class LogSink implements Logger {
   private publishing = false;
   private syslog: ChildProcess | undefined;
 
-  constructor(private options: LogOptions) {
-    this.mask = levelMask(options.types);
+  /** `early` writes a line before any destination is usable (the failure to open the log file itself). */
+  constructor(
+    private options: LogOptions,
+    private readonly early: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  ) {
+    this.options = this.usable(options);
+    this.mask = levelMask(this.options.types);
   }
 
   reconfigure(options: LogOptions): void {
-    this.options = options;
-    this.mask = levelMask(options.types);
+    this.options = this.usable(options);
+    this.mask = levelMask(this.options.types);
+  }
+
+  /**
+   * Mosquitto opens the log file once, at start: when it cannot, it says so and logs only errors, to stderr
+   * (a missing log volume in a container shows on its console instead of the broker going silent).
+   */
+  private usable(options: LogOptions): LogOptions {
+    const file = options.dest.find((d) => d.kind === 'file');
+    if (file?.path === undefined) return options;
+    try {
+      closeSync(openSync(file.path, 'a'));
+      return options;
+    } catch {
+      this.early(`Error: Unable to open log file ${file.path} for writing.`);
+      return { ...options, dest: [{ kind: 'stderr' }], types: new Set(['error']) };
+    }
   }
 
   /** `log_dest topic` needs the broker to publish into. */

@@ -8,8 +8,10 @@ import type { PersistenceStore } from '../persistence/store.js';
 import { Broker } from '../server/broker.js';
 import { createReloader } from '../server/reload.js';
 import { SecurityState } from '../server/security-state.js';
-import { buildConfig, parseArgs, usage } from './args.js';
+import { buildConfig, CliArgsError, CliArgsErrorCode, parseArgs, usage } from './args.js';
+import { dropPrivileges } from './drop-privileges.js';
 import { LogSink } from './log-sink.js';
+import { configErrorLines, ExitStatus, listenErrorLines, securityErrorLines } from './startup-errors.js';
 
 export const VERSION: string = (() => {
   try {
@@ -22,9 +24,22 @@ export const VERSION: string = (() => {
   }
 })();
 
-function fail(message: string): never {
-  process.stderr.write(`Error: ${message}\n`);
-  process.exit(1);
+/** Lines written before the log destinations are open go to stderr with a timestamp, as Mosquitto's do. */
+function early(line: string): void {
+  process.stderr.write(`${Math.floor(Date.now() / 1000)}: ${line}\n`);
+}
+
+function exitWith(status: number, lines: readonly string[], log: (line: string) => void = early): never {
+  for (const line of lines) log(line);
+  process.exit(status);
+}
+
+function securityFiles(config: CulexConfig): { passwordFiles: string[]; aclFiles: string[] } {
+  const scopes = [config.broker, ...config.listeners.map((l) => l.security ?? config.broker)];
+  return {
+    passwordFiles: scopes.flatMap((s) => (s.passwordFile === undefined ? [] : [s.passwordFile])),
+    aclFiles: scopes.flatMap((s) => (s.aclFile === undefined ? [] : [s.aclFile])),
+  };
 }
 
 /** Re-runs this command detached from the terminal (Mosquitto's -d), then exits. */
@@ -62,26 +77,39 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.exit(0);
     }
   } catch (err) {
-    fail(err instanceof Error ? err.message : String(err));
+    // Mosquitto prints an unknown flag (and its usage) without a timestamp.
+    const plain = err instanceof CliArgsError && err.code === CliArgsErrorCode.unknownOption;
+    const log = plain ? (line: string) => process.stderr.write(`${line}\n`) : early;
+    exitWith(ExitStatus.invalidConfig, configErrorLines(err), log);
   }
-  const logger = new LogSink(config.log);
-  // Password / ACL / PSK files and plugins; hooks are switchable so SIGHUP can swap them under live clients.
-  let security: SecurityState;
-  try {
-    security = await SecurityState.create(config, logger);
-  } catch (err) {
-    fail(err instanceof Error ? err.message : String(err));
+  // Mosquitto's order: remarks made while parsing, then the switch of user, the pid file, the log destinations.
+  for (const w of config.warnings) early(w);
+  if (!dropPrivileges(config.user, early)) process.exit(ExitStatus.failure);
+  if (config.pidFile !== undefined) {
+    try {
+      writeFileSync(config.pidFile, `${process.pid}\n`);
+    } catch {
+      exitWith(ExitStatus.failure, ['Error: Unable to write pid file.']);
+    }
   }
+  const logger = new LogSink(config.log, early);
+  const logError = (line: string): void => logger.log('error', line);
   logger.log('notice', `culex version ${VERSION} starting`);
   if (configFile !== undefined) logger.log('notice', `Config loaded from ${configFile}.`);
   else logger.log('notice', 'Using default config.');
-  for (const w of config.warnings) logger.log('warning', w);
   if (config.localOnly) {
     logger.log(
       'notice',
       'Starting in local only mode. Connections will only be possible from clients running on this machine.',
     );
     logger.log('notice', 'Create a configuration file which defines a listener to allow remote access.');
+  }
+  // Password / ACL / PSK files and plugins; hooks are switchable so SIGHUP can swap them under live clients.
+  let security: SecurityState;
+  try {
+    security = await SecurityState.create(config, logger);
+  } catch (err) {
+    exitWith(ExitStatus.securityFiles, securityErrorLines(err, securityFiles(config)), logError);
   }
 
   let store: PersistenceStore;
@@ -110,7 +138,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     logger.attach(broker);
   } catch (err) {
     // A corrupt, unreadable or read-only database: refuse to start rather than run without the saved state.
-    fail(err instanceof Error ? err.message : String(err));
+    exitWith(ExitStatus.failure, [`Error: ${err instanceof Error ? err.message : String(err)}`], logError);
   }
   let opened = 0;
   for (const listener of config.listeners) {
@@ -119,13 +147,12 @@ export async function main(argv: readonly string[]): Promise<void> {
     } catch (err) {
       // In local-only mode the ::1 socket may be missing on hosts without IPv6; Mosquitto goes on with the rest.
       if (config.localOnly && listener.host === '::1') continue;
-      logger.log('error', `Error: ${err instanceof Error ? err.message : String(err)}`);
+      for (const line of listenErrorLines(err, listener.port)) logError(line);
       await broker.stop();
-      process.exit(1);
+      process.exit(ExitStatus.failure);
     }
   }
-  if (opened === 0) fail('unable to open any listening socket');
-  if (config.pidFile !== undefined) writeFileSync(config.pidFile, `${process.pid}\n`);
+  if (opened === 0) exitWith(ExitStatus.failure, ['Error: Unable to open any listening socket.'], logError);
   logger.log('notice', `culex version ${VERSION} running`);
 
   let stopping = false;

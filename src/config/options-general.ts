@@ -60,9 +60,12 @@ function applyLogType(draft: ConfigDraft, value: string): void {
 }
 
 export const generalOptions: Record<string, OptionSpec> = {
+  // Read and ignored, as by Mosquitto 2.0: duplicates are always allowed (docs/compatibility.md).
   allow_duplicate_messages: one('general', (d, v) => {
+    d.warnings.push(
+      "The 'allow_duplicate_messages' option is now deprecated and will be removed in a future version. The behaviour will default to true.",
+    );
     d.allowDuplicateMessages = parseBool(v);
-    d.warnings.push('The "allow_duplicate_messages" option is deprecated (Mosquitto 2.0).');
   }),
   autosave_interval: one('general', (d, v) => (d.persistence.autosaveInterval = parseInteger(v, 0, INT_MAX))),
   autosave_on_changes: one('general', (d, v) => (d.persistence.autosaveOnChanges = parseBool(v))),
@@ -98,12 +101,15 @@ export const generalOptions: Record<string, OptionSpec> = {
   max_packet_size: one('general', (d, v) => (d.broker.maxPacketSize = parseInteger(v, 20, MAX_MQTT_PACKET))),
   max_queued_bytes: one('general', (d, v) => (d.broker.maxQueuedBytes = parseInteger(v, 0, INT_MAX))),
   max_queued_messages: one('general', (d, v) => (d.broker.maxQueuedMessages = parseInteger(v, 0, INT_MAX))),
+  // Accepted as Mosquitto accepts it, but without effect (docs/compatibility.md): finalize.ts warns.
   memory_limit: one('general', (d, v) => (d.memoryLimit = parseInteger(v, 0, Number.MAX_SAFE_INTEGER))),
   message_size_limit: one(
     'general',
     (d, v) => (d.broker.messageSizeLimit = parseInteger(v, 0, MAX_MQTT_PAYLOAD)),
   ),
   persistence: one('general', (d, v) => (d.persistence.enabled = parseBool(v))),
+  // Mosquitto 2.0 still reads the 1.x name of `persistence`.
+  retained_persistence: one('general', (d, v) => (d.persistence.enabled = parseBool(v))),
   persistence_file: one('general', (d, v) => (d.persistence.file = v)),
   persistence_location: one('general', (d, v) => (d.persistence.location = v)),
   // Culex only: how hard each group commit is pushed to disk (see docs/persistence.md).
@@ -120,10 +126,17 @@ export const generalOptions: Record<string, OptionSpec> = {
   retain_available: one('general', (d, v) => (d.broker.retainAvailable = parseBool(v))),
   // Culex only: never hand a persistent session to another username (see docs/compatibility.md).
   session_owner_check: one('general', (d, v) => (d.broker.sessionOwnerCheck = parseBool(v))),
+  // Gone since Mosquitto 2.0, which accepts the line (with any value, or none) and warns.
+  retry_interval: {
+    kind: 'supported',
+    scope: 'general',
+    args: { min: 0, max: Number.POSITIVE_INFINITY },
+    apply: (d) => d.warnings.push('Warning: The retry_interval option is no longer available.'),
+  },
   set_tcp_nodelay: one('general', (d, v) => (d.setTcpNodelay = parseBool(v))),
   sys_interval: one('general', (d, v) => (d.sysInterval = parseInteger(v, 0, INT_MAX))),
   upgrade_outgoing_qos: one('general', (d, v) => (d.broker.upgradeOutgoingQos = parseBool(v))),
-  // Recorded only: Culex does not switch user; run it under the account it should use.
+  // Started as root, the broker switches to this account (src/cli/drop-privileges.ts).
   user: one('general', (d, v) => (d.user = v)),
   websockets_log_level: one('general', (d, v) => (d.websocketsLogLevel = parseInteger(v, 0, INT_MAX))),
 };

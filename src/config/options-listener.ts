@@ -70,7 +70,10 @@ function defaultListenerOption(
 ): void {
   apply(draft.defaultListener);
   draft.defaultListenerEnabled = true;
-  draft.warnings.push(`The "${name}" option is deprecated (Mosquitto 2.0); use "listener" instead.`);
+  // Mosquitto's words, including its copy-and-paste slip for bind_address.
+  draft.warnings.push(
+    `The '${name}' option is now deprecated and will be removed in a future version. ${name === 'port' ? "Please use 'listener' instead." : 'The behaviour will default to true.'}`,
+  );
 }
 
 /** Options that, written before any `listener`, set the default of every listener (the manual calls them global). */
@@ -107,6 +110,8 @@ export const listenerOptions: Record<string, OptionSpec> = {
     enablesUnless('-1'),
   ),
   max_qos: listenerOption((l, v) => (l.options.maxQos = parseQos(v)), enablesUnless('2')),
+  // Mosquitto 2.0's other spelling of max_qos.
+  maximum_qos: listenerOption((l, v) => (l.options.maxQos = parseQos(v)), enablesUnless('2')),
   max_topic_alias: listenerOrGlobal(
     (l, v) => (l.options.maxTopicAlias = v),
     (d, v) => (d.broker.maxTopicAlias = v),

@@ -167,6 +167,7 @@ export class Broker extends BrokerCore {
       maxQos: options.maxQos ?? this.options.maxQos,
       maxTopicAlias: options.maxTopicAlias ?? this.options.maxTopicAlias,
       useUsernameAsClientId: options.useUsernameAsClientId,
+      plainMqtt: options.protocol !== 'websockets',
     };
   }
 

@@ -29,10 +29,10 @@ async function build(config: CulexConfig, logger: Logger): Promise<SecurityBuild
   const plugins = await loadPlugins(config.plugins, logger);
   try {
     const globalPlugins = plugins.filter((p) => p.config.listenerIndex === undefined);
-    const global = chainHooks(globalPlugins, hooksFromFiles(config.broker), logger);
+    const global = chainHooks(globalPlugins, hooksFromFiles(config.broker, logger), logger);
     const perListener = config.listeners.map((l, i) =>
       config.perListenerSettings && l.security !== undefined
-        ? chainHooks(pluginsFor(plugins, i), hooksFromFiles(l.security), logger)
+        ? chainHooks(pluginsFor(plugins, i), hooksFromFiles(l.security, logger), logger)
         : global,
     );
     const psk = config.listeners.map((l) => {

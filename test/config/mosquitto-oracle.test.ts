@@ -88,6 +88,27 @@ const CASES: Array<{ name: string; text: (port: number) => string; accepted: boo
   { name: 'port 0 without socket path', text: () => 'listener 0\n', accepted: false },
   { name: 'indented comment', text: (p) => `  # comment\nlistener ${p}\n`, accepted: false },
   { name: 'plugin option without plugin', text: (p) => `plugin_opt_x y\nlistener ${p}\n`, accepted: false },
+  // Options Mosquitto 2.0.11 still reads under other names, or only warns about.
+  { name: 'maximum_qos', text: (p) => `listener ${p} 127.0.0.1\nmaximum_qos 1\n`, accepted: true },
+  { name: 'maximum_qos 3', text: (p) => `listener ${p} 127.0.0.1\nmaximum_qos 3\n`, accepted: false },
+  {
+    name: 'retained_persistence',
+    text: (p) => `listener ${p} 127.0.0.1\nretained_persistence false\n`,
+    accepted: true,
+  },
+  {
+    name: 'retained_persistence bad',
+    text: (p) => `listener ${p} 127.0.0.1\nretained_persistence maybe\n`,
+    accepted: false,
+  },
+  { name: 'retry_interval', text: (p) => `retry_interval 20\nlistener ${p} 127.0.0.1\n`, accepted: true },
+  { name: 'retry_interval bare', text: (p) => `listener ${p} 127.0.0.1\nretry_interval\n`, accepted: true },
+  { name: 'memory_limit', text: (p) => `memory_limit 500000000\nlistener ${p} 127.0.0.1\n`, accepted: true },
+  {
+    name: 'memory_limit negative',
+    text: (p) => `memory_limit -5\nlistener ${p} 127.0.0.1\n`,
+    accepted: false,
+  },
 ];
 
 test('Culex and Mosquitto 2.0 accept and refuse the same files', async (t) => {

@@ -263,3 +263,22 @@ test('include_dir: an error inside an included file names that file and line', (
     message: `${join(inc, 'x.conf')}:3: option "allow_anonymous": expected "true" or "false", got "maybe"`,
   });
 });
+
+test('Mosquitto 2.0.11 spellings: maximum_qos is max_qos, retained_persistence is persistence, retry_interval warns', () => {
+  const c = parseConfigText(
+    'retry_interval 20\nretained_persistence true\nlistener 1884 127.0.0.1\nmaximum_qos 1\nretry_interval\n',
+    'alias.conf',
+  );
+  assert.equal(c.listeners[0]?.maxQos, 1);
+  assert.equal(c.persistence.enabled, true);
+  assert.deepEqual(c.warnings, [
+    'Warning: The retry_interval option is no longer available.',
+    'Warning: The retry_interval option is no longer available.',
+  ]);
+});
+
+test('memory_limit is accepted and said to have no effect', () => {
+  const c = parseConfigText('memory_limit 1000000\nlistener 1884 127.0.0.1\n', 'mem.conf');
+  assert.equal(c.memoryLimit, 1_000_000);
+  assert.match(c.warnings.join('\n'), /memory_limit.*no effect/);
+});

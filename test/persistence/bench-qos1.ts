@@ -23,7 +23,7 @@ async function run(persistence: boolean): Promise<{ published: number; received:
     'max_queued_messages 0',
     'log_type error',
   ];
-  if (persistence) lines.push('persistence true', `persistence_location ${dir}`);
+  if (persistence) lines.push('persistence true', `persistence_location ${dir}`, 'user root');
   writeFileSync(conf, `${lines.join('\n')}\n`);
   const child: ChildProcess = spawn(process.execPath, [CULEX_BIN, '-c', conf], { stdio: 'inherit' });
   while (!(await canConnect(port))) await sleep(20);

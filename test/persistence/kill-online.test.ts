@@ -96,6 +96,7 @@ test('an online persistent subscriber gets every acknowledged QoS 1/2 message ac
     'allow_anonymous true',
     'persistence true',
     `persistence_location ${dir}`,
+    'user root',
     'max_queued_messages 0',
     'connection_messages false',
     'log_dest stderr',

@@ -126,6 +126,7 @@ test('acknowledged QoS 1/2 messages and retained messages survive repeated SIGKI
       'allow_anonymous true',
       'persistence true',
       `persistence_location ${dir}`,
+      'user root',
       'max_queued_messages 0',
       'connection_messages false',
       'log_dest stderr',

@@ -294,7 +294,7 @@ test('culex exits 1 naming the file for an unusable database; --check-db says 0 
   const conf = join(dir, 'c.conf');
   writeFileSync(
     conf,
-    `listener 0 127.0.0.1\npersistence true\npersistence_location ${dir}\npersistence_file bad.db\n`,
+    `listener 0 127.0.0.1\npersistence true\npersistence_location ${dir}\npersistence_file bad.db\nuser root\n`,
   );
   const run = spawnSync(process.execPath, [CULEX_BIN, '-c', conf], { encoding: 'utf8', timeout: 10_000 });
   assert.equal(run.status, 1);

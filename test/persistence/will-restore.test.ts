@@ -41,6 +41,7 @@ function config(dir: string, port: number, sync?: string): string {
     'allow_anonymous true',
     'persistence true',
     `persistence_location ${dir}`,
+    'user root',
   ];
   if (sync !== undefined) lines.push(`persistence_sync ${sync}`);
   writeFileSync(conf, `${lines.join('\n')}\n`);

@@ -8,6 +8,7 @@ import { ReasonCode } from '../../protocol/reason-codes.js';
 import { forgetFailedLogins, refuseFailedLogin } from '../auth-failure-delay.js';
 import type { Connection } from '../connection.js';
 import { beginConnectAuth } from '../enhanced-auth.js';
+import { traceWill } from '../packet-trace.js';
 import { SESSION_NEVER_EXPIRES } from '../session.js';
 import { OutgoingTopicAliases } from '../topic-alias-out.js';
 
@@ -223,6 +224,7 @@ function finishConnect(
       `New client connected from ${conn.remoteAddress} as ${conn.clientId} (p${p}, c${packet.cleanStart ? 1 : 0}, k${conn.keepAlive}${user}).`,
     );
   }
+  if (broker.logger.enabled('debug')) traceWill(conn, packet);
   conn.send(ack);
   broker.clientConnected(conn);
 }

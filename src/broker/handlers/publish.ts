@@ -7,6 +7,7 @@ import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { Connection } from '../connection.js';
 import { dollarWriteAllowed } from '../delivery-acl.js';
 import { Message } from '../message.js';
+import { tracePublish } from '../packet-trace.js';
 
 export function handlePublish(conn: Connection, packet: PublishPacket): void {
   const broker = conn.broker;
@@ -39,6 +40,7 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
   if (qos === 2) {
     const session = conn.session!;
     if (session.incomingQos2.has(packet.packetId)) {
+      if (broker.logger.enabled('debug')) trace(conn, 'Received', packet, topic);
       // Redelivery of a QoS 2 message we already routed: acknowledge again, route nothing [MQTT-4.3.3-10].
       conn.send({ type: 5, packetId: packet.packetId, reasonCode: 0 });
       return;
@@ -53,6 +55,7 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
 
   const reason = checkPublish(conn, topic, packet, properties);
   if (reason < 0x80) {
+    if (broker.logger.enabled('debug')) trace(conn, 'Received', packet, topic);
     if (conn.context.mountPoint !== '') topic = conn.context.mountPoint + topic;
     const now = broker.now;
     const expiry = properties?.messageExpiryInterval;
@@ -79,8 +82,9 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
     conn.protocolError(reason, 'payload is not UTF-8 as its format indicator says');
     return;
   }
-  // Refused messages are still acknowledged so the client can go on: 3.1.1 has no way to say no.
-  acknowledge(conn, packet, v5 ? reason : 0);
+  // Refused messages are still acknowledged so the client can go on: 3.1.1 has no way to say no. A 3.1.1
+  // PUBACK carries no code on the wire, but Mosquitto's packet trace shows the refusal (rc135): keep it for -v.
+  acknowledge(conn, packet, v5 || qos === 1 ? reason : 0);
 }
 
 /** Returns 0 when the message may be published, else the reason code it is refused with. */
@@ -93,28 +97,29 @@ function checkPublish(
   const broker = conn.broker;
   const limit = broker.options.messageSizeLimit;
   if (limit > 0 && packet.payload.length > limit) {
-    // Mosquitto's line and level (debug), so a default log_type set prints nothing.
-    if (broker.logger.enabled('debug')) {
-      const { dup, qos, retain, packetId } = packet;
-      broker.logger.log(
-        'debug',
-        `Dropped too large PUBLISH from ${conn.clientId} (d${+dup}, q${qos}, r${+retain}, m${packetId}, '${topic}', ... (${packet.payload.length} bytes))`,
-      );
-    }
+    if (broker.logger.enabled('debug')) trace(conn, 'Dropped too large', packet, topic);
     return ReasonCode.PacketTooLarge;
   }
   // MQTT 5 §3.3.2.3.2 (no statement id): a receiver may check that a payload said to be UTF-8 really is.
   if (properties?.payloadFormatIndicator === 1 && !isUtf8(packet.payload))
     return ReasonCode.PayloadFormatInvalid;
   // Clients never publish into `$SYS` (bridge state aside) nor to `$share/...`, whatever the ACL says.
-  if (!dollarWriteAllowed(topic)) return ReasonCode.NotAuthorized;
+  if (!dollarWriteAllowed(topic)) {
+    if (broker.logger.enabled('debug')) trace(conn, 'Denied', packet, topic);
+    return ReasonCode.NotAuthorized;
+  }
   const authorize = conn.context.hooks.authorize;
   if (authorize !== undefined && !authorize(conn, 'write', conn.context.mountPoint + topic)) {
-    if (broker.logger.enabled('debug'))
-      broker.logger.log('debug', `Denied PUBLISH from ${conn.clientId} to '${topic}'.`);
+    if (broker.logger.enabled('debug')) trace(conn, 'Denied', packet, topic);
     return ReasonCode.NotAuthorized;
   }
   return 0;
+}
+
+/** Mosquitto's PUBLISH trace line, with the topic as routed (mount point included). */
+function trace(conn: Connection, verb: string, packet: PublishPacket, topic: string): void {
+  const { dup, qos, retain, packetId, payload } = packet;
+  tracePublish(conn, verb, dup, qos, retain, packetId, conn.context.mountPoint + topic, payload.length);
 }
 
 function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number): void {

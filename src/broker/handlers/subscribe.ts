@@ -40,6 +40,8 @@ function subscribeOne(
   const broker = conn.broker;
   const session = conn.session!;
   const logger = broker.logger;
+  // Mosquitto's packet trace: one line per filter, with the QoS asked for, before any check.
+  if (logger.enabled('debug')) logger.log('debug', `\t${sub.topicFilter} (QoS ${sub.qos})`);
   if (validateTopicFilter(sub.topicFilter) !== null) return ReasonCode.TopicFilterInvalid;
   const shared = parseSharedFilter(sub.topicFilter);
   // [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error; refuse that filter.

@@ -10,6 +10,7 @@ export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): 
   const reasonCodes: number[] = [];
   for (const filter of packet.topicFilters) {
     const entry = session.subscriptions.get(filter);
+    if (broker.logger.enabled('debug')) broker.logger.log('debug', `\t${filter}`);
     if (broker.logger.enabled('unsubscribe')) broker.logger.log('unsubscribe', `${conn.clientId} ${filter}`);
     if (entry === undefined) {
       reasonCodes.push(ReasonCode.NoSubscriptionExisted);
