@@ -11,11 +11,22 @@ export type {
 export type { Logger, LogLevel } from './broker/logger.js';
 export type { Message } from './broker/message.js';
 export { type BrokerOptions, defaultBrokerOptions, type SecurityOptions } from './broker/options.js';
+export type { CulexConfig, LogOptions, PersistenceOptions, PluginConfig } from './config/config.js';
+export { ConfigError, ConfigErrorCode } from './config/config-error.js';
 export { MemoryStore } from './persistence/memory-store.js';
 export { openStore, type StoreLocation } from './persistence/open-store.js';
 export { SqliteStore, type SqliteStoreOptions } from './persistence/sqlite-store.js';
 export type { PersistenceStore } from './persistence/store.js';
 export { Broker, type BrokerInit, type ListenerSpec } from './server/broker.js';
+export {
+  BrokerStartError,
+  ConfiguredBroker,
+  type CreateBrokerOptions,
+  createBroker,
+  type StartStage,
+} from './server/create-broker.js';
+export { loadConfig, parseConfig } from './server/load-config.js';
+export { LogSink } from './server/log-sink.js';
 export type {
   CulexPlugin,
   PluginContext,

@@ -3,15 +3,11 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { CulexConfig } from '../config/config.js';
-import { MemoryStore } from '../persistence/memory-store.js';
-import type { PersistenceStore } from '../persistence/store.js';
-import { Broker } from '../server/broker.js';
-import { createReloader } from '../server/reload.js';
-import { SecurityState } from '../server/security-state.js';
+import { type ConfiguredBroker, createBroker } from '../server/create-broker.js';
+import { LogSink } from '../server/log-sink.js';
 import { buildConfig, CliArgsError, CliArgsErrorCode, parseArgs, usage } from './args.js';
 import { dropPrivileges } from './drop-privileges.js';
-import { LogSink } from './log-sink.js';
-import { configErrorLines, ExitStatus, listenErrorLines, securityErrorLines } from './startup-errors.js';
+import { configErrorLines, ExitStatus, startFailure } from './startup-errors.js';
 
 export const VERSION: string = (() => {
   try {
@@ -32,14 +28,6 @@ function early(line: string): void {
 function exitWith(status: number, lines: readonly string[], log: (line: string) => void = early): never {
   for (const line of lines) log(line);
   process.exit(status);
-}
-
-function securityFiles(config: CulexConfig): { passwordFiles: string[]; aclFiles: string[] } {
-  const scopes = [config.broker, ...config.listeners.map((l) => l.security ?? config.broker)];
-  return {
-    passwordFiles: scopes.flatMap((s) => (s.passwordFile === undefined ? [] : [s.passwordFile])),
-    aclFiles: scopes.flatMap((s) => (s.aclFile === undefined ? [] : [s.aclFile])),
-  };
 }
 
 /** Re-runs this command detached from the terminal (Mosquitto's -d), then exits. */
@@ -104,55 +92,19 @@ export async function main(argv: readonly string[]): Promise<void> {
     );
     logger.log('notice', 'Create a configuration file which defines a listener to allow remote access.');
   }
-  // Password / ACL / PSK files and plugins; hooks are switchable so SIGHUP can swap them under live clients.
-  let security: SecurityState;
+  let broker: ConfiguredBroker;
   try {
-    security = await SecurityState.create(config, logger);
-  } catch (err) {
-    exitWith(ExitStatus.securityFiles, securityErrorLines(err, securityFiles(config)), logError);
-  }
-
-  let store: PersistenceStore;
-  let broker: Broker;
-  try {
-    const sync = config.persistence.sync ?? 'normal';
-    if (config.persistence.enabled) {
-      // SQLite is loaded only when persistence is on (its native module costs memory for nothing otherwise).
-      const { databasePath, openStore } = await import('../persistence/open-store.js');
-      store = openStore(config.persistence, { synchronous: sync });
-      logger.log('notice', `Persistence: ${databasePath(config.persistence)} (sync ${sync}).`);
-    } else {
-      store = new MemoryStore();
-    }
-    broker = new Broker({
-      options: config.broker,
+    broker = await createBroker(config, {
       logger,
-      hooks: security.global.hooks,
-      listenerHooks: security.listenerHooks(),
-      pskSources: security.pskSources(),
-      store,
-      sysInterval: config.sysInterval,
       version: VERSION,
-    });
-    security.attach(broker);
-    logger.attach(broker);
-  } catch (err) {
-    // A corrupt, unreadable or read-only database: refuse to start rather than run without the saved state.
-    exitWith(ExitStatus.failure, [`Error: ${err instanceof Error ? err.message : String(err)}`], logError);
-  }
-  let opened = 0;
-  for (const listener of config.listeners) {
-    try {
-      opened += (await broker.listen([listener])).length;
-    } catch (err) {
+      readConfig: loadConfig,
       // In local-only mode the ::1 socket may be missing on hosts without IPv6; Mosquitto goes on with the rest.
-      if (config.localOnly && listener.host === '::1') continue;
-      for (const line of listenErrorLines(err, listener.port)) logError(line);
-      await broker.stop();
-      process.exit(ExitStatus.failure);
-    }
+      skipListener: (listener) => config.localOnly && listener.host === '::1',
+    });
+  } catch (err) {
+    const failure = startFailure(err, config);
+    exitWith(failure.status, failure.lines, logError);
   }
-  if (opened === 0) exitWith(ExitStatus.failure, ['Error: Unable to open any listening socket.'], logError);
   logger.log('notice', `culex version ${VERSION} running`);
 
   let stopping = false;
@@ -160,8 +112,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.log('notice', `culex version ${VERSION} terminating`);
-    broker.stop().then(async () => {
-      await security.close();
+    broker.stop().then(() => {
       if (config.pidFile !== undefined) {
         try {
           unlinkSync(config.pidFile);
@@ -174,14 +125,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  const reload = createReloader({
-    loadConfig,
-    security,
-    logger,
-    prepareTls: (next) => broker.prepareTlsReload(next.listeners),
-  });
   process.on('SIGHUP', () => {
     if (configFile === undefined) logger.log('notice', 'SIGHUP: no configuration file to reload.');
-    else void reload();
+    else void broker.reload();
   });
 }

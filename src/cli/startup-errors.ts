@@ -2,7 +2,9 @@
 // its very words (checked against the binary in test/cli/exit-codes.test.ts).
 
 import { AuthFileError } from '../auth/auth-file-error.js';
+import type { CulexConfig } from '../config/config.js';
 import { ConfigError, ConfigErrorCode } from '../config/config-error.js';
+import { BrokerStartError } from '../server/create-broker.js';
 import { PluginLoadError } from '../server/plugin-loader.js';
 import { PskFileError } from '../transport/psk-file.js';
 
@@ -69,5 +71,36 @@ export function listenErrorLines(err: unknown, port: number): string[] {
         : ['Error: Permission denied'];
     default:
       return [`Error: ${err instanceof Error ? err.message : String(err)}`];
+  }
+}
+
+function securityFiles(config: CulexConfig): { passwordFiles: string[]; aclFiles: string[] } {
+  const scopes = [config.broker, ...config.listeners.map((l) => l.security ?? config.broker)];
+  return {
+    passwordFiles: scopes.flatMap((s) => (s.passwordFile === undefined ? [] : [s.passwordFile])),
+    aclFiles: scopes.flatMap((s) => (s.aclFile === undefined ? [] : [s.aclFile])),
+  };
+}
+
+/** Exit status and lines for a failed createBroker, by the stage that failed. */
+export function startFailure(err: unknown, config: CulexConfig): { status: number; lines: string[] } {
+  if (!(err instanceof BrokerStartError))
+    return { status: ExitStatus.failure, lines: [`Error: ${String(err)}`] };
+  switch (err.stage) {
+    case 'security':
+      return {
+        status: ExitStatus.securityFiles,
+        lines: securityErrorLines(err.cause, securityFiles(config)),
+      };
+    case 'listen':
+      return {
+        status: ExitStatus.failure,
+        lines:
+          err.listener === undefined
+            ? [`Error: ${err.message}`]
+            : listenErrorLines(err.cause, err.listener.port),
+      };
+    default:
+      return { status: ExitStatus.failure, lines: [`Error: ${err.message}`] };
   }
 }

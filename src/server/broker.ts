@@ -64,6 +64,11 @@ export class Broker extends BrokerCore {
     }
   }
 
+  /** @internal The core, for the server's own wiring and for tests; not part of the public API. */
+  get internals(): BrokerCore {
+    return this;
+  }
+
   /** Context of each listener by index (undefined for one that failed to open). */
   get listenerContexts(): readonly (ListenerContext | undefined)[] {
     return this.contexts;

@@ -7,7 +7,7 @@ import type { SecurityState } from './security-state.js';
 
 export interface ReloadDeps {
   /** Parses the configuration again (throws on a syntax or value error). */
-  loadConfig(): CulexConfig;
+  loadConfig(): CulexConfig | Promise<CulexConfig>;
   security: SecurityState;
   logger: Logger;
   /** Reads the TLS listeners' files and returns the step that makes them live (a no-op if one is unusable). */
@@ -25,7 +25,7 @@ export function createReloader(deps: ReloadDeps): () => Promise<boolean> {
   const once = async (): Promise<boolean> => {
     deps.logger.log('notice', 'Reloading config.');
     try {
-      const config = deps.loadConfig();
+      const config = await deps.loadConfig();
       for (const w of config.warnings) deps.logger.log('warning', w);
       // A bad TLS file keeps every listener's old context but, as in Mosquitto, not the rest of the reload.
       const applyTls = deps.prepareTls?.(config);

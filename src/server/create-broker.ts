@@ -1,0 +1,149 @@
+// The composition root: everything a mosquitto.conf describes (listeners with TLS / WebSocket, password / ACL /
+// PSK files, plugins, the persistence store, $SYS, log destinations) built into one running broker. The `culex`
+// command and embedders both start here; the command adds only flags, signals and process concerns.
+
+import { culexVersion } from '../broker/culex-version.js';
+import type { Logger } from '../broker/logger.js';
+import type { CulexConfig } from '../config/config.js';
+import { MemoryStore } from '../persistence/memory-store.js';
+import type { PersistenceStore } from '../persistence/store.js';
+import type { ListenerOptions } from '../transport/listener-options.js';
+import { Broker } from './broker.js';
+import { configSource } from './load-config.js';
+import { LogSink } from './log-sink.js';
+import { createReloader } from './reload.js';
+import { SecurityState } from './security-state.js';
+
+/** The stage of start-up that failed; the `culex` command maps each to Mosquitto's exit status and words. */
+export type StartStage = 'security' | 'store' | 'listen';
+
+export class BrokerStartError extends Error {
+  override readonly name = 'BrokerStartError';
+  constructor(
+    readonly stage: StartStage,
+    override readonly cause: unknown,
+    /** The listener that failed to open (stage 'listen'). */
+    readonly listener?: ListenerOptions,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
+export interface CreateBrokerOptions {
+  /** Where log lines go; default: the configuration's log_dest / log_type (a LogSink). */
+  logger?: Logger;
+  /** Reads the configuration again for `reload()`; default: the file `loadConfig` read, if any. */
+  readConfig?: () => CulexConfig | Promise<CulexConfig>;
+  /** Version for $SYS/broker/version; default: package.json's. */
+  version?: string;
+  /**
+   * Called when a listener fails to open; return true to go on without it (the `culex` command does so for ::1
+   * in local-only mode). Default: fail the start.
+   */
+  skipListener?: (listener: ListenerOptions, error: unknown) => boolean;
+}
+
+/** A broker built from a configuration: it can also reload that configuration (SIGHUP). */
+export class ConfiguredBroker extends Broker {
+  private reloader: (() => Promise<boolean>) | undefined;
+  private security: SecurityState | undefined;
+
+  /** @internal Set up by createBroker. */
+  configure(security: SecurityState, reloader: (() => Promise<boolean>) | undefined): void {
+    this.security = security;
+    this.reloader = reloader;
+  }
+
+  /**
+   * Re-reads the configuration and swaps in its password, ACL and PSK files, plugins and TLS files without
+   * dropping anyone (Mosquitto's SIGHUP). Resolves false when there is nothing to re-read or the new
+   * configuration is unusable (the running one stays, and the log says why).
+   */
+  async reload(): Promise<boolean> {
+    if (this.reloader === undefined) {
+      this.internals.logger.log('notice', 'SIGHUP: no configuration file to reload.');
+      return false;
+    }
+    return this.reloader();
+  }
+
+  /** Stops the listeners and clients, then closes the plugins. */
+  override async stop(): Promise<void> {
+    await super.stop();
+    await this.security?.close();
+  }
+}
+
+async function openConfiguredStore(config: CulexConfig, logger: Logger): Promise<PersistenceStore> {
+  if (!config.persistence.enabled) return new MemoryStore();
+  const sync = config.persistence.sync ?? 'normal';
+  // SQLite is loaded only when persistence is on (its native module costs memory for nothing otherwise).
+  const { databasePath, openStore } = await import('../persistence/open-store.js');
+  const store = openStore(config.persistence, { synchronous: sync });
+  logger.log('notice', `Persistence: ${databasePath(config.persistence)} (sync ${sync}).`);
+  return store;
+}
+
+/**
+ * Builds and starts the broker a configuration describes, with its listeners open. Throws BrokerStartError
+ * (stage + cause) when a security file, a plugin, the store or a listener is unusable; nothing stays open then.
+ */
+export async function createBroker(
+  config: CulexConfig,
+  options: CreateBrokerOptions = {},
+): Promise<ConfiguredBroker> {
+  const logger = options.logger ?? new LogSink(config.log);
+  const version = options.version ?? culexVersion();
+  // Password / ACL / PSK files and plugins; hooks are switchable so a reload can swap them under live clients.
+  let security: SecurityState;
+  try {
+    security = await SecurityState.create(config, logger);
+  } catch (err) {
+    throw new BrokerStartError('security', err);
+  }
+  let broker: ConfiguredBroker;
+  try {
+    // A corrupt, unreadable or read-only database: refuse to start rather than run without the saved state.
+    const store = await openConfiguredStore(config, logger);
+    broker = new ConfiguredBroker({
+      options: config.broker,
+      logger,
+      hooks: security.global.hooks,
+      listenerHooks: security.listenerHooks(),
+      pskSources: security.pskSources(),
+      store,
+      sysInterval: config.sysInterval,
+      version,
+    });
+  } catch (err) {
+    await security.close();
+    throw new BrokerStartError('store', err);
+  }
+  security.attach(broker);
+  if (logger instanceof LogSink) logger.attach(broker.internals);
+  const read = options.readConfig ?? configSource(config);
+  const reloader =
+    read === undefined
+      ? undefined
+      : createReloader({
+          loadConfig: read,
+          security,
+          logger,
+          prepareTls: (next) => broker.prepareTlsReload(next.listeners),
+        });
+  broker.configure(security, reloader);
+  for (const listener of config.listeners) {
+    try {
+      await broker.listen([listener]);
+    } catch (err) {
+      if (options.skipListener?.(listener, err) === true) continue;
+      await broker.stop();
+      throw new BrokerStartError('listen', err, listener);
+    }
+  }
+  if (broker.listening.length === 0 && config.listeners.length > 0) {
+    await broker.stop();
+    throw new BrokerStartError('listen', new Error('Unable to open any listening socket.'));
+  }
+  return broker;
+}
