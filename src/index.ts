@@ -18,6 +18,31 @@ export { openStore, type StoreLocation } from './persistence/open-store.js';
 export { SqliteStore, type SqliteStoreOptions } from './persistence/sqlite-store.js';
 export type { PersistenceStore } from './persistence/store.js';
 export { Broker, type BrokerInit, type ListenerSpec } from './server/broker.js';
+export type {
+  BrokerControl,
+  BrokerEventListener,
+  BrokerEventName,
+  BrokerEvents,
+  BrokerStatsView,
+  ClientDetails,
+  ClientsApi,
+  ClientView,
+  DisconnectOptions,
+  ListenerView,
+  Page,
+  PageRequest,
+  PublishRequest,
+  RetainedApi,
+  RetainedListRequest,
+  RetainedView,
+  SessionDetails,
+  SessionListRequest,
+  SessionsApi,
+  SessionView,
+  SubscriptionListRequest,
+  SubscriptionsApi,
+  SubscriptionView,
+} from './server/broker-api.js';
 export {
   BrokerStartError,
   ConfiguredBroker,

@@ -1,4 +1,5 @@
-// The public, embeddable broker: the transport-agnostic core plus the listeners that feed it.
+// The public, embeddable broker: it holds the transport-agnostic core, opens the listeners that feed it, and
+// offers the typed control surface (broker-api.ts) instead of the core's internals.
 
 import { BrokerCore, type BrokerCoreInit } from '../broker/broker-core.js';
 import { culexVersion } from '../broker/culex-version.js';
@@ -9,6 +10,20 @@ import type { ConnectionHandler, Listener } from '../transport/listener.js';
 import type { ListenerOptions } from '../transport/listener-options.js';
 import { PskSource, PskTable } from '../transport/psk-file.js';
 import { prepareTlsReload, type TlsServerSetup } from '../transport/tls-context.js';
+import type {
+  BrokerControl,
+  BrokerEventListener,
+  BrokerEventName,
+  BrokerStatsView,
+  ClientsApi,
+  DisconnectOptions,
+  ListenerView,
+  PublishRequest,
+  RetainedApi,
+  SessionsApi,
+  SubscriptionsApi,
+} from './broker-api.js';
+import { CoreControl } from './control.js';
 import { openListener } from './listeners.js';
 
 /** A listener as the library API takes it: only the port is required. */
@@ -39,8 +54,22 @@ export function completeListener(spec: ListenerSpec): ListenerOptions {
   };
 }
 
-export class Broker extends BrokerCore {
+/** The core with the server's one override: identities restored from the store find their listener's hooks. */
+class ServerCore extends BrokerCore {
+  portHooks: ((port: number) => BrokerHooks | undefined) | undefined;
+
+  override hooksForPort(port: number): BrokerHooks {
+    // Also called during the base constructor's restore, before portHooks is set: the global hooks then.
+    return this.portHooks?.(port) ?? this.hooks;
+  }
+}
+
+export class Broker implements BrokerControl {
+  private readonly core: ServerCore;
+  private readonly control: CoreControl;
   private readonly open: Listener[] = [];
+  /** What each open listener is, for `listeners`. */
+  private readonly views: ListenerView[] = [];
   private readonly listenerHooks: ReadonlyMap<number, BrokerHooks>;
   private readonly pskSources: ReadonlyMap<number, PskSource>;
   private readonly contexts: (ListenerContext | undefined)[] = [];
@@ -49,13 +78,24 @@ export class Broker extends BrokerCore {
   private readonly sys: SysTopics | undefined;
   private socketsAccepted = 0;
 
+  readonly clients: ClientsApi;
+  readonly sessions: SessionsApi;
+  readonly subscriptions: SubscriptionsApi;
+  readonly retained: RetainedApi;
+
   constructor(init: BrokerInit = {}) {
-    super(init);
+    this.core = new ServerCore(init);
+    this.core.portHooks = (port) => this.contexts.find((c) => c !== undefined && c.port === port)?.hooks;
+    this.control = new CoreControl(this.core);
+    this.clients = this.control.clients;
+    this.sessions = this.control.sessions;
+    this.subscriptions = this.control.subscriptions;
+    this.retained = this.control.retained;
     this.listenerHooks = init.listenerHooks ?? new Map();
     this.pskSources = init.pskSources ?? new Map();
     const sysInterval = init.sysInterval ?? 0;
     if (sysInterval > 0) {
-      this.sys = new SysTopics(this, {
+      this.sys = new SysTopics(this.core, {
         interval: sysInterval,
         version: init.version ?? culexVersion(),
         socketsAccepted: () => this.socketsAccepted,
@@ -64,29 +104,66 @@ export class Broker extends BrokerCore {
     }
   }
 
-  /** @internal The core, for the server's own wiring and for tests; not part of the public API. */
+  /**
+   * @internal The core itself, for the server's own wiring (security reload, log topic) and for tests that
+   * must look at internal state. Not part of the public API: it changes without notice.
+   */
   get internals(): BrokerCore {
+    return this.core;
+  }
+
+  /** Publishes as the broker; returns how many subscriptions matched. Throws TypeError for a bad topic / QoS. */
+  publish(request: PublishRequest): number {
+    return this.control.publish(request);
+  }
+
+  /** Disconnects a connected client (MQTT 5: with `reasonCode`, default 0x98); false if it is not connected. */
+  disconnect(clientId: string, options?: DisconnectOptions): boolean {
+    return this.control.disconnect(clientId, options);
+  }
+
+  /** The listeners open now, one per bound socket. */
+  get listeners(): readonly ListenerView[] {
+    return this.views;
+  }
+
+  /** Counters since start, and the current numbers of connections, sessions, subscriptions and retained messages. */
+  get stats(): BrokerStatsView {
+    const core = this.core;
+    return {
+      ...core.stats,
+      connections: core.connections.size,
+      clientsConnected: this.control.clientCount,
+      sessions: core.sessions.size,
+      subscriptions: core.tree.size,
+      retained: core.retained.size,
+    };
+  }
+
+  on<K extends BrokerEventName>(event: K, listener: BrokerEventListener<K>): this {
+    this.core.on(event, listener as (...args: unknown[]) => void);
     return this;
   }
 
-  /** Context of each listener by index (undefined for one that failed to open). */
-  get listenerContexts(): readonly (ListenerContext | undefined)[] {
-    return this.contexts;
+  once<K extends BrokerEventName>(event: K, listener: BrokerEventListener<K>): this {
+    this.core.once(event, listener as (...args: unknown[]) => void);
+    return this;
   }
 
-  /** The hooks of the listener on `port` (per_listener_settings), for identities restored from the store. */
-  override hooksForPort(port: number): BrokerHooks {
-    // Called during the base constructor's restore too, before this class's fields exist.
-    const contexts = this.contexts as (ListenerContext | undefined)[] | undefined;
-    const context = contexts?.find((c) => c !== undefined && c.port === port);
-    return context?.hooks ?? this.hooks;
+  off<K extends BrokerEventName>(event: K, listener: BrokerEventListener<K>): this {
+    this.core.off(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  /** @internal Context of each listener by index (undefined for one that failed to open). */
+  get listenerContexts(): readonly (ListenerContext | undefined)[] {
+    return this.contexts;
   }
 
   /** Listeners opened so far (with the ports really bound). */
   get listening(): readonly Listener[] {
     return this.open;
   }
-
   /** Opens listeners; by default one on localhost:1883 as Mosquitto 2.0 does with no configuration. */
   async listen(specs: readonly ListenerSpec[] = [{ port: 1883, host: '127.0.0.1' }]): Promise<Listener[]> {
     const opened: Listener[] = [];
@@ -100,7 +177,7 @@ export class Broker extends BrokerCore {
         // The certificate / PSK identity is per connection, so such a connection gets its own context.
         const base = context!;
         this.socketsAccepted++;
-        this.handleConnection(
+        this.core.handleConnection(
           stream,
           certificateUsername === undefined ? base : { ...base, certificateUsername },
           remote,
@@ -108,17 +185,26 @@ export class Broker extends BrokerCore {
       };
       try {
         const { listeners, tls } = await openListener(options, handler, {
-          handshakeTimeoutMs: Math.max(1, this.options.connectTimeout) * 1000,
+          handshakeTimeoutMs: Math.max(1, this.core.options.connectTimeout) * 1000,
           psk: this.pskSourceFor(index, options),
-          logger: this.logger,
+          logger: this.core.logger,
         });
         this.tlsSetups[index] = tls;
         context = this.contextFor(
           { ...options, port: listeners[0]?.port ?? options.port },
-          this.listenerHooks.get(index) ?? this.hooks,
+          this.listenerHooks.get(index) ?? this.core.hooks,
         );
         this.contexts[index] = context;
-        for (const l of listeners) this.logger.log('notice', `Opening ${l.description}.`);
+        for (const l of listeners) {
+          this.core.logger.log('notice', `Opening ${l.description}.`);
+          this.views.push({
+            port: l.port,
+            description: l.description,
+            protocol: options.protocol,
+            tls: options.tls !== undefined,
+            mountPoint: options.mountPoint ?? '',
+          });
+        }
         opened.push(...listeners);
       } catch (err) {
         await Promise.all(opened.map((l) => l.close()));
@@ -142,8 +228,8 @@ export class Broker extends BrokerCore {
       try {
         steps.push(prepareTlsReload(setup, tls));
       } catch (err) {
-        this.logger.log('error', `Error: ${err instanceof Error ? err.message : String(err)}`);
-        this.logger.log(
+        this.core.logger.log('error', `Error: ${err instanceof Error ? err.message : String(err)}`);
+        this.core.logger.log(
           'error',
           `Error when reloading certificate '${tls.certfile}' or key '${tls.keyfile}'.`,
         );
@@ -159,34 +245,30 @@ export class Broker extends BrokerCore {
     if (options.tls?.pskHint === undefined) return undefined;
     const given = this.pskSources.get(index);
     if (given !== undefined) return given;
-    const file = options.security?.pskFile ?? this.options.pskFile;
+    const file = options.security?.pskFile ?? this.core.options.pskFile;
     return new PskSource(file === undefined ? PskTable.empty : PskTable.load(file));
   }
 
-  contextFor(options: ListenerOptions, hooks: BrokerHooks): ListenerContext {
+  private contextFor(options: ListenerOptions, hooks: BrokerHooks): ListenerContext {
     return {
       port: options.port,
       mountPoint: options.mountPoint ?? '',
-      security: options.security ?? this.options,
+      security: options.security ?? this.core.options,
       hooks,
-      maxQos: options.maxQos ?? this.options.maxQos,
-      maxTopicAlias: options.maxTopicAlias ?? this.options.maxTopicAlias,
+      maxQos: options.maxQos ?? this.core.options.maxQos,
+      maxTopicAlias: options.maxTopicAlias ?? this.core.options.maxTopicAlias,
       useUsernameAsClientId: options.useUsernameAsClientId,
       plainMqtt: options.protocol !== 'websockets',
     };
   }
 
-  /** Also stops the $SYS publisher, whichever of close() / stop() ends the broker. */
-  override close(): void {
-    this.sys?.stop();
-    super.close();
-  }
-
   /** Stops accepting, disconnects every client, and resolves when the listeners are closed. */
   async stop(): Promise<void> {
     const listeners = this.open.splice(0);
+    this.views.length = 0;
     const closing = Promise.all(listeners.map((l) => l.close()));
-    this.close();
+    this.sys?.stop();
+    this.core.close();
     await closing;
   }
 }

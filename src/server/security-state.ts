@@ -155,11 +155,12 @@ export class SecurityState {
   private applySecurityOptions(config: CulexConfig): void {
     const broker = this.broker;
     if (broker === undefined) return;
-    copySecurityOptions(broker.options, config.broker);
+    const options = broker.internals.options;
+    copySecurityOptions(options, config.broker);
     if (!config.perListenerSettings) return;
     config.listeners.forEach((l, i) => {
       const context = broker.listenerContexts[i];
-      if (l.security !== undefined && context !== undefined && context.security !== broker.options) {
+      if (l.security !== undefined && context !== undefined && context.security !== options) {
         copySecurityOptions(context.security, l.security);
       }
     });

@@ -96,7 +96,7 @@ for (const persistent of [false, true]) {
       assert.equal(fastSeen.size, COUNT, 'the fast reader lost messages');
       assert.equal(broker.stats.dropped, 0);
       assert.ok(
-        (broker.sessions.get('slow')!.connection!.pressure?.pauses ?? 0) > 0,
+        (broker.internals.sessions.get('slow')!.connection!.pressure?.pauses ?? 0) > 0,
         'the publisher was paused',
       );
       for (const c of [slow, fast, pub]) c.destroy();
@@ -136,7 +136,7 @@ test('slow subscriber, QoS 0: one that stops reading does not hold up another su
     const normal = await client(port, 'normal', 'q0/t', 0);
     const pub = await client(port, 'pub');
     const ms = await burstArrives(pub, normal, 'q0/t');
-    const conn = broker.sessions.get('stalled')!.connection!;
+    const conn = broker.internals.sessions.get('stalled')!.connection!;
     assert.ok(conn.stream.writableLength > SOFT_BACKLOG, 'the stalled subscriber did back up');
     assert.ok(ms < BOUND_MS, `the other subscriber got the burst after ${ms} ms`);
     assert.ok(broker.stats.droppedSlowConsumer > 0, 'QoS 0 to the stalled subscriber is dropped');
@@ -170,8 +170,8 @@ test('slow subscriber: one that makes no progress is dropped, counted by reason 
       assert.equal(await publishQos1(pub, 'stuck/t', 200, 5000), 200);
       const session = broker.sessions.get('stuck')!;
       // 5 in flight + 10 queued are kept; the rest is dropped for the full queue.
-      assert.equal(session.inflightCount, 5);
-      assert.equal(session.queuedCount, 10);
+      assert.equal(session.inflight, 5);
+      assert.equal(session.queued, 10);
       assert.equal(broker.stats.droppedQueueFull, 185);
       assert.equal(broker.stats.dropped, 185);
       assert.equal(session.dropped, 185);
@@ -228,7 +228,7 @@ test('slow subscriber: a publisher it holds (keepalive 1 s, PINGREQs held with i
       for (let t = 0; t < 6; t++) {
         pub.send({ type: 12 });
         await sleep(500);
-        paused ||= broker.sessions.get('pub')!.connection!.pausedBy !== null;
+        paused ||= broker.internals.sessions.get('pub')!.connection!.pausedBy !== null;
       }
       await reading;
       assert.ok(paused, 'the publisher was paused');

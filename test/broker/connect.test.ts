@@ -30,7 +30,7 @@ test('[MQTT-3.1.3-6] empty client id with clean session 1 is accepted and given 
   await withBroker({}, async ({ port, broker }) => {
     const { client, connack } = await RawClient.connect(port, { clientId: '', clean: true });
     assert.equal(connack.reasonCode, 0);
-    const ids = [...broker.sessions.keys()];
+    const ids = broker.sessions.list().items.map((s) => s.clientId);
     assert.equal(ids.length, 1);
     assert.match(ids[0]!, /^auto-[0-9A-F-]{36}$/);
     client.disconnect();

@@ -67,7 +67,7 @@ test('max_queued_messages bounds the offline queue (the oldest are kept, later o
       const { client: pub } = await RawClient.connect(port, { clientId: 'pub' });
       for (let i = 0; i < 20; i++) pub.send(publishPacket('b/t', String(i), 1, i + 1));
       await pub.collect(200);
-      assert.equal(broker.sessions.get('bounded')?.queuedCount, 5);
+      assert.equal(broker.sessions.get('bounded')?.queued, 5);
       const { client } = await RawClient.connect(port, { clientId: 'bounded', clean: false });
       const got = publishes(await client.collect(300, 5));
       assert.deepEqual(
@@ -126,7 +126,7 @@ test('persistent_client_expiration: a disconnected persistent session is removed
     while (broker.sessions.has('expiring') && Date.now() - start < 4000)
       await new Promise((r) => setTimeout(r, 100));
     assert.equal(broker.sessions.has('expiring'), false);
-    assert.equal(broker.tree.size, 0);
+    assert.equal(broker.subscriptions.count, 0);
     const { client, connack } = await RawClient.connect(port, { clientId: 'expiring', clean: false });
     assert.equal(connack.sessionPresent, false);
     client.disconnect();

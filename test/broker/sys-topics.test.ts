@@ -129,20 +129,20 @@ test('$SYS: sys_interval 0 publishes nothing', async () => {
     await watcher.subscribeAsync('$SYS/#', { qos: 0 });
     await new Promise((r) => setTimeout(r, 1300));
     assert.deepEqual(seen, []);
-    assert.equal(broker.retained.size, 0);
+    assert.equal(broker.retained.count, 0);
     await end(watcher);
   });
 });
 
 test('$SYS: the default library broker has no $SYS publisher; stop() ends it', async () => {
   const b = await startBroker({});
-  assert.equal(b.broker.retained.size, 0);
+  assert.equal(b.broker.retained.count, 0);
   await b.stop();
   const s = await startBroker({ sysInterval: 1 });
   await s.stop();
-  const count = s.broker.retained.size;
+  const count = s.broker.retained.count;
   await new Promise((r) => setTimeout(r, 1200));
-  assert.equal(s.broker.retained.size, count, 'nothing published after stop');
+  assert.equal(s.broker.retained.count, count, 'nothing published after stop');
   const uptime = s.broker.retained.get('$SYS/broker/uptime');
   assert.equal(uptime?.payload.toString(), '0 seconds');
 });

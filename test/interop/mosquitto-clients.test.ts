@@ -13,8 +13,8 @@ const skip = requireTool('mosquitto_pub', 'mosquitto_sub');
 /** True once the client is connected with at least `n` subscriptions. */
 function subscribed(broker: Broker, clientId: string, n = 1): () => boolean {
   return () => {
-    const s = broker.sessions.get(clientId);
-    return s !== undefined && s.connection !== null && s.subscriptions.size >= n;
+    const c = broker.clients.get(clientId);
+    return c !== undefined && c.subscriptionCount >= n;
   };
 }
 

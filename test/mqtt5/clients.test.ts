@@ -39,7 +39,7 @@ test('mosquitto_sub / mosquitto_pub -V 5 carry user properties, content type, su
       '-F',
       '%t|%p|%P|%C|%S|%R',
     ]);
-    assert.ok(await waitFor(() => broker.tree.size > 0, 5000), 'mosquitto_sub subscribed');
+    assert.ok(await waitFor(() => broker.subscriptions.count > 0, 5000), 'mosquitto_sub subscribed');
     for (let i = 0; i < 3; i++) {
       const pub = start('mosquitto_pub', [
         '-V',

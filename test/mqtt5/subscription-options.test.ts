@@ -90,7 +90,7 @@ test('[MQTT-4.4.0-2] a PUBACK >= 0x80 ends the delivery: it is not retransmitted
     const got = await nextPublish(c.client);
     c.client.send({ type: 4, packetId: got.packetId, reasonCode: 0x80 });
     await new Promise((r) => setTimeout(r, 100));
-    assert.equal(broker.sessions.get('nack')?.inflight.size, 0);
+    assert.equal(broker.sessions.get('nack')?.inflight, 0);
     c.client.destroy();
     const back = await connect5(port, { ...opts, clean: false });
     assert.equal(back.connack.sessionPresent, true);

@@ -205,7 +205,7 @@ test('subscriptions, their options and retained messages are restored; clean ses
   run = await start(db);
   try {
     assert.equal(run.broker.retained.get('r/1')?.payload.toString(), 'kept');
-    const entry = run.broker.sessions.get('keeper')?.subscriptions.get('k/+');
+    const entry = run.broker.sessions.get('keeper')?.subscriptions.find((s) => s.filter === 'k/+');
     assert.equal(entry?.qos, 2);
     assert.equal(run.broker.sessions.has('clean'), false);
     const p2 = await client(run.port, 'p2', true);

@@ -36,15 +36,15 @@ test('[MQTT-4.8.2-3] queued shared messages restored after a restart still move 
   await pub.collect(100);
   pub.disconnect();
   // Both members offline: the round-robin queues three jobs for each.
-  assert.equal(run.broker.sessions.get('a')?.queuedCount, 3);
+  assert.equal(run.broker.sessions.get('a')?.queued, 3);
   await run.broker.stop();
 
   run = await start(db);
   try {
-    const restored = run.broker.sessions.get('a')!;
+    const restored = run.broker.internals.sessions.get('a')!;
     const d = restored.peekQueued();
     assert.ok(d?.group !== undefined, 'the restored delivery lost its share group');
-    assert.equal(d.group, run.broker.tree.shareGroup('g', 'jobs/+'));
+    assert.equal(d.group, run.broker.internals.tree.shareGroup('g', 'jobs/+'));
 
     // b comes online and takes its own three; a comes online, receives its three and drops without acknowledging.
     const b = await member(run.port, 'b');

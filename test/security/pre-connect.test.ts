@@ -104,22 +104,22 @@ test('unauthenticated connections share one budget: the one that would exceed it
       const c = await RawClient.open(port);
       c.send([...header, 0, 4]);
       clients.push(c);
-      if (i < 2) assert.ok(await waitFor(() => broker.preConnect.bytes === (i + 1) * share));
+      if (i < 2) assert.ok(await waitFor(() => broker.internals.preConnect.bytes === (i + 1) * share));
       else assert.ok(await c.waitClosed(1000), `claimant ${i + 1} closed`);
     }
     await sleep(50);
     assert.equal(clients[0]!.isClosed, false);
     assert.equal(clients[1]!.isClosed, false);
-    assert.equal(broker.preConnect.bytes, 2 * share);
+    assert.equal(broker.internals.preConnect.bytes, 2 * share);
     assert.ok(lines.some((l) => l.includes('unauthenticated connections would hold more than 250000 bytes')));
     // Closing releases the share; a connected client holds none.
     clients[0]!.destroy();
-    assert.ok(await waitFor(() => broker.preConnect.bytes === share));
+    assert.ok(await waitFor(() => broker.internals.preConnect.bytes === share));
     const { client } = await RawClient.connect(port, { clientId: 'ok' });
-    assert.equal(broker.preConnect.bytes, share);
+    assert.equal(broker.internals.preConnect.bytes, share);
     client.disconnect();
     clients[1]!.destroy();
-    assert.ok(await waitFor(() => broker.preConnect.bytes === 0));
+    assert.ok(await waitFor(() => broker.internals.preConnect.bytes === 0));
   });
 });
 

@@ -349,5 +349,5 @@ test('TLS: a handshake that never completes is closed after the timeout', { skip
   // The listener still serves others.
   const ok = await connectMqtt(`mqtts://127.0.0.1:${port}`, { ca: readFileSync(pki.caCert) });
   await ok.endAsync();
-  assert.equal(broker.connections.size, 0);
+  assert.equal(broker.stats.connections, 0);
 });

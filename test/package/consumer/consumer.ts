@@ -1,7 +1,16 @@
 // A program that embeds Culex as a user would, importing only the published entry points. Type-checked by
 // test/package/typings.test.ts against the emitted declarations (dist/src/**/*.d.ts), never run.
 
-import { Broker, type BrokerHooks, type ClientInfo, type Message } from 'culex-mqtt';
+import {
+  Broker,
+  type BrokerHooks,
+  type ClientInfo,
+  createBroker,
+  type Message,
+  type Page,
+  parseConfig,
+  type SessionView,
+} from 'culex-mqtt';
 import { encodePacket, type Packet, PacketDecoder, ReasonCode } from 'culex-mqtt/protocol';
 
 const hooks: BrokerHooks = {
@@ -21,5 +30,16 @@ export async function main(): Promise<void> {
   decoder.push(bytes, { onPacket: () => undefined, onDecodeError: () => undefined });
   const code: number = ReasonCode.NotAuthorized;
   void code;
+  const sessions: Page<SessionView> = broker.sessions.list({ state: 'offline', limit: 50 });
+  void sessions.cursor;
+  broker.on(
+    'subscribe',
+    (client: ClientInfo, filter: string, qos: 0 | 1 | 2) => client.clientId.length + filter.length + qos,
+  );
+  broker.publish({ topic: 'a/b', payload: 'x', qos: 1 });
+  broker.disconnect('someone', { reasonCode: 0x98 });
   await broker.stop();
+  const configured = await createBroker(parseConfig('listener 1883 127.0.0.1\n'));
+  await configured.reload();
+  await configured.stop();
 }
