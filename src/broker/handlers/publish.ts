@@ -51,6 +51,13 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
   }
 
   const reason = checkPublish(conn, topic, packet, properties);
+  if (reason < 0x80 && topic.charCodeAt(0) === 0x24 && conn.context.mountPoint === '' && isControl(topic)) {
+    // Mosquitto hands `$CONTROL/...` to the plugin that registered it and never routes or retains it;
+    // the acknowledgement is a plain success either way.
+    conn.context.hooks.control?.(conn, topic, packet.payload);
+    acknowledge(conn, packet, 0);
+    return;
+  }
   if (reason < 0x80) {
     if (conn.context.mountPoint !== '') topic = conn.context.mountPoint + topic;
     const now = broker.now;
@@ -112,6 +119,10 @@ function checkPublish(
     return ReasonCode.NotAuthorized;
   }
   return 0;
+}
+
+function isControl(topic: string): boolean {
+  return topic.startsWith('$CONTROL/');
 }
 
 function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number): void {
