@@ -91,8 +91,9 @@ const byPriorityThenRole = (a: RoleLink, b: RoleLink): number =>
   b.priority - a.priority || byteCompare(a.role.rolename, b.role.rolename);
 const byPriorityThenGroup = (a: GroupLink, b: GroupLink): number =>
   b.priority - a.priority || byteCompare(a.group.groupname, b.group.groupname);
-const byPriorityThenClient = (a: ClientLink, b: ClientLink): number =>
-  b.priority - a.priority || byteCompare(a.client.username, b.client.username);
+/** A group's members are listed by username only (their priority orders the client's groups instead). */
+const byClientName = (a: ClientLink, b: ClientLink): number =>
+  byteCompare(a.client.username, b.client.username);
 /** ACLs: higher priority first; equal priorities in the order they were added. */
 const byAclPriority = (a: Acl, b: Acl): number => b.priority - a.priority;
 
@@ -198,7 +199,7 @@ export class DynsecData {
   /** False when the client is already a member. */
   addGroupClient(group: Group, client: Client, priority: number): boolean {
     if (group.clients.some((l) => l.client === client)) return false;
-    insertSorted(group.clients, { client, priority }, byPriorityThenClient);
+    insertSorted(group.clients, { client, priority }, byClientName);
     insertSorted(client.groups, { group, priority }, byPriorityThenGroup);
     return true;
   }
