@@ -1,7 +1,7 @@
 // The dynamic-security JSON file: loaded once at start, rewritten after every change the way the plugin does
 // it (the whole document to `FILE.new`, then renamed over `FILE`, so a crash never leaves half a file).
 
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import type { LogLevel } from '../broker/logger.js';
 import { printFormatted } from './cjson.js';
 import { decodeDocument, encodeDocument } from './dynsec-codec.js';
@@ -31,8 +31,16 @@ export function loadDynsecFile(path: string, log: Log): DynsecData {
 
 export function saveDynsecFile(path: string, data: DynsecData, log: Log): void {
   const temp = `${path}.new`;
+  // The replacement keeps the file's permissions (Mosquitto 2.0.11 rewrites the file in place, which keeps them).
+  let mode = 0o600;
   try {
-    writeFileSync(temp, printFormatted(encodeDocument(data)));
+    mode = statSync(path).mode & 0o7777;
+  } catch {
+    // A first save: owner-only, the file holds password hashes.
+  }
+  try {
+    writeFileSync(temp, printFormatted(encodeDocument(data)), { mode });
+    chmodSync(temp, mode);
   } catch {
     log('error', 'Error saving Dynamic security plugin config: File is not writable - check permissions.');
     return;
