@@ -29,7 +29,7 @@ export function createDynsecPlugin(context: PluginContext): CulexPlugin {
     );
     return {};
   }
-  const data = loadDynsecFile(file, context.log);
+  const data = loadDynsecFile(file, context.log, option(context, 'password_init_file'));
   const log = context.log;
 
   return {

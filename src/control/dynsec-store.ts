@@ -1,16 +1,28 @@
 // The dynamic-security JSON file: loaded once at start, rewritten after every change the way the plugin does
 // it (the whole document to `FILE.new`, then renamed over `FILE`, so a crash never leaves half a file).
 
-import { chmodSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import type { LogLevel } from '../broker/logger.js';
 import { printFormatted } from './cjson.js';
 import { decodeDocument, encodeDocument } from './dynsec-codec.js';
+import { initialDocument } from './dynsec-init.js';
 import { DynsecData } from './dynsec-model.js';
 
 type Log = (level: LogLevel, message: string) => void;
 
-/** Mosquitto 2.0.11 logs an unreadable or invalid file and runs with an empty configuration. */
-export function loadDynsecFile(path: string, log: Log): DynsecData {
+/**
+ * Mosquitto 2.0.11 logs an unreadable or invalid file and runs with an empty configuration; a missing file is
+ * first generated when 2.1's initial password is given (see dynsec-init.ts). Throws DynsecInitError when that
+ * generation fails, so the broker does not start.
+ */
+export function loadDynsecFile(path: string, log: Log, passwordInitFile?: string): DynsecData {
+  if (!existsSync(path)) {
+    const initial = initialDocument(passwordInitFile, log);
+    if (initial !== undefined) {
+      writeFileSync(path, printFormatted(initial), { mode: 0o600 });
+      return decodeDocument(initial);
+    }
+  }
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

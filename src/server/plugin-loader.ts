@@ -66,7 +66,14 @@ export async function loadPlugin(
   };
   // Mosquitto's own dynamic-security plugin is built in: its JSON file and $CONTROL API work unchanged.
   if (isDynsecPluginPath(path)) {
-    return { config, plugin: createDynsecPlugin({ ...context, log: (l, m) => logger.log(l, m) }) };
+    try {
+      return { config, plugin: createDynsecPlugin({ ...context, log: (l, m) => logger.log(l, m) }) };
+    } catch (err) {
+      throw new PluginLoadError(
+        path,
+        `initialisation failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
   }
   if (/\.(so|dll|dylib)$/i.test(path)) {
     throw new PluginLoadError(

@@ -26,8 +26,8 @@ async function connack(
 }
 
 /** Sends commands as admin on `port` and waits for the response. */
-async function command(port: number, commands: unknown[]): Promise<string> {
-  const { c } = await connack(port, { username: 'admin', password: 'adminpw', clientId: 'adm' });
+async function command(port: number, commands: unknown[], password = 'adminpw'): Promise<string> {
+  const { c } = await connack(port, { username: 'admin', password, clientId: 'adm' });
   await subscribe(c, 1, [[`${CONTROL}/response`, 0]]);
   c.send(publishPacket(CONTROL, JSON.stringify({ commands }), 0));
   const p = await c.nextOfType(3);
@@ -162,6 +162,46 @@ test('a CONNECT whose will is on a $CONTROL topic is refused (0x87); other wills
     assert.equal(ok.code, 0);
     ok.c.disconnect();
     assert.equal(readFileSync(file, 'utf8').length > 0, true);
+  } finally {
+    await broker.stop();
+  }
+});
+
+test('2.1 first run: a missing file is generated with an admin whose password comes from plugin_opt_password_init_file', async () => {
+  const dir = tempDir('culex-dynsec-');
+  const file = join(dir, 'generated.json');
+  const pwFile = join(dir, 'admin.pw');
+  writeFileSync(pwFile, 'initial-secret-1  \nignored second line\n');
+  const broker = await startCli(dir, [
+    'allow_anonymous false',
+    'plugin culex:dynamic-security',
+    `plugin_opt_config_file ${file}`,
+    `plugin_opt_password_init_file ${pwFile}`,
+  ]);
+  try {
+    assert.match(broker.log(), /Dynamic security plugin config not found, generating a default config\./);
+    assert.match(broker.log(), new RegExp(`  Using admin password from file '${pwFile}'`));
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as {
+      clients: { username: string }[];
+      anonymousGroup: string;
+    };
+    assert.deepEqual(
+      doc.clients.map((c) => c.username),
+      ['admin'],
+    );
+    assert.equal(doc.anonymousGroup, 'unauthenticated');
+    // The admin (super-admin role: $CONTROL/#) can drive the API with the password from the file.
+    const { code, c } = await connack(broker.port, {
+      username: 'admin',
+      password: 'initial-secret-1',
+      clientId: 'a',
+    });
+    assert.equal(code, 0);
+    c.disconnect();
+    assert.match(
+      await command(broker.port, [{ command: 'listRoles' }], 'initial-secret-1'),
+      /"totalCount":7/,
+    );
   } finally {
     await broker.stop();
   }
