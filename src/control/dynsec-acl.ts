@@ -4,9 +4,11 @@
 // default. An unknown username has no opinion (the broker then denies unless another source allows).
 
 import type { AccessKind, ClientInfo } from '../broker/hooks.js';
-import type { Acl, AclType, DefaultAccess, DynsecData, RoleLink } from './dynsec-model.js';
+import type { Acl, DefaultAccess, DynsecData, RoleLink } from './dynsec-model.js';
 
 type Outcome = boolean | undefined;
+
+const NO_LEVELS: readonly string[] = [];
 
 /**
  * One topic level of an ACL, with 2.1's `%c` / `%u` substitution (a level that is exactly `%c` or `%u`).
@@ -22,18 +24,17 @@ function level(acl: string, client: ClientInfo): string | null {
 }
 
 /** mosquitto_topic_matches_sub with patterns: a topic name against an ACL filter; `$` topics need a `$` ACL. */
-export function publishMatches(acl: string, topic: string, client: ClientInfo): boolean {
-  if (topic.startsWith('$') && !acl.startsWith('$')) return false;
-  const a = acl.split('/');
-  const t = topic.split('/');
+export function publishMatches(acl: Acl, topic: readonly string[], client: ClientInfo): boolean {
+  const a = acl.levels;
+  if ((topic[0] as string).charCodeAt(0) === 0x24 && acl.topic.charCodeAt(0) !== 0x24) return false;
   for (let i = 0; i < a.length; i++) {
     const want = level(a[i] as string, client);
     if (want === null) return false;
     if (want === '#') return i === a.length - 1;
-    if (i >= t.length) return false;
-    if (want !== '+' && want !== t[i]) return false;
+    if (i >= topic.length) return false;
+    if (want !== '+' && want !== topic[i]) return false;
   }
-  return a.length === t.length;
+  return a.length === topic.length;
 }
 
 /**
@@ -73,13 +74,17 @@ function checkRoles(
   links: readonly RoleLink[],
   kind: AccessKind,
   topic: string,
+  levels: readonly string[],
   client: ClientInfo,
 ): Outcome {
   for (const { role } of links) {
     let outcome: Outcome;
     if (kind === 'write' || kind === 'read') {
-      const type: AclType = kind === 'write' ? 'publishClientSend' : 'publishClientReceive';
-      outcome = firstMatch(role.acls[type], (a) => publishMatches(a.topic, topic, client));
+      const acls = role.acls[kind === 'write' ? 'publishClientSend' : 'publishClientReceive'];
+      for (let i = 0; i < acls.length && outcome === undefined; i++) {
+        const acl = acls[i] as Acl;
+        if (publishMatches(acl, levels, client)) outcome = acl.allow;
+      }
     } else {
       const sub = kind === 'subscribe';
       // A literal ACL is looked up by exact topic before the patterns, whatever their priorities.
@@ -113,17 +118,19 @@ function defaultFor(access: DefaultAccess, kind: AccessKind): boolean {
 
 /** true = allow, false = deny, undefined = defer (Mosquitto's MOSQ_ERR_PLUGIN_DEFER). */
 export function decide(data: DynsecData, client: ClientInfo, kind: AccessKind, topic: string): Outcome {
+  // Split once per check; the ACLs carry their levels already.
+  const levels = kind === 'write' || kind === 'read' ? topic.split('/') : NO_LEVELS;
   if (client.username !== undefined) {
     const entry = data.findClient(client.username);
     if (entry === undefined) return undefined;
-    const own = checkRoles(entry.roles, kind, topic, client);
+    const own = checkRoles(entry.roles, kind, topic, levels, client);
     if (own !== undefined) return own;
     for (const { group } of entry.groups) {
-      const viaGroup = checkRoles(group.roles, kind, topic, client);
+      const viaGroup = checkRoles(group.roles, kind, topic, levels, client);
       if (viaGroup !== undefined) return viaGroup;
     }
   } else if (data.anonymousGroup !== undefined) {
-    const anonymous = checkRoles(data.anonymousGroup.roles, kind, topic, client);
+    const anonymous = checkRoles(data.anonymousGroup.roles, kind, topic, levels, client);
     if (anonymous !== undefined) return anonymous;
   }
   if (!defaultFor(data.defaultAccess, kind)) return undefined;

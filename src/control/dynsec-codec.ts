@@ -10,6 +10,7 @@ import {
   DynsecData,
   type Group,
   type GroupLink,
+  makeAcl,
   newClient,
   newGroup,
   newRole,
@@ -36,7 +37,7 @@ export function loadAcls(role: Role, list: JsonValue | undefined): void {
       if (typeof t !== 'string' || t.toLowerCase() !== type.toLowerCase()) return;
       const topic = member(j, 'topic');
       if (typeof topic !== 'string') return;
-      addAcl(role, type, { topic, priority: getInt(j, 'priority', 0), allow: getBool(j, 'allow', false) });
+      addAcl(role, type, makeAcl(topic, getInt(j, 'priority', 0), getBool(j, 'allow', false)));
     });
   }
 }

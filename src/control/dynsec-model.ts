@@ -17,6 +17,12 @@ export interface Acl {
   readonly topic: string;
   readonly priority: number;
   readonly allow: boolean;
+  /** `topic` split at '/', once, because 'read' checks run for every delivery. */
+  readonly levels: readonly string[];
+}
+
+export function makeAcl(topic: string, priority: number, allow: boolean): Acl {
+  return { topic, priority, allow, levels: topic.split('/') };
 }
 
 /** A role held by a client or group; priority -1 means "none given" (not written to JSON). */

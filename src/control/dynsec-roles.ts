@@ -13,7 +13,7 @@ import {
   requireName,
   validUtf8,
 } from './dynsec-command.js';
-import { ACL_TYPES, type AclType, addAcl, emptyAcls, newRole, type Role } from './dynsec-model.js';
+import { ACL_TYPES, type AclType, addAcl, emptyAcls, makeAcl, newRole, type Role } from './dynsec-model.js';
 import { getBool, getInt, getString, isObject, type JsonObject, member } from './json-get.js';
 
 function findRole(
@@ -141,7 +141,7 @@ const addRoleACL: CommandHandler = (ctx, cmd, corr) => {
   const { role, type, typeName, topic } = target;
   if (role.acls[type].some((a) => a.topic === topic))
     return reply(ctx, c, 'ACL with this topic already exists', corr);
-  const acl = { topic, priority: getInt(cmd, 'priority', 0), allow: getBool(cmd, 'allow', false) };
+  const acl = makeAcl(topic, getInt(cmd, 'priority', 0), getBool(cmd, 'allow', false));
   addAcl(role, type, acl);
   ctx.save();
   reply(ctx, c, null, corr);

@@ -136,6 +136,9 @@ function document(): string {
 
 const PUBLISH_TOPICS = ['m/x', 'm/y', 'm/x/z', 'n/a', 'o', 'p/q', '$CONTROL/other/v1'];
 const SUBSCRIBE_FILTERS = [
+  '$share/g/m/#',
+  '$share/g/n/a',
+  '$share/g/#',
   'm/lit',
   'm/#',
   'm/a/deep',
@@ -148,7 +151,7 @@ const SUBSCRIBE_FILTERS = [
   '$SYS/#',
   'q/+/r',
 ];
-const UNSUBSCRIBE_FILTERS = ['m/u', 'm/a', 'm/#', 'x', 'n/b', '#'];
+const UNSUBSCRIBE_FILTERS = ['$share/g/m/u', '$share/g/x', 'm/u', 'm/a', 'm/#', 'x', 'n/b', '#'];
 const RECEIVE_TOPICS = ['m/x', 'm/y', 'm/a/b', 'n/a', 'o', 'p'];
 const USERS = [...Object.keys(SHAPES), undefined];
 

@@ -47,7 +47,9 @@ function subscribeOne(
   const maxLevels = broker.options.maxTopicLevels;
   if (maxLevels > 0 && countLevels(filter) > maxLevels) return ReasonCode.TopicFilterInvalid;
   const authorize = conn.context.hooks.authorize;
-  if (authorize !== undefined && !authorize(conn, 'subscribe', filter)) return ReasonCode.NotAuthorized;
+  // Mosquitto 2.0 asks about the filter as written, `$share/group/` included (checked against 2.0.11's dynsec).
+  const asked = shared === null ? filter : conn.context.mountPoint + sub.topicFilter;
+  if (authorize !== undefined && !authorize(conn, 'subscribe', asked)) return ReasonCode.NotAuthorized;
 
   const qos = Math.min(sub.qos, conn.context.maxQos) as QoS;
   if (logger.enabled('subscribe')) logger.log('subscribe', `${conn.clientId} ${qos} ${sub.topicFilter}`);
