@@ -163,6 +163,19 @@ test('mosquitto_ctrl dynsec: every subcommand prints, responds and saves as agai
     assert.ok((oracleResponses?.length ?? 0) > SEQUENCE.length - 5, `${oracleResponses?.length} responses`);
     assert.deepEqual(culexResponses, oracleResponses);
     for (const r of rec) r.client.disconnect();
+    // The plugin's log lines ("dynsec: clientid/username | command | ..."), client ids masked (mosquitto_ctrl
+    // picks random ones).
+    const dynsecLines = (log: string): string[] =>
+      log
+        .split('\n')
+        .flatMap((l) =>
+          l.includes(' dynsec: ')
+            ? [l.slice(l.indexOf('dynsec: ')).replace(/^dynsec: [^/]*\//, 'dynsec: */')]
+            : [],
+        );
+    const oracleLog = dynsecLines(pair.mosquitto.log());
+    assert.ok(oracleLog.length > 40, `${oracleLog.length} dynsec log lines`);
+    assert.deepEqual(dynsecLines(pair.culex.log()), oracleLog);
     assert.equal(
       masked(readFileSync(pair.files.culex, 'utf8')),
       masked(readFileSync(pair.files.mosquitto, 'utf8')),
