@@ -10,6 +10,9 @@ import { loadDynsecFile, saveDynsecFile } from './dynsec-store.js';
 
 export const DYNSEC_PLUGIN_NAME = 'culex:dynamic-security';
 
+/** MQTT_MAX_PAYLOAD: the largest payload a PUBLISH can carry. */
+const MAX_PAYLOAD = 268435455;
+
 export function isDynsecPluginPath(path: string): boolean {
   return path === DYNSEC_PLUGIN_NAME || /(^|[/\\])mosquitto_dynamic_security\.so$/.test(path);
 }
@@ -50,17 +53,23 @@ export function createDynsecPlugin(context: PluginContext): CulexPlugin {
     onControl(client: ClientInfo, topic: string, payload: Buffer): boolean {
       if (topic !== DYNSEC_TOPIC) return false;
       const prefix = `dynsec: ${client.clientId}/${client.username ?? '(null)'} | `;
+      // Kicks are gathered and done in one pass once the response is out (a command may name many clients).
+      const kicked = new Set<string | undefined>();
       const response = handleControlPayload(
         {
           data,
           admin: client,
           save: () => saveDynsecFile(file, data, log),
-          kick: (username) => context.broker.disconnectClients(username ?? undefined),
+          kick: (username) => kicked.add(username ?? undefined),
           log: (text) => log('information', prefix + text),
         },
         payload,
       );
-      context.broker.publish(DYNSEC_RESPONSE_TOPIC, Buffer.from(response));
+      // Mosquitto drops a response above the MQTT payload limit rather than send it.
+      if (Buffer.byteLength(response) <= MAX_PAYLOAD) {
+        context.broker.publish(DYNSEC_RESPONSE_TOPIC, Buffer.from(response));
+      }
+      context.broker.disconnectClients(kicked);
       return true;
     },
   };

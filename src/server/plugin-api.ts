@@ -55,6 +55,9 @@ export type PluginModuleExport = PluginFactory | CulexPlugin;
 export interface PluginBroker {
   /** Publishes a message from the broker itself (no client), QoS 0, not retained. */
   publish(topic: string, payload: Buffer): void;
-  /** Disconnects every client with this username (undefined: clients without one); their wills are dropped. */
-  disconnectClients(username: string | undefined): void;
+  /**
+   * Disconnects every client whose username is in the set (undefined: clients without one), in one pass over
+   * the sessions; their wills are dropped.
+   */
+  disconnectClients(usernames: ReadonlySet<string | undefined>): void;
 }

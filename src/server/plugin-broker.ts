@@ -11,9 +11,9 @@ export function pluginBroker(current: () => BrokerCore | undefined): PluginBroke
     publish(topic, payload) {
       current()?.publish(new Message(topic, payload, 0, false, undefined, '', 0), null);
     },
-    disconnectClients(username) {
+    disconnectClients(usernames) {
       const broker = current();
-      if (broker !== undefined) disconnectByUsername(broker, username);
+      if (broker !== undefined && usernames.size > 0) disconnectByUsername(broker, usernames);
     },
   };
 }

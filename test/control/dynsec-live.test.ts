@@ -174,6 +174,21 @@ async function scenario(port: number): Promise<string[]> {
     `deleted login: ${await loginOutcome(port, { username: 'app', password: 'apppw', clientId: 'x4' })}`,
   );
   pub.disconnect();
+
+  // An administrator changing itself is disconnected too, before its PUBACK.
+  const self = await login(port, 'admin', 'pw', 'admin-self');
+  self.send(
+    publishPacket(
+      CONTROL,
+      JSON.stringify({ commands: [{ command: 'modifyClient', username: 'admin', textname: 'me' }] }),
+      1,
+      9,
+    ),
+  );
+  const seenBySelf = (await self.collect(500)).map((p) =>
+    p.type === 14 ? `disconnect ${p.reasonCode.toString(16)}` : `type ${p.type}`,
+  );
+  out.push(`self-modifying admin sees: ${seenBySelf.join(', ')}; closed=${await self.waitClosed(1500)}`);
   return out;
 }
 

@@ -55,7 +55,8 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
     // Mosquitto hands `$CONTROL/...` to the plugin that registered it and never routes or retains it;
     // the acknowledgement is a plain success either way.
     conn.context.hooks.control?.(conn, topic, packet.payload);
-    acknowledge(conn, packet, 0);
+    // The command may have disconnected its own sender (an administrator changing itself).
+    if (conn.state !== 'closed') acknowledge(conn, packet, 0);
     return;
   }
   if (reason < 0x80) {
