@@ -33,6 +33,7 @@ function document(): string {
       clientEntry({ username: 'admin', password: 'pw', roles: [{ rolename: 'admin' }] }),
       clientEntry({ username: 'app', password: 'apppw', roles: [{ rolename: 'app' }] }),
       clientEntry({ username: 'bound', password: 'bpw', clientid: 'only-me', roles: [{ rolename: 'app' }] }),
+      clientEntry({ username: 'plain', password: 'ppw' }),
     ],
     groups: [],
     roles: [
@@ -107,6 +108,23 @@ async function scenario(port: number): Promise<string[]> {
   );
   out.push(`bound: ${await loginOutcome(port, { username: 'bound', password: 'bpw', clientId: 'only-me' })}`);
   out.push(`unknown user: ${await loginOutcome(port, { username: 'ghost', password: 'x', clientId: 'x2' })}`);
+
+  // Without a grant for the control topic (default access never reaches $CONTROL), a command is refused and
+  // never executed.
+  const plain = await login(port, 'plain', 'ppw', 'plain-1');
+  plain.send(
+    publishPacket(
+      CONTROL,
+      JSON.stringify({ commands: [{ command: 'createClient', username: 'intruder' }] }),
+      1,
+      2,
+    ),
+  );
+  out.push(
+    `unprivileged command ack: ${((await plain.nextOfType(4)) as unknown as { reasonCode: number }).reasonCode}`,
+  );
+  plain.disconnect();
+  out.push(await admin([{ command: 'getClient', username: 'intruder' }]));
 
   // A retained PUBLISH to an unregistered $CONTROL topic is acknowledged but neither routed nor retained.
   const app = await login(port, 'app', 'apppw', 'app-1');
