@@ -87,6 +87,8 @@ function checkRoles(
       }
     } else {
       const sub = kind === 'subscribe';
+      // 2.1: a role that forbids wildcard subscriptions refuses them before looking at its ACLs.
+      if (sub && !role.allowWildcardSubs && /[+#]/.test(topic)) return false;
       // A literal ACL is looked up by exact topic before the patterns, whatever their priorities.
       const literal = role.acls[sub ? 'subscribeLiteral' : 'unsubscribeLiteral'].find(
         (a) => a.topic === topic,

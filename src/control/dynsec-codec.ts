@@ -58,6 +58,7 @@ export function decodeDocument(tree: JsonValue): DynsecData {
     const role = newRole(name);
     role.textname = optionalString(j, 'textname');
     role.textdescription = optionalString(j, 'textdescription');
+    role.allowWildcardSubs = getBool(j, 'allowwildcardsubs', true);
     loadAcls(role, member(j, 'acls'));
     data.addRole(role);
   });
@@ -148,6 +149,8 @@ export function roleJson(role: Role): JsonObject {
   const out: JsonObject = { rolename: role.rolename };
   if (role.textname !== undefined) out.textname = role.textname;
   if (role.textdescription !== undefined) out.textdescription = role.textdescription;
+  // Written only when false (2.1 always writes it), so files and responses stay 2.0.11's byte for byte.
+  if (!role.allowWildcardSubs) out.allowwildcardsubs = false;
   const acls: JsonValue[] = [];
   for (const type of ACL_TYPES) {
     for (const acl of role.acls[type])

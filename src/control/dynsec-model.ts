@@ -45,6 +45,8 @@ export interface Role {
   readonly rolename: string;
   textname: string | undefined;
   textdescription: string | undefined;
+  /** 2.1's `allowwildcardsubs`: false refuses every SUBSCRIBE with '+' or '#' reaching this role. */
+  allowWildcardSubs: boolean;
   acls: Record<AclType, Acl[]>;
   /** Back-references, so a change to the role can reach the clients it affects. */
   readonly clients: Set<Client>;
@@ -235,6 +237,7 @@ export function newRole(rolename: string): Role {
     rolename,
     textname: undefined,
     textdescription: undefined,
+    allowWildcardSubs: true,
     acls: emptyAcls(),
     clients: new Set(),
     groups: new Set(),

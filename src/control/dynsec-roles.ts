@@ -51,6 +51,7 @@ const createRole: CommandHandler = (ctx, cmd, corr) => {
   const role = newRole(name);
   role.textname = textname;
   role.textdescription = textdescription;
+  role.allowWildcardSubs = getBool(cmd, 'allowwildcardsubs', true);
   const acls = member(cmd, 'acls');
   if (Array.isArray(acls)) loadAcls(role, acls);
   ctx.data.addRole(role);
@@ -76,6 +77,8 @@ const modifyRole: CommandHandler = (ctx, cmd, corr) => {
   if (typeof textname === 'string') role.textname = textname;
   const textdescription = member(cmd, 'textdescription');
   if (typeof textdescription === 'string') role.textdescription = textdescription;
+  const wildcards = member(cmd, 'allowwildcardsubs');
+  if (typeof wildcards === 'boolean') role.allowWildcardSubs = wildcards;
   const acls = member(cmd, 'acls');
   if (Array.isArray(acls)) {
     role.acls = emptyAcls();
