@@ -368,6 +368,42 @@ const RAW: unknown[] = [
       { command: 'setClientId', username: 'u1', clientid: 3 },
     ],
   },
+  {
+    commands: [
+      { command: 'createclient', username: 'émile', password: '' },
+      { command: 'createClient', username: 'zed' },
+      { command: 'createClient', username: 'a\tb' },
+      { command: 'createClient', username: 'Ünïcödé', textname: 'naïve \u2028 "quoted" \\ / tab\t' },
+      { command: 'createRole', rolename: 'big' },
+      { command: 'addClientRole', username: 'zed', rolename: 'big', priority: 3e9 },
+      { command: 'addClientRole', username: 'émile', rolename: 'big', priority: -1.5 },
+      { command: 'addRoleACL', rolename: 'big', acltype: 'subscribeLiteral', topic: '', allow: true },
+      {
+        command: 'addRoleACL',
+        rolename: 'big',
+        acltype: 'subscribeLiteral',
+        topic: 'a/+/b',
+        allow: true,
+        priority: -7,
+      },
+      { command: 'addRoleACL', rolename: 'big', acltype: 'subscribeLiteral', topic: '#/a', allow: true },
+      { command: 'listClients', count: -5, offset: 99, correlationData: '' },
+      { command: 'listClients', verbose: true },
+      { command: 'getRole', rolename: 'big' },
+    ],
+  },
+  {
+    commands: [
+      { command: 'removeGroupClient', groupname: 'gx', username: 'zed' },
+      { command: 'deleteRole', rolename: 'rx' },
+      { command: 'getClient', username: 'u6' },
+      // (a getGroup here shows freed memory in 2.0.11's answer: a member's name reads as garbage)
+      { command: 'setAnonymousGroup', groupname: 'gx' },
+      { command: 'getAnonymousGroup' },
+      { command: 'deleteClient', username: 'u1' },
+      { command: 'getGroup', groupname: 'gx' },
+    ],
+  },
 ];
 
 async function rawRun(port: number): Promise<string[]> {
