@@ -65,17 +65,18 @@ export async function main(argv: readonly string[]): Promise<void> {
     fail(err instanceof Error ? err.message : String(err));
   }
   const logger = new LogSink(config.log);
-  // Password / ACL / PSK files and plugins; hooks are switchable so SIGHUP can swap them under live clients.
+  logger.log('notice', `culex version ${VERSION} starting`);
+  if (configFile !== undefined) logger.log('notice', `Config loaded from ${configFile}.`);
+  else logger.log('notice', 'Using default config.');
+  for (const w of config.warnings) logger.log('warning', w);
+  // Password / ACL / PSK files and plugins (after the start lines, so "Loading plugin: ..." follows them as in
+  // Mosquitto); hooks are switchable so SIGHUP can swap them under live clients.
   let security: SecurityState;
   try {
     security = await SecurityState.create(config, logger);
   } catch (err) {
     fail(err instanceof Error ? err.message : String(err));
   }
-  logger.log('notice', `culex version ${VERSION} starting`);
-  if (configFile !== undefined) logger.log('notice', `Config loaded from ${configFile}.`);
-  else logger.log('notice', 'Using default config.');
-  for (const w of config.warnings) logger.log('warning', w);
   if (config.localOnly) {
     logger.log(
       'notice',

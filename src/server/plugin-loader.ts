@@ -58,6 +58,7 @@ export async function loadPlugin(
   broker: PluginBroker = NO_BROKER,
 ): Promise<LoadedPlugin> {
   const path = config.path;
+  logger.log('notice', `Loading plugin: ${path}`);
   const context: PluginContext = {
     options: Object.freeze({ ...config.options }),
     log: (level, message) => logger.log(level, `Plugin ${path}: ${message}`),
