@@ -111,6 +111,7 @@ test('culex:dynamic-security names the built-in plugin; a missing file is logged
     `plugin_opt_config_file ${file}`,
   ]);
   try {
+    assert.match(broker.log(), /Config loaded from .*\n.*Loading plugin: culex:dynamic-security\n/);
     assert.match(
       broker.log(),
       /Error loading Dynamic security plugin config: File is not readable - check permissions\./,
