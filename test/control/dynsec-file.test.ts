@@ -174,6 +174,8 @@ test('2.1 first run: a missing file is generated with an admin whose password co
   const pwFile = join(dir, 'admin.pw');
   writeFileSync(pwFile, 'initial-secret-1  \nignored second line\n');
   const broker = await startCli(dir, [
+    // Started as root, the broker would switch to `mosquitto` first and could not write into this root-owned dir.
+    'user root',
     'allow_anonymous false',
     'plugin culex:dynamic-security',
     `plugin_opt_config_file ${file}`,
