@@ -22,6 +22,7 @@ export type {
   BrokerControl,
   BrokerEventListener,
   BrokerEventName,
+  BrokerEventSource,
   BrokerEvents,
   BrokerStatsView,
   ClientDetails,
@@ -54,6 +55,7 @@ export { loadConfig, parseConfig } from './server/load-config.js';
 export { LogSink } from './server/log-sink.js';
 export type {
   CulexPlugin,
+  PluginBroker,
   PluginContext,
   PluginDecision,
   PluginFactory,

@@ -67,7 +67,7 @@ export function createDynsecPlugin(context: PluginContext): CulexPlugin {
       );
       // Mosquitto drops a response above the MQTT payload limit rather than send it.
       if (Buffer.byteLength(response) <= MAX_PAYLOAD) {
-        context.broker.publish(DYNSEC_RESPONSE_TOPIC, Buffer.from(response));
+        context.broker.publish({ topic: DYNSEC_RESPONSE_TOPIC, payload: response });
       }
       context.broker.disconnectClients(kicked);
       return true;

@@ -190,8 +190,18 @@ export interface BrokerControl {
   publish(request: PublishRequest): number;
   /** Disconnects a connected client; false if it is not connected. */
   disconnect(clientId: string, options?: DisconnectOptions): boolean;
+  /**
+   * Disconnects every client whose username is in the set (undefined: clients without one), wills dropped, in
+   * one pass (Mosquitto's kick by username, when credentials or roles change); returns how many.
+   */
+  disconnectClients(usernames: ReadonlySet<string | undefined>): number;
   readonly listeners: readonly ListenerView[];
   readonly stats: BrokerStatsView;
+}
+
+/** The broker's typed events (the Broker has them; plugins get the same through their handlers). */
+export interface BrokerEventSource {
   on<K extends BrokerEventName>(event: K, listener: BrokerEventListener<K>): this;
+  once<K extends BrokerEventName>(event: K, listener: BrokerEventListener<K>): this;
   off<K extends BrokerEventName>(event: K, listener: BrokerEventListener<K>): this;
 }

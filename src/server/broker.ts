@@ -4,6 +4,7 @@
 import { BrokerCore, type BrokerCoreInit } from '../broker/broker-core.js';
 import { culexVersion } from '../broker/culex-version.js';
 import type { BrokerHooks } from '../broker/hooks.js';
+import { disconnectByUsername } from '../broker/kick.js';
 import type { ListenerContext } from '../broker/listener-context.js';
 import { SysTopics } from '../broker/sys-topics.js';
 import type { ConnectionHandler, Listener } from '../transport/listener.js';
@@ -14,6 +15,7 @@ import type {
   BrokerControl,
   BrokerEventListener,
   BrokerEventName,
+  BrokerEventSource,
   BrokerStatsView,
   ClientsApi,
   DisconnectOptions,
@@ -64,7 +66,7 @@ class ServerCore extends BrokerCore {
   }
 }
 
-export class Broker implements BrokerControl {
+export class Broker implements BrokerControl, BrokerEventSource {
   private readonly core: ServerCore;
   private readonly control: CoreControl;
   private readonly open: Listener[] = [];
@@ -120,6 +122,10 @@ export class Broker implements BrokerControl {
   /** Disconnects a connected client (MQTT 5: with `reasonCode`, default 0x98); false if it is not connected. */
   disconnect(clientId: string, options?: DisconnectOptions): boolean {
     return this.control.disconnect(clientId, options);
+  }
+
+  disconnectClients(usernames: ReadonlySet<string | undefined>): number {
+    return usernames.size === 0 ? 0 : disconnectByUsername(this.core, usernames);
   }
 
   /** The listeners open now, one per bound socket. */

@@ -3,6 +3,7 @@
 import type { AccessKind, AuthenticationRequest, ClientInfo, EnhancedAuthResult } from '../broker/hooks.js';
 import type { LogLevel } from '../broker/logger.js';
 import type { Message } from '../broker/message.js';
+import type { BrokerControl } from './broker-api.js';
 
 /** true = allow, false = deny, undefined = no opinion: ask the next plugin, then the password / ACL files. */
 export type PluginDecision = boolean | undefined;
@@ -51,13 +52,9 @@ export interface PluginContext {
 export type PluginFactory = (context: PluginContext) => CulexPlugin | Promise<CulexPlugin>;
 export type PluginModuleExport = PluginFactory | CulexPlugin;
 
-/** What a plugin may do to the broker. */
-export interface PluginBroker {
-  /** Publishes a message from the broker itself (no client), QoS 0, not retained. */
-  publish(topic: string, payload: Buffer): void;
-  /**
-   * Disconnects every client whose username is in the set (undefined: clients without one), in one pass over
-   * the sessions; their wills are dropped.
-   */
-  disconnectClients(usernames: ReadonlySet<string | undefined>): void;
-}
+/**
+ * What a plugin may see of and do to the broker: the same typed control surface as the library's Broker
+ * (clients, sessions, subscriptions, retained messages, publish, disconnect). Plugins load before the broker
+ * starts: until then lists are empty and actions do nothing.
+ */
+export type PluginBroker = BrokerControl;

@@ -7,6 +7,7 @@ import type { Logger } from '../broker/logger.js';
 import type { PluginConfig } from '../config/config.js';
 import { createDynsecPlugin, isDynsecPluginPath } from '../control/dynsec-plugin.js';
 import type { CulexPlugin, PluginBroker, PluginContext, PluginModuleExport } from './plugin-api.js';
+import { detachedPluginBroker } from './plugin-broker.js';
 
 export class PluginLoadError extends Error {
   constructor(
@@ -49,13 +50,10 @@ function checkShape(path: string, value: unknown): CulexPlugin {
   return value as CulexPlugin;
 }
 
-/** Until the broker is attached, plugin actions on it do nothing. */
-const NO_BROKER: PluginBroker = { publish: () => {}, disconnectClients: () => {} };
-
 export async function loadPlugin(
   config: PluginConfig,
   logger: Logger,
-  broker: PluginBroker = NO_BROKER,
+  broker: PluginBroker = detachedPluginBroker,
 ): Promise<LoadedPlugin> {
   const path = config.path;
   logger.log('notice', `Loading plugin: ${path}`);

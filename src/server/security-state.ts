@@ -64,7 +64,7 @@ export class SecurityState {
   private plugins: LoadedPlugin[] = [];
   private broker: Broker | undefined;
   /** Handed to plugins before the broker exists; acts on it once attached. */
-  private readonly pluginBroker = pluginBroker(() => this.broker?.internals);
+  private readonly pluginBroker = pluginBroker(() => this.broker);
   private readonly onMessage = (message: Message, client: ClientInfo | null): void => {
     for (const p of this.plugins)
       if (p.plugin.onMessage !== undefined) this.guard(p, () => p.plugin.onMessage!(message, client));

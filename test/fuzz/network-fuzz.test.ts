@@ -3,13 +3,13 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { testSeed } from '../helpers/seed.js';
 import { runNetworkFuzz } from './network-fuzz.js';
 
 test('2,000 mutated connections: the broker stays up, RSS bounded, the good clients miss nothing', {
   timeout: 120_000,
 }, async () => {
-  const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
-  console.log(`network fuzz seed=${seed} (replay: FUZZ_SEED=${seed})`);
+  const seed = testSeed('network fuzz');
   const r = await runNetworkFuzz({ connections: 2000, seed, rssLimitMb: 300 });
   console.log(
     `${r.connections} connections, ${r.perSecond.toFixed(0)}/s, peak RSS ${r.peakRssMb.toFixed(1)} MB, ` +

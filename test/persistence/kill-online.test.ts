@@ -9,6 +9,10 @@ import { test } from 'node:test';
 import mqtt, { type MqttClient, type Packet } from 'mqtt';
 import { canConnect, freePort, sleep, waitFor } from '../helpers/net.js';
 import { type BrokerProcess, CULEX_BIN, launchWith, tempDir, writeConf } from '../helpers/processes.js';
+import { seededRng } from '../helpers/seed.js';
+
+/** When each kill lands; printed so that a failing order can be replayed. */
+const rng = seededRng('kill-online kill timing');
 
 const KILLS = 22;
 const WINDOW = 64;
@@ -141,7 +145,7 @@ test('an online persistent subscriber gets every acknowledged QoS 1/2 message ac
       const ackedBefore = ledger.acked.size;
       if (i > 1) await waitFor(() => subConnects > subBefore && pubConnects > pubBefore, 5000);
       await waitFor(() => ledger.acked.size > ackedBefore, 3000);
-      await sleep(30 + Math.floor(Math.random() * 250));
+      await sleep(30 + rng.int(250));
       // Every other kill lands just after an acknowledgement left the broker, where an acknowledgement sent
       // before its commit would be lost; the others at whatever the broker is doing then.
       if (i % 2 === 0) {

@@ -11,6 +11,10 @@ import { test } from 'node:test';
 import mqtt, { type MqttClient, type Packet } from 'mqtt';
 import { canConnect, freePort, sleep } from '../helpers/net.js';
 import { CULEX_BIN, tempDir } from '../helpers/processes.js';
+import { seededRng } from '../helpers/seed.js';
+
+/** When each kill lands; printed so that a failing order can be replayed. */
+const rng = seededRng('kill-restart kill timing');
 
 const KILLS = 22;
 const RETAINED_TOPICS = 4;
@@ -147,7 +151,7 @@ test('acknowledged QoS 1/2 messages and retained messages survive repeated SIGKI
     if (iter > 1) broker = await startBroker(conf, port);
     const publisher = await connect(port, { clientId: `pub-${iter}`, clean: true });
     const loading = loadUntilClosed(publisher, iter, ledger);
-    await sleep(80 + Math.floor(Math.random() * 300));
+    await sleep(80 + rng.int(300));
     await killHard(broker);
     kills++;
     publisher.end(true);

@@ -6,9 +6,12 @@ import fc from 'fast-check';
 import { encodePacket } from '../../src/protocol/encoder.js';
 import type { Packet, ProtocolVersion } from '../../src/protocol/packets.js';
 import type { Properties } from '../../src/protocol/properties.js';
+import { seedFastCheck } from '../helpers/seed.js';
 import { packet } from './arbitraries.js';
 import { decodeChunks } from './helpers.js';
 import { canonical, fromMqttPacket, mqttGenerate, mqttParse, toMqttPacket } from './mqtt-packet-oracle.js';
+
+seedFastCheck('differential properties');
 
 const RUNS = 400;
 

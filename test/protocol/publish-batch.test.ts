@@ -6,7 +6,10 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { encodePacket } from '../../src/protocol/encoder.js';
 import { BATCH_PACKET_MAX, PublishBatch } from '../../src/protocol/publish-batch.js';
+import { seedFastCheck } from '../helpers/seed.js';
 import { topicName } from './arbitraries.js';
+
+seedFastCheck('publish-batch properties');
 
 class Capture {
   readonly chunks: Buffer[] = [];

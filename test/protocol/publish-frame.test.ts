@@ -6,7 +6,10 @@ import fc from 'fast-check';
 import { encodePacket } from '../../src/protocol/encoder.js';
 import type { QoS } from '../../src/protocol/packets.js';
 import { type PublishExtra, PublishFrame } from '../../src/protocol/publish-frame.js';
+import { seedFastCheck } from '../helpers/seed.js';
 import { properties, topicName, version } from './arbitraries.js';
+
+seedFastCheck('publish-frame properties');
 
 class Capture {
   readonly chunks: Buffer[] = [];

@@ -5,8 +5,11 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { encodePacket } from '../../src/protocol/encoder.js';
 import type { Packet, ProtocolVersion } from '../../src/protocol/packets.js';
+import { seedFastCheck } from '../helpers/seed.js';
 import { packet } from './arbitraries.js';
 import { decodeChunks, plain, splitAt } from './helpers.js';
+
+seedFastCheck('roundtrip properties');
 
 const RUNS = 300;
 

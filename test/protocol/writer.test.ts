@@ -4,6 +4,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { stringSize, utf8Length, writeString, writeStringOfLength } from '../../src/protocol/writer.js';
+import { seedFastCheck } from '../helpers/seed.js';
+
+seedFastCheck('writer properties');
 
 const strings = fc.oneof(
   fc.string({ maxLength: 100 }),
