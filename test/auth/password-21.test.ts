@@ -15,8 +15,7 @@ const BIN = join(ROOT, 'bin', 'culex-passwd.js');
 
 /** Password "pw", salt = 64 bytes of 0x01, m=47104 t=1 p=1, 64-byte tag: libargon2's reference encoding. */
 const SALT_B64 = 'AQ'.padEnd(86, 'EBAQ').slice(0, 86);
-const TAG_B64 =
-  'z3bjm7G0urHYWC/VTuZoSUZWYc4FxlJA90vKa1CNJK9kYp2Q/tQlDZVh9SJCrfU5uCuuVE/MbJli2+XGOMrIMw';
+const TAG_B64 = 'z3bjm7G0urHYWC/VTuZoSUZWYc4FxlJA90vKa1CNJK9kYp2Q/tQlDZVh9SJCrfU5uCuuVE/MbJli2+XGOMrIMw';
 const LIBARGON2_ORDER = `$argon2id$v=19$m=47104,t=1,p=1$${SALT_B64}$${TAG_B64}`;
 const NPM_ORDER = `$argon2id$v=19$m=47104,p=1,t=1$${SALT_B64}$${TAG_B64}`;
 
