@@ -85,7 +85,26 @@ function finishListener(draft: ConfigDraft, l: ListenerDraft, warnings: string[]
   }
   if (draft.perListenerSettings) options.security = listenerSecurity(l);
   checkTls(options, l, warnings);
+  checkProxy(options, l);
   return options;
+}
+
+/**
+ * Culex reads the PROXY header on plain MQTT listeners only: TLS is then terminated by the proxy (which reports
+ * it in the v2 header). A PROXY header in front of a TLS handshake or a WebSocket upgrade is not supported yet.
+ */
+function checkProxy(options: ListenerOptions, l: ListenerDraft): void {
+  if (options.proxyProtocol === undefined) return;
+  const what =
+    options.protocol === 'websockets' ? 'WebSocket' : options.tls !== undefined ? 'TLS' : undefined;
+  if (what === undefined) return;
+  throw new ConfigError({
+    code: ConfigErrorCode.unsupportedOption,
+    file: l.site.file,
+    line: l.site.line,
+    option: 'enable_proxy_protocol',
+    reason: `is not supported yet by Culex on a ${what} listener: terminate TLS at the proxy and use a plain MQTT listener`,
+  });
 }
 
 function listenerSecurity(l: ListenerDraft): SecurityOptions {

@@ -39,6 +39,18 @@ export interface ListenerOptions {
   httpDir?: string;
   websocketsHeadersSize?: number;
   tls?: TlsOptions;
+  /** Mosquitto 2.1 `enable_proxy_protocol`: each connection starts with a PROXY header of this version. */
+  proxyProtocol?: 1 | 2;
+  /** Mosquitto 2.1 `proxy_protocol_v2_require_tls`: the v2 header must say the client used TLS. */
+  proxyProtocolV2RequireTls?: boolean;
+  /** Mosquitto 2.1 `listener_allow_anonymous`: overrides allow_anonymous for this listener. */
+  allowAnonymous?: boolean;
+  /** Mosquitto 2.1 `listener_auto_id_prefix`: overrides auto_id_prefix for this listener. */
+  autoIdPrefix?: string;
+  /** Mosquitto 2.1 `accept_protocol_versions`: protocol levels (3, 4, 5) this listener accepts; all when absent. */
+  acceptProtocolVersions?: ReadonlyArray<3 | 4 | 5>;
+  /** Mosquitto 2.1 `websockets_origin`: allowed Origin header values of WebSocket upgrades; any when absent. */
+  websocketsOrigins?: readonly string[];
   /** Present only with `per_listener_settings true`: authentication scoped to this listener. */
   security?: SecurityOptions;
 }
