@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LogLevel } from '../../src/broker/logger.js';
 import { Broker } from '../../src/index.js';
+import { encodePacket } from '../../src/protocol/encoder.js';
 import type { ListenerOptions } from '../../src/transport/listener-options.js';
 import { connectPacket, RawClient } from '../helpers/raw-client.js';
-import { encodePacket } from '../../src/protocol/encoder.js';
 
 interface Proxied {
   port: number;
