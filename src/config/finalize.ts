@@ -108,7 +108,11 @@ function checkProxy(options: ListenerOptions, l: ListenerDraft): void {
 }
 
 function listenerSecurity(l: ListenerDraft): SecurityOptions {
-  return { ...l.security, allowAnonymous: l.allowAnonymousSet ? l.security.allowAnonymous : false };
+  const security = { ...l.security, allowAnonymous: l.allowAnonymousSet ? l.security.allowAnonymous : false };
+  // Mosquitto 2.1's listener_* forms win over the per-listener allow_anonymous / auto_id_prefix.
+  if (l.options.allowAnonymous !== undefined) security.allowAnonymous = l.options.allowAnonymous;
+  if (l.options.autoIdPrefix !== undefined) security.autoIdPrefix = l.options.autoIdPrefix;
+  return security;
 }
 
 /** TLS is on with certfile + keyfile (certificates) or psk_hint (pre-shared keys); half a setup is an error. */

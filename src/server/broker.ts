@@ -4,6 +4,7 @@ import { BrokerCore, type BrokerCoreInit } from '../broker/broker-core.js';
 import { culexVersion } from '../broker/culex-version.js';
 import type { BrokerHooks } from '../broker/hooks.js';
 import type { ListenerContext } from '../broker/listener-context.js';
+import type { SecurityOptions } from '../broker/options.js';
 import { SysTopics } from '../broker/sys-topics.js';
 import type { ConnectionHandler, Listener } from '../transport/listener.js';
 import type { ListenerOptions } from '../transport/listener-options.js';
@@ -37,6 +38,18 @@ export function completeListener(spec: ListenerSpec): ListenerOptions {
     useUsernameAsClientId: false,
     ...spec,
   };
+}
+
+/**
+ * Mosquitto 2.1's `listener_allow_anonymous` / `listener_auto_id_prefix` override one listener's security. The
+ * override inherits from the shared options, so a reload that changes them in place still reaches the listener.
+ */
+function listenerSecurity(options: ListenerOptions, base: SecurityOptions): SecurityOptions {
+  if (options.allowAnonymous === undefined && options.autoIdPrefix === undefined) return base;
+  const own: Partial<SecurityOptions> = {};
+  if (options.allowAnonymous !== undefined) own.allowAnonymous = options.allowAnonymous;
+  if (options.autoIdPrefix !== undefined) own.autoIdPrefix = options.autoIdPrefix;
+  return Object.assign(Object.create(base) as SecurityOptions, own);
 }
 
 export class Broker extends BrokerCore {
@@ -159,16 +172,19 @@ export class Broker extends BrokerCore {
   }
 
   contextFor(options: ListenerOptions, hooks: BrokerHooks): ListenerContext {
-    return {
+    const context: ListenerContext = {
       port: options.port,
       mountPoint: options.mountPoint ?? '',
-      security: options.security ?? this.options,
+      security: listenerSecurity(options, options.security ?? this.options),
       hooks,
       maxQos: options.maxQos ?? this.options.maxQos,
       maxTopicAlias: options.maxTopicAlias ?? this.options.maxTopicAlias,
       useUsernameAsClientId: options.useUsernameAsClientId,
       plainMqtt: options.protocol !== 'websockets',
     };
+    return options.acceptProtocolVersions === undefined
+      ? context
+      : { ...context, acceptProtocolVersions: options.acceptProtocolVersions };
   }
 
   /** Also stops the $SYS publisher, whichever of close() / stop() ends the broker. */

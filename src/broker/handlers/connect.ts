@@ -21,6 +21,12 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   const broker = conn.broker;
   const options = broker.options;
   const v5 = packet.protocolVersion === 5;
+  // Mosquitto 2.1 `accept_protocol_versions`: refused before anything else is read, with CONNACK 0x01 / 0x84.
+  const accepted = conn.context.acceptProtocolVersions;
+  if (accepted !== undefined && !accepted.includes(packet.protocolVersion)) {
+    refuse(conn, Refused.version, ReasonCode.UnsupportedProtocolVersion, 'protocol version not accepted');
+    return;
+  }
 
   let keepAlive = packet.keepAlive;
   let serverKeepAlive: number | undefined;
