@@ -57,6 +57,8 @@ export interface ConfigDraft {
   websocketsLogLevel: number;
   /** `websockets_headers_size` written before any listener: the default for all (the manual calls it global). */
   websocketsHeadersSize?: number;
+  /** `max_topic_alias_broker` written before any listener: the default for all. */
+  maxTopicAliasBroker?: number;
   warnings: string[];
   /** Mosquitto 2.1 `plugin_load NAME PATH`: plugins loaded by name, for `plugin_use NAME` on listeners. */
   namedPlugins: Map<string, PluginConfig>;

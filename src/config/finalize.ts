@@ -83,6 +83,9 @@ function finishListener(draft: ConfigDraft, l: ListenerDraft, warnings: string[]
   if (options.websocketsHeadersSize === undefined && draft.websocketsHeadersSize !== undefined) {
     options.websocketsHeadersSize = draft.websocketsHeadersSize;
   }
+  if (options.maxTopicAliasBroker === undefined && draft.maxTopicAliasBroker !== undefined) {
+    options.maxTopicAliasBroker = draft.maxTopicAliasBroker;
+  }
   if (draft.perListenerSettings) options.security = listenerSecurity(l);
   checkTls(options, l, warnings);
   checkProxy(options, l);

@@ -166,6 +166,12 @@ export const listenerOptions: Record<string, OptionSpec> = {
     (d, v) => (d.broker.maxTopicAlias = v),
     65535,
   ),
+  // Mosquitto 2.1 (0..65535, 2.1's default 10); absent, Culex keeps its own behaviour: no cap below the client's.
+  max_topic_alias_broker: listenerOrGlobal(
+    (l, v) => (l.options.maxTopicAliasBroker = v),
+    (d, v) => (d.maxTopicAliasBroker = v),
+    65535,
+  ),
   mount_point: one('listener', (draft, value) => {
     // Mosquitto refuses a mount point for the implicit listener.
     if (draft.listeners.length === 0)

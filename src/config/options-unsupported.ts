@@ -58,18 +58,6 @@ const MOSQUITTO_21 = {
     'general',
     "Mosquitto 2.1's $CONTROL/broker/v1 API (listPlugins, listListeners) is not implemented yet",
   ),
-  global_max_clients: unsupported(
-    'general',
-    'a broker-wide client limit is not implemented yet; use max_connections per listener',
-  ),
-  global_max_connections: unsupported(
-    'general',
-    'a broker-wide connection limit is not implemented yet; use max_connections per listener',
-  ),
-  max_topic_alias_broker: unsupported(
-    'general',
-    'the limit on topic aliases the broker itself uses towards clients is not configurable yet',
-  ),
 } as const;
 
 export const unsupportedOptions: Record<string, OptionSpec> = {

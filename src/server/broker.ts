@@ -108,6 +108,7 @@ export class Broker extends BrokerCore {
         // The certificate / PSK identity is per connection, so such a connection gets its own context.
         const base = context!;
         this.socketsAccepted++;
+        if (this.overGlobalMaxConnections(stream, remote)) return;
         this.handleConnection(
           stream,
           certificateUsername === undefined ? base : { ...base, certificateUsername },
@@ -163,6 +164,17 @@ export class Broker extends BrokerCore {
     };
   }
 
+  /** Mosquitto 2.1 `global_max_connections`: refused on accept with max_connections' log line, as 2.1 does. */
+  private overGlobalMaxConnections(stream: { destroy(): void }, remote: string): boolean {
+    const max = this.options.globalMaxConnections;
+    if (max <= 0 || this.connections.size < max) return false;
+    if (this.options.connectionMessages) {
+      this.logger.log('notice', `Client connection from ${remote} denied: max_connections exceeded.`);
+    }
+    stream.destroy();
+    return true;
+  }
+
   private pskSourceFor(index: number, options: ListenerOptions): PskSource | undefined {
     if (options.tls?.pskHint === undefined) return undefined;
     const given = this.pskSources.get(index);
@@ -182,9 +194,11 @@ export class Broker extends BrokerCore {
       useUsernameAsClientId: options.useUsernameAsClientId,
       plainMqtt: options.protocol !== 'websockets',
     };
-    return options.acceptProtocolVersions === undefined
-      ? context
-      : { ...context, acceptProtocolVersions: options.acceptProtocolVersions };
+    const own: { acceptProtocolVersions?: ReadonlyArray<3 | 4 | 5>; maxTopicAliasBroker?: number } = {};
+    if (options.acceptProtocolVersions !== undefined)
+      own.acceptProtocolVersions = options.acceptProtocolVersions;
+    if (options.maxTopicAliasBroker !== undefined) own.maxTopicAliasBroker = options.maxTopicAliasBroker;
+    return { ...context, ...own };
   }
 
   /** Also stops the $SYS publisher, whichever of close() / stop() ends the broker. */

@@ -49,6 +49,8 @@ export interface ListenerOptions {
   autoIdPrefix?: string;
   /** Mosquitto 2.1 `accept_protocol_versions`: protocol levels (3, 4, 5) this listener accepts; all when absent. */
   acceptProtocolVersions?: ReadonlyArray<3 | 4 | 5>;
+  /** Mosquitto 2.1 `max_topic_alias_broker`: cap on topic aliases sent to clients; no cap when absent. */
+  maxTopicAliasBroker?: number;
   /** Mosquitto 2.1 `websockets_origin`: allowed Origin header values of WebSocket upgrades; any when absent. */
   websocketsOrigins?: readonly string[];
   /** Present only with `per_listener_settings true`: authentication scoped to this listener. */

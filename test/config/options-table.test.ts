@@ -31,7 +31,7 @@ test('every option of the Mosquitto 2.0 reference list is in the table', (t) => 
   for (const extra of ['plugin', 'plugin_opt_anything', 'auth_opt_anything']) assert.ok(lookupOption(extra));
 });
 
-test('only bridge, OpenSSL engine and four Mosquitto 2.1 options are unsupported', () => {
+test('only bridge, OpenSSL engine and the Mosquitto 2.1 enable_control_api options are unsupported', () => {
   const unsupported = unsupportedOptionNames();
   const later21 = [
     'enable_control_api',
