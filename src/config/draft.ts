@@ -60,6 +60,8 @@ export interface ConfigDraft {
   /** `max_topic_alias_broker` written before any listener: the default for all. */
   maxTopicAliasBroker?: number;
   warnings: string[];
+  /** Mosquitto 2.1 `enable_control_api`. */
+  enableControlApi: boolean;
   /** Mosquitto 2.1 `plugin_load NAME PATH`: plugins loaded by name, for `plugin_use NAME` on listeners. */
   namedPlugins: Map<string, PluginConfig>;
   /** Set by the 2.1 forms (global_plugin, plugin_load, plugin_use): the plugin later `plugin_opt_*` lines configure. */
@@ -101,6 +103,7 @@ export function newDraft(): ConfigDraft {
     websocketsLogLevel: 0,
     warnings: [],
     namedPlugins: new Map(),
+    enableControlApi: false,
     site: { file: '', line: 0, option: '' },
   };
 }

@@ -3,7 +3,12 @@
 
 import type { SecurityOptions } from '../broker/options.js';
 import type { ListenerOptions } from '../transport/listener-options.js';
-import type { CulexConfig, PluginConfig } from './config.js';
+import {
+  BROKER_CONTROL_PLUGIN,
+  type BrokerControlInfo,
+  type CulexConfig,
+  type PluginConfig,
+} from './config.js';
 import { ConfigError, ConfigErrorCode } from './config-error.js';
 import { DEFAULT_PORT, localOnlyListeners } from './defaults.js';
 import type { ConfigDraft, ListenerDraft } from './draft.js';
@@ -41,6 +46,7 @@ export function finalizeConfig(draft: ConfigDraft, files: string[]): CulexConfig
   drafts.forEach((l, index) => {
     for (const p of l.plugins) plugins.push({ ...p, listenerIndex: index });
   });
+  if (draft.enableControlApi) plugins.unshift(brokerControlPlugin(listeners, plugins));
   const config: CulexConfig = {
     broker,
     listeners,
@@ -61,6 +67,32 @@ export function finalizeConfig(draft: ConfigDraft, files: string[]): CulexConfig
   if (draft.pidFile !== undefined) config.pidFile = draft.pidFile;
   if (draft.user !== undefined) config.user = draft.user;
   return config;
+}
+
+/** The built-in `$CONTROL/broker/v1` endpoint of Mosquitto 2.1, configured with what it reports. */
+function brokerControlPlugin(
+  listeners: readonly ListenerOptions[],
+  plugins: readonly PluginConfig[],
+): PluginConfig {
+  const info: BrokerControlInfo = {
+    listeners: listeners.map((l) => {
+      const entry: BrokerControlInfo['listeners'][number] = {
+        port: l.port,
+        protocol: l.protocol,
+        tls: l.tls !== undefined,
+      };
+      if (l.host !== undefined) entry.host = l.host;
+      if (l.unixSocketPath !== undefined) entry.unixSocketPath = l.unixSocketPath;
+      return entry;
+    }),
+    plugins: plugins.map((p) => {
+      const port = p.listenerIndex === undefined ? undefined : listeners[p.listenerIndex]?.port;
+      return port === undefined
+        ? { path: p.path, options: p.options }
+        : { path: p.path, options: p.options, port };
+    }),
+  };
+  return { path: BROKER_CONTROL_PLUGIN, options: {}, denySpecialChars: true, controlApi: info };
 }
 
 /** Mosquitto drops these silently when the default listener stays off; Culex names the first one instead. */

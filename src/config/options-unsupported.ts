@@ -52,16 +52,7 @@ const bridgeTlsOptions = [
   'bridge_tls_version',
 ] as const;
 
-/** Mosquitto 2.1 options not implemented yet (docs/compatibility.md, "Mosquitto 2.1"). */
-const MOSQUITTO_21 = {
-  enable_control_api: unsupported(
-    'general',
-    "Mosquitto 2.1's $CONTROL/broker/v1 API (listPlugins, listListeners) is not implemented yet",
-  ),
-} as const;
-
 export const unsupportedOptions: Record<string, OptionSpec> = {
-  ...MOSQUITTO_21,
   ...Object.fromEntries(bridgeOptions.map((name) => [name, unsupported('bridge', BRIDGES)])),
   ...Object.fromEntries(bridgeTlsOptions.map((name) => [name, unsupported('bridge-tls', BRIDGES)])),
   tls_engine: unsupported('tls', ENGINES),
