@@ -165,6 +165,15 @@ function checkTls(options: ListenerOptions, l: ListenerDraft, warnings: string[]
       reason: `certificate TLS needs both "certfile" and "keyfile" (only "${hasCert ? 'certfile' : 'keyfile'}" given)`,
     });
   }
+  if (!hasCert && tls.pskHint === undefined && options.proxyProtocol !== undefined) {
+    // Behind a PROXY v2 proxy that terminates TLS, these two judge what the proxy reports (2.1's proxy_v2.c).
+    options.proxyClientCertificate = {
+      require: tls.requireCertificate,
+      identityAsUsername: tls.useIdentityAsUsername,
+    };
+    delete options.tls;
+    return;
+  }
   if (!hasCert && tls.pskHint === undefined) {
     warnings.push(
       `Listener on ${describe(options)}: TLS options have no effect without "certfile"/"keyfile" or "psk_hint"; it serves plain MQTT.`,

@@ -43,6 +43,11 @@ export interface ListenerOptions {
   proxyProtocol?: 1 | 2;
   /** Mosquitto 2.1 `proxy_protocol_v2_require_tls`: the v2 header must say the client used TLS. */
   proxyProtocolV2RequireTls?: boolean;
+  /**
+   * `require_certificate` / `use_identity_as_username` on a PROXY listener without TLS of its own: checked
+   * against the client certificate the v2 header reports (PP2_CLIENT_CERT_SESS, PP2_SUBTYPE_SSL_CN).
+   */
+  proxyClientCertificate?: { require: boolean; identityAsUsername: boolean };
   /** Mosquitto 2.1 `listener_allow_anonymous`: overrides allow_anonymous for this listener. */
   allowAnonymous?: boolean;
   /** Mosquitto 2.1 `listener_auto_id_prefix`: overrides auto_id_prefix for this listener. */

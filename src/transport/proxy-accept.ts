@@ -14,6 +14,10 @@ export interface ProxyPolicy {
   version: 1 | 2;
   /** `proxy_protocol_v2_require_tls`: refuse clients the proxy says did not use TLS. */
   requireTls: boolean;
+  /** Mosquitto 2.1: a v2 header must report a verified client certificate (require_certificate). */
+  requireCertificate: boolean;
+  /** use_identity_as_username: the certificate's common name from the v2 header becomes the username. */
+  identityAsUsername: boolean;
   /** Longest wait for the complete header (the broker's connect timeout, as for TLS handshakes). */
   timeoutMs: number;
   /** Logs the refusal the way Mosquitto 2.1 does ("Connection from … rejected, …"). */
@@ -67,11 +71,17 @@ export function acceptProxied(
       reject(`Connection from ${peer.address} rejected, client did not connect using TLS.`);
       return;
     }
+    if (policy.requireCertificate && !peer.certificate) {
+      reject(`Connection from ${peer.address} rejected, client did not provide a certificate.`);
+      return;
+    }
     finish();
     socket.pause();
     const rest = pending.subarray(peer.consumed);
     if (rest.length > 0) socket.unshift(rest);
-    onConnection(socket, peer.address);
+    // null: no usable identity, refused at CONNECT as on a TLS listener.
+    if (policy.identityAsUsername) onConnection(socket, peer.address, peer.commonName ?? null);
+    else onConnection(socket, peer.address);
     socket.resume();
   }
   socket.on('data', onData);

@@ -97,6 +97,8 @@ export async function openTcpListener(
       : {
           version,
           requireTls: options.proxyProtocolV2RequireTls === true,
+          requireCertificate: options.proxyClientCertificate?.require === true,
+          identityAsUsername: options.proxyClientCertificate?.identityAsUsername === true,
           timeoutMs: proxyEnv.timeoutMs,
           onReject: proxyEnv.log,
         };

@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LogLevel } from '../../src/broker/logger.js';
+import type { BrokerOptions } from '../../src/broker/options.js';
+import { parseConfigText } from '../../src/config/parse.js';
 import { Broker } from '../../src/index.js';
 import { encodePacket } from '../../src/protocol/encoder.js';
 import type { ListenerOptions } from '../../src/transport/listener-options.js';
@@ -16,10 +18,13 @@ interface Proxied {
   stop(): Promise<void>;
 }
 
-async function proxiedBroker(extra: Partial<ListenerOptions>): Promise<Proxied> {
+async function proxiedBroker(
+  extra: Partial<ListenerOptions>,
+  options: Partial<BrokerOptions> = {},
+): Promise<Proxied> {
   const lines: string[] = [];
   const logger = { enabled: () => true, log: (level: LogLevel, m: string) => lines.push(`${level}: ${m}`) };
-  const broker = new Broker({ logger, options: { connectionMessages: true, connectTimeout: 1 } });
+  const broker = new Broker({ logger, options: { connectionMessages: true, connectTimeout: 1, ...options } });
   const [listener] = await broker.listen([{ port: 0, host: '127.0.0.1', proxyProtocol: 1, ...extra }]);
   return { port: listener!.port, lines, stop: () => broker.stop() };
 }
@@ -46,6 +51,14 @@ function sslTlv(): Buffer {
   const version = Buffer.from('TLSv1.3');
   const sub = Buffer.concat([Buffer.from([0x21, 0, version.length]), version]);
   const value = Buffer.concat([Buffer.from([0x01, 0, 0, 0, 0]), sub]);
+  return Buffer.concat([Buffer.from([0x20, value.length >> 8, value.length & 0xff]), value]);
+}
+
+/** PP2_TYPE_SSL: TLS with a verified client certificate (PP2_CLIENT_SSL | PP2_CLIENT_CERT_SESS) and its CN. */
+function certTlv(cn: string): Buffer {
+  const name = Buffer.from(cn);
+  const sub = Buffer.concat([Buffer.from([0x22, 0, name.length]), name]);
+  const value = Buffer.concat([Buffer.from([0x05, 0, 0, 0, 0]), sub]);
   return Buffer.concat([Buffer.from([0x20, value.length >> 8, value.length & 0xff]), value]);
 }
 
@@ -144,6 +157,58 @@ test('2.1 manual: proxy_protocol_v2_require_tls refuses clients the proxy did no
       ),
     );
     await expectConnack(b.port, Buffer.concat([v2Header('tcp4', sslTlv()), connect('tls')]));
+  } finally {
+    await b.stop();
+  }
+});
+
+test('2.1 proxy_v2.c: require_certificate and use_identity_as_username judge the certificate the v2 header reports', async () => {
+  const b = await proxiedBroker({
+    proxyProtocol: 2,
+    proxyClientCertificate: { require: true, identityAsUsername: true },
+  });
+  try {
+    await expectRefused(b.port, Buffer.concat([v2Header('tcp4', sslTlv()), connect('no-cert')]));
+    assert.ok(b.lines.some((l) => /rejected, client did not provide a certificate\./.test(l)));
+    await expectConnack(b.port, Buffer.concat([v2Header('tcp4', certTlv('alice')), connect('with-cert')]));
+    assert.ok(
+      b.lines.some((l) => /as with-cert \(p2, c1, k60, u'alice'\)/.test(l)),
+      b.lines.join('\n'),
+    );
+  } finally {
+    await b.stop();
+  }
+});
+
+test('2.1 manual: require_certificate on a plain PROXY listener is kept for the v2 header, not dropped', () => {
+  const c = parseConfigText(
+    'listener 1883\nenable_proxy_protocol 2\nrequire_certificate true\nuse_identity_as_username true\n',
+    'p.conf',
+  );
+  assert.deepEqual(c.listeners[0]?.proxyClientCertificate, { require: true, identityAsUsername: true });
+  assert.equal(c.listeners[0]?.tls, undefined);
+});
+
+test('2.1 manual: the auth-failure delay counts failures per proxied client address, not per proxy', async () => {
+  const b = await proxiedBroker(
+    {},
+    { allowAnonymous: false, authFailureDelay: 100, authFailureDelayMax: 5000 },
+  );
+  try {
+    const failFrom = async (ip: string): Promise<number> => {
+      const c = await RawClient.open(b.port);
+      const started = Date.now();
+      c.socket.write(Buffer.from(`PROXY TCP4 ${ip} 127.0.0.1 4567 1883\r\n`));
+      const ack = await c.handshake({ clientId: `from-${ip}`, username: 'nobody', password: 'wrong' });
+      assert.equal(ack.reasonCode, 5);
+      c.socket.destroy();
+      return Date.now() - started;
+    };
+    // Three failures from one address: 100, 200 then 400 ms.
+    for (let i = 0; i < 3; i++) await failFrom('127.9.8.7');
+    assert.ok((await failFrom('127.9.8.7')) >= 700, 'the fourth from the same address waits 800 ms');
+    // Another client behind the same proxy starts from the base delay.
+    assert.ok((await failFrom('127.9.8.8')) < 600, 'another address is not slowed by the first');
   } finally {
     await b.stop();
   }
