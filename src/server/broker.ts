@@ -6,6 +6,7 @@ import { culexVersion } from '../broker/culex-version.js';
 import type { BrokerHooks } from '../broker/hooks.js';
 import { disconnectByUsername } from '../broker/kick.js';
 import type { ListenerContext } from '../broker/listener-context.js';
+import type { SecurityOptions } from '../broker/options.js';
 import { SysTopics } from '../broker/sys-topics.js';
 import type { ConnectionHandler, Listener } from '../transport/listener.js';
 import type { ListenerOptions } from '../transport/listener-options.js';
@@ -54,6 +55,18 @@ export function completeListener(spec: ListenerSpec): ListenerOptions {
     useUsernameAsClientId: false,
     ...spec,
   };
+}
+
+/**
+ * Mosquitto 2.1's `listener_allow_anonymous` / `listener_auto_id_prefix` override one listener's security. The
+ * override inherits from the shared options, so a reload that changes them in place still reaches the listener.
+ */
+function listenerSecurity(options: ListenerOptions, base: SecurityOptions): SecurityOptions {
+  if (options.allowAnonymous === undefined && options.autoIdPrefix === undefined) return base;
+  const own: Partial<SecurityOptions> = {};
+  if (options.allowAnonymous !== undefined) own.allowAnonymous = options.allowAnonymous;
+  if (options.autoIdPrefix !== undefined) own.autoIdPrefix = options.autoIdPrefix;
+  return Object.assign(Object.create(base) as SecurityOptions, own);
 }
 
 /** The core with the server's one override: identities restored from the store find their listener's hooks. */
@@ -183,6 +196,7 @@ export class Broker implements BrokerControl, BrokerEventSource {
         // The certificate / PSK identity is per connection, so such a connection gets its own context.
         const base = context!;
         this.socketsAccepted++;
+        if (this.overGlobalMaxConnections(stream, remote)) return;
         this.core.handleConnection(
           stream,
           certificateUsername === undefined ? base : { ...base, certificateUsername },
@@ -247,6 +261,18 @@ export class Broker implements BrokerControl, BrokerEventSource {
     };
   }
 
+  /** Mosquitto 2.1 `global_max_connections`: refused on accept with max_connections' log line, as 2.1 does. */
+  private overGlobalMaxConnections(stream: { destroy(): void }, remote: string): boolean {
+    const core = this.core;
+    const max = core.options.globalMaxConnections;
+    if (max <= 0 || core.connections.size < max) return false;
+    if (core.options.connectionMessages) {
+      core.logger.log('notice', `Client connection from ${remote} denied: max_connections exceeded.`);
+    }
+    stream.destroy();
+    return true;
+  }
+
   private pskSourceFor(index: number, options: ListenerOptions): PskSource | undefined {
     if (options.tls?.pskHint === undefined) return undefined;
     const given = this.pskSources.get(index);
@@ -256,16 +282,21 @@ export class Broker implements BrokerControl, BrokerEventSource {
   }
 
   private contextFor(options: ListenerOptions, hooks: BrokerHooks): ListenerContext {
-    return {
+    const context: ListenerContext = {
       port: options.port,
       mountPoint: options.mountPoint ?? '',
-      security: options.security ?? this.core.options,
+      security: listenerSecurity(options, options.security ?? this.core.options),
       hooks,
       maxQos: options.maxQos ?? this.core.options.maxQos,
       maxTopicAlias: options.maxTopicAlias ?? this.core.options.maxTopicAlias,
       useUsernameAsClientId: options.useUsernameAsClientId,
       plainMqtt: options.protocol !== 'websockets',
     };
+    const own: { acceptProtocolVersions?: ReadonlyArray<3 | 4 | 5>; maxTopicAliasBroker?: number } = {};
+    if (options.acceptProtocolVersions !== undefined)
+      own.acceptProtocolVersions = options.acceptProtocolVersions;
+    if (options.maxTopicAliasBroker !== undefined) own.maxTopicAliasBroker = options.maxTopicAliasBroker;
+    return { ...context, ...own };
   }
 
   /** Stops accepting, disconnects every client, and resolves when the listeners are closed. */
