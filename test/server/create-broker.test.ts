@@ -108,3 +108,38 @@ test('createBroker fails with the stage that broke and leaves nothing open', asy
     await first.stop();
   }
 });
+
+test('createBroker builds the store and WebSocket listeners the file names: retained messages survive a restart', async () => {
+  const [tcp, ws] = [await freePort(), await freePort()];
+  const store = mkdtempSync(join(dir, 'store-'));
+  const text =
+    `persistence true\npersistence_location ${store}/\nallow_anonymous true\nlog_dest none\n` +
+    `listener ${tcp} 127.0.0.1\nlistener ${ws} 127.0.0.1\nprotocol websockets\n`;
+  const first = await createBroker(parseConfig(text));
+  try {
+    assert.deepEqual(
+      first.listeners.map((l) => l.protocol),
+      ['mqtt', 'websockets'],
+    );
+    const client = mqtt.connect(`ws://127.0.0.1:${ws}/mqtt`, { reconnectPeriod: 0, connectTimeout: 3000 });
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    });
+    await client.publishAsync('kept/1', 'over websockets', { qos: 1, retain: true });
+    await client.endAsync();
+  } finally {
+    await first.stop();
+  }
+  const second = await createBroker(parseConfig(text));
+  try {
+    assert.equal(second.retained.get('kept/1')?.payload.toString(), 'over websockets');
+    const client = await connect(tcp);
+    const got = new Promise<string>((resolve) => client.once('message', (_t, p) => resolve(p.toString())));
+    await client.subscribeAsync('kept/#');
+    assert.equal(await got, 'over websockets');
+    await client.endAsync();
+  } finally {
+    await second.stop();
+  }
+});
