@@ -13,6 +13,8 @@ export type { Message } from './broker/message.js';
 export { type BrokerOptions, defaultBrokerOptions, type SecurityOptions } from './broker/options.js';
 export type { CulexConfig, LogOptions, PersistenceOptions, PluginConfig } from './config/config.js';
 export { ConfigError, ConfigErrorCode } from './config/config-error.js';
+/** Mosquitto's defaults (no -c: local only on 1883), to start a configuration object from. */
+export { defaultConfig } from './config/defaults.js';
 export { MemoryStore } from './persistence/memory-store.js';
 export { openStore, type StoreLocation } from './persistence/open-store.js';
 export { SqliteStore, type SqliteStoreOptions } from './persistence/sqlite-store.js';

@@ -92,6 +92,15 @@ export async function main(argv: readonly string[]): Promise<void> {
     );
     logger.log('notice', 'Create a configuration file which defines a listener to allow remote access.');
   }
+  // SIGHUP is taken from here on: one that arrives while the listeners open (a supervisor reloading early) is
+  // kept for when the broker runs instead of killing the process, the default action for the signal.
+  let running: ConfiguredBroker | undefined;
+  let reloadWhenRunning = false;
+  process.on('SIGHUP', () => {
+    if (configFile === undefined) logger.log('notice', 'SIGHUP: no configuration file to reload.');
+    else if (running === undefined) reloadWhenRunning = true;
+    else void running.reload();
+  });
   let broker: ConfiguredBroker;
   try {
     broker = await createBroker(config, {
@@ -106,6 +115,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     exitWith(failure.status, failure.lines, logError);
   }
   logger.log('notice', `culex version ${VERSION} running`);
+  running = broker;
+  if (reloadWhenRunning) void broker.reload();
 
   let stopping = false;
   const stop = (): void => {
@@ -125,8 +136,4 @@ export async function main(argv: readonly string[]): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  process.on('SIGHUP', () => {
-    if (configFile === undefined) logger.log('notice', 'SIGHUP: no configuration file to reload.');
-    else void broker.reload();
-  });
 }

@@ -174,12 +174,15 @@ test('unusable password-file entries are logged as mosquitto logs them, at start
       await waitFor(() => wanted().length >= 14, 10_000);
       await sleep(100);
     } finally {
+      // How it ended, for the failure message: a broker gone before the signal shows it here.
+      ended[kind] = `${broker.exitStatus() ?? 'running'}\n${broker.log()}`;
       await broker.stop();
     }
     return wanted();
   };
+  const ended: Record<string, string> = {};
   const m = await lines('mosquitto');
   const c = await lines('culex');
   assert.equal(m.length, 14, m.join('\n'));
-  assert.deepEqual(c, m);
+  assert.deepEqual(c, m, `culex: ${ended.culex}`);
 });

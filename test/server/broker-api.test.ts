@@ -176,7 +176,7 @@ test('typed events, listeners and stats', async () => {
   });
 });
 
-test('pagination: cursors walk a changing list; 100,000 keys page in well under a millisecond a page', () => {
+test('pagination: cursors walk a changing list of 100,000 keys, each key looked at once', () => {
   const pages = new Paginator();
   const live = new Map<number, string>();
   for (let i = 0; i < 100_000; i++) live.set(i, `s${i}`);
@@ -185,7 +185,12 @@ test('pagination: cursors walk a changing list; 100,000 keys page in well under 
     calls++;
     return [...live.keys()];
   };
-  let page = pages.page({ limit: 1000 }, keys, (k) => live.get(k));
+  let views = 0;
+  const view = (k: number): string | undefined => {
+    views++;
+    return live.get(k);
+  };
+  let page = pages.page({ limit: 1000 }, keys, view);
   assert.equal(page.items.length, 1000);
   assert.equal(page.total, 100_000);
   live.delete(1000); // gone before its page: skipped, the page still fills up
@@ -193,14 +198,15 @@ test('pagination: cursors walk a changing list; 100,000 keys page in well under 
   const started = process.hrtime.bigint();
   let n = 1;
   while (page.cursor !== undefined) {
-    page = pages.page({ cursor: page.cursor, limit: 1000 }, keys, (k) => live.get(k));
+    page = pages.page({ cursor: page.cursor, limit: 1000 }, keys, view);
     seen += page.items.length;
     n++;
   }
   const perPageMs = Number(process.hrtime.bigint() - started) / 1e6 / n;
   assert.equal(seen, 99_999);
   assert.equal(calls, 1, 'later pages slice the first snapshot');
-  assert.ok(perPageMs < 5, `${perPageMs} ms a page`);
+  // No page rescans what earlier pages covered: the cost of a page is its own items (timing is only printed).
+  assert.equal(views, 100_000);
   process.stdout.write(`# 100,000 keys: ${n} pages, ${perPageMs.toFixed(3)} ms a page\n`);
   // A cursor already used (or unknown) starts over rather than failing.
   assert.equal(pages.page({ cursor: 'stale', limit: 5 }, keys, (k) => live.get(k)).items[0], 's0');
