@@ -33,7 +33,6 @@ interface Owned {
   [OWNER]: Connection;
 }
 
-
 export class Connection implements ClientInfo {
   readonly decoder: PacketDecoder;
   state: ConnectionState = 'new';
