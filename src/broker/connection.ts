@@ -69,6 +69,8 @@ export class Connection implements ClientInfo {
   /** Set by a takeover or a timeout: how the disconnection is logged. */
   takenOver = false;
   disconnectLogged = false;
+  /** Connected with Mosquitto's bridge bit (protocol level | 0x80, try_private). */
+  isBridge = false;
   closeReason: string | undefined = undefined;
   /** Back-pressure (backpressure.ts): the subscriber this publisher waits for (null = none), since when (ms). */
   pausedBy: Connection | null = null;

@@ -5,6 +5,7 @@ import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { CulexConfig } from '../config/config.js';
 import { MemoryStore } from '../persistence/memory-store.js';
 import type { PersistenceStore } from '../persistence/store.js';
+import { startBridges } from '../server/bridge-host.js';
 import { Broker } from '../server/broker.js';
 import { createReloader } from '../server/reload.js';
 import { SecurityState } from '../server/security-state.js';
@@ -153,6 +154,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
   }
   if (opened === 0) exitWith(ExitStatus.failure, ['Error: Unable to open any listening socket.'], logError);
+  // Bridges connect once the listeners are open, as Mosquitto starts them after its sockets.
+  const bridges = startBridges(broker, config.bridges);
   logger.log('notice', `culex version ${VERSION} running`);
 
   let stopping = false;
@@ -160,6 +163,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.log('notice', `culex version ${VERSION} terminating`);
+    bridges.stopAll();
     broker.stop().then(async () => {
       await security.close();
       if (config.pidFile !== undefined) {
@@ -179,6 +183,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     security,
     logger,
     prepareTls: (next) => broker.prepareTlsReload(next.listeners),
+    onReloaded: (next) => bridges.reconfigure(next.bridges),
   });
   process.on('SIGHUP', () => {
     if (configFile === undefined) logger.log('notice', 'SIGHUP: no configuration file to reload.');

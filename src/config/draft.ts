@@ -12,6 +12,7 @@ import {
   defaultLogOptions,
   defaultPersistenceOptions,
 } from './defaults.js';
+import type { BridgeDraft } from './options-bridge.js';
 
 /** Where an option was written, to blame it later (e.g. a setting lost on a default listener never enabled). */
 export interface OptionSite {
@@ -58,6 +59,8 @@ export interface ConfigDraft {
   /** `websockets_headers_size` written before any listener: the default for all (the manual calls it global). */
   websocketsHeadersSize?: number;
   warnings: string[];
+  /** `connection` sections in file order; bridge options apply to the last one. */
+  bridges: BridgeDraft[];
   /** Where the line being applied comes from (updated by the parser before each option). */
   site: OptionSite;
 }
@@ -94,6 +97,7 @@ export function newDraft(): ConfigDraft {
     memoryLimit: 0,
     websocketsLogLevel: 0,
     warnings: [],
+    bridges: [],
     site: { file: '', line: 0, option: '' },
   };
 }

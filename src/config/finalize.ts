@@ -7,6 +7,7 @@ import type { CulexConfig, PluginConfig } from './config.js';
 import { ConfigError, ConfigErrorCode } from './config-error.js';
 import { DEFAULT_PORT, localOnlyListeners } from './defaults.js';
 import type { ConfigDraft, ListenerDraft } from './draft.js';
+import { finishBridges } from './options-bridge.js';
 
 export function finalizeConfig(draft: ConfigDraft, files: string[]): CulexConfig {
   refuseLostDefaultListenerSettings(draft);
@@ -55,6 +56,7 @@ export function finalizeConfig(draft: ConfigDraft, files: string[]): CulexConfig
     memoryLimit: draft.memoryLimit,
     websocketsLogLevel: draft.websocketsLogLevel,
     plugins,
+    bridges: finishBridges(draft.bridges, warnings),
     files,
     warnings,
   };

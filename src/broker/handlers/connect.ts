@@ -18,6 +18,7 @@ const Refused = { version: 1, identifier: 2, unavailable: 3, credentials: 4, not
 export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   conn.protocolVersion = packet.protocolVersion;
   conn.decoder.protocolVersion = packet.protocolVersion;
+  conn.isBridge = packet.bridge === true;
   const broker = conn.broker;
   const options = broker.options;
   const v5 = packet.protocolVersion === 5;
