@@ -8,7 +8,7 @@ export type {
   BridgeTopic,
   RestartTimeout,
 } from './bridge/bridge-config.js';
-export type { BridgeHost, BridgeState, BridgeStats } from './bridge/bridge-link.js';
+export type { BridgeHost, BridgeState, BridgeStats } from './bridge/bridge-host.js';
 export { Bridges } from './bridge/bridges.js';
 export type { BrokerStats } from './broker/broker-core.js';
 export type {

@@ -2,7 +2,8 @@
 // (added, removed, restarted, or replaced when a reload brings a different `connection` section).
 
 import type { BridgeConfig } from './bridge-config.js';
-import { type BridgeHost, BridgeLink, type BridgeStats } from './bridge-link.js';
+import type { BridgeHost, BridgeStats } from './bridge-host.js';
+import { BridgeLink } from './bridge-link.js';
 
 export class Bridges {
   private readonly links = new Map<string, BridgeLink>();

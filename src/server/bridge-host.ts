@@ -3,7 +3,7 @@
 // the queue length of the bridge's local session.
 
 import type { BridgeConfig } from '../bridge/bridge-config.js';
-import type { BridgeHost } from '../bridge/bridge-link.js';
+import type { BridgeHost } from '../bridge/bridge-host.js';
 import { Bridges } from '../bridge/bridges.js';
 import type { BrokerCore } from '../broker/broker-core.js';
 import type { ListenerContext } from '../broker/listener-context.js';
