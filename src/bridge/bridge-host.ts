@@ -12,6 +12,8 @@ export interface BridgeHost {
   /** Messages queued in the local session `clientId` (lazy start's threshold, the `queued` counter). */
   queuedFor(clientId: string): number;
   readonly logger: Logger;
+  /** This broker's identity in the bridge peer exchange (src/broker/bridge-peer.ts). */
+  readonly brokerId: string;
 }
 
 export type BridgeState = 'stopped' | 'waiting' | 'connecting' | 'up' | 'idle';

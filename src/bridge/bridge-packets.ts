@@ -1,5 +1,6 @@
 // The packets a bridge makes itself: its two CONNECTs, its subscriptions, its state notifications.
 
+import { withPeer } from '../broker/bridge-peer.js';
 import type { ConnectPacket, Packet, PublishPacket, Subscription } from '../protocol/packets.js';
 import type { Properties } from '../protocol/properties.js';
 import type { BridgeConfig } from './bridge-config.js';
@@ -21,7 +22,7 @@ export function refusalReason(version: number, code: number, reasonString: strin
 }
 
 /** CONNECT to the remote broker: try_private sets bit 7 of the level, the will says the link is down. */
-export function remoteConnect(config: BridgeConfig, tryPrivate: boolean): ConnectPacket {
+export function remoteConnect(config: BridgeConfig, tryPrivate: boolean, brokerId: string): ConnectPacket {
   const connect: ConnectPacket = {
     type: 1,
     protocolName: config.protocolVersion === 3 ? 'MQIsdp' : 'MQTT',
@@ -45,13 +46,13 @@ export function remoteConnect(config: BridgeConfig, tryPrivate: boolean): Connec
     if (config.receiveMaximum !== undefined) properties.receiveMaximum = config.receiveMaximum;
     if ((config.maxTopicAlias ?? 0) > 0) properties.topicAliasMaximum = config.maxTopicAlias!;
     if (config.maxPacketSize > 0) properties.maximumPacketSize = config.maxPacketSize;
-    connect.properties = properties;
+    connect.properties = withPeer(properties, brokerId);
   }
   return connect;
 }
 
 /** CONNECT to the local broker (always MQTT 5): local_cleansession false keeps the session for good. */
-export function localConnect(config: BridgeConfig): ConnectPacket {
+export function localConnect(config: BridgeConfig, remotePeer?: string): ConnectPacket {
   const connect: ConnectPacket = {
     type: 1,
     protocolName: 'MQTT',
@@ -61,6 +62,8 @@ export function localConnect(config: BridgeConfig): ConnectPacket {
     clientId: config.localClientId,
     properties: { sessionExpiryInterval: config.localCleanSession ? 0 : SESSION_NEVER_EXPIRES },
   };
+  // The remote Culex named itself: the local session then never gets back what came from that broker.
+  if (remotePeer !== undefined) withPeer(connect.properties!, remotePeer);
   if (config.localUsername !== undefined) connect.username = config.localUsername;
   if (config.localPassword !== undefined) connect.password = Buffer.from(config.localPassword);
   return connect;

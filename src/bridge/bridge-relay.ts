@@ -4,6 +4,7 @@
 // what the local broker has not, which carries QoS 1 / 2 across an outage of either side.
 
 import type { Socket } from 'node:net';
+import { peerIn } from '../broker/bridge-peer.js';
 import type { AckPacket, ConnackPacket, Packet, PublishPacket } from '../protocol/packets.js';
 import type { Properties } from '../protocol/properties.js';
 import type { BridgeConfig } from './bridge-config.js';
@@ -56,7 +57,7 @@ export class BridgeRelay implements EndpointSink {
     const config = owner.config;
     this.remote = new MqttEndpoint(socket, config.protocolVersion, this);
     if (config.protocolVersion === 5 && (config.maxTopicAlias ?? 0) > 0) this.remote.acceptAliases();
-    this.remote.send(remoteConnect(config, tryPrivate));
+    this.remote.send(remoteConnect(config, tryPrivate, owner.host.brokerId));
   }
 
   get isReady(): boolean {
@@ -88,7 +89,7 @@ export class BridgeRelay implements EndpointSink {
     const local = new MqttEndpoint(mine, 5, this);
     this.local = local;
     this.owner.host.connectLocal(theirs, `bridge ${this.config.name}`);
-    const connect = localConnect(this.config);
+    const connect = localConnect(this.config, peerIn(remoteProps));
     const properties = connect.properties!;
     // The local broker keeps no more in flight towards us than the remote broker accepts from us.
     if (remoteProps?.receiveMaximum !== undefined) properties.receiveMaximum = remoteProps.receiveMaximum;

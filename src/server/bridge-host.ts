@@ -5,6 +5,7 @@
 import type { BridgeConfig } from '../bridge/bridge-config.js';
 import type { BridgeHost } from '../bridge/bridge-host.js';
 import { Bridges } from '../bridge/bridges.js';
+import { brokerIdentity } from '../broker/bridge-peer.js';
 import type { BrokerCore } from '../broker/broker-core.js';
 import type { ListenerContext } from '../broker/listener-context.js';
 
@@ -35,6 +36,7 @@ export function bridgeHost(broker: BrokerCore): BridgeHost {
       const session = broker.sessions.get(clientId);
       return session === undefined ? 0 : session.queue.length - session.queueHead;
     },
+    brokerId: brokerIdentity(broker),
     get logger() {
       return broker.logger;
     },

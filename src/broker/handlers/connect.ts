@@ -6,6 +6,7 @@ import type { ConnackPacket, ConnectPacket } from '../../protocol/packets.js';
 import type { Properties } from '../../protocol/properties.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import { forgetFailedLogins, refuseFailedLogin } from '../auth-failure-delay.js';
+import { bridgePeerOf, brokerIdentity, withPeer } from '../bridge-peer.js';
 import type { Connection } from '../connection.js';
 import { beginConnectAuth } from '../enhanced-auth.js';
 import { traceWill } from '../packet-trace.js';
@@ -201,6 +202,8 @@ function finishConnect(
   if (conn.protocolVersion === 5) {
     const properties = connackProperties(conn, packet, assigned, serverKeepAlive, authProperties);
     if (properties !== undefined) ack.properties = properties;
+    if (bridgePeerOf(packet) !== undefined)
+      ack.properties = withPeer(ack.properties ?? {}, brokerIdentity(broker));
     // [MQTT-3.1.2-24] 5.0 nothing above the client's Maximum Packet Size, the CONNACK included: Mosquitto then
     // closes the connection without any answer (and without touching a session), so does Culex.
     const limit = conn.maximumPacketSize;
@@ -216,6 +219,7 @@ function finishConnect(
   const expiry = sessionExpiry(conn, packet);
   // MQTT 3.1 has no Session Present flag: its CONNACK flags byte is reserved (0), as Mosquitto sends it.
   ack.sessionPresent = broker.attachSession(conn, packet.cleanStart, expiry) && conn.protocolVersion !== 3;
+  conn.session!.bridgePeer = bridgePeerOf(packet);
   conn.markConnected();
   if (broker.options.connectionMessages && broker.logger.enabled('notice')) {
     const user = conn.username === undefined ? '' : `, u'${conn.username}'`;
