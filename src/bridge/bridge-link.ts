@@ -137,10 +137,10 @@ export class BridgeLink implements RelayOwner {
     const where = `${address.host}:${address.port}`;
     this.stats.address = where;
     this.stats.state = 'connecting';
-    this.logger.log(
-      this.lastFailure === '' ? 'notice' : 'debug',
-      `Connecting bridge ${this.name} (${where})`,
-    );
+    // Mosquitto's two lines (name resolution, then the socket); repeats of a failing attempt go to debug.
+    const level = this.lastFailure === '' ? 'notice' : 'debug';
+    this.logger.log(level, `Connecting bridge (step 1) ${this.name} (${where})`);
+    this.logger.log(level, `Connecting bridge (step 2) ${this.name} (${where})`);
     openRemoteSocket(config, address).then(
       (socket) => {
         if (generation !== this.generation) socket.destroy();

@@ -226,7 +226,8 @@ function finishConnect(
     const p = conn.protocolVersion === 3 ? 1 : conn.protocolVersion === 4 ? 2 : 5;
     broker.logger.log(
       'notice',
-      `New client connected from ${conn.remoteAddress} as ${conn.clientId} (p${p}, c${packet.cleanStart ? 1 : 0}, k${conn.keepAlive}${user}).`,
+      // Mosquitto names a try_private connection a bridge.
+      `New ${conn.isBridge ? 'bridge' : 'client'} connected from ${conn.remoteAddress} as ${conn.clientId} (p${p}, c${packet.cleanStart ? 1 : 0}, k${conn.keepAlive}${user}).`,
     );
   }
   if (broker.logger.enabled('debug')) traceWill(conn, packet);
