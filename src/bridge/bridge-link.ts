@@ -12,8 +12,6 @@ import { duplexPair } from './duplex-pair.js';
 import { MqttEndpoint } from './mqtt-endpoint.js';
 import { openRemoteSocket, probe } from './remote-socket.js';
 
-/** Seconds between failback probes of the primary address while on a secondary one. */
-const FAILBACK_PROBE_S = 5;
 /** How often a lazy bridge looks at its queue and its idle time. */
 const LAZY_POLL_MS = 1000;
 
@@ -244,8 +242,14 @@ export class BridgeLink implements RelayOwner {
       this.endRelay('failing back to the primary address');
       this.addressIndex = 0;
       this.connect();
-    }, FAILBACK_PROBE_S * 1000);
+    }, this.failbackProbeMs());
     this.failbackTimer.unref();
+  }
+
+  /** While on a secondary address the primary is probed at the restart_timeout's base (or constant) period. */
+  private failbackProbeMs(): number {
+    const t = this.config.restartTimeout;
+    return (t.kind === 'constant' ? t.seconds : t.base) * 1000;
   }
 
   private notifyLocal(value: '0' | '1'): void {

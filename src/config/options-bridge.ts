@@ -120,6 +120,15 @@ function parseRestartTimeout(words: readonly string[]): BridgeConfig['restartTim
   return { kind: 'jitter', base: first, cap };
 }
 
+/** Up to five words; more are an error unless they are a comment. */
+function topicWords(text: string): string[] {
+  const all = text.split(/ +/).filter((w) => w !== '');
+  if (all.length > 5 && !all[5]!.startsWith('#')) {
+    throw new OptionValueError(`unexpected extra value "${all.slice(5).join(' ')}" (expected at most 5)`);
+  }
+  return all.slice(0, 5);
+}
+
 const PROTOCOLS = { mqttv31: 3, mqttv311: 4, mqttv50: 5 } as const;
 
 const words = (
@@ -178,7 +187,13 @@ export const bridgeOptions: Record<string, OptionSpec> = {
   round_robin: bridgeOne((b, v) => (b.roundRobin = parseBool(v))),
   start_type: bridgeOne((b, v) => (b.startType = parseEnum(v, ['automatic', 'lazy', 'once'] as const))),
   threshold: bridgeOne((b, v) => (b.threshold = parseInteger(v, 1, INT_MAX))),
-  topic: words(1, 5, (d, w) => current(d).topics.push(parseTopic(w))),
+  // `#` is a pattern here, not a trailing comment: the words are taken from the raw text.
+  topic: {
+    kind: 'supported',
+    scope: 'bridge',
+    args: 'rest',
+    apply: (d, call) => current(d).topics.push(parseTopic(topicWords(call.rest))),
+  },
   try_private: bridgeOne((b, v) => (b.tryPrivate = parseBool(v))),
   // Mosquitto 2.1's MQTT 5 bridge options.
   bridge_session_expiry_interval: bridgeOne(
