@@ -77,10 +77,22 @@ test('every option of a section is read', () => {
   );
   assert.deepEqual([b.keepaliveInterval, b.idleTimeout, b.threshold, b.startType], [5, 9, 3, 'lazy']);
   assert.deepEqual(b.restartTimeout, { kind: 'constant', seconds: 7 });
-  assert.deepEqual([b.notifications, b.notificationsLocalOnly, b.notificationTopic], [false, true, 'state/br']);
-  assert.deepEqual([b.tryPrivate, b.attemptUnsubscribe, b.outgoingRetain, b.maxPacketSize], [false, false, false, 1000]);
+  assert.deepEqual(
+    [b.notifications, b.notificationsLocalOnly, b.notificationTopic],
+    [false, true, 'state/br'],
+  );
+  assert.deepEqual(
+    [b.tryPrivate, b.attemptUnsubscribe, b.outgoingRetain, b.maxPacketSize],
+    [false, false, false, 1000],
+  );
   assert.deepEqual([b.sessionExpiryInterval, b.receiveMaximum, b.maxTopicAlias], [60, 20, 10]);
-  assert.deepEqual(b.tls, { insecure: true, useOsCerts: false, cafile: '/ca.crt', alpn: 'mqtt', version: 'tlsv1.3' });
+  assert.deepEqual(b.tls, {
+    insecure: true,
+    useOsCerts: false,
+    cafile: '/ca.crt',
+    alpn: 'mqtt',
+    version: 'tlsv1.3',
+  });
 });
 
 test('local_cleansession follows cleansession unless given', () => {
@@ -125,15 +137,24 @@ test('wildcards remap the whole tree; directions limit which way a topic goes', 
 });
 
 function refused(lines: string[], pattern: RegExp): void {
-  assert.throws(() => bridgesFrom(lines), (err: unknown) => err instanceof ConfigError && pattern.test(err.message));
+  assert.throws(
+    () => bridgesFrom(lines),
+    (err: unknown) => err instanceof ConfigError && pattern.test(err.message),
+  );
 }
 
 test('invalid sections and topics are refused with the line and the reason', () => {
-  refused(['address 127.0.0.1'], /bridge\.conf:2: option "address": bridge option given before any "connection" line/);
+  refused(
+    ['address 127.0.0.1'],
+    /bridge\.conf:2: option "address": bridge option given before any "connection" line/,
+  );
   refused(['connection a', 'topic #'], /bridge "a": no "address" given/);
   refused(['connection a', 'address 127.0.0.1'], /bridge "a": no "topic" given/);
   refused(['connection a', 'connection a'], /duplicate bridge name/);
-  refused(['connection a', 'address 127.0.0.1', 'topic "" both 0 local ""'], /needs both a local and a remote prefix/);
+  refused(
+    ['connection a', 'address 127.0.0.1', 'topic "" both 0 local ""'],
+    /needs both a local and a remote prefix/,
+  );
   refused(['connection a', 'address 127.0.0.1', 'topic "" both 0 "" remote'], /needs both/);
   refused(['connection a', 'address 127.0.0.1', 'topic ""'], /needs both/);
   refused(['connection a', 'address 127.0.0.1', 'topic a sideways'], /expected one of "out", "in", "both"/);
@@ -143,7 +164,14 @@ test('invalid sections and topics are refused with the line and the reason', () 
   refused(['connection a', 'address 127.0.0.1', 'bridge_protocol_version mqttv6'], /expected one of/);
   refused(['connection a', 'address 127.0.0.1', 'topic #', 'remote_password p'], /needs "remote_username"/);
   refused(
-    ['connection a', 'address 127.0.0.1', 'topic #', 'bridge_identity i', 'bridge_psk 00', 'bridge_cafile /c'],
+    [
+      'connection a',
+      'address 127.0.0.1',
+      'topic #',
+      'bridge_identity i',
+      'bridge_psk 00',
+      'bridge_cafile /c',
+    ],
     /only one of certificate and PSK/,
   );
   refused(['connection a', 'address 127.0.0.1', 'topic #', 'bridge_psk 0x12'], /hexadecimal/);
