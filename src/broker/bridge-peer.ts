@@ -39,3 +39,16 @@ export function withPeer(properties: Properties, peer: string): Properties {
   properties.userProperties = [...(properties.userProperties ?? []), [BRIDGE_PEER_PROPERTY, peer]];
   return properties;
 }
+
+/**
+ * True when `session` is a bridge's and the message came in from the same peer broker (through another
+ * connection to it): No Local then keeps it from going back. Only bridge sessions pay for the lookup.
+ */
+export function fromBridgePeer(
+  session: { readonly bridgePeer: string | undefined },
+  origin: string,
+  sessions: { get(clientId: string): { readonly bridgePeer: string | undefined } | undefined },
+): boolean {
+  const peer = session.bridgePeer;
+  return peer !== undefined && sessions.get(origin)?.bridgePeer === peer;
+}

@@ -9,6 +9,7 @@ import type { QoS, Will } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import { AuthFailureDelay } from './auth-failure-delay.js';
 import { acknowledged, admitBacklogged, checkHeld, queued, SOFT_BACKLOG } from './backpressure.js';
+import { fromBridgePeer } from './bridge-peer.js';
 import { Connection } from './connection.js';
 import { ClientIdentity, foreignSession, mayRead, mayWrite } from './delivery-acl.js';
 import { type DropReason, type DropStats, emptyDropStats, recordDrop } from './drops.js';
@@ -426,19 +427,13 @@ export class BrokerCore extends EventEmitter {
     const { entries, groups } = this.tree.match(message.topic);
     if (entries.length === 0 && groups.length === 0) return 0;
     const stamp = ++this.routeStamp;
-    let originPeer: string | undefined;
     // First pass: merge each client's overlapping subscriptions (highest QoS, all identifiers).
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       const s = e.session;
       // [MQTT-3.8.3-3] No Local: not back to the client that published it, nor (bridges) to its broker.
-      if (e.noLocal) {
-        if (s.clientId === message.origin) continue;
-        if (s.bridgePeer !== undefined) {
-          originPeer ??= this.sessions.get(message.origin)?.bridgePeer ?? '';
-          if (s.bridgePeer === originPeer) continue;
-        }
-      }
+      if (e.noLocal && (s.clientId === message.origin || fromBridgePeer(s, message.origin, this.sessions)))
+        continue;
       if (s.routeStamp !== stamp) {
         s.routeStamp = stamp;
         s.routeQos = e.qos;

@@ -33,8 +33,7 @@ export function bridgeHost(broker: BrokerCore): BridgeHost {
       broker.publishWill({ topic, payload, qos, retain }, '', undefined);
     },
     queuedFor: (clientId) => {
-      const session = broker.sessions.get(clientId);
-      return session === undefined ? 0 : session.queue.length - session.queueHead;
+      return broker.sessions.get(clientId)?.queuedCount ?? 0;
     },
     brokerId: brokerIdentity(broker),
     get logger() {
