@@ -97,11 +97,12 @@ export class BridgeLink implements RelayOwner {
    */
   private primeLocal(): void {
     const config = this.config;
-    if (config.localCleanSession) return;
+    const subscribe = localSubscribe(config, 2);
+    if (config.localCleanSession || subscribe === undefined) return;
     const [mine, theirs] = duplexPair();
     const prime = new MqttEndpoint(mine, 5, {
       onPacket: (endpoint, packet) => {
-        if (packet.type === 2) endpoint.send(localSubscribe(config, 2));
+        if (packet.type === 2) endpoint.send(subscribe);
         else if (packet.type === 9) endpoint.close('primed', { type: 14, reasonCode: 0 });
       },
       onClose: () => {},

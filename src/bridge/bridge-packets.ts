@@ -87,9 +87,10 @@ function subscriptions(
     }));
 }
 
-/** Local subscriptions to the out / both topics (retainHandling 2 while only priming the session). */
-export function localSubscribe(config: BridgeConfig, retainHandling: 0 | 2): Packet {
-  return { type: 8, packetId: 1, subscriptions: subscriptions(config, 'local', retainHandling) };
+/** Local subscriptions to the out / both topics (retainHandling 2 while only priming the session), if any. */
+export function localSubscribe(config: BridgeConfig, retainHandling: 0 | 2): Packet | undefined {
+  const subs = subscriptions(config, 'local', retainHandling);
+  return subs.length === 0 ? undefined : { type: 8, packetId: 1, subscriptions: subs };
 }
 
 /** Remote subscriptions to the in / both topics, or undefined when there are none. */

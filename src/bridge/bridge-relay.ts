@@ -186,7 +186,12 @@ export class BridgeRelay implements EndpointSink {
           return;
         }
         local.keepalive(packet.properties?.serverKeepAlive ?? 0);
-        local.send(localSubscribe(this.config, 0));
+        {
+          // An in-only bridge subscribes to nothing locally: it is ready at once.
+          const subscribe = localSubscribe(this.config, 0);
+          if (subscribe === undefined) this.localUp();
+          else local.send(subscribe);
+        }
         return;
       case 9:
         this.localUp();
