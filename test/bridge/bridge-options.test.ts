@@ -14,7 +14,14 @@ import { startBroker } from '../helpers/broker.js';
 import { sleep, waitFor } from '../helpers/net.js';
 import { startMosquitto, tempDir } from '../helpers/processes.js';
 import { findTool, requireTool } from '../helpers/tools.js';
-import { bridgesFrom, bridgesUp, collector, culexWithBridges, publish, receivedCount } from './bridge-helpers.js';
+import {
+  bridgesFrom,
+  bridgesUp,
+  collector,
+  culexWithBridges,
+  publish,
+  receivedCount,
+} from './bridge-helpers.js';
 
 const skip = requireTool('mosquitto', 'mosquitto_passwd');
 
