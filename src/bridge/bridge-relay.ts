@@ -56,7 +56,8 @@ export class BridgeRelay implements EndpointSink {
   ) {
     const config = owner.config;
     this.remote = new MqttEndpoint(socket, config.protocolVersion, this);
-    if (config.protocolVersion === 5 && (config.maxTopicAlias ?? 0) > 0) this.remote.acceptAliases();
+    if (config.protocolVersion === 5 && (config.maxTopicAlias ?? 0) > 0)
+      this.remote.acceptAliases(config.maxTopicAlias!);
     this.remote.send(remoteConnect(config, tryPrivate, owner.host.brokerId));
   }
 

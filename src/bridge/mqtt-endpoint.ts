@@ -13,9 +13,6 @@ export interface EndpointSink {
   onClose(endpoint: MqttEndpoint, why: string): void;
 }
 
-/** Most topic aliases the remote broker may set up (what Culex announces is bounded by this too). */
-const MAX_ALIASES = 65535;
-
 export class MqttEndpoint {
   private readonly decoder: PacketDecoder;
   private closed = false;
@@ -27,6 +24,7 @@ export class MqttEndpoint {
   bytesIn = 0;
   /** Topic aliases set up by the peer (MQTT 5), when we announced a Topic Alias Maximum. */
   private aliases: Map<number, string> | undefined;
+  private maxAlias = 0;
 
   constructor(
     readonly stream: Duplex,
@@ -59,9 +57,10 @@ export class MqttEndpoint {
     return this.stream.write(bytes);
   }
 
-  /** Accepts topic aliases from the peer (we announced a Topic Alias Maximum in CONNECT). */
-  acceptAliases(): void {
+  /** Accepts topic aliases 1..max from the peer (the Topic Alias Maximum we announced in CONNECT). */
+  acceptAliases(max: number): void {
     this.aliases = new Map();
+    this.maxAlias = max;
   }
 
   /** Sends PINGREQ after `seconds` without sending; no answer within another `seconds` closes the link. */
@@ -97,6 +96,11 @@ export class MqttEndpoint {
     const alias = packet.properties?.topicAlias;
     if (alias === undefined) return true;
     const aliases = this.aliases!;
+    // [MQTT-3.3.2-10] 5.0 an alias above what we announced is a protocol error: the map stays bounded.
+    if (alias === 0 || alias > this.maxAlias) {
+      this.close('topic alias out of range');
+      return false;
+    }
     if (packet.topic === '') {
       const topic = aliases.get(alias);
       if (topic === undefined) {
@@ -104,7 +108,7 @@ export class MqttEndpoint {
         return false;
       }
       packet.topic = topic;
-    } else if (alias <= MAX_ALIASES) {
+    } else {
       aliases.set(alias, packet.topic);
     }
     return true;

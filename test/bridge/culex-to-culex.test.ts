@@ -92,3 +92,32 @@ test('loop prevention: a bridge each way between two Culex brokers, no message c
     await b.stop();
   }
 });
+
+test('bridge_max_topic_alias: the remote Culex sends topic aliases, the bridge resolves them', async () => {
+  const remote = await startBroker();
+  const local = await culexWithBridges([
+    'connection alias',
+    `address 127.0.0.1:${remote.port}`,
+    'bridge_protocol_version mqttv50',
+    'bridge_max_topic_alias 4',
+    'restart_timeout 1',
+    'topic t/# in 1',
+  ]);
+  try {
+    await bridgesUp(local.bridges);
+    const near = await collector(local.port, ['t/#'], 1);
+    const pub = await connect(remote.port);
+    for (let i = 0; i < 3; i++) await pub.publishAsync('t/same/topic', String(i), { qos: 1 });
+    await pub.publishAsync('t/other', 'x', { qos: 1 });
+    await pub.endAsync();
+    const got = await receivedCount(near, 4);
+    assert.deepEqual(
+      got.map((m) => `${m.topic}=${m.payload}`),
+      ['t/same/topic=0', 't/same/topic=1', 't/same/topic=2', 't/other=x'],
+    );
+    await near.end();
+  } finally {
+    await local.stop();
+    await remote.stop();
+  }
+});
