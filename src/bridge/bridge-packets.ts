@@ -1,7 +1,7 @@
 // The packets a bridge makes itself: its two CONNECTs, its subscriptions, its state notifications.
 
 import { withPeer } from '../broker/bridge-peer.js';
-import type { ConnectPacket, Packet, PublishPacket, Subscription } from '../protocol/packets.js';
+import type { ConnectPacket, Packet, PublishPacket, QoS, Subscription } from '../protocol/packets.js';
 import type { Properties } from '../protocol/properties.js';
 import type { BridgeConfig } from './bridge-config.js';
 
@@ -73,13 +73,14 @@ function subscriptions(
   config: BridgeConfig,
   side: 'local' | 'remote',
   retainHandling: 0 | 2,
+  maxQos: QoS = 2,
 ): Subscription[] {
   const skip = side === 'local' ? 'in' : 'out';
   return config.topics
     .filter((t) => t.direction !== skip)
     .map((t) => ({
       topicFilter: side === 'local' ? t.localTopic : t.remoteTopic,
-      qos: t.qos,
+      qos: Math.min(t.qos, maxQos) as QoS,
       // As Mosquitto's bridge context subscribes locally; on an MQTT 5 remote this is the loop prevention.
       noLocal: true,
       retainAsPublished: true,
@@ -87,9 +88,16 @@ function subscriptions(
     }));
 }
 
-/** Local subscriptions to the out / both topics (retainHandling 2 while only priming the session), if any. */
-export function localSubscribe(config: BridgeConfig, retainHandling: 0 | 2): Packet | undefined {
-  const subs = subscriptions(config, 'local', retainHandling);
+/**
+ * Local subscriptions to the out / both topics (retainHandling 2 while only priming the session), if any. An
+ * MQTT 5 remote's Maximum QoS caps them, so the local broker never hands the bridge more than the remote takes.
+ */
+export function localSubscribe(
+  config: BridgeConfig,
+  retainHandling: 0 | 2,
+  maxQos: QoS = 2,
+): Packet | undefined {
+  const subs = subscriptions(config, 'local', retainHandling, maxQos);
   return subs.length === 0 ? undefined : { type: 8, packetId: 1, subscriptions: subs };
 }
 

@@ -5,7 +5,7 @@
 
 import type { Socket } from 'node:net';
 import { peerIn } from '../broker/bridge-peer.js';
-import type { AckPacket, ConnackPacket, Packet, PublishPacket } from '../protocol/packets.js';
+import type { AckPacket, ConnackPacket, Packet, PublishPacket, QoS } from '../protocol/packets.js';
 import type { Properties } from '../protocol/properties.js';
 import type { BridgeConfig } from './bridge-config.js';
 import type { BridgeHost, BridgeStats } from './bridge-host.js';
@@ -47,6 +47,9 @@ export class BridgeRelay implements EndpointSink {
   private remotePaused = false;
   private localPaused = false;
   private finished = false;
+  /** What an MQTT 5 remote said it takes (CONNACK Maximum QoS, Retain Available). */
+  private remoteMaxQos: QoS = 2;
+  private remoteRetain = true;
   lastTraffic = Date.now();
 
   constructor(
@@ -75,6 +78,8 @@ export class BridgeRelay implements EndpointSink {
     const remote = this.remote;
     const props = connack.properties;
     remote.keepalive(props?.serverKeepAlive ?? config.keepaliveInterval);
+    this.remoteMaxQos = (props?.maximumQoS ?? 2) as QoS;
+    this.remoteRetain = props?.retainAvailable !== 0;
     const unsubscribe = remoteUnsubscribe(config, this.ownId());
     if (unsubscribe !== undefined) remote.send(unsubscribe);
     const subscribe = remoteSubscribe(config, this.ownId());
@@ -189,7 +194,7 @@ export class BridgeRelay implements EndpointSink {
         local.keepalive(packet.properties?.serverKeepAlive ?? 0);
         {
           // An in-only bridge subscribes to nothing locally: it is ready at once.
-          const subscribe = localSubscribe(this.config, 0);
+          const subscribe = localSubscribe(this.config, 0, this.remoteMaxQos);
           if (subscribe === undefined) this.localUp();
           else local.send(subscribe);
         }
@@ -239,7 +244,7 @@ export class BridgeRelay implements EndpointSink {
       return;
     }
     packet.topic = topic;
-    if (!this.config.outgoingRetain) packet.retain = false;
+    if (!this.config.outgoingRetain || !this.remoteRetain) packet.retain = false;
     stripProperties(packet, remote.version === 5);
     this.owner.stats.messagesOut++;
     this.lastTraffic = Date.now();

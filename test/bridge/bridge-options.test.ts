@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { Broker } from '../../src/index.js';
 import { PacketDecoder } from '../../src/protocol/decoder.js';
 import { encodePacket } from '../../src/protocol/encoder.js';
 import type { ConnectPacket, Packet } from '../../src/protocol/packets.js';
@@ -147,6 +148,35 @@ test('MQTT 5 bridge: the remote session outlives a stop, what it queued arrives 
     const [m] = await receivedCount(near, 1);
     assert.equal(m?.payload, 'kept for the bridge');
     await near.end();
+  } finally {
+    await local.stop();
+    await remote.stop();
+  }
+});
+
+test('MQTT 5 remote with Maximum QoS 1: a QoS 2 topic is bridged at QoS 1, the link stays up', async () => {
+  const remote = new Broker({ options: { connectionMessages: false } });
+  const [listener] = await remote.listen([{ port: 0, host: '127.0.0.1', maxQos: 1 }]);
+  const port = listener!.port;
+  const local = await culexWithBridges([
+    'connection mq',
+    `address 127.0.0.1:${port}`,
+    'bridge_protocol_version mqttv50',
+    'restart_timeout 1',
+    'topic q/# out 2',
+  ]);
+  try {
+    await bridgesUp(local.bridges);
+    const far = await collector(port, ['q/#'], 1);
+    await publish(local.port, 'q/1', 'two', 2);
+    await publish(local.port, 'q/2', 'two again', 2);
+    const got = await receivedCount(far, 2);
+    assert.deepEqual(
+      got.map((m) => m.qos),
+      [1, 1],
+    );
+    assert.equal(local.bridges.list()[0]?.stats.connects, 1);
+    await far.end();
   } finally {
     await local.stop();
     await remote.stop();
