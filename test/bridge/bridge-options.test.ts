@@ -182,3 +182,31 @@ test('MQTT 5 remote with Maximum QoS 1: a QoS 2 topic is bridged at QoS 1, the l
     await remote.stop();
   }
 });
+
+test('mqttv31 bridge to Mosquitto: MQIsdp CONNECT with try_private, messages flow', { skip }, async () => {
+  const remote = await startMosquitto(['allow_anonymous true']);
+  const local = await culexWithBridges([
+    'connection v31',
+    `address 127.0.0.1:${remote.port}`,
+    'bridge_protocol_version mqttv31',
+    'remote_clientid v31-bridge',
+    'restart_timeout 1',
+    'topic old/# both 1',
+  ]);
+  try {
+    await bridgesUp(local.bridges);
+    const far = await collector(remote.port, ['old/#'], 1);
+    const near = await collector(local.port, ['old/#'], 1);
+    await publish(local.port, 'old/out', 'o', 1);
+    await publish(remote.port, 'old/in', 'i', 1);
+    await receivedCount(far, 2);
+    await receivedCount(near, 2);
+    await sleep(300);
+    assert.deepEqual([far.received.length, near.received.length], [2, 2]);
+    await far.end();
+    await near.end();
+  } finally {
+    await local.stop();
+    await remote.stop();
+  }
+});
