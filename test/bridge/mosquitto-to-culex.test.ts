@@ -91,3 +91,33 @@ test('retain as published: a retained message live on Culex stays retained on Mo
   assert.deepEqual([m?.payload, m?.retain], ['kept', true]);
   await far.end();
 });
+
+test('a Mosquitto MQTT 5 bridge (No Local subscriptions) to Culex: each message once on each side', {
+  skip,
+}, async () => {
+  const m5 = await startMosquitto([
+    'allow_anonymous true',
+    'connection v5toculex',
+    `address 127.0.0.1:${culex.port}`,
+    'remote_clientid mosq-v5-bridge',
+    'bridge_protocol_version mqttv50',
+    'restart_timeout 1',
+    'topic five/# both 1',
+  ]);
+  try {
+    assert.ok(await waitFor(() => bridgeClients.some((c) => c.id === 'mosq-v5-bridge'), 5000), m5.log());
+    await sleep(300);
+    const far = await collector(m5.port, ['five/#'], 1);
+    const near = await collector(culex.port, ['five/#'], 1);
+    await publish(m5.port, 'five/a', 'from-mosq', 1);
+    await publish(culex.port, 'five/b', 'from-culex', 1);
+    await receivedCount(far, 2);
+    await receivedCount(near, 2);
+    await sleep(400);
+    assert.deepEqual([far.received.length, near.received.length], [2, 2]);
+    await far.end();
+    await near.end();
+  } finally {
+    await m5.stop();
+  }
+});
