@@ -178,3 +178,29 @@ test('invalid sections and topics are refused with the line and the reason', () 
   refused(['connection a', 'address 127.0.0.1', 'topic #', 'bridge_require_ocsp true'], /cannot verify OCSP/);
   refused(['connection a', 'address 127.0.0.1', 'topic #', 'restart_timeout 10 5'], /below the base/);
 });
+
+test('the per-message matcher agrees with the reference topic matcher (seeded)', async () => {
+  const { topicMatches } = await import('../../src/auth/topic-match.js');
+  const { matchesLevels } = await import('../../src/bridge/topic-map.js');
+  const seed = 2026;
+  console.log(`seed ${seed}`);
+  let s = seed;
+  const random = (n: number): number => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s % n;
+  };
+  const words = ['a', 'b', '', '$SYS', 'ab'];
+  const filterWords = [...words, '+', '#'];
+  for (let i = 0; i < 5000; i++) {
+    const topic = Array.from({ length: 1 + random(4) }, () => words[random(words.length)]).join('/');
+    const parts = Array.from({ length: 1 + random(4) }, () => filterWords[random(filterWords.length)]!);
+    const hash = parts.indexOf('#');
+    const filter = (hash === -1 ? parts : parts.slice(0, hash + 1)).join('/');
+    if (topic.includes('$SYS') && !topic.startsWith('$SYS')) continue;
+    assert.equal(
+      matchesLevels(filter.split('/'), topic),
+      topicMatches(filter, topic),
+      `${filter} vs ${topic}`,
+    );
+  }
+});
