@@ -11,6 +11,8 @@ export interface BridgeHost {
   publishLocal(topic: string, payload: Buffer, qos: QoS, retain: boolean): void;
   /** Messages queued in the local session `clientId` (lazy start's threshold, the `queued` counter). */
   queuedFor(clientId: string): number;
+  /** Messages the local session `clientId` dropped (full queue, too large for the remote…). */
+  droppedFor(clientId: string): number;
   readonly logger: Logger;
   /** This broker's identity in the bridge peer exchange (src/broker/bridge-peer.ts). */
   readonly brokerId: string;
@@ -33,4 +35,6 @@ export interface BridgeStats {
   unmapped: number;
   /** Messages waiting in the bridge's local session. */
   queued: number;
+  /** Messages its local session dropped. */
+  dropped: number;
 }

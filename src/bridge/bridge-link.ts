@@ -37,6 +37,7 @@ export class BridgeLink implements RelayOwner {
     bytesIn: 0,
     unmapped: 0,
     queued: 0,
+    dropped: 0,
   };
 
   constructor(
@@ -266,6 +267,7 @@ export class BridgeLink implements RelayOwner {
       bytesOut: this.stats.bytesOut + live.out,
       bytesIn: this.stats.bytesIn + live.in,
       queued: this.host.queuedFor(this.config.localClientId),
+      dropped: this.host.droppedFor(this.config.localClientId),
     };
   }
 }

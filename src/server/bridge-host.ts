@@ -35,6 +35,7 @@ export function bridgeHost(broker: BrokerCore): BridgeHost {
     queuedFor: (clientId) => {
       return broker.sessions.get(clientId)?.queuedCount ?? 0;
     },
+    droppedFor: (clientId) => broker.sessions.get(clientId)?.dropped ?? 0,
     brokerId: brokerIdentity(broker),
     get logger() {
       return broker.logger;

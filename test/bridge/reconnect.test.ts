@@ -96,3 +96,19 @@ test('a Culex remote restarted on the same port: messages both ways resume', asy
     await remote.stop();
   }
 });
+
+test('a bridge whose remote is unreachable queues up to max_queued_messages and counts the rest', async () => {
+  const port = await freePort();
+  const local = await culexWithBridges(
+    ['connection down', `address 127.0.0.1:${port}`, 'restart_timeout 1', 'topic d/# out 1'],
+    { options: { maxQueuedMessages: 5 } },
+  );
+  try {
+    await sleep(100);
+    for (let i = 0; i < 8; i++) await publish(local.port, `d/${i}`, String(i), 1);
+    const stats = local.bridges.list()[0]?.stats;
+    assert.deepEqual([stats?.state === 'up', stats?.queued, stats?.dropped], [false, 5, 3]);
+  } finally {
+    await local.stop();
+  }
+});
