@@ -124,3 +124,37 @@ test('failback: on a secondary address, the bridge returns to the primary once i
     await secondary.stop();
   }
 });
+
+test('notifications_local_only: the remote gets no state message and no will; notifications false: none', async () => {
+  const remote = await startBroker();
+  const local = await culexWithBridges([
+    'connection lo',
+    `address 127.0.0.1:${remote.port}`,
+    'notifications_local_only true',
+    'notification_topic st/lo',
+    'topic z/# out 1',
+    'connection off',
+    `address 127.0.0.1:${remote.port}`,
+    'notifications false',
+    'notification_topic st/off',
+    'topic z/# out 1',
+  ]);
+  try {
+    await bridgesUp(local.bridges);
+    const near = await collector(local.port, ['st/#'], 1);
+    const far = await collector(remote.port, ['st/#'], 1);
+    await sleep(300);
+    local.bridges.stopAll();
+    await sleep(300);
+    assert.deepEqual(
+      near.received.map((m) => `${m.topic}=${m.payload}`),
+      ['st/lo=1', 'st/lo=0'],
+    );
+    assert.deepEqual(far.received, []);
+    await near.end();
+    await far.end();
+  } finally {
+    await local.stop();
+    await remote.stop();
+  }
+});
