@@ -157,7 +157,7 @@ export class BridgeLink implements RelayOwner {
     if (relay !== this.relay) return;
     this.lastFailure = '';
     this.delay.reset();
-    this.logger.log('notice', `Bridge ${this.name} connected to ${this.stats.address}.`);
+    this.logger.log('information', `Bridge ${this.name} connected to ${this.stats.address}.`);
     relay.start(connack);
     this.scheduleFailback();
   }

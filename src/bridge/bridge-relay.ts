@@ -133,8 +133,13 @@ export class BridgeRelay implements EndpointSink {
 
   onClose(endpoint: MqttEndpoint, why: string): void {
     if (this.finished) return;
-    const side = endpoint === this.remote ? `connection to ${this.owner.stats.address}` : 'local connection';
+    const remote = endpoint === this.remote;
+    const side = remote ? `connection to ${this.owner.stats.address}` : 'local connection';
     this.shut(why, false);
+    const logger = this.owner.host.logger;
+    // Mosquitto names the bridge by its local client id when the remote link goes.
+    if (remote && this.localReady)
+      logger.log('notice', `Client ${this.config.localClientId} closed its connection.`);
     this.owner.lost(this, `Bridge ${this.config.name}: ${side} lost: ${why}.`);
   }
 

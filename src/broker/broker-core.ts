@@ -184,7 +184,7 @@ export class BrokerCore extends EventEmitter {
   handleConnection(stream: Duplex, context: ListenerContext, remoteAddress: string): Connection {
     const conn = new Connection(this, stream, context, remoteAddress);
     this.connections.add(conn);
-    if (this.options.connectionMessages && this.logger.enabled('notice')) {
+    if (this.options.connectionMessages && context.quiet !== true && this.logger.enabled('notice')) {
       this.logger.log('notice', `New connection from ${remoteAddress} on port ${context.port}.`);
     }
     return conn;
@@ -258,7 +258,8 @@ export class BrokerCore extends EventEmitter {
     this.connections.delete(conn);
     const session = conn.session;
     if (conn.state !== 'connected' || session === null) return;
-    if (this.options.connectionMessages && !conn.disconnectLogged && this.logger.enabled('notice')) {
+    const logged = this.options.connectionMessages && !conn.disconnectLogged && conn.context.quiet !== true;
+    if (logged && this.logger.enabled('notice')) {
       this.logger.log('notice', `Client ${conn.clientId} ${conn.closeReason ?? 'closed its connection'}.`);
     }
     const now = this.now;

@@ -20,6 +20,7 @@ function bridgeContext(broker: BrokerCore): ListenerContext {
     maxTopicAlias: broker.options.maxTopicAlias,
     useUsernameAsClientId: false,
     plainMqtt: false,
+    quiet: true,
   };
 }
 

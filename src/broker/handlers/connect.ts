@@ -228,7 +228,7 @@ function finishConnect(
   ack.sessionPresent = broker.attachSession(conn, packet.cleanStart, expiry) && conn.protocolVersion !== 3;
   conn.session!.bridgePeer = bridgePeerOf(packet);
   conn.markConnected();
-  if (broker.options.connectionMessages && broker.logger.enabled('notice')) {
+  if (broker.options.connectionMessages && conn.context.quiet !== true && broker.logger.enabled('notice')) {
     const user = conn.username === undefined ? '' : `, u'${conn.username}'`;
     const p = conn.protocolVersion === 3 ? 1 : conn.protocolVersion === 4 ? 2 : 5;
     broker.logger.log(
