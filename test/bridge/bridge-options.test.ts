@@ -210,3 +210,33 @@ test('mqttv31 bridge to Mosquitto: MQIsdp CONNECT with try_private, messages flo
     await remote.stop();
   }
 });
+
+test('bridge_attempt_unsubscribe: out-only topics are unsubscribed on the remote, unless false', async () => {
+  const remote = await startBroker();
+  const unsubscribed: string[] = [];
+  remote.broker.on('unsubscribe', (client: { clientId: string }, filter: string) =>
+    unsubscribed.push(`${client.clientId} ${filter}`),
+  );
+  const section = (name: string, attempt: boolean): string[] => [
+    `connection ${name}`,
+    `address 127.0.0.1:${remote.port}`,
+    `remote_clientid ${name}`,
+    `bridge_attempt_unsubscribe ${attempt}`,
+    'topic u/# out 1',
+    'topic v/# in 1',
+  ];
+  // Sessions that still hold u/# from a time when it was an `in` topic.
+  for (const id of ['yes', 'no']) {
+    const old = await collector(remote.port, ['u/#'], 1, { clientId: id, clean: false });
+    await old.end();
+  }
+  const local = await culexWithBridges([...section('yes', true), ...section('no', false)]);
+  try {
+    await bridgesUp(local.bridges);
+    await sleep(200);
+    assert.deepEqual(unsubscribed, ['yes u/#']);
+  } finally {
+    await local.stop();
+    await remote.stop();
+  }
+});
