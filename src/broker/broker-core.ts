@@ -12,6 +12,7 @@ import { acknowledged, admitBacklogged, checkHeld, queued, SOFT_BACKLOG } from '
 import { Connection } from './connection.js';
 import { ClientIdentity, foreignSession, mayRead, mayWrite } from './delivery-acl.js';
 import { type DropReason, type DropStats, emptyDropStats, recordDrop } from './drops.js';
+import { emptyPublishByteStats, type PublishByteStats } from './publish-bytes.js';
 import type { BrokerHooks, ClientInfo } from './hooks.js';
 import type { ListenerContext } from './listener-context.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -25,7 +26,7 @@ import { redistributeShared } from './shared-redelivery.js';
 import type { SubscriptionEntry } from './subscription.js';
 import { type ShareGroup, TopicTree } from './topic-tree.js';
 
-export interface BrokerStats extends DropStats {
+export interface BrokerStats extends DropStats, PublishByteStats {
   messagesReceived: number;
   messagesSent: number;
   /** Disconnected sessions removed because their expiry interval ran out ($SYS/broker/clients/expired). */
@@ -67,6 +68,7 @@ export class BrokerCore extends EventEmitter {
     messagesReceived: 0,
     messagesSent: 0,
     ...emptyDropStats(),
+    ...emptyPublishByteStats(),
     sessionsExpired: 0,
   };
   private readonly pendingWills = new Map<string, PendingWill>();

@@ -37,6 +37,7 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
     conn.protocolError(ReasonCode.RetainNotSupported, 'retain not available');
     return;
   }
+  broker.stats.publishBytesReceived += packet.payload.length;
   if (qos === 2) {
     const session = conn.session!;
     if (session.incomingQos2.has(packet.packetId)) {
