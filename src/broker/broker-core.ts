@@ -12,13 +12,13 @@ import { acknowledged, admitBacklogged, checkHeld, queued, SOFT_BACKLOG } from '
 import { Connection } from './connection.js';
 import { ClientIdentity, foreignSession, mayRead, mayWrite } from './delivery-acl.js';
 import { type DropReason, type DropStats, emptyDropStats, recordDrop } from './drops.js';
-import { emptyPublishByteStats, type PublishByteStats } from './publish-bytes.js';
 import type { BrokerHooks, ClientInfo } from './hooks.js';
 import type { ListenerContext } from './listener-context.js';
 import { type Logger, silentLogger } from './logger.js';
 import { Message } from './message.js';
 import { type BrokerOptions, defaultBrokerOptions } from './options.js';
 import { PreConnectBudget } from './preconnect-budget.js';
+import { emptyPublishByteStats, type PublishByteStats } from './publish-bytes.js';
 import { restoreState } from './restore-state.js';
 import { RetainedStore } from './retained-store.js';
 import { type Delivery, SESSION_NEVER_EXPIRES, Session } from './session.js';
