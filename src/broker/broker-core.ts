@@ -31,6 +31,8 @@ export interface BrokerStats extends DropStats, PublishByteStats {
   messagesSent: number;
   /** Disconnected sessions removed because their expiry interval ran out ($SYS/broker/clients/expired). */
   sessionsExpired: number;
+  /** CONNECTs refused for bad credentials or because anonymous clients are not allowed (/metrics). */
+  loginsRefused: number;
 }
 
 /** Messages published during one routing pass (log lines) that wait for it; more are not published. */
@@ -70,6 +72,7 @@ export class BrokerCore extends EventEmitter {
     ...emptyDropStats(),
     ...emptyPublishByteStats(),
     sessionsExpired: 0,
+    loginsRefused: 0,
   };
   private readonly pendingWills = new Map<string, PendingWill>();
   /** Clients whose will is saved in the store as armed (persistent session, connected). */

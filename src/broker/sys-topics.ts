@@ -199,9 +199,8 @@ export function storedMessages(broker: BrokerCore): { count: number; bytes: numb
   for (const message of broker.retained.all()) bytes += message.payload.length;
   for (const session of broker.sessions.values()) {
     count += session.queuedCount + session.inflightCount;
-    for (const d of session.queue) bytes += d.message.payload.length;
-    if (session.inflightCount > 0)
-      for (const d of session.inflight.values()) bytes += d.message.payload.length;
+    // Both count payload bytes (Message.size), as Mosquitto's store bytes do.
+    bytes += session.queuedBytes + session.inflightBytes;
   }
   return { count, bytes };
 }
