@@ -295,6 +295,8 @@ function prepareWill(conn: Connection, packet: ConnectPacket): number {
     if (Object.keys(forwarded).length === 0) forwarded = undefined;
   }
   const topic = conn.context.mountPoint + will.topic;
+  // A will must not be able to issue control commands later (refused as later Mosquitto 2.0.x refuses it).
+  if (topic.startsWith('$CONTROL/')) return ReasonCode.NotAuthorized;
   conn.will =
     forwarded === undefined
       ? { topic, payload: will.payload, qos: will.qos, retain: will.retain }
