@@ -196,7 +196,10 @@ function tick(sys: SysTopics): void {
 export function storedMessages(broker: BrokerCore): { count: number; bytes: number } {
   let count = broker.retained.size;
   let bytes = 0;
-  for (const message of broker.retained.all()) bytes += message.payload.length;
+  // Through match(), the one walk every retained store has; '#' leaves out $-topics [MQTT-4.7.2-1], hence $SYS.
+  for (const filter of ['#', '$SYS/#']) {
+    for (const message of broker.retained.match(filter, broker.now)) bytes += message.payload.length;
+  }
   for (const session of broker.sessions.values()) {
     count += session.queuedCount + session.inflightCount;
     // Both count payload bytes (Message.size), as Mosquitto's store bytes do.
