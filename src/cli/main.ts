@@ -6,6 +6,7 @@ import type { CulexConfig } from '../config/config.js';
 import { MemoryStore } from '../persistence/memory-store.js';
 import type { PersistenceStore } from '../persistence/store.js';
 import { Broker } from '../server/broker.js';
+import { CertificateWatcher, tlsFilesOf } from '../server/cert-watch.js';
 import { createReloader } from '../server/reload.js';
 import { SecurityState } from '../server/security-state.js';
 import { buildConfig, CliArgsError, CliArgsErrorCode, parseArgs, usage } from './args.js';
@@ -154,6 +155,16 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   if (opened === 0) exitWith(ExitStatus.failure, ['Error: Unable to open any listening socket.'], logError);
   logger.log('notice', `culex version ${VERSION} running`);
+  // Culex-only: renewed certificates go live without a SIGHUP (src/server/cert-watch.ts).
+  const tlsFiles = tlsFilesOf(config.listeners);
+  const certificates =
+    tlsFiles.length === 0
+      ? undefined
+      : new CertificateWatcher({
+          files: tlsFiles,
+          logger,
+          reload: () => broker.prepareTlsReload(loadConfig().listeners)(),
+        });
 
   let stopping = false;
   const stop = (): void => {
@@ -161,6 +172,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     stopping = true;
     logger.log('notice', `culex version ${VERSION} terminating`);
     broker.stop().then(async () => {
+      certificates?.close();
       await security.close();
       if (config.pidFile !== undefined) {
         try {
@@ -182,6 +194,6 @@ export async function main(argv: readonly string[]): Promise<void> {
   });
   process.on('SIGHUP', () => {
     if (configFile === undefined) logger.log('notice', 'SIGHUP: no configuration file to reload.');
-    else void reload();
+    else void reload().then(() => certificates?.reloaded());
   });
 }
