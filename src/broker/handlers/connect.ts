@@ -313,10 +313,14 @@ export function refuse(
   why: string,
   properties?: Properties,
 ): void {
-  conn.broker.logger.log('notice', `Client ${conn.clientId || '<unknown>'} connection refused: ${why}.`);
   const v5 = conn.protocolVersion === 5;
   const ack: ConnackPacket = { type: 2, sessionPresent: false, reasonCode: v5 ? code5 : code3 };
   if (v5 && properties !== undefined) ack.properties = properties;
   conn.send(ack);
+  // Mosquitto's line for every "not authorised" refusal (credentials, anonymous, client id prefix), written once
+  // the CONNACK is out and naming no client id, as none was accepted; other refusals say why.
+  const logger = conn.broker.logger;
+  if (code3 === Refused.notAuthorized) logger.log('notice', 'Client <unknown> disconnected, not authorised.');
+  else logger.log('notice', `Client ${conn.clientId || '<unknown>'} connection refused: ${why}.`);
   conn.close(true);
 }
