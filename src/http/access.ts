@@ -27,9 +27,14 @@ export interface AccessRequest {
   readonly credentials: BasicCredentials | undefined;
   readonly remoteAddress: string;
   readonly path: string;
+  /** `write` for a change (admin API): needs an ACL that grants it, never granted by the absence of one. */
+  readonly access: 'read' | 'write';
 }
 
-/** Whether the request may read `path`; the caller answers 401 otherwise. */
+/**
+ * Whether the request may read (GET) or change (DELETE) `path`; the caller answers 401 otherwise. A change is
+ * checked as a publish to the path: `topic write /api/culex/#` (or readwrite) in the acl_file makes an admin.
+ */
 export async function mayAccess(context: ListenerContext, request: AccessRequest): Promise<boolean> {
   const { credentials, remoteAddress } = request;
   const security = context.security;
@@ -51,7 +56,7 @@ export async function mayAccess(context: ListenerContext, request: AccessRequest
   }
   if (!authenticated) return false;
   const authorize = context.hooks.authorize;
-  if (authorize === undefined) return true;
+  if (authorize === undefined) return request.access === 'read';
   const client: ClientInfo = {
     clientId: HTTP_API_CLIENT_ID,
     username: credentials?.username,
@@ -59,5 +64,5 @@ export async function mayAccess(context: ListenerContext, request: AccessRequest
     remoteAddress,
     listenerPort: context.port,
   };
-  return authorize(client, 'read', request.path);
+  return authorize(client, request.access, request.path);
 }

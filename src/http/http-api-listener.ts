@@ -16,6 +16,7 @@ import type { Listener } from '../transport/listener.js';
 import { resolveStaticPath } from '../transport/static-files.js';
 import type { TlsServerSetup } from '../transport/tls-context.js';
 import { basicCredentials, mayAccess } from './access.js';
+import { ADMIN_PREFIX, answerAdmin } from './admin-api.js';
 import { listenersJson, type SystreeMarks, systree } from './api-v1.js';
 import type { HttpApiHost, HttpApiListenerSetup } from './host.js';
 import { EventLoopLag, renderMetrics } from './metrics.js';
@@ -91,22 +92,43 @@ class HttpApi {
   };
 
   private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== 'GET') {
+    const url = req.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const path = queryAt < 0 ? url : url.slice(0, queryAt);
+    const admin = path.startsWith(ADMIN_PREFIX);
+    // Mosquitto's API is GET only; DELETE is the admin API's one change (kick).
+    if (req.method !== 'GET' && !(admin && req.method === 'DELETE')) {
       text(res, 405, 'Invalid HTTP Method\n');
       return;
     }
-    const path = (req.url ?? '/').split('?')[0]!;
+    const credentials = basicCredentials(req.headers.authorization);
+    const remoteAddress = req.socket.remoteAddress ?? '';
     const allowed = await mayAccess(this.setup.context(), {
-      credentials: basicCredentials(req.headers.authorization),
-      remoteAddress: req.socket.remoteAddress ?? '',
+      credentials,
+      remoteAddress,
       path,
+      access: req.method === 'GET' ? 'read' : 'write',
     });
     if (!allowed) {
       this.authFailures++;
       text(res, 401, 'Not authorised\n', { 'www-authenticate': `Basic realm="${REALM}"` });
       return;
     }
-    if (path.toLowerCase().startsWith('/api/')) this.api(path, res);
+    if (admin) {
+      const answer = answerAdmin(this.host.core, {
+        method: req.method === 'GET' ? 'GET' : 'DELETE',
+        route: path.slice(ADMIN_PREFIX.length),
+        query: new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1)),
+        user: credentials?.username,
+        remoteAddress,
+      });
+      const body = JSON.stringify(answer.body, null, '\t');
+      res.writeHead(answer.status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+      });
+      res.end(body);
+    } else if (path.toLowerCase().startsWith('/api/')) this.api(path, res);
     else if (path === '/metrics') ok(res, this.metrics(), PROMETHEUS_CONTENT_TYPE);
     else serveFile(this.setup.options.httpDir, path, res);
   }
