@@ -516,7 +516,10 @@ export class BrokerCore extends EventEmitter {
     if (qos === 0) {
       if (online) {
         // Slow the publisher rather than lose the message; past its bound a subscriber loses it (backpressure.ts).
-        if (conn.stream.writableLength > SOFT_BACKLOG && !admitBacklogged(this.publisher, conn, this.now)) {
+        if (
+          conn.stream.writableLength > SOFT_BACKLOG &&
+          !admitBacklogged(this.publisher, conn, this.now, message.size)
+        ) {
           this.drop(session, 'slowConsumer');
           return;
         }

@@ -9,7 +9,7 @@ import type { Packet, ProtocolVersion, QoS, Will } from '../protocol/packets.js'
 import type { Properties } from '../protocol/properties.js';
 import { PublishBatch } from '../protocol/publish-batch.js';
 import { type PublishExtra, PublishFrame } from '../protocol/publish-frame.js';
-import { drained, type Pressure, release } from './backpressure.js';
+import { CONGESTION_BYTES, drained, type Pressure, release } from './backpressure.js';
 import type { BrokerCore } from './broker-core.js';
 import { dispatchPacket } from './dispatch.js';
 import type { ClientInfo } from './hooks.js';
@@ -32,9 +32,6 @@ const OWNER = Symbol('culex.connection');
 interface Owned {
   [OWNER]: Connection;
 }
-
-/** A socket whose unsent bytes exceed this is congested: QoS 0 messages to it are dropped, not buffered. */
-const CONGESTION_BYTES = 4 * 1024 * 1024;
 
 export class Connection implements ClientInfo {
   readonly decoder: PacketDecoder;

@@ -197,8 +197,9 @@ export function storedMessages(broker: BrokerCore): { count: number; bytes: numb
   let count = broker.retained.size;
   let bytes = 0;
   // Through match(), the one walk every retained store has; '#' leaves out $-topics [MQTT-4.7.2-1], hence $SYS.
+  // At time 0 nothing counts as expired, so the walk removes nothing: counting must not change the store.
   for (const filter of ['#', '$SYS/#']) {
-    for (const message of broker.retained.match(filter, broker.now)) bytes += message.payload.length;
+    for (const message of broker.retained.match(filter, 0)) bytes += message.payload.length;
   }
   for (const session of broker.sessions.values()) {
     count += session.queuedCount + session.inflightCount;
