@@ -35,7 +35,9 @@ export interface AccessRequest {
  * Whether the request may read (GET) or change (DELETE) `path`; the caller answers 401 otherwise. A change is
  * checked as a publish to the path: `topic write /api/culex/#` (or readwrite) in the acl_file makes an admin.
  */
-export async function mayAccess(context: ListenerContext, request: AccessRequest): Promise<boolean> {
+export type AccessOutcome = 'allowed' | 'unauthenticated' | 'denied';
+
+export async function mayAccess(context: ListenerContext, request: AccessRequest): Promise<AccessOutcome> {
   const { credentials, remoteAddress } = request;
   const security = context.security;
   const hook = context.hooks.authenticate;
@@ -54,9 +56,9 @@ export async function mayAccess(context: ListenerContext, request: AccessRequest
       authenticated = false;
     }
   }
-  if (!authenticated) return false;
+  if (!authenticated) return 'unauthenticated';
   const authorize = context.hooks.authorize;
-  if (authorize === undefined) return request.access === 'read';
+  if (authorize === undefined) return request.access === 'read' ? 'allowed' : 'denied';
   const client: ClientInfo = {
     clientId: HTTP_API_CLIENT_ID,
     username: credentials?.username,
@@ -64,5 +66,5 @@ export async function mayAccess(context: ListenerContext, request: AccessRequest
     remoteAddress,
     listenerPort: context.port,
   };
-  return authorize(client, request.access, request.path);
+  return authorize(client, request.access, request.path) ? 'allowed' : 'denied';
 }

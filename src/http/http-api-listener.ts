@@ -103,17 +103,20 @@ class HttpApi {
     }
     const credentials = basicCredentials(req.headers.authorization);
     const remoteAddress = req.socket.remoteAddress ?? '';
-    const allowed = await mayAccess(this.setup.context(), {
+    const outcome = await mayAccess(this.setup.context(), {
       credentials,
       remoteAddress,
       path,
       access: req.method === 'GET' ? 'read' : 'write',
     });
-    if (!allowed) {
-      this.authFailures++;
-      text(res, 401, 'Not authorised\n', { 'www-authenticate': `Basic realm="${REALM}"` });
+    if (outcome !== 'allowed') {
+      this.refuse(
+        res,
+        outcome === 'unauthenticated' && credentials !== undefined ? remoteAddress : undefined,
+      );
       return;
     }
+    if (credentials !== undefined) this.host.core.authFailures.succeeded(remoteAddress);
     if (admin) {
       const answer = answerAdmin(this.host.core, {
         method: req.method === 'GET' ? 'GET' : 'DELETE',
@@ -131,6 +134,22 @@ class HttpApi {
     } else if (path.toLowerCase().startsWith('/api/')) this.api(path, res);
     else if (path === '/metrics') ok(res, this.metrics(), PROMETHEUS_CONTENT_TYPE);
     else serveFile(this.setup.options.httpDir, path, res);
+  }
+
+  /**
+   * 401, after auth_failure_delay's wait for a wrong password from `guesser` (the same per-address back-off as
+   * MQTT logins, so the API is no faster way to guess).
+   */
+  private refuse(res: ServerResponse, guesser: string | undefined): void {
+    this.authFailures++;
+    const send = (): void =>
+      text(res, 401, 'Not authorised\n', { 'www-authenticate': `Basic realm="${REALM}"` });
+    const delays = this.host.core.authFailures;
+    if (guesser === undefined || !delays.enabled) {
+      send();
+      return;
+    }
+    setTimeout(send, delays.failed(guesser, Date.now())).unref();
   }
 
   private api(path: string, res: ServerResponse): void {

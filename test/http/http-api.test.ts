@@ -164,3 +164,38 @@ test('http_api from mosquitto.conf: basic auth against the password file, then t
     await broker.stop();
   }
 });
+
+test('http_api: wrong passwords wait as auth_failure_delay makes MQTT logins wait; a right one does not', async () => {
+  const broker = new Broker({
+    options: {
+      connectionMessages: false,
+      allowAnonymous: false,
+      authFailureDelay: 300,
+      authFailureDelayMax: 2000,
+    },
+    hooks: {
+      authenticate: ({ username, password }) => username === 'admin' && password?.toString() === 'secret',
+    },
+  });
+  const [, http] = await broker.listen([
+    { port: 0, host: '127.0.0.1' },
+    { port: 0, host: '127.0.0.1', protocol: 'http_api' },
+  ]);
+  const timed = async (password: string): Promise<[number, number]> => {
+    const started = Date.now();
+    const { status } = await httpRequest(http!.port, '/api/v1/version', { user: 'admin', password });
+    return [status, Date.now() - started];
+  };
+  try {
+    const [first, firstMs] = await timed('guess1');
+    const [second, secondMs] = await timed('guess2');
+    assert.deepEqual([first, second], [401, 401]);
+    assert.ok(firstMs >= 280, `first refusal after ${firstMs} ms`);
+    assert.ok(secondMs >= 580, `second refusal after ${secondMs} ms (doubled)`);
+    const [ok, okMs] = await timed('secret');
+    assert.equal(ok, 200);
+    assert.ok(okMs < 250, `right password answered after ${okMs} ms`);
+  } finally {
+    await broker.stop();
+  }
+});
