@@ -1,5 +1,5 @@
-// Culex's admin API beside Mosquitto's /api/v1 (which is read-only): clients (search, details, kick) and retained
-// messages (browse by filter), under /api/culex/v1/. Lists are paged (offset / limit, at most ADMIN_PAGE_MAX a
+// Culex's admin API beside Mosquitto's /api/v1 (which is read-only): clients (search, details, kick), offline
+// sessions (delete) and retained messages (browse by filter), under /api/culex/v1/. Lists are paged (offset / limit, at most ADMIN_PAGE_MAX a
 // page) so a broker with 100,000 sessions answers in one pass over them. Every change is logged with who made it.
 
 import type { BrokerCore } from '../broker/broker-core.js';
@@ -126,6 +126,21 @@ function kick(core: BrokerCore, clientId: string, request: AdminRequest): AdminA
   return { status: 200, body: { disconnected: clientId } };
 }
 
+/** Ends an offline session as its expiry would (subscriptions, queue, a delayed will sent now). */
+function deleteSession(core: BrokerCore, clientId: string, request: AdminRequest): AdminAnswer {
+  const session = core.sessions.get(clientId);
+  if (session === undefined) return { status: 404, body: { error: `no session ${clientId}` } };
+  if (session.connection !== null) {
+    return { status: 409, body: { error: `client ${clientId} is connected: disconnect it first` } };
+  }
+  core.logger.log(
+    'notice',
+    `HTTP API: ${request.user ?? 'anonymous'} from ${request.remoteAddress} deleted the session of client ${clientId}.`,
+  );
+  core.discardSession(session);
+  return { status: 200, body: { deleted: clientId } };
+}
+
 export function answerAdmin(core: BrokerCore, request: AdminRequest): AdminAnswer {
   const parts = request.route.split('/');
   const [resource, encodedId, extra] = parts;
@@ -145,6 +160,8 @@ export function answerAdmin(core: BrokerCore, request: AdminRequest): AdminAnswe
       ? { status: 404, body: { error: `no client ${id}` } }
       : { status: 200, body: details(session) };
   }
+  if (resource === 'sessions' && id !== undefined && request.method === 'DELETE')
+    return deleteSession(core, id, request);
   if (resource === 'retained' && id === undefined && request.method === 'GET')
     return listRetained(core, request.query);
   return { status: 404, body: { error: 'not found' } };

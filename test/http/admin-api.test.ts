@@ -36,7 +36,7 @@ interface ClientList {
   clients: { client_id: string; username: string | null; connected: boolean }[];
 }
 
-test('admin API: list, search, page and show clients, kick one, browse retained; roles from the ACL', async () => {
+test('admin API: list, search, page and show clients, kick one, delete a session, browse retained; roles from the ACL', async () => {
   const dir = tempDir('culex-admin-');
   const pwfile = join(dir, 'pwfile');
   addUser(pwfile, 'admin', 'secret', true);
@@ -155,6 +155,41 @@ test('admin API: list, search, page and show clients, kick one, browse retained;
     assert.deepEqual(
       after.clients.map((c) => c.client_id),
       ['sensor-2'],
+    );
+    // An offline persistent session: deleted by the admin (logged), refused while its client is connected.
+    const sleeper = await mqtt.connectAsync({
+      host: '127.0.0.1',
+      port: broker.port,
+      clientId: 'sleeper',
+      username: 'device',
+      password: 'dev',
+      protocolVersion: 5,
+      clean: false,
+      properties: { sessionExpiryInterval: 3600 },
+      reconnectPeriod: 0,
+    });
+    await sleeper.subscribeAsync('devices/sleeper/#', { qos: 1 });
+    await sleeper.endAsync();
+    const conflict = await httpRequest(httpPort, '/api/culex/v1/sessions/sensor-2', {
+      ...admin,
+      method: 'DELETE',
+    });
+    assert.equal(conflict.status, 409);
+    assert.equal(
+      (await httpRequest(httpPort, '/api/culex/v1/sessions/sleeper', { ...viewer, method: 'DELETE' })).status,
+      401,
+    );
+    const deleted = await httpRequest(httpPort, '/api/culex/v1/sessions/sleeper', {
+      ...admin,
+      method: 'DELETE',
+    });
+    assert.equal(deleted.status, 200, deleted.body);
+    const line = 'HTTP API: admin from 127.0.0.1 deleted the session of client sleeper.';
+    assert.ok(await waitFor(() => broker.log().includes(line), 2000), broker.log());
+    assert.equal((await httpRequest(httpPort, '/api/culex/v1/clients/sleeper', viewer)).status, 404);
+    assert.equal(
+      (await httpRequest(httpPort, '/api/culex/v1/sessions/sleeper', { ...admin, method: 'DELETE' })).status,
+      404,
     );
     await d1.endAsync(true);
     await d2.endAsync();
