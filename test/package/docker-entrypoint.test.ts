@@ -107,3 +107,36 @@ test('entrypoint passes flags to culex and keeps a mounted configuration', () =>
   assert.match(help.stdout, /^culex version/);
   assert.equal(readFileSync(join(dir, 'config/mosquitto.conf'), 'utf8'), 'listener 1 127.0.0.1\n');
 });
+
+test('Dockerfile and compose file: eclipse-mosquitto layout, multi-stage, non-root, files that exist', () => {
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+  const stages = [...dockerfile.matchAll(/^FROM (\S+)(?: AS (\S+))?$/gm)];
+  assert.equal(stages.length, 2, 'a build stage and a run stage');
+  assert.match(stages[1]![1]!, /^node:\$\{NODE_VERSION\}-bookworm-slim$/);
+  assert.match(dockerfile, /^COPY --from=build \/opt\/culex \/opt\/culex$/m);
+  // The run stage ends as the unprivileged user with eclipse-mosquitto's uid.
+  assert.match(dockerfile, /--uid 1883 --gid mosquitto/);
+  assert.match(dockerfile, /^USER mosquitto$/m);
+  assert.match(dockerfile, /^EXPOSE 1883 9001$/m);
+  assert.match(dockerfile, /^VOLUME \["\/mosquitto\/data", "\/mosquitto\/log"\]$/m);
+  assert.match(dockerfile, /^CMD \["culex", "-c", "\/mosquitto\/config\/mosquitto\.conf"\]$/m);
+  for (const [, source] of dockerfile.matchAll(/^COPY (?!--from)(\S+) /gm)) {
+    if (source !== '.') assert.ok(existsSync(join(root, source!)), `COPY ${source}: no such file`);
+  }
+  // The entrypoint's default configuration is where the packed tarball puts it under /opt/culex.
+  const entrypoint = readFileSync(ENTRYPOINT, 'utf8');
+  assert.match(entrypoint, /\/opt\/culex\/packaging\/docker\/mosquitto\.conf/);
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { files: string[] };
+  assert.ok(pkg.files.includes('packaging'), 'packaging/ is in the npm tarball');
+
+  const compose = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
+  for (const line of [
+    '"1883:1883"',
+    '"9001:9001"',
+    './config:/mosquitto/config',
+    './data:/mosquitto/data',
+    './log:/mosquitto/log',
+  ]) {
+    assert.ok(compose.includes(`- ${line}`), `compose file lacks ${line}`);
+  }
+});
