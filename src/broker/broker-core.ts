@@ -18,7 +18,7 @@ import { type Logger, silentLogger } from './logger.js';
 import { Message } from './message.js';
 import { type BrokerOptions, defaultBrokerOptions } from './options.js';
 import { PreConnectBudget } from './preconnect-budget.js';
-import { emptyPublishByteStats, type PublishByteStats } from './publish-bytes.js';
+import { emptyPublishTrafficStats, type PublishTrafficStats } from './publish-traffic.js';
 import { restoreState } from './restore-state.js';
 import { RetainedStore } from './retained-store.js';
 import { type Delivery, SESSION_NEVER_EXPIRES, Session } from './session.js';
@@ -26,7 +26,7 @@ import { redistributeShared } from './shared-redelivery.js';
 import type { SubscriptionEntry } from './subscription.js';
 import { type ShareGroup, TopicTree } from './topic-tree.js';
 
-export interface BrokerStats extends DropStats, PublishByteStats {
+export interface BrokerStats extends DropStats, PublishTrafficStats {
   messagesReceived: number;
   messagesSent: number;
   /** Disconnected sessions removed because their expiry interval ran out ($SYS/broker/clients/expired). */
@@ -70,7 +70,7 @@ export class BrokerCore extends EventEmitter {
     messagesReceived: 0,
     messagesSent: 0,
     ...emptyDropStats(),
-    ...emptyPublishByteStats(),
+    ...emptyPublishTrafficStats(),
     sessionsExpired: 0,
     loginsRefused: 0,
   };

@@ -266,7 +266,9 @@ export class Connection implements ClientInfo {
     subIds: number[] | undefined,
   ): boolean {
     // Counted where Mosquitto counts it: at the trace line, before the Maximum Packet Size check.
-    this.broker.stats.publishBytesSent += message.payload.length;
+    const stats = this.broker.stats;
+    stats.publishSent[qos]++;
+    stats.publishSentBytes[qos] += message.payload.length;
     if (this.broker.logger.enabled('debug')) this.tracePublishOut(message, qos, retain, dup, packetId);
     if (this.context.mountPoint !== '' || this.protocolVersion === 5) {
       return this.sendPublishSlow(message, qos, retain, dup, packetId, subIds);

@@ -5,6 +5,7 @@ import type { BrokerCore } from './broker-core.js';
 import { ByteTotals } from './byte-totals.js';
 import { LOAD_WINDOWS, LoadAverage } from './load-average.js';
 import { Message } from './message.js';
+import { sum } from './publish-traffic.js';
 
 export interface SysTopicsOptions {
   /** Seconds between updates (`sys_interval`); 0 disables $SYS entirely. */
@@ -130,8 +131,12 @@ export class SysTopics {
     this.publish('$SYS/broker/publish/messages/sent', String(messagesSent), expiresAt);
     this.publish('$SYS/broker/bytes/received', String(this.bytes.received), expiresAt);
     this.publish('$SYS/broker/bytes/sent', String(this.bytes.sent), expiresAt);
-    this.publish('$SYS/broker/publish/bytes/received', String(broker.stats.publishBytesReceived), expiresAt);
-    this.publish('$SYS/broker/publish/bytes/sent', String(broker.stats.publishBytesSent), expiresAt);
+    this.publish(
+      '$SYS/broker/publish/bytes/received',
+      String(sum(broker.stats.publishReceivedBytes)),
+      expiresAt,
+    );
+    this.publish('$SYS/broker/publish/bytes/sent', String(sum(broker.stats.publishSentBytes)), expiresAt);
   }
 
   private updateClients(expiresAt: number): void {

@@ -3,6 +3,7 @@
 
 import type { BrokerCore } from '../broker/broker-core.js';
 import type { ByteTotals } from '../broker/byte-totals.js';
+import { sum } from '../broker/publish-traffic.js';
 import { sharedSubscriptions, storedMessages } from '../broker/sys-topics.js';
 import type { ListenerOptions } from '../transport/listener-options.js';
 
@@ -65,8 +66,8 @@ export function systree(input: SystreeInput): Record<string, number> {
     [`${p}messages/sent`]: stats.messagesSent,
     [`${p}bytes/received`]: bytes.received,
     [`${p}bytes/sent`]: bytes.sent,
-    [`${p}publish/bytes/received`]: stats.publishBytesReceived,
-    [`${p}publish/bytes/sent`]: stats.publishBytesSent,
+    [`${p}publish/bytes/received`]: sum(stats.publishReceivedBytes),
+    [`${p}publish/bytes/sent`]: sum(stats.publishSentBytes),
     [`${p}packet/out/bytes`]: pendingOutBytes(core),
     [`${p}connections/socket/count`]: core.connections.size,
     [`${p}publish/messages/dropped`]: stats.dropped,

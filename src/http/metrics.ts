@@ -4,6 +4,7 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { BrokerCore } from '../broker/broker-core.js';
 import type { ByteTotals } from '../broker/byte-totals.js';
+import type { QosCounts } from '../broker/publish-traffic.js';
 import { sharedSubscriptions } from '../broker/sys-topics.js';
 import { sessionCounts } from './api-v1.js';
 import { type Labels, PrometheusText } from './prometheus-text.js';
@@ -150,17 +151,26 @@ export function renderMetrics(input: MetricsInput): string {
     stats.messagesReceived,
   );
   t.family('culex_messages_sent_total', 'counter', 'PUBLISH packets sent to clients.', stats.messagesSent);
+  const qos = (counts: QosCounts): [Labels, number][] =>
+    counts.map((n, q): [Labels, number] => [{ qos: String(q) }, n]);
+  t.family(
+    'culex_publish_received_total',
+    'counter',
+    'PUBLISH packets received, by QoS.',
+    qos(stats.publishReceived),
+  );
+  t.family('culex_publish_sent_total', 'counter', 'PUBLISH packets written, by QoS.', qos(stats.publishSent));
   t.family(
     'culex_publish_received_bytes_total',
     'counter',
-    'Payload bytes of PUBLISH packets received.',
-    stats.publishBytesReceived,
+    'Payload bytes of PUBLISH packets received, by QoS.',
+    qos(stats.publishReceivedBytes),
   );
   t.family(
     'culex_publish_sent_bytes_total',
     'counter',
-    'Payload bytes of PUBLISH packets sent.',
-    stats.publishBytesSent,
+    'Payload bytes of PUBLISH packets written, by QoS.',
+    qos(stats.publishSentBytes),
   );
   t.family(
     'culex_network_received_bytes_total',
