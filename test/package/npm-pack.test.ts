@@ -75,9 +75,13 @@ test('npm pack from a fresh clone builds dist and ships a package that starts as
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
     license: string;
     name: string;
+    bin: Record<string, string>;
   };
   assert.equal(pkg.license, 'MIT');
   assert.equal(pkg.name, 'culex-mqtt');
+  // `npx culex-mqtt -c file` runs the bin named after the package.
+  assert.equal(pkg.bin['culex-mqtt'], './bin/culex.js');
+  assert.equal(pkg.bin.culex, './bin/culex.js');
 
   // Unpack as npm install would, and run the bin with a configuration file.
   const installed = join(out, 'installed');
