@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { Broker } from '../../src/index.js';
 import { freePort, waitFor } from '../helpers/net.js';
-import { startCulexProcess, tempDir } from '../helpers/processes.js';
+import { CULEX_BIN, launchWith, startCulexProcess, tempDir } from '../helpers/processes.js';
 import { httpRequest } from './http-client.js';
 
 const PASSWD_BIN = fileURLToPath(new URL('../../../bin/culex-passwd.js', import.meta.url));
@@ -195,6 +195,45 @@ test('http_api: wrong passwords wait as auth_failure_delay makes MQTT logins wai
     const [ok, okMs] = await timed('secret');
     assert.equal(ok, 200);
     assert.ok(okMs < 250, `right password answered after ${okMs} ms`);
+  } finally {
+    await broker.stop();
+  }
+});
+
+test('http_api: /metrics open to Prometheus without credentials through per-listener settings, the rest not', async () => {
+  const dir = tempDir('culex-http-open-metrics-');
+  const pwfile = join(dir, 'pwfile');
+  const made = spawnSync(process.execPath, [PASSWD_BIN, '-c', '-b', pwfile, 'admin', 'secret']);
+  assert.equal(made.status, 0, String(made.stderr));
+  const acl = join(dir, 'http.acl');
+  writeFileSync(acl, 'topic read /metrics\n\nuser admin\ntopic read /#\n');
+  const [mqttPort, httpPort] = [await freePort(), await freePort()];
+  const conf = join(dir, 'culex.conf');
+  writeFileSync(
+    conf,
+    [
+      'per_listener_settings true',
+      `listener ${mqttPort} 127.0.0.1`,
+      `password_file ${pwfile}`,
+      `listener ${httpPort} 127.0.0.1`,
+      'protocol http_api',
+      'allow_anonymous true',
+      `acl_file ${acl}`,
+      `password_file ${pwfile}`,
+      '',
+    ].join('\n'),
+  );
+  const broker = await launchWith(process.execPath, (c) => [CULEX_BIN, '-c', c], conf, mqttPort);
+  try {
+    assert.ok(await waitFor(() => broker.log().includes('running'), 3000), broker.log());
+    assert.equal((await httpRequest(httpPort, '/metrics')).status, 200);
+    assert.equal((await httpRequest(httpPort, '/api/v1/systree')).status, 401);
+    assert.equal(
+      (await httpRequest(httpPort, '/api/v1/systree', { user: 'admin', password: 'secret' })).status,
+      200,
+    );
+    // The MQTT listener keeps its own rule: no anonymous clients there.
+    await assert.rejects(mqtt.connectAsync({ host: '127.0.0.1', port: mqttPort, reconnectPeriod: 0 }));
   } finally {
     await broker.stop();
   }
