@@ -134,6 +134,9 @@ export class Broker extends BrokerCore {
         this.contexts[index] = context;
         this.opened.push({ ...options, port: listeners[0]?.port ?? options.port });
         for (const l of listeners) this.logger.log('notice', `Opening ${l.description}.`);
+        // Mosquitto 2.1's line after an http_api listener's opening.
+        if (options.protocol === 'http_api' && options.httpDir !== undefined)
+          this.logger.log('information', `Using http_dir ${options.httpDir}`);
         opened.push(...listeners);
       } catch (err) {
         await Promise.all(opened.map((l) => l.close()));

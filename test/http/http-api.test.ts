@@ -133,6 +133,8 @@ test('http_api from mosquitto.conf: basic auth against the password file, then t
   const pwfile = join(dir, 'pwfile');
   const made = spawnSync(process.execPath, [PASSWD_BIN, '-c', '-b', pwfile, 'admin', 'secret']);
   assert.equal(made.status, 0, String(made.stderr));
+  const www = join(dir, 'www');
+  mkdirSync(www);
   const acl = join(dir, 'acl');
   // Anonymous may read the version only (Mosquitto's 01-http-api-unauthorised case); admin reads all.
   writeFileSync(acl, 'topic read /api/v1/version\n\nuser admin\ntopic read #\ntopic read /#\n');
@@ -142,11 +144,13 @@ test('http_api from mosquitto.conf: basic auth against the password file, then t
     `acl_file ${acl}`,
     `listener ${httpPort} 127.0.0.1`,
     'protocol http_api',
+    `http_dir ${www}`,
   ]);
   try {
     const opened = `Opening http api listen socket on port ${httpPort}.`;
     assert.ok(await waitFor(() => broker.log().includes('running'), 3000), broker.log());
     assert.ok(broker.log().includes(opened), broker.log());
+    assert.ok(broker.log().includes(`Using http_dir ${www}`), broker.log());
     const anonymous = await httpRequest(httpPort, '/api/v1/systree');
     assert.equal(anonymous.status, 401);
     assert.equal(anonymous.body, 'Not authorised\n');
