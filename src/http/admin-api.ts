@@ -1,8 +1,9 @@
 // Culex's admin API beside Mosquitto's /api/v1 (which is read-only): clients (search, details, kick), offline
-// sessions (delete) and retained messages (browse by filter), under /api/culex/v1/. Lists are paged (offset / limit, at most ADMIN_PAGE_MAX a
+// sessions (delete) and retained messages (browse by filter, delete), under /api/culex/v1/. Lists are paged (offset / limit, at most ADMIN_PAGE_MAX a
 // page) so a broker with 100,000 sessions answers in one pass over them. Every change is logged with who made it.
 
 import type { BrokerCore } from '../broker/broker-core.js';
+import { Message } from '../broker/message.js';
 import type { Session } from '../broker/session.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import { validateTopicFilter } from '../protocol/topic.js';
@@ -141,6 +142,22 @@ function deleteSession(core: BrokerCore, clientId: string, request: AdminRequest
   return { status: 200, body: { deleted: clientId } };
 }
 
+/**
+ * Removes a retained message without publishing anything (an empty retained PUBLISH would reach subscribers
+ * [MQTT-3.3.1-10]); the store forgets it too.
+ */
+function deleteRetained(core: BrokerCore, topic: string, request: AdminRequest): AdminAnswer {
+  const previous = core.retained.get(topic);
+  if (previous === undefined) return { status: 404, body: { error: `no retained message on ${topic}` } };
+  core.logger.log(
+    'notice',
+    `HTTP API: ${request.user ?? 'anonymous'} from ${request.remoteAddress} deleted the retained message of ${topic}.`,
+  );
+  if (core.store.durable) core.store.setRetained(topic, undefined, previous);
+  core.retained.set(new Message(topic, Buffer.alloc(0), 0, true, undefined, '', 0));
+  return { status: 200, body: { deleted: topic } };
+}
+
 export function answerAdmin(core: BrokerCore, request: AdminRequest): AdminAnswer {
   const parts = request.route.split('/');
   const [resource, encodedId, extra] = parts;
@@ -162,6 +179,8 @@ export function answerAdmin(core: BrokerCore, request: AdminRequest): AdminAnswe
   }
   if (resource === 'sessions' && id !== undefined && request.method === 'DELETE')
     return deleteSession(core, id, request);
+  if (resource === 'retained' && id !== undefined && request.method === 'DELETE')
+    return deleteRetained(core, id, request);
   if (resource === 'retained' && id === undefined && request.method === 'GET')
     return listRetained(core, request.query);
   return { status: 404, body: { error: 'not found' } };

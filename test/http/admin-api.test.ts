@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { Broker } from '../../src/index.js';
-import { freePort, waitFor } from '../helpers/net.js';
+import { freePort, sleep, waitFor } from '../helpers/net.js';
 import { startCulexProcess, tempDir } from '../helpers/processes.js';
 import { httpRequest } from './http-client.js';
 
@@ -123,6 +123,25 @@ test('admin API: list, search, page and show clients, kick one, delete a session
     assert.equal(byTopic.get('devices/a')?.toString(), 'alpha');
     assert.deepEqual([...(byTopic.get('devices/b') ?? [])], [0, 1, 2]);
     assert.equal((await httpRequest(httpPort, '/api/culex/v1/retained?filter=a/%23/b', viewer)).status, 400);
+    // Deleting one: subscribers hear nothing (no empty retained PUBLISH), later subscribers no longer get it.
+    let heard = 0;
+    d2.on('message', () => heard++);
+    await d2.subscribeAsync('devices/a', { qos: 1 });
+    assert.ok(await waitFor(() => heard === 1, 2000), 'the retained message on subscribe');
+    const topicPath = `/api/culex/v1/retained/${encodeURIComponent('devices/a')}`;
+    assert.equal((await httpRequest(httpPort, topicPath, { ...viewer, method: 'DELETE' })).status, 401);
+    assert.equal((await httpRequest(httpPort, topicPath, { ...admin, method: 'DELETE' })).status, 200);
+    assert.equal((await httpRequest(httpPort, topicPath, { ...admin, method: 'DELETE' })).status, 404);
+    const left = JSON.parse(
+      (await httpRequest(httpPort, '/api/culex/v1/retained?filter=devices/%23', viewer)).body,
+    ) as { total: number };
+    assert.equal(left.total, 1);
+    await sleep(100);
+    assert.equal(heard, 1, 'no message for the deletion');
+    assert.ok(
+      await waitFor(() => broker.log().includes('deleted the retained message of devices/a.'), 2000),
+      broker.log(),
+    );
 
     // The viewer may not kick; a device may not even read; the admin kicks and it is logged.
     assert.equal(
