@@ -19,6 +19,7 @@ import { type Logger, silentLogger } from './logger.js';
 import { Message } from './message.js';
 import { type BrokerOptions, defaultBrokerOptions } from './options.js';
 import { PreConnectBudget } from './preconnect-budget.js';
+import { emptyPublishTrafficStats, type PublishTrafficStats } from './publish-traffic.js';
 import { restoreState } from './restore-state.js';
 import { RetainedStore } from './retained-store.js';
 import { type Delivery, SESSION_NEVER_EXPIRES, Session } from './session.js';
@@ -26,11 +27,13 @@ import { redistributeShared } from './shared-redelivery.js';
 import type { SubscriptionEntry } from './subscription.js';
 import { type ShareGroup, TopicTree } from './topic-tree.js';
 
-export interface BrokerStats extends DropStats {
+export interface BrokerStats extends DropStats, PublishTrafficStats {
   messagesReceived: number;
   messagesSent: number;
   /** Disconnected sessions removed because their expiry interval ran out ($SYS/broker/clients/expired). */
   sessionsExpired: number;
+  /** CONNECTs refused for bad credentials or because anonymous clients are not allowed (/metrics). */
+  loginsRefused: number;
 }
 
 /** Messages published during one routing pass (log lines) that wait for it; more are not published. */
@@ -68,7 +71,9 @@ export class BrokerCore extends EventEmitter {
     messagesReceived: 0,
     messagesSent: 0,
     ...emptyDropStats(),
+    ...emptyPublishTrafficStats(),
     sessionsExpired: 0,
+    loginsRefused: 0,
   };
   private readonly pendingWills = new Map<string, PendingWill>();
   /** Clients whose will is saved in the store as armed (persistent session, connected). */

@@ -267,6 +267,10 @@ export class Connection implements ClientInfo {
     packetId: number,
     subIds: number[] | undefined,
   ): boolean {
+    // Counted where Mosquitto counts it: at the trace line, before the Maximum Packet Size check.
+    const stats = this.broker.stats;
+    stats.publishSent[qos]++;
+    stats.publishSentBytes[qos] += message.payload.length;
     if (this.broker.logger.enabled('debug')) this.tracePublishOut(message, qos, retain, dup, packetId);
     if (this.context.mountPoint !== '' || this.protocolVersion === 5) {
       return this.sendPublishSlow(message, qos, retain, dup, packetId, subIds);

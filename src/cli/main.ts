@@ -7,6 +7,7 @@ import { MemoryStore } from '../persistence/memory-store.js';
 import type { PersistenceStore } from '../persistence/store.js';
 import { startBridges } from '../server/bridge-host.js';
 import { Broker } from '../server/broker.js';
+import { CertificateWatcher, tlsFilesOf } from '../server/cert-watch.js';
 import { createReloader } from '../server/reload.js';
 import { SecurityState } from '../server/security-state.js';
 import { buildConfig, CliArgsError, CliArgsErrorCode, parseArgs, usage } from './args.js';
@@ -157,6 +158,16 @@ export async function main(argv: readonly string[]): Promise<void> {
   // Bridges connect once the listeners are open, as Mosquitto starts them after its sockets.
   const bridges = startBridges(broker, config.bridges);
   logger.log('notice', `culex version ${VERSION} running`);
+  // Culex-only: renewed certificates go live without a SIGHUP (src/server/cert-watch.ts).
+  const tlsFiles = tlsFilesOf(config.listeners);
+  const certificates =
+    tlsFiles.length === 0
+      ? undefined
+      : new CertificateWatcher({
+          files: tlsFiles,
+          logger,
+          reload: () => broker.prepareTlsReload(loadConfig().listeners)(),
+        });
 
   let stopping = false;
   const stop = (): void => {
@@ -165,6 +176,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     logger.log('notice', `culex version ${VERSION} terminating`);
     bridges.stopAll();
     broker.stop().then(async () => {
+      certificates?.close();
       await security.close();
       if (config.pidFile !== undefined) {
         try {
@@ -187,6 +199,6 @@ export async function main(argv: readonly string[]): Promise<void> {
   });
   process.on('SIGHUP', () => {
     if (configFile === undefined) logger.log('notice', 'SIGHUP: no configuration file to reload.');
-    else void reload();
+    else void reload().then(() => certificates?.reloaded());
   });
 }

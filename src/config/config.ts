@@ -51,7 +51,7 @@ export const BROKER_CONTROL_PLUGIN = 'culex:broker-control';
 export interface BrokerControlInfo {
   readonly listeners: ReadonlyArray<{
     port: number;
-    protocol: 'mqtt' | 'websockets';
+    protocol: 'mqtt' | 'websockets' | 'http_api';
     host?: string;
     unixSocketPath?: string;
     tls: boolean;

@@ -104,7 +104,7 @@ test('bad booleans, numbers and enumerations', () => {
     line: 2,
     option: 'protocol',
     code: ConfigErrorCode.invalidValue,
-    message: 'bad.conf:2: option "protocol": expected one of "mqtt", "websockets", got "http"',
+    message: 'bad.conf:2: option "protocol": expected one of "mqtt", "websockets", "http_api", got "http"',
   });
   refuse('log_dest dlt\n', {
     line: 1,

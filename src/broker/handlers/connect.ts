@@ -184,6 +184,7 @@ function finishConnect(
     // Mosquitto answers every refused login with "not authorized" (5 / 0x87), bad password or anonymous;
     // the specification leaves the choice between that and "bad user name or password" to the server.
     const anonymous = conn.username === undefined;
+    conn.broker.stats.loginsRefused++;
     const send = (): void =>
       refuse(
         conn,
