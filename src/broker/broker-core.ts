@@ -9,6 +9,7 @@ import type { QoS, Will } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import { AuthFailureDelay } from './auth-failure-delay.js';
 import { acknowledged, admitBacklogged, checkHeld, queued, SOFT_BACKLOG } from './backpressure.js';
+import { fromBridgePeer } from './bridge-peer.js';
 import { Connection } from './connection.js';
 import { ClientIdentity, foreignSession, mayRead, mayWrite } from './delivery-acl.js';
 import { type DropReason, type DropStats, emptyDropStats, recordDrop } from './drops.js';
@@ -18,6 +19,7 @@ import { type Logger, silentLogger } from './logger.js';
 import { Message } from './message.js';
 import { type BrokerOptions, defaultBrokerOptions } from './options.js';
 import { PreConnectBudget } from './preconnect-budget.js';
+import { emptyPublishTrafficStats, type PublishTrafficStats } from './publish-traffic.js';
 import { restoreState } from './restore-state.js';
 import { RetainedStore } from './retained-store.js';
 import { type Delivery, SESSION_NEVER_EXPIRES, Session } from './session.js';
@@ -25,11 +27,13 @@ import { redistributeShared } from './shared-redelivery.js';
 import type { SubscriptionEntry } from './subscription.js';
 import { type ShareGroup, TopicTree } from './topic-tree.js';
 
-export interface BrokerStats extends DropStats {
+export interface BrokerStats extends DropStats, PublishTrafficStats {
   messagesReceived: number;
   messagesSent: number;
   /** Disconnected sessions removed because their expiry interval ran out ($SYS/broker/clients/expired). */
   sessionsExpired: number;
+  /** CONNECTs refused for bad credentials or because anonymous clients are not allowed (/metrics). */
+  loginsRefused: number;
 }
 
 /** Messages published during one routing pass (log lines) that wait for it; more are not published. */
@@ -67,7 +71,9 @@ export class BrokerCore extends EventEmitter {
     messagesReceived: 0,
     messagesSent: 0,
     ...emptyDropStats(),
+    ...emptyPublishTrafficStats(),
     sessionsExpired: 0,
+    loginsRefused: 0,
   };
   private readonly pendingWills = new Map<string, PendingWill>();
   /** Clients whose will is saved in the store as armed (persistent session, connected). */
@@ -183,7 +189,7 @@ export class BrokerCore extends EventEmitter {
   handleConnection(stream: Duplex, context: ListenerContext, remoteAddress: string): Connection {
     const conn = new Connection(this, stream, context, remoteAddress);
     this.connections.add(conn);
-    if (this.options.connectionMessages && this.logger.enabled('notice')) {
+    if (this.options.connectionMessages && context.quiet !== true && this.logger.enabled('notice')) {
       this.logger.log('notice', `New connection from ${remoteAddress} on port ${context.port}.`);
     }
     return conn;
@@ -257,7 +263,8 @@ export class BrokerCore extends EventEmitter {
     this.connections.delete(conn);
     const session = conn.session;
     if (conn.state !== 'connected' || session === null) return;
-    if (this.options.connectionMessages && !conn.disconnectLogged && this.logger.enabled('notice')) {
+    const logged = this.options.connectionMessages && !conn.disconnectLogged && conn.context.quiet !== true;
+    if (logged && this.logger.enabled('notice')) {
       this.logger.log('notice', `Client ${conn.clientId} ${conn.closeReason ?? 'closed its connection'}.`);
     }
     const now = this.now;
@@ -430,8 +437,9 @@ export class BrokerCore extends EventEmitter {
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       const s = e.session;
-      // [MQTT-3.8.3-3] No Local: not back to the client that published it.
-      if (e.noLocal && s.clientId === message.origin) continue;
+      // [MQTT-3.8.3-3] No Local: not back to the client that published it, nor (bridges) to its broker.
+      if (e.noLocal && (s.clientId === message.origin || fromBridgePeer(s, message.origin, this.sessions)))
+        continue;
       if (s.routeStamp !== stamp) {
         s.routeStamp = stamp;
         s.routeQos = e.qos;

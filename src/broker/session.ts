@@ -57,6 +57,8 @@ export class Session {
   dropLoggedFor: Connection | null | undefined = undefined;
   private lastPacketId = 0;
   /** Routing scratch: lets one routing pass merge a client's overlapping subscriptions without allocating. */
+  /** The broker at the other end when this is a bridge's session (bridge-peer.ts): No Local covers it all. */
+  bridgePeer: string | undefined = undefined;
   routeStamp = 0;
   routeDone = 0;
   routeQos: QoS = 0;

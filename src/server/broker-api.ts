@@ -124,7 +124,7 @@ export interface ListenerView {
   /** The port really bound (0 for a Unix socket). */
   readonly port: number;
   readonly description: string;
-  readonly protocol: 'mqtt' | 'websockets';
+  readonly protocol: 'mqtt' | 'websockets' | 'http_api';
   readonly tls: boolean;
   readonly mountPoint: string;
 }

@@ -91,6 +91,9 @@ export class Broker implements BrokerControl, BrokerEventSource {
   /** TLS material of each listener by index, for a reload. */
   private readonly tlsSetups: (TlsServerSetup | undefined)[] = [];
   private readonly sys: SysTopics | undefined;
+  private readonly version: string;
+  /** Options of each listener opened, with the port really bound (for the HTTP API's /api/v1/listeners). */
+  private readonly opened: ListenerOptions[] = [];
   private socketsAccepted = 0;
 
   readonly clients: ClientsApi;
@@ -109,10 +112,11 @@ export class Broker implements BrokerControl, BrokerEventSource {
     this.listenerHooks = init.listenerHooks ?? new Map();
     this.pskSources = init.pskSources ?? new Map();
     const sysInterval = init.sysInterval ?? 0;
+    this.version = init.version ?? culexVersion();
     if (sysInterval > 0) {
       this.sys = new SysTopics(this.core, {
         interval: sysInterval,
-        version: init.version ?? culexVersion(),
+        version: this.version,
         socketsAccepted: () => this.socketsAccepted,
       });
       this.sys.start();
@@ -208,6 +212,7 @@ export class Broker implements BrokerControl, BrokerEventSource {
           handshakeTimeoutMs: Math.max(1, this.core.options.connectTimeout) * 1000,
           psk: this.pskSourceFor(index, options),
           logger: this.core.logger,
+          openHttpApi: (tls) => this.openHttpApi(options, tls, () => context!),
         });
         this.tlsSetups[index] = tls;
         context = this.contextFor(
@@ -215,6 +220,7 @@ export class Broker implements BrokerControl, BrokerEventSource {
           this.listenerHooks.get(index) ?? this.core.hooks,
         );
         this.contexts[index] = context;
+        this.opened.push({ ...options, port: listeners[0]?.port ?? options.port });
         for (const l of listeners) {
           this.core.logger.log('notice', `Opening ${l.description}.`);
           this.views.push({
@@ -225,6 +231,9 @@ export class Broker implements BrokerControl, BrokerEventSource {
             mountPoint: options.mountPoint ?? '',
           });
         }
+        // Mosquitto 2.1's line after an http_api listener's opening.
+        if (options.protocol === 'http_api' && options.httpDir !== undefined)
+          this.core.logger.log('information', `Using http_dir ${options.httpDir}`);
         opened.push(...listeners);
       } catch (err) {
         await Promise.all(opened.map((l) => l.close()));
@@ -259,6 +268,17 @@ export class Broker implements BrokerControl, BrokerEventSource {
     return () => {
       for (const step of steps) step();
     };
+  }
+
+  /** A `protocol http_api` listener (loaded on demand, as WebSockets are). */
+  private async openHttpApi(
+    options: ListenerOptions,
+    tls: TlsServerSetup | undefined,
+    context: () => ListenerContext,
+  ): Promise<Listener[]> {
+    const { openHttpApiListener } = await import('../http/http-api-listener.js');
+    const host = { core: this.core, version: this.version, listenerOptions: () => this.opened };
+    return openHttpApiListener(host, { options, context }, tls);
   }
 
   /** Mosquitto 2.1 `global_max_connections`: refused on accept with max_connections' log line, as 2.1 does. */

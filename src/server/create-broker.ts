@@ -1,14 +1,18 @@
 // The composition root: everything a mosquitto.conf describes (listeners with TLS / WebSocket, password / ACL /
-// PSK files, plugins, the persistence store, $SYS, log destinations) built into one running broker. The `culex`
+// PSK files, plugins, the persistence store, $SYS, log destinations, bridges, certificate watching) built into one
+// running broker. The `culex`
 // command and embedders both start here; the command adds only flags, signals and process concerns.
 
+import type { Bridges } from '../bridge/bridges.js';
 import { culexVersion } from '../broker/culex-version.js';
 import type { Logger } from '../broker/logger.js';
 import type { CulexConfig } from '../config/config.js';
 import { MemoryStore } from '../persistence/memory-store.js';
 import type { PersistenceStore } from '../persistence/store.js';
 import type { ListenerOptions } from '../transport/listener-options.js';
+import { startBridges } from './bridge-host.js';
 import { Broker } from './broker.js';
+import { CertificateWatcher, tlsFilesOf } from './cert-watch.js';
 import { configSource } from './load-config.js';
 import { LogSink } from './log-sink.js';
 import { createReloader } from './reload.js';
@@ -44,14 +48,20 @@ export interface CreateBrokerOptions {
 }
 
 /** A broker built from a configuration: it can also reload that configuration (SIGHUP). */
+/** What createBroker attaches to the broker it built; all of it ends with the broker. */
+interface Attached {
+  security: SecurityState;
+  reloader: (() => Promise<boolean>) | undefined;
+  bridges?: Bridges;
+  certificates?: CertificateWatcher | undefined;
+}
+
 export class ConfiguredBroker extends Broker {
-  private reloader: (() => Promise<boolean>) | undefined;
-  private security: SecurityState | undefined;
+  private attached: Attached | undefined;
 
   /** @internal Set up by createBroker. */
-  configure(security: SecurityState, reloader: (() => Promise<boolean>) | undefined): void {
-    this.security = security;
-    this.reloader = reloader;
+  configure(attached: Attached): void {
+    this.attached = attached;
   }
 
   /**
@@ -60,17 +70,23 @@ export class ConfiguredBroker extends Broker {
    * configuration is unusable (the running one stays, and the log says why).
    */
   async reload(): Promise<boolean> {
-    if (this.reloader === undefined) {
+    const reloader = this.attached?.reloader;
+    if (reloader === undefined) {
       this.internals.logger.log('notice', 'SIGHUP: no configuration file to reload.');
       return false;
     }
-    return this.reloader();
+    const ok = await reloader();
+    // The reload read the certificate files too: the watcher compares with what is loaded now.
+    this.attached?.certificates?.reloaded();
+    return ok;
   }
 
-  /** Stops the listeners and clients, then closes the plugins. */
+  /** Stops the bridges, the listeners and clients, then closes the plugins. */
   override async stop(): Promise<void> {
+    this.attached?.bridges?.stopAll();
     await super.stop();
-    await this.security?.close();
+    this.attached?.certificates?.close();
+    await this.attached?.security.close();
   }
 }
 
@@ -122,7 +138,8 @@ export async function createBroker(
   security.attach(broker);
   if (logger instanceof LogSink) logger.attach(broker.internals);
   const read = options.readConfig ?? configSource(config);
-  const reloader =
+  const attached: Attached = { security, reloader: undefined };
+  attached.reloader =
     read === undefined
       ? undefined
       : createReloader({
@@ -130,8 +147,9 @@ export async function createBroker(
           security,
           logger,
           prepareTls: (next) => broker.prepareTlsReload(next.listeners),
+          onReloaded: (next) => attached.bridges?.reconfigure(next.bridges),
         });
-  broker.configure(security, reloader);
+  broker.configure(attached);
   for (const listener of config.listeners) {
     try {
       await broker.listen([listener]);
@@ -145,5 +163,36 @@ export async function createBroker(
     await broker.stop();
     throw new BrokerStartError('listen', new Error('Unable to open any listening socket.'));
   }
+  // Bridges connect once the listeners are open, as Mosquitto starts them after its sockets.
+  attached.bridges = startBridges(broker.internals, config.bridges);
+  attached.certificates = watchCertificates(broker, config, read, logger);
   return broker;
+}
+
+/** Culex-only: renewed certificates go live without a SIGHUP (cert-watch.ts). */
+function watchCertificates(
+  broker: Broker,
+  config: CulexConfig,
+  read: (() => CulexConfig | Promise<CulexConfig>) | undefined,
+  logger: Logger,
+): CertificateWatcher | undefined {
+  const files = tlsFilesOf(config.listeners);
+  if (files.length === 0) return undefined;
+  const apply = (next: CulexConfig): void => broker.prepareTlsReload(next.listeners)();
+  return new CertificateWatcher({
+    files,
+    logger,
+    reload: () => {
+      const next = read?.() ?? config;
+      // A synchronous reader's errors reach the watcher, which logs them; an asynchronous one's are logged here.
+      if (next instanceof Promise) {
+        next.then(apply, (err: unknown) => {
+          logger.log(
+            'error',
+            `Error: certificate reload failed: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        });
+      } else apply(next);
+    },
+  });
 }
