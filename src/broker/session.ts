@@ -56,12 +56,6 @@ export class Session {
   /** The connection (null = offline) for which the drop line was logged (drops.ts); undefined = never. */
   dropLoggedFor: Connection | null | undefined = undefined;
   private lastPacketId = 0;
-  /** Routing scratch: lets one routing pass merge a client's overlapping subscriptions without allocating. */
-  routeStamp = 0;
-  routeDone = 0;
-  routeQos: QoS = 0;
-  routeRetainAsPublished = false;
-  routeSubscriptionIds: number[] | undefined = undefined;
 
   constructor(readonly clientId: string) {}
 
