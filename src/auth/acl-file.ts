@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { AuthFileError } from './auth-file-error.js';
 import { isValidFilter, topicMatches } from './topic-match.js';
 
-export type AclAccess = 'read' | 'write' | 'subscribe';
+export type AclAccess = 'read' | 'write' | 'subscribe' | 'unsubscribe';
 
 const READ = 1;
 const WRITE = 2;
@@ -144,7 +144,7 @@ export class AclFile {
    * subscription filters (verified against 2.0.11) and instead filters every delivery with a `read` check.
    */
   check(access: AclAccess, clientId: string, username: string | undefined, topic: string): boolean {
-    if (access === 'subscribe') return true;
+    if (access === 'subscribe' || access === 'unsubscribe') return true;
     const wanted = access === 'read' ? READ : WRITE;
     const own = username === undefined ? this.#anonymous : this.#users.get(username);
     if (own === undefined && this.#patterns.length === 0) return false;

@@ -13,6 +13,6 @@ export function dollarTopicAllowed(access: AclAccess, topic: string): boolean {
   if (topic.startsWith('$SYS')) {
     return access !== 'write' || topicMatches('$SYS/broker/connection/+/state', topic);
   }
-  if (topic.startsWith('$share')) return access === 'subscribe';
+  if (topic.startsWith('$share')) return access === 'subscribe' || access === 'unsubscribe';
   return true;
 }

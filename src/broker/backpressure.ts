@@ -17,7 +17,7 @@ import type { Session } from './session.js';
 
 /** Unsent bytes above which a subscriber pauses the publishers feeding it. */
 export const SOFT_BACKLOG = 1024 * 1024;
-/** Unsent bytes above which QoS 0 messages to any subscriber are dropped (publishers that cannot be paused). */
+/** Unsent bytes above which QoS 0 messages are dropped unless their publisher now waits for the subscriber. */
 export const HARD_BACKLOG = 8 * 1024 * 1024;
 /** Period of the progress check; a backed-up socket that drains nothing for this long is stalled. */
 export const STALL_MS = 40;
@@ -63,8 +63,11 @@ function distrusted(sub: Connection, now: number): boolean {
  */
 export function admitBacklogged(publisher: Connection | null, sub: Connection, now: number): boolean {
   if (distrusted(sub, now)) return !sub.congested;
-  if (sub.stream.writableLength > HARD_BACKLOG) return false;
   if (publisher !== null && publisher !== sub) throttle(publisher, sub, now);
+  // Past the hard bound a subscriber that is making progress still gets a message whose publisher now waits for
+  // it (that publisher can add only what it had already read), as Mosquitto delivers such a burst; any other
+  // message (no publisher to hold: wills, $SYS; or a publisher exempt after a long hold) is dropped.
+  if (sub.stream.writableLength > HARD_BACKLOG) return publisher !== null && publisher.pausedBy === sub;
   return true;
 }
 

@@ -26,16 +26,21 @@ export type EnhancedAuthResult =
   | { readonly result: 'continue'; readonly data?: Buffer }
   | { readonly result: 'fail'; readonly reasonCode?: number };
 
-export type AccessKind = 'read' | 'write' | 'subscribe';
+export type AccessKind = 'read' | 'write' | 'subscribe' | 'unsubscribe';
 
 export interface BrokerHooks {
   /** Basic authentication (username / password). True lets the client in. */
   authenticate?(request: AuthenticationRequest): boolean | Promise<boolean>;
   /**
-   * Authorization of one topic access: `write` for a PUBLISH received, `subscribe` for a filter, `read` for each
+   * Authorization of one topic access: `write` for a PUBLISH received, `subscribe` / `unsubscribe` for a filter, `read` for each
    * message delivered. Must be synchronous: it runs on the routing path.
    */
   authorize?(client: ClientInfo, access: AccessKind, topic: string): boolean;
+  /**
+   * A PUBLISH to a `$CONTROL/...` topic that passed `authorize`: consumed by the broker, never routed or
+   * retained (Mosquitto's control__process). Only called for such topics, so it costs nothing on the hot path.
+   */
+  control?(client: ClientInfo, topic: string, payload: Buffer): void;
   /** MQTT 5 enhanced authentication (AUTH packets); without it, an Authentication Method gets 0x8C. */
   enhancedAuth?(
     client: ClientInfo,

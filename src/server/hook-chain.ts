@@ -94,6 +94,20 @@ export function chainHooks(
     };
   }
 
+  const control = plugins.filter((p) => p.plugin.onControl !== undefined).map((p) => p.plugin);
+  if (control.length > 0) {
+    hooks.control = (client, topic, payload) => {
+      for (const plugin of control) {
+        try {
+          if (plugin.onControl!(client, topic, payload)) return;
+        } catch (err) {
+          logger.log('error', `Plugin control handler failed: ${describe(err)}`);
+          return;
+        }
+      }
+    };
+  }
+
   const enhanced = plugins.find((p) => p.plugin.enhancedAuth !== undefined)?.plugin;
   if (enhanced?.enhancedAuth !== undefined) hooks.enhancedAuth = enhanced.enhancedAuth.bind(enhanced);
   else if (files.enhancedAuth !== undefined) hooks.enhancedAuth = files.enhancedAuth;

@@ -10,7 +10,7 @@ export type PluginDecision = boolean | undefined;
 export interface PluginHooks {
   /** Username / password check of a CONNECT that carries a username. */
   authenticate?(request: AuthenticationRequest): PluginDecision | Promise<PluginDecision>;
-  /** One topic access: 'write' (PUBLISH in), 'subscribe' (a filter), 'read' (a delivery). Must be synchronous. */
+  /** One topic access: 'write' (PUBLISH in), 'subscribe' / 'unsubscribe' (a filter), 'read' (a delivery). Synchronous. */
   authorize?(client: ClientInfo, access: AccessKind, topic: string): PluginDecision;
   /** MQTT 5 enhanced authentication; the first plugin that defines it handles every AUTH exchange. */
   enhancedAuth?(
@@ -27,6 +27,11 @@ export interface CulexPlugin extends PluginHooks {
   onClientDisconnected?(client: ClientInfo): void;
   /** Every message accepted by the broker; `client` is null for messages not from a client (wills, $SYS). */
   onMessage?(message: Message, client: ClientInfo | null): void;
+  /**
+   * A PUBLISH a client sent to a `$CONTROL/...` topic (after the authorize check); such messages are never routed.
+   * Return true when the plugin handled the topic.
+   */
+  onControl?(client: ClientInfo, topic: string, payload: Buffer): boolean;
   /** Called when the plugin is replaced by a reload or the broker stops. */
   close?(): void | Promise<void>;
 }
@@ -36,6 +41,8 @@ export interface PluginContext {
   readonly options: Readonly<Record<string, string>>;
   /** The broker's log, at Mosquitto's levels. */
   log(level: LogLevel, message: string): void;
+  /** Acting on the running broker (available once it has started). */
+  readonly broker: PluginBroker;
   /** With per_listener_settings: index of the listener (in file order) the plugin belongs to. */
   readonly listenerIndex: number | undefined;
 }
@@ -43,3 +50,14 @@ export interface PluginContext {
 /** A plugin module's default export: a factory (possibly async) or a ready plugin object. */
 export type PluginFactory = (context: PluginContext) => CulexPlugin | Promise<CulexPlugin>;
 export type PluginModuleExport = PluginFactory | CulexPlugin;
+
+/** What a plugin may do to the broker. */
+export interface PluginBroker {
+  /** Publishes a message from the broker itself (no client), QoS 0, not retained. */
+  publish(topic: string, payload: Buffer): void;
+  /**
+   * Disconnects every client whose username is in the set (undefined: clients without one), in one pass over
+   * the sessions; their wills are dropped.
+   */
+  disconnectClients(usernames: ReadonlySet<string | undefined>): void;
+}

@@ -5,7 +5,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from '../broker/logger.js';
 import type { PluginConfig } from '../config/config.js';
-import type { CulexPlugin, PluginContext, PluginModuleExport } from './plugin-api.js';
+import { createDynsecPlugin, isDynsecPluginPath } from '../control/dynsec-plugin.js';
+import type { CulexPlugin, PluginBroker, PluginContext, PluginModuleExport } from './plugin-api.js';
 
 export class PluginLoadError extends Error {
   constructor(
@@ -29,6 +30,7 @@ const HOOKS = [
   'onClientConnected',
   'onClientDisconnected',
   'onMessage',
+  'onControl',
   'close',
 ] as const;
 
@@ -47,8 +49,33 @@ function checkShape(path: string, value: unknown): CulexPlugin {
   return value as CulexPlugin;
 }
 
-export async function loadPlugin(config: PluginConfig, logger: Logger): Promise<LoadedPlugin> {
+/** Until the broker is attached, plugin actions on it do nothing. */
+const NO_BROKER: PluginBroker = { publish: () => {}, disconnectClients: () => {} };
+
+export async function loadPlugin(
+  config: PluginConfig,
+  logger: Logger,
+  broker: PluginBroker = NO_BROKER,
+): Promise<LoadedPlugin> {
   const path = config.path;
+  logger.log('notice', `Loading plugin: ${path}`);
+  const context: PluginContext = {
+    options: Object.freeze({ ...config.options }),
+    log: (level, message) => logger.log(level, `Plugin ${path}: ${message}`),
+    broker,
+    listenerIndex: config.listenerIndex,
+  };
+  // Mosquitto's own dynamic-security plugin is built in: its JSON file and $CONTROL API work unchanged.
+  if (isDynsecPluginPath(path)) {
+    try {
+      return { config, plugin: createDynsecPlugin({ ...context, log: (l, m) => logger.log(l, m) }) };
+    } catch (err) {
+      throw new PluginLoadError(
+        path,
+        `initialisation failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
   if (/\.(so|dll|dylib)$/i.test(path)) {
     throw new PluginLoadError(
       path,
@@ -70,11 +97,6 @@ export async function loadPlugin(config: PluginConfig, logger: Logger): Promise<
     throw new PluginLoadError(path, err instanceof Error ? err.message : String(err));
   }
   if (exported === undefined) throw new PluginLoadError(path, 'the module has no default export');
-  const context: PluginContext = {
-    options: Object.freeze({ ...config.options }),
-    log: (level, message) => logger.log(level, `Plugin ${path}: ${message}`),
-    listenerIndex: config.listenerIndex,
-  };
   let value: unknown = exported;
   if (typeof exported === 'function') {
     try {
@@ -90,10 +112,14 @@ export async function loadPlugin(config: PluginConfig, logger: Logger): Promise<
 }
 
 /** Loads plugins in file order; if one fails, those already loaded are closed and the error is thrown. */
-export async function loadPlugins(configs: readonly PluginConfig[], logger: Logger): Promise<LoadedPlugin[]> {
+export async function loadPlugins(
+  configs: readonly PluginConfig[],
+  logger: Logger,
+  broker?: PluginBroker,
+): Promise<LoadedPlugin[]> {
   const loaded: LoadedPlugin[] = [];
   try {
-    for (const config of configs) loaded.push(await loadPlugin(config, logger));
+    for (const config of configs) loaded.push(await loadPlugin(config, logger, broker));
   } catch (err) {
     await closePlugins(loaded, logger);
     throw err;

@@ -10,6 +10,8 @@ import { PskSource, PskTable } from '../transport/psk-file.js';
 import type { Broker } from './broker.js';
 import { chainHooks } from './hook-chain.js';
 import { HookSwitch } from './hook-switch.js';
+import type { PluginBroker } from './plugin-api.js';
+import { pluginBroker } from './plugin-broker.js';
 import { closePlugins, type LoadedPlugin, loadPlugins } from './plugin-loader.js';
 import { hooksFromFiles } from './security.js';
 
@@ -25,8 +27,8 @@ function pluginsFor(plugins: readonly LoadedPlugin[], index: number): LoadedPlug
   return plugins.filter((p) => p.config.listenerIndex === undefined || p.config.listenerIndex === index);
 }
 
-async function build(config: CulexConfig, logger: Logger): Promise<SecurityBuild> {
-  const plugins = await loadPlugins(config.plugins, logger);
+async function build(config: CulexConfig, logger: Logger, broker: PluginBroker): Promise<SecurityBuild> {
+  const plugins = await loadPlugins(config.plugins, logger, broker);
   try {
     const globalPlugins = plugins.filter((p) => p.config.listenerIndex === undefined);
     const global = chainHooks(globalPlugins, hooksFromFiles(config.broker, logger), logger);
@@ -61,6 +63,8 @@ export class SecurityState {
   readonly psk: (PskSource | undefined)[];
   private plugins: LoadedPlugin[] = [];
   private broker: Broker | undefined;
+  /** Handed to plugins before the broker exists; acts on it once attached. */
+  private readonly pluginBroker = pluginBroker(() => this.broker);
   private readonly onMessage = (message: Message, client: ClientInfo | null): void => {
     for (const p of this.plugins)
       if (p.plugin.onMessage !== undefined) this.guard(p, () => p.plugin.onMessage!(message, client));
@@ -77,7 +81,7 @@ export class SecurityState {
   /** Loads everything the configuration names; throws (file or plugin errors) so start-up can fail clearly. */
   static async create(config: CulexConfig, logger: Logger): Promise<SecurityState> {
     const state = new SecurityState(config, logger);
-    state.install(await build(config, logger));
+    state.install(await build(config, logger, state.pluginBroker));
     return state;
   }
 
@@ -119,7 +123,7 @@ export class SecurityState {
    * on their next check. On any error the old generation stays in force and the error is thrown.
    */
   async reload(config: CulexConfig): Promise<void> {
-    const next = await build(config, this.logger);
+    const next = await build(config, this.logger, this.pluginBroker);
     if (config.listeners.length !== this.listeners.length) {
       this.logger.log(
         'warning',

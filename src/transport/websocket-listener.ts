@@ -16,6 +16,7 @@ import { peerAddress } from './tcp-listener.js';
 import type { TlsServerSetup } from './tls-context.js';
 import { revocationFailure, type TlsRejectHandler } from './tls-listener.js';
 import { WebSocketDuplex } from './websocket-stream.js';
+import { PreConnackGuard } from './ws-preconnack-guard.js';
 
 /** Subprotocols we speak, preferred first: "mqtt" (3.1.1 and 5.0) and the 3.1-era "mqttv3.1". */
 const SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
@@ -71,7 +72,8 @@ export function openWebSocketListener(
       // null (no usable identity) is refused at CONNECT with CONNACK 4 / 0x86, as Mosquitto does.
       username = tlsUsername(socket as TLSSocket, options.tls, tls.pskIdentities.get(socket as TLSSocket));
     }
-    onConnection(new WebSocketDuplex(ws), remote, username);
+    const guard = new PreConnackGuard(socket, (why) => setup.onReject(remote, why));
+    onConnection(new WebSocketDuplex(ws, () => guard.release()), remote, username);
   };
 
   return bindServers(

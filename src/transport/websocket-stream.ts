@@ -9,7 +9,11 @@ import WebSocket from 'ws';
  * WebSocket, and a write completes only once the socket has taken it, so `writableLength` counts unsent bytes.
  */
 export class WebSocketDuplex extends Duplex {
-  constructor(private readonly ws: WebSocket) {
+  constructor(
+    private readonly ws: WebSocket,
+    /** Called once, at the first bytes the broker writes (its CONNACK): ends the pre-CONNACK guard. */
+    private onFirstWrite?: () => void,
+  ) {
     super({ allowHalfOpen: false });
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('close', () => this.onClosed());
@@ -46,6 +50,10 @@ export class WebSocketDuplex extends Duplex {
   }
 
   private send(data: Buffer, callback: (error?: Error | null) => void): void {
+    if (this.onFirstWrite !== undefined) {
+      this.onFirstWrite();
+      this.onFirstWrite = undefined;
+    }
     // Bytes for a connection already closing are dropped, as a closed TCP socket would.
     if (this.ws.readyState !== WebSocket.OPEN) {
       callback();

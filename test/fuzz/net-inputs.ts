@@ -68,7 +68,7 @@ export class InputMaker {
   private readonly others: Buffer[][] = [];
   private readonly pool: Buffer[] = [];
 
-  /** `known`: also produce inputs for issues being fixed elsewhere (filters of 10,000+ levels, big pre-CONNECT). */
+  /** `known`: also produce the inputs of issue 10 (filters of 10,000+ levels, big pre-CONNECT packets). */
   constructor(
     seed: number,
     private readonly known: boolean,

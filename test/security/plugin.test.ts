@@ -77,7 +77,7 @@ test('a plugin that throws at start-up stops the broker with its path in the err
     /Unable to load plugin ".*bad\.mjs": initialisation failed: no database/,
   );
   await assert.rejects(
-    startCli(dir, ['plugin /usr/lib/mosquitto_dynamic_security.so']),
+    startCli(dir, ['plugin /usr/lib/mosquitto_auth_plugin.so']),
     /native Mosquitto plugins cannot be loaded/,
   );
 });

@@ -294,6 +294,8 @@ function prepareWill(conn: Connection, packet: ConnectPacket): number {
     if (Object.keys(forwarded).length === 0) forwarded = undefined;
   }
   const topic = conn.context.mountPoint + will.topic;
+  // A will must not be able to issue control commands later (refused as later Mosquitto 2.0.x refuses it).
+  if (topic.startsWith('$CONTROL/')) return ReasonCode.NotAuthorized;
   conn.will =
     forwarded === undefined
       ? { topic, payload: will.payload, qos: will.qos, retain: will.retain }
@@ -310,10 +312,14 @@ export function refuse(
   why: string,
   properties?: Properties,
 ): void {
-  conn.broker.logger.log('notice', `Client ${conn.clientId || '<unknown>'} connection refused: ${why}.`);
   const v5 = conn.protocolVersion === 5;
   const ack: ConnackPacket = { type: 2, sessionPresent: false, reasonCode: v5 ? code5 : code3 };
   if (v5 && properties !== undefined) ack.properties = properties;
   conn.send(ack);
+  // Mosquitto's line for every "not authorised" refusal (credentials, anonymous, client id prefix), written once
+  // the CONNACK is out and naming no client id, as none was accepted; other refusals say why.
+  const logger = conn.broker.logger;
+  if (code3 === Refused.notAuthorized) logger.log('notice', 'Client <unknown> disconnected, not authorised.');
+  else logger.log('notice', `Client ${conn.clientId || '<unknown>'} connection refused: ${why}.`);
   conn.close(true);
 }

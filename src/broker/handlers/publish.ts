@@ -54,6 +54,14 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
   }
 
   const reason = checkPublish(conn, topic, packet, properties);
+  if (reason < 0x80 && topic.charCodeAt(0) === 0x24 && conn.context.mountPoint === '' && isControl(topic)) {
+    // Mosquitto hands `$CONTROL/...` to the plugin that registered it and never routes or retains it;
+    // the acknowledgement is a plain success either way.
+    conn.context.hooks.control?.(conn, topic, packet.payload);
+    // The command may have disconnected its own sender (an administrator changing itself).
+    if (conn.state !== 'closed') acknowledge(conn, packet, 0);
+    return;
+  }
   if (reason < 0x80) {
     if (broker.logger.enabled('debug')) trace(conn, 'Received', packet, topic);
     if (conn.context.mountPoint !== '') topic = conn.context.mountPoint + topic;
@@ -120,6 +128,10 @@ function checkPublish(
 function trace(conn: Connection, verb: string, packet: PublishPacket, topic: string): void {
   const { dup, qos, retain, packetId, payload } = packet;
   tracePublish(conn, verb, dup, qos, retain, packetId, conn.context.mountPoint + topic, payload.length);
+}
+
+function isControl(topic: string): boolean {
+  return topic.startsWith('$CONTROL/');
 }
 
 function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number): void {

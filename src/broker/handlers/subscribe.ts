@@ -48,7 +48,9 @@ function subscribeOne(
   if (shared !== null && sub.noLocal) return ReasonCode.ProtocolError;
   const filter = conn.context.mountPoint + (shared === null ? sub.topicFilter : shared.filter);
   const authorize = conn.context.hooks.authorize;
-  if (authorize !== undefined && !authorize(conn, 'subscribe', filter)) return ReasonCode.NotAuthorized;
+  // Mosquitto 2.0 asks about the filter as written, `$share/group/` included (checked against 2.0.11's dynsec).
+  const asked = shared === null ? filter : conn.context.mountPoint + sub.topicFilter;
+  if (authorize !== undefined && !authorize(conn, 'subscribe', asked)) return ReasonCode.NotAuthorized;
 
   const qos = Math.min(sub.qos, conn.context.maxQos) as QoS;
   if (logger.enabled('subscribe')) logger.log('subscribe', `${conn.clientId} ${qos} ${sub.topicFilter}`);

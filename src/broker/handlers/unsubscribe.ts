@@ -8,7 +8,13 @@ export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): 
   const session = conn.session!;
   const broker = conn.broker;
   const reasonCodes: number[] = [];
+  const authorize = conn.context.hooks.authorize;
   for (const filter of packet.topicFilters) {
+    // Mosquitto 2.0 asks the ACL about each UNSUBSCRIBE filter; a refused one stays subscribed (0x87 in 5.0).
+    if (authorize !== undefined && !authorize(conn, 'unsubscribe', conn.context.mountPoint + filter)) {
+      reasonCodes.push(ReasonCode.NotAuthorized);
+      continue;
+    }
     const entry = session.subscriptions.get(filter);
     if (broker.logger.enabled('debug')) broker.logger.log('debug', `\t${filter}`);
     if (broker.logger.enabled('unsubscribe')) broker.logger.log('unsubscribe', `${conn.clientId} ${filter}`);

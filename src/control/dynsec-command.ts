@@ -1,0 +1,142 @@
+// What every dynamic-security command handler works with, and the helpers they share (replies, role lists,
+// list paging), mirroring the plugin's dynsec__command_reply and dynsec_rolelist__load_from_json.
+
+import type { ClientInfo } from '../broker/hooks.js';
+import { checkUtf8String } from '../protocol/utf8.js';
+import type { JsonValue } from './cjson.js';
+import type { DynsecData, Group, Role, RoleLink } from './dynsec-model.js';
+import { getBool, getInt, getString, isObject, type JsonObject, member } from './json-get.js';
+
+export interface CommandContext {
+  readonly data: DynsecData;
+  /** The client that sent the command (for the log lines). */
+  readonly admin: ClientInfo;
+  readonly responses: JsonValue[];
+  /** Persists the data (after every successful change, as the plugin saves). */
+  save(): void;
+  /** Disconnects the clients with this username; null = clients without one (mosquitto_kick_client_by_username). */
+  kick(username: string | null): void;
+  /** An `information` log line, prefixed with `dynsec: clientid/username | `. */
+  log(text: string): void;
+}
+
+export type CommandHandler = (ctx: CommandContext, cmd: JsonObject, correlation: string | undefined) => void;
+
+export function reply(
+  ctx: CommandContext,
+  command: string,
+  error: string | null,
+  correlation?: string,
+): void {
+  const out: JsonObject = { command };
+  if (error !== null) out.error = error;
+  if (correlation !== undefined) out.correlationData = correlation;
+  ctx.responses.push(out);
+}
+
+/** A response carrying `data`: command, data, correlationData. */
+export function replyData(
+  ctx: CommandContext,
+  command: string,
+  data: JsonObject,
+  correlation?: string,
+): void {
+  const out: JsonObject = { command, data };
+  if (correlation !== undefined) out.correlationData = correlation;
+  ctx.responses.push(out);
+}
+
+export function validUtf8(s: string): boolean {
+  return checkUtf8String(s) === null;
+}
+
+/**
+ * A required name member, checked for presence and UTF-8 as each handler does; replies and returns null on
+ * failure. `label` is the word in the error ("Username", "Group name", "Role name").
+ */
+export function requireName(
+  ctx: CommandContext,
+  command: string,
+  cmd: JsonObject,
+  key: string,
+  label: string,
+  correlation: string | undefined,
+): string | null {
+  const value = getString(cmd, key, false);
+  if (typeof value !== 'string') {
+    reply(ctx, command, `Invalid/missing ${key}`, correlation);
+    return null;
+  }
+  if (!validUtf8(value)) {
+    reply(ctx, command, `${label} not valid UTF-8`, correlation);
+    return null;
+  }
+  return value;
+}
+
+/** An optional text member; false after replying "Invalid/missing NAME" for a non-string. */
+export function optionalText(
+  ctx: CommandContext,
+  command: string,
+  cmd: JsonObject,
+  key: string,
+  correlation: string | undefined,
+): string | undefined | false {
+  const value = getString(cmd, key, true);
+  if (value === null) {
+    reply(ctx, command, `Invalid/missing ${key}`, correlation);
+    return false;
+  }
+  return value;
+}
+
+export type RoleListResult = RoleLink[] | 'absent' | 'not-found' | 'invalid';
+
+/** dynsec_rolelist__load_from_json over a command's `roles` member. */
+export function loadRoleLinks(data: DynsecData, cmd: JsonObject): RoleListResult {
+  const list = member(cmd, 'roles');
+  if (list === undefined) return 'absent';
+  if (!Array.isArray(list)) return 'invalid';
+  const links: RoleLink[] = [];
+  for (const item of list) {
+    const name = isObject(item) ? member(item, 'rolename') : undefined;
+    if (typeof name !== 'string') return 'invalid';
+    const role: Role | undefined = data.findRole(name);
+    if (role === undefined) return 'not-found';
+    if (!links.some((l) => l.role === role))
+      links.push({ role, priority: getInt(item as JsonObject, 'priority', -1) });
+  }
+  return links;
+}
+
+/** `verbose`, `count`, `offset` of the list commands, with the plugin's quirk that count 0 still yields one. */
+export function page<T>(
+  items: readonly T[],
+  cmd: JsonObject,
+): { out: T[]; verbose: boolean; count: number; offset: number } {
+  const verbose = getBool(cmd, 'verbose', false);
+  let count = getInt(cmd, 'count', -1);
+  const offset = getInt(cmd, 'offset', 0);
+  const out: T[] = [];
+  for (let i = 0; i < items.length; i++) {
+    if (i < offset) continue;
+    out.push(items[i] as T);
+    if (count >= 0) {
+      count--;
+      if (count <= 0) break;
+    }
+  }
+  return { out, verbose, count, offset };
+}
+
+/** Kicks everyone a change to `group` affects (group__kick_all). */
+export function kickGroup(ctx: CommandContext, group: Group): void {
+  if (ctx.data.anonymousGroup === group) ctx.kick(null);
+  for (const link of group.clients) ctx.kick(link.client.username);
+}
+
+/** Kicks everyone holding `role` directly or through a group (role__kick_all). */
+export function kickRole(ctx: CommandContext, role: Role): void {
+  for (const client of role.clients) ctx.kick(client.username);
+  for (const group of role.groups) kickGroup(ctx, group);
+}

@@ -1,0 +1,76 @@
+// Culex's own implementation of Mosquitto's dynamic-security plugin, loaded for a `plugin` line that names
+// `mosquitto_dynamic_security.so` (any directory) or `culex:dynamic-security`, with `plugin_opt_config_file`.
+
+import type { AuthenticationRequest, ClientInfo } from '../broker/hooks.js';
+import type { CulexPlugin, PluginContext, PluginDecision } from '../server/plugin-api.js';
+import { decide } from './dynsec-acl.js';
+import { DYNSEC_RESPONSE_TOPIC, DYNSEC_TOPIC, handleControlPayload } from './dynsec-control.js';
+import { verifyPassword } from './dynsec-password.js';
+import { loadDynsecFile, saveDynsecFile } from './dynsec-store.js';
+
+export const DYNSEC_PLUGIN_NAME = 'culex:dynamic-security';
+
+/** MQTT_MAX_PAYLOAD: the largest payload a PUBLISH can carry. */
+const MAX_PAYLOAD = 268435455;
+
+export function isDynsecPluginPath(path: string): boolean {
+  return path === DYNSEC_PLUGIN_NAME || /(^|[/\\])mosquitto_dynamic_security\.so$/.test(path);
+}
+
+/** plugin_opt_* keys are matched case-insensitively, as the plugin's strcasecmp does. */
+function option(context: PluginContext, name: string): string | undefined {
+  for (const [key, value] of Object.entries(context.options)) if (key.toLowerCase() === name) return value;
+  return undefined;
+}
+
+export function createDynsecPlugin(context: PluginContext): CulexPlugin {
+  const file = option(context, 'config_file');
+  if (file === undefined) {
+    context.log(
+      'warning',
+      'Warning: Dynamic security plugin has no plugin_opt_config_file defined. The plugin will not be activated.',
+    );
+    return {};
+  }
+  const data = loadDynsecFile(file, context.log, option(context, 'password_init_file'));
+  const log = context.log;
+
+  return {
+    authenticate(request: AuthenticationRequest): PluginDecision | Promise<PluginDecision> {
+      if (request.username === undefined || request.password === undefined) return undefined;
+      const client = data.findClient(request.username);
+      if (client === undefined) return undefined;
+      if (client.disabled) return false;
+      if (client.clientid !== undefined && client.clientid !== request.clientId) return false;
+      if (client.password === undefined) return undefined;
+      return verifyPassword(client.password, request.password);
+    },
+
+    authorize(client: ClientInfo, access, topic): PluginDecision {
+      return decide(data, client, access, topic);
+    },
+
+    onControl(client: ClientInfo, topic: string, payload: Buffer): boolean {
+      if (topic !== DYNSEC_TOPIC) return false;
+      const prefix = `dynsec: ${client.clientId}/${client.username ?? '(null)'} | `;
+      // Kicks are gathered and done in one pass once the response is out (a command may name many clients).
+      const kicked = new Set<string | undefined>();
+      const response = handleControlPayload(
+        {
+          data,
+          admin: client,
+          save: () => saveDynsecFile(file, data, log),
+          kick: (username) => kicked.add(username ?? undefined),
+          log: (text) => log('information', prefix + text),
+        },
+        payload,
+      );
+      // Mosquitto drops a response above the MQTT payload limit rather than send it.
+      if (Buffer.byteLength(response) <= MAX_PAYLOAD) {
+        context.broker.publish(DYNSEC_RESPONSE_TOPIC, Buffer.from(response));
+      }
+      context.broker.disconnectClients(kicked);
+      return true;
+    },
+  };
+}
