@@ -4,8 +4,6 @@
 
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { MemoryStore } from '../persistence/memory-store.js';
-import type { PersistenceStore } from '../persistence/store.js';
 import type { QoS, Will } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import { AuthFailureDelay } from './auth-failure-delay.js';
@@ -20,6 +18,8 @@ import type { ListenerContext } from './listener-context.js';
 import { type Logger, silentLogger } from './logger.js';
 import { Message } from './message.js';
 import { type BrokerOptions, defaultBrokerOptions } from './options.js';
+import type { PersistenceStore } from './persistence-port.js';
+import { MemoryStore } from './persistence-port.js';
 import { PreConnectBudget } from './preconnect-budget.js';
 import { restoreState } from './restore-state.js';
 import { type RetainedStore, TrieRetainedStore } from './retained-store.js';
@@ -89,7 +89,7 @@ export class BrokerCore extends EventEmitter {
       options: this.options,
       stats: this.stats,
       logger: this.logger,
-      store: this.store,
+      journal: this.journal,
       clock: this.clock,
       flow: clientFlowControl,
     });
@@ -229,7 +229,7 @@ export class BrokerCore extends EventEmitter {
     if (message.retain) {
       if (this.store.durable) {
         const previous = this.retained.get(message.topic);
-        this.store.setRetained(message.topic, message.payload.length === 0 ? undefined : message, previous);
+        this.journal.setRetained(message.topic, message.payload.length === 0 ? undefined : message, previous);
       }
       this.retained.set(message);
     }

@@ -2,7 +2,6 @@
 // flow control towards the publisher, and the persistence of QoS 1/2 deliveries. Targets only send packets
 // (delivery-target.ts), so a bridge or a cluster peer gets the same queueing and persistence as a client.
 
-import type { PersistenceStore } from '../persistence/store.js';
 import type { QoS } from '../protocol/packets.js';
 import { SOFT_BACKLOG } from './backpressure.js';
 import type { Clock } from './clock.js';
@@ -13,6 +12,7 @@ import type { Logger } from './logger.js';
 import type { Message } from './message.js';
 import type { BrokerOptions } from './options.js';
 import type { Delivery, Session } from './session.js';
+import type { SessionJournal } from './session-journal.js';
 import type { BrokerStats } from './stats.js';
 import type { ShareGroup } from './topic-tree.js';
 
@@ -20,7 +20,7 @@ export interface DeliveryEngineInit {
   options: BrokerOptions;
   stats: BrokerStats;
   logger: Logger;
-  store: PersistenceStore;
+  journal: SessionJournal;
   clock: Clock;
   flow: FlowControl;
 }
@@ -31,7 +31,7 @@ export class DeliveryEngine {
   private readonly options: BrokerOptions;
   private readonly stats: BrokerStats;
   private readonly logger: Logger;
-  private readonly store: PersistenceStore;
+  private readonly journal: SessionJournal;
   private readonly clock: Clock;
   private readonly flow: FlowControl;
 
@@ -39,7 +39,7 @@ export class DeliveryEngine {
     this.options = init.options;
     this.stats = init.stats;
     this.logger = init.logger;
-    this.store = init.store;
+    this.journal = init.journal;
     this.clock = init.clock;
     this.flow = init.flow;
   }
@@ -67,18 +67,11 @@ export class DeliveryEngine {
         }
         if (target.sendPublish(message, 0, retain, false, 0, subIds)) this.stats.messagesSent++;
       } else if (this.options.queueQos0Messages && session.expiryInterval !== 0) {
-        this.enqueue(session, {
-          message,
-          qos,
-          retain,
-          subscriptionIds: subIds,
-          packetId: 0,
-          released: false,
-        });
+        this.enqueue(session, newDelivery(message, qos, retain, subIds));
       }
       return;
     }
-    const d: Delivery = { message, qos, retain, subscriptionIds: subIds, packetId: 0, released: false };
+    const d = newDelivery(message, qos, retain, subIds);
     if (group !== undefined) d.group = group;
     if (online && session.queuedCount === 0 && this.hasInflightRoom(session, target))
       this.sendInflight(session, target, d);
@@ -116,18 +109,18 @@ export class DeliveryEngine {
   /** A QoS 2 delivery got its PUBREC: only the PUBREL/PUBCOMP exchange is left [MQTT-4.3.3-3]. */
   releaseDelivery(d: Delivery): void {
     d.released = true;
-    if (d.storeSeq) this.store.updateDelivery(d);
+    this.journal.updateDelivery(d);
   }
 
   /** A delivery leaves this session without completing here (handed to another share group member). */
   forgetDelivery(d: Delivery): void {
-    if (d.storeSeq) this.store.removeDelivery(d);
+    this.journal.removeDelivery(d);
   }
 
   releaseInflight(session: Session, packetId: number, d: Delivery): void {
     session.inflight.delete(packetId);
     session.inflightBytes -= d.message.size;
-    if (d.storeSeq) this.store.removeDelivery(d);
+    this.journal.removeDelivery(d);
   }
 
   /** Moves queued messages to the target while its in-flight window and buffer have room. */
@@ -142,7 +135,7 @@ export class DeliveryEngine {
       // [MQTT-3.3.2-5] an expired message is not delivered, nor one the client may no longer read.
       const expired = d.message.isExpired(now);
       if (expired || !mayRead(session, d.message.topic)) {
-        if (d.storeSeq) this.store.removeDelivery(d);
+        this.journal.removeDelivery(d);
         if (expired) this.stats.droppedExpired++;
         else this.stats.droppedAcl++;
         continue;
@@ -175,8 +168,8 @@ export class DeliveryEngine {
     // Stored with its identifier before the PUBLISH can leave (output waits for the commit), so that a restart
     // resends it under the same identifier and QoS 2 stays exactly once.
     if (session.persisted) {
-      if (d.storeSeq) this.store.updateDelivery(d);
-      else this.store.addDelivery(session.clientId, d);
+      if (d.seq !== 0) this.journal.updateDelivery(d);
+      else this.journal.addDelivery(session.clientId, d);
     }
     if (target.sendPublish(d.message, d.qos, d.retain, false, id, d.subscriptionIds))
       this.stats.messagesSent++;
@@ -193,16 +186,20 @@ export class DeliveryEngine {
       (maxCount > 0 && session.queuedCount >= maxCount) ||
       (maxBytes > 0 && session.queuedBytes + d.message.size > maxBytes)
     ) {
-      if (d.storeSeq) this.store.removeDelivery(d);
+      this.journal.removeDelivery(d);
       this.drop(session, 'queueFull');
       return;
     }
     session.enqueue(d);
     // QoS 0 messages are never written: only acknowledged messages must survive a restart.
-    if (session.persisted && d.qos > 0 && !d.storeSeq) this.store.addDelivery(session.clientId, d);
+    if (session.persisted && d.qos > 0 && d.seq === 0) this.journal.addDelivery(session.clientId, d);
   }
 
   private drop(session: Session, reason: DropReason): void {
     recordDrop(this.stats, this.logger, session, reason);
   }
+}
+
+function newDelivery(message: Message, qos: QoS, retain: boolean, subIds: number[] | undefined): Delivery {
+  return { message, qos, retain, subscriptionIds: subIds, packetId: 0, released: false, seq: 0 };
 }

@@ -1,9 +1,9 @@
 // Wills waiting for their Will Delay Interval, and the armed wills of connected persistent sessions (saved so
 // that a broker crash, an unclean end for the client, still publishes them after the restart) [MQTT-3.1.3-9].
 
-import type { PersistenceStore, StoredWill } from '../persistence/store.js';
 import type { Will } from '../protocol/packets.js';
 import type { ClientIdentity } from './delivery-acl.js';
+import type { PersistenceStore, StoredWill } from './persistence-port.js';
 import type { SessionRegistry } from './session-registry.js';
 
 /** Publishes a will that is due, if its owner may still write its topic. */

@@ -1,7 +1,6 @@
 // The public, embeddable broker: the transport-agnostic core plus the listeners that feed it.
 
 import { BrokerCore, type BrokerCoreInit } from '../broker/broker-core.js';
-import { culexVersion } from '../broker/culex-version.js';
 import type { BrokerHooks } from '../broker/hooks.js';
 import type { ListenerContext } from '../broker/listener-context.js';
 import { SysTopics } from '../broker/sys-topics.js';
@@ -9,6 +8,7 @@ import type { ConnectionHandler, Listener } from '../transport/listener.js';
 import type { ListenerOptions } from '../transport/listener-options.js';
 import { PskSource, PskTable } from '../transport/psk-file.js';
 import { prepareTlsReload, type TlsServerSetup } from '../transport/tls-context.js';
+import { culexVersion } from './culex-version.js';
 import { openListener } from './listeners.js';
 
 /** A listener as the library API takes it: only the port is required. */

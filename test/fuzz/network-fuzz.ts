@@ -316,7 +316,9 @@ async function main(): Promise<void> {
   const connections = Number(process.argv[2] ?? process.env.FUZZ_CONNECTIONS ?? 50_000);
   const seed = Number(process.argv[3] ?? process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
   const known = process.env.FUZZ_KNOWN !== '0';
-  console.log(`network fuzz: seed=${seed} connections=${connections}${known ? '' : ' (without the issue 10 inputs)'}`);
+  console.log(
+    `network fuzz: seed=${seed} connections=${connections}${known ? '' : ' (without the issue 10 inputs)'}`,
+  );
   const r = await runNetworkFuzz({
     connections,
     seed,
