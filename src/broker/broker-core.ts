@@ -10,8 +10,9 @@ import { AuthFailureDelay } from './auth-failure-delay.js';
 import { clientFlowControl } from './client-flow.js';
 import { type Clock, systemClock } from './clock.js';
 import { Connection } from './connection.js';
-import { type ClientIdentity, mayRead, mayWrite } from './delivery-acl.js';
+import { type ClientIdentity, mayWrite } from './delivery-acl.js';
 import { DeliveryEngine } from './delivery-engine.js';
+import { clientConnectChannel, type PublishOrigin, traceClient } from './diagnostics.js';
 import { GroupCommit } from './group-commit.js';
 import type { BrokerHooks, ClientInfo } from './hooks.js';
 import type { ListenerContext } from './listener-context.js';
@@ -21,6 +22,7 @@ import { type BrokerOptions, defaultBrokerOptions } from './options.js';
 import type { PersistenceStore } from './persistence-port.js';
 import { MemoryStore } from './persistence-port.js';
 import { PreConnectBudget } from './preconnect-budget.js';
+import { type PublishInterceptor, PublishPipeline } from './publish-pipeline.js';
 import { restoreState } from './restore-state.js';
 import { type RetainedStore, TrieRetainedStore } from './retained-store.js';
 import { Router } from './router.js';
@@ -35,9 +37,6 @@ import type { ShareGroup, TopicTree } from './topic-tree.js';
 import { LocalWillScheduler, type WillScheduler } from './will-scheduler.js';
 
 export type { BrokerStats } from './stats.js';
-
-/** Messages published during one routing pass (log lines) that wait for it; more are not published. */
-const MAX_DEFERRED = 1000;
 
 export interface BrokerCoreInit {
   options?: Partial<BrokerOptions>;
@@ -70,9 +69,7 @@ export class BrokerCore extends EventEmitter {
   readonly journal: SessionJournal;
   private readonly commits: GroupCommit;
   private readonly sweeper;
-  /** Set while route() runs; messages published meanwhile wait in `deferred` (bounded by MAX_DEFERRED). */
-  private routing = false;
-  private deferred: Message[] = [];
+  private readonly pipeline: PublishPipeline = new PublishPipeline(this);
 
   constructor(init: BrokerCoreInit = {}) {
     super();
@@ -167,6 +164,7 @@ export class BrokerCore extends EventEmitter {
   clientConnected(conn: Connection): void {
     this.delivery.resume(conn.session!, conn);
     this.emit('clientConnected', conn as ClientInfo);
+    if (clientConnectChannel.hasSubscribers) traceClient(clientConnectChannel, conn);
   }
 
   /** A connection ended; `graceful` = the client sent DISCONNECT (no will). */
@@ -220,93 +218,30 @@ export class BrokerCore extends EventEmitter {
   }
 
   /**
-   * Accepts a message into the broker: retained store, then every matching session. Returns how many
-   * subscriptions matched, counting those that get nothing (No Local, read denied), as Mosquitto counts them.
+   * The one entry for every message (publish-pipeline.ts): interceptors, retained store, every matching session.
+   * Returns how many subscriptions matched, counting those that get nothing, as Mosquitto counts them.
    */
-  publish(message: Message, from: Session | null): number {
-    this.stats.messagesReceived++;
-    // [MQTT-3.3.1-5] store (or with an empty payload delete [MQTT-3.3.1-6]) the retained message of the topic.
-    if (message.retain) {
-      if (this.store.durable) {
-        const previous = this.retained.get(message.topic);
-        this.journal.setRetained(message.topic, message.payload.length === 0 ? undefined : message, previous);
-      }
-      this.retained.set(message);
-    }
-    this.delivery.publisher = from?.connection ?? null;
-    const matched = this.route(message);
-    this.delivery.publisher = null;
-    if (this.listenerCount('message') > 0) this.emit('message', message, from?.connection ?? null);
-    return matched;
+  publish(message: Message, from: Session | null, origin?: PublishOrigin): number {
+    return this.pipeline.publish(message, from, origin ?? (from === null ? 'plugin' : 'client'));
   }
 
-  /**
-   * Delivers one message to every session with a matching subscription, once per session. Re-entrant: a message
-   * published while another is being routed (a log line on `$SYS/broker/log`) is routed after it, as the merge
-   * pass below keeps its marks on the sessions.
-   */
+  /** Routes without the other stages (kept for callers of the old entry; use publish(message, null, 'log')). */
   route(message: Message): number {
-    if (this.routing) {
-      if (this.deferred.length < MAX_DEFERRED) this.deferred.push(message);
-      return 0;
-    }
-    const count = this.routeGuarded(message);
-    // Iterative, with a budget: a nested message that itself logs while routed cannot recurse or loop for ever.
-    let budget = MAX_DEFERRED;
-    while (this.deferred.length > 0) {
-      const batch = this.deferred;
-      this.deferred = [];
-      for (let i = 0; i < batch.length && budget > 0; i++, budget--) this.routeGuarded(batch[i]!);
-      if (budget === 0) this.deferred.length = 0;
-    }
-    return count;
-  }
-
-  private routeGuarded(message: Message): number {
-    this.routing = true;
-    try {
-      return this.routeOne(message);
-    } finally {
-      this.routing = false;
-    }
-  }
-
-  private routeOne(message: Message): number {
-    const pass = this.router.match(message);
-    for (let i = 0; i < pass.count; i++) {
-      this.deliverRouted(
-        pass.sessions[i]!,
-        message,
-        pass.qos[i]!,
-        pass.retainAsPublished[i]!,
-        pass.subscriptionIds[i],
-      );
-    }
-    const groups = pass.groups;
-    for (let i = 0; i < groups.length; i++) this.deliverShared(groups[i]!, message);
-    return pass.matched;
-  }
-
-  private deliverRouted(
-    s: Session,
-    message: Message,
-    subQos: QoS,
-    rap: boolean,
-    subIds: number[] | undefined,
-    group?: ShareGroup,
-  ): boolean {
-    if (!mayRead(s, message.topic)) return false;
-    const qos = this.options.upgradeOutgoingQos ? subQos : message.qos < subQos ? message.qos : subQos;
-    // [MQTT-3.3.1-12] RETAIN is cleared on normal forwarding unless Retain As Published [MQTT-3.3.1-13].
-    this.delivery.deliver(s, message, qos, rap && message.retain, subIds, group);
-    return true;
+    return this.pipeline.route(message);
   }
 
   /** One member of a share group gets the message; `exclude` must not (the one it is being taken back from). */
   deliverShared(group: ShareGroup, message: Message, exclude?: Session): boolean {
-    const chosen = this.router.chooseShared(group, exclude);
-    const subIds = chosen.identifier === 0 ? undefined : [chosen.identifier];
-    return this.deliverRouted(chosen.session, message, chosen.qos, chosen.retainAsPublished, subIds, group);
+    return this.pipeline.deliverShared(group, message, exclude);
+  }
+
+  /** An on-publish hook point: `interceptor` sees every message first and may consume it (returns true). */
+  addPublishInterceptor(interceptor: PublishInterceptor): void {
+    this.pipeline.addInterceptor(interceptor);
+  }
+
+  removePublishInterceptor(interceptor: PublishInterceptor): void {
+    this.pipeline.removeInterceptor(interceptor);
   }
 
   /** Sends now, queues, or drops (slow consumer) one message for one session (delivery-engine.ts). */
@@ -333,7 +268,7 @@ export class BrokerCore extends EventEmitter {
 
   /** Publishes a will if its owner may write its topic now (unknown owner: a will restored from an old store). */
   publishWill(will: Will, clientId: string, owner: ClientIdentity | undefined): void {
-    if (owner !== undefined && !mayWrite(owner, will.topic, this)) return;
+    if (owner !== undefined && !mayWrite(owner, will.topic, this, will)) return;
     const expiry = will.properties?.messageExpiryInterval;
     const message = new Message(
       will.topic,
@@ -345,7 +280,7 @@ export class BrokerCore extends EventEmitter {
       expiry === undefined ? 0 : this.now + expiry * 1000,
     );
     if (will.retain) message.source = owner;
-    this.publish(message, null);
+    this.publish(message, null, 'will');
   }
 
   /** Ends a session: its subscriptions leave the tree and its queued messages are dropped. */

@@ -7,6 +7,7 @@ import { SOFT_BACKLOG } from './backpressure.js';
 import type { Clock } from './clock.js';
 import { mayRead } from './delivery-acl.js';
 import type { DeliveryTarget, FlowControl } from './delivery-target.js';
+import { deliverChannel, dropChannel, traceDeliver, traceDrop } from './diagnostics.js';
 import { type DropReason, recordDrop } from './drops.js';
 import type { Logger } from './logger.js';
 import type { Message } from './message.js';
@@ -65,7 +66,10 @@ export class DeliveryEngine {
           this.drop(session, 'slowConsumer');
           return;
         }
-        if (target.sendPublish(message, 0, retain, false, 0, subIds)) this.stats.messagesSent++;
+        if (target.sendPublish(message, 0, retain, false, 0, subIds)) {
+          this.stats.messagesSent++;
+          if (deliverChannel.hasSubscribers) traceDeliver(session.clientId, message, 0, 0);
+        }
       } else if (this.options.queueQos0Messages && session.expiryInterval !== 0) {
         this.enqueue(session, newDelivery(message, qos, retain, subIds));
       }
@@ -138,11 +142,14 @@ export class DeliveryEngine {
         this.journal.removeDelivery(d);
         if (expired) this.stats.droppedExpired++;
         else this.stats.droppedAcl++;
+        if (dropChannel.hasSubscribers) traceDrop(session.clientId, expired ? 'expired' : 'acl', d.message);
         continue;
       }
       if (d.qos > 0) this.sendInflight(session, target, d);
-      else if (target.sendPublish(d.message, 0, d.retain, false, 0, d.subscriptionIds))
+      else if (target.sendPublish(d.message, 0, d.retain, false, 0, d.subscriptionIds)) {
         this.stats.messagesSent++;
+        if (deliverChannel.hasSubscribers) traceDeliver(session.clientId, d.message, 0, 0);
+      }
     }
   }
 
@@ -171,8 +178,10 @@ export class DeliveryEngine {
       if (d.seq !== 0) this.journal.updateDelivery(d);
       else this.journal.addDelivery(session.clientId, d);
     }
-    if (target.sendPublish(d.message, d.qos, d.retain, false, id, d.subscriptionIds))
+    if (target.sendPublish(d.message, d.qos, d.retain, false, id, d.subscriptionIds)) {
       this.stats.messagesSent++;
+      if (deliverChannel.hasSubscribers) traceDeliver(session.clientId, d.message, d.qos, id);
+    }
     // Not sendable to this client (over its Maximum Packet Size): free the slot; the caller's loop goes on, so no
     // recursion through pump() however many such messages are queued.
     else this.releaseInflight(session, id, d);

@@ -5,6 +5,7 @@ import { ReasonCode } from '../protocol/reason-codes.js';
 import type { BrokerCore } from './broker-core.js';
 import type { Connection } from './connection.js';
 import { ClientIdentity, foreignSession } from './delivery-acl.js';
+import { clientDisconnectChannel, traceClient } from './diagnostics.js';
 import type { ClientInfo } from './hooks.js';
 import { SESSION_NEVER_EXPIRES, Session } from './session.js';
 import { redistributeShared } from './shared-redelivery.js';
@@ -91,6 +92,7 @@ export function connectionClosed(core: BrokerCore, conn: Connection, graceful: b
   if (own && session.expiryInterval === 0) core.discardSession(session);
   else if (own) core.persistSession(session);
   core.emit('clientDisconnected', conn as ClientInfo);
+  if (clientDisconnectChannel.hasSubscribers) traceClient(clientDisconnectChannel, conn);
 }
 
 /** Ends a session: its subscriptions leave the tree and its queued messages are dropped. */
