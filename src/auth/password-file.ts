@@ -153,7 +153,14 @@ export class PasswordFile {
   async verify(username: string, password: Buffer | string): Promise<boolean> {
     const entry = this.#users.get(username);
     const target = entry ?? DECOY;
-    const digest = await computeDigest(asCString(password), target.kind, target.iterations, target.salt);
+    const digest = await computeDigest(
+      asCString(password),
+      target.kind,
+      target.iterations,
+      target.salt,
+      target.argon2,
+      target.digest.length,
+    );
     const same = digest.length === target.digest.length && timingSafeEqual(digest, target.digest);
     return entry !== undefined && same;
   }

@@ -15,6 +15,8 @@ import { dispatchPacket } from './dispatch.js';
 import type { BrokerOptions } from './options.js';
 import type { Session } from './session.js';
 
+/** A socket whose unsent bytes exceed this is congested: QoS 0 messages to it are dropped, not buffered. */
+export const CONGESTION_BYTES = 4 * 1024 * 1024;
 /** Unsent bytes above which a subscriber pauses the publishers feeding it. */
 export const SOFT_BACKLOG = 1024 * 1024;
 /** Unsent bytes above which QoS 0 messages are dropped unless their publisher now waits for the subscriber. */
@@ -61,8 +63,16 @@ function distrusted(sub: Connection, now: number): boolean {
  * publisher until `sub` drains), false = drop it (a known slow consumer whose socket is congested, or over
  * HARD_BACKLOG).
  */
-export function admitBacklogged(publisher: Connection | null, sub: Connection, now: number): boolean {
-  if (distrusted(sub, now)) return !sub.congested;
+export function admitBacklogged(
+  publisher: Connection | null,
+  sub: Connection,
+  now: number,
+  size: number,
+): boolean {
+  // A slow consumer keeps up to CONGESTION_BYTES unsent, or two messages of this size: a burst of large messages
+  // (which Mosquitto delivers whole) is not cut by a reader that paused for a moment; memory stays bounded by
+  // the packet size.
+  if (distrusted(sub, now)) return sub.stream.writableLength <= Math.max(CONGESTION_BYTES, 2 * size);
   if (publisher !== null && publisher !== sub) throttle(publisher, sub, now);
   // Past the hard bound a subscriber that is making progress still gets a message whose publisher now waits for
   // it (that publisher can add only what it had already read), as Mosquitto delivers such a burst; any other

@@ -8,9 +8,14 @@ import type { DeliveryTarget, FlowControl } from './delivery-target.js';
 import type { Session } from './session.js';
 
 export const clientFlowControl: FlowControl = {
-  admitBacklogged(publisher: DeliveryTarget | null, target: DeliveryTarget, now: number): boolean {
+  admitBacklogged(
+    publisher: DeliveryTarget | null,
+    target: DeliveryTarget,
+    now: number,
+    size: number,
+  ): boolean {
     if (!(target instanceof Connection)) return !target.congested;
-    return admitBacklogged(publisher instanceof Connection ? publisher : null, target, now);
+    return admitBacklogged(publisher instanceof Connection ? publisher : null, target, now, size);
   },
   queued(publisher: DeliveryTarget, target: DeliveryTarget, session: Session, now: number): void {
     if (publisher instanceof Connection && target instanceof Connection)

@@ -8,7 +8,7 @@ import { type MqttProtocolError, Rule } from '../protocol/errors.js';
 import type { Packet, ProtocolVersion, QoS, Will } from '../protocol/packets.js';
 import type { Properties } from '../protocol/properties.js';
 import { PublishBatch } from '../protocol/publish-batch.js';
-import { drained, type Pressure, release } from './backpressure.js';
+import { CONGESTION_BYTES, drained, type Pressure, release } from './backpressure.js';
 import type { BrokerCore } from './broker-core.js';
 import type { DeliveryTarget } from './delivery-target.js';
 import { dispatchPacket } from './dispatch.js';
@@ -31,9 +31,6 @@ const OWNER = Symbol('culex.connection');
 interface Owned {
   [OWNER]: Connection;
 }
-
-/** A socket whose unsent bytes exceed this is congested: QoS 0 messages to it are dropped, not buffered. */
-const CONGESTION_BYTES = 4 * 1024 * 1024;
 
 export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
   readonly decoder: PacketDecoder;

@@ -61,7 +61,7 @@ export class DeliveryEngine {
         // Slow the publisher rather than lose the message; past its bound a subscriber loses it (backpressure.ts).
         if (
           target.backlog > SOFT_BACKLOG &&
-          !this.flow.admitBacklogged(this.publisher, target, this.clock.now())
+          !this.flow.admitBacklogged(this.publisher, target, this.clock.now(), message.size)
         ) {
           this.drop(session, 'slowConsumer');
           return;

@@ -32,8 +32,16 @@ export interface DeliveryTarget {
  * connections). `publisher` is the connection whose PUBLISH is being routed, null for the broker's own messages.
  */
 export interface FlowControl {
-  /** A QoS 0 delivery to a target over its soft backlog: true = send it (maybe pausing the publisher), false = drop. */
-  admitBacklogged(publisher: DeliveryTarget | null, target: DeliveryTarget, now: number): boolean;
+  /**
+   * A QoS 0 delivery of `size` bytes to a target over its soft backlog: true = send it (maybe pausing the
+   * publisher), false = drop.
+   */
+  admitBacklogged(
+    publisher: DeliveryTarget | null,
+    target: DeliveryTarget,
+    now: number,
+    size: number,
+  ): boolean;
   /** A QoS 1/2 delivery was queued for an online target. */
   queued(publisher: DeliveryTarget, target: DeliveryTarget, session: Session, now: number): void;
   /** A delivery of `session` was acknowledged: publishers held for it may resume. */

@@ -16,6 +16,10 @@ export interface ListenerContext {
   readonly maxQos: 0 | 1 | 2;
   readonly maxTopicAlias: number;
   readonly useUsernameAsClientId: boolean;
+  /** Mosquitto 2.1 `accept_protocol_versions`: protocol levels this listener accepts (all when absent). */
+  readonly acceptProtocolVersions?: ReadonlyArray<3 | 4 | 5>;
+  /** Mosquitto 2.1 `max_topic_alias_broker`: at most this many topic aliases towards a client (no cap when absent). */
+  readonly maxTopicAliasBroker?: number;
   /**
    * Username taken from the TLS client certificate (use_identity_as_username / use_subject_as_username);
    * null when the listener takes it from TLS and the client gave no usable identity.

@@ -81,6 +81,10 @@ export interface BrokerOptions extends SecurityOptions {
    */
   authFailureDelay: number;
   authFailureDelayMax: number;
+  /** Mosquitto 2.1 `global_max_clients`: sessions (connected or kept) the broker holds; -1 = unlimited. */
+  globalMaxClients: number;
+  /** Mosquitto 2.1 `global_max_connections`: open connections across all listeners; -1 = unlimited. */
+  globalMaxConnections: number;
 }
 
 export const defaultBrokerOptions: Readonly<BrokerOptions> = Object.freeze({
@@ -107,6 +111,8 @@ export const defaultBrokerOptions: Readonly<BrokerOptions> = Object.freeze({
   maxSubscriptionsPerClient: 0,
   authFailureDelay: 0,
   authFailureDelayMax: 5000,
+  globalMaxClients: -1,
+  globalMaxConnections: -1,
   maxTopicLevels: 201,
   maxPreConnectPacketSize: 1024 * 1024,
   maxPreConnectBytes: 64 * 1024 * 1024,

@@ -13,6 +13,8 @@ export interface CliArgs {
   ports: number[];
   /** -v / --verbose: log_type all, overriding the file. */
   verbose: boolean;
+  /** -q / --quiet (Mosquitto 2.1): log_type none, overriding the file and -v. */
+  quiet: boolean;
   /** --test-config (Culex): load the configuration, report, exit 0 (valid) or 3 (invalid, as any bad configuration). */
   testConfig: boolean;
   /** --check-db FILE (Culex, reserved): verify a persistence database and exit. */
@@ -22,6 +24,7 @@ export interface CliArgs {
 export const CliArgsErrorCode = {
   unknownOption: 'CLI_UNKNOWN_OPTION',
   missingValue: 'CLI_MISSING_VALUE',
+  testConfigWithoutFile: 'CLI_TEST_CONFIG_WITHOUT_FILE',
   invalidPort: 'CLI_INVALID_PORT',
   tooManyPorts: 'CLI_TOO_MANY_PORTS',
 } as const;
@@ -44,23 +47,25 @@ export function usage(version?: string): string {
   const head = version === undefined ? '' : `culex version ${version}\n\n`;
   return `${head}culex is an MQTT v5.0/v3.1.1/v3.1 broker, a drop-in replacement for Mosquitto 2.0.
 
-Usage: culex [-c config_file] [-d] [-h] [-p port] [-v] [--test-config] [--check-db file]
+Usage: culex [-c config_file] [-d] [-h] [-p port] [-q] [-v] [--test-config] [--check-db file]
 
  -c, --config-file : specify the broker config file.
  -d, --daemon      : put the broker into the background after starting.
  -h, --help        : display this help.
  -p, --port        : start the broker listening on the specified port (up to 10 times),
                      bound to the loopback interface. Ignored when the config file defines listeners.
+ -q, --quiet       : disable all logging. This overrides any logging options given
+                     in the config file, and -v.
  -v, --verbose     : verbose mode - enable all logging types. This overrides
                      any logging options given in the config file.
- --test-config     : read the configuration, report any error, and exit (0 = valid).
+ --test-config     : read the configuration given with -c, report any error, and exit (0 = valid).
  --check-db        : check a persistence database file and exit (reserved).
 `;
 }
 
 /** Parses flags (argv without node and script). Returns `{ help: true }` for -h; throws CliArgsError. */
 export function parseArgs(argv: string[]): CliArgs | { help: true } {
-  const args: CliArgs = { daemon: false, ports: [], verbose: false, testConfig: false };
+  const args: CliArgs = { daemon: false, ports: [], verbose: false, quiet: false, testConfig: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] ?? '';
     const value = (): string => {
@@ -84,6 +89,10 @@ export function parseArgs(argv: string[]): CliArgs | { help: true } {
       case '--port':
         addPort(args, value());
         break;
+      case '-q':
+      case '--quiet':
+        args.quiet = true;
+        break;
       case '-v':
       case '--verbose':
         args.verbose = true;
@@ -97,6 +106,13 @@ export function parseArgs(argv: string[]): CliArgs | { help: true } {
       default:
         throw new CliArgsError(CliArgsErrorCode.unknownOption, `Unknown option '${flag}'.\n\n${usage()}`);
     }
+  }
+  // Mosquitto 2.1 manual: the exit code is non-zero "if no config file was specified".
+  if (args.testConfig && args.configFile === undefined) {
+    throw new CliArgsError(
+      CliArgsErrorCode.testConfigWithoutFile,
+      'Error: --test-config needs a configuration file given with -c.',
+    );
   }
   return args;
 }
@@ -125,7 +141,7 @@ function addPort(args: CliArgs, text: string): void {
  * The configuration to run: the file (or Mosquitto's defaults) adjusted by the flags, with Mosquitto 2.0's rules:
  * - `-p` ports replace port 1883 of "local only mode" (loopback only, anonymous allowed) when the file defines no
  *   listener; when it does, `-p` is ignored (a warning says so; Mosquitto is silent);
- * - `-v` sets log_type to all, whatever the file says.
+ * - `-v` sets log_type to all, whatever the file says; `-q` (Mosquitto 2.1) sets it to none, whatever -v says.
  * Throws ConfigError for a bad file.
  */
 export function buildConfig(args: CliArgs): CulexConfig {
@@ -140,6 +156,7 @@ export function buildConfig(args: CliArgs): CulexConfig {
       config.warnings.push('The -p option is ignored because the configuration file defines listeners.');
     }
   }
-  if (args.verbose) config.log.types = new Set(['all']);
+  if (args.quiet) config.log.types = new Set(['none']);
+  else if (args.verbose) config.log.types = new Set(['all']);
   return config;
 }

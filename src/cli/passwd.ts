@@ -7,13 +7,14 @@ const MAX_FIELD_CHARS = 65535;
 
 const USAGE = `culex-passwd is a tool for managing password files for mosquitto and Culex.
 
-Usage: culex-passwd [-H sha512 | -H sha512-pbkdf2] [-c | -D] passwordfile username
-       culex-passwd [-H sha512 | -H sha512-pbkdf2] [-c] -b passwordfile username password
+Usage: culex-passwd [-H argon2id | -H sha512-pbkdf2 | -H sha512] [-c | -D] passwordfile username
+       culex-passwd [-H argon2id | -H sha512-pbkdf2 | -H sha512] [-c] -b passwordfile username password
        culex-passwd -U passwordfile
  -b : run in batch mode to allow passing passwords on the command line.
  -c : create a new password file. This will overwrite existing files.
  -D : delete the username rather than adding/updating its password.
- -H : specify the hashing algorithm. Defaults to sha512-pbkdf2, which is recommended.
+ -H : specify the hashing algorithm. Defaults to sha512-pbkdf2, which Mosquitto 2.0 and 2.1 both read.
+      argon2id is Mosquitto 2.1's default (2.0 cannot read it).
       Mosquitto 1.6 and earlier defaulted to sha512.
  -I : number of PBKDF2 iterations (default ${DEFAULT_ITERATIONS}).
  -U : update a plain text password file to use hashed passwords.
@@ -71,7 +72,8 @@ export function parseArgs(argv: readonly string[]): Command {
     if (arg === '-H') {
       const value = argv[++idx];
       if (value === undefined) fail('Error: -H argument given but not enough other arguments.');
-      if (value === 'sha512' || value === 'sha512-pbkdf2') kind = value;
+      // argon2id as mosquitto_passwd 2.1 accepts it; Culex keeps 2.0's default (docs/compatibility.md).
+      if (value === 'sha512' || value === 'sha512-pbkdf2' || value === 'argon2id') kind = value;
       else fail(`Error: Unknown hash type '${value}'`);
     } else if (arg === '-I') {
       const value = argv[++idx];

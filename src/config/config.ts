@@ -43,6 +43,21 @@ export interface PersistenceOptions {
   sync?: 'full' | 'normal';
 }
 
+/** The `plugin` path under which Culex keeps Mosquitto 2.1's built-in `$CONTROL/broker/v1` endpoint. */
+export const BROKER_CONTROL_PLUGIN = 'culex:broker-control';
+
+/** What the endpoint reports, taken from the configuration the broker runs. */
+export interface BrokerControlInfo {
+  readonly listeners: ReadonlyArray<{
+    port: number;
+    protocol: 'mqtt' | 'websockets';
+    host?: string;
+    unixSocketPath?: string;
+    tls: boolean;
+  }>;
+  readonly plugins: ReadonlyArray<{ path: string; options: Readonly<Record<string, string>>; port?: number }>;
+}
+
 /** `plugin` / `auth_plugin` with its `plugin_opt_*` / `auth_opt_*` options, kept for the auth layer to judge. */
 export interface PluginConfig {
   path: string;
@@ -52,6 +67,8 @@ export interface PluginConfig {
   denySpecialChars: boolean;
   /** With `per_listener_settings true`: index in `CulexConfig.listeners` the plugin belongs to. */
   listenerIndex?: number;
+  /** Mosquitto 2.1 `enable_control_api`: what the built-in `$CONTROL/broker/v1` plugin reports. */
+  controlApi?: BrokerControlInfo;
 }
 
 export interface CulexConfig {

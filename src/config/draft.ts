@@ -57,7 +57,15 @@ export interface ConfigDraft {
   websocketsLogLevel: number;
   /** `websockets_headers_size` written before any listener: the default for all (the manual calls it global). */
   websocketsHeadersSize?: number;
+  /** `max_topic_alias_broker` written before any listener: the default for all. */
+  maxTopicAliasBroker?: number;
   warnings: string[];
+  /** Mosquitto 2.1 `enable_control_api`. */
+  enableControlApi: boolean;
+  /** Mosquitto 2.1 `plugin_load NAME PATH`: plugins loaded by name, for `plugin_use NAME` on listeners. */
+  namedPlugins: Map<string, PluginConfig>;
+  /** Set by the 2.1 forms (global_plugin, plugin_load, plugin_use): the plugin later `plugin_opt_*` lines configure. */
+  pluginForOptions?: PluginConfig;
   /** Where the line being applied comes from (updated by the parser before each option). */
   site: OptionSite;
 }
@@ -94,6 +102,8 @@ export function newDraft(): ConfigDraft {
     memoryLimit: 0,
     websocketsLogLevel: 0,
     warnings: [],
+    namedPlugins: new Map(),
+    enableControlApi: false,
     site: { file: '', line: 0, option: '' },
   };
 }
@@ -174,7 +184,7 @@ export function tlsOf(listener: ListenerDraft): TlsOptions {
 
 /** The plugin the `*_opt_*` options refer to: the latest one in the current security scope. */
 export function latestPlugin(draft: ConfigDraft): PluginConfig {
-  const plugin = securityTarget(draft).plugins.at(-1);
+  const plugin = draft.pluginForOptions ?? securityTarget(draft).plugins.at(-1);
   if (plugin === undefined)
     throw new OptionValueError('no "plugin" or "auth_plugin" line precedes this option');
   return plugin;

@@ -79,6 +79,14 @@ export const generalOptions: Record<string, OptionSpec> = {
     d.checkRetainSource = parseBool(v);
     d.broker.checkRetainSource = d.checkRetainSource;
   }),
+  // Mosquitto 2.1: turns on the built-in $CONTROL/broker/v1 endpoint (src/control/broker-control.ts).
+  enable_control_api: one('general', (d, v) => (d.enableControlApi = parseBool(v))),
+  // Mosquitto 2.1: -1 (or any value below 1) = unlimited, as 2.1's "> 0" checks read it.
+  global_max_clients: one('general', (d, v) => (d.broker.globalMaxClients = parseInteger(v, -1, INT_MAX))),
+  global_max_connections: one(
+    'general',
+    (d, v) => (d.broker.globalMaxConnections = parseInteger(v, -1, INT_MAX)),
+  ),
   clientid_prefixes: one('general', (d, v) => (d.broker.clientIdPrefixes = v)),
   connection_messages: one('general', (d, v) => (d.broker.connectionMessages = parseBool(v))),
   // Read by the parser itself (it needs the file system); listed so the table stays complete.

@@ -89,7 +89,56 @@ function listenerOrGlobal(
   });
 }
 
+/** Mosquitto 2.1's REQUIRE_NON_DEFAULT_LISTENER: the option needs a `listener` line before it. */
+function afterListener(draft: ConfigDraft): ListenerDraft {
+  if (draft.listeners.length === 0)
+    throw new OptionValueError('needs a "listener" line before it', ConfigErrorCode.misplacedOption);
+  return currentListener(draft);
+}
+
+/** `accept_protocol_versions 3,4`: 2.1 splits on commas, spaces and tabs and ignores words other than 3, 4, 5. */
+function applyAcceptProtocolVersions(draft: ConfigDraft, rest: string): void {
+  const listener = afterListener(draft);
+  const words = rest.split(/[, \t]+/).filter((w) => w !== '');
+  if (words.length === 0) throw new OptionValueError('needs at least one protocol version (3, 4 or 5)');
+  const versions = new Set<3 | 4 | 5>();
+  for (const w of words) {
+    if (w === '3' || w === '4' || w === '5') versions.add(Number(w) as 3 | 4 | 5);
+    // Culex refuses what 2.1 would silently skip: a typo must not leave a listener accepting nothing.
+    else throw new OptionValueError(`"${w}" is not a protocol version (3 = MQTT 3.1, 4 = 3.1.1, 5 = 5.0)`);
+  }
+  listener.options.acceptProtocolVersions = [...versions].sort();
+}
+
 export const listenerOptions: Record<string, OptionSpec> = {
+  // Mosquitto 2.1 options (docs/compatibility.md, "Mosquitto 2.1").
+  accept_protocol_versions: {
+    kind: 'supported',
+    scope: 'listener',
+    args: 'rest',
+    apply: (d, call) => applyAcceptProtocolVersions(d, call.rest),
+  },
+  enable_proxy_protocol: listenerOption((l, v) => {
+    const version = parseInteger(v, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    if (version !== 1 && version !== 2) throw new OptionValueError('enable_proxy_protocol must be 1 or 2.');
+    l.options.proxyProtocol = version;
+  }, alwaysEnables),
+  proxy_protocol_v2_require_tls: listenerOption(
+    (l, v) => (l.options.proxyProtocolV2RequireTls = parseBool(v)),
+    enablesUnless('false'),
+  ),
+  listener_allow_anonymous: listenerOption(
+    (l, v) => (l.options.allowAnonymous = parseBool(v)),
+    alwaysEnables,
+  ),
+  listener_auto_id_prefix: listenerOption((l, v) => {
+    if (v.length > 50) throw new OptionValueError("'listener_auto_id_prefix' length must be <= 50.");
+    l.options.autoIdPrefix = v;
+  }, alwaysEnables),
+  websockets_origin: listenerOption((l, v) => {
+    l.options.websocketsOrigins = [...(l.options.websocketsOrigins ?? []), v];
+  }, alwaysEnables),
+
   listener: {
     kind: 'supported',
     scope: 'listener',
@@ -115,6 +164,12 @@ export const listenerOptions: Record<string, OptionSpec> = {
   max_topic_alias: listenerOrGlobal(
     (l, v) => (l.options.maxTopicAlias = v),
     (d, v) => (d.broker.maxTopicAlias = v),
+    65535,
+  ),
+  // Mosquitto 2.1 (0..65535, 2.1's default 10); absent, Culex keeps its own behaviour: no cap below the client's.
+  max_topic_alias_broker: listenerOrGlobal(
+    (l, v) => (l.options.maxTopicAliasBroker = v),
+    (d, v) => (d.maxTopicAliasBroker = v),
     65535,
   ),
   mount_point: one('listener', (draft, value) => {

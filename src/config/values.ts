@@ -32,6 +32,8 @@ export function parsePort(text: string): number {
 }
 
 const DURATION_UNITS: Record<string, number> = {
+  // Seconds: Mosquitto 2.1 reads "s"; 2.0.11 refuses it (docs/compatibility.md), Culex accepts it.
+  s: 1,
   h: 3600,
   d: 86400,
   w: 7 * 86400,
@@ -39,12 +41,12 @@ const DURATION_UNITS: Record<string, number> = {
   y: 365 * 86400,
 };
 
-/** `persistent_client_expiration`: an integer and one of h d w m y (Mosquitto refuses bare numbers). */
+/** `persistent_client_expiration`: an integer and one of s h d w m y (Mosquitto refuses bare numbers). */
 export function parseDuration(text: string): number {
-  const match = /^(\d+)([hdwmy])$/.exec(text);
+  const match = /^(\d+)([shdwmy])$/.exec(text);
   const unit = match?.[2];
   if (match === null || match[1] === undefined || unit === undefined) {
-    throw new OptionValueError(`expected a number followed by h, d, w, m or y (e.g. 14d), got "${text}"`);
+    throw new OptionValueError(`expected a number followed by s, h, d, w, m or y (e.g. 14d), got "${text}"`);
   }
   return Number(match[1]) * (DURATION_UNITS[unit] ?? 0);
 }

@@ -23,7 +23,7 @@ export interface CommandContext {
 export type CommandHandler = (ctx: CommandContext, cmd: JsonObject, correlation: string | undefined) => void;
 
 export function reply(
-  ctx: CommandContext,
+  ctx: Pick<CommandContext, 'responses'>,
   command: string,
   error: string | null,
   correlation?: string,
@@ -36,7 +36,7 @@ export function reply(
 
 /** A response carrying `data`: command, data, correlationData. */
 export function replyData(
-  ctx: CommandContext,
+  ctx: Pick<CommandContext, 'responses'>,
   command: string,
   data: JsonObject,
   correlation?: string,

@@ -3,6 +3,7 @@
 import { BrokerCore, type BrokerCoreInit } from '../broker/broker-core.js';
 import type { BrokerHooks } from '../broker/hooks.js';
 import type { ListenerContext } from '../broker/listener-context.js';
+import type { SecurityOptions } from '../broker/options.js';
 import { SysTopics } from '../broker/sys-topics.js';
 import type { ConnectionHandler, Listener } from '../transport/listener.js';
 import type { ListenerOptions } from '../transport/listener-options.js';
@@ -37,6 +38,18 @@ export function completeListener(spec: ListenerSpec): ListenerOptions {
     useUsernameAsClientId: false,
     ...spec,
   };
+}
+
+/**
+ * Mosquitto 2.1's `listener_allow_anonymous` / `listener_auto_id_prefix` override one listener's security. The
+ * override inherits from the shared options, so a reload that changes them in place still reaches the listener.
+ */
+function listenerSecurity(options: ListenerOptions, base: SecurityOptions): SecurityOptions {
+  if (options.allowAnonymous === undefined && options.autoIdPrefix === undefined) return base;
+  const own: Partial<SecurityOptions> = {};
+  if (options.allowAnonymous !== undefined) own.allowAnonymous = options.allowAnonymous;
+  if (options.autoIdPrefix !== undefined) own.autoIdPrefix = options.autoIdPrefix;
+  return Object.assign(Object.create(base) as SecurityOptions, own);
 }
 
 export class Broker extends BrokerCore {
@@ -95,6 +108,7 @@ export class Broker extends BrokerCore {
         // The certificate / PSK identity is per connection, so such a connection gets its own context.
         const base = context!;
         this.socketsAccepted++;
+        if (this.overGlobalMaxConnections(stream, remote)) return;
         this.handleConnection(
           stream,
           certificateUsername === undefined ? base : { ...base, certificateUsername },
@@ -150,6 +164,17 @@ export class Broker extends BrokerCore {
     };
   }
 
+  /** Mosquitto 2.1 `global_max_connections`: refused on accept with max_connections' log line, as 2.1 does. */
+  private overGlobalMaxConnections(stream: { destroy(): void }, remote: string): boolean {
+    const max = this.options.globalMaxConnections;
+    if (max <= 0 || this.connections.size < max) return false;
+    if (this.options.connectionMessages) {
+      this.logger.log('notice', `Client connection from ${remote} denied: max_connections exceeded.`);
+    }
+    stream.destroy();
+    return true;
+  }
+
   private pskSourceFor(index: number, options: ListenerOptions): PskSource | undefined {
     if (options.tls?.pskHint === undefined) return undefined;
     const given = this.pskSources.get(index);
@@ -159,16 +184,21 @@ export class Broker extends BrokerCore {
   }
 
   contextFor(options: ListenerOptions, hooks: BrokerHooks): ListenerContext {
-    return {
+    const context: ListenerContext = {
       port: options.port,
       mountPoint: options.mountPoint ?? '',
-      security: options.security ?? this.options,
+      security: listenerSecurity(options, options.security ?? this.options),
       hooks,
       maxQos: options.maxQos ?? this.options.maxQos,
       maxTopicAlias: options.maxTopicAlias ?? this.options.maxTopicAlias,
       useUsernameAsClientId: options.useUsernameAsClientId,
       plainMqtt: options.protocol !== 'websockets',
     };
+    const own: { acceptProtocolVersions?: ReadonlyArray<3 | 4 | 5>; maxTopicAliasBroker?: number } = {};
+    if (options.acceptProtocolVersions !== undefined)
+      own.acceptProtocolVersions = options.acceptProtocolVersions;
+    if (options.maxTopicAliasBroker !== undefined) own.maxTopicAliasBroker = options.maxTopicAliasBroker;
+    return { ...context, ...own };
   }
 
   /** Also stops the $SYS publisher, whichever of close() / stop() ends the broker. */

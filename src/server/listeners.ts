@@ -56,5 +56,6 @@ export async function openListener(
     );
     return { listeners, tls: tlsSetup };
   }
-  return { listeners: await openTcpListener(options, onConnection), tls: undefined };
+  const proxy = { timeoutMs: env.handshakeTimeoutMs, log: (line: string) => env.logger.log('notice', line) };
+  return { listeners: await openTcpListener(options, onConnection, undefined, proxy), tls: undefined };
 }

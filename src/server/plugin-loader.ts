@@ -3,8 +3,9 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Logger } from '../broker/logger.js';
+import type { Logger, LogLevel } from '../broker/logger.js';
 import type { PluginConfig } from '../config/config.js';
+import { BROKER_CONTROL_PLUGIN, createBrokerControlPlugin } from '../control/broker-control.js';
 import { createDynsecPlugin, isDynsecPluginPath } from '../control/dynsec-plugin.js';
 import type { CulexPlugin, PluginBroker, PluginContext, PluginModuleExport } from './plugin-api.js';
 
@@ -58,6 +59,12 @@ export async function loadPlugin(
   broker: PluginBroker = NO_BROKER,
 ): Promise<LoadedPlugin> {
   const path = config.path;
+  // Mosquitto 2.1's $CONTROL/broker/v1 is part of the broker, not a loaded plugin: no "Loading plugin" line.
+  if (path === BROKER_CONTROL_PLUGIN && config.controlApi !== undefined) {
+    const log = (level: LogLevel, message: string): void => logger.log(level, message);
+    const builtIn = { options: {}, log, broker, listenerIndex: undefined };
+    return { config, plugin: createBrokerControlPlugin(builtIn, config.controlApi) };
+  }
   logger.log('notice', `Loading plugin: ${path}`);
   const context: PluginContext = {
     options: Object.freeze({ ...config.options }),

@@ -39,6 +39,25 @@ export interface ListenerOptions {
   httpDir?: string;
   websocketsHeadersSize?: number;
   tls?: TlsOptions;
+  /** Mosquitto 2.1 `enable_proxy_protocol`: each connection starts with a PROXY header of this version. */
+  proxyProtocol?: 1 | 2;
+  /** Mosquitto 2.1 `proxy_protocol_v2_require_tls`: the v2 header must say the client used TLS. */
+  proxyProtocolV2RequireTls?: boolean;
+  /**
+   * `require_certificate` / `use_identity_as_username` on a PROXY listener without TLS of its own: checked
+   * against the client certificate the v2 header reports (PP2_CLIENT_CERT_SESS, PP2_SUBTYPE_SSL_CN).
+   */
+  proxyClientCertificate?: { require: boolean; identityAsUsername: boolean };
+  /** Mosquitto 2.1 `listener_allow_anonymous`: overrides allow_anonymous for this listener. */
+  allowAnonymous?: boolean;
+  /** Mosquitto 2.1 `listener_auto_id_prefix`: overrides auto_id_prefix for this listener. */
+  autoIdPrefix?: string;
+  /** Mosquitto 2.1 `accept_protocol_versions`: protocol levels (3, 4, 5) this listener accepts; all when absent. */
+  acceptProtocolVersions?: ReadonlyArray<3 | 4 | 5>;
+  /** Mosquitto 2.1 `max_topic_alias_broker`: cap on topic aliases sent to clients; no cap when absent. */
+  maxTopicAliasBroker?: number;
+  /** Mosquitto 2.1 `websockets_origin`: allowed Origin header values of WebSocket upgrades; any when absent. */
+  websocketsOrigins?: readonly string[];
   /** Present only with `per_listener_settings true`: authentication scoped to this listener. */
   security?: SecurityOptions;
 }

@@ -5,6 +5,13 @@ import { type AddressInfo, createServer, isIPv6, type Server, type Socket } from
 import { networkInterfaces } from 'node:os';
 import type { ConnectionHandler, Listener } from './listener.js';
 import type { ListenerOptions } from './listener-options.js';
+import { acceptProxied } from './proxy-accept.js';
+
+/** What a listener with `enable_proxy_protocol` needs from the broker: the header deadline and a log line sink. */
+export interface ProxyEnvironment {
+  timeoutMs: number;
+  log(line: string): void;
+}
 
 export class NetListener implements Listener {
   constructor(
@@ -80,14 +87,30 @@ export async function openTcpListener(
   options: ListenerOptions,
   onConnection: ConnectionHandler,
   wrap?: (server: Server) => void,
+  proxyEnv?: ProxyEnvironment,
 ): Promise<Listener[]> {
   const opened: Listener[] = [];
+  const version = options.proxyProtocol;
+  const proxy =
+    version === undefined || proxyEnv === undefined
+      ? undefined
+      : {
+          version,
+          requireTls: options.proxyProtocolV2RequireTls === true,
+          requireCertificate: options.proxyClientCertificate?.require === true,
+          identityAsUsername: options.proxyClientCertificate?.identityAsUsername === true,
+          timeoutMs: proxyEnv.timeoutMs,
+          onReject: proxyEnv.log,
+        };
   const targets = options.unixSocketPath !== undefined ? [undefined] : bindAddresses(options);
   for (const host of targets) {
     // Paused on accept so that the socket is switched to our read buffers before any byte is read.
     const server = createServer({ noDelay: options.setTcpNodelay, pauseOnConnect: true }, (accepted) => {
       const socket = withReadBuffers(accepted);
-      onConnection(socket, peerAddress(socket, options.unixSocketPath ?? 'unix'));
+      const address = peerAddress(socket, options.unixSocketPath ?? 'unix');
+      // The PROXY header comes before any MQTT byte; the address it names replaces the proxy's own.
+      if (proxy !== undefined) acceptProxied(socket, address, proxy, onConnection);
+      else onConnection(socket, address);
     });
     if (options.maxConnections >= 0) server.maxConnections = options.maxConnections;
     wrap?.(server);

@@ -93,6 +93,12 @@ export function openWebSocketListener(
       });
       server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
         socket.on('error', () => socket.destroy());
+        // Mosquitto 2.1 `websockets_origin`: only browsers from the listed origins may open the socket.
+        const origins = options.websocketsOrigins;
+        if (origins !== undefined && !origins.includes(req.headers.origin ?? '')) {
+          socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+          return;
+        }
         wss.handleUpgrade(req, socket, head, (ws) => accept(ws, req));
       });
       server.on('clientError', answerBadRequest);

@@ -25,7 +25,7 @@ function args(argv: string[]): CliArgs {
 }
 
 test('short and long flags', () => {
-  assert.deepEqual(args([]), { daemon: false, ports: [], verbose: false, testConfig: false });
+  assert.deepEqual(args([]), { daemon: false, ports: [], verbose: false, quiet: false, testConfig: false });
   assert.deepEqual(
     args(['-c', 'a.conf', '-d', '-p', '1884', '--port', '1885', '-v', '--test-config', '--check-db', 'x.db']),
     {
@@ -33,6 +33,7 @@ test('short and long flags', () => {
       daemon: true,
       ports: [1884, 1885],
       verbose: true,
+      quiet: false,
       testConfig: true,
       checkDb: 'x.db',
     },

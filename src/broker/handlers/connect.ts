@@ -21,6 +21,12 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   const broker = conn.broker;
   const options = broker.options;
   const v5 = packet.protocolVersion === 5;
+  // Mosquitto 2.1 `accept_protocol_versions`: refused before anything else is read, with CONNACK 0x01 / 0x84.
+  const accepted = conn.context.acceptProtocolVersions;
+  if (accepted !== undefined && !accepted.includes(packet.protocolVersion)) {
+    refuse(conn, Refused.version, ReasonCode.UnsupportedProtocolVersion, 'protocol version not accepted');
+    return;
+  }
 
   let keepAlive = packet.keepAlive;
   let serverKeepAlive: number | undefined;
@@ -196,6 +202,7 @@ function finishConnect(
     refuse(conn, Refused.identifier, ReasonCode.ClientIdentifierNotValid, 'keepalive above max_keepalive');
     return;
   }
+  if (overGlobalMaxClients(conn)) return;
   const ack: ConnackPacket = { type: 2, sessionPresent: false, reasonCode: 0 };
   if (conn.protocolVersion === 5) {
     const properties = connackProperties(conn, packet, assigned, serverKeepAlive, authProperties);
@@ -237,12 +244,32 @@ function sessionExpiry(conn: Connection, packet: ConnectPacket): number {
   return limit > 0 ? limit : SESSION_NEVER_EXPIRES;
 }
 
+/**
+ * Mosquitto 2.1 `global_max_clients`, checked once the client is authorised: a new session beyond the limit is
+ * refused with 0x89 Server busy (MQTT 5) or, as 2.1 does for 3.1 / 3.1.1, by closing without a CONNACK. The
+ * client's own earlier session, which it takes over, does not count.
+ */
+function overGlobalMaxClients(conn: Connection): boolean {
+  const broker = conn.broker;
+  const max = broker.options.globalMaxClients;
+  if (max <= 0) return false;
+  const held = broker.sessions.size - (broker.sessions.has(conn.clientId) ? 1 : 0);
+  if (held < max) return false;
+  if (conn.protocolVersion === 5) {
+    refuse(conn, Refused.unavailable, ReasonCode.ServerBusy, 'global_max_clients reached');
+  } else {
+    broker.logger.log('notice', `Client ${conn.clientId} connection refused: global_max_clients reached.`);
+    conn.close(true);
+  }
+  return true;
+}
+
 function readClientLimits(conn: Connection, properties: Properties | undefined): void {
   if (properties === undefined) return;
   if (properties.receiveMaximum !== undefined) conn.receiveMaximum = properties.receiveMaximum;
   if (properties.maximumPacketSize !== undefined) conn.maximumPacketSize = properties.maximumPacketSize;
   // [MQTT-3.1.2-26] [MQTT-3.1.2-27] aliases towards the client only when it allows some, never above its maximum.
-  const aliasMax = properties.topicAliasMaximum ?? 0;
+  const aliasMax = Math.min(properties.topicAliasMaximum ?? 0, conn.context.maxTopicAliasBroker ?? 65535);
   if (aliasMax > 0) conn.topicAliasesOut = new OutgoingTopicAliases(aliasMax);
 }
 
