@@ -1,5 +1,9 @@
-// Removes dist/ before a build, so that a test or module deleted from the sources cannot linger as stale
-// compiled JavaScript and still run.
+// Removes dist/ (or only dist/<sub> given as an argument, e.g. `src` before a package build) so that a test or
+// module deleted from the sources cannot linger as stale compiled JavaScript and still run or ship.
 import { rmSync } from 'node:fs';
 
-rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
+const sub = process.argv[2];
+rmSync(new URL(sub === undefined ? '../dist' : `../dist/${sub}`, import.meta.url), {
+  recursive: true,
+  force: true,
+});

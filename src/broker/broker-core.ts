@@ -54,7 +54,7 @@ export class BrokerCore extends EventEmitter {
   readonly hooks: BrokerHooks;
   readonly clock: Clock;
   readonly sessions: SessionRegistry = new LocalSessionRegistry();
-  readonly router = new Router();
+  readonly router: Router = new Router(this.sessions);
   readonly retained: RetainedStore = new TrieRetainedStore();
   readonly connections = new Set<Connection>();
   /** Failed logins per address, for the Culex-only auth_failure_delay. */
@@ -149,7 +149,7 @@ export class BrokerCore extends EventEmitter {
   handleConnection(stream: Duplex, context: ListenerContext, remoteAddress: string): Connection {
     const conn = new Connection(this, stream, context, remoteAddress);
     this.connections.add(conn);
-    if (this.options.connectionMessages && this.logger.enabled('notice')) {
+    if (this.options.connectionMessages && context.quiet !== true && this.logger.enabled('notice')) {
       this.logger.log('notice', `New connection from ${remoteAddress} on port ${context.port}.`);
     }
     return conn;

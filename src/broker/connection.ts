@@ -65,6 +65,8 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
   /** Set by a takeover or a timeout: how the disconnection is logged. */
   takenOver = false;
   disconnectLogged = false;
+  /** Connected with Mosquitto's bridge bit (protocol level | 0x80, try_private). */
+  isBridge = false;
   closeReason: string | undefined = undefined;
   /** Back-pressure (backpressure.ts): the subscriber this publisher waits for (null = none), since when (ms). */
   pausedBy: Connection | null = null;
@@ -283,6 +285,10 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
     packetId: number,
     subIds: number[] | undefined,
   ): boolean {
+    // Counted where Mosquitto counts it: at the trace line, before the Maximum Packet Size check.
+    const stats = this.broker.stats;
+    stats.publishSent[qos]++;
+    stats.publishSentBytes[qos] += message.payload.length;
     if (this.broker.logger.enabled('debug')) tracePublishOut(this, message, qos, retain, dup, packetId);
     if (this.context.mountPoint !== '' || this.protocolVersion === 5) {
       return sendPublishSlow(this, message, qos, retain, dup, packetId, subIds);

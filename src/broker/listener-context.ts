@@ -16,6 +16,8 @@ export interface ListenerContext {
   readonly maxQos: 0 | 1 | 2;
   readonly maxTopicAlias: number;
   readonly useUsernameAsClientId: boolean;
+  /** A bridge's own connection to this broker: Mosquitto logs none of its connection lines (src/bridge). */
+  readonly quiet?: boolean;
   /** Mosquitto 2.1 `accept_protocol_versions`: protocol levels this listener accepts (all when absent). */
   readonly acceptProtocolVersions?: ReadonlyArray<3 | 4 | 5>;
   /** Mosquitto 2.1 `max_topic_alias_broker`: at most this many topic aliases towards a client (no cap when absent). */

@@ -2,8 +2,10 @@
 // subscriptions, and the choice of one member per share group. It returns delivery targets; it sends nothing.
 
 import type { QoS } from '../protocol/packets.js';
+import { fromBridgePeer } from './bridge-peer.js';
 import type { Message } from './message.js';
 import type { Session } from './session.js';
+import type { SessionRegistry } from './session-registry.js';
 import type { SubscriptionEntry } from './subscription.js';
 import { type ShareGroup, TopicTree } from './topic-tree.js';
 
@@ -27,6 +29,10 @@ export class RoutePass {
 
 export class Router {
   readonly tree = new TopicTree();
+
+  /** `sessions`: for No Local across a bridge's connections to one peer broker (bridge-peer.ts). */
+  constructor(private readonly sessions: SessionRegistry) {}
+
   private readonly pass = new RoutePass();
   /** Target index of the sessions with several subscriptions seen in this pass. */
   private readonly index = new Map<Session, number>();
@@ -52,8 +58,9 @@ export class Router {
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       const s = e.session;
-      // [MQTT-3.8.3-3] No Local: not back to the client that published it.
-      if (e.noLocal && s.clientId === message.origin) continue;
+      // [MQTT-3.8.3-3] No Local: not back to the client that published it, nor (bridges) to its broker.
+      if (e.noLocal && (s.clientId === message.origin || fromBridgePeer(s, message.origin, this.sessions)))
+        continue;
       // A session with one subscription appears once: only those with several need the merge.
       const at = s.subscriptionCount > 1 ? index.get(s) : undefined;
       if (at === undefined) {

@@ -61,7 +61,8 @@ export function connectionClosed(core: BrokerCore, conn: Connection, graceful: b
   core.connections.delete(conn);
   const session = conn.session;
   if (conn.state !== 'connected' || session === null) return;
-  if (core.options.connectionMessages && !conn.disconnectLogged && core.logger.enabled('notice')) {
+  const logged = core.options.connectionMessages && !conn.disconnectLogged && conn.context.quiet !== true;
+  if (logged && core.logger.enabled('notice')) {
     core.logger.log('notice', `Client ${conn.clientId} ${conn.closeReason ?? 'closed its connection'}.`);
   }
   const now = core.now;

@@ -60,6 +60,8 @@ export class Session {
   /** The connection (null = offline) for which the drop line was logged (drops.ts); undefined = never. */
   dropLoggedFor: Connection | null | undefined = undefined;
   private lastPacketId = 0;
+  /** The broker at the other end when this is a bridge's session (bridge-peer.ts): No Local covers it all. */
+  bridgePeer: string | undefined = undefined;
 
   constructor(readonly clientId: string) {}
 

@@ -2,9 +2,10 @@
 // own counters and state at each interval (nothing here runs on the per-message path).
 
 import type { BrokerCore } from './broker-core.js';
-import type { Connection } from './connection.js';
+import { ByteTotals } from './byte-totals.js';
 import { LOAD_WINDOWS, LoadAverage } from './load-average.js';
 import { Message } from './message.js';
+import { sum } from './publish-traffic.js';
 
 export interface SysTopicsOptions {
   /** Seconds between updates (`sys_interval`); 0 disables $SYS entirely. */
@@ -19,16 +20,6 @@ export interface SysTopicsOptions {
 
 /** Mosquitto gives the periodic $SYS messages a 60 s Message Expiry Interval (the version none). */
 const SYS_EXPIRY_MS = 60_000;
-
-interface ByteMarks {
-  read: number;
-  written: number;
-}
-
-interface StreamCounters {
-  bytesRead?: unknown;
-  bytesWritten?: unknown;
-}
 
 /** A counter whose rate is published under $SYS/broker/load/<name>/{1min,5min,15min}. */
 interface LoadFeed {
@@ -49,17 +40,10 @@ export class SysTopics {
   private clientsMaximum = 0;
   private heapMaximum = 0;
   private connects = 0;
-  private bytesReceived = 0;
-  private bytesSent = 0;
-  /** Per connection: the stream's byte counters already added to the totals. */
-  private readonly byteMarks = new WeakMap<Connection, ByteMarks>();
+  private readonly bytes: ByteTotals;
   private readonly loads: LoadFeed[];
   private readonly onConnected = (): void => {
     this.connects++;
-  };
-  private readonly onDisconnected = (info: unknown): void => {
-    // ClientInfo is the Connection itself; its socket is gone before the next interval, so count it now.
-    this.countBytes(info as Connection);
   };
 
   constructor(broker: BrokerCore, options: SysTopicsOptions) {
@@ -68,6 +52,7 @@ export class SysTopics {
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
     const stats = broker.stats;
+    this.bytes = new ByteTotals(broker);
     const feeds: [string, () => number][] = [
       // Culex counts PUBLISH packets only, so messages/* and publish/* carry the same figures.
       ['messages/received', () => stats.messagesReceived],
@@ -75,8 +60,8 @@ export class SysTopics {
       ['publish/dropped', () => stats.dropped],
       ['publish/received', () => stats.messagesReceived],
       ['publish/sent', () => stats.messagesSent],
-      ['bytes/received', () => this.bytesReceived],
-      ['bytes/sent', () => this.bytesSent],
+      ['bytes/received', () => this.bytes.received],
+      ['bytes/sent', () => this.bytes.sent],
     ];
     const sockets = options.socketsAccepted;
     if (sockets !== undefined) feeds.push(['sockets', sockets]);
@@ -92,7 +77,7 @@ export class SysTopics {
   start(): void {
     if (this.timer !== undefined || this.options.interval <= 0) return;
     this.broker.on('clientConnected', this.onConnected);
-    this.broker.on('clientDisconnected', this.onDisconnected);
+    this.bytes.start();
     this.publish('$SYS/broker/version', `culex version ${this.options.version}`, 0);
     this.update();
     this.timer = setInterval(tick, this.options.interval * 1000, this);
@@ -105,7 +90,7 @@ export class SysTopics {
     clearInterval(this.timer);
     this.timer = undefined;
     this.broker.off('clientConnected', this.onConnected);
-    this.broker.off('clientDisconnected', this.onDisconnected);
+    this.bytes.stop();
   }
 
   /** One round: every figure is read and published if it changed since the last round. */
@@ -121,13 +106,17 @@ export class SysTopics {
 
     this.publish('$SYS/broker/uptime', `${Math.floor((now - this.startedAt) / 1000)} seconds`, expiresAt);
     this.updateClients(expiresAt);
-    this.sampleBytes();
+    this.bytes.sample();
     this.updateLoads(first, elapsed, expiresAt);
 
-    const stored = this.storedCount();
-    this.publish('$SYS/broker/messages/stored', String(stored), expiresAt);
-    this.publish('$SYS/broker/store/messages/count', String(stored), expiresAt);
-    this.publish('$SYS/broker/subscriptions/count', String(broker.tree.size), expiresAt);
+    const store = storedMessages(broker);
+    this.publish('$SYS/broker/messages/stored', String(store.count), expiresAt);
+    this.publish('$SYS/broker/store/messages/count', String(store.count), expiresAt);
+    this.publish('$SYS/broker/store/messages/bytes', String(store.bytes), expiresAt);
+    // Mosquitto counts shared subscriptions apart: subscriptions/count is the others only (checked on 2.0.11).
+    const shared = sharedSubscriptions(broker);
+    this.publish('$SYS/broker/subscriptions/count', String(broker.tree.size - shared), expiresAt);
+    this.publish('$SYS/broker/shared_subscriptions/count', String(shared), expiresAt);
     this.publish('$SYS/broker/retained messages/count', String(broker.retained.size), expiresAt);
 
     const heap = process.memoryUsage().heapUsed;
@@ -140,8 +129,14 @@ export class SysTopics {
     this.publish('$SYS/broker/publish/messages/dropped', String(dropped), expiresAt);
     this.publish('$SYS/broker/publish/messages/received', String(messagesReceived), expiresAt);
     this.publish('$SYS/broker/publish/messages/sent', String(messagesSent), expiresAt);
-    this.publish('$SYS/broker/bytes/received', String(this.bytesReceived), expiresAt);
-    this.publish('$SYS/broker/bytes/sent', String(this.bytesSent), expiresAt);
+    this.publish('$SYS/broker/bytes/received', String(this.bytes.received), expiresAt);
+    this.publish('$SYS/broker/bytes/sent', String(this.bytes.sent), expiresAt);
+    this.publish(
+      '$SYS/broker/publish/bytes/received',
+      String(sum(broker.stats.publishReceivedBytes)),
+      expiresAt,
+    );
+    this.publish('$SYS/broker/publish/bytes/sent', String(sum(broker.stats.publishSentBytes)), expiresAt);
   }
 
   private updateClients(expiresAt: number): void {
@@ -178,35 +173,6 @@ export class SysTopics {
     }
   }
 
-  /** Messages held: retained ones plus those queued or in flight for sessions (Mosquitto's message store). */
-  private storedCount(): number {
-    let count = this.broker.retained.size;
-    for (const session of this.broker.sessions.values()) count += session.queuedCount + session.inflightCount;
-    return count;
-  }
-
-  /** Adds what every open socket read and wrote since the last look (streams without counters add nothing). */
-  private sampleBytes(): void {
-    for (const conn of this.broker.connections) this.countBytes(conn);
-  }
-
-  private countBytes(conn: Connection): void {
-    const stream = conn.stream as unknown as StreamCounters;
-    const read = typeof stream.bytesRead === 'number' ? stream.bytesRead : 0;
-    const written = typeof stream.bytesWritten === 'number' ? stream.bytesWritten : 0;
-    const marks = this.byteMarks.get(conn);
-    if (marks === undefined) {
-      this.byteMarks.set(conn, { read, written });
-      this.bytesReceived += read;
-      this.bytesSent += written;
-      return;
-    }
-    this.bytesReceived += Math.max(0, read - marks.read);
-    this.bytesSent += Math.max(0, written - marks.written);
-    marks.read = read;
-    marks.written = written;
-  }
-
   /**
    * Publishes as the broker itself (origin ''), retained, QoS 0. As origin 'sys' it neither counts as a received
    * message nor reaches the persistence store (Mosquitto does not persist $SYS either), but it still reaches
@@ -223,4 +189,33 @@ export class SysTopics {
 
 function tick(sys: SysTopics): void {
   sys.update();
+}
+
+/**
+ * Messages held and their payload bytes: retained ones plus those queued or in flight for sessions
+ * (Mosquitto's message store, $SYS/broker/store/messages/{count,bytes}).
+ */
+export function storedMessages(broker: BrokerCore): { count: number; bytes: number } {
+  let count = broker.retained.size;
+  let bytes = 0;
+  // Through match(), the one walk every retained store has; '#' leaves out $-topics [MQTT-4.7.2-1], hence $SYS.
+  // At time 0 nothing counts as expired, so the walk removes nothing: counting must not change the store.
+  for (const filter of ['#', '$SYS/#']) {
+    for (const message of broker.retained.match(filter, 0)) bytes += message.payload.length;
+  }
+  for (const session of broker.sessions.values()) {
+    count += session.queuedCount + session.inflightCount;
+    // Both count payload bytes (Message.size), as Mosquitto's store bytes do.
+    bytes += session.queuedBytes + session.inflightBytes;
+  }
+  return { count, bytes };
+}
+
+/** Shared subscriptions of all sessions, one per client and $share/group/filter ($SYS/.../shared_subscriptions/count). */
+export function sharedSubscriptions(broker: BrokerCore): number {
+  let count = 0;
+  for (const session of broker.sessions.values()) {
+    for (const entry of session.subscriptions.values()) if (entry.shareGroup !== undefined) count++;
+  }
+  return count;
 }

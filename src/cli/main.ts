@@ -5,7 +5,9 @@ import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { CulexConfig } from '../config/config.js';
 import { MemoryStore } from '../persistence/memory-store.js';
 import type { PersistenceStore } from '../persistence/store.js';
+import { startBridges } from '../server/bridge-host.js';
 import { Broker } from '../server/broker.js';
+import { CertificateWatcher, tlsFilesOf } from '../server/cert-watch.js';
 import { createReloader } from '../server/reload.js';
 import { SecurityState } from '../server/security-state.js';
 import { buildConfig, CliArgsError, CliArgsErrorCode, parseArgs, usage } from './args.js';
@@ -153,14 +155,28 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
   }
   if (opened === 0) exitWith(ExitStatus.failure, ['Error: Unable to open any listening socket.'], logError);
+  // Bridges connect once the listeners are open, as Mosquitto starts them after its sockets.
+  const bridges = startBridges(broker, config.bridges);
   logger.log('notice', `culex version ${VERSION} running`);
+  // Culex-only: renewed certificates go live without a SIGHUP (src/server/cert-watch.ts).
+  const tlsFiles = tlsFilesOf(config.listeners);
+  const certificates =
+    tlsFiles.length === 0
+      ? undefined
+      : new CertificateWatcher({
+          files: tlsFiles,
+          logger,
+          reload: () => broker.prepareTlsReload(loadConfig().listeners)(),
+        });
 
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
     logger.log('notice', `culex version ${VERSION} terminating`);
+    bridges.stopAll();
     broker.stop().then(async () => {
+      certificates?.close();
       await security.close();
       if (config.pidFile !== undefined) {
         try {
@@ -179,9 +195,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     security,
     logger,
     prepareTls: (next) => broker.prepareTlsReload(next.listeners),
+    onReloaded: (next) => bridges.reconfigure(next.bridges),
   });
   process.on('SIGHUP', () => {
     if (configFile === undefined) logger.log('notice', 'SIGHUP: no configuration file to reload.');
-    else void reload();
+    else void reload().then(() => certificates?.reloaded());
   });
 }

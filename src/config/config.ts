@@ -1,5 +1,6 @@
 // The typed result of reading a mosquitto.conf: everything the CLI needs to start a Culex broker.
 
+import type { BridgeConfig } from '../bridge/bridge-config.js';
 import type { LogLevel } from '../broker/logger.js';
 import type { BrokerOptions } from '../broker/options.js';
 import type { ListenerOptions } from '../transport/listener-options.js';
@@ -50,7 +51,7 @@ export const BROKER_CONTROL_PLUGIN = 'culex:broker-control';
 export interface BrokerControlInfo {
   readonly listeners: ReadonlyArray<{
     port: number;
-    protocol: 'mqtt' | 'websockets';
+    protocol: 'mqtt' | 'websockets' | 'http_api';
     host?: string;
     unixSocketPath?: string;
     tls: boolean;
@@ -106,6 +107,8 @@ export interface CulexConfig {
   /** `websockets_log_level`: libwebsockets bit mask; kept for information, Culex logs WebSocket events at `websockets`. */
   websocketsLogLevel: number;
   plugins: PluginConfig[];
+  /** `connection` sections (bridges), in file order. */
+  bridges: BridgeConfig[];
   /** Files read, main file first then include_dir files in load order. */
   files: string[];
   /** Non-fatal remarks (deprecated options…), for the CLI to log at start like Mosquitto does. */

@@ -76,6 +76,7 @@ export function defaultConfig(): CulexConfig {
     memoryLimit: 0,
     websocketsLogLevel: 0,
     plugins: [],
+    bridges: [],
     files: [],
     warnings: [],
   };

@@ -12,6 +12,7 @@ import {
   defaultLogOptions,
   defaultPersistenceOptions,
 } from './defaults.js';
+import type { BridgeDraft } from './options-bridge.js';
 
 /** Where an option was written, to blame it later (e.g. a setting lost on a default listener never enabled). */
 export interface OptionSite {
@@ -60,6 +61,8 @@ export interface ConfigDraft {
   /** `max_topic_alias_broker` written before any listener: the default for all. */
   maxTopicAliasBroker?: number;
   warnings: string[];
+  /** `connection` sections in file order; bridge options apply to the last one. */
+  bridges: BridgeDraft[];
   /** Mosquitto 2.1 `enable_control_api`. */
   enableControlApi: boolean;
   /** Mosquitto 2.1 `plugin_load NAME PATH`: plugins loaded by name, for `plugin_use NAME` on listeners. */
@@ -102,6 +105,7 @@ export function newDraft(): ConfigDraft {
     memoryLimit: 0,
     websocketsLogLevel: 0,
     warnings: [],
+    bridges: [],
     namedPlugins: new Map(),
     enableControlApi: false,
     site: { file: '', line: 0, option: '' },

@@ -12,6 +12,7 @@ import {
 import { ConfigError, ConfigErrorCode } from './config-error.js';
 import { DEFAULT_PORT, localOnlyListeners } from './defaults.js';
 import type { ConfigDraft, ListenerDraft } from './draft.js';
+import { finishBridges } from './options-bridge.js';
 
 export function finalizeConfig(draft: ConfigDraft, files: string[]): CulexConfig {
   refuseLostDefaultListenerSettings(draft);
@@ -61,6 +62,7 @@ export function finalizeConfig(draft: ConfigDraft, files: string[]): CulexConfig
     memoryLimit: draft.memoryLimit,
     websocketsLogLevel: draft.websocketsLogLevel,
     plugins,
+    bridges: finishBridges(draft.bridges, warnings),
     files,
     warnings,
   };

@@ -180,7 +180,7 @@ export const listenerOptions: Record<string, OptionSpec> = {
     listener.options.mountPoint = value;
   }),
   protocol: listenerOption(
-    (l, v) => (l.options.protocol = parseEnum(v, ['mqtt', 'websockets'] as const)),
+    (l, v) => (l.options.protocol = parseEnum(v, ['mqtt', 'websockets', 'http_api'] as const)),
     enablesUnless('mqtt'),
   ),
   socket_domain: listenerOption(

@@ -1,6 +1,7 @@
 // The option table: every mosquitto.conf option of Mosquitto 2.0, implemented or refused with a reason.
 
 import type { OptionSpec } from './option-spec.js';
+import { bridgeOptions } from './options-bridge.js';
 import { generalOptions } from './options-general.js';
 import { listenerOptions } from './options-listener.js';
 import { pluginOption, securityOptions } from './options-security.js';
@@ -10,7 +11,13 @@ export type { OptionScope, OptionSpec, SupportedOption, UnsupportedOption } from
 
 /** All fixed-name options. `plugin_opt_*` and `auth_opt_*` are families, resolved by `lookupOption`. */
 export const OPTION_TABLE: ReadonlyMap<string, OptionSpec> = new Map(
-  Object.entries({ ...generalOptions, ...securityOptions, ...listenerOptions, ...unsupportedOptions }),
+  Object.entries({
+    ...generalOptions,
+    ...securityOptions,
+    ...listenerOptions,
+    ...bridgeOptions,
+    ...unsupportedOptions,
+  }),
 );
 
 const PLUGIN_OPTION_PREFIXES = ['plugin_opt_', 'auth_opt_'] as const;

@@ -44,7 +44,8 @@ function listListeners(ctx: BrokerCommandContext, _cmd: JsonObject, corr: string
   const listeners: JsonValue[] = ctx.info.listeners.map((l) => {
     const entry: JsonObject = {
       port: l.port,
-      protocol: l.protocol === 'websockets' ? 'mqtt+websockets' : 'mqtt',
+      protocol:
+        l.protocol === 'websockets' ? 'mqtt+websockets' : l.protocol === 'http_api' ? 'http_api' : 'mqtt',
     };
     if (l.host !== undefined) entry['bind-address'] = l.host;
     if (l.unixSocketPath !== undefined) entry['socket-path'] = l.unixSocketPath;

@@ -60,6 +60,9 @@ export class Broker extends BrokerCore {
   /** TLS material of each listener by index, for a reload. */
   private readonly tlsSetups: (TlsServerSetup | undefined)[] = [];
   private readonly sys: SysTopics | undefined;
+  private readonly version: string;
+  /** Options of each listener opened, with the port really bound (for the HTTP API's /api/v1/listeners). */
+  private readonly opened: ListenerOptions[] = [];
   private socketsAccepted = 0;
 
   constructor(init: BrokerInit = {}) {
@@ -67,10 +70,11 @@ export class Broker extends BrokerCore {
     this.listenerHooks = init.listenerHooks ?? new Map();
     this.pskSources = init.pskSources ?? new Map();
     const sysInterval = init.sysInterval ?? 0;
+    this.version = init.version ?? culexVersion();
     if (sysInterval > 0) {
       this.sys = new SysTopics(this, {
         interval: sysInterval,
-        version: init.version ?? culexVersion(),
+        version: this.version,
         socketsAccepted: () => this.socketsAccepted,
       });
       this.sys.start();
@@ -120,6 +124,7 @@ export class Broker extends BrokerCore {
           handshakeTimeoutMs: Math.max(1, this.options.connectTimeout) * 1000,
           psk: this.pskSourceFor(index, options),
           logger: this.logger,
+          openHttpApi: (tls) => this.openHttpApi(options, tls, () => context!),
         });
         this.tlsSetups[index] = tls;
         context = this.contextFor(
@@ -127,7 +132,11 @@ export class Broker extends BrokerCore {
           this.listenerHooks.get(index) ?? this.hooks,
         );
         this.contexts[index] = context;
+        this.opened.push({ ...options, port: listeners[0]?.port ?? options.port });
         for (const l of listeners) this.logger.log('notice', `Opening ${l.description}.`);
+        // Mosquitto 2.1's line after an http_api listener's opening.
+        if (options.protocol === 'http_api' && options.httpDir !== undefined)
+          this.logger.log('information', `Using http_dir ${options.httpDir}`);
         opened.push(...listeners);
       } catch (err) {
         await Promise.all(opened.map((l) => l.close()));
@@ -162,6 +171,17 @@ export class Broker extends BrokerCore {
     return () => {
       for (const step of steps) step();
     };
+  }
+
+  /** A `protocol http_api` listener (loaded on demand, as WebSockets are). */
+  private async openHttpApi(
+    options: ListenerOptions,
+    tls: TlsServerSetup | undefined,
+    context: () => ListenerContext,
+  ): Promise<Listener[]> {
+    const { openHttpApiListener } = await import('../http/http-api-listener.js');
+    const host = { core: this, version: this.version, listenerOptions: () => this.opened };
+    return openHttpApiListener(host, { options, context }, tls);
   }
 
   /** Mosquitto 2.1 `global_max_connections`: refused on accept with max_connections' log line, as 2.1 does. */

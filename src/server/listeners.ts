@@ -14,6 +14,8 @@ export interface ListenerEnvironment {
   /** Keys for a listener with psk_hint. */
   psk: PskSource | undefined;
   logger: Logger;
+  /** Opens a `protocol http_api` listener (src/http); the broker passes it, a bare transport has none. */
+  openHttpApi?: (tls: TlsServerSetup | undefined) => Promise<Listener[]>;
 }
 
 /** The bound sockets of one listener, and its TLS material (kept for a SIGHUP reload). */
@@ -33,6 +35,10 @@ export async function openListener(
   // Read and check the TLS material before binding, so a bad file fails the start with its name.
   const tlsSetup =
     options.tls === undefined ? undefined : buildTlsServerSetup(options.tls, env.psk, env.handshakeTimeoutMs);
+  if (options.protocol === 'http_api') {
+    if (env.openHttpApi === undefined) throw new Error('protocol http_api needs a broker to serve');
+    return { listeners: await env.openHttpApi(tlsSetup), tls: tlsSetup };
+  }
   if (options.protocol === 'websockets') {
     // Loaded on demand: `ws` and Node's HTTP stack add ~15 MiB of RSS to a broker that serves no WebSockets.
     const { openWebSocketListener } = await import('../transport/websocket-listener.js');

@@ -12,6 +12,8 @@ export interface ReloadDeps {
   logger: Logger;
   /** Reads the TLS listeners' files and returns the step that makes them live (a no-op if one is unusable). */
   prepareTls?: (config: CulexConfig) => () => void;
+  /** Runs once the new configuration is live (bridges whose `connection` section changed restart). */
+  onReloaded?: (config: CulexConfig) => void;
 }
 
 /**
@@ -31,6 +33,7 @@ export function createReloader(deps: ReloadDeps): () => Promise<boolean> {
       const applyTls = deps.prepareTls?.(config);
       await deps.security.reload(config);
       applyTls?.();
+      deps.onReloaded?.(config);
       deps.logger.log('notice', 'Config reloaded.');
       return true;
     } catch (err) {

@@ -25,7 +25,8 @@ export interface ListenerOptions {
   /** Bind address or host name; undefined = all interfaces. */
   host?: string;
   unixSocketPath?: string;
-  protocol: 'mqtt' | 'websockets';
+  /** `http_api` (Mosquitto 2.1): the HTTP API, /metrics and http_dir instead of MQTT. */
+  protocol: 'mqtt' | 'websockets' | 'http_api';
   socketDomain?: 'ipv4' | 'ipv6';
   bindInterface?: string;
   /** -1 = unlimited (Mosquitto's default). */

@@ -55,11 +55,11 @@ test('unknown option', () => {
 });
 
 test('unsupported options are refused by name', () => {
-  refuse('listener 1883\nconnection bridge-to-cloud\naddress 10.0.0.1\n', {
-    line: 2,
-    option: 'connection',
-    code: ConfigErrorCode.unsupportedOption,
-    message: 'bad.conf:2: option "connection" is not supported yet by Culex: bridges are not implemented yet',
+  refuse('listener 1883\nconnection b\naddress 127.0.0.1\nbridge_require_ocsp true\n', {
+    line: 4,
+    option: 'bridge_require_ocsp',
+    code: ConfigErrorCode.invalidValue,
+    message: /cannot verify OCSP/,
   });
   refuse('listener 8883\ntls_engine pkcs11\n', {
     line: 2,
@@ -104,7 +104,7 @@ test('bad booleans, numbers and enumerations', () => {
     line: 2,
     option: 'protocol',
     code: ConfigErrorCode.invalidValue,
-    message: 'bad.conf:2: option "protocol": expected one of "mqtt", "websockets", got "http"',
+    message: 'bad.conf:2: option "protocol": expected one of "mqtt", "websockets", "http_api", got "http"',
   });
   refuse('log_dest dlt\n', {
     line: 1,

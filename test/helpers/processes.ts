@@ -56,8 +56,9 @@ export async function launchWith(
   args: (conf: string) => string[],
   confPath: string,
   port: number,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<BrokerProcess> {
-  const child: ChildProcess = spawn(command, args(confPath), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(command, args(confPath), { stdio: ['ignore', 'pipe', 'pipe'], env });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));

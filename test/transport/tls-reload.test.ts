@@ -2,49 +2,24 @@
 // without dropping open connections; a broken new file keeps every listener's old context, logged as Mosquitto does.
 
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { connect as tlsConnect } from 'node:tls';
 import { freePort } from '../helpers/net.js';
 import { requireTool } from '../helpers/tools.js';
 import { startCli } from '../security/cli-broker.js';
 import { connectMqtt, roundTrip } from './clients.js';
-import { issue, makePki } from './pki.js';
 import { makeChainPki } from './pki-chain.js';
+import { fingerprintOf as fingerprint, makeRenewal, servedFingerprint } from './renewal.js';
 
 const skip = requireTool('openssl');
-
-/** Fingerprint of the certificate the server presents to a new TLS connection. */
-function servedFingerprint(
-  port: number,
-  ca: Buffer,
-  extra: { cert?: Buffer; key?: Buffer } = {},
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost', ...extra }, () => {
-      const fp = socket.getPeerCertificate().fingerprint256;
-      socket.destroy();
-      resolve(fp);
-    });
-    socket.once('error', reject);
-  });
-}
-
-const fingerprint = (file: string): string => new X509Certificate(readFileSync(file)).fingerprint256;
 
 test('SIGHUP serves the renewed certificate on MQTT/TLS and WebSocket/TLS listeners; open connections stay', {
   skip,
   timeout: 30_000,
 }, async () => {
-  const pki = makePki();
   // A second server certificate from the same CA: the "renewed" one.
-  const renewed = issue(pki.dir, 'renewed', '/CN=localhost', 'ca', '30', 'subjectAltName=DNS:localhost\n');
-  const cert = join(pki.dir, 'live.crt');
-  const key = join(pki.dir, 'live.key');
-  copyFileSync(pki.serverCert, cert);
-  copyFileSync(pki.serverKey, key);
+  const { pki, cert, key, renewedCert: renewed } = makeRenewal();
   const wsPort = await freePort();
   const broker = await startCli(pki.dir, [
     'allow_anonymous true',

@@ -6,6 +6,7 @@ import type { ConnackPacket, ConnectPacket } from '../../protocol/packets.js';
 import type { Properties } from '../../protocol/properties.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import { forgetFailedLogins, refuseFailedLogin } from '../auth-failure-delay.js';
+import { bridgePeerOf, brokerIdentity, withPeer } from '../bridge-peer.js';
 import type { Connection } from '../connection.js';
 import { beginConnectAuth } from '../enhanced-auth.js';
 import { traceWill } from '../packet-trace.js';
@@ -18,6 +19,7 @@ const Refused = { version: 1, identifier: 2, unavailable: 3, credentials: 4, not
 export function handleConnect(conn: Connection, packet: ConnectPacket): void {
   conn.protocolVersion = packet.protocolVersion;
   conn.decoder.protocolVersion = packet.protocolVersion;
+  conn.isBridge = packet.bridge === true;
   const broker = conn.broker;
   const options = broker.options;
   const v5 = packet.protocolVersion === 5;
@@ -182,6 +184,7 @@ function finishConnect(
     // Mosquitto answers every refused login with "not authorized" (5 / 0x87), bad password or anonymous;
     // the specification leaves the choice between that and "bad user name or password" to the server.
     const anonymous = conn.username === undefined;
+    conn.broker.stats.loginsRefused++;
     const send = (): void =>
       refuse(
         conn,
@@ -207,6 +210,8 @@ function finishConnect(
   if (conn.protocolVersion === 5) {
     const properties = connackProperties(conn, packet, assigned, serverKeepAlive, authProperties);
     if (properties !== undefined) ack.properties = properties;
+    if (bridgePeerOf(packet) !== undefined)
+      ack.properties = withPeer(ack.properties ?? {}, brokerIdentity(broker));
     // [MQTT-3.1.2-24] 5.0 nothing above the client's Maximum Packet Size, the CONNACK included: Mosquitto then
     // closes the connection without any answer (and without touching a session), so does Culex.
     const limit = conn.maximumPacketSize;
@@ -222,13 +227,15 @@ function finishConnect(
   const expiry = sessionExpiry(conn, packet);
   // MQTT 3.1 has no Session Present flag: its CONNACK flags byte is reserved (0), as Mosquitto sends it.
   ack.sessionPresent = broker.attachSession(conn, packet.cleanStart, expiry) && conn.protocolVersion !== 3;
+  conn.session!.bridgePeer = bridgePeerOf(packet);
   conn.markConnected();
-  if (broker.options.connectionMessages && broker.logger.enabled('notice')) {
+  if (broker.options.connectionMessages && conn.context.quiet !== true && broker.logger.enabled('notice')) {
     const user = conn.username === undefined ? '' : `, u'${conn.username}'`;
     const p = conn.protocolVersion === 3 ? 1 : conn.protocolVersion === 4 ? 2 : 5;
     broker.logger.log(
       'notice',
-      `New client connected from ${conn.remoteAddress} as ${conn.clientId} (p${p}, c${packet.cleanStart ? 1 : 0}, k${conn.keepAlive}${user}).`,
+      // Mosquitto names a try_private connection a bridge.
+      `New ${conn.isBridge ? 'bridge' : 'client'} connected from ${conn.remoteAddress} as ${conn.clientId} (p${p}, c${packet.cleanStart ? 1 : 0}, k${conn.keepAlive}${user}).`,
     );
   }
   if (broker.logger.enabled('debug')) traceWill(conn, packet);

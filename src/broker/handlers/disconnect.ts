@@ -15,7 +15,7 @@ export function handleDisconnect(conn: Connection, packet: DisconnectPacket): vo
     }
     session.expiryInterval = expiry;
   }
-  if (conn.broker.options.connectionMessages)
+  if (conn.broker.options.connectionMessages && conn.context.quiet !== true)
     conn.broker.logger.log('notice', `Client ${conn.clientId} disconnected.`);
   conn.disconnectLogged = true;
   // [MQTT-3.14.4-3] a normal DISCONNECT discards the will; 0x04 keeps it.

@@ -37,6 +37,8 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
     conn.protocolError(ReasonCode.RetainNotSupported, 'retain not available');
     return;
   }
+  broker.stats.publishReceived[qos]++;
+  broker.stats.publishReceivedBytes[qos] += packet.payload.length;
   if (qos === 2) {
     const session = conn.session!;
     if (session.incomingQos2.has(packet.packetId)) {

@@ -15,6 +15,12 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
   const added: SubscriptionEntry[] = [];
   const isNew: boolean[] = [];
   for (const sub of packet.subscriptions) {
+    // Mosquitto: a 3.1 / 3.1.1 bridge (try_private) gets No Local and Retain As Published on every filter, so
+    // its own messages never come back to it and retained ones stay retained on the far side.
+    if (conn.isBridge && !v5) {
+      sub.noLocal = true;
+      sub.retainAsPublished = true;
+    }
     const result = subscribeOne(conn, sub, identifier);
     if (typeof result === 'number') {
       reasonCodes.push(v5 ? result : 0x80);

@@ -1,0 +1,61 @@
+// docs/metrics.md and the Grafana dashboard stay true to /metrics: every family served is documented, every
+// documented one is served, and every metric the dashboard queries exists.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Broker } from '../../src/index.js';
+import { httpRequest } from './http-client.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+
+interface Dashboard {
+  panels: { title: string; targets: { expr: string }[] }[];
+}
+
+async function servedFamilies(): Promise<Set<string>> {
+  const broker = new Broker({ options: { connectionMessages: false, allowAnonymous: true } });
+  const [, http] = await broker.listen([
+    { port: 0, host: '127.0.0.1' },
+    { port: 0, host: '127.0.0.1', protocol: 'http_api' },
+  ]);
+  try {
+    const { body } = await httpRequest(http!.port, '/metrics');
+    return new Set([...body.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
+  } finally {
+    await broker.stop();
+  }
+}
+
+test('docs/metrics.md documents exactly the families /metrics serves', async () => {
+  const served = await servedFamilies();
+  const doc = readFileSync(`${root}docs/metrics.md`, 'utf8');
+  const documented = new Set(
+    [...doc.matchAll(/^\| `([a-z_:]+)` \| (?:counter|gauge|summary|histogram) \|/gm)].map((m) => m[1]!),
+  );
+  assert.deepEqual([...served].sort(), [...documented].sort());
+});
+
+test('the Grafana dashboard queries only metrics that /metrics serves', async () => {
+  const served = await servedFamilies();
+  const dashboard = JSON.parse(readFileSync(`${root}docs/grafana/culex-dashboard.json`, 'utf8')) as Dashboard;
+  assert.ok(dashboard.panels.length >= 10);
+  const used = new Set<string>();
+  for (const panel of dashboard.panels) {
+    assert.ok(panel.targets.length > 0, panel.title);
+    for (const { expr } of panel.targets) {
+      for (const m of expr.matchAll(/\b((?:culex|nodejs|process)_[a-z_]+)\b/g)) used.add(m[1]!);
+    }
+  }
+  const unknown = [...used].filter(
+    (name) => !served.has(name.replace(/_(sum|count)$/, '')) && !served.has(name),
+  );
+  assert.deepEqual(unknown, []);
+  for (const name of [
+    'culex_clients_connected',
+    'culex_messages_received_total',
+    'culex_messages_dropped_total',
+  ])
+    assert.ok(used.has(name), `dashboard shows ${name}`);
+});
