@@ -74,11 +74,11 @@ export function refuseFailedLogin(conn: Connection, send: () => void): void {
     send();
     return;
   }
-  const wait = delays.failed(sourceOf(conn.remoteAddress), Date.now());
+  const wait = delays.failed(sourceOf(conn.remoteAddress), conn.broker.clock.now());
   conn.state = 'authenticating';
   conn.pending = [];
   conn.stream.pause();
-  const timer = setTimeout(() => {
+  const timer = conn.broker.clock.setTimeout(() => {
     if (conn.state === 'closed') return;
     send();
     // Reading again lets the client's FIN close the socket at once; what it sent meanwhile is dropped.

@@ -9,6 +9,7 @@
 // starved of CPU for a moment loses little; its queue overflows (drops.ts).
 
 import type { Packet } from '../protocol/packets.js';
+import type { ClockTimer } from './clock.js';
 import type { Connection } from './connection.js';
 import { dispatchPacket } from './dispatch.js';
 import type { BrokerOptions } from './options.js';
@@ -34,7 +35,7 @@ export const MAX_HOLD_MS = 10_000;
 export class Pressure {
   /** Publishers paused for us (an entry whose `pausedBy` is no longer us is stale and skipped). */
   waiters: Connection[] = [];
-  timer: NodeJS.Timeout | null = null;
+  timer: ClockTimer | null = null;
   /** progressOf() at the last check, and when it last moved. */
   mark = 0;
   progressAt = 0;
@@ -125,7 +126,7 @@ function throttle(publisher: Connection, sub: Connection, now: number): void {
   if (p.timer === null) {
     p.mark = progressOf(sub);
     p.progressAt = now;
-    p.timer = setTimeout(checkProgress, STALL_MS, sub);
+    p.timer = sub.broker.clock.setTimeout(checkProgress, STALL_MS, sub);
     p.timer.unref();
   }
 }
@@ -137,7 +138,7 @@ function checkProgress(sub: Connection): void {
     p.timer = null;
     return;
   }
-  const now = Date.now();
+  const now = sub.broker.clock.now();
   const mark = progressOf(sub);
   if (mark !== p.mark) {
     p.mark = mark;
@@ -170,13 +171,13 @@ export function release(sub: Connection): void {
   const p = sub.pressure;
   if (p === null) return;
   if (p.timer !== null) {
-    clearTimeout(p.timer);
+    sub.broker.clock.clearTimer(p.timer);
     p.timer = null;
   }
   if (p.waiters.length === 0) return;
   const waiters = p.waiters;
   p.waiters = [];
-  const now = Date.now();
+  const now = sub.broker.clock.now();
   for (const w of waiters) if (w.pausedBy === sub) unpause(w, now);
 }
 

@@ -8,22 +8,21 @@ import { type MqttProtocolError, Rule } from '../protocol/errors.js';
 import type { Packet, ProtocolVersion, QoS, Will } from '../protocol/packets.js';
 import type { Properties } from '../protocol/properties.js';
 import { PublishBatch } from '../protocol/publish-batch.js';
-import { type PublishExtra, PublishFrame } from '../protocol/publish-frame.js';
 import { CONGESTION_BYTES, drained, type Pressure, release } from './backpressure.js';
 import type { BrokerCore } from './broker-core.js';
+import type { DeliveryTarget } from './delivery-target.js';
 import { dispatchPacket } from './dispatch.js';
+import type { HeldOutput } from './group-commit.js';
 import type { ClientInfo } from './hooks.js';
 import { isHttpRequest, refuseHttp } from './http-on-mqtt.js';
 import type { ListenerContext } from './listener-context.js';
 import type { Message } from './message.js';
 import { disconnectReason } from './mosquitto-close.js';
-import { traceOutgoing, tracePublish } from './packet-trace.js';
+import { sendPublishSlow, tracePublishOut } from './outgoing-publish.js';
+import { traceOutgoing } from './packet-trace.js';
 import { MAX_PENDING_PACKETS, preConnectPacketLimit } from './preconnect-budget.js';
 import type { Session } from './session.js';
 import type { OutgoingTopicAliases } from './topic-alias-out.js';
-
-/** Base time a packet may take to arrive after its first byte; larger packets get 1 ms more per 16 bytes. */
-const PARTIAL_PACKET_MS = 60_000;
 
 export type ConnectionState = 'new' | 'authenticating' | 'connected' | 'closed';
 
@@ -33,7 +32,7 @@ interface Owned {
   [OWNER]: Connection;
 }
 
-export class Connection implements ClientInfo {
+export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
   readonly decoder: PacketDecoder;
   state: ConnectionState = 'new';
   clientId = '';
@@ -98,7 +97,7 @@ export class Connection implements ClientInfo {
       maxTopicLevels: broker.options.maxTopicLevels,
       connectFirst: true,
     });
-    this.lastReceived = this.connectedAt = Date.now();
+    this.lastReceived = this.connectedAt = broker.now;
     // Shared listeners that find us through the stream: no closures per connection (idle memory).
     (stream as Duplex & Owned)[OWNER] = this;
     stream.on('data', streamData);
@@ -109,6 +108,16 @@ export class Connection implements ClientInfo {
 
   get listenerPort(): number {
     return this.context.port;
+  }
+
+  /** Past CONNACK and not closed: messages may be sent (DeliveryTarget). */
+  get online(): boolean {
+    return this.state === 'connected';
+  }
+
+  /** Bytes written and not yet taken by the socket (DeliveryTarget). */
+  get backlog(): number {
+    return this.stream.writableLength;
   }
 
   /** Whether QoS 0 messages should be dropped rather than buffered for this client. */
@@ -258,6 +267,15 @@ export class Connection implements ClientInfo {
     this.stream.uncork();
   }
 
+  /** The store could not commit what this output acknowledges: drop the connection so that the client retries. */
+  abort(): void {
+    this.stream.destroy();
+  }
+
+  sendPubrel(packetId: number): void {
+    this.send({ type: 6, packetId, reasonCode: 0 });
+  }
+
   /** Sends a PUBLISH for one delivery, applying the listener's mount point and MQTT 5 per-client limits. */
   sendPublish(
     message: Message,
@@ -271,60 +289,14 @@ export class Connection implements ClientInfo {
     const stats = this.broker.stats;
     stats.publishSent[qos]++;
     stats.publishSentBytes[qos] += message.payload.length;
-    if (this.broker.logger.enabled('debug')) this.tracePublishOut(message, qos, retain, dup, packetId);
+    if (this.broker.logger.enabled('debug')) tracePublishOut(this, message, qos, retain, dup, packetId);
     if (this.context.mountPoint !== '' || this.protocolVersion === 5) {
-      return this.sendPublishSlow(message, qos, retain, dup, packetId, subIds);
+      return sendPublishSlow(this, message, qos, retain, dup, packetId, subIds);
     }
     // In a bulk send, small QoS 0 packets are encoded straight into the batch (no frame object per message).
     if (qos === 0 && this.batch !== null && this.batch.addPublish(message.topic, message.payload, retain))
       return true;
     message.frame.writeTo(this, this.protocolVersion, qos, retain, dup, packetId);
-    return true;
-  }
-
-  /** Mosquitto logs the topic without the mount point, and before its Maximum Packet Size check. */
-  private tracePublishOut(message: Message, qos: QoS, retain: boolean, dup: boolean, packetId: number): void {
-    const mount = this.context.mountPoint;
-    const topic =
-      mount !== '' && message.topic.startsWith(mount) ? message.topic.slice(mount.length) : message.topic;
-    tracePublish(this, 'Sending', dup, qos, retain, packetId, topic, message.payload.length);
-  }
-
-  private sendPublishSlow(
-    message: Message,
-    qos: QoS,
-    retain: boolean,
-    dup: boolean,
-    packetId: number,
-    subIds: number[] | undefined,
-  ): boolean {
-    let frame = message.frame;
-    const mount = this.context.mountPoint;
-    if (mount !== '' && message.topic.startsWith(mount)) {
-      frame = new PublishFrame(message.topic.slice(mount.length), message.payload, message.properties);
-    }
-    if (this.protocolVersion !== 5) {
-      frame.writeTo(this, this.protocolVersion, qos, retain, dup, packetId);
-      return true;
-    }
-    const expiry = message.remainingExpiry(this.broker.now);
-    const extra: PublishExtra = {};
-    if (subIds !== undefined) extra.subscriptionIdentifiers = subIds;
-    if (expiry !== undefined) extra.messageExpiryInterval = expiry;
-    const aliases = this.topicAliasesOut;
-    const alias = aliases === undefined ? undefined : aliases.choose(frame.topic);
-    if (alias !== undefined) extra.topicAlias = alias.alias;
-    // [MQTT-3.1.2-25] never send a packet larger than the client's Maximum Packet Size: drop it instead.
-    // Measured with the topic name included, so the result does not depend on the alias state.
-    if (this.maximumPacketSize !== 0 && frame.sizeFor(5, qos, extra) > this.maximumPacketSize) {
-      this.broker.stats.droppedTooLarge++;
-      return false;
-    }
-    if (alias !== undefined) {
-      if (alias.omitTopic) extra.omitTopic = true;
-      aliases!.commit(frame.topic, alias);
-    }
-    frame.writeTo(this, 5, qos, retain, dup, packetId, extra);
     return true;
   }
 
@@ -384,24 +356,6 @@ export class Connection implements ClientInfo {
   onDrain(): void {
     if (this.session !== null && this.state === 'connected') this.broker.pump(this.session);
     drained(this);
-  }
-
-  /** Exceeded keepalive or connect timeout, from the broker's sweep. */
-  timedOut(now: number): boolean {
-    if (this.state === 'new' || this.state === 'authenticating') {
-      return now - this.connectedAt > this.broker.options.connectTimeout * 1000;
-    }
-    // A publisher we stopped reading is not silent. [MQTT-3.1.2-24] 1.5 x keepalive without a packet ends it.
-    if (this.pausedBy !== null) return false;
-    // A packet that trickles in far slower than any real link (slowloris) ends the connection, keepalive or not.
-    if (
-      this.partialSince !== 0 &&
-      now - this.partialSince > PARTIAL_PACKET_MS + this.decoder.expectedBytes / 16
-    ) {
-      this.closeReason = 'sent an incomplete packet for too long, disconnecting';
-      return true;
-    }
-    return this.keepAlive > 0 && now - this.lastReceived > this.keepAlive * 1500;
   }
 }
 

@@ -2,7 +2,7 @@
 // the identity of the session it goes to at the time it goes, and wills and retained messages against the
 // identity of the client that made them, which may have left long ago (Mosquitto 2.0 does the same).
 
-import type { BrokerHooks, ClientInfo } from './hooks.js';
+import type { AccessMessage, BrokerHooks, ClientInfo } from './hooks.js';
 import type { Message, MessageSource } from './message.js';
 import type { Session } from './session.js';
 
@@ -54,11 +54,16 @@ export function mayRead(session: Session, topic: string): boolean {
 }
 
 /** Whether `who` may publish to `topic` (a will at publication, the source of a retained message). */
-export function mayWrite(who: MessageSource, topic: string, resolve: HooksResolver): boolean {
+export function mayWrite(
+  who: MessageSource,
+  topic: string,
+  resolve: HooksResolver,
+  message?: AccessMessage,
+): boolean {
   if (!dollarWriteAllowed(topic)) return false;
   who.hooks ??= resolve.hooksForPort(who.listenerPort);
   const authorize = who.hooks.authorize;
-  return authorize === undefined || authorize(who, 'write', topic);
+  return authorize === undefined || authorize(who, 'write', topic, message);
 }
 
 const BRIDGE_STATE_PREFIX = '$SYS/broker/connection/';
@@ -85,7 +90,7 @@ export function dollarWriteAllowed(topic: string): boolean {
 export function retainSourceAllowed(message: Message, resolve: HooksResolver): boolean {
   const source = message.source;
   // Messages the broker made itself ($SYS, wills published before the source was known) have no source.
-  return source === undefined || mayWrite(source, message.topic, resolve);
+  return source === undefined || mayWrite(source, message.topic, resolve, message);
 }
 
 /**

@@ -1,5 +1,6 @@
 // Outgoing messages that never reach their subscriber, counted by reason, with Mosquitto's log line.
 
+import { dropChannel, traceDrop } from './diagnostics.js';
 import type { Logger } from './logger.js';
 import type { Session } from './session.js';
 
@@ -41,6 +42,7 @@ export function recordDrop(stats: DropStats, logger: Logger, session: Session, r
   if (reason === 'queueFull') stats.droppedQueueFull++;
   else stats.droppedSlowConsumer++;
   session.dropped++;
+  if (dropChannel.hasSubscribers) traceDrop(session.clientId, reason, undefined);
   if (session.dropLoggedFor !== session.connection) {
     session.dropLoggedFor = session.connection;
     logger.log('notice', `Outgoing messages are being dropped for client ${session.clientId}.`);

@@ -28,6 +28,13 @@ export type EnhancedAuthResult =
 
 export type AccessKind = 'read' | 'write' | 'subscribe' | 'unsubscribe';
 
+/** What an authorize hook sees of a message being published (`write` access): a PUBLISH packet or a will. */
+export interface AccessMessage {
+  readonly qos: 0 | 1 | 2;
+  readonly retain: boolean;
+  readonly payload: Buffer;
+}
+
 export interface BrokerHooks {
   /** Basic authentication (username / password). True lets the client in. */
   authenticate?(request: AuthenticationRequest): boolean | Promise<boolean>;
@@ -35,7 +42,7 @@ export interface BrokerHooks {
    * Authorization of one topic access: `write` for a PUBLISH received, `subscribe` / `unsubscribe` for a filter, `read` for each
    * message delivered. Must be synchronous: it runs on the routing path.
    */
-  authorize?(client: ClientInfo, access: AccessKind, topic: string): boolean;
+  authorize?(client: ClientInfo, access: AccessKind, topic: string, message?: AccessMessage): boolean;
   /**
    * A PUBLISH to a `$CONTROL/...` topic that passed `authorize`: consumed by the broker, never routed or
    * retained (Mosquitto's control__process). Only called for such topics, so it costs nothing on the hot path.

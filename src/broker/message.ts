@@ -4,6 +4,7 @@ import type { QoS } from '../protocol/packets.js';
 import type { Properties } from '../protocol/properties.js';
 import { ownCopy, PublishFrame } from '../protocol/publish-frame.js';
 import type { BrokerHooks, ClientInfo } from './hooks.js';
+import type { MessageRecord } from './persistence-port.js';
 
 /** A payload whose ArrayBuffer is larger than this many bytes beyond the payload itself is copied when kept. */
 const PIN_SLACK = 64;
@@ -13,16 +14,17 @@ export interface MessageSource extends ClientInfo {
   hooks: BrokerHooks | undefined;
 }
 
-export class Message {
+export class Message implements MessageRecord {
   /** Serialized lazily, once, and reused for every subscriber (see PublishFrame). */
   private frameCache: PublishFrame | undefined;
   /** Set once the message is kept for long (retained): its payload and frames then own their memory. */
   private longLived = false;
   private body: Buffer;
-  /** Row id in the persistence store; 0 = not stored. Set and cleared only by the store. */
-  storeId = 0;
-  /** How many stored deliveries / retained entries refer to the stored row (it goes when this drops to 0). */
-  storeRefs = 0;
+  /**
+   * The broker's number for this message in the persistence store, given when it is first stored (0 = never):
+   * stores key their copy by it and never write into the message (persistence-port.ts).
+   */
+  id = 0;
   /** Who published it; kept for retained messages only, for check_retain_source (delivery-acl.ts). */
   source: MessageSource | undefined = undefined;
 

@@ -8,7 +8,21 @@ class RetainedNode {
   message: Message | undefined;
 }
 
-export class RetainedStore {
+/**
+ * The retained messages the broker keeps, one per topic. The local trie below is the one implementation today; a
+ * cluster or a Redis-backed store provides the same calls (a synchronous view: `match` runs on SUBSCRIBE).
+ */
+export interface RetainedStore {
+  readonly size: number;
+  /** Stores, replaces, or (for an empty payload) deletes the retained message of the message's topic. */
+  set(message: Message): void;
+  get(topic: string): Message | undefined;
+  /** Every retained message whose topic matches the filter, appended to `out`; expired ones are left out. */
+  match(filter: string, now: number, out?: Message[]): Message[];
+}
+
+/** Retained messages of this process, in a trie of topic levels. */
+export class TrieRetainedStore implements RetainedStore {
   private readonly root = new RetainedNode();
   private count = 0;
 

@@ -5,11 +5,12 @@ import type { QoS } from '../protocol/packets.js';
 import type { Connection } from './connection.js';
 import type { ClientIdentity } from './delivery-acl.js';
 import type { Message } from './message.js';
+import type { DeliveryRecord } from './persistence-port.js';
 import type { SubscriptionEntry } from './subscription.js';
 import type { ShareGroup } from './topic-tree.js';
 
 /** One message on its way to this session's client. */
-export interface Delivery {
+export interface Delivery extends DeliveryRecord {
   message: Message;
   qos: QoS;
   retain: boolean;
@@ -25,8 +26,11 @@ export interface Delivery {
   released: boolean;
   /** Set when the message came through a shared subscription: it may be handed to another member. */
   group?: ShareGroup;
-  /** Row of this delivery in the persistence store; unset or 0 = not stored (QoS 0, clean session, no persistence). */
-  storeSeq?: number;
+  /**
+   * The broker's number for it in the persistence store, given when it is stored; 0 = not stored (QoS 0, clean
+   * session, no persistence). The store keys its row by it and never writes here.
+   */
+  seq: number;
 }
 
 export const SESSION_NEVER_EXPIRES = 0xffffffff;
@@ -56,14 +60,8 @@ export class Session {
   /** The connection (null = offline) for which the drop line was logged (drops.ts); undefined = never. */
   dropLoggedFor: Connection | null | undefined = undefined;
   private lastPacketId = 0;
-  /** Routing scratch: lets one routing pass merge a client's overlapping subscriptions without allocating. */
   /** The broker at the other end when this is a bridge's session (bridge-peer.ts): No Local covers it all. */
   bridgePeer: string | undefined = undefined;
-  routeStamp = 0;
-  routeDone = 0;
-  routeQos: QoS = 0;
-  routeRetainAsPublished = false;
-  routeSubscriptionIds: number[] | undefined = undefined;
 
   constructor(readonly clientId: string) {}
 

@@ -174,19 +174,16 @@ export class SysTopics {
   }
 
   /**
-   * Publishes as the broker itself (origin ''), retained, QoS 0. It bypasses BrokerCore.publish so that
-   * $SYS neither counts as a received message nor reaches the persistence store (Mosquitto does not persist
-   * $SYS either), but it still reaches subscribers, the retained store and 'message' listeners (bridges).
+   * Publishes as the broker itself (origin ''), retained, QoS 0. As origin 'sys' it neither counts as a received
+   * message nor reaches the persistence store (Mosquitto does not persist $SYS either), but it still reaches
+   * subscribers, the retained store and 'message' listeners (bridges).
    * `force` publishes even an unchanged value (load averages decide for themselves).
    */
   private publish(topic: string, value: string, expiresAt: number, force = false): void {
     if (!force && this.published.get(topic) === value) return;
     this.published.set(topic, value);
     const message = new Message(topic, Buffer.from(value), 0, true, undefined, '', expiresAt);
-    const broker = this.broker;
-    broker.retained.set(message);
-    broker.route(message);
-    if (broker.listenerCount('message') > 0) broker.emit('message', message, null);
+    this.broker.publish(message, null, 'sys');
   }
 }
 

@@ -2,20 +2,18 @@
 // turn share one transaction; the broker commits it before sending the acknowledgements it covers.
 
 import Database from 'better-sqlite3';
-import { Message } from '../broker/message.js';
-import type { Delivery } from '../broker/session.js';
-import type { SubscriptionEntry } from '../broker/subscription.js';
-import type { QoS } from '../protocol/packets.js';
-import { decodeIds, decodeProperties, encodeIds, encodeProperties } from './json-codec.js';
+import { encodeIds, encodeProperties } from './json-codec.js';
 import { PersistenceError, PersistenceErrorCode } from './persistence-error.js';
 import { createSchema, isEmpty, migrate, schemaProblems } from './schema.js';
+import { classify, loadState } from './sqlite-load.js';
 import type {
+  DeliveryRecord,
+  MessageRecord,
   PersistenceStore,
   RestoredState,
-  StoredDelivery,
   StoredSession,
-  StoredSubscription,
   StoredWill,
+  SubscriptionRecord,
 } from './store.js';
 
 export interface SqliteStoreOptions {
@@ -27,51 +25,26 @@ export interface SqliteStoreOptions {
   synchronous?: 'full' | 'normal';
 }
 
-const NEVER_EXPIRES = 0xffffffff;
-
 type Statement = Database.Statement;
-
-interface MessageRow {
-  id: number;
-  topic: string;
-  payload: Buffer;
-  qos: number;
-  retain: number;
-  properties: string | null;
-  origin: string;
-  expires_at: number;
-  source_username: string | null;
-  source_port: number | null;
-}
-
-/** Maps SQLite's error codes to the reason a person can act on. */
-function classify(file: string, err: unknown): PersistenceError {
-  if (err instanceof PersistenceError) return err;
-  const code = (err as { code?: unknown }).code;
-  const text = err instanceof Error ? err.message : String(err);
-  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
-    return new PersistenceError(PersistenceErrorCode.corrupt, file, `corrupt or not a database (${text})`);
-  }
-  return new PersistenceError(PersistenceErrorCode.cannotOpen, file, text);
-}
 
 export class SqliteStore implements PersistenceStore {
   readonly durable = true;
   private readonly db: Database.Database;
   private inTransaction = false;
   private critical = false;
-  private nextMessageId = 1;
-  private nextSeq = 1;
+  /** Stored deliveries and retained entries referring to each message row (it goes when none is left). */
+  private refs = new Map<number, number>();
   private readonly st: Record<string, Statement>;
   private pendingListener: (() => void) | undefined;
   /** The first write error of the open transaction, reported by commit(). */
   private failure: unknown = undefined;
   /**
    * Rows to delete, gathered over the turn and removed by one statement each at commit: a per-row DELETE
-   * costs as much as the insert it undoes. Safe to defer because seq and message ids are never reused.
+   * costs as much as the insert it undoes. Safe to defer: seqs are never reused, and a message referred to again in the turn is taken off the list.
    */
   private deadDeliveries: number[] = [];
-  private deadMessages: number[] = [];
+  /** Message ids whose last reference went this turn; their rows still exist until the commit. */
+  private deadMessages = new Set<number>();
 
   /** Opens (or creates) the database; throws PersistenceError with the file and reason. */
   constructor(
@@ -202,7 +175,7 @@ export class SqliteStore implements PersistenceStore {
       this.inTransaction = false;
       this.critical = false;
       this.deadDeliveries = [];
-      this.deadMessages = [];
+      this.deadMessages.clear();
       const text = err instanceof Error ? err.message : String(err);
       throw new PersistenceError(PersistenceErrorCode.writeFailed, this.description, text);
     }
@@ -215,9 +188,9 @@ export class SqliteStore implements PersistenceStore {
       this.deadDeliveries = [];
       this.st.deleteDeliveries!.run(`[${ids.join(',')}]`);
     }
-    if (this.deadMessages.length > 0) {
-      const ids = this.deadMessages;
-      this.deadMessages = [];
+    if (this.deadMessages.size > 0) {
+      const ids = [...this.deadMessages];
+      this.deadMessages.clear();
       this.st.deleteMessages!.run(`[${ids.join(',')}]`);
     }
   }
@@ -233,9 +206,11 @@ export class SqliteStore implements PersistenceStore {
 
   // ---- messages (stored once, reference-counted by deliveries and the retained table)
 
-  private ref(message: Message): number {
-    if (message.storeId === 0) {
-      const id = this.nextMessageId++;
+  private ref(message: MessageRecord): number {
+    const id = message.id;
+    const count = this.refs.get(id);
+    // A message whose last reference went this turn still has its row (deletes wait for the commit): keep it.
+    if (count === undefined && !this.deadMessages.delete(id)) {
       const source = message.source;
       this.run(
         this.write().insertMessage!,
@@ -250,19 +225,22 @@ export class SqliteStore implements PersistenceStore {
         source?.username ?? null,
         source?.listenerPort ?? null,
       );
-      message.storeId = id;
     }
-    message.storeRefs++;
-    return message.storeId;
+    this.refs.set(id, (count ?? 0) + 1);
+    return id;
   }
 
-  private unref(message: Message): void {
-    if (message.storeId === 0) return;
-    if (--message.storeRefs > 0) return;
+  private unref(message: MessageRecord): void {
+    const id = message.id;
+    const count = this.refs.get(id);
+    if (count === undefined) return;
+    if (count > 1) {
+      this.refs.set(id, count - 1);
+      return;
+    }
+    this.refs.delete(id);
     this.write(false);
-    this.deadMessages.push(message.storeId);
-    message.storeId = 0;
-    message.storeRefs = 0;
+    this.deadMessages.add(id);
   }
 
   // ---- sessions and subscriptions
@@ -272,20 +250,16 @@ export class SqliteStore implements PersistenceStore {
     this.run(st, s.clientId, s.expiryInterval, s.disconnectedAt, s.username ?? null, s.listenerPort ?? null);
   }
 
-  deleteSession(clientId: string, deliveries: Iterable<Delivery>): void {
+  deleteSession(clientId: string, deliveries: Iterable<DeliveryRecord>): void {
     const st = this.write();
-    for (const d of deliveries) {
-      if (!d.storeSeq) continue;
-      d.storeSeq = 0;
-      this.unref(d.message);
-    }
+    for (const d of deliveries) if (d.seq !== 0) this.unref(d.message);
     this.run(st.deleteSession!, clientId);
     this.run(st.deleteSessionSubs!, clientId);
     this.run(st.deleteSessionDeliveries!, clientId);
     this.run(st.deleteSessionQos2!, clientId);
   }
 
-  saveSubscription(clientId: string, e: SubscriptionEntry): void {
+  saveSubscription(clientId: string, e: SubscriptionRecord): void {
     this.run(
       this.write().saveSubscription!,
       clientId,
@@ -306,9 +280,9 @@ export class SqliteStore implements PersistenceStore {
 
   // ---- outgoing deliveries
 
-  addDelivery(clientId: string, d: Delivery): void {
+  addDelivery(clientId: string, d: DeliveryRecord): void {
     const messageId = this.ref(d.message);
-    const seq = this.nextSeq++;
+    const seq = d.seq;
     const group = d.group;
     this.run(
       this.write().insertDelivery!,
@@ -323,22 +297,20 @@ export class SqliteStore implements PersistenceStore {
       group === undefined ? null : group.name,
       group === undefined ? null : group.filter,
     );
-    d.storeSeq = seq;
   }
 
-  updateDelivery(d: Delivery): void {
-    if (!d.storeSeq) return;
+  updateDelivery(d: DeliveryRecord): void {
+    if (d.seq === 0) return;
     // A QoS 1 send may be repeated under a new identifier after a crash; QoS 2 state may not.
-    this.run(this.write(d.qos === 2).updateDelivery!, d.packetId, d.released ? 1 : 0, d.storeSeq);
+    this.run(this.write(d.qos === 2).updateDelivery!, d.packetId, d.released ? 1 : 0, d.seq);
   }
 
-  removeDelivery(d: Delivery): void {
-    if (!d.storeSeq) return;
+  removeDelivery(d: DeliveryRecord): void {
+    if (d.seq === 0) return;
     // Losing this delete means one more delivery after a crash, which QoS 1 allows; for QoS 2 the client
     // answers a resent PUBREL whatever its state.
     this.write(false);
-    this.deadDeliveries.push(d.storeSeq);
-    d.storeSeq = 0;
+    this.deadDeliveries.push(d.seq);
     this.unref(d.message);
   }
 
@@ -352,7 +324,7 @@ export class SqliteStore implements PersistenceStore {
     this.run(this.write().removeQos2!, clientId, packetId);
   }
 
-  setRetained(topic: string, message: Message | undefined, previous: Message | undefined): void {
+  setRetained(topic: string, message: MessageRecord | undefined, previous: MessageRecord | undefined): void {
     if (message === previous) return;
     const st = this.write();
     if (message === undefined) this.run(st.deleteRetained!, topic);
@@ -383,142 +355,8 @@ export class SqliteStore implements PersistenceStore {
 
   load(now: number): RestoredState {
     this.commit();
-    const db = this.db;
-    const state: RestoredState = {
-      sessions: [],
-      subscriptions: [],
-      deliveries: [],
-      incomingQos2: [],
-      retained: [],
-      wills: [],
-    };
-    db.exec('BEGIN');
-    try {
-      // Sessions of clients connected when the broker stopped count as disconnected now.
-      db.prepare('UPDATE sessions SET disconnected_at = ? WHERE disconnected_at = 0').run(now);
-      db.prepare(
-        `DELETE FROM sessions WHERE expiry_interval <> ${NEVER_EXPIRES} AND disconnected_at + expiry_interval * 1000 <= ?`,
-      ).run(now);
-      for (const t of ['subscriptions', 'deliveries', 'incoming_qos2']) {
-        db.exec(`DELETE FROM ${t} WHERE client_id NOT IN (SELECT client_id FROM sessions)`);
-      }
-      db.prepare('DELETE FROM messages WHERE expires_at <> 0 AND expires_at <= ?').run(now);
-      db.exec('DELETE FROM deliveries WHERE message_id NOT IN (SELECT id FROM messages)');
-      db.exec('DELETE FROM retained WHERE message_id NOT IN (SELECT id FROM messages)');
-      db.exec(`DELETE FROM messages WHERE id NOT IN (SELECT message_id FROM deliveries)
-               AND id NOT IN (SELECT message_id FROM retained)`);
-      db.exec('COMMIT');
-    } catch (err) {
-      if (db.inTransaction) db.exec('ROLLBACK');
-      throw classify(this.description, err);
-    }
-
-    const messages = new Map<number, Message>();
-    for (const row of db
-      .prepare('SELECT * FROM messages ORDER BY id')
-      .iterate() as IterableIterator<MessageRow>) {
-      const m = new Message(
-        row.topic,
-        row.payload,
-        row.qos as QoS,
-        row.retain !== 0,
-        decodeProperties(row.properties),
-        row.origin,
-        row.expires_at,
-      );
-      m.storeId = row.id;
-      if (row.source_port !== null) {
-        // The publisher's listener hooks are found by port when the source is checked (check_retain_source).
-        m.source = {
-          clientId: row.origin,
-          username: row.source_username ?? undefined,
-          protocolVersion: 4,
-          remoteAddress: '',
-          listenerPort: row.source_port,
-          hooks: undefined,
-        };
-      }
-      messages.set(row.id, m);
-      if (row.id >= this.nextMessageId) this.nextMessageId = row.id + 1;
-    }
-    for (const row of db.prepare('SELECT * FROM sessions').all() as Array<Record<string, unknown>>) {
-      state.sessions.push({
-        clientId: row.client_id as string,
-        expiryInterval: row.expiry_interval as number,
-        disconnectedAt: row.disconnected_at as number,
-        username: (row.username as string | null) ?? undefined,
-        listenerPort: (row.listener_port as number | null) ?? undefined,
-      });
-    }
-    for (const row of db.prepare('SELECT * FROM subscriptions').all() as Array<Record<string, unknown>>) {
-      state.subscriptions.push(subscriptionFromRow(row));
-    }
-    for (const row of db.prepare('SELECT * FROM deliveries ORDER BY seq').iterate() as IterableIterator<
-      Record<string, unknown>
-    >) {
-      const message = messages.get(row.message_id as number)!;
-      message.storeRefs++;
-      const seq = row.seq as number;
-      if (seq >= this.nextSeq) this.nextSeq = seq + 1;
-      const d: StoredDelivery = {
-        seq,
-        clientId: row.client_id as string,
-        message,
-        qos: row.qos as 1 | 2,
-        retain: row.retain !== 0,
-        subscriptionIds: decodeIds(row.subscription_ids as string | null),
-        packetId: row.packet_id as number,
-        released: row.released !== 0,
-        shareGroup: (row.share_group as string | null) ?? undefined,
-        shareFilter: (row.share_filter as string | null) ?? undefined,
-      };
-      state.deliveries.push(d);
-    }
-    for (const row of db.prepare('SELECT * FROM incoming_qos2').all() as Array<{
-      client_id: string;
-      packet_id: number;
-    }>) {
-      state.incomingQos2.push({ clientId: row.client_id, packetId: row.packet_id });
-    }
-    for (const row of db.prepare('SELECT * FROM retained').all() as Array<{
-      topic: string;
-      message_id: number;
-    }>) {
-      const message = messages.get(row.message_id)!;
-      message.storeRefs++;
-      state.retained.push(message);
-    }
-    for (const row of db.prepare('SELECT * FROM wills').all() as Array<Record<string, unknown>>) {
-      const properties = decodeProperties(row.properties as string | null);
-      const will = {
-        topic: row.topic as string,
-        payload: row.payload as Buffer,
-        qos: row.qos as QoS,
-        retain: row.retain !== 0,
-        ...(properties === undefined ? {} : { properties }),
-      };
-      state.wills.push({
-        clientId: row.client_id as string,
-        will,
-        dueAt: row.due_at as number,
-        delay: row.delay as number,
-      });
-    }
+    const { state, refs } = loadState(this.db, this.description, now);
+    this.refs = refs;
     return state;
   }
-}
-
-function subscriptionFromRow(row: Record<string, unknown>): StoredSubscription {
-  const group = row.share_group as string | null;
-  return {
-    clientId: row.client_id as string,
-    filter: row.filter as string,
-    matchFilter: row.match_filter as string,
-    shareGroup: group === null ? undefined : group,
-    qos: row.qos as QoS,
-    noLocal: row.no_local !== 0,
-    retainAsPublished: row.retain_as_published !== 0,
-    retainHandling: row.retain_handling as 0 | 1 | 2,
-    identifier: row.identifier as number,
-  };
 }

@@ -2,7 +2,6 @@
 // offers the typed control surface (broker-api.ts) instead of the core's internals.
 
 import { BrokerCore, type BrokerCoreInit } from '../broker/broker-core.js';
-import { culexVersion } from '../broker/culex-version.js';
 import type { BrokerHooks } from '../broker/hooks.js';
 import { disconnectByUsername } from '../broker/kick.js';
 import type { ListenerContext } from '../broker/listener-context.js';
@@ -27,6 +26,7 @@ import type {
   SubscriptionsApi,
 } from './broker-api.js';
 import { CoreControl } from './control.js';
+import { culexVersion } from './culex-version.js';
 import { openListener } from './listeners.js';
 
 /** A listener as the library API takes it: only the port is required. */

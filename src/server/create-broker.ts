@@ -4,7 +4,7 @@
 // command and embedders both start here; the command adds only flags, signals and process concerns.
 
 import type { Bridges } from '../bridge/bridges.js';
-import { culexVersion } from '../broker/culex-version.js';
+import { culexVersion } from './culex-version.js';
 import type { Logger } from '../broker/logger.js';
 import type { CulexConfig } from '../config/config.js';
 import { MemoryStore } from '../persistence/memory-store.js';

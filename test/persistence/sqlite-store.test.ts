@@ -17,12 +17,16 @@ import { PersistenceError, PersistenceErrorCode } from '../../src/persistence/pe
 import { SqliteStore } from '../../src/persistence/sqlite-store.js';
 import { CULEX_BIN, tempDir } from '../helpers/processes.js';
 
+// The broker numbers what it stores (session-journal.ts); these stand in for it.
+let lastSeq = 0;
+let lastMessageId = 0;
+
 function delivery(message: Message, qos: 1 | 2, packetId = 0): Delivery {
-  return { message, qos, retain: false, subscriptionIds: [3], packetId, released: false };
+  return { message, qos, retain: false, subscriptionIds: [3], packetId, released: false, seq: ++lastSeq };
 }
 
 function msg(topic: string, payload: string, expiresAt = 0): Message {
-  return new Message(
+  const m = new Message(
     topic,
     Buffer.from(payload),
     1,
@@ -31,6 +35,8 @@ function msg(topic: string, payload: string, expiresAt = 0): Message {
     'pub',
     expiresAt,
   );
+  m.id = ++lastMessageId;
+  return m;
 }
 
 test('sessions, subscriptions, deliveries (in order), QoS 2 state, retained and wills round-trip', () => {
@@ -87,7 +93,8 @@ test('sessions, subscriptions, deliveries (in order), QoS 2 state, retained and 
   assert.deepEqual(state.deliveries[0]?.message.properties?.correlationData, Buffer.from([1, 2]));
   // One row for a/1 although a delivery and the retained table both refer to it.
   assert.equal(state.retained[0], state.deliveries[0]?.message);
-  assert.equal(state.retained[0]?.storeRefs, 2);
+  assert.equal(state.retained[0]?.id, m1.id);
+  assert.equal(checkDatabase(file).counts.messages, 2);
   assert.deepEqual(state.incomingQos2, [{ clientId: 'c', packetId: 99 }]);
   assert.equal(state.wills[0]?.will.payload.toString(), 'bye');
   assert.equal(state.wills[0]?.delay, 7);
@@ -200,7 +207,10 @@ test('a session keeps its owner and a retained message its source (check_retain_
     ['c', 'bob', 1884],
   ]);
   const source = state.retained[0]?.source;
-  assert.deepEqual([source?.clientId, source?.username, source?.listenerPort], [m.origin, 'alice', 8883]);
+  assert.deepEqual(
+    [state.retained[0]?.origin, source?.username, source?.listenerPort],
+    [m.origin, 'alice', 8883],
+  );
   again.close();
 });
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { topicMatches } from '../../src/auth/topic-match.js';
 import { Message } from '../../src/broker/message.js';
-import { RetainedStore } from '../../src/broker/retained-store.js';
+import { TrieRetainedStore } from '../../src/broker/retained-store.js';
 import type { Session } from '../../src/broker/session.js';
 import type { SubscriptionEntry } from '../../src/broker/subscription.js';
 import { TopicTree } from '../../src/broker/topic-tree.js';
@@ -65,7 +65,7 @@ test('TopicTree: 65,536-level filters are added, matched and removed without rec
 });
 
 test('RetainedStore: a 65,536-level topic is stored, found by deep filters and deleted without recursion', () => {
-  const store = new RetainedStore();
+  const store = new TrieRetainedStore();
   store.set(message(DEEP, 'deep'));
   store.set(message('a/b', 'shallow'));
   assert.equal(store.get(DEEP)?.payload.toString(), 'deep');

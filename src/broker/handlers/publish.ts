@@ -119,7 +119,7 @@ function checkPublish(
     return ReasonCode.NotAuthorized;
   }
   const authorize = conn.context.hooks.authorize;
-  if (authorize !== undefined && !authorize(conn, 'write', conn.context.mountPoint + topic)) {
+  if (authorize !== undefined && !authorize(conn, 'write', conn.context.mountPoint + topic, packet)) {
     if (broker.logger.enabled('debug')) trace(conn, 'Denied', packet, topic);
     return ReasonCode.NotAuthorized;
   }

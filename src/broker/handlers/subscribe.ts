@@ -5,6 +5,7 @@ import { ReasonCode } from '../../protocol/reason-codes.js';
 import { parseSharedFilter, validateTopicFilter } from '../../protocol/topic.js';
 import type { Connection } from '../connection.js';
 import { mayRead, retainSourceAllowed } from '../delivery-acl.js';
+import { subscribeChannel, traceSubscription } from '../diagnostics.js';
 import type { SubscriptionEntry } from '../subscription.js';
 
 export function handleSubscribe(conn: Connection, packet: SubscribePacket): void {
@@ -34,6 +35,7 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
   for (let i = 0; i < added.length; i++) {
     const entry = added[i]!;
     conn.broker.emit('subscribe', conn, entry.filter, entry.qos);
+    if (subscribeChannel.hasSubscribers) traceSubscription(subscribeChannel, conn, entry.filter, entry.qos);
     sendRetained(conn, entry, isNew[i]!);
   }
 }

@@ -3,6 +3,7 @@
 import type { UnsubscribePacket } from '../../protocol/packets.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { Connection } from '../connection.js';
+import { traceSubscription, unsubscribeChannel } from '../diagnostics.js';
 
 export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): void {
   const session = conn.session!;
@@ -25,6 +26,7 @@ export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): 
     broker.removeSubscription(entry);
     reasonCodes.push(ReasonCode.Success);
     broker.emit('unsubscribe', conn, filter);
+    if (unsubscribeChannel.hasSubscribers) traceSubscription(unsubscribeChannel, conn, filter, undefined);
   }
   // [MQTT-3.10.4-4] UNSUBACK even when nothing was removed; 3.1.1 carries no reason codes.
   conn.send({

@@ -8,7 +8,7 @@ let cached: string | undefined;
 export function culexVersion(): string {
   if (cached !== undefined) return cached;
   cached = '0.0.0';
-  // Compiled to dist/src/broker/, so package.json is three levels up; from src/broker/ it is two.
+  // Compiled to dist/src/server/, so package.json is three levels up; from src/server/ it is two.
   for (const rel of ['../../../package.json', '../../package.json']) {
     try {
       const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {

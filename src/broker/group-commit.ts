@@ -1,0 +1,87 @@
+// Group commit: store writes of one event-loop turn share one commit, and output that may acknowledge them
+// (PUBACK, PUBREC, a QoS 1/2 PUBLISH with its stored identifier) waits until that commit is durable. A store's
+// commit may be asynchronous (a store across the network): the output then waits for the promise.
+
+import type { Logger } from './logger.js';
+import type { PersistenceStore } from './persistence-port.js';
+
+/** What group commit holds back: a connection's batched output. */
+export interface HeldOutput {
+  flush(): void;
+  /** The commit failed: the output must not go (the client retries once it reconnects). */
+  abort(): void;
+}
+
+export class GroupCommit {
+  private held: HeldOutput[] = [];
+
+  constructor(
+    private readonly store: PersistenceStore,
+    private readonly logger: Logger,
+  ) {}
+
+  /** With store writes waiting, `output` is held until the commit at the end of this turn; true when held. */
+  hold(output: HeldOutput): boolean {
+    if (!this.store.holdsOutput) return false;
+    this.held.push(output);
+    return true;
+  }
+
+  /**
+   * Commits pending store writes now; false when the output they cover may not go now: the commit failed, or
+   * it is asynchronous and still running (the caller then drops that output, and the client retries).
+   */
+  commitNow(): boolean {
+    if (!this.store.pending) return true;
+    try {
+      const done = this.store.commit();
+      if (done === undefined) return true;
+      done.catch((err: unknown) => this.failed(err));
+      return false;
+    } catch (err) {
+      this.failed(err);
+      return false;
+    }
+  }
+
+  /** The group commit: make this turn's writes durable, then release the output they cover. */
+  commitTurn(): void {
+    const held = this.held;
+    this.held = [];
+    if (!this.store.pending) {
+      release(held, true);
+      return;
+    }
+    let done: void | Promise<void>;
+    try {
+      done = this.store.commit();
+    } catch (err) {
+      this.failed(err);
+      release(held, false);
+      return;
+    }
+    if (done === undefined) release(held, true);
+    else
+      done.then(
+        () => release(held, true),
+        (err: unknown) => {
+          this.failed(err);
+          release(held, false);
+        },
+      );
+  }
+
+  private failed(err: unknown): void {
+    this.logger.log(
+      'error',
+      `Error: persistence write failed, acknowledgements withheld: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+}
+
+function release(held: readonly HeldOutput[], ok: boolean): void {
+  for (const output of held) {
+    if (ok) output.flush();
+    else output.abort();
+  }
+}

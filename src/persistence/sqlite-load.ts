@@ -1,0 +1,169 @@
+// Start-up read of the SQLite store: drops what expired while the broker was down, then hands back plain records
+// (the broker builds its own objects from them) and the reference counts of the message rows.
+
+import type Database from 'better-sqlite3';
+import type { QoS } from '../protocol/packets.js';
+import { decodeIds, decodeProperties } from './json-codec.js';
+import { PersistenceError, PersistenceErrorCode } from './persistence-error.js';
+import type { RestoredState, StoredDelivery, StoredMessage, StoredSubscription } from './store.js';
+
+const NEVER_EXPIRES = 0xffffffff;
+
+interface MessageRow {
+  id: number;
+  topic: string;
+  payload: Buffer;
+  qos: number;
+  retain: number;
+  properties: string | null;
+  origin: string;
+  expires_at: number;
+  source_username: string | null;
+  source_port: number | null;
+}
+
+/** Maps SQLite's error codes to the reason a person can act on. */
+export function classify(file: string, err: unknown): PersistenceError {
+  if (err instanceof PersistenceError) return err;
+  const code = (err as { code?: unknown }).code;
+  const text = err instanceof Error ? err.message : String(err);
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+    return new PersistenceError(PersistenceErrorCode.corrupt, file, `corrupt or not a database (${text})`);
+  }
+  return new PersistenceError(PersistenceErrorCode.cannotOpen, file, text);
+}
+
+export function loadState(
+  db: Database.Database,
+  description: string,
+  now: number,
+): { state: RestoredState; refs: Map<number, number> } {
+  const state: RestoredState = {
+    sessions: [],
+    subscriptions: [],
+    deliveries: [],
+    incomingQos2: [],
+    retained: [],
+    wills: [],
+  };
+  db.exec('BEGIN');
+  try {
+    // Sessions of clients connected when the broker stopped count as disconnected now.
+    db.prepare('UPDATE sessions SET disconnected_at = ? WHERE disconnected_at = 0').run(now);
+    db.prepare(
+      `DELETE FROM sessions WHERE expiry_interval <> ${NEVER_EXPIRES} AND disconnected_at + expiry_interval * 1000 <= ?`,
+    ).run(now);
+    for (const t of ['subscriptions', 'deliveries', 'incoming_qos2']) {
+      db.exec(`DELETE FROM ${t} WHERE client_id NOT IN (SELECT client_id FROM sessions)`);
+    }
+    db.prepare('DELETE FROM messages WHERE expires_at <> 0 AND expires_at <= ?').run(now);
+    db.exec('DELETE FROM deliveries WHERE message_id NOT IN (SELECT id FROM messages)');
+    db.exec('DELETE FROM retained WHERE message_id NOT IN (SELECT id FROM messages)');
+    db.exec(`DELETE FROM messages WHERE id NOT IN (SELECT message_id FROM deliveries)
+             AND id NOT IN (SELECT message_id FROM retained)`);
+    db.exec('COMMIT');
+  } catch (err) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw classify(description, err);
+  }
+
+  const messages = new Map<number, StoredMessage>();
+  const refs = new Map<number, number>();
+  const ref = (id: number): StoredMessage => {
+    refs.set(id, (refs.get(id) ?? 0) + 1);
+    return messages.get(id)!;
+  };
+  for (const row of db
+    .prepare('SELECT * FROM messages ORDER BY id')
+    .iterate() as IterableIterator<MessageRow>) {
+    messages.set(row.id, {
+      id: row.id,
+      topic: row.topic,
+      payload: row.payload,
+      qos: row.qos as QoS,
+      retain: row.retain !== 0,
+      properties: decodeProperties(row.properties),
+      origin: row.origin,
+      expiresAt: row.expires_at,
+      source:
+        row.source_port === null
+          ? undefined
+          : { username: row.source_username ?? undefined, listenerPort: row.source_port },
+    });
+  }
+  for (const row of db.prepare('SELECT * FROM sessions').all() as Array<Record<string, unknown>>) {
+    state.sessions.push({
+      clientId: row.client_id as string,
+      expiryInterval: row.expiry_interval as number,
+      disconnectedAt: row.disconnected_at as number,
+      username: (row.username as string | null) ?? undefined,
+      listenerPort: (row.listener_port as number | null) ?? undefined,
+    });
+  }
+  for (const row of db.prepare('SELECT * FROM subscriptions').all() as Array<Record<string, unknown>>) {
+    state.subscriptions.push(subscriptionFromRow(row));
+  }
+  for (const row of db.prepare('SELECT * FROM deliveries ORDER BY seq').iterate() as IterableIterator<
+    Record<string, unknown>
+  >) {
+    const message = ref(row.message_id as number);
+    const seq = row.seq as number;
+    const d: StoredDelivery = {
+      seq,
+      clientId: row.client_id as string,
+      message,
+      qos: row.qos as 1 | 2,
+      retain: row.retain !== 0,
+      subscriptionIds: decodeIds(row.subscription_ids as string | null),
+      packetId: row.packet_id as number,
+      released: row.released !== 0,
+      shareGroup: (row.share_group as string | null) ?? undefined,
+      shareFilter: (row.share_filter as string | null) ?? undefined,
+    };
+    state.deliveries.push(d);
+  }
+  for (const row of db.prepare('SELECT * FROM incoming_qos2').all() as Array<{
+    client_id: string;
+    packet_id: number;
+  }>) {
+    state.incomingQos2.push({ clientId: row.client_id, packetId: row.packet_id });
+  }
+  for (const row of db.prepare('SELECT * FROM retained').all() as Array<{
+    topic: string;
+    message_id: number;
+  }>) {
+    state.retained.push(ref(row.message_id));
+  }
+  for (const row of db.prepare('SELECT * FROM wills').all() as Array<Record<string, unknown>>) {
+    const properties = decodeProperties(row.properties as string | null);
+    const will = {
+      topic: row.topic as string,
+      payload: row.payload as Buffer,
+      qos: row.qos as QoS,
+      retain: row.retain !== 0,
+      ...(properties === undefined ? {} : { properties }),
+    };
+    state.wills.push({
+      clientId: row.client_id as string,
+      will,
+      dueAt: row.due_at as number,
+      delay: row.delay as number,
+    });
+  }
+  return { state, refs };
+}
+
+function subscriptionFromRow(row: Record<string, unknown>): StoredSubscription {
+  const group = row.share_group as string | null;
+  return {
+    clientId: row.client_id as string,
+    filter: row.filter as string,
+    matchFilter: row.match_filter as string,
+    shareGroup: group === null ? undefined : group,
+    qos: row.qos as QoS,
+    noLocal: row.no_local !== 0,
+    retainAsPublished: row.retain_as_published !== 0,
+    retainHandling: row.retain_handling as 0 | 1 | 2,
+    identifier: row.identifier as number,
+  };
+}
