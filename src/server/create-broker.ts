@@ -4,7 +4,6 @@
 // command and embedders both start here; the command adds only flags, signals and process concerns.
 
 import type { Bridges } from '../bridge/bridges.js';
-import { culexVersion } from './culex-version.js';
 import type { Logger } from '../broker/logger.js';
 import type { CulexConfig } from '../config/config.js';
 import { MemoryStore } from '../persistence/memory-store.js';
@@ -13,6 +12,7 @@ import type { ListenerOptions } from '../transport/listener-options.js';
 import { startBridges } from './bridge-host.js';
 import { Broker } from './broker.js';
 import { CertificateWatcher, tlsFilesOf } from './cert-watch.js';
+import { culexVersion } from './culex-version.js';
 import { configSource } from './load-config.js';
 import { LogSink } from './log-sink.js';
 import { createReloader } from './reload.js';
