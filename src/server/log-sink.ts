@@ -158,8 +158,11 @@ export class LogSink implements Logger {
     this.publishing = true;
     try {
       const payload = Buffer.from(message);
-      broker.route(
+      // The broker's one publish entry (re-entrant: a line logged while a message is routed waits for it).
+      broker.publish(
         new Message(`$SYS/broker/log/${TOPIC_LETTER[level]}`, payload, 0, false, undefined, '', 0),
+        null,
+        'log',
       );
     } finally {
       this.publishing = false;
