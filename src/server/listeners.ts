@@ -32,6 +32,10 @@ export async function openListener(
   const onReject = (remote: string, why: string): void => {
     env.logger.log('notice', `Client connection from ${remote} failed: ${why}.`);
   };
+  // Mosquitto's line for a connection over the listener's max_connections.
+  const onDrop = (remote: string): void => {
+    env.logger.log('notice', `Client connection from ${remote} denied: max_connections exceeded.`);
+  };
   // Read and check the TLS material before binding, so a bad file fails the start with its name.
   const tlsSetup =
     options.tls === undefined ? undefined : buildTlsServerSetup(options.tls, env.psk, env.handshakeTimeoutMs);
@@ -48,6 +52,7 @@ export async function openListener(
         ...(tlsSetup === undefined ? {} : { tls: tlsSetup }),
         handshakeTimeoutMs: env.handshakeTimeoutMs,
         onReject,
+        onDrop,
       },
       onConnection,
     );
@@ -59,9 +64,13 @@ export async function openListener(
       tlsSetup,
       onConnection,
       onReject,
+      onDrop,
     );
     return { listeners, tls: tlsSetup };
   }
   const proxy = { timeoutMs: env.handshakeTimeoutMs, log: (line: string) => env.logger.log('notice', line) };
-  return { listeners: await openTcpListener(options, onConnection, undefined, proxy), tls: undefined };
+  return {
+    listeners: await openTcpListener(options, onConnection, undefined, proxy, onDrop),
+    tls: undefined,
+  };
 }

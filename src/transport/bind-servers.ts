@@ -3,7 +3,7 @@
 import { isIPv6, type Server } from 'node:net';
 import type { Listener } from './listener.js';
 import type { ListenerOptions } from './listener-options.js';
-import { bindAddresses, listenOne } from './tcp-listener.js';
+import { bindAddresses, type DropHandler, limitConnections, listenOne } from './tcp-listener.js';
 
 /** A bound server plus whatever else has to be shut with it (a WebSocket server, sockets mid-handshake). */
 class BoundListener implements Listener {
@@ -28,13 +28,14 @@ export async function bindServers(
   options: ListenerOptions,
   create: () => { server: Server; close?: () => void },
   kind?: string,
+  onDrop?: DropHandler,
 ): Promise<Listener[]> {
   const opened: Listener[] = [];
   const targets = options.unixSocketPath !== undefined ? [undefined] : bindAddresses(options);
   try {
     for (const host of targets) {
       const { server, close } = create();
-      if (options.maxConnections >= 0) server.maxConnections = options.maxConnections;
+      limitConnections(server, options, onDrop);
       const port = await listenOne(server, options.port, host, options.unixSocketPath);
       const family =
         kind ??

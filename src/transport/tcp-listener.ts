@@ -88,6 +88,7 @@ export async function openTcpListener(
   onConnection: ConnectionHandler,
   wrap?: (server: Server) => void,
   proxyEnv?: ProxyEnvironment,
+  onDrop?: DropHandler,
 ): Promise<Listener[]> {
   const opened: Listener[] = [];
   const version = options.proxyProtocol;
@@ -112,7 +113,7 @@ export async function openTcpListener(
       if (proxy !== undefined) acceptProxied(socket, address, proxy, onConnection);
       else onConnection(socket, address);
     });
-    if (options.maxConnections >= 0) server.maxConnections = options.maxConnections;
+    limitConnections(server, options, onDrop);
     wrap?.(server);
     const port = await listenOne(server, options.port, host, options.unixSocketPath);
     const family =
@@ -198,4 +199,18 @@ function withReadBuffers(socket: Socket): Socket {
   }
   socket.resume();
   return socket;
+}
+
+/** Told the address of a connection refused by `max_connections` (Node resets it: the `drop` event). */
+export type DropHandler = (remoteAddress: string) => void;
+
+/** Applies `max_connections` to a server; connections beyond it are reset by Node and reported to `onDrop`. */
+export function limitConnections(
+  server: Server,
+  options: ListenerOptions,
+  onDrop: DropHandler | undefined,
+): void {
+  if (options.maxConnections < 0) return;
+  server.maxConnections = options.maxConnections;
+  if (onDrop !== undefined) server.on('drop', (d) => onDrop(d?.remoteAddress ?? 'unknown'));
 }

@@ -5,7 +5,7 @@ import { bindServers } from './bind-servers.js';
 import { tlsUsername } from './certificate-identity.js';
 import type { ConnectionHandler, Listener } from './listener.js';
 import type { ListenerOptions, TlsOptions } from './listener-options.js';
-import { peerAddress } from './tcp-listener.js';
+import { type DropHandler, peerAddress } from './tcp-listener.js';
 import type { TlsServerSetup } from './tls-context.js';
 
 /** Called for a client the listener refuses before MQTT starts (no usable identity, a failed handshake). */
@@ -47,19 +47,25 @@ export function openTlsListener(
   setup: TlsServerSetup,
   onConnection: ConnectionHandler,
   onReject: TlsRejectHandler,
+  onDrop?: DropHandler,
 ): Promise<Listener[]> {
-  return bindServers(options, () => {
-    const server = createServer({ ...setup.options, noDelay: options.setTcpNodelay }, (socket) => {
-      const remote = peerAddress(socket, options.unixSocketPath ?? 'unix');
-      acceptTls(socket, remote, options.tls, setup, onConnection, onReject);
-    });
-    setup.servers.add(server);
-    server.once('close', () => setup.servers.delete(server));
-    // Failed or timed-out handshakes (wrong CA, expired certificate, a peer that never speaks): log and drop.
-    server.on('tlsClientError', (err, socket) => {
-      onReject(peerAddress(socket, options.unixSocketPath ?? 'unix'), err.message);
-      socket.destroy();
-    });
-    return { server };
-  });
+  return bindServers(
+    options,
+    () => {
+      const server = createServer({ ...setup.options, noDelay: options.setTcpNodelay }, (socket) => {
+        const remote = peerAddress(socket, options.unixSocketPath ?? 'unix');
+        acceptTls(socket, remote, options.tls, setup, onConnection, onReject);
+      });
+      setup.servers.add(server);
+      server.once('close', () => setup.servers.delete(server));
+      // Failed or timed-out handshakes (wrong CA, expired certificate, a peer that never speaks): log and drop.
+      server.on('tlsClientError', (err, socket) => {
+        onReject(peerAddress(socket, options.unixSocketPath ?? 'unix'), err.message);
+        socket.destroy();
+      });
+      return { server };
+    },
+    undefined,
+    onDrop,
+  );
 }

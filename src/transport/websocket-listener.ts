@@ -12,7 +12,7 @@ import { tlsUsername } from './certificate-identity.js';
 import type { ConnectionHandler, Listener } from './listener.js';
 import type { ListenerOptions } from './listener-options.js';
 import { serveStatic } from './static-files.js';
-import { peerAddress } from './tcp-listener.js';
+import { type DropHandler, peerAddress } from './tcp-listener.js';
 import type { TlsServerSetup } from './tls-context.js';
 import { revocationFailure, type TlsRejectHandler } from './tls-listener.js';
 import { WebSocketDuplex } from './websocket-stream.js';
@@ -30,6 +30,8 @@ export interface WebSocketListenerSetup {
   /** How long an HTTP upgrade (and TLS handshake) may take before the socket is dropped. */
   handshakeTimeoutMs: number;
   onReject: TlsRejectHandler;
+  /** A connection over `max_connections`, reset by Node. */
+  onDrop?: DropHandler;
 }
 
 function chooseProtocol(offered: Set<string>): string | false {
@@ -131,5 +133,6 @@ export function openWebSocketListener(
       return { server, close };
     },
     'websockets',
+    setup.onDrop,
   );
 }
