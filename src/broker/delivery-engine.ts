@@ -193,7 +193,9 @@ export class DeliveryEngine {
     const maxBytes = this.options.maxQueuedBytes;
     if (
       (maxCount > 0 && session.queuedCount >= maxCount) ||
-      (maxBytes > 0 && session.queuedBytes + d.message.size > maxBytes)
+      // As Mosquitto 2.0.11: a message is queued while the queue holds fewer bytes than the budget, so the last one
+      // may cross it (250 bytes keep three 100-byte messages).
+      (maxBytes > 0 && session.queuedBytes >= maxBytes)
     ) {
       this.journal.removeDelivery(d);
       this.drop(session, 'queueFull');
