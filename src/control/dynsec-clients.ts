@@ -4,8 +4,10 @@ import { clientHead, groupsJson, rolesJson } from './dynsec-codec.js';
 import {
   type CommandContext,
   type CommandHandler,
+  findNamed,
   loadRoleLinks,
-  optionalText,
+  type NamedKind,
+  optionalTexts,
   page,
   reply,
   replyData,
@@ -18,21 +20,21 @@ import { getInt, getString, isObject, type JsonObject, member } from './json-get
 
 const ROLES_INVALID = "'roles' not an array or missing/invalid rolename";
 
-/** The named client, or null after replying "Client not found". */
+const CLIENT: NamedKind<Client> = {
+  key: 'username',
+  label: 'Username',
+  missing: 'Client not found',
+  find: (ctx, name) => ctx.data.findClient(name),
+};
+
+/** The named client, or null after replying why not. */
 function findClient(
   ctx: CommandContext,
   command: string,
   cmd: JsonObject,
   corr: string | undefined,
 ): Client | null {
-  const username = requireName(ctx, command, cmd, 'username', 'Username', corr);
-  if (username === null) return null;
-  const client = ctx.data.findClient(username);
-  if (client === undefined) {
-    reply(ctx, command, 'Client not found', corr);
-    return null;
-  }
-  return client;
+  return findNamed(ctx, command, cmd, corr, CLIENT);
 }
 
 /** Group memberships listed in a command; false when a group is unknown. */
@@ -62,10 +64,9 @@ const createClient: CommandHandler = (ctx, cmd, corr) => {
   const clientid = getString(cmd, 'clientid', true);
   if (clientid === null) return reply(ctx, c, 'Invalid/missing client id', corr);
   if (clientid !== undefined && !validUtf8(clientid)) return reply(ctx, c, 'Client ID not valid UTF-8', corr);
-  const textname = optionalText(ctx, c, cmd, 'textname', corr);
-  if (textname === false) return;
-  const textdescription = optionalText(ctx, c, cmd, 'textdescription', corr);
-  if (textdescription === false) return;
+  const texts = optionalTexts(ctx, c, cmd, corr);
+  if (texts === false) return;
+  const { textname, textdescription } = texts;
   if (ctx.data.findClient(username) !== undefined) return reply(ctx, c, 'Client already exists', corr);
   const client = newClient(username);
   client.textname = textname;

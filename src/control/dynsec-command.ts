@@ -74,6 +74,33 @@ export function requireName(
   return value;
 }
 
+/** What a command names (client, group, role): its name member, then the entity; replies `missing` when absent. */
+export interface NamedKind<T> {
+  readonly key: string;
+  readonly label: string;
+  readonly missing: string;
+  find(ctx: CommandContext, name: string): T | undefined;
+}
+
+/** The entity a command names, or null after replying why not (bad name, or `kind.missing`). */
+export function findNamed<T>(
+  ctx: CommandContext,
+  command: string,
+  cmd: JsonObject,
+  correlation: string | undefined,
+  kind: NamedKind<T>,
+  missing = kind.missing,
+): T | null {
+  const name = requireName(ctx, command, cmd, kind.key, kind.label, correlation);
+  if (name === null) return null;
+  const found = kind.find(ctx, name);
+  if (found === undefined) {
+    reply(ctx, command, missing, correlation);
+    return null;
+  }
+  return found;
+}
+
 /** An optional text member; false after replying "Invalid/missing NAME" for a non-string. */
 export function optionalText(
   ctx: CommandContext,
@@ -88,6 +115,20 @@ export function optionalText(
     return false;
   }
   return value;
+}
+
+/** The optional `textname` and `textdescription` of a create command; false after replying that one is bad. */
+export function optionalTexts(
+  ctx: CommandContext,
+  command: string,
+  cmd: JsonObject,
+  correlation: string | undefined,
+): { textname: string | undefined; textdescription: string | undefined } | false {
+  const textname = optionalText(ctx, command, cmd, 'textname', correlation);
+  if (textname === false) return false;
+  const textdescription = optionalText(ctx, command, cmd, 'textdescription', correlation);
+  if (textdescription === false) return false;
+  return { textname, textdescription };
 }
 
 export type RoleListResult = RoleLink[] | 'absent' | 'not-found' | 'invalid';

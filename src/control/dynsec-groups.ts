@@ -4,9 +4,11 @@ import { groupHead, rolesJson } from './dynsec-codec.js';
 import {
   type CommandContext,
   type CommandHandler,
+  findNamed,
   kickGroup,
   loadRoleLinks,
-  optionalText,
+  type NamedKind,
+  optionalTexts,
   page,
   reply,
   replyData,
@@ -15,20 +17,21 @@ import {
 import { type Group, newGroup } from './dynsec-model.js';
 import { getInt, isObject, type JsonObject, member } from './json-get.js';
 
+const GROUP: NamedKind<Group> = {
+  key: 'groupname',
+  label: 'Group name',
+  missing: 'Group not found',
+  find: (ctx, name) => ctx.data.findGroup(name),
+};
+
+/** The named group, or null after replying why not. */
 function findGroup(
   ctx: CommandContext,
   command: string,
   cmd: JsonObject,
   corr: string | undefined,
 ): Group | null {
-  const name = requireName(ctx, command, cmd, 'groupname', 'Group name', corr);
-  if (name === null) return null;
-  const group = ctx.data.findGroup(name);
-  if (group === undefined) {
-    reply(ctx, command, 'Group not found', corr);
-    return null;
-  }
-  return group;
+  return findNamed(ctx, command, cmd, corr, GROUP);
 }
 
 /** getGroup / listGroups verbose: groupname, texts, clients (usernames only), roles. */
@@ -43,10 +46,9 @@ const createGroup: CommandHandler = (ctx, cmd, corr) => {
   const c = 'createGroup';
   const name = requireName(ctx, c, cmd, 'groupname', 'Group name', corr);
   if (name === null) return;
-  const textname = optionalText(ctx, c, cmd, 'textname', corr);
-  if (textname === false) return;
-  const textdescription = optionalText(ctx, c, cmd, 'textdescription', corr);
-  if (textdescription === false) return;
+  const texts = optionalTexts(ctx, c, cmd, corr);
+  if (texts === false) return;
+  const { textname, textdescription } = texts;
   if (ctx.data.findGroup(name) !== undefined) return reply(ctx, c, 'Group already exists', corr);
   const roles = loadRoleLinks(ctx.data, cmd);
   if (roles === 'not-found') return reply(ctx, c, 'Role not found', corr);

@@ -5,8 +5,10 @@ import { loadAcls, roleJson } from './dynsec-codec.js';
 import {
   type CommandContext,
   type CommandHandler,
+  findNamed,
   kickRole,
-  optionalText,
+  type NamedKind,
+  optionalTexts,
   page,
   reply,
   replyData,
@@ -16,21 +18,22 @@ import {
 import { ACL_TYPES, type AclType, addAcl, emptyAcls, makeAcl, newRole, type Role } from './dynsec-model.js';
 import { getBool, getInt, getString, isObject, type JsonObject, member } from './json-get.js';
 
+const ROLE: NamedKind<Role> = {
+  key: 'rolename',
+  label: 'Role name',
+  missing: 'Role not found',
+  find: (ctx, name) => ctx.data.findRole(name),
+};
+
+/** The named role, or null after replying why not. */
 function findRole(
   ctx: CommandContext,
   command: string,
   cmd: JsonObject,
   corr: string | undefined,
-  missing = 'Role not found',
+  missing?: string,
 ): Role | null {
-  const name = requireName(ctx, command, cmd, 'rolename', 'Role name', corr);
-  if (name === null) return null;
-  const role = ctx.data.findRole(name);
-  if (role === undefined) {
-    reply(ctx, command, missing, corr);
-    return null;
-  }
-  return role;
+  return findNamed(ctx, command, cmd, corr, ROLE, missing);
 }
 
 function aclType(value: unknown): AclType | undefined {
@@ -43,10 +46,9 @@ const createRole: CommandHandler = (ctx, cmd, corr) => {
   const c = 'createRole';
   const name = requireName(ctx, c, cmd, 'rolename', 'Role name', corr);
   if (name === null) return;
-  const textname = optionalText(ctx, c, cmd, 'textname', corr);
-  if (textname === false) return;
-  const textdescription = optionalText(ctx, c, cmd, 'textdescription', corr);
-  if (textdescription === false) return;
+  const texts = optionalTexts(ctx, c, cmd, corr);
+  if (texts === false) return;
+  const { textname, textdescription } = texts;
   if (ctx.data.findRole(name) !== undefined) return reply(ctx, c, 'Role already exists', corr);
   const role = newRole(name);
   role.textname = textname;
