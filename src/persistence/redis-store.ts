@@ -36,6 +36,18 @@ const UNREF = "if redis.call('HINCRBY', KEYS[1], 'r', -1) <= 0 then redis.call('
 const DISOWN =
   "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";
 
+/**
+ * Moves a client id from one owner to another if `from` still owns it ('' = nobody): the owner hash and both
+ * nodes' session sets. Returns 1 when moved.
+ */
+const TRANSFER = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if (cur or '') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if ARGV[2] ~= '' then redis.call('SREM', KEYS[2], ARGV[1]) end
+redis.call('SADD', KEYS[3], ARGV[1])
+return 1`;
+
 /** Another writer whose writes must be durable in the same MULTI as the store's (forwarder, retained). */
 export interface CommitParticipant {
   readonly pending: boolean;
@@ -83,6 +95,7 @@ export class RedisStore implements PersistenceStore {
   private lastMessage: MessageRecord | undefined = undefined;
   private preloaded: { clients: ClientState[]; retained: StoredMessage[] } | undefined;
   private closing: Promise<void> | undefined;
+  private lastCommit: Promise<void> = Promise.resolve();
 
   private constructor(options: RedisStoreOptions, epoch: number) {
     this.redis = options.redis;
@@ -150,7 +163,9 @@ export class RedisStore implements PersistenceStore {
     this.critical = false;
     this.lastMessage = undefined;
     for (const p of this.participants) if (p.pending) p.write(multi);
-    return multi.exec().then(checkReplies);
+    const done = multi.exec().then(checkReplies);
+    this.lastCommit = done.catch(() => {});
+    return done;
   }
 
   close(): void {
@@ -160,6 +175,55 @@ export class RedisStore implements PersistenceStore {
       if (this.ownsConnection) this.redis.disconnect();
     });
     this.closing.catch(() => {});
+  }
+
+  /** Resolves once what was written so far is in Redis (the commit scheduled for this turn included). */
+  async settled(): Promise<void> {
+    while (this.pending) await new Promise((resolve) => setImmediate(resolve));
+    await this.lastCommit;
+  }
+
+  /** Adds a write of another part to this turn's MULTI (it then commits with the store's writes). */
+  addToTurn(write: (p: ChainableCommander) => void): void {
+    write(this.write());
+  }
+
+  /** Takes a client id for this node if `from` ('' = nobody) still owns it; true when taken. */
+  async claimOwner(clientId: string, from: string): Promise<boolean> {
+    const k = this.keys;
+    const moved = await this.redis.eval(
+      TRANSFER,
+      3,
+      k.owner,
+      k.nodeSessions(from),
+      k.nodeSessions(this.nodeId),
+      clientId,
+      from,
+      this.nodeId,
+    );
+    return moved === 1;
+  }
+
+  /** Hands a client id this node owns to `to`, in this turn's MULTI. */
+  transferOwner(clientId: string, to: string): void {
+    const k = this.keys;
+    this.write().eval(
+      TRANSFER,
+      3,
+      k.owner,
+      k.nodeSessions(this.nodeId),
+      k.nodeSessions(to),
+      clientId,
+      this.nodeId,
+      to,
+    );
+  }
+
+  /** A client id this node owned without a stored session (clean session ended) is free again. */
+  disown(clientId: string): void {
+    const p = this.write(false);
+    p.eval(DISOWN, 1, this.keys.owner, clientId, this.nodeId);
+    p.srem(this.keys.nodeSessions(this.nodeId), clientId);
   }
 
   /** Resolves once the last commit (from close()) is through. */
