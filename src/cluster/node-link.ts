@@ -23,7 +23,7 @@ import {
 export type MessageHandler = (
   body: Buffer,
   from: string,
-) => void | Buffer | string | Promise<Buffer | string | undefined | void>;
+) => undefined | Buffer | string | Promise<Buffer | string | undefined>;
 
 /** A task the reaper of a dead node runs (and awaits) before the node is removed from `nodes`. */
 export type ReapTask = (nodeId: string) => Promise<void> | void;
@@ -159,36 +159,20 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
 
   /** Adds an XADD of one entry to `to`'s inbox to a pipeline or MULTI (batched writers use this). */
   appendSend(pipeline: ChainableCommander, to: string, kind: string, body: Buffer | string): void {
-    pipeline.xadd(
-      this.keys.inbox(to),
-      'MAXLEN',
-      '~',
-      this.options.inboxMaxLen,
-      '*',
-      'k',
-      kind,
-      'f',
-      this.nodeId,
-      'b',
-      body,
-    );
+    this.xadd(pipeline, to, ['k', kind, 'f', this.nodeId, 'b', body]);
   }
 
   /** One message to a node's inbox. Resolves once Redis has it. */
   async send(to: string, kind: string, body: Buffer | string): Promise<void> {
-    await this.redis.xadd(
-      this.keys.inbox(to),
-      'MAXLEN',
-      '~',
-      this.options.inboxMaxLen,
-      '*',
-      'k',
-      kind,
-      'f',
-      this.nodeId,
-      'b',
-      body,
-    );
+    await this.xadd(this.redis, to, ['k', kind, 'f', this.nodeId, 'b', body]);
+  }
+
+  private xadd(
+    target: Redis | ChainableCommander,
+    to: string,
+    fields: (string | Buffer | number)[],
+  ): Promise<unknown> | ChainableCommander {
+    return target.xadd(this.keys.inbox(to), 'MAXLEN', '~', this.options.inboxMaxLen, '*', ...fields);
   }
 
   /** A request to a node; resolves with its handler's reply, rejects on its error or after `timeoutMs`. */
@@ -201,27 +185,10 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
       const deadline = String(Date.now() + timeoutMs);
-      this.redis
-        .xadd(
-          this.keys.inbox(to),
-          'MAXLEN',
-          '~',
-          this.options.inboxMaxLen,
-          '*',
-          'k',
-          kind,
-          'f',
-          this.nodeId,
-          'r',
-          id,
-          'd',
-          deadline,
-          'b',
-          body,
-        )
-        .catch((err: unknown) =>
-          this.settle(id, undefined, err instanceof Error ? err.message : String(err)),
-        );
+      const fields = ['k', kind, 'f', this.nodeId, 'r', id, 'd', deadline, 'b', body];
+      (this.xadd(this.redis, to, fields) as Promise<unknown>).catch((err: unknown) =>
+        this.settle(id, undefined, errorText(err)),
+      );
     });
   }
 
@@ -327,9 +294,7 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
   private reply(to: string, id: string, body: Buffer | string | undefined, error: string | undefined): void {
     const args: (string | Buffer | number)[] = ['k', REPLY, 'f', this.nodeId, 'r', id, 'b', body ?? EMPTY];
     if (error !== undefined) args.push('e', error);
-    this.redis
-      .xadd(this.keys.inbox(to), 'MAXLEN', '~', this.options.inboxMaxLen, '*', ...args)
-      .catch(() => {});
+    (this.xadd(this.redis, to, args) as Promise<unknown>).catch(() => {});
   }
 
   /**
