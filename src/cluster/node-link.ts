@@ -63,6 +63,11 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
   private readonly membership: Membership;
   private readonly watch: { readonly up: boolean };
   private requestSeq = 0;
+  /**
+   * Set by cl-sessions: trims handled entries inside the store's commit of the same turn, so that an entry
+   * leaves the inbox only together with the deliveries it produced (else a kill between the two loses it).
+   */
+  trimInbox: ((key: string, minId: string) => void) | undefined = undefined;
   private stopped = false;
   private beatTimer: NodeJS.Timeout | undefined;
   private reading: Promise<void> | undefined;
@@ -215,7 +220,8 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
       try {
         // Entries handled in the previous round are dropped now (their effects had a turn to be committed).
         if (handled !== undefined) {
-          this.redis.xtrim(key, 'MINID', nextId(handled)).catch(() => {});
+          if (this.trimInbox !== undefined) this.trimInbox(key, nextId(handled));
+          else this.redis.xtrim(key, 'MINID', nextId(handled)).catch(() => {});
           handled = undefined;
         }
         const reply = (await this.reader.callBuffer(

@@ -3,8 +3,10 @@
 // running broker. The `culex`
 // command and embedders both start here; the command adds only flags, signals and process concerns.
 
+import { hostname } from 'node:os';
 import type { Bridges } from '../bridge/bridges.js';
 import type { Logger } from '../broker/logger.js';
+import type { ClusterNodeStart } from '../cluster/cluster-sessions.js';
 import type { CulexConfig } from '../config/config.js';
 import { MemoryStore } from '../persistence/memory-store.js';
 import type { PersistenceStore } from '../persistence/store.js';
@@ -54,6 +56,7 @@ interface Attached {
   reloader: (() => Promise<boolean>) | undefined;
   bridges?: Bridges;
   certificates?: CertificateWatcher | undefined;
+  cluster?: ClusterNodeStart | undefined;
 }
 
 export class ConfiguredBroker extends Broker {
@@ -85,9 +88,19 @@ export class ConfiguredBroker extends Broker {
   override async stop(): Promise<void> {
     this.attached?.bridges?.stopAll();
     await super.stop();
+    await this.attached?.cluster?.stop();
     this.attached?.certificates?.close();
     await this.attached?.security.close();
   }
+}
+
+async function startCluster(config: CulexConfig, logger: Logger): Promise<ClusterNodeStart> {
+  const options = config.cluster!;
+  if (config.persistence.enabled)
+    logger.log('warning', 'Warning: cluster mode keeps sessions in Redis; persistence_file is not used.');
+  const nodeId = options.nodeId ?? `${hostname()}-${config.listeners[0]?.port ?? 1883}`;
+  const { startClusterSessions } = await import('../cluster/cluster-sessions.js');
+  return startClusterSessions(options, nodeId, logger);
 }
 
 async function openConfiguredStore(config: CulexConfig, logger: Logger): Promise<PersistenceStore> {
@@ -118,9 +131,12 @@ export async function createBroker(
     throw new BrokerStartError('security', err);
   }
   let broker: ConfiguredBroker;
+  let cluster: ClusterNodeStart | undefined;
   try {
+    // Cluster mode: sessions live in Redis (src/cluster is loaded only then).
+    if (config.cluster !== undefined) cluster = await startCluster(config, logger);
     // A corrupt, unreadable or read-only database: refuse to start rather than run without the saved state.
-    const store = await openConfiguredStore(config, logger);
+    const store = cluster?.store ?? (await openConfiguredStore(config, logger));
     broker = new ConfiguredBroker({
       options: config.broker,
       logger,
@@ -132,13 +148,15 @@ export async function createBroker(
       version,
     });
   } catch (err) {
+    await cluster?.stop();
     await security.close();
     throw new BrokerStartError('store', err);
   }
+  cluster?.attach(broker.internals);
   security.attach(broker);
   if (logger instanceof LogSink) logger.attach(broker.internals);
   const read = options.readConfig ?? configSource(config);
-  const attached: Attached = { security, reloader: undefined };
+  const attached: Attached = { security, reloader: undefined, cluster };
   attached.reloader =
     read === undefined
       ? undefined
