@@ -54,13 +54,18 @@ export class SessionHandoff {
   async claim(clientId: string, cleanStart: boolean): Promise<void> {
     const me = this.link.nodeId;
     const store = this.store;
+    let handedOver = false;
     for (let i = 0; i < CLAIM_TRIES; i++) {
       const owner = (await store.redis.hget(store.keys.owner, clientId)) ?? '';
-      if (owner === me) return;
+      if (owner === me) {
+        if (handedOver) await this.loadSession(clientId);
+        return;
+      }
       if (owner !== '' && this.link.isAlive(owner)) {
         // The owner closes its connection, commits and passes ownership to us before it answers.
         const body = JSON.stringify({ c: clientId, s: cleanStart } satisfies TakeoverRequest);
         await this.link.request(owner, TAKEOVER, body, this.timeoutMs);
+        handedOver = true;
         continue;
       }
       // Nobody, or a dead node (not reaped yet): taken if no one else took it first.
