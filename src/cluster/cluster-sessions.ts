@@ -4,97 +4,109 @@
 
 import type { BrokerCore } from '../broker/broker-core.js';
 import type { Logger } from '../broker/logger.js';
-import type { Message } from '../broker/message.js';
 import { RedisStore } from '../persistence/redis-store.js';
 import { SessionAdoption } from './adoption.js';
+import type { Cluster } from './cluster.js';
 import type { ClusterOptions } from './cluster-options.js';
-import type { NodeLink } from './node-link.js';
+import { PUBLISH_KIND } from './forwarder.js';
+import { decodeRecords, type InRecord } from './message-codec.js';
 import { connectRedis } from './redis-connect.js';
 import { SessionHandoff } from './session-handoff.js';
 import { armCleanSessionWills } from './will-failover.js';
 
-/** Opens the store of node `link.nodeId`, with what it owns read back for the broker's start-up. */
-export async function openClusterStore(
-  options: ClusterOptions,
-  link: NodeLink,
-  logger: Logger,
-): Promise<RedisStore> {
-  // No retry limit: a commit issued while Redis is away waits for it (PUBACK / PUBREC held meanwhile).
-  const redis = await connectRedis(options, `culex:${link.nodeId}:store`, { maxRetriesPerRequest: null });
-  const store = await RedisStore.open({
-    redis,
-    nodeId: link.nodeId,
-    prefix: options.keyPrefix,
-    ownsConnection: true,
-  });
-  logger.log('notice', `Persistence: ${store.description}.`);
-  return store;
-}
-
-export interface ClusterSessions {
-  readonly handoff: SessionHandoff;
-  readonly adoption: SessionAdoption;
-}
-
 /**
- * Puts the sessions' cluster behaviour on a core built on `store`. `decode` turns a forwarded-publish entry of
- * an inbox into its message (cl-fabric's codec), for the messages a dead node left unread.
+ * The sessions' part of a cluster node. The store opens before the core (the core reads it at start-up); the
+ * claim goes on the CONNECT path before the listeners open (it waits for the node link); the rest attaches
+ * once the cluster (node link, routes, forwarder) runs.
  */
-export function attachClusterSessions(
-  core: BrokerCore,
-  store: RedisStore,
-  link: NodeLink,
-  decode: (kind: string, body: Buffer) => Message | undefined,
-): ClusterSessions {
-  const handoff = new SessionHandoff(core, store, link);
-  handoff.install();
-  armCleanSessionWills(core, store);
-  const adoption = new SessionAdoption(core, store, handoff, (id) => link.keys.inbox(id), decode);
-  link.addReapTask(async (id) => {
-    await adoption.adopt(id);
+export class ClusterSessions {
+  handoff: SessionHandoff | undefined;
+  adoption: SessionAdoption | undefined;
+  private linked: (handoff: SessionHandoff) => void = () => {};
+  private readonly ready = new Promise<SessionHandoff>((resolve) => {
+    this.linked = resolve;
   });
-  // Handled inbox entries leave the stream in the same MULTI as the deliveries they produced.
-  link.trimInbox = (key, minId) => store.addToTurn((p) => p.xtrim(key, 'MINID', minId));
-  return { handoff, adoption };
-}
 
-/** A node's cluster parts that exist before its core: the node link and the store. */
-export interface ClusterNodeStart {
-  readonly link: NodeLink;
-  readonly store: RedisStore;
-  /** Puts the sessions' cluster behaviour on the core built on `store`. */
-  attach(core: BrokerCore): void;
-  /** After the broker stopped: the store's last commit, then the link (leaves the membership). */
-  stop(): Promise<void>;
-}
+  private constructor(readonly store: RedisStore) {}
 
-/**
- * Starts the node link and opens the store (stand-in wiring until cl-fabric's cluster.ts starts the whole
- * cluster node: it then calls openClusterStore / attachClusterSessions itself).
- */
-export async function startClusterSessions(
-  options: ClusterOptions,
-  nodeId: string,
-  logger: Logger,
-): Promise<ClusterNodeStart> {
-  const { NodeLink } = await import('./node-link.js');
-  const link = await NodeLink.start({ options, nodeId, logger });
-  let store: RedisStore;
-  try {
-    store = await openClusterStore(options, link, logger);
-  } catch (err) {
-    await link.stop();
-    throw err;
+  get nodeId(): string {
+    return this.store.nodeId;
   }
-  return {
-    link,
-    store,
-    attach: (core) => {
-      attachClusterSessions(core, store, link, () => undefined);
-    },
-    stop: async () => {
-      await store.closed();
-      await link.stop();
-    },
-  };
+
+  /** Opens the store of node `nodeId`, with what it owns read back for the broker's start-up. */
+  static async open(options: ClusterOptions, nodeId: string, logger: Logger): Promise<ClusterSessions> {
+    // No retry limit: a commit issued while Redis is away waits for it (PUBACK / PUBREC held meanwhile).
+    const redis = await connectRedis(options, `culex:${nodeId}:store`, { maxRetriesPerRequest: null });
+    let store: RedisStore;
+    try {
+      // Retained messages are the cluster's (retained-sync.ts), in the same hash: the store keeps none.
+      store = await RedisStore.open({
+        redis,
+        nodeId,
+        prefix: options.keyPrefix,
+        ownsConnection: true,
+        retained: false,
+      });
+    } catch (err) {
+      redis.disconnect();
+      throw err;
+    }
+    logger.log('notice', `Persistence: ${store.description}.`);
+    return new ClusterSessions(store);
+  }
+
+  /** Puts the claim on the CONNECT path of `core` (built on this store); it waits for attach(). */
+  prepare(core: BrokerCore): void {
+    core.sessionClaim = (clientId, cleanStart) => this.ready.then((h) => h.claim(clientId, cleanStart));
+  }
+
+  /** The cluster runs: takeover between nodes, adoption of dead nodes' sessions, clean sessions' wills. */
+  attach(cluster: Cluster): void {
+    const { core, link, forwarder } = cluster;
+    const store = this.store;
+    // The cross-node copies of a turn go in the store's MULTI: both are durable, or neither.
+    core.removeCommitParticipant(forwarder);
+    store.addCommitParticipant({
+      get pending() {
+        return forwarder.pending;
+      },
+      get holdsOutput() {
+        return forwarder.holdsOutput;
+      },
+      write: (pipeline) => forwarder.writeInto(pipeline),
+      // Its bounded queue (cluster_queue_limit) while Redis is away.
+      commitAlone: () => forwarder.commit(),
+    });
+    const handoff = new SessionHandoff(core, store, link);
+    this.handoff = handoff;
+    handoff.install();
+    armCleanSessionWills(core, store);
+    const adoption = new SessionAdoption(
+      core,
+      store,
+      handoff,
+      (id) => link.keys.inbox(id),
+      decodeInbox,
+      () => cluster.routes.flush(),
+    );
+    this.adoption = adoption;
+    handoff.adoptions = adoption;
+    // Before the dead node's routes are removed: the adopted sessions' routes exist first (adoption.ts).
+    link.addReapTask(async (id) => {
+      await adoption.adopt(id);
+    }, true);
+    // Handled inbox entries leave the stream in the same MULTI as the deliveries they produced.
+    link.trimInbox = (key, minId) => store.addToTurn((p) => p.xtrim(key, 'MINID', minId));
+    this.linked(handoff);
+  }
+
+  /** After the broker stopped: its last commit. */
+  async closed(): Promise<void> {
+    await this.store.closed();
+  }
+}
+
+/** The forwarded publishes of one inbox entry (cl-fabric's codec). */
+function decodeInbox(kind: string, body: Buffer): readonly InRecord[] {
+  return kind === PUBLISH_KIND ? decodeRecords(body) : [];
 }

@@ -158,8 +158,9 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
   }
 
   /** Runs `task(deadNodeId)` on the reaper of each dead node, before `nodeDead` and before the node is removed. */
-  addReapTask(task: ReapTask): void {
-    this.reapTasks.push(task);
+  addReapTask(task: ReapTask, first = false): void {
+    if (first) this.reapTasks.unshift(task);
+    else this.reapTasks.push(task);
   }
 
   /** Adds an XADD of one entry to `to`'s inbox to a pipeline or MULTI (batched writers use this). */
@@ -329,7 +330,7 @@ function errorText(err: unknown): string {
 }
 
 /** The stream id right after `id` (XTRIM MINID keeps ids >= its argument). */
-function nextId(id: string): string {
+export function nextId(id: string): string {
   const dash = id.indexOf('-');
   return `${id.slice(0, dash)}-${BigInt(id.slice(dash + 1)) + 1n}`;
 }

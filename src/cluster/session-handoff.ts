@@ -19,8 +19,13 @@ export interface HandoffLink {
 }
 
 export const TAKEOVER = 'takeover';
-/** Tries of a claim (an owner may change hands meanwhile: a reaper adopting, another takeover). */
-const CLAIM_TRIES = 5;
+/**
+ * How long a CONNECT may wait for its client id: an owner that died is not taken from directly but left to the
+ * one node that reaps it (which also routes what the dead node left unread); that takes up to the node timeout.
+ */
+const CLAIM_MS = 15_000;
+/** Between looks at the owner of a client id while its dead owner is being reaped. */
+const CLAIM_POLL_MS = 100;
 
 interface TakeoverRequest {
   c: string;
@@ -29,6 +34,9 @@ interface TakeoverRequest {
 }
 
 export class SessionHandoff {
+  /** Set once adoption runs: takeovers wait for adoptions in progress. */
+  adoptions: { idle(): Promise<void> } | undefined = undefined;
+
   constructor(
     private readonly core: BrokerCore,
     private readonly store: RedisStore,
@@ -55,26 +63,36 @@ export class SessionHandoff {
     const me = this.link.nodeId;
     const store = this.store;
     let handedOver = false;
-    for (let i = 0; i < CLAIM_TRIES; i++) {
+    const end = Date.now() + CLAIM_MS;
+    while (Date.now() < end) {
       const owner = (await store.redis.hget(store.keys.owner, clientId)) ?? '';
       if (owner === me) {
         if (handedOver) await this.loadSession(clientId);
         return;
       }
-      if (owner !== '' && this.link.isAlive(owner)) {
-        // The owner closes its connection, commits and passes ownership to us before it answers.
-        const body = JSON.stringify({ c: clientId, s: cleanStart } satisfies TakeoverRequest);
-        await this.link.request(owner, TAKEOVER, body, this.timeoutMs);
-        handedOver = true;
+      if (owner === '') {
+        // Nobody's: taken if no one else took it first.
+        if (await store.claimOwner(clientId, '')) {
+          await this.loadSession(clientId);
+          return;
+        }
         continue;
       }
-      // Nobody, or a dead node (not reaped yet): taken if no one else took it first.
-      if (await store.claimOwner(clientId, owner)) {
-        await this.loadSession(clientId);
-        return;
+      if (this.link.isAlive(owner)) {
+        // The owner closes its connection, commits and passes ownership to us before it answers.
+        const body = JSON.stringify({ c: clientId, s: cleanStart } satisfies TakeoverRequest);
+        try {
+          await this.link.request(owner, TAKEOVER, body, this.timeoutMs);
+          handedOver = true;
+        } catch {
+          // No answer: the owner may have died; look again (it is reaped once declared dead).
+        }
+        continue;
       }
+      // A dead owner not reaped yet: its reaper adopts the session (with what was left in its inbox).
+      await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
     }
-    throw new Error(`client id ${clientId} kept changing owner`);
+    throw new Error(`no owner of client id ${clientId} handed it over in time`);
   }
 
   /** Reads the session of a client id this node now owns from Redis into memory (an offline session). */
@@ -95,7 +113,11 @@ export class SessionHandoff {
 
   /** Another node claims `clientId`: close the connection here, keep the session in Redis, pass it on. */
   async handOver(clientId: string, cleanStart: boolean, to: string): Promise<string> {
+    // A session being adopted from a dead node goes once what that node left for it has been routed.
+    await this.adoptions?.idle();
     const core = this.core;
+    // With writes pending the connection's last output could not go before it closes (group commit).
+    for (let i = 0; i < 3 && this.store.pending; i++) await this.store.settled();
     const session = core.sessions.get(clientId);
     const conn = session?.connection;
     if (session !== undefined && conn !== null && conn !== undefined) {

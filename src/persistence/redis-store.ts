@@ -52,8 +52,13 @@ return 1`;
 export interface CommitParticipant {
   readonly pending: boolean;
   readonly holdsOutput: boolean;
-  /** Adds its pending writes to the turn's MULTI (called by commit()). */
-  write(pipeline: ChainableCommander): void;
+  /** Adds its pending writes to the turn's MULTI (called by commit()); the callback hears the outcome. */
+  write(pipeline: ChainableCommander): ((ok: boolean) => void) | undefined | void;
+  /**
+   * While Redis is unreachable the store's MULTI waits for it; a participant with its own bounded buffer for
+   * that case commits alone instead (its promise, if any, holds the output it covers).
+   */
+  commitAlone?(): Promise<void> | undefined;
 }
 
 export interface RedisStoreOptions {
@@ -158,12 +163,45 @@ export class RedisStore implements PersistenceStore {
 
   commit(): Promise<void> | undefined {
     if (!this.pending) return undefined;
+    let wrote = this.multi !== undefined;
     const multi = this.multi ?? this.redis.multi();
     this.multi = undefined;
     this.critical = false;
     this.lastMessage = undefined;
-    for (const p of this.participants) if (p.pending) p.write(multi);
-    const done = multi.exec().then(checkReplies);
+    let outcomes: Array<(ok: boolean) => void> | undefined;
+    let alone: Array<Promise<void>> | undefined;
+    const down = this.redis.status !== 'ready';
+    for (const p of this.participants) {
+      if (!p.pending) continue;
+      if (down && p.commitAlone !== undefined) {
+        const wait = p.commitAlone();
+        if (wait !== undefined) {
+          alone ??= [];
+          alone.push(wait);
+        }
+        continue;
+      }
+      wrote = true;
+      const outcome = p.write(multi);
+      if (typeof outcome === 'function') {
+        outcomes ??= [];
+        outcomes.push(outcome);
+      }
+    }
+    let done = wrote ? multi.exec().then(checkReplies) : Promise.resolve();
+    if (outcomes !== undefined) {
+      const told = outcomes;
+      done = done.then(
+        () => {
+          for (const f of told) f(true);
+        },
+        (err: unknown) => {
+          for (const f of told) f(false);
+          throw err;
+        },
+      );
+    }
+    if (alone !== undefined) done = Promise.all([done, ...alone]).then(() => undefined);
     this.lastCommit = done.catch(() => {});
     return done;
   }
@@ -184,8 +222,8 @@ export class RedisStore implements PersistenceStore {
   }
 
   /** Adds a write of another part to this turn's MULTI (it then commits with the store's writes). */
-  addToTurn(write: (p: ChainableCommander) => void): void {
-    write(this.write());
+  addToTurn(write: (p: ChainableCommander) => void, holdsOutput = false): void {
+    write(this.write(holdsOutput));
   }
 
   /** Takes a client id for this node if `from` ('' = nobody) still owns it; true when taken. */

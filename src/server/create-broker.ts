@@ -3,10 +3,10 @@
 // running broker. The `culex`
 // command and embedders both start here; the command adds only flags, signals and process concerns.
 
-import { hostname } from 'node:os';
 import type { Bridges } from '../bridge/bridges.js';
 import type { Logger } from '../broker/logger.js';
-import type { ClusterNodeStart } from '../cluster/cluster-sessions.js';
+import type { Cluster } from '../cluster/cluster.js';
+import type { ClusterSessions } from '../cluster/cluster-sessions.js';
 import type { CulexConfig } from '../config/config.js';
 import { MemoryStore } from '../persistence/memory-store.js';
 import type { PersistenceStore } from '../persistence/store.js';
@@ -21,7 +21,7 @@ import { createReloader } from './reload.js';
 import { SecurityState } from './security-state.js';
 
 /** The stage of start-up that failed; the `culex` command maps each to Mosquitto's exit status and words. */
-export type StartStage = 'security' | 'store' | 'listen';
+export type StartStage = 'security' | 'store' | 'listen' | 'cluster';
 
 export class BrokerStartError extends Error {
   override readonly name = 'BrokerStartError';
@@ -56,7 +56,9 @@ interface Attached {
   reloader: (() => Promise<boolean>) | undefined;
   bridges?: Bridges;
   certificates?: CertificateWatcher | undefined;
-  cluster?: ClusterNodeStart | undefined;
+  cluster?: Cluster;
+  /** The cluster's sessions (the Redis store), opened before the core. */
+  sessions?: ClusterSessions | undefined;
 }
 
 export class ConfiguredBroker extends Broker {
@@ -84,23 +86,30 @@ export class ConfiguredBroker extends Broker {
     return ok;
   }
 
-  /** Stops the bridges, the listeners and clients, then closes the plugins. */
+  /** Cluster mode (`cluster_redis_url`): this node's part of the cluster; undefined for a single node. */
+  get cluster(): Cluster | undefined {
+    return this.attached?.cluster;
+  }
+
+  /** Stops the bridges, the listeners and clients, leaves the cluster, then closes the plugins. */
   override async stop(): Promise<void> {
     this.attached?.bridges?.stopAll();
+    // Sessions are saved (as disconnected, owned here) before the node leaves: a survivor then adopts them.
     await super.stop();
+    await this.attached?.sessions?.closed();
     await this.attached?.cluster?.stop();
     this.attached?.certificates?.close();
     await this.attached?.security.close();
   }
 }
 
-async function startCluster(config: CulexConfig, logger: Logger): Promise<ClusterNodeStart> {
+async function openClusterSessions(config: CulexConfig, logger: Logger): Promise<ClusterSessions> {
   const options = config.cluster!;
   if (config.persistence.enabled)
     logger.log('warning', 'Warning: cluster mode keeps sessions in Redis; persistence_file is not used.');
-  const nodeId = options.nodeId ?? `${hostname()}-${config.listeners[0]?.port ?? 1883}`;
-  const { startClusterSessions } = await import('../cluster/cluster-sessions.js');
-  return startClusterSessions(options, nodeId, logger);
+  const { defaultNodeId } = await import('../cluster/cluster.js');
+  const { ClusterSessions } = await import('../cluster/cluster-sessions.js');
+  return ClusterSessions.open(options, options.nodeId ?? defaultNodeId(config.listeners[0]?.port), logger);
 }
 
 async function openConfiguredStore(config: CulexConfig, logger: Logger): Promise<PersistenceStore> {
@@ -131,12 +140,12 @@ export async function createBroker(
     throw new BrokerStartError('security', err);
   }
   let broker: ConfiguredBroker;
-  let cluster: ClusterNodeStart | undefined;
+  let sessions: ClusterSessions | undefined;
   try {
-    // Cluster mode: sessions live in Redis (src/cluster is loaded only then).
-    if (config.cluster !== undefined) cluster = await startCluster(config, logger);
+    // Cluster mode: persistent sessions live in Redis (src/cluster and ioredis load only then).
+    if (config.cluster !== undefined) sessions = await openClusterSessions(config, logger);
     // A corrupt, unreadable or read-only database: refuse to start rather than run without the saved state.
-    const store = cluster?.store ?? (await openConfiguredStore(config, logger));
+    const store = sessions?.store ?? (await openConfiguredStore(config, logger));
     broker = new ConfiguredBroker({
       options: config.broker,
       logger,
@@ -148,15 +157,17 @@ export async function createBroker(
       version,
     });
   } catch (err) {
-    await cluster?.stop();
+    sessions?.store.close();
+    await sessions?.closed();
     await security.close();
     throw new BrokerStartError('store', err);
   }
-  cluster?.attach(broker.internals);
+  // Clients that connect before the cluster runs wait for it at their claim.
+  sessions?.prepare(broker.internals);
   security.attach(broker);
   if (logger instanceof LogSink) logger.attach(broker.internals);
   const read = options.readConfig ?? configSource(config);
-  const attached: Attached = { security, reloader: undefined, cluster };
+  const attached: Attached = { security, reloader: undefined, sessions };
   attached.reloader =
     read === undefined
       ? undefined
@@ -180,6 +191,24 @@ export async function createBroker(
   if (broker.listening.length === 0 && config.listeners.length > 0) {
     await broker.stop();
     throw new BrokerStartError('listen', new Error('Unable to open any listening socket.'));
+  }
+  if (config.cluster !== undefined) {
+    try {
+      // ioredis and the cluster code load only in cluster mode.
+      const { startCluster } = await import('../cluster/cluster.js');
+      // The node id the store was opened with (the first listener's configured port by default).
+      const options =
+        sessions === undefined ? config.cluster : { ...config.cluster, nodeId: sessions.nodeId };
+      attached.cluster = await startCluster(broker.internals, options, {
+        logger,
+        firstPort: broker.listening[0]?.port,
+        sysInterval: config.sysInterval,
+      });
+      sessions?.attach(attached.cluster);
+    } catch (err) {
+      await broker.stop();
+      throw new BrokerStartError('cluster', err);
+    }
   }
   // Bridges connect once the listeners are open, as Mosquitto starts them after its sockets.
   attached.bridges = startBridges(broker.internals, config.bridges);
