@@ -67,7 +67,9 @@ export class SessionHandoff {
     while (Date.now() < end) {
       const owner = (await store.redis.hget(store.keys.owner, clientId)) ?? '';
       if (owner === me) {
-        if (handedOver) await this.loadSession(clientId);
+        // Ours, but maybe still being adopted here, or handed over and not read yet: read it from Redis.
+        await this.adoptions?.idle();
+        if (handedOver || !this.core.sessions.has(clientId)) await this.loadSession(clientId);
         return;
       }
       if (owner === '') {

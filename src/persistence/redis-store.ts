@@ -101,6 +101,8 @@ export class RedisStore implements PersistenceStore {
   private preloaded: { clients: ClientState[]; retained: StoredMessage[] } | undefined;
   private closing: Promise<void> | undefined;
   private lastCommit: Promise<void> = Promise.resolve();
+  /** Commits issued so far. */
+  private issued = 0;
 
   private constructor(options: RedisStoreOptions, epoch: number) {
     this.redis = options.redis;
@@ -163,6 +165,7 @@ export class RedisStore implements PersistenceStore {
 
   commit(): Promise<void> | undefined {
     if (!this.pending) return undefined;
+    this.issued++;
     let wrote = this.multi !== undefined;
     const multi = this.multi ?? this.redis.multi();
     this.multi = undefined;
@@ -217,7 +220,11 @@ export class RedisStore implements PersistenceStore {
 
   /** Resolves once what was written so far is in Redis (the commit scheduled for this turn included). */
   async settled(): Promise<void> {
-    while (this.pending) await new Promise((resolve) => setImmediate(resolve));
+    // The commit that will carry what is pending now (later turns' writes are not waited for).
+    if (this.pending) {
+      const issued = this.issued;
+      while (this.issued === issued) await new Promise((resolve) => setImmediate(resolve));
+    }
     await this.lastCommit;
   }
 
