@@ -83,7 +83,7 @@ function publisher(
 
 test('a node SIGKILLed 20 times under QoS 1/2 load: every acknowledged message reaches every persistent subscriber, QoS 2 once', {
   skip,
-  timeout: 180_000,
+  timeout: 170_000,
 }, async () => {
   const rng = seededRng('failover-sigkill victims and timing');
   const redis = await startRedis();
@@ -120,6 +120,10 @@ test('a node SIGKILLed 20 times under QoS 1/2 load: every acknowledged message r
   const clients: MqttClient[] = [];
   const publishers: Publisher[] = [];
   const events: string[] = [];
+  const note = (line: string): void => {
+    events.push(line);
+    if (process.env.CULEX_TRACE_FAILOVER !== undefined) process.stdout.write(`${line}\n`);
+  };
   try {
     for (let i = 0; i < NODES; i++) nodes.push(await startBroker(confs[i]!, ports[i]!));
     const servers = (first: number) =>
@@ -135,10 +139,8 @@ test('a node SIGKILLed 20 times under QoS 1/2 load: every acknowledged message r
         connectTimeout: 20_000,
         keepalive: 5,
       });
-      sub.on('error', (err) => events.push(`sub-${s} error ${err.message} @${Date.now() % 100000}`));
-      sub.on('connect', (ack) =>
-        events.push(`sub-${s} connect sp=${ack.sessionPresent} @${Date.now() % 100000}`),
-      );
+      sub.on('error', (err) => note(`sub-${s} error ${err.message} @${Date.now() % 100000}`));
+      sub.on('connect', (ack) => note(`sub-${s} connect sp=${ack.sessionPresent} @${Date.now() % 100000}`));
       sub.on('message', (_topic, payload) => {
         const p = payload.toString();
         counts.set(p, (counts.get(p) ?? 0) + 1);
@@ -152,16 +154,30 @@ test('a node SIGKILLed 20 times under QoS 1/2 load: every acknowledged message r
       publishers.push(pub);
       clients.push(pub.client);
     }
+    // Killed nodes restart in the background (with their node id); the next victim is one that is up while
+    // another is up too, so clients always have a survivor to reconnect to.
+    const restarting: Array<Promise<void> | undefined> = [];
     for (let kill = 0; kill < KILLS; kill++) {
-      await sleep(300 + rng.int(400));
-      const victim = rng.int(NODES);
-      events.push(`kill n${victim} @${Date.now() % 100000} acked ${acked.size}`);
+      await sleep(300 + rng.int(500));
+      let up = nodes.flatMap((n, i) => (n === undefined ? [] : [i]));
+      while (up.length < 2) {
+        await Promise.race(restarting.filter((r) => r !== undefined));
+        up = nodes.flatMap((n, i) => (n === undefined ? [] : [i]));
+      }
+      const victim = up[rng.int(up.length)]!;
+      note(`kill n${victim} @${Date.now() % 100000} acked ${acked.size}`);
       await killHard(nodes[victim]!);
       nodes[victim] = undefined;
-      // Declared dead after 500 ms, then reaped (sometimes it is back before that).
-      await sleep(200 + rng.int(900));
-      nodes[victim] = await startBroker(confs[victim]!, ports[victim]!);
+      const downMs = 200 + rng.int(900);
+      restarting[victim] = sleep(downMs)
+        .then(() => startBroker(confs[victim]!, ports[victim]!))
+        .then((b) => {
+          nodes[victim] = b;
+          restarting[victim] = undefined;
+          note(`n${victim} back @${Date.now() % 100000}`);
+        });
     }
+    await Promise.all(restarting.filter((r) => r !== undefined));
     for (const p of publishers) p.stop();
     const settle = Date.now() + 20_000;
     while (Date.now() < settle && publishers.some((p) => p.outstanding() > 0)) await sleep(100);
