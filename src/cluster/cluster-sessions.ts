@@ -56,7 +56,9 @@ export class ClusterSessions {
         retained: false,
       };
       store = await RedisStore.open(storeOptions);
-      // A reaper that judged this node dead just before its first beat: read again once it is done.
+      // A reaper that judged this node dead just before its first beat has taken its lock by now: if so, read
+      // again once it is done.
+      await new Promise((resolve) => setTimeout(resolve, 2 * options.heartbeatInterval));
       if (await beingReaped(redis, options, nodeId)) {
         await waitOutReaper(redis, options, nodeId);
         store = await RedisStore.open(storeOptions);
