@@ -3,27 +3,24 @@
 // acknowledged until Redis has it, and cross-node traffic resumes once Redis is back.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { sleep } from '../helpers/net.js';
-import { type RedisServer, requireRedis, startRedis } from '../helpers/redis.js';
-import { client, closeAll, type Node, routesKnown, startNodes, stopAll, until } from './fabric-helpers.js';
+import {
+  client,
+  closeAll,
+  type Node,
+  routesKnown,
+  skipWithoutRedis,
+  until,
+  useCluster,
+} from './fabric-helpers.js';
 
-const skip = requireRedis();
-let redis: RedisServer;
-let nodes: Node[] = [];
-before(async () => {
-  if (skip !== false) return;
-  // Every write on disk before Redis answers: a SIGKILL of Redis loses nothing it acknowledged.
-  redis = await startRedis({ args: ['--appendfsync', 'always'] });
-  nodes = await startNodes(redis, 3);
-});
-after(async () => {
-  await stopAll(nodes);
-  await redis?.stop();
-});
+const skip = skipWithoutRedis;
+// Every write on disk before Redis answers: a SIGKILL of Redis loses nothing it acknowledged.
+const cluster = useCluster(3, { args: ['--appendfsync', 'always'] }, ['cluster_node_timeout 1s']);
 
 test('a node that stops beating is declared dead and its routes leave every node', { skip }, async () => {
-  const [a, b, c] = nodes as [Node, Node, Node];
+  const [a, b, c] = cluster.nodes as [Node, Node, Node];
   const sub = await client(c);
   const pub = await client(a);
   try {
@@ -54,7 +51,7 @@ test('a node that stops beating is declared dead and its routes leave every node
 test('Redis killed and restarted: local traffic flows, a cross-node QoS 1 is acknowledged only once Redis has it, then delivered', {
   skip,
 }, async () => {
-  const [a, b] = nodes as [Node, Node];
+  const [a, b] = cluster.nodes as [Node, Node];
   const remoteSub = await client(b, { protocolVersion: 5 });
   const localSub = await client(a);
   const localPub = await client(a);
@@ -63,7 +60,7 @@ test('Redis killed and restarted: local traffic flows, a cross-node QoS 1 is ack
     await remoteSub.mqtt.subscribeAsync('out/#', { qos: 1 });
     await localSub.mqtt.subscribeAsync('loc/#', { qos: 0 });
     await routesKnown(a, 'out/x', [b]);
-    await redis.kill();
+    await cluster.redis.kill();
     await until('a saw the loss', () => a.lines.some((l) => l.includes('Cluster: Redis connection lost')));
     for (let i = 0; i < 3; i++) await localPub.mqtt.publishAsync('loc/x', `l${i}`, { qos: 0 });
     await until('local deliveries during the outage', () => localSub.received.length === 3);
@@ -74,7 +71,7 @@ test('Redis killed and restarted: local traffic flows, a cross-node QoS 1 is ack
     await sleep(300);
     assert.equal(acked, false, 'no PUBACK while Redis cannot take the cross-node copy');
     assert.equal(remoteSub.received.length, 0);
-    await redis.restart();
+    await cluster.redis.restart();
     await until(
       'restored',
       () => a.lines.some((l) => l.includes('Cluster: Redis connection restored.')),

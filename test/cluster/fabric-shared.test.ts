@@ -2,32 +2,21 @@
 // node chooses, weighted by the members per node), whatever node the publisher and the members are on.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { sleep } from '../helpers/net.js';
-import { type RedisServer, requireRedis, startRedis } from '../helpers/redis.js';
 import {
   type Client,
   client,
   closeAll,
   type Node,
   routesKnown,
-  startNodes,
-  stopAll,
+  skipWithoutRedis,
   until,
+  useCluster,
 } from './fabric-helpers.js';
 
-const skip = requireRedis();
-let redis: RedisServer;
-let nodes: Node[] = [];
-before(async () => {
-  if (skip !== false) return;
-  redis = await startRedis();
-  nodes = await startNodes(redis, 3);
-});
-after(async () => {
-  await stopAll(nodes);
-  await redis?.stop();
-});
+const skip = skipWithoutRedis;
+const cluster = useCluster(3);
 
 const N = 20;
 
@@ -44,7 +33,7 @@ const expected = Array.from({ length: N }, (_, i) => `m${i}`).sort();
 test('members on two nodes, publisher on a third: each message once, both members get some [MQTT-4.8.2-3] 5.0', {
   skip,
 }, async () => {
-  const [a, b, c] = nodes as [Node, Node, Node];
+  const [a, b, c] = cluster.nodes as [Node, Node, Node];
   const m1 = await client(a, { protocolVersion: 5 });
   const m2 = await client(b, { protocolVersion: 5 });
   const pub = await client(c);
@@ -66,7 +55,7 @@ test('members on two nodes, publisher on a third: each message once, both member
 });
 
 test('a member on the publishing node and one elsewhere: each message once, to both', { skip }, async () => {
-  const [a, b] = nodes as [Node, Node];
+  const [a, b] = cluster.nodes as [Node, Node];
   const here = await client(a, { protocolVersion: 5 });
   const there = await client(b, { protocolVersion: 4 });
   const plain = await client(b);
@@ -102,7 +91,7 @@ test('a member on the publishing node and one elsewhere: each message once, to b
 });
 
 test('a group whose only member is on another node gets every message there', { skip }, async () => {
-  const [a, , c] = nodes as [Node, Node, Node];
+  const [a, , c] = cluster.nodes as [Node, Node, Node];
   const member = await client(c, { protocolVersion: 5 });
   const pub = await client(a);
   try {
