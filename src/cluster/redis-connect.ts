@@ -57,15 +57,20 @@ export async function connectRedis(options: ClusterOptions, name: string): Promi
   const { Redis } = await import('ioredis');
   const client = new Redis(redisOptions(options, name));
   // Errors are reported through the connection events (watchRedis); an unhandled 'error' would end the process.
-  client.on('error', () => {});
+  let first: string | undefined;
+  const onError = (err: Error): void => {
+    first ??= err.message;
+  };
+  client.on('error', onError);
   try {
     await client.connect();
   } catch (err) {
     client.disconnect();
-    throw new Error(
-      `Cluster: cannot connect to Redis at ${safeUrl(options.redisUrl)}: ${err instanceof Error ? err.message : String(err)}`,
-    );
+    const reason = first ?? (err instanceof Error ? err.message : String(err));
+    throw new Error(`Cluster: cannot connect to Redis at ${safeUrl(options.redisUrl)}: ${reason}`);
   }
+  client.off('error', onError);
+  client.on('error', () => {});
   return client;
 }
 
