@@ -50,19 +50,20 @@ export class PublishPipeline {
   /**
    * Accepts a message: interceptors, retained store, then every matching session. Returns how many subscriptions
    * matched, counting those that get nothing (No Local, read denied), as Mosquitto counts them.
-   * $SYS and log-topic messages are not counted as received nor persisted, as in Mosquitto.
+   * $SYS and log-topic messages are not counted as received nor persisted, as in Mosquitto; nor are messages
+   * from another node of a cluster (origin 'cluster'), which are not forwarded again either.
    */
   publish(message: Message, from: Session | null, origin: PublishOrigin): number {
     const core = this.core;
     const client = from?.connection ?? null;
     const interceptors = this.interceptors;
     for (let i = 0; i < interceptors.length; i++) if (interceptors[i]!(message, client, origin)) return 0;
-    const internal = origin === 'sys' || origin === 'log';
-    // A message from another node was counted and retained by the node that received it (cluster-wide figures).
-    const peer = origin === 'cluster';
-    if (!internal && !peer) core.stats.messagesReceived++;
+    // A message from another node was counted, persisted and forwarded by the node that received it (the
+    // cluster's retained store ignores it too: retained changes reach every node on their own channel).
+    const internal = origin === 'sys' || origin === 'log' || origin === 'cluster';
+    if (!internal) core.stats.messagesReceived++;
     // [MQTT-3.3.1-5] store (or with an empty payload delete [MQTT-3.3.1-6]) the retained message of the topic.
-    if (message.retain && !peer) {
+    if (message.retain) {
       if (!internal && core.store.durable) {
         const previous = core.retained.get(message.topic);
         core.journal.setRetained(message.topic, message.payload.length === 0 ? undefined : message, previous);
@@ -74,7 +75,7 @@ export class PublishPipeline {
     const matched = this.route(message);
     delivery.publisher = null;
     const cluster = this.cluster;
-    if (cluster !== undefined && !internal && !peer) cluster.forward(message, origin);
+    if (cluster !== undefined && !internal) cluster.forward(message, origin);
     if (origin !== 'log' && core.listenerCount('message') > 0) core.emit('message', message, client);
     if (publishChannel.hasSubscribers) {
       const event: PublishEvent = { message, client, origin, matched };
@@ -117,9 +118,9 @@ export class PublishPipeline {
       this.forward(s, message, pass.qos[i]!, pass.retainAsPublished[i]!, pass.subscriptionIds[i]);
     }
     const groups = pass.groups;
-    const cluster = this.cluster;
     for (let i = 0; i < groups.length; i++) {
       const group = groups[i]!;
+      const cluster = this.cluster;
       if (cluster === undefined || cluster.shareHere(group, message)) this.deliverShared(group, message);
     }
     return pass.matched;

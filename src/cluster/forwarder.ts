@@ -89,6 +89,11 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     return this.queuedCount;
   }
 
+  /** True while `message`, received from another node, is being published here. */
+  isInbound(message: Message): boolean {
+    return message === this.inbound;
+  }
+
   shareHere(group: ShareGroup, message: Message): boolean {
     if (message === this.inbound) return false;
     const remote = this.routes.cache.group(group.name, group.filter);
