@@ -305,7 +305,7 @@ export class Forwarder implements ClusterHook, CommitParticipant {
       for (const g of groups) {
         const group = core.tree.shareGroup(g.name, g.filter);
         // The member left meanwhile: the message has no one here (as a group that empties on one broker).
-        if (group !== undefined) core.deliverShared(group, message);
+        if (group !== undefined) core.deliverSharedHere(group, message);
       }
     }
   }
