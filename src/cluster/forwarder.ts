@@ -15,7 +15,7 @@ import type { CommitParticipant } from '../broker/group-commit.js';
 import type { Logger } from '../broker/logger.js';
 import type { Message } from '../broker/message.js';
 import type { ShareGroup } from '../broker/topic-tree.js';
-import { decodeRecords, encodeMessage, encodeRecords, type OutRecord } from './message-codec.js';
+import { decodeRecords, encodeMessage, encodeRecords, MAX_GROUPS, type OutRecord } from './message-codec.js';
 import type { NodeLink } from './node-link.js';
 import type { ChainableCommander } from './redis-connect.js';
 import { NO_MATCH, type RemoteGroup } from './route-cache.js';
@@ -89,6 +89,11 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     return this.queuedCount;
   }
 
+  /** True while `message`, received from another node, is being published here. */
+  isInbound(message: Message): boolean {
+    return message === this.inbound;
+  }
+
   shareHere(group: ShareGroup, message: Message): boolean {
     if (message === this.inbound) return false;
     const remote = this.routes.cache.group(group.name, group.filter);
@@ -127,7 +132,7 @@ export class Forwarder implements ClusterHook, CommitParticipant {
       this.outgoing.set(node, out);
     }
     const last = out[out.length - 1];
-    if (last !== undefined && last.message === message) {
+    if (last !== undefined && last.message === message && (last.groups?.length ?? 0) < MAX_GROUPS) {
       if (regular) last.regular = true;
       if (group !== undefined) {
         const ref = { name: group.name, filter: group.filter };
@@ -300,7 +305,7 @@ export class Forwarder implements ClusterHook, CommitParticipant {
       for (const g of groups) {
         const group = core.tree.shareGroup(g.name, g.filter);
         // The member left meanwhile: the message has no one here (as a group that empties on one broker).
-        if (group !== undefined) core.deliverShared(group, message);
+        if (group !== undefined) core.deliverSharedHere(group, message);
       }
     }
   }

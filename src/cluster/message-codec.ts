@@ -22,6 +22,9 @@ export interface GroupRef {
   readonly filter: string;
 }
 
+/** Share groups one record can name; a message for more groups on one node takes several records. */
+export const MAX_GROUPS = 0xffff;
+
 export interface OutRecord {
   readonly message: Message;
   /** Deliver to the ordinary subscriptions of the receiving node. */
@@ -38,7 +41,7 @@ export interface InRecord {
 
 function recordSize(r: OutRecord): number {
   const m = r.message;
-  let n = 1 + 2 + Buffer.byteLength(m.topic) + 2 + Buffer.byteLength(m.origin) + 1 + 4 + m.payload.length;
+  let n = 1 + 2 + Buffer.byteLength(m.topic) + 2 + Buffer.byteLength(m.origin) + 2 + 4 + m.payload.length;
   if (m.expiresAt !== 0) n += 8;
   if (m.properties !== undefined) {
     const size = propertiesSize(m.properties);
@@ -74,7 +77,7 @@ export function encodeRecords(records: readonly OutRecord[]): Buffer {
     if (m.properties !== undefined)
       off = writeProperties(buf, off, m.properties, propertiesSize(m.properties));
     const groups = r.groups;
-    buf[off++] = groups === undefined ? 0 : groups.length;
+    off = buf.writeUInt16BE(groups === undefined ? 0 : groups.length, off);
     if (groups !== undefined)
       for (const g of groups) {
         off = writeString(buf, off, g.name);
@@ -109,7 +112,7 @@ export function decodeRecords(body: Buffer): InRecord[] {
       r.pos += 8;
     }
     const properties = (flags & PROPS) !== 0 ? decodeProperties(r, PUBLISH_CONTEXT) : undefined;
-    const count = r.u8();
+    const count = r.u16();
     let groups = NO_GROUPS;
     if (count > 0) {
       const list: GroupRef[] = [];
