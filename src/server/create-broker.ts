@@ -144,6 +144,11 @@ export async function createBroker(
   try {
     // Cluster mode: persistent sessions live in Redis (src/cluster and ioredis load only then).
     if (config.cluster !== undefined) sessions = await openClusterSessions(config, logger);
+  } catch (err) {
+    await security.close();
+    throw new BrokerStartError('cluster', err);
+  }
+  try {
     // A corrupt, unreadable or read-only database: refuse to start rather than run without the saved state.
     const store = sessions?.store ?? (await openConfiguredStore(config, logger));
     broker = new ConfiguredBroker({
