@@ -5,11 +5,9 @@
 // subscriber, QoS 2 exactly once; the counts are printed for the closing note.
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import mqtt, { type MqttClient, type Packet } from 'mqtt';
-import { type Broker, killHard, startBroker } from '../helpers/kill-load.js';
+import { type Broker, killHard, startBroker, writeNodeConf } from '../helpers/kill-load.js';
 import { freePort, sleep } from '../helpers/net.js';
 import { tempDir } from '../helpers/processes.js';
 import { requireRedis, startRedis } from '../helpers/redis.js';
@@ -96,24 +94,10 @@ test('a node SIGKILLed 20 times under QoS 1/2 load: every acknowledged message r
   for (let i = 0; i < NODES; i++) {
     const port = await freePort();
     ports.push(port);
-    const conf = join(dir, `n${i}.conf`);
-    writeFileSync(
-      conf,
-      [
-        `listener ${port} 127.0.0.1`,
-        'allow_anonymous true',
-        `cluster_redis_url ${redis.url}`,
-        `cluster_node_id n${i}`,
-        'cluster_heartbeat_interval 100ms',
-        'cluster_node_timeout 500ms',
-        'max_queued_messages 0',
-        'connection_messages false',
-        'log_dest stderr',
-        'log_type error',
-        'log_type warning',
-        '',
-      ].join('\n'),
-    );
+    const conf = writeNodeConf(dir, port, redis.url, `n${i}`, [
+      'max_queued_messages 0',
+      'connection_messages false',
+    ]);
     confs.push(conf);
   }
   const nodes: Array<Broker | undefined> = [];

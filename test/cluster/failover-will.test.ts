@@ -3,11 +3,9 @@
 // Delay Interval waits its delay on the survivor and is not sent when the client resumes in time elsewhere.
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { type Broker, killHard, startBroker } from '../helpers/kill-load.js';
+import { type Broker, killHard, startBroker, writeNodeConf } from '../helpers/kill-load.js';
 import { freePort, sleep } from '../helpers/net.js';
 import { tempDir } from '../helpers/processes.js';
 import { requireRedis, startRedis } from '../helpers/redis.js';
@@ -33,23 +31,7 @@ test("a dead node's armed wills are published once by the survivor; a delayed wi
   try {
     const ports = [await freePort(), await freePort()];
     for (const [i, port] of ports.entries()) {
-      const conf = join(dir, `n${i}.conf`);
-      writeFileSync(
-        conf,
-        [
-          `listener ${port} 127.0.0.1`,
-          'allow_anonymous true',
-          `cluster_redis_url ${redis.url}`,
-          `cluster_node_id w${i}`,
-          'cluster_heartbeat_interval 100ms',
-          'cluster_node_timeout 500ms',
-          'log_dest stderr',
-          'log_type error',
-          'log_type warning',
-          'log_type notice',
-          '',
-        ].join('\n'),
-      );
+      const conf = writeNodeConf(dir, port, redis.url, `w${i}`, ['log_type notice']);
       nodes.push(await startBroker(conf, port));
     }
     const [a, b] = ports as [number, number];

@@ -3,6 +3,8 @@
 // ledger of what was sent and what the broker acknowledged (PUBACK / PUBREC seen).
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import mqtt, { type MqttClient, type Packet } from 'mqtt';
 import { canConnect, sleep } from './net.js';
 import { CULEX_BIN } from './processes.js';
@@ -158,4 +160,29 @@ export function tally(ledger: Ledger, counts: ReadonlyMap<string, number>): Tall
     duplicatedQos1: [...counts].filter(([p, n]) => p.startsWith('1:') && n > 1).length,
     unknown: [...counts.keys()].filter((p) => !ledger.sent.has(p)),
   };
+}
+
+/** A mosquitto.conf for cluster node `nodeId` on `port` (fast heartbeats), with `extra` lines. */
+export function writeNodeConf(
+  dir: string,
+  port: number,
+  redisUrl: string,
+  nodeId: string,
+  extra: readonly string[] = [],
+): string {
+  const conf = join(dir, `${nodeId}.conf`);
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    'allow_anonymous true',
+    `cluster_redis_url ${redisUrl}`,
+    `cluster_node_id ${nodeId}`,
+    'cluster_heartbeat_interval 100ms',
+    'cluster_node_timeout 500ms',
+    'log_dest stderr',
+    'log_type error',
+    'log_type warning',
+    ...extra,
+  ];
+  writeFileSync(conf, `${lines.join('\n')}\n`);
+  return conf;
 }
