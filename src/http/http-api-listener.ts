@@ -13,11 +13,12 @@ import { createServer as createHttpsServer } from 'node:https';
 import { ByteTotals } from '../broker/byte-totals.js';
 import { bindServers } from '../transport/bind-servers.js';
 import type { Listener } from '../transport/listener.js';
-import { resolveStaticPath } from '../transport/static-files.js';
+import { contentType, resolveStaticPath } from '../transport/static-files.js';
 import type { TlsServerSetup } from '../transport/tls-context.js';
 import { basicCredentials, mayAccess } from './access.js';
 import { ADMIN_PREFIX, answerAdmin } from './admin-api.js';
 import { listenersJson, type SystreeMarks, systree } from './api-v1.js';
+import { DASHBOARD_PREFIX, redirectToDashboard, serveDashboard } from './dashboard-files.js';
 import type { HttpApiHost, HttpApiListenerSetup } from './host.js';
 import { EventLoopLag, renderMetrics } from './metrics.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
@@ -54,7 +55,11 @@ function serveFile(httpDir: string | undefined, path: string, res: ServerRespons
     text(res, 404, 'Not found.\n');
     return;
   }
-  res.writeHead(200, { 'content-length': statSync(file).size, 'x-content-type-options': 'nosniff' });
+  res.writeHead(200, {
+    'content-type': contentType(file),
+    'content-length': statSync(file).size,
+    'x-content-type-options': 'nosniff',
+  });
   const stream = createReadStream(file);
   stream.on('error', () => res.destroy());
   stream.pipe(res);
@@ -99,6 +104,15 @@ class HttpApi {
     // Mosquitto's API is GET only; DELETE is the admin API's one change (kick).
     if (req.method !== 'GET' && !(admin && req.method === 'DELETE')) {
       text(res, 405, 'Invalid HTTP Method\n');
+      return;
+    }
+    // The dashboard's files carry no data, so a browser may load the page and then sign in against the API.
+    if (path === '/dashboard' || (path === '/' && this.setup.options.httpDir === undefined)) {
+      redirectToDashboard(res);
+      return;
+    }
+    if (path.startsWith(DASHBOARD_PREFIX)) {
+      serveDashboard(path, res);
       return;
     }
     const credentials = basicCredentials(req.headers.authorization);

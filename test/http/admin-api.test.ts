@@ -4,30 +4,15 @@
 // change anything.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { Broker } from '../../src/index.js';
 import { freePort, sleep, waitFor } from '../helpers/net.js';
 import { startCulexProcess, tempDir } from '../helpers/processes.js';
 import { httpRequest } from './http-client.js';
-
-const PASSWD_BIN = fileURLToPath(new URL('../../../bin/culex-passwd.js', import.meta.url));
-
-function addUser(pwfile: string, user: string, password: string, create = false): void {
-  const made = spawnSync(process.execPath, [
-    PASSWD_BIN,
-    ...(create ? ['-c'] : []),
-    '-b',
-    pwfile,
-    user,
-    password,
-  ]);
-  assert.equal(made.status, 0, String(made.stderr));
-}
+import { addUser } from './users.js';
 
 interface ClientList {
   total: number;

@@ -1,0 +1,379 @@
+// The web dashboard end to end in real headless Chromium (playwright-core driving Debian's chromium) against a
+// Culex process with an http_api, a WebSocket and an MQTT listener: the bundle is served with its types and
+// caching headers, a wrong password is refused, a signed-in admin sees an npm mqtt client appear and kicks it
+// (the client gets DISCONNECT 0x98), the page's own MQTT client receives what a real mosquitto_pub sends and
+// publishes what a real mosquitto_sub receives, a retained message is browsed and deleted. Screenshots go to
+// test-artifacts/dashboard-*.png (git-ignored); with CULEX_DOCS_SCREENSHOT=1 the overview also to docs/dashboard.png.
+
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+import { serveDashboard } from '../../src/http/dashboard-files.js';
+import { canConnect, freePort, sleep, waitFor } from '../helpers/net.js';
+import { type BrokerProcess, startCulexProcess, tempDir } from '../helpers/processes.js';
+import { findTool, requireTool } from '../helpers/tools.js';
+import { httpRequest } from './http-client.js';
+import { addUser } from './users.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+const CHROMIUM = '/usr/bin/chromium';
+const skip = requireTool(CHROMIUM, 'mosquitto_pub', 'mosquitto_sub');
+
+async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await condition()) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return false;
+}
+
+/** A child process with its output collected. */
+function run(
+  command: string,
+  args: string[],
+): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+let built = false;
+
+/** The bundle from the current sources, once per run (esbuild takes about a second). */
+function buildBundle(): void {
+  if (built) return;
+  const made = spawnSync(process.execPath, [join(ROOT, 'scripts/build-dashboard.mjs')], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  built = true;
+}
+
+interface DashboardBroker {
+  broker: BrokerProcess;
+  httpPort: number;
+  wsPort: number;
+  dir: string;
+}
+
+/** Culex with users admin / secret (the API, http_dir files and dash/#) and device / dev (dash/#), an http_api and a WebSocket listener. */
+async function startDashboardBroker(
+  extra: readonly string[] = [],
+  extraPorts: readonly number[] = [],
+): Promise<DashboardBroker> {
+  buildBundle();
+  const dir = tempDir('culex-dashboard-');
+  const pwfile = join(dir, 'pwfile');
+  addUser(pwfile, 'admin', 'secret', true);
+  addUser(pwfile, 'device', 'dev');
+  const acl = join(dir, 'acl');
+  writeFileSync(
+    acl,
+    [
+      'user admin',
+      'topic readwrite /api/#',
+      'topic read /#',
+      'topic readwrite dash/#',
+      'user device',
+      'topic readwrite dash/#',
+      '',
+    ].join('\n'),
+  );
+  const httpPort = await freePort();
+  const wsPort = await freePort();
+  const broker = await startCulexProcess([
+    `password_file ${pwfile}`,
+    `acl_file ${acl}`,
+    `listener ${wsPort} 127.0.0.1`,
+    'protocol websockets',
+    `listener ${httpPort} 127.0.0.1`,
+    'protocol http_api',
+    ...extra,
+  ]);
+  // The process is up once its first listener accepts; the others open right after it.
+  for (const port of [httpPort, wsPort, ...extraPorts]) {
+    for (let i = 0; i < 200 && !(await canConnect(port)); i++) await sleep(25);
+  }
+  return { broker, httpPort, wsPort, dir };
+}
+
+test('dashboard files: / and /dashboard lead to it, index.html never cached, hashed files for good, CSP, no way out of the bundle; http_dir keeps /', async () => {
+  const siteDir = tempDir('culex-site-');
+  writeFileSync(join(siteDir, 'index.html'), '<p>operator page</p>');
+  const otherPort = await freePort();
+  const { broker, httpPort } = await startDashboardBroker(
+    [`listener ${otherPort} 127.0.0.1`, 'protocol http_api', `http_dir ${siteDir}`],
+    [otherPort],
+  );
+  try {
+    // Without http_dir: `/` leads to the dashboard; index.html is never cached, the hashed bundle for good.
+    const root = await httpRequest(httpPort, '/');
+    assert.equal(root.status, 302);
+    assert.equal(root.headers.location, '/dashboard/');
+    const index = await httpRequest(httpPort, '/dashboard/');
+    assert.equal(index.status, 200);
+    assert.match(String(index.headers['content-type']), /^text\/html/);
+    assert.equal(index.headers['cache-control'], 'no-cache');
+    assert.match(String(index.headers['content-security-policy']), /default-src 'self'/);
+    const script = /src="\.\/([^"]+\.js)"/.exec(index.body)?.[1];
+    assert.ok(script !== undefined, index.body);
+    const js = await httpRequest(httpPort, `/dashboard/${script}`);
+    assert.equal(js.status, 200);
+    assert.match(String(js.headers['content-type']), /^text\/javascript/);
+    assert.match(String(js.headers['cache-control']), /immutable/);
+    assert.equal((await httpRequest(httpPort, '/dashboard/../pwfile')).status, 404);
+    assert.equal(
+      (await httpRequest(httpPort, '/api/culex/v1/clients')).status,
+      401,
+      'the data is not public',
+    );
+
+    assert.equal((await httpRequest(httpPort, '/dashboard')).headers.location, '/dashboard/');
+    // With http_dir, `/` is the operator's (authenticated, as Mosquitto serves it); the dashboard stays under /dashboard/.
+    const site = await httpRequest(otherPort, '/', { user: 'admin', password: 'secret' });
+    assert.equal(site.status, 200);
+    assert.equal(site.body, '<p>operator page</p>');
+    assert.match(String(site.headers['content-type']), /^text\/html/);
+    assert.equal((await httpRequest(otherPort, '/')).status, 401);
+    assert.equal((await httpRequest(otherPort, '/dashboard/')).status, 200);
+  } finally {
+    await broker.stop();
+  }
+});
+
+test('dashboard files: a checkout without the bundle answers 503 and says how to build it', async () => {
+  const empty = tempDir('culex-nobundle-');
+  const server = createServer((req, res) => serveDashboard(req.url ?? '/', res, empty));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (server.address() as AddressInfo).port;
+    const answer = await httpRequest(port, '/dashboard/');
+    assert.equal(answer.status, 503);
+    assert.match(answer.body, /npm run build/);
+  } finally {
+    server.close();
+  }
+});
+
+test('dashboard: sign in, watch a client appear and kick it, MQTT over WebSocket both ways with mosquitto_pub/sub, retained browser', {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  const { broker, httpPort, wsPort } = await startDashboardBroker();
+  const { chromium } = (await import('playwright-core')) as typeof import('playwright-core');
+  const base = `http://127.0.0.1:${httpPort}`;
+  const mosquittoArgs = ['-h', '127.0.0.1', '-p', String(broker.port), '-u', 'device', '-P', 'dev'];
+  const profile = tempDir('culex-chromium-');
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1360, height: 860 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const traffic = await mqtt.connectAsync({
+    host: '127.0.0.1',
+    port: broker.port,
+    clientId: 'dash-traffic',
+    username: 'device',
+    password: 'dev',
+    reconnectPeriod: 0,
+  });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const shots: string[] = [];
+  let load: ReturnType<typeof setInterval> | undefined;
+  const problems: string[] = [];
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('console', (m) => {
+      // 401 (the wrong password) and 404 (an endpoint this broker lacks) are answers the page shows.
+      if (m.type() === 'error' && !/status of 40[14]/.test(m.text())) problems.push(`console: ${m.text()}`);
+    });
+    const shoot = async (name: string): Promise<void> => {
+      const path = join(ARTIFACTS, `dashboard-${name}.png`);
+      await page.screenshot({ path, fullPage: true });
+      shots.push(path);
+    };
+
+    await page.goto(`${base}/`);
+    assert.equal(new URL(page.url()).pathname, '/dashboard/');
+    await page.fill('input[name=user]', 'admin');
+    await page.fill('input[name=password]', 'wrong');
+    await page.click('[data-testid=login]');
+    await page.getByText('Refused: wrong user or password').waitFor({ timeout: 5000 });
+    await page.fill('input[name=password]', 'secret');
+    await page.click('[data-testid=login]');
+    await page.locator('[data-testid=chart-connections] canvas').waitFor({ timeout: 5000 });
+    await page.locator('[data-testid=figure-connected]', { hasText: /^1$/ }).waitFor({ timeout: 5000 });
+    // Traffic for the graphs from now on: a varying rate, received and sent (the client hears itself).
+    await traffic.subscribeAsync('dash/load');
+    let beat = 0;
+    load = setInterval(() => {
+      const n = 10 + 8 * Math.round(4 * (1 + Math.sin(beat++ / 5)));
+      for (let j = 0; j < n; j++) traffic.publish('dash/load', `m${beat}-${j}`);
+    }, 100);
+
+    // A client connects: it shows in the clients table; kicked from the page, it is told why and let go.
+    const victim = await mqtt.connectAsync({
+      host: '127.0.0.1',
+      port: broker.port,
+      clientId: 'dash-victim',
+      username: 'device',
+      password: 'dev',
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+    });
+    let reason: number | undefined;
+    let closed = false;
+    victim.on('disconnect', (packet) => (reason = packet.reasonCode));
+    victim.on('close', () => (closed = true));
+    await page.click('a[data-tab=clients]');
+    const row = page.locator('tr[data-client=dash-victim]');
+    await row.waitFor({ timeout: 5000 });
+    const cells = await row.locator('td').allTextContents();
+    assert.deepEqual(cells.slice(0, 3), ['dash-victim', 'connected', 'device']);
+    assert.match(cells[3] ?? '', /^127\.0\.0\.1:\d+$/);
+    await page.fill('[data-testid=client-search]', 'victim');
+    await page.locator('tr[data-client=dash-traffic]').waitFor({ state: 'detached', timeout: 5000 });
+    await shoot('clients');
+    await page.click('[data-testid=kick-dash-victim]');
+    await page.click('[data-testid=kick-dash-victim]');
+    assert.ok(await waitFor(() => closed, 5000), 'the kicked client is disconnected');
+    assert.equal(reason, 0x98, 'MQTT 5 DISCONNECT Administrative action');
+    assert.match(broker.log(), /HTTP API: admin from 127\.0\.0\.1 disconnected client dash-victim\./);
+    await row.waitFor({ state: 'detached', timeout: 5000 });
+
+    // The page's MQTT client over the WebSocket listener: what mosquitto_pub sends arrives on the page.
+    await page.click('a[data-tab=mqtt]');
+    // The URL is prefilled from /api/v1/listeners with the WebSocket listener's port.
+    assert.ok(
+      await waitForAsync(async () =>
+        (await page.inputValue('[data-testid=mqtt-url]')).includes(`:${wsPort}/`),
+      ),
+      await page.inputValue('[data-testid=mqtt-url]'),
+    );
+    await page.click('[data-testid=mqtt-connect]');
+    await page.locator('[data-testid=mqtt-state]', { hasText: /^connected$/ }).waitFor({ timeout: 5000 });
+    await page.fill('[data-testid=mqtt-filter]', 'dash/in');
+    await page.click('[data-testid=mqtt-subscribe]');
+    await page.locator('[data-testid=mqtt-subscriptions]', { hasText: 'dash/in' }).waitFor({ timeout: 5000 });
+    const pub = run(findTool('mosquitto_pub')!, [
+      ...mosquittoArgs,
+      '-q',
+      '1',
+      '-t',
+      'dash/in',
+      '-m',
+      'from mosquitto_pub',
+    ]);
+    assert.equal(await pub.exited, 0, pub.output());
+    await page
+      .locator('[data-testid=mqtt-messages]', { hasText: 'from mosquitto_pub' })
+      .waitFor({ timeout: 5000 });
+
+    // ...and what the page publishes reaches a real mosquitto_sub.
+    const sub = run(findTool('mosquitto_sub')!, [
+      ...mosquittoArgs,
+      '-i',
+      'dash-sub',
+      '-v',
+      '-C',
+      '1',
+      '-W',
+      '10',
+      '-t',
+      'dash/out',
+    ]);
+    // Its stdout is a pipe (buffered), so the broker tells when it has subscribed.
+    const subscribed = async (): Promise<boolean> => {
+      const a = await httpRequest(httpPort, '/api/culex/v1/clients/dash-sub', {
+        user: 'admin',
+        password: 'secret',
+      });
+      return a.status === 200 && (JSON.parse(a.body) as { subscriptions: number }).subscriptions === 1;
+    };
+    assert.ok(await waitForAsync(subscribed), sub.output());
+    await page.fill('[data-testid=mqtt-topic]', 'dash/out');
+    await page.fill('[data-testid=mqtt-payload]', 'from the dashboard');
+    await page.click('[data-testid=mqtt-publish]');
+    assert.equal(await sub.exited, 0, sub.output());
+    assert.match(sub.output(), /^dash\/out from the dashboard$/m);
+    await shoot('mqtt-client');
+
+    // Retained messages: browsed by filter, deleted from the page.
+    const retain = run(findTool('mosquitto_pub')!, [
+      ...mosquittoArgs,
+      '-r',
+      '-t',
+      'dash/retained',
+      '-m',
+      'kept',
+    ]);
+    assert.equal(await retain.exited, 0, retain.output());
+    await page.click('a[data-tab=retained]');
+    await page.fill('[data-testid=retained-filter]', 'dash/#');
+    await page.press('[data-testid=retained-filter]', 'Enter');
+    const kept = page.locator('[data-testid=retained-table] tr', { hasText: 'dash/retained' });
+    await kept.waitFor({ timeout: 5000 });
+    assert.deepEqual((await kept.locator('td').allTextContents()).slice(0, 4), [
+      'dash/retained',
+      '0',
+      '4',
+      'kept',
+    ]);
+    await shoot('retained');
+    await kept.getByRole('button').click();
+    await kept.getByRole('button').click();
+    await kept.waitFor({ state: 'detached', timeout: 5000 });
+    const left = await httpRequest(httpPort, '/api/culex/v1/retained?filter=dash/%23', {
+      user: 'admin',
+      password: 'secret',
+    });
+    assert.equal((JSON.parse(left.body) as { total: number }).total, 0);
+
+    // Bridges: a table, or "not available" when this broker has no such endpoint.
+    await page.click('a[data-tab=bridges]');
+    await page.locator('[data-testid=not-available], .panel table').first().waitFor({ timeout: 5000 });
+
+    // The overview has graphed the traffic since sign-in: the message rate is read from $SYS counters.
+    await page.click('a[data-tab=overview]');
+    await page.locator('[data-testid=chart-messages] canvas').waitFor({ timeout: 5000 });
+    assert.ok(
+      await waitForAsync(async () => Number(await page.textContent('[data-testid=figure-received]')) > 0),
+      'messages in / s',
+    );
+    await shoot('overview');
+    if (process.env.CULEX_DOCS_SCREENSHOT === '1')
+      copyFileSync(shots.at(-1)!, join(ROOT, 'docs/dashboard.png'));
+    assert.deepEqual(problems, [], 'no script errors or CSP violations in the page');
+    console.log(`dashboard screenshots:\n${shots.map((s) => `  ${s}`).join('\n')}`);
+  } catch (e) {
+    const path = join(ARTIFACTS, 'dashboard-failure.png');
+    await context.pages()[0]?.screenshot({ path, fullPage: true });
+    console.log(`failure screenshot: ${path}\n${problems.join('\n')}`);
+    throw e;
+  } finally {
+    clearInterval(load);
+    traffic.end(true);
+    await context.close();
+    await broker.stop();
+  }
+});
