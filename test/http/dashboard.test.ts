@@ -318,6 +318,46 @@ test('dashboard: sign in, watch a client appear and kick it, MQTT over WebSocket
     assert.match(sub.output(), /^dash\/out from the dashboard$/m);
     await shoot('mqtt-client');
 
+    // The subscription browser shows the page's own subscription.
+    await page.click('a[data-tab=subscriptions]');
+    await page.locator('[data-testid=subscriptions] tr', { hasText: 'dash/in' }).waitFor({ timeout: 5000 });
+
+    // An offline session: listed, its details (subscriptions) shown, deleted from the page.
+    const persistent = await mqtt.connectAsync({
+      host: '127.0.0.1',
+      port: broker.port,
+      clientId: 'dash-offline',
+      username: 'device',
+      password: 'dev',
+      protocolVersion: 5,
+      clean: false,
+      properties: { sessionExpiryInterval: 3600 },
+      reconnectPeriod: 0,
+    });
+    await persistent.subscribeAsync('dash/offline/#', { qos: 1 });
+    await persistent.endAsync();
+    await page.click('a[data-tab=sessions]');
+    const offline = page.locator('tr[data-client=dash-offline]');
+    await offline.waitFor({ timeout: 5000 });
+    assert.equal((await offline.locator('td').allTextContents())[1], 'offline');
+    await offline.locator('td').first().click();
+    const detail = page.locator('[data-testid=client-detail]');
+    await detail.locator('td', { hasText: 'dash/offline/#' }).waitFor({ timeout: 5000 });
+    assert.match((await detail.textContent()) ?? '', /session expiry interval3600 s/);
+    await shoot('client-detail');
+    await page.click('button:has-text("Delete session")');
+    await page.click('button:has-text("Confirm delete session")');
+    await page.getByText('Session deleted.').waitFor({ timeout: 5000 });
+    const gone = await httpRequest(httpPort, '/api/culex/v1/clients/dash-offline', {
+      user: 'admin',
+      password: 'secret',
+    });
+    assert.equal(gone.status, 404);
+    assert.match(
+      broker.log(),
+      /HTTP API: admin from 127\.0\.0\.1 deleted the session of client dash-offline\./,
+    );
+
     // Retained messages: browsed by filter, deleted from the page.
     const retain = run(findTool('mosquitto_pub')!, [
       ...mosquittoArgs,

@@ -127,7 +127,9 @@ export function SubscriptionBrowser(props: { login: Login }): preact.JSX.Element
       }
     >
       <Notice error={error} />
-      {rows.length === 0 ? <p class="empty">No subscriptions.</p> : <AnyTable rows={rows} />}
+      <div data-testid="subscriptions">
+        {rows.length === 0 ? <p class="empty">No subscriptions.</p> : <AnyTable rows={rows} />}
+      </div>
       <p class="source">From {source}.</p>
     </Panel>
   );
