@@ -391,7 +391,10 @@ test('dashboard: sign in, watch a client appear and kick it, MQTT over WebSocket
 
     // Bridges: a table, or "not available" when this broker has no such endpoint.
     await page.click('a[data-tab=bridges]');
-    await page.locator('[data-testid=not-available], .panel table').first().waitFor({ timeout: 5000 });
+    await page
+      .locator('main > .panel [data-testid=not-available], main > .panel table, main > .panel .empty')
+      .first()
+      .waitFor({ timeout: 5000 });
 
     // The overview has graphed the traffic since sign-in: the message rate is read from $SYS counters.
     await page.click('a[data-tab=overview]');
