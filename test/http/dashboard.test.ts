@@ -24,6 +24,7 @@ import { addUser } from './users.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const CHROMIUM = '/usr/bin/chromium';
+const TOKEN = 'dashboard-token-0123456789';
 const skip = requireTool(CHROMIUM, 'mosquitto_pub', 'mosquitto_sub');
 
 async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<boolean> {
@@ -88,6 +89,8 @@ async function startDashboardBroker(
       '',
     ].join('\n'),
   );
+  const tokens = join(dir, 'tokens');
+  writeFileSync(tokens, `${TOKEN} admin dashboard-test\n`);
   const httpPort = await freePort();
   const wsPort = await freePort();
   const broker = await startCulexProcess([
@@ -97,6 +100,11 @@ async function startDashboardBroker(
     'protocol websockets',
     `listener ${httpPort} 127.0.0.1`,
     'protocol http_api',
+    `http_api_token_file ${tokens}`,
+    // A bridge whose remote broker is not there: the bridges panel shows it and can stop and start it.
+    'connection b1',
+    `address 127.0.0.1:${await freePort()}`,
+    'topic dash/bridge/# out 0',
     ...extra,
   ]);
   // The process is up once its first listener accepts; the others open right after it.
@@ -168,12 +176,11 @@ test('dashboard: sign in, watch a client appear and kick it, MQTT over WebSocket
   skip,
   timeout: 60_000,
 }, async () => {
-  const { broker, httpPort, wsPort } = await startDashboardBroker();
+  const started = startDashboardBroker();
   const { chromium } = (await import('playwright-core')) as typeof import('playwright-core');
-  const base = `http://127.0.0.1:${httpPort}`;
-  const mosquittoArgs = ['-h', '127.0.0.1', '-p', String(broker.port), '-u', 'device', '-P', 'dev'];
   const profile = tempDir('culex-chromium-');
-  const context = await chromium.launchPersistentContext(profile, {
+  // Chromium starts while the broker does (each takes seconds on a loaded machine).
+  const launched = chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1360, height: 860 },
@@ -188,6 +195,16 @@ test('dashboard: sign in, watch a client appear and kick it, MQTT over WebSocket
       '--disable-sync',
     ],
   });
+  const [up, open] = await Promise.allSettled([started, launched]);
+  if (up.status === 'rejected' || open.status === 'rejected') {
+    if (up.status === 'fulfilled') await up.value.broker.stop();
+    if (open.status === 'fulfilled') await open.value.close();
+    throw up.status === 'rejected' ? up.reason : (open as PromiseRejectedResult).reason;
+  }
+  const { broker, httpPort, wsPort } = up.value;
+  const context = open.value;
+  const base = `http://127.0.0.1:${httpPort}`;
+  const mosquittoArgs = ['-h', '127.0.0.1', '-p', String(broker.port), '-u', 'device', '-P', 'dev'];
   const traffic = await mqtt.connectAsync({
     host: '127.0.0.1',
     port: broker.port,
@@ -200,6 +217,14 @@ test('dashboard: sign in, watch a client appear and kick it, MQTT over WebSocket
   const shots: string[] = [];
   let load: ReturnType<typeof setInterval> | undefined;
   const problems: string[] = [];
+  const steps: string[] = [];
+  let stepAt = Date.now();
+  let stepName = 'sign-in';
+  const step = (next: string): void => {
+    steps.push(`${stepName} ${((Date.now() - stepAt) / 1000).toFixed(1)} s`);
+    stepAt = Date.now();
+    stepName = next;
+  };
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
@@ -218,7 +243,7 @@ test('dashboard: sign in, watch a client appear and kick it, MQTT over WebSocket
     await page.fill('input[name=user]', 'admin');
     await page.fill('input[name=password]', 'wrong');
     await page.click('[data-testid=login]');
-    await page.getByText('Refused: wrong user or password').waitFor({ timeout: 5000 });
+    await page.locator('[data-testid=login-error]', { hasText: 'Refused (401)' }).waitFor({ timeout: 5000 });
     await page.fill('input[name=password]', 'secret');
     await page.click('[data-testid=login]');
     await page.locator('[data-testid=chart-connections] canvas').waitFor({ timeout: 5000 });
@@ -231,6 +256,7 @@ test('dashboard: sign in, watch a client appear and kick it, MQTT over WebSocket
       for (let j = 0; j < n; j++) traffic.publish('dash/load', `m${beat}-${j}`);
     }, 100);
 
+    step('kick');
     // A client connects: it shows in the clients table; kicked from the page, it is told why and let go.
     const victim = await mqtt.connectAsync({
       host: '127.0.0.1',
@@ -263,6 +289,7 @@ test('dashboard: sign in, watch a client appear and kick it, MQTT over WebSocket
 
     // The page's MQTT client over the WebSocket listener: what mosquitto_pub sends arrives on the page.
     await page.click('a[data-tab=mqtt]');
+    step('mqtt-in');
     // The URL is prefilled from /api/v1/listeners with the WebSocket listener's port.
     assert.ok(
       await waitForAsync(async () =>
@@ -289,6 +316,7 @@ test('dashboard: sign in, watch a client appear and kick it, MQTT over WebSocket
       .locator('[data-testid=mqtt-messages]', { hasText: 'from mosquitto_pub' })
       .waitFor({ timeout: 5000 });
 
+    step('mqtt-out');
     // ...and what the page publishes reaches a real mosquitto_sub.
     const sub = run(findTool('mosquitto_sub')!, [
       ...mosquittoArgs,
@@ -318,10 +346,19 @@ test('dashboard: sign in, watch a client appear and kick it, MQTT over WebSocket
     assert.match(sub.output(), /^dash\/out from the dashboard$/m);
     await shoot('mqtt-client');
 
+    step('subscriptions');
     // The subscription browser shows the page's own subscription.
     await page.click('a[data-tab=subscriptions]');
     await page.locator('[data-testid=subscriptions] tr', { hasText: 'dash/in' }).waitFor({ timeout: 5000 });
+    await page.selectOption('main select', 'topic');
+    await page.fill('[data-testid=subscription-query]', 'dash/other');
+    await page.press('[data-testid=subscription-query]', 'Enter');
+    await page.getByText('No subscriptions match.').waitFor({ timeout: 5000 });
+    await page.fill('[data-testid=subscription-query]', 'dash/in');
+    await page.press('[data-testid=subscription-query]', 'Enter');
+    await page.locator('[data-testid=subscriptions] tr', { hasText: 'dash/in' }).waitFor({ timeout: 5000 });
 
+    step('sessions');
     // An offline session: listed, its details (subscriptions) shown, deleted from the page.
     const persistent = await mqtt.connectAsync({
       host: '127.0.0.1',
@@ -340,6 +377,7 @@ test('dashboard: sign in, watch a client appear and kick it, MQTT over WebSocket
     const offline = page.locator('tr[data-client=dash-offline]');
     await offline.waitFor({ timeout: 5000 });
     assert.equal((await offline.locator('td').allTextContents())[1], 'offline');
+    await shoot('sessions');
     await offline.locator('td').first().click();
     const detail = page.locator('[data-testid=client-detail]');
     await detail.locator('td', { hasText: 'dash/offline/#' }).waitFor({ timeout: 5000 });
@@ -358,6 +396,7 @@ test('dashboard: sign in, watch a client appear and kick it, MQTT over WebSocket
       /HTTP API: admin from 127\.0\.0\.1 deleted the session of client dash-offline\./,
     );
 
+    step('retained');
     // Retained messages: browsed by filter, deleted from the page.
     const retain = run(findTool('mosquitto_pub')!, [
       ...mosquittoArgs,
@@ -389,13 +428,26 @@ test('dashboard: sign in, watch a client appear and kick it, MQTT over WebSocket
     });
     assert.equal((JSON.parse(left.body) as { total: number }).total, 0);
 
-    // Bridges: a table, or "not available" when this broker has no such endpoint.
+    step('bridges');
+    // Bridges: the configured one (its remote is down), stopped and started from the page.
     await page.click('a[data-tab=bridges]');
-    await page
-      .locator('main > .panel [data-testid=not-available], main > .panel table, main > .panel .empty')
-      .first()
-      .waitFor({ timeout: 5000 });
+    const bridge = page.locator('tr[data-bridge=b1]');
+    await bridge.waitFor({ timeout: 5000 });
+    await bridge.getByRole('button', { name: 'Stop' }).click();
+    await bridge.getByRole('button', { name: 'Confirm stop' }).click();
+    await bridge.locator('td', { hasText: /^stopped$/ }).waitFor({ timeout: 5000 });
+    assert.match(broker.log(), /HTTP API: admin from 127\.0\.0\.1 stopped bridge b1\./);
+    await shoot('bridges');
+    await bridge.getByRole('button', { name: 'Start' }).click();
+    await bridge.locator('td', { hasText: /^stopped$/ }).waitFor({ state: 'detached', timeout: 5000 });
+    assert.match(broker.log(), /HTTP API: admin from 127\.0\.0\.1 started bridge b1\./);
 
+    step('cluster');
+    // Cluster nodes: this broker has no such endpoint, and the panel says so.
+    await page.click('a[data-tab=cluster]');
+    await page.locator('[data-testid=not-available]').waitFor({ timeout: 5000 });
+
+    step('overview');
     // The overview has graphed the traffic since sign-in: the message rate is read from $SYS counters.
     await page.click('a[data-tab=overview]');
     await page.locator('[data-testid=chart-messages] canvas').waitFor({ timeout: 5000 });
@@ -406,7 +458,20 @@ test('dashboard: sign in, watch a client appear and kick it, MQTT over WebSocket
     await shoot('overview');
     if (process.env.CULEX_DOCS_SCREENSHOT === '1')
       copyFileSync(shots.at(-1)!, join(ROOT, 'docs/dashboard.png'));
+
+    step('token');
+    // Signed in again with a bearer token of http_api_token_file instead of a password.
+    await page.click('button:has-text("Sign out")');
+    await page.check('input[type=checkbox]');
+    await page.fill('input[name=token]', TOKEN);
+    await page.click('[data-testid=login]');
+    await page.locator('nav .who', { hasText: 'API token' }).waitFor({ timeout: 5000 });
+    await page.click('a[data-tab=clients]');
+    await page.locator('tr[data-client=dash-traffic]').waitFor({ timeout: 5000 });
+
     assert.deepEqual(problems, [], 'no script errors or CSP violations in the page');
+    step('end');
+    console.log(`dashboard steps: ${steps.join(', ')}`);
     console.log(`dashboard screenshots:\n${shots.map((s) => `  ${s}`).join('\n')}`);
   } catch (e) {
     const path = join(ARTIFACTS, 'dashboard-failure.png');

@@ -2,9 +2,14 @@
 // that served the page. `credentials: 'omit'` keeps the browser from opening its own login dialog on a 401
 // (the Fetch standard only prompts for requests that include credentials); the header is still sent.
 
-export interface Login {
-  readonly user: string;
-  readonly password: string;
+/** A user of the listener's password file (HTTP basic), or a bearer token of its `http_api_token_file`. */
+export type Login =
+  | { readonly kind: 'basic'; readonly user: string; readonly password: string }
+  | { readonly kind: 'token'; readonly token: string };
+
+/** Who is signed in, for the navigation bar. */
+export function loginName(login: Login): string {
+  return login.kind === 'basic' ? login.user : 'API token';
 }
 
 export const ADMIN = '/api/culex/v1/';
@@ -18,6 +23,7 @@ export interface Answer<T> {
 }
 
 function authorization(login: Login): string {
+  if (login.kind === 'token') return `Bearer ${login.token}`;
   // btoa takes Latin-1 only: encode UTF-8 first so that any user name works.
   const bytes = new TextEncoder().encode(`${login.user}:${login.password}`);
   let binary = '';

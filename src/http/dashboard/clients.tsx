@@ -1,6 +1,6 @@
-// Clients and sessions: one paged, searchable list of the broker's sessions (the admin API lists connected and
-// offline ones together); the clients panel kicks connected clients, the sessions panel deletes offline
-// sessions. A row opens the client's details.
+// Clients: a paged list searched by client id, user or address (sessions of clients now offline included, as
+// the admin API lists them), kick a connected one; a row opens the client's details (subscriptions, queue),
+// where its session can be deleted or its queue purged.
 
 import { useState } from 'preact/hooks';
 import {
@@ -16,15 +16,10 @@ import { ConfirmButton, formatBytes, Notice, Pager, Panel, useResource } from '.
 
 type ClientPage = Page & { clients: ClientSummary[] };
 
-export function ClientList(props: {
-  login: Login;
-  mode: 'clients' | 'sessions';
-  onOpen: (clientId: string) => void;
-}): preact.JSX.Element {
-  const { login, mode } = props;
+export function ClientList(props: { login: Login; onOpen: (clientId: string) => void }): preact.JSX.Element {
+  const { login } = props;
   const [search, setSearch] = useState('');
   const [offset, setOffset] = useState(0);
-  const [offlineOnly, setOfflineOnly] = useState(mode === 'sessions');
   const {
     data: list,
     error,
@@ -43,37 +38,25 @@ export function ClientList(props: {
       `Deleted the session of ${id}.`,
     );
 
-  const rows = (list?.clients ?? []).filter((c) => !(offlineOnly && c.connected));
+  const rows = list?.clients ?? [];
   return (
     <Panel
-      title={mode === 'clients' ? 'Clients' : 'Sessions'}
+      title="Clients"
       actions={
-        <>
-          {mode === 'sessions' ? (
-            <label class="check">
-              <input
-                type="checkbox"
-                checked={offlineOnly}
-                onChange={(e) => setOfflineOnly(e.currentTarget.checked)}
-              />
-              offline only (this page)
-            </label>
-          ) : null}
-          <input
-            type="search"
-            placeholder="client id, user or address"
-            data-testid="client-search"
-            value={search}
-            onInput={(e) => {
-              setSearch(e.currentTarget.value);
-              setOffset(0);
-            }}
-          />
-        </>
+        <input
+          type="search"
+          placeholder="client id, user or address"
+          data-testid="client-search"
+          value={search}
+          onInput={(e) => {
+            setSearch(e.currentTarget.value);
+            setOffset(0);
+          }}
+        />
       }
     >
       <Notice error={error} info={info} />
-      <table data-testid={`${mode}-table`}>
+      <table data-testid="clients-table">
         <thead>
           <tr>
             <th>client id</th>
@@ -126,7 +109,7 @@ export function ClientList(props: {
           ))}
         </tbody>
       </table>
-      {list !== undefined && rows.length === 0 ? <p class="empty">No {mode} match.</p> : null}
+      {list !== undefined && rows.length === 0 ? <p class="empty">No clients match.</p> : null}
       <Pager page={list} onOffset={setOffset} />
     </Panel>
   );
@@ -178,6 +161,12 @@ export function ClientDetail(props: {
             <ConfirmButton
               label="Kick"
               onConfirm={() => void act(`${ADMIN}clients/${encode(clientId)}`, 'Disconnected.')}
+            />
+          ) : null}
+          {client !== undefined && client.queued > 0 ? (
+            <ConfirmButton
+              label="Purge queue"
+              onConfirm={() => void act(`${ADMIN}sessions/${encode(clientId)}/queue`, 'Queue purged.')}
             />
           ) : null}
           {client?.connected === false ? (

@@ -4,13 +4,16 @@
 
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ADMIN, type Login, request } from './api.js';
+import { ADMIN, type Login, loginName, problem, request } from './api.js';
+import { BridgeList } from './bridges.js';
 import { ClientDetail, ClientList } from './clients.js';
 import { MqttClientPanel } from './mqtt-client.js';
-import { EndpointPanel, SubscriptionBrowser } from './optional.js';
+import { EndpointPanel } from './optional.js';
 import { Overview } from './overview.js';
 import { RetainedBrowser } from './retained.js';
 import { Sampler } from './sampler.js';
+import { SessionList } from './sessions.js';
+import { SubscriptionBrowser } from './subscriptions.js';
 import './style.css';
 
 const TABS = [
@@ -31,10 +34,12 @@ function storedLogin(): Login | undefined {
   try {
     const raw = sessionStorage.getItem(STORAGE_KEY);
     if (raw === null) return undefined;
-    const value = JSON.parse(raw) as Partial<Login>;
-    return typeof value.user === 'string' && typeof value.password === 'string'
-      ? { user: value.user, password: value.password }
-      : undefined;
+    const value = JSON.parse(raw) as { kind?: unknown; user?: unknown; password?: unknown; token?: unknown };
+    if (value.kind === 'token' && typeof value.token === 'string')
+      return { kind: 'token', token: value.token };
+    if (value.kind === 'basic' && typeof value.user === 'string' && typeof value.password === 'string')
+      return { kind: 'basic', user: value.user, password: value.password };
+    return undefined;
   } catch {
     return undefined;
   }
@@ -52,22 +57,22 @@ function useHash(): string[] {
 }
 
 function LoginForm(props: { onLogin: (login: Login) => void }): preact.JSX.Element {
+  const [useToken, setUseToken] = useState(false);
   const [user, setUser] = useState('');
   const [password, setPassword] = useState('');
+  const [token, setToken] = useState('');
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
   const submit = async (): Promise<void> => {
     setBusy(true);
     setError(undefined);
-    const login = { user, password };
+    const login: Login = useToken
+      ? { kind: 'token', token: token.trim() }
+      : { kind: 'basic', user, password };
     try {
       const a = await request(login, `${ADMIN}clients?limit=1`);
       if (a.ok) props.onLogin(login);
-      else if (a.status === 401)
-        setError(
-          'Refused: wrong user or password, or the ACL gives this user no read access to /api/culex/v1/.',
-        );
-      else setError(`${a.status} ${a.text.trim()}`);
+      else setError(`Refused (${a.status}): ${problem(a)}`);
     } catch (e) {
       setError(String(e));
     } finally {
@@ -83,30 +88,55 @@ function LoginForm(props: { onLogin: (login: Login) => void }): preact.JSX.Eleme
         }}
       >
         <h1>Culex</h1>
-        <p>Sign in with a user of this listener's password file (HTTP basic; use HTTPS off loopback).</p>
-        <label>
-          user
-          <input
-            name="user"
-            autocomplete="username"
-            value={user}
-            onInput={(e) => setUser(e.currentTarget.value)}
-          />
+        <p>
+          Sign in with a user of this listener's password file (HTTP basic) or an API token of its
+          http_api_token_file. Off loopback, use an HTTPS listener.
+        </p>
+        <label class="check">
+          <input type="checkbox" checked={useToken} onChange={(e) => setUseToken(e.currentTarget.checked)} />
+          API token instead of a password
         </label>
-        <label>
-          password
-          <input
-            name="password"
-            type="password"
-            autocomplete="current-password"
-            value={password}
-            onInput={(e) => setPassword(e.currentTarget.value)}
-          />
-        </label>
+        {useToken ? (
+          <label>
+            token
+            <input
+              name="token"
+              type="password"
+              value={token}
+              onInput={(e) => setToken(e.currentTarget.value)}
+            />
+          </label>
+        ) : (
+          <>
+            <label>
+              user
+              <input
+                name="user"
+                autocomplete="username"
+                value={user}
+                onInput={(e) => setUser(e.currentTarget.value)}
+              />
+            </label>
+            <label>
+              password
+              <input
+                name="password"
+                type="password"
+                autocomplete="current-password"
+                value={password}
+                onInput={(e) => setPassword(e.currentTarget.value)}
+              />
+            </label>
+          </>
+        )}
         <button type="submit" disabled={busy} data-testid="login">
           Sign in
         </button>
-        {error === undefined ? null : <p class="error">{error}</p>}
+        {error === undefined ? null : (
+          <p class="error" data-testid="login-error">
+            {error}
+          </p>
+        )}
       </form>
     </main>
   );
@@ -128,12 +158,11 @@ function Dashboard(props: { login: Login; onLogout: () => void }): preact.JSX.El
   if (tab === 'overview') body = <Overview login={login} sampler={sampler} />;
   else if (tab === 'clients' && id !== undefined && id !== '')
     body = <ClientDetail login={login} clientId={id} onClose={() => history.back()} />;
-  else if (tab === 'clients' || tab === 'sessions')
-    body = <ClientList key={tab} login={login} mode={tab} onOpen={open} />;
-  else if (tab === 'subscriptions') body = <SubscriptionBrowser login={login} />;
+  else if (tab === 'clients') body = <ClientList login={login} onOpen={open} />;
+  else if (tab === 'sessions') body = <SessionList login={login} onOpen={open} />;
+  else if (tab === 'subscriptions') body = <SubscriptionBrowser login={login} onOpen={open} />;
   else if (tab === 'retained') body = <RetainedBrowser login={login} />;
-  else if (tab === 'bridges')
-    body = <EndpointPanel login={login} title="Bridges" path={`${ADMIN}bridges`} what="the bridges' state" />;
+  else if (tab === 'bridges') body = <BridgeList login={login} />;
   else if (tab === 'cluster')
     body = (
       <EndpointPanel
@@ -153,7 +182,7 @@ function Dashboard(props: { login: Login; onLogout: () => void }): preact.JSX.El
           </a>
         ))}
         <span class="spacer" />
-        <span class="who">{login.user}</span>
+        <span class="who">{loginName(login)}</span>
         <button type="button" onClick={props.onLogout}>
           Sign out
         </button>

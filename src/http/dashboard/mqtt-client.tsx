@@ -45,8 +45,9 @@ function defaultUrl(listeners: readonly ListenerInfo[]): string {
 export function MqttClientPanel(props: { login: Login }): preact.JSX.Element {
   const [url, setUrl] = useState('');
   const [clientId, setClientId] = useState(`culex-dashboard-${Math.random().toString(16).slice(2, 8)}`);
-  const [user, setUser] = useState(props.login.user);
-  const [password, setPassword] = useState(props.login.password);
+  // The MQTT login starts as the dashboard's (a token is no MQTT password).
+  const [user, setUser] = useState(props.login.kind === 'basic' ? props.login.user : '');
+  const [password, setPassword] = useState(props.login.kind === 'basic' ? props.login.password : '');
   const [version, setVersion] = useState<4 | 5>(5);
   const [state, setState] = useState<'disconnected' | 'connecting' | 'connected'>('disconnected');
   const [error, setError] = useState<string | undefined>();
