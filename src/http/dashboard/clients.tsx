@@ -181,7 +181,8 @@ export function ClientDetail(props: {
         </>
       }
     >
-      <Notice error={error} info={info} />
+      {/* After Delete session the client is gone (404): say what was done, not that it is missing. */}
+      <Notice error={client === undefined && info !== undefined ? undefined : error} info={info} />
       {client === undefined ? null : (
         <div class="detail" data-testid="client-detail">
           <dl>

@@ -2,7 +2,7 @@
 // byte rates, and the listeners the broker opened.
 
 import { useEffect, useState } from 'preact/hooks';
-import { type ListenerInfo, type Login, request } from './api.js';
+import { ADMIN, type ListenerInfo, type Login, request } from './api.js';
 import { Chart } from './chart.js';
 import type { Sampler } from './sampler.js';
 import { AnyTable, formatBytes, formatDuration, Notice, Panel } from './ui.js';
@@ -25,9 +25,12 @@ export function Overview(props: { login: Login; sampler: Sampler }): preact.JSX.
   const [version, setVersion] = useState('');
   useEffect(() => sampler.subscribe(() => setTick((t) => t + 1)), [sampler]);
   useEffect(() => {
-    void request<{ listeners: ListenerInfo[] }>(props.login, '/api/v1/listeners').then((a) => {
-      if (a.ok) setListeners(a.body.listeners);
-    });
+    // The admin API's list counts each listener's connections; Mosquitto 2.1's is the fallback.
+    void request<{ listeners: ListenerInfo[] }>(props.login, `${ADMIN}listeners`)
+      .then((a) => (a.ok ? a : request<{ listeners: ListenerInfo[] }>(props.login, '/api/v1/listeners')))
+      .then((a) => {
+        if (a.ok) setListeners(a.body.listeners);
+      });
     void request<string>(props.login, '/api/v1/version').then((a) => {
       if (a.ok) setVersion(a.text.trim());
     });

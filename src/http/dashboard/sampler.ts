@@ -26,7 +26,8 @@ export class Sampler {
 
   start(): void {
     const tick = async (): Promise<void> => {
-      await this.sample();
+      // Not while the tab is hidden: each sample is a pass over the broker's sessions.
+      if (!document.hidden) await this.sample();
       if (this.timer !== undefined) this.timer = setTimeout(tick, 1000);
     };
     this.timer = setTimeout(tick, 0);

@@ -6,7 +6,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type Answer, type Login, type Page, problem, request } from './api.js';
 
-/** Calls `tick` now and every `ms` while the component is shown (and again when `deps` change). */
+/** Calls `tick` now and every `ms` while the component is shown and the tab visible (and when `deps` change). */
 export function usePoll(tick: () => void | Promise<void>, ms: number, deps: readonly unknown[]): void {
   const latest = useRef(tick);
   latest.current = tick;
@@ -15,7 +15,8 @@ export function usePoll(tick: () => void | Promise<void>, ms: number, deps: read
     let timer: ReturnType<typeof setTimeout> | undefined;
     const run = async (): Promise<void> => {
       try {
-        await latest.current();
+        // A hidden tab costs the broker nothing (each list is a pass over its sessions).
+        if (!document.hidden) await latest.current();
       } catch {
         // The panel shows its own error; keep polling.
       }
