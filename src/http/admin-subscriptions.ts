@@ -8,44 +8,59 @@ import { type AdminAnswer, PageCollector } from './admin-api.js';
 
 const PLUS = 0x2b;
 const HASH = 0x23;
+const DOLLAR = 0x24;
 
-/** End of the level that starts at `from` (the index of its '/', or the length). */
-function levelEnd(text: string, from: number): number {
-  const at = text.indexOf('/', from);
-  return at < 0 ? text.length : at;
-}
-
-function sameLevel(a: string, aFrom: number, aEnd: number, b: string, bFrom: number, bEnd: number): boolean {
-  if (aEnd - aFrom !== bEnd - bFrom) return false;
-  for (let i = 0; i < aEnd - aFrom; i++)
-    if (a.charCodeAt(aFrom + i) !== b.charCodeAt(bFrom + i)) return false;
-  return true;
+/**
+ * A test of whether a subscription's filter lies under `pattern`: `pattern`'s `+` and `#` are wildcards, the
+ * filter's levels are compared as text (so `sensors/#` covers `sensors/+/temp`). A filter starting with '$' is
+ * only under a pattern starting with '$' [MQTT-4.7.2-1]. The pattern is split once; each filter is walked in place
+ * (indexOf / startsWith, no allocation per subscription).
+ */
+export function coveredBy(pattern: string): (filter: string) => boolean {
+  const levels = pattern.split('/');
+  const dollar = pattern.charCodeAt(0) === DOLLAR;
+  return (filter) => {
+    if ((filter.charCodeAt(0) === DOLLAR) !== dollar) return false;
+    let at = 0;
+    for (const level of levels) {
+      // `a/#` covers `a` itself [MQTT-4.7.1-2].
+      if (level === '#') return true;
+      if (at > filter.length) return false;
+      let end = filter.indexOf('/', at);
+      if (end < 0) end = filter.length;
+      if (level !== '+' && (end - at !== level.length || !filter.startsWith(level, at))) return false;
+      at = end + 1;
+    }
+    return at > filter.length;
+  };
 }
 
 /**
- * Whether `subject` lies under `pattern`: `pattern`'s `+` and `#` are wildcards, `subject`'s levels are compared
- * as text (so `sensors/#` covers `sensors/+/temp`); for a topic name as `subject` this is MQTT's own match. A subject starting with '$' is only under a pattern starting with '$' [MQTT-4.7.2-1].
- * Walks both strings without splitting them (no allocation per subscription).
+ * A test of whether a message on `topic` reaches a subscription's filter (MQTT's match [MQTT-4.7.1-1]; a topic
+ * starting with '$' is not matched by a leading wildcard [MQTT-4.7.2-1]). The topic is split once.
  */
-export function coveredBy(pattern: string, subject: string): boolean {
-  if ((pattern.charCodeAt(0) === 0x24) !== (subject.charCodeAt(0) === 0x24)) return false;
-  let p = 0;
-  let s = 0;
-  let subjectDone = false;
-  for (;;) {
-    const pEnd = levelEnd(pattern, p);
-    const wildcard = pEnd - p === 1 ? pattern.charCodeAt(p) : 0;
-    // `a/#` covers `a` itself [MQTT-4.7.1-2].
-    if (wildcard === HASH) return true;
-    if (subjectDone) return false;
-    const sEnd = levelEnd(subject, s);
-    if (wildcard !== PLUS && !sameLevel(pattern, p, pEnd, subject, s, sEnd)) return false;
-    const patternDone = pEnd === pattern.length;
-    subjectDone = sEnd === subject.length;
-    if (patternDone) return subjectDone;
-    p = pEnd + 1;
-    s = sEnd + 1;
-  }
+export function reaching(topic: string): (filter: string) => boolean {
+  const levels = topic.split('/');
+  const dollar = topic.charCodeAt(0) === DOLLAR;
+  return (filter) => {
+    let at = 0;
+    for (let i = 0; ; i++) {
+      let end = filter.indexOf('/', at);
+      if (end < 0) end = filter.length;
+      const length = end - at;
+      const c = filter.charCodeAt(at);
+      if (length === 1 && c === HASH) return !(dollar && i === 0);
+      if (i >= levels.length) return false;
+      if (length === 1 && c === PLUS) {
+        if (dollar && i === 0) return false;
+      } else {
+        const level = levels[i]!;
+        if (level.length !== length || !filter.startsWith(level, at)) return false;
+      }
+      if (end === filter.length) return i === levels.length - 1;
+      at = end + 1;
+    }
+  };
 }
 
 function view(e: SubscriptionEntry): Record<string, unknown> {
@@ -71,10 +86,12 @@ export function listSubscriptions(core: BrokerCore, query: URLSearchParams): Adm
   if (topic !== '' && validateTopicName(topic) !== null)
     return { status: 400, body: { error: `bad topic name ${topic}` } };
   const page = new PageCollector<Record<string, unknown>>(query);
+  const covered = filter === '' ? undefined : coveredBy(filter);
+  const reached = topic === '' ? undefined : reaching(topic);
   const visit = (e: SubscriptionEntry): void => {
     // Compared without the $share/group/ prefix and with the listener's mount point, as routing sees them.
-    if (filter !== '' && !coveredBy(filter, e.matchFilter)) return;
-    if (topic !== '' && !coveredBy(e.matchFilter, topic)) return;
+    if (covered !== undefined && !covered(e.matchFilter)) return;
+    if (reached !== undefined && !reached(e.matchFilter)) return;
     if (page.wants()) page.items.push(view(e));
   };
   if (clientId !== null) {

@@ -63,7 +63,11 @@ export class TokenFile {
     readonly path: string,
     private readonly onError: (message: string) => void,
   ) {
-    this.stamp = this.statStamp();
+    try {
+      this.stamp = this.statStamp();
+    } catch (err) {
+      throw new Error(`Unable to open http_api_token_file ${path}: ${describe(err)}`);
+    }
     this.entries = this.read();
   }
 

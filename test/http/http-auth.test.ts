@@ -4,6 +4,7 @@
 // Retry-After), and Mosquitto 2.1's own rule kept for /api/v1/*.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,8 +12,8 @@ import { test } from 'node:test';
 import mqtt from 'mqtt';
 import { LOGIN_FAILURES_MAX, LoginLimiter } from '../../src/http/login-limiter.js';
 import { parseTokens } from '../../src/http/token-file.js';
-import { sleep, waitFor } from '../helpers/net.js';
-import { tempDir } from '../helpers/processes.js';
+import { freePort, sleep, waitFor } from '../helpers/net.js';
+import { CULEX_BIN, tempDir } from '../helpers/processes.js';
 import { httpJson, httpRequest } from './http-client.js';
 import { startOps } from './ops-broker.js';
 
@@ -111,6 +112,23 @@ test('token file lines: roles, names, sha256: digests and bad lines refused with
   assert.throws(() => parseTokens('abcdefghijklmnop write\n'), /line 1: the role must be read or admin/);
   assert.throws(() => parseTokens('x\nsha256:abc admin\n'), /line 1:/);
   assert.throws(() => parseTokens('abcdefghijklmnop read\nsha256:abc admin\n'), /line 2: sha256: needs 64/);
+});
+
+test('a missing or bad token file stops the start with the reason (exit 1, as for a listener that cannot open)', async () => {
+  const dir = tempDir('culex-badtokens-');
+  const port = await freePort();
+  const bad = join(dir, 'bad');
+  writeFileSync(bad, 'too-short admin\n');
+  for (const [file, line] of [
+    [join(dir, 'missing'), /Error: Unable to open http_api_token_file .*missing: ENOENT/],
+    [bad, /Error: http_api_token_file .*bad: line 1: a token needs at least 16 characters/],
+  ] as const) {
+    const conf = join(dir, 'culex.conf');
+    writeFileSync(conf, `listener ${port} 127.0.0.1\nprotocol http_api\nhttp_api_token_file ${file}\n`);
+    const run = spawnSync(process.execPath, [CULEX_BIN, '-c', conf], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(run.status, 1, run.stderr);
+    assert.match(run.stderr + run.stdout, line);
+  }
 });
 
 test('failed logins: 429 with Retry-After once an address has failed 10 times, whatever it sends then', async () => {
