@@ -1,30 +1,26 @@
 // The web dashboard end to end in real headless Chromium (playwright-core driving Debian's chromium) against a
-// Culex process with an http_api, a WebSocket and an MQTT listener: the bundle is served with its types and
-// caching headers, a wrong password is refused, a signed-in admin sees an npm mqtt client appear and kicks it
-// (the client gets DISCONNECT 0x98), the page's own MQTT client receives what a real mosquitto_pub sends and
-// publishes what a real mosquitto_sub receives, a retained message is browsed and deleted. Screenshots go to
-// test-artifacts/dashboard-*.png (git-ignored); with CULEX_DOCS_SCREENSHOT=1 the overview also to docs/dashboard.png.
+// Culex process (dashboard-broker.ts): a wrong password is refused; a signed-in admin sees an npm mqtt client
+// appear and kicks it (the client gets DISCONNECT 0x98); the page's own MQTT client receives what a real
+// mosquitto_pub sends and publishes what a real mosquitto_sub receives; subscriptions, sessions (an offline one
+// shown and deleted), retained messages (one deleted) and a bridge (stopped and started) are browsed; the cluster
+// panel says "not available"; the overview graphs the traffic; a bearer token signs in. Screenshots go to
+// test-artifacts/dashboard-*.png (git-ignored) and are listed in the output; with CULEX_DOCS_SCREENSHOT=1 the
+// overview, after half a minute of traffic, also to docs/dashboard.png.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import { serveDashboard } from '../../src/http/dashboard-files.js';
-import { canConnect, freePort, sleep, waitFor } from '../helpers/net.js';
-import { type BrokerProcess, startCulexProcess, tempDir } from '../helpers/processes.js';
+import { sleep, waitFor } from '../helpers/net.js';
+import { tempDir } from '../helpers/processes.js';
 import { findTool, requireTool } from '../helpers/tools.js';
+import { ROOT, startDashboardBroker, TOKEN } from './dashboard-broker.js';
 import { httpRequest } from './http-client.js';
-import { addUser } from './users.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const CHROMIUM = '/usr/bin/chromium';
-const TOKEN = 'dashboard-token-0123456789';
 /** CULEX_DOCS_SCREENSHOT=1: the overview, after more traffic, also becomes docs/dashboard.png. */
 const DOCS_SHOT = process.env.CULEX_DOCS_SCREENSHOT === '1';
 const skip = requireTool(CHROMIUM, 'mosquitto_pub', 'mosquitto_sub');
@@ -50,129 +46,6 @@ function run(
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => output, exited };
 }
-
-let built = false;
-
-/** The bundle from the current sources, once per run (esbuild takes about a second). */
-function buildBundle(): void {
-  if (built) return;
-  const made = spawnSync(process.execPath, [join(ROOT, 'scripts/build-dashboard.mjs')], { encoding: 'utf8' });
-  assert.equal(made.status, 0, made.stderr);
-  built = true;
-}
-
-interface DashboardBroker {
-  broker: BrokerProcess;
-  httpPort: number;
-  wsPort: number;
-  dir: string;
-}
-
-/** Culex with users admin / secret (the API, http_dir files and dash/#) and device / dev (dash/#), an http_api and a WebSocket listener. */
-async function startDashboardBroker(
-  extra: readonly string[] = [],
-  extraPorts: readonly number[] = [],
-): Promise<DashboardBroker> {
-  buildBundle();
-  const dir = tempDir('culex-dashboard-');
-  const pwfile = join(dir, 'pwfile');
-  addUser(pwfile, 'admin', 'secret', true);
-  addUser(pwfile, 'device', 'dev');
-  const acl = join(dir, 'acl');
-  writeFileSync(
-    acl,
-    [
-      'user admin',
-      'topic readwrite /api/#',
-      'topic read /#',
-      'topic readwrite dash/#',
-      'user device',
-      'topic readwrite dash/#',
-      '',
-    ].join('\n'),
-  );
-  const tokens = join(dir, 'tokens');
-  writeFileSync(tokens, `${TOKEN} admin dashboard-test\n`);
-  const httpPort = await freePort();
-  const wsPort = await freePort();
-  const broker = await startCulexProcess([
-    `password_file ${pwfile}`,
-    `acl_file ${acl}`,
-    `listener ${wsPort} 127.0.0.1`,
-    'protocol websockets',
-    `listener ${httpPort} 127.0.0.1`,
-    'protocol http_api',
-    `http_api_token_file ${tokens}`,
-    // A bridge whose remote broker is not there: the bridges panel shows it and can stop and start it.
-    'connection b1',
-    `address 127.0.0.1:${await freePort()}`,
-    'topic dash/bridge/# out 0',
-    ...extra,
-  ]);
-  // The process is up once its first listener accepts; the others open right after it.
-  for (const port of [httpPort, wsPort, ...extraPorts]) {
-    for (let i = 0; i < 200 && !(await canConnect(port)); i++) await sleep(25);
-  }
-  return { broker, httpPort, wsPort, dir };
-}
-
-test('dashboard files: / and /dashboard lead to it, index.html never cached, hashed files for good, CSP, no way out of the bundle; http_dir keeps /', async () => {
-  const siteDir = tempDir('culex-site-');
-  writeFileSync(join(siteDir, 'index.html'), '<p>operator page</p>');
-  const otherPort = await freePort();
-  const { broker, httpPort } = await startDashboardBroker(
-    [`listener ${otherPort} 127.0.0.1`, 'protocol http_api', `http_dir ${siteDir}`],
-    [otherPort],
-  );
-  try {
-    // Without http_dir: `/` leads to the dashboard; index.html is never cached, the hashed bundle for good.
-    const root = await httpRequest(httpPort, '/');
-    assert.equal(root.status, 302);
-    assert.equal(root.headers.location, '/dashboard/');
-    const index = await httpRequest(httpPort, '/dashboard/');
-    assert.equal(index.status, 200);
-    assert.match(String(index.headers['content-type']), /^text\/html/);
-    assert.equal(index.headers['cache-control'], 'no-cache');
-    assert.match(String(index.headers['content-security-policy']), /default-src 'self'/);
-    const script = /src="\.\/([^"]+\.js)"/.exec(index.body)?.[1];
-    assert.ok(script !== undefined, index.body);
-    const js = await httpRequest(httpPort, `/dashboard/${script}`);
-    assert.equal(js.status, 200);
-    assert.match(String(js.headers['content-type']), /^text\/javascript/);
-    assert.match(String(js.headers['cache-control']), /immutable/);
-    assert.equal((await httpRequest(httpPort, '/dashboard/../pwfile')).status, 404);
-    assert.equal(
-      (await httpRequest(httpPort, '/api/culex/v1/clients')).status,
-      401,
-      'the data is not public',
-    );
-
-    assert.equal((await httpRequest(httpPort, '/dashboard')).headers.location, '/dashboard/');
-    // With http_dir, `/` is the operator's (authenticated, as Mosquitto serves it); the dashboard stays under /dashboard/.
-    const site = await httpRequest(otherPort, '/', { user: 'admin', password: 'secret' });
-    assert.equal(site.status, 200);
-    assert.equal(site.body, '<p>operator page</p>');
-    assert.match(String(site.headers['content-type']), /^text\/html/);
-    assert.equal((await httpRequest(otherPort, '/')).status, 401);
-    assert.equal((await httpRequest(otherPort, '/dashboard/')).status, 200);
-  } finally {
-    await broker.stop();
-  }
-});
-
-test('dashboard files: a checkout without the bundle answers 503 and says how to build it', async () => {
-  const empty = tempDir('culex-nobundle-');
-  const server = createServer((req, res) => serveDashboard(req.url ?? '/', res, empty));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    const port = (server.address() as AddressInfo).port;
-    const answer = await httpRequest(port, '/dashboard/');
-    assert.equal(answer.status, 503);
-    assert.match(answer.body, /npm run build/);
-  } finally {
-    server.close();
-  }
-});
 
 test('dashboard: sign in, watch a client appear and kick it, MQTT over WebSocket both ways with mosquitto_pub/sub, retained browser', {
   skip,
