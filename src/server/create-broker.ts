@@ -3,6 +3,7 @@
 // running broker. The `culex`
 // command and embedders both start here; the command adds only flags, signals and process concerns.
 
+import { bridgeMetrics } from '../bridge/bridge-metrics.js';
 import type { Bridges } from '../bridge/bridges.js';
 import type { Logger } from '../broker/logger.js';
 import type { CulexConfig } from '../config/config.js';
@@ -53,6 +54,7 @@ interface Attached {
   security: SecurityState;
   reloader: (() => Promise<boolean>) | undefined;
   bridges?: Bridges;
+  removeBridgeMetrics?: () => void;
   certificates?: CertificateWatcher | undefined;
 }
 
@@ -84,6 +86,8 @@ export class ConfiguredBroker extends Broker {
   /** Stops the bridges, the listeners and clients, then closes the plugins. */
   override async stop(): Promise<void> {
     this.attached?.bridges?.stopAll();
+    this.attached?.removeBridgeMetrics?.();
+    this.attachBridges(undefined);
     await super.stop();
     this.attached?.certificates?.close();
     await this.attached?.security.close();
@@ -165,6 +169,8 @@ export async function createBroker(
   }
   // Bridges connect once the listeners are open, as Mosquitto starts them after its sockets.
   attached.bridges = startBridges(broker.internals, config.bridges);
+  broker.attachBridges(attached.bridges);
+  attached.removeBridgeMetrics = broker.metrics.add(bridgeMetrics(attached.bridges));
   attached.certificates = watchCertificates(broker, config, read, logger);
   return broker;
 }

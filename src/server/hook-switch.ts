@@ -2,7 +2,7 @@
 
 import type { BrokerHooks } from '../broker/hooks.js';
 
-const HOOK_NAMES = ['authenticate', 'authorize', 'enhancedAuth', 'control'] as const;
+const HOOK_NAMES = ['authenticate', 'authorize', 'enhancedAuth', 'control', 'hasRole'] as const;
 
 /**
  * Listener contexts hold `hooks` for the life of every connection; each hook is a getter reading the current

@@ -129,7 +129,7 @@ test('admin API: list, search, page and show clients, kick one, delete a session
     await d2.subscribeAsync('devices/a', { qos: 1 });
     assert.ok(await waitFor(() => heard === 1, 2000), 'the retained message on subscribe');
     const topicPath = `/api/culex/v1/retained/${encodeURIComponent('devices/a')}`;
-    assert.equal((await httpRequest(httpPort, topicPath, { ...viewer, method: 'DELETE' })).status, 401);
+    assert.equal((await httpRequest(httpPort, topicPath, { ...viewer, method: 'DELETE' })).status, 403);
     assert.equal((await httpRequest(httpPort, topicPath, { ...admin, method: 'DELETE' })).status, 200);
     assert.equal((await httpRequest(httpPort, topicPath, { ...admin, method: 'DELETE' })).status, 404);
     const left = JSON.parse(
@@ -146,11 +146,11 @@ test('admin API: list, search, page and show clients, kick one, delete a session
     // The viewer may not kick; a device may not even read; the admin kicks and it is logged.
     assert.equal(
       (await httpRequest(httpPort, '/api/culex/v1/clients/sensor-1', { ...viewer, method: 'DELETE' })).status,
-      401,
+      403,
     );
     assert.equal(
       (await httpRequest(httpPort, '/api/culex/v1/clients', { user: 'device', password: 'dev' })).status,
-      401,
+      403,
     );
     const reason = new Promise<number | undefined>((resolve) =>
       d1.once('disconnect', (p) => resolve(p.reasonCode)),
@@ -196,7 +196,7 @@ test('admin API: list, search, page and show clients, kick one, delete a session
     assert.equal(conflict.status, 409);
     assert.equal(
       (await httpRequest(httpPort, '/api/culex/v1/sessions/sleeper', { ...viewer, method: 'DELETE' })).status,
-      401,
+      403,
     );
     const deleted = await httpRequest(httpPort, '/api/culex/v1/sessions/sleeper', {
       ...admin,
@@ -241,7 +241,7 @@ test('admin API: without an ACL an authenticated user may read but never kick', 
     assert.equal((await httpRequest(http!.port, '/api/culex/v1/clients', admin)).status, 200);
     assert.equal((await httpRequest(http!.port, '/api/culex/v1/clients')).status, 401);
     const kick = await httpRequest(http!.port, '/api/culex/v1/clients/c', { ...admin, method: 'DELETE' });
-    assert.equal(kick.status, 401);
+    assert.equal(kick.status, 403);
     assert.equal(client.connected, true);
     // DELETE is the admin API's only method; Mosquitto's endpoints stay GET only.
     assert.equal(
