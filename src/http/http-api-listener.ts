@@ -177,7 +177,7 @@ class HttpApi {
       this.refuse(res, kind, outcome, remoteAddress);
       return;
     }
-    if (credentials.scheme === 'basic') this.host.core.authFailures.succeeded(remoteAddress);
+    if (credentials.scheme !== 'none') this.host.core.authFailures.succeeded(remoteAddress);
     if (kind === 'admin') {
       const answer = answerAdmin(this.adminContext, {
         method: method as AdminMethod,

@@ -110,6 +110,7 @@ test('token file lines: roles, names, sha256: digests and bad lines refused with
     ],
   );
   assert.throws(() => parseTokens('abcdefghijklmnop write\n'), /line 1: the role must be read or admin/);
+  assert.throws(() => parseTokens('abcdefghijklmnop!? read\n'), /line 1: a token may hold only letters/);
   assert.throws(() => parseTokens('x\nsha256:abc admin\n'), /line 1:/);
   assert.throws(() => parseTokens('abcdefghijklmnop read\nsha256:abc admin\n'), /line 2: sha256: needs 64/);
 });
