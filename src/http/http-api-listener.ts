@@ -184,6 +184,7 @@ class HttpApi {
         route: path.slice(ADMIN_PREFIX.length),
         query: new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1)),
         user: outcome.who,
+        role: outcome.role,
         remoteAddress,
       });
       json(res, answer.status, answer.body);

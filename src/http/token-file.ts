@@ -11,7 +11,7 @@ export type ApiRole = 'read' | 'admin';
 
 export interface TokenHolder {
   readonly role: ApiRole;
-  /** NAME of the line, or `token N` (its line number) when the line gives none. */
+  /** NAME of the line, or `line N` (its line number) when the line gives none. */
   readonly name: string;
 }
 
@@ -52,7 +52,7 @@ export function parseTokens(text: string): TokenEntry[] {
       throw new Error(`${where}: a token may hold only letters, digits and - . _ ~ + / (then = at the end)`);
     } else digest = sha256(token);
     if (entries.length >= MAX_TOKENS) throw new Error(`more than ${MAX_TOKENS} tokens`);
-    entries.push({ digest, role, name: name ?? `token ${i + 1}` });
+    entries.push({ digest, role, name: name ?? `line ${i + 1}` });
   }
   return entries;
 }

@@ -62,6 +62,15 @@ test('bearer tokens: read looks, admin changes (logged with the token name), sha
     });
     const list = await httpJson<{ total: number }>(httpPort, CLIENTS, { token: 'reader-token-0123456789' });
     assert.equal(list.total, 1);
+    const me = '/api/culex/v1/me';
+    assert.deepEqual(await httpJson(httpPort, me, { token: 'reader-token-0123456789' }), {
+      who: 'token line 2',
+      role: 'read',
+    });
+    assert.deepEqual(await httpJson(httpPort, me, { token: adminToken }), {
+      who: 'token deployer',
+      role: 'admin',
+    });
     // Anonymous requests do not reach Culex's paths even with allow_anonymous true (no ACL grants them).
     const anonymous = await httpRequest(httpPort, CLIENTS);
     assert.equal(anonymous.status, 401);
@@ -105,7 +114,7 @@ test('token file lines: roles, names, sha256: digests and bad lines refused with
   assert.deepEqual(
     entries.map((e) => [e.role, e.name]),
     [
-      ['read', 'token 3'],
+      ['read', 'line 3'],
       ['admin', 'ci'],
     ],
   );
@@ -236,6 +245,12 @@ test('dynamic security: clients with http_api_admin_role are admins, others may 
     });
     const viewer = { user: 'viewer', password: 'viewer-pw' };
     assert.equal((await httpRequest(httpPort, CLIENTS, viewer)).status, 200);
+    const me = '/api/culex/v1/me';
+    assert.deepEqual(await httpJson(httpPort, me, viewer), { who: 'viewer', role: 'read' });
+    assert.deepEqual(await httpJson(httpPort, me, { user: 'boss', password: 'boss-pw' }), {
+      who: 'boss',
+      role: 'admin',
+    });
     const refused = await httpRequest(httpPort, `${CLIENTS}/target`, { ...viewer, method: 'DELETE' });
     assert.equal(refused.status, 403);
     assert.match(refused.body, /dynamic-security role \\"operators\\"/);
