@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import mqtt from 'mqtt';
-import { LOGIN_FAILURES_MAX, LoginLimiter } from '../../src/http/login-limiter.js';
+import { LOGIN_FAILURES_MAX, LoginLimiter, limitKey } from '../../src/http/login-limiter.js';
 import { parseTokens } from '../../src/http/token-file.js';
 import { freePort, sleep, waitFor } from '../helpers/net.js';
 import { CULEX_BIN, tempDir } from '../helpers/processes.js';
@@ -178,6 +178,14 @@ test('the login limiter forgets windows that ended and keeps at most its bound o
   assert.equal(limiter.retryAfter('a', 1000), 0);
   for (let i = 0; i < 10_000; i++) limiter.failed(`10.0.${i >> 8}.${i & 255}`, 5);
   assert.equal(limiter.tracked, 100);
+  // IPv6 hosts are counted by their /64; IPv4 as itself, mapped or not.
+  assert.equal(limitKey('2001:db8:0:1::5'), '2001:db8:0:1::/64');
+  assert.equal(limitKey('2001:0db8:0000:0001:aaaa:bbbb:cccc:dddd'), '2001:db8:0:1::/64');
+  assert.equal(limitKey('::1'), '0:0:0:0::/64');
+  assert.equal(limitKey('::ffff:127.0.0.1'), '127.0.0.1');
+  assert.equal(limitKey('127.0.0.1'), '127.0.0.1');
+  for (let i = 0; i < 3; i++) limiter.failed(`2001:db8::${i + 1}`, 0);
+  assert.equal(limiter.retryAfter('2001:db8::ffff', 10), 1);
 });
 
 test('http_api_metrics_auth true: /metrics needs a token or a user', async () => {
