@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { clusterMetrics } from '../../src/cluster/cluster-metrics.js';
 import { httpRequest } from './http-client.js';
 import { startOps } from './ops-broker.js';
 
@@ -25,17 +26,39 @@ async function servedFamilies(): Promise<Set<string>> {
   }
 }
 
-test('docs/metrics.md documents exactly the families /metrics serves', async () => {
+function documentedIn(text: string): string[] {
+  return [...text.matchAll(/^\| `([a-z_:]+)` \| (?:counter|gauge|summary|histogram) \|/gm)]
+    .map((m) => m[1]!)
+    .sort();
+}
+
+test('docs/metrics.md documents exactly the families /metrics serves (and the cluster source adds)', async () => {
   const served = await servedFamilies();
   const doc = readFileSync(`${root}docs/metrics.md`, 'utf8');
-  const documented = new Set(
-    [...doc.matchAll(/^\| `([a-z_:]+)` \| (?:counter|gauge|summary|histogram) \|/gm)].map((m) => m[1]!),
+  const [main = '', cluster = ''] = doc.split('### Cluster');
+  assert.deepEqual([...served].sort(), documentedIn(main));
+  const source = clusterMetrics({
+    nodeId: 'a',
+    peers: () => [],
+    counters: () => ({ forwarded: 0, received: 0, dropped: 0 }),
+  });
+  assert.deepEqual(
+    source
+      .collect()
+      .map((f) => f.name)
+      .sort(),
+    documentedIn(cluster),
   );
-  assert.deepEqual([...served].sort(), [...documented].sort());
 });
 
-test('the Grafana dashboard queries only metrics that /metrics serves', async () => {
+test('the Grafana dashboard queries only metrics that /metrics serves (a cluster node included)', async () => {
   const served = await servedFamilies();
+  const cluster = clusterMetrics({
+    nodeId: 'a',
+    peers: () => [],
+    counters: () => ({ forwarded: 0, received: 0, dropped: 0 }),
+  });
+  for (const family of cluster.collect()) served.add(family.name);
   const dashboard = JSON.parse(readFileSync(`${root}docs/grafana/culex-dashboard.json`, 'utf8')) as Dashboard;
   assert.ok(dashboard.panels.length >= 10);
   const used = new Set<string>();

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import mqtt from 'mqtt';
+import { clusterMetrics } from '../../src/cluster/cluster-metrics.js';
 import { tempDir } from '../helpers/processes.js';
 import { httpRequest } from './http-client.js';
 import { startOps } from './ops-broker.js';
@@ -86,6 +87,33 @@ test('broker.metrics: a registered source shows at each scrape, a throwing one c
     remove();
     text = (await httpRequest(ops.httpPort, '/metrics')).body;
     assert.doesNotMatch(text, /culex_cluster_nodes/);
+  } finally {
+    await ops.stop();
+  }
+});
+
+test('cluster metrics: nodes alive, one culex_cluster_node_up per node, forwarding counters', async () => {
+  const ops = await startOps(['allow_anonymous true']);
+  try {
+    let peers = ['node-b', 'node-c'];
+    const counters = { forwarded: 7, received: 5, dropped: 0 };
+    ops.broker.metrics.add(
+      clusterMetrics({ nodeId: 'node-a', peers: () => peers, counters: () => counters }),
+    );
+    let text = (await httpRequest(ops.httpPort, '/metrics')).body;
+    assert.deepEqual(samples(text, 'culex_cluster_node'), [
+      ['culex_cluster_nodes', 3],
+      ['culex_cluster_node_up{node="node-a",self="true"}', 1],
+      ['culex_cluster_node_up{node="node-b",self="false"}', 1],
+      ['culex_cluster_node_up{node="node-c",self="false"}', 1],
+    ]);
+    assert.match(text, /^culex_cluster_messages_forwarded_total 7$/m);
+    peers = ['node-c'];
+    counters.received = 9;
+    text = (await httpRequest(ops.httpPort, '/metrics')).body;
+    assert.match(text, /^culex_cluster_nodes 2$/m);
+    assert.doesNotMatch(text, /node-b/);
+    assert.match(text, /^culex_cluster_messages_received_total 9$/m);
   } finally {
     await ops.stop();
   }
