@@ -67,7 +67,12 @@ export interface AccessRequest {
 }
 
 export type AccessOutcome =
-  | { readonly allowed: true; readonly who: string | undefined }
+  | {
+      readonly allowed: true;
+      readonly who: string | undefined;
+      /** What the requester may do on Culex's paths (GET /api/culex/v1/me tells it). */
+      readonly role: ApiRole;
+    }
   | {
       readonly allowed: false;
       /** 401: no or wrong credentials; 403: known, but not allowed (or nothing configured). */
@@ -82,7 +87,7 @@ type Principal =
   | { readonly kind: 'user'; readonly username: string }
   | { readonly kind: 'token'; readonly holder: TokenHolder };
 
-const ALLOW_OPEN: AccessOutcome = { allowed: true, who: undefined };
+const ALLOW_OPEN: AccessOutcome = { allowed: true, who: undefined, role: 'read' };
 
 function refuse(status: 401 | 403, reason: string, failedLogin = false): AccessOutcome {
   return { allowed: false, status, reason, failedLogin };
@@ -184,12 +189,12 @@ export async function decideAccess(
   const principal = await identify(context, settings, request);
   if (!('kind' in principal)) return principal;
   const name = who(principal);
-  const allowed: AccessOutcome = { allowed: true, who: name };
+  const grant = (role: ApiRole): AccessOutcome => ({ allowed: true, who: name, role });
   if (principal.kind === 'token') {
     const role: ApiRole = principal.holder.role;
     if (request.change && role !== 'admin')
       return refuse(403, `${name} has the read role: changes need a token with the admin role.`);
-    return allowed;
+    return grant(role);
   }
   const username = principal.kind === 'user' ? principal.username : undefined;
   if (principal.kind === 'anonymous' && !context.security.allowAnonymous)
@@ -198,12 +203,15 @@ export async function decideAccess(
       configured ? 'Credentials are needed (HTTP basic or a bearer token).' : NOTHING_CONFIGURED,
     );
   if (username !== undefined && context.hooks.hasRole?.(username, settings.adminRole) === true)
-    return allowed;
+    return grant('admin');
   const acl = aclAllows(context, username, request, request.change ? 'write' : 'read');
   if (request.kind === 'mosquitto') {
     // Mosquitto 2.1: without an ACL every authenticated (or allowed anonymous) request may read.
-    return acl !== false ? allowed : refuse(401, 'Not authorised.');
+    return acl !== false ? grant('read') : refuse(401, 'Not authorised.');
   }
+  const allowed = grant(
+    request.change || aclAllows(context, username, request, 'write') === true ? 'admin' : 'read',
+  );
   if (acl === true) return allowed;
   if (principal.kind === 'anonymous')
     return refuse(

@@ -38,6 +38,8 @@ export interface AdminRequest {
   readonly query: URLSearchParams;
   /** Who asks, for the log line of a change (a user name, or `token NAME`). */
   readonly user: string | undefined;
+  /** What the requester may do (checked before): `admin` may change things. */
+  readonly role: 'read' | 'admin';
   readonly remoteAddress: string;
 }
 
@@ -99,6 +101,8 @@ const LISTS: Record<string, Partial<Record<AdminMethod, ListHandler>>> = {
   retained: { GET: (c, r) => listRetained(c.core, r.query) },
   bridges: { GET: (c) => listBridges(c) },
   listeners: { GET: (c) => listListeners(c) },
+  // Who the credentials are and what they may do, so a client (the dashboard) can offer only what works.
+  me: { GET: (_c, r) => ({ status: 200, body: { who: r.user ?? null, role: r.role } }) },
 };
 
 const ITEMS: Record<string, Partial<Record<AdminMethod, Handler>>> = {

@@ -191,13 +191,14 @@ class HttpApi {
       this.refuse(res, kind, outcome, remoteAddress);
       return;
     }
-    if (credentials.scheme === 'basic') this.host.core.authFailures.succeeded(remoteAddress);
+    if (credentials.scheme !== 'none') this.host.core.authFailures.succeeded(remoteAddress);
     if (kind === 'admin') {
       const answer = answerAdmin(this.adminContext, {
         method: method as AdminMethod,
         route: path.slice(ADMIN_PREFIX.length),
         query: new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1)),
         user: outcome.who,
+        role: outcome.role,
         remoteAddress,
       });
       json(res, answer.status, answer.body);

@@ -1,5 +1,5 @@
 // `http_api_token_file` (Culex-only): bearer tokens of the HTTP API, one per line as `TOKEN ROLE NAME?`, where
-// TOKEN is the token itself (at least 16 characters) or `sha256:` and its SHA-256 in hex (so the file need not
+// TOKEN is the token itself (at least 16 characters of RFC 6750's b64token set) or `sha256:` and its SHA-256 in hex (so the file need not
 // hold the secret), ROLE is `read` or `admin`, and NAME (optional) names the holder in log lines. `#` starts a
 // comment line. The file is read when the listener opens and again whenever it changes on disk (checked at
 // most once a second, at a request); a bad new file is logged and the previous tokens stay.
@@ -11,7 +11,7 @@ export type ApiRole = 'read' | 'admin';
 
 export interface TokenHolder {
   readonly role: ApiRole;
-  /** NAME of the line, or `token N` (its line number) when the line gives none. */
+  /** NAME of the line, or `line N` (its line number) when the line gives none. */
   readonly name: string;
 }
 
@@ -23,6 +23,8 @@ export const MIN_TOKEN_LENGTH = 16;
 /** Lines read from one file: a bound on the work of each check (every entry is compared). */
 export const MAX_TOKENS = 1000;
 const RECHECK_MS = 1000;
+/** What an `Authorization: Bearer` header can carry (RFC 6750's b64token). */
+const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
@@ -46,9 +48,11 @@ export function parseTokens(text: string): TokenEntry[] {
       digest = Buffer.from(hex, 'hex');
     } else if (token.length < MIN_TOKEN_LENGTH) {
       throw new Error(`${where}: a token needs at least ${MIN_TOKEN_LENGTH} characters`);
+    } else if (!TOKEN68.test(token)) {
+      throw new Error(`${where}: a token may hold only letters, digits and - . _ ~ + / (then = at the end)`);
     } else digest = sha256(token);
     if (entries.length >= MAX_TOKENS) throw new Error(`more than ${MAX_TOKENS} tokens`);
-    entries.push({ digest, role, name: name ?? `token ${i + 1}` });
+    entries.push({ digest, role, name: name ?? `line ${i + 1}` });
   }
   return entries;
 }

@@ -66,6 +66,14 @@ test('admin API: list, search, page and show clients, kick one, delete a session
     await d2.publishAsync('devices/a', 'alpha', { qos: 1, retain: true });
     await d2.publishAsync('devices/b', Buffer.from([0, 1, 2]), { qos: 1, retain: true });
 
+    // What each may do, as the ACL says (write on /api/culex/# makes an admin).
+    for (const [who, role] of [
+      [admin, 'admin'],
+      [viewer, 'read'],
+    ] as const) {
+      const me = await httpRequest(httpPort, '/api/culex/v1/me', who);
+      assert.deepEqual(JSON.parse(me.body), { who: who.user, role });
+    }
     const list = JSON.parse(
       (await httpRequest(httpPort, '/api/culex/v1/clients', viewer)).body,
     ) as ClientList;

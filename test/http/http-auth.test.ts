@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import mqtt from 'mqtt';
-import { LOGIN_FAILURES_MAX, LoginLimiter } from '../../src/http/login-limiter.js';
+import { LOGIN_FAILURES_MAX, LoginLimiter, limitKey } from '../../src/http/login-limiter.js';
 import { parseTokens } from '../../src/http/token-file.js';
 import { freePort, sleep, waitFor } from '../helpers/net.js';
 import { CULEX_BIN, tempDir } from '../helpers/processes.js';
@@ -62,6 +62,15 @@ test('bearer tokens: read looks, admin changes (logged with the token name), sha
     });
     const list = await httpJson<{ total: number }>(httpPort, CLIENTS, { token: 'reader-token-0123456789' });
     assert.equal(list.total, 1);
+    const me = '/api/culex/v1/me';
+    assert.deepEqual(await httpJson(httpPort, me, { token: 'reader-token-0123456789' }), {
+      who: 'token line 2',
+      role: 'read',
+    });
+    assert.deepEqual(await httpJson(httpPort, me, { token: adminToken }), {
+      who: 'token deployer',
+      role: 'admin',
+    });
     // Anonymous requests do not reach Culex's paths even with allow_anonymous true (no ACL grants them).
     const anonymous = await httpRequest(httpPort, CLIENTS);
     assert.equal(anonymous.status, 401);
@@ -105,11 +114,12 @@ test('token file lines: roles, names, sha256: digests and bad lines refused with
   assert.deepEqual(
     entries.map((e) => [e.role, e.name]),
     [
-      ['read', 'token 3'],
+      ['read', 'line 3'],
       ['admin', 'ci'],
     ],
   );
   assert.throws(() => parseTokens('abcdefghijklmnop write\n'), /line 1: the role must be read or admin/);
+  assert.throws(() => parseTokens('abcdefghijklmnop!? read\n'), /line 1: a token may hold only letters/);
   assert.throws(() => parseTokens('x\nsha256:abc admin\n'), /line 1:/);
   assert.throws(() => parseTokens('abcdefghijklmnop read\nsha256:abc admin\n'), /line 2: sha256: needs 64/);
 });
@@ -168,6 +178,14 @@ test('the login limiter forgets windows that ended and keeps at most its bound o
   assert.equal(limiter.retryAfter('a', 1000), 0);
   for (let i = 0; i < 10_000; i++) limiter.failed(`10.0.${i >> 8}.${i & 255}`, 5);
   assert.equal(limiter.tracked, 100);
+  // IPv6 hosts are counted by their /64; IPv4 as itself, mapped or not.
+  assert.equal(limitKey('2001:db8:0:1::5'), '2001:db8:0:1::/64');
+  assert.equal(limitKey('2001:0db8:0000:0001:aaaa:bbbb:cccc:dddd'), '2001:db8:0:1::/64');
+  assert.equal(limitKey('::1'), '0:0:0:0::/64');
+  assert.equal(limitKey('::ffff:127.0.0.1'), '127.0.0.1');
+  assert.equal(limitKey('127.0.0.1'), '127.0.0.1');
+  for (let i = 0; i < 3; i++) limiter.failed(`2001:db8::${i + 1}`, 0);
+  assert.equal(limiter.retryAfter('2001:db8::ffff', 10), 1);
 });
 
 test('http_api_metrics_auth true: /metrics needs a token or a user', async () => {
@@ -235,6 +253,12 @@ test('dynamic security: clients with http_api_admin_role are admins, others may 
     });
     const viewer = { user: 'viewer', password: 'viewer-pw' };
     assert.equal((await httpRequest(httpPort, CLIENTS, viewer)).status, 200);
+    const me = '/api/culex/v1/me';
+    assert.deepEqual(await httpJson(httpPort, me, viewer), { who: 'viewer', role: 'read' });
+    assert.deepEqual(await httpJson(httpPort, me, { user: 'boss', password: 'boss-pw' }), {
+      who: 'boss',
+      role: 'admin',
+    });
     const refused = await httpRequest(httpPort, `${CLIENTS}/target`, { ...viewer, method: 'DELETE' });
     assert.equal(refused.status, 403);
     assert.match(refused.body, /dynamic-security role \\"operators\\"/);
