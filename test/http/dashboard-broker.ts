@@ -1,4 +1,5 @@
-// The broker the dashboard tests run against: a Culex process with users admin / secret and device / dev, an
+// The broker the dashboard tests run against: a Culex process with users admin / secret, viewer / view (read only) and
+// device / dev, an
 // http_api listener (with a bearer token file), a WebSocket listener and a bridge whose remote is down, and the
 // dashboard bundle built from the current sources.
 
@@ -42,6 +43,7 @@ export async function startDashboardBroker(
   const pwfile = join(dir, 'pwfile');
   addUser(pwfile, 'admin', 'secret', true);
   addUser(pwfile, 'device', 'dev');
+  addUser(pwfile, 'viewer', 'view');
   const acl = join(dir, 'acl');
   writeFileSync(
     acl,
@@ -50,6 +52,8 @@ export async function startDashboardBroker(
       'topic readwrite /api/#',
       'topic read /#',
       'topic readwrite dash/#',
+      'user viewer',
+      'topic read /api/#',
       'user device',
       'topic readwrite dash/#',
       '',

@@ -3,7 +3,8 @@
 // appear and kicks it (the client gets DISCONNECT 0x98); the page's own MQTT client receives what a real
 // mosquitto_pub sends and publishes what a real mosquitto_sub receives; subscriptions, sessions (an offline one
 // shown and deleted), retained messages (one deleted) and a bridge (stopped and started) are browsed; the cluster
-// panel says "not available"; the overview graphs the traffic; a bearer token signs in. Screenshots go to
+// panel says "not available"; the overview graphs the traffic; a bearer token signs in; a read-only user finds
+// every change button off. Screenshots go to
 // test-artifacts/dashboard-*.png (git-ignored) and are listed in the output; with CULEX_DOCS_SCREENSHOT=1 the
 // overview, after half a minute of traffic, also to docs/dashboard.png.
 
@@ -122,6 +123,7 @@ test('dashboard: sign in, watch a client appear and kick it, MQTT over WebSocket
     await page.fill('input[name=password]', 'secret');
     await page.click('[data-testid=login]');
     await page.locator('[data-testid=chart-connections] canvas').waitFor({ timeout: 5000 });
+    await page.locator('[data-testid=who]', { hasText: 'admin (admin)' }).waitFor({ timeout: 5000 });
     await page.locator('[data-testid=figure-connected]', { hasText: /^1$/ }).waitFor({ timeout: 5000 });
     // Traffic for the graphs from now on: a varying rate, received and sent (the client hears itself).
     await traffic.subscribeAsync('dash/load');
@@ -314,6 +316,7 @@ test('dashboard: sign in, watch a client appear and kick it, MQTT over WebSocket
     assert.match(broker.log(), /HTTP API: admin from 127\.0\.0\.1 stopped bridge b1\./);
     await shoot('bridges');
     await bridge.getByRole('button', { name: 'Start' }).click();
+    await bridge.getByRole('button', { name: 'Confirm start' }).click();
     await bridge.locator('td', { hasText: /^stopped$/ }).waitFor({ state: 'detached', timeout: 5000 });
     assert.match(broker.log(), /HTTP API: admin from 127\.0\.0\.1 started bridge b1\./);
 
@@ -341,9 +344,23 @@ test('dashboard: sign in, watch a client appear and kick it, MQTT over WebSocket
     await page.check('input[type=checkbox]');
     await page.fill('input[name=token]', TOKEN);
     await page.click('[data-testid=login]');
-    await page.locator('nav .who', { hasText: 'API token' }).waitFor({ timeout: 5000 });
+    await page
+      .locator('[data-testid=who]', { hasText: 'token dashboard-test (admin)' })
+      .waitFor({ timeout: 5000 });
     await page.click('a[data-tab=clients]');
     await page.locator('tr[data-client=dash-traffic]').waitFor({ timeout: 5000 });
+    assert.equal(await page.isEnabled('[data-testid=kick-dash-traffic]'), true);
+
+    step('viewer');
+    // A read-only user sees everything, and every change button is off.
+    await page.click('button:has-text("Sign out")');
+    await page.fill('input[name=user]', 'viewer');
+    await page.fill('input[name=password]', 'view');
+    await page.click('[data-testid=login]');
+    await page.locator('[data-testid=who]', { hasText: 'viewer (read)' }).waitFor({ timeout: 5000 });
+    await page.click('a[data-tab=clients]');
+    await page.locator('tr[data-client=dash-traffic]').waitFor({ timeout: 5000 });
+    assert.equal(await page.isDisabled('[data-testid=kick-dash-traffic]'), true);
 
     assert.deepEqual(problems, [], 'no script errors or CSP violations in the page');
     step('end');

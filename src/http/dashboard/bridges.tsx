@@ -66,9 +66,7 @@ export function BridgeList(props: { login: Login }): preact.JSX.Element {
               <td>{b.dropped}</td>
               <td>
                 {b.state === 'stopped' ? (
-                  <button type="button" onClick={() => void flip(b.name, 'start')}>
-                    Start
-                  </button>
+                  <ConfirmButton label="Start" onConfirm={() => void flip(b.name, 'start')} />
                 ) : (
                   <ConfirmButton label="Stop" onConfirm={() => void flip(b.name, 'stop')} />
                 )}

@@ -14,6 +14,7 @@ import { RetainedBrowser } from './retained.js';
 import { Sampler } from './sampler.js';
 import { SessionList } from './sessions.js';
 import { SubscriptionBrowser } from './subscriptions.js';
+import { type Role, RoleContext } from './ui.js';
 import './style.css';
 
 const TABS = [
@@ -147,6 +148,13 @@ function Dashboard(props: { login: Login; onLogout: () => void }): preact.JSX.El
   const [first, id] = useHash();
   const tab = first === undefined || first === '' ? 'overview' : first;
   const sampler = useMemo(() => new Sampler(login), [login]);
+  // Who the broker says we are, and whether changes will be allowed (a broker without /me: assume they are).
+  const [me, setMe] = useState<{ who: string; role: Role }>({ who: loginName(login), role: 'admin' });
+  useEffect(() => {
+    void request<{ who: string | null; role: Role }>(login, `${ADMIN}me`).then((a) => {
+      if (a.ok) setMe({ who: a.body.who ?? 'anonymous', role: a.body.role === 'admin' ? 'admin' : 'read' });
+    });
+  }, [login]);
   useEffect(() => {
     sampler.start();
     return () => sampler.stop();
@@ -173,7 +181,7 @@ function Dashboard(props: { login: Login; onLogout: () => void }): preact.JSX.El
       />
     );
   return (
-    <>
+    <RoleContext.Provider value={me.role}>
       <nav>
         <span class="brand">Culex</span>
         {TABS.map(([key, label]) => (
@@ -182,7 +190,9 @@ function Dashboard(props: { login: Login; onLogout: () => void }): preact.JSX.El
           </a>
         ))}
         <span class="spacer" />
-        <span class="who">{loginName(login)}</span>
+        <span class="who" data-testid="who">
+          {me.who} ({me.role})
+        </span>
         <button type="button" onClick={props.onLogout}>
           Sign out
         </button>
@@ -194,7 +204,7 @@ function Dashboard(props: { login: Login; onLogout: () => void }): preact.JSX.El
           <MqttClientPanel login={login} />
         </div>
       </main>
-    </>
+    </RoleContext.Provider>
   );
 }
 

@@ -1,9 +1,9 @@
 // Small pieces every panel uses: polling, a pager for the admin API's offset/limit lists, a button that asks
-// once more before a change, and a table of whatever objects an endpoint answers (for panels whose shape the
-// dashboard does not know in advance).
+// once more before a change (and is off for a read-only user), and a table of whatever objects an endpoint
+// answers (for panels whose shape the dashboard does not know in advance).
 
-import type { ComponentChildren } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { type ComponentChildren, createContext } from 'preact';
+import { useContext, useEffect, useRef, useState } from 'preact/hooks';
 import { type Answer, type Login, type Page, problem, request } from './api.js';
 
 /** Calls `tick` now and every `ms` while the component is shown and the tab visible (and when `deps` change). */
@@ -60,12 +60,20 @@ export function Pager(props: {
   );
 }
 
-/** A button that turns into "Confirm …" on the first click and acts on the second (no modal dialog). */
+/** What the signed-in user may do (GET /me): with `read`, every change button is disabled. */
+export type Role = 'read' | 'admin';
+export const RoleContext = createContext<Role>('admin');
+
+/**
+ * A button that turns into "Confirm …" on the first click and acts on the second (no modal dialog); disabled
+ * for a user with the read role.
+ */
 export function ConfirmButton(props: {
   label: string;
   onConfirm: () => void;
   testId?: string;
 }): preact.JSX.Element {
+  const role = useContext(RoleContext);
   const [armed, setArmed] = useState(false);
   useEffect(() => {
     if (!armed) return;
@@ -77,6 +85,8 @@ export function ConfirmButton(props: {
       type="button"
       class={armed ? 'danger armed' : 'danger'}
       data-testid={props.testId}
+      disabled={role !== 'admin'}
+      title={role === 'admin' ? undefined : 'needs the admin role'}
       onClick={(e) => {
         e.stopPropagation();
         if (armed) {
