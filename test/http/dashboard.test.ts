@@ -174,6 +174,14 @@ test('dashboard: sign in, watch a client appear and kick it, MQTT over WebSocket
       ),
       await page.inputValue('[data-testid=mqtt-url]'),
     );
+    // A wrong MQTT password: the broker's refusal shows, and the client stays disconnected.
+    await page.fill('[data-testid=mqtt-password]', 'wrong');
+    await page.click('[data-testid=mqtt-connect]');
+    await page
+      .locator('[data-testid=mqtt-error] .error', { hasText: /Not authorized|Bad User Name or Password/ })
+      .waitFor({ timeout: 5000 });
+    await page.locator('[data-testid=mqtt-state]', { hasText: /^disconnected$/ }).waitFor({ timeout: 5000 });
+    await page.fill('[data-testid=mqtt-password]', 'secret');
     await page.click('[data-testid=mqtt-connect]');
     await page.locator('[data-testid=mqtt-state]', { hasText: /^connected$/ }).waitFor({ timeout: 5000 });
     await page.fill('[data-testid=mqtt-filter]', 'dash/in');

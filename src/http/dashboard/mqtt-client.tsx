@@ -177,6 +177,7 @@ export function MqttClientPanel(props: { login: Login }): preact.JSX.Element {
             <input
               type="password"
               autocomplete="current-password"
+              data-testid="mqtt-password"
               value={password}
               onInput={(e) => setPassword(e.currentTarget.value)}
             />
@@ -192,7 +193,9 @@ export function MqttClientPanel(props: { login: Login }): preact.JSX.Element {
             {state === 'disconnected' ? 'Connect' : 'Disconnect'}
           </button>
         </form>
-        <Notice error={error} />
+        <div data-testid="mqtt-error">
+          <Notice error={error} />
+        </div>
       </Panel>
       <div class="two">
         <Panel title="Subscribe">
