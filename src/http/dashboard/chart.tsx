@@ -43,7 +43,14 @@ export function Chart(props: {
       axes: [{}, { values: (_u, ticks) => ticks.map((t) => `${compact(t)}${unit}`), size: 60 }],
       series: [
         {},
-        ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, fill: `${s.color}22` })),
+        // Later series dashed, so that equal figures (messages received and sent) stay visible.
+        ...props.series.map((s, i) => ({
+          label: s.label,
+          stroke: s.color,
+          width: 2,
+          fill: `${s.color}22`,
+          ...(i > 0 ? { dash: [6, 4] } : {}),
+        })),
       ],
     };
     const chart = new uPlot(opts, props.data as uPlot.AlignedData, el);
