@@ -11,6 +11,7 @@ import {
   type RunningBroker,
   startBroker,
 } from './brokers.js';
+import { writeChart } from './chart.js';
 import { ensureLoadgen, runLoadgen } from './loadgen.js';
 import { anomalies, cpuLines, type RunRecord, renderTable, summarize } from './report.js';
 import { generatorBound, type Scenario, selectScenarios } from './scenarios.js';
@@ -193,6 +194,10 @@ async function main(): Promise<void> {
   };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`results: ${file}`);
+  // The same table as a chart, next to the JSON (the README shows a copy: docs/bench.svg).
+  const chart = file.replace(/\.json$/, '.svg');
+  await writeChart(report, chart);
+  console.log(`chart: ${chart}`);
 }
 
 main().catch((err: unknown) => {

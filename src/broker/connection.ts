@@ -19,6 +19,7 @@ import type { ListenerContext } from './listener-context.js';
 import type { Message } from './message.js';
 import { disconnectReason } from './mosquitto-close.js';
 import { sendPublishSlow, tracePublishOut } from './outgoing-publish.js';
+import { JOIN_BYTES, JOIN_MAX, joinChunks } from './output-join.js';
 import { traceOutgoing } from './packet-trace.js';
 import { MAX_PENDING_PACKETS, preConnectPacketLimit } from './preconnect-budget.js';
 import type { Session } from './session.js';
@@ -82,6 +83,9 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
   pressure: Pressure | null = null;
   private corked = false;
   private closing = false;
+  /** Small packets written in this turn, not yet handed to the stream (output-join.ts). */
+  private small: Buffer[] | null = null;
+  private smallBytes = 0;
   /** Packets being joined during a bulk send (beginGather / endGather). */
   private batch: PublishBatch | null = null;
 
@@ -117,12 +121,12 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
 
   /** Bytes written and not yet taken by the socket (DeliveryTarget). */
   get backlog(): number {
-    return this.stream.writableLength;
+    return this.stream.writableLength + this.smallBytes;
   }
 
   /** Whether QoS 0 messages should be dropped rather than buffered for this client. */
   get congested(): boolean {
-    return this.stream.writableLength > CONGESTION_BYTES;
+    return this.stream.writableLength + this.smallBytes > CONGESTION_BYTES;
   }
 
   /** @internal from the shared stream listeners */
@@ -245,7 +249,21 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
       process.nextTick(uncork, this);
     }
     this.bytesQueued += chunk.length;
+    if (chunk.length <= JOIN_MAX) {
+      this.small ??= [];
+      this.small.push(chunk);
+      this.smallBytes += chunk.length;
+      if (this.smallBytes >= JOIN_BYTES) this.joinSmall();
+      return true;
+    }
+    // Order on the wire: what was joined so far goes first.
+    if (this.smallBytes > 0) this.joinSmall();
     return this.stream.write(chunk);
+  }
+
+  private joinSmall(): void {
+    this.stream.write(joinChunks(this.small!, this.smallBytes));
+    this.smallBytes = 0;
   }
 
   /**
@@ -263,12 +281,15 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
   }
 
   flush(): void {
+    if (this.smallBytes > 0) this.joinSmall();
     this.corked = false;
     this.stream.uncork();
   }
 
   /** The store could not commit what this output acknowledges: drop the connection so that the client retries. */
   abort(): void {
+    if (this.small !== null) this.small.length = 0;
+    this.smallBytes = 0;
     this.stream.destroy();
   }
 
