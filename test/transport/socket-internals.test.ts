@@ -1,13 +1,16 @@
 // The Node.js private Socket internals the TCP listener relies on (src/transport/socket-internals.ts), and what an
-// idle or closed connection keeps in memory. The first two tests fail loudly on a Node release that renames or
+// idle or closed connection (TCP or WebSocket) keeps in memory. The first two tests fail loudly on a Node release that renames or
 // drops those internals: the broker would keep working, silently slower and larger.
 
 import assert from 'node:assert/strict';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import WebSocket from 'ws';
 import type { Connection } from '../../src/broker/connection.js';
+import { Broker } from '../../src/index.js';
 import { readsIntoOwnBuffers } from '../../src/transport/socket-internals.js';
 import { startBroker } from '../helpers/broker.js';
 import { sleep, waitFor } from '../helpers/net.js';
@@ -73,5 +76,35 @@ test('a client that disconnected is not kept in memory after its socket closed (
     assert.equal(ref.deref(), undefined, 'the closed connection (and its socket) is still reachable');
   } finally {
     await b.stop();
+  }
+});
+
+test('an idle WebSocket client does not keep its HTTP upgrade request (headers and all) in memory', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const broker = new Broker({ options: { connectionMessages: false } });
+  const [listener] = await broker.listen([{ port: 0, host: '127.0.0.1', protocol: 'websockets' }]);
+  const ws = new WebSocket(`ws://127.0.0.1:${listener!.port}/mqtt`, 'mqtt');
+  try {
+    let request: WeakRef<IncomingMessage> | undefined;
+    (listener as unknown as { server: Server }).server.on('upgrade', (req: IncomingMessage) => {
+      request = new WeakRef(req);
+    });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const connack = new Promise<Buffer>((resolve) => ws.once('message', resolve));
+    // CONNECT, MQTT 3.1.1, clean session, keepalive 60, client id "w".
+    ws.send(Buffer.from([0x10, 13, 0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 2, 0, 60, 0, 1, 0x77]));
+    assert.deepEqual([...(await connack)], [0x20, 2, 0, 0]);
+    await sleep(50);
+    gc();
+    assert.ok(request !== undefined);
+    assert.equal(
+      request.deref(),
+      undefined,
+      'the upgrade request is still reachable from the open connection',
+    );
+  } finally {
+    ws.terminate();
+    await broker.stop();
   }
 });
