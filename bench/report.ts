@@ -124,6 +124,11 @@ export function anomalies(runs: readonly RunRecord[]): string[] {
     count('sub_failed', 'failed subscribes');
     count('protocol_errors', 'protocol errors');
     count('inflight_left', 'unacknowledged at end');
+    count('unexpected_closes', 'closed by the broker before DISCONNECT');
+    // The generator's connect phase is bounded (30 s): per-connection figures then cover fewer clients.
+    if ((res.mode === 'conns' || res.mode === 'churn') && num(res, 'ok') < num(res, 'conns')) {
+      issues.push(`connected ${fmt(num(res, 'ok'))} of ${fmt(num(res, 'conns'))}`);
+    }
     if (res.mode === 'pubsub' && num(res, 'expected') > 0 && num(res, 'lost') > 0) {
       issues.push(`(${((100 * num(res, 'lost')) / num(res, 'expected')).toFixed(2)} % of expected)`);
     }

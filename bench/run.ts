@@ -115,6 +115,11 @@ async function runOne(
       await runLoadgen(loadgen, [...s.args(s.warmupS), '--port', String(b.port)], s.timeoutMs(s.warmupS));
     record.result = await runLoadgen(loadgen, args, s.timeoutMs(d));
     record.invalid = generatorBound(record.result);
+    // A broker that accepted no client at all (e.g. a listener it could not start) has no figure, only an error.
+    if (record.result.ok === 0) {
+      record.error = `no client connected${b.stderrTail() ? `: ${b.stderrTail().trim().split('\n').pop()}` : ''}`;
+      delete record.result;
+    }
   } catch (err) {
     record.error = err instanceof Error ? err.message : String(err);
   } finally {

@@ -88,6 +88,8 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
   private smallBytes = 0;
   /** Packets being joined during a bulk send (beginGather / endGather). */
   private batch: PublishBatch | null = null;
+  /** Destroys a closed stream whose peer never finishes the close; cleared once the stream is gone. */
+  private linger: NodeJS.Timeout | null = null;
 
   constructor(
     readonly broker: BrokerCore,
@@ -347,8 +349,12 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
     // reading what an unauthenticated peer may still stream at us, as Mosquitto closes its socket at once.
     if (unauthenticated) this.stream.once('finish', destroyAfterFinish);
     // A peer that never reads would keep the socket half-open for ever: give it a moment, then destroy.
-    const timer = setTimeout(destroyStream, 2000, this.stream);
-    timer.unref();
+    // Cleared when the stream closes: a pending timer would keep the socket and this connection alive for 2 s,
+    // long enough for every short-lived client to be promoted to the old generation (RSS after churn).
+    if (!this.stream.destroyed) {
+      this.linger = setTimeout(destroyStream, 2000, this.stream);
+      this.linger.unref();
+    }
   }
 
   /** @internal from the shared stream listeners */
@@ -364,6 +370,10 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
 
   /** @internal from the shared stream listeners */
   onStreamClosed(): void {
+    if (this.linger !== null) {
+      clearTimeout(this.linger);
+      this.linger = null;
+    }
     release(this);
     this.broker.preConnect.release(this);
     if (!this.closing) {
