@@ -101,7 +101,6 @@ export class SqliteStore implements PersistenceStore {
       ),
       deleteSession: p('DELETE FROM sessions WHERE client_id = ?'),
       deleteSessionSubs: p('DELETE FROM subscriptions WHERE client_id = ?'),
-      deleteSessionDeliveries: p('DELETE FROM deliveries WHERE client_id = ?'),
       deleteSessionQos2: p('DELETE FROM incoming_qos2 WHERE client_id = ?'),
       saveSubscription: p(
         `INSERT OR REPLACE INTO subscriptions (client_id, filter, match_filter, share_group, qos, no_local,
@@ -278,10 +277,14 @@ export class SqliteStore implements PersistenceStore {
 
   deleteSession(clientId: string, deliveries: Iterable<DeliveryRecord>): void {
     const st = this.write();
-    for (const d of deliveries) if (d.seq !== 0) this.unref(d.message);
+    // By seq, with the turn's other deletes: no index on client_id to maintain for every delivery.
+    for (const d of deliveries) {
+      if (d.seq === 0) continue;
+      this.deadDeliveries.push(d.seq);
+      this.unref(d.message);
+    }
     this.run(st.deleteSession!, clientId);
     this.run(st.deleteSessionSubs!, clientId);
-    this.run(st.deleteSessionDeliveries!, clientId);
     this.run(st.deleteSessionQos2!, clientId);
   }
 

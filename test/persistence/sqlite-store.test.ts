@@ -241,6 +241,10 @@ test('a message row goes when its last delivery or retained reference goes', () 
   store.deleteSession('b', [b]);
   store.commit();
   assert.equal(rows(), 1);
+  // The session's deliveries went by seq (no client_id index since version 4).
+  const reader = new Database(file, { readonly: true });
+  assert.equal((reader.prepare('SELECT count(*) AS n FROM deliveries').get() as { n: number }).n, 0);
+  reader.close();
   store.setRetained('t', undefined, m);
   store.commit();
   assert.equal(rows(), 0);
@@ -365,6 +369,8 @@ test('a version 3 database is migrated to version 4 in place: old rows keep thei
   assert.deepEqual([check.counts.messages, check.counts.deliveries], [2, 2]);
   const db = new Database(file, { readonly: true });
   assert.equal(db.pragma('user_version', { simple: true }), 4);
+  const index = db.prepare("SELECT name FROM sqlite_master WHERE name = 'deliveries_by_client'").get();
+  assert.equal(index, undefined);
   db.close();
   const again = new SqliteStore(file);
   assert.deepEqual(
