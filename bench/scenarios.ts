@@ -222,9 +222,19 @@ export const SCENARIOS: readonly Scenario[] = [
     figures: [rate('msg/s')],
     timeoutMs: pubsubTimeout,
   },
+  {
+    id: 'persist-full',
+    number: '9c',
+    title: 'persist: same, `persistence_sync full` (fsync per commit)',
+    brokers: ['culex'],
+    brokerOptions: { persistence: true, persistenceSync: 'full' },
+    args: persistArgs,
+    figures: [rate('msg/s')],
+    timeoutMs: pubsubTimeout,
+  },
 ];
 
-/** BENCH_SCENARIOS: comma-separated ids or numbers; "persist" selects both persistence runs. */
+/** BENCH_SCENARIOS: comma-separated ids or numbers; "persist" selects the three persistence runs. */
 export function selectScenarios(spec: string | undefined): Scenario[] {
   if (spec === undefined || spec.trim() === '' || spec.trim() === 'all') return [...SCENARIOS];
   const wanted = spec.split(',').map((s) => s.trim().toLowerCase());
