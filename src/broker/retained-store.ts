@@ -3,9 +3,16 @@
 
 import type { Message } from './message.js';
 
+/** One topic level; `children` is created on first use (most nodes of a large store are leaves). */
 class RetainedNode {
-  readonly children = new Map<string, RetainedNode>();
-  message: Message | undefined;
+  children: Map<string, RetainedNode> | null = null;
+  message: Message | undefined = undefined;
+}
+
+const NO_CHILDREN: ReadonlyMap<string, RetainedNode> = new Map();
+
+function childrenOf(node: RetainedNode): ReadonlyMap<string, RetainedNode> {
+  return node.children ?? NO_CHILDREN;
 }
 
 /**
@@ -40,6 +47,7 @@ export class TrieRetainedStore implements RetainedStore {
     message.keepLong();
     let node = this.root;
     for (const level of levels) {
+      node.children ??= new Map();
       let next = node.children.get(level);
       if (next === undefined) {
         next = new RetainedNode();
@@ -54,7 +62,7 @@ export class TrieRetainedStore implements RetainedStore {
   get(topic: string): Message | undefined {
     let node: RetainedNode | undefined = this.root;
     for (const level of topic.split('/')) {
-      node = node.children.get(level);
+      node = node.children?.get(level);
       if (node === undefined) return undefined;
     }
     return node.message;
@@ -71,7 +79,7 @@ export class TrieRetainedStore implements RetainedStore {
     while (stack.length > 0) {
       const node = stack.pop()!;
       if (node.message !== undefined) yield node.message;
-      for (const c of node.children.values()) stack.push(c);
+      for (const c of childrenOf(node).values()) stack.push(c);
     }
   }
 
@@ -90,7 +98,7 @@ export class TrieRetainedStore implements RetainedStore {
       const next: RetainedNode[] = [];
       if (part === '+') {
         for (const node of frontier) {
-          for (const [level, child] of node.children) {
+          for (const [level, child] of childrenOf(node)) {
             // [MQTT-4.7.2-1] wildcards at the first level do not match `$` topics.
             if (i === 0 && level.startsWith('$')) continue;
             next.push(child);
@@ -98,7 +106,7 @@ export class TrieRetainedStore implements RetainedStore {
         }
       } else {
         for (const node of frontier) {
-          const child = node.children.get(part);
+          const child = node.children?.get(part);
           if (child !== undefined) next.push(child);
         }
       }
@@ -111,14 +119,14 @@ export class TrieRetainedStore implements RetainedStore {
     // "a/#" matches "a" itself too.
     if (!atRoot) this.take(node, now, out);
     const stack: RetainedNode[] = [];
-    for (const [level, next] of node.children) {
+    for (const [level, next] of childrenOf(node)) {
       if (atRoot && level.startsWith('$')) continue;
       stack.push(next);
     }
     while (stack.length > 0) {
       const n = stack.pop()!;
       this.take(n, now, out);
-      for (const c of n.children.values()) stack.push(c);
+      for (const c of childrenOf(n).values()) stack.push(c);
     }
   }
 
@@ -138,16 +146,18 @@ export class TrieRetainedStore implements RetainedStore {
     const path: RetainedNode[] = [];
     let node: RetainedNode = this.root;
     for (const level of levels) {
-      const next = node.children.get(level);
+      const next = node.children?.get(level);
       if (next === undefined) return false;
       path.push(node);
       node = next;
     }
     if (node.message === undefined) return false;
     node.message = undefined;
-    for (let i = path.length - 1; i >= 0 && node.message === undefined && node.children.size === 0; i--) {
+    for (let i = path.length - 1; i >= 0 && node.message === undefined && node.children === null; i--) {
       const parent = path[i]!;
-      parent.children.delete(levels[i]!);
+      const children = parent.children!;
+      children.delete(levels[i]!);
+      if (children.size === 0) parent.children = null;
       node = parent;
     }
     return true;
