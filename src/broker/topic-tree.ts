@@ -57,7 +57,7 @@ export class TopicTree {
   }
 
   add(entry: SubscriptionEntry): void {
-    this.cache.clear();
+    this.invalidate();
     this.count++;
     if (entry.shareGroup !== undefined) {
       const key = `${entry.shareGroup}\0${entry.matchFilter}`;
@@ -88,7 +88,7 @@ export class TopicTree {
   }
 
   remove(entry: SubscriptionEntry): void {
-    this.cache.clear();
+    this.invalidate();
     if (entry.shareGroup !== undefined) {
       const key = `${entry.shareGroup}\0${entry.matchFilter}`;
       const group = this.groups.get(key);
@@ -100,6 +100,11 @@ export class TopicTree {
     }
     const levels = entry.matchFilter.split('/');
     if (this.removeAt(levels, entry)) this.count--;
+  }
+
+  /** Clearing a Map allocates a new table even when empty: a restore of a million subscriptions made that much garbage. */
+  private invalidate(): void {
+    if (this.cache.size > 0) this.cache.clear();
   }
 
   /** All subscriptions matching a topic name. The result is shared and must not be kept across changes. */
