@@ -30,8 +30,12 @@ interface Running {
   child: ChildProcess;
   port: number;
   startMs: number;
+  /** CPU time used until listening, ms. */
+  startCpuMs: number;
   ask(cmd: ScaleRequest['cmd'], dir?: string): Promise<ScaleAnswer>;
   rssMiB(): number;
+  /** CPU time the broker used so far (user + system), ms. */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -70,6 +74,7 @@ async function start(broker: 'culex' | 'mosquitto', work: string, db?: string): 
   const child = spawn('taskset', ['-c', '1', ...argv], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   await waitListening(port, child);
   const startMs = performance.now() - t0;
+  const startCpuMs = cpuOf(child.pid ?? 0);
   let id = 0;
   const pending = new Map<number, (a: ScaleAnswer) => void>();
   child.on('message', (a: ScaleAnswer) => pending.get(a.id)?.(a));
@@ -77,6 +82,7 @@ async function start(broker: 'culex' | 'mosquitto', work: string, db?: string): 
     child,
     port,
     startMs,
+    startCpuMs,
     ask(cmd, dir) {
       const req: ScaleRequest = { id: ++id, cmd, ...(dir === undefined ? {} : { dir }) };
       return new Promise((res) => {
@@ -88,11 +94,19 @@ async function start(broker: 'culex' | 'mosquitto', work: string, db?: string): 
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
     },
+    cpuMs: () => cpuOf(child.pid ?? 0),
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
     },
   };
+}
+
+/** User + system CPU time of a process, ms (from /proc; clock ticks of 10 ms). */
+function cpuOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 const settle = async (b: Running, broker: string): Promise<void> => {
@@ -223,9 +237,17 @@ function probe(client: ScaleClient): { stop(): Promise<number> } {
 }
 
 async function startupFigures(b: Running, empty: Running): Promise<Record<string, number>> {
+  const startCpuMs = b.cpuMs();
   const startLag = (await b.ask('lag')).maxLagMs ?? 0;
   await settle(b, 'culex');
-  return { startMs: b.startMs, emptyStartMs: empty.startMs, startupMaxLagMs: startLag, rssMiB: b.rssMiB() };
+  return {
+    startMs: b.startMs,
+    startCpuMs,
+    emptyStartMs: empty.startMs,
+    emptyStartCpuMs: empty.startCpuMs,
+    startupMaxLagMs: startLag,
+    rssMiB: b.rssMiB(),
+  };
 }
 
 /** Part "retained": N retained messages restored from SQLite, then a `#` subscriber, with a probe client. */
@@ -266,9 +288,11 @@ async function retainedPart(work: string, empty: Running, out: Record<string, un
     };
   });
   const s0 = performance.now();
+  const c0 = b.cpuMs();
   await sub.subscribe(['#']);
   await done;
   figures.hashReceiveAllMs = performance.now() - s0;
+  figures.hashBrokerCpuMs = b.cpuMs() - c0;
   figures.hashMaxLagMs = (await b.ask('lag')).maxLagMs ?? 0;
   figures.probeMaxRttMs = await p.stop();
   figures.peakRssMiB = b.rssMiB();

@@ -207,7 +207,8 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'persist-off',
     number: '9a',
     title: 'persist: 10 pairs, QoS 1, clean session 0, persistence off',
-    brokers: ['culex'],
+    // Mosquitto for reference: its `persistence true` saves on autosave_interval / shutdown, not per message.
+    brokers: ['culex', 'mosquitto'],
     args: persistArgs,
     figures: [rate('msg/s')],
     timeoutMs: pubsubTimeout,
@@ -216,7 +217,7 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'persist-on',
     number: '9b',
     title: 'persist: same, `persistence true`',
-    brokers: ['culex'],
+    brokers: ['culex', 'mosquitto'],
     brokerOptions: { persistence: true },
     args: persistArgs,
     figures: [rate('msg/s')],

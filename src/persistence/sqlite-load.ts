@@ -87,7 +87,7 @@ export function loadState(
     messages.set(row.id, messageFromRow(row));
     rowed.add(row.id);
   }
-  for (const row of db.prepare('SELECT * FROM sessions').all() as Array<Record<string, unknown>>) {
+  for (const row of rows(db, 'SELECT * FROM sessions')) {
     state.sessions.push({
       clientId: row.client_id as string,
       expiryInterval: row.expiry_interval as number,
@@ -96,7 +96,7 @@ export function loadState(
       listenerPort: (row.listener_port as number | null) ?? undefined,
     });
   }
-  for (const row of db.prepare('SELECT * FROM subscriptions').all() as Array<Record<string, unknown>>) {
+  for (const row of rows(db, 'SELECT * FROM subscriptions')) {
     state.subscriptions.push(subscriptionFromRow(row));
   }
   for (const row of db.prepare('SELECT * FROM deliveries ORDER BY seq').iterate() as IterableIterator<
@@ -124,19 +124,13 @@ export function loadState(
     };
     state.deliveries.push(d);
   }
-  for (const row of db.prepare('SELECT * FROM incoming_qos2').all() as Array<{
-    client_id: string;
-    packet_id: number;
-  }>) {
+  for (const row of rows<{ client_id: string; packet_id: number }>(db, 'SELECT * FROM incoming_qos2')) {
     state.incomingQos2.push({ clientId: row.client_id, packetId: row.packet_id });
   }
-  for (const row of db.prepare('SELECT * FROM retained').all() as Array<{
-    topic: string;
-    message_id: number;
-  }>) {
+  for (const row of rows<{ topic: string; message_id: number }>(db, 'SELECT * FROM retained')) {
     state.retained.push(ref(messages.get(row.message_id)!));
   }
-  for (const row of db.prepare('SELECT * FROM wills').all() as Array<Record<string, unknown>>) {
+  for (const row of rows(db, 'SELECT * FROM wills')) {
     const properties = decodeProperties(row.properties as string | null);
     const will = {
       topic: row.topic as string,
@@ -153,6 +147,14 @@ export function loadState(
     });
   }
   return { state, refs };
+}
+
+/**
+ * A table's rows one at a time: each row object dies young, where `.all()` would keep a million of them alive
+ * to the end of the restore and have the collector copy them all to the old generation.
+ */
+function rows<T = Record<string, unknown>>(db: Database.Database, sql: string): IterableIterator<T> {
+  return db.prepare(sql).iterate() as IterableIterator<T>;
 }
 
 function messageFromRow(row: MessageRow): StoredMessage {
