@@ -52,8 +52,13 @@ export function sendRetained(conn: Connection, entry: SubscriptionEntry, created
     store.scan?.(entry.matchFilter) ??
     new MatchedScan(store, store.match(entry.matchFilter, conn.broker.now));
   const subIds = entry.identifier === 0 ? undefined : [entry.identifier];
-  runChunk({ conn, entry, scan, subIds, started: false });
+  const job: RetainedJob = { conn, entry, scan, subIds, started: false };
+  running.set(entry, job);
+  runChunk(job);
 }
+
+/** The delivery running for each subscription: a SUBSCRIBE repeated meanwhile starts over and ends the old one. */
+const running = new WeakMap<SubscriptionEntry, RetainedJob>();
 
 /** Reused for every chunk (chunks never overlap: each runs to its end synchronously). */
 const chunk: Message[] = [];
@@ -63,6 +68,7 @@ function runChunk(job: RetainedJob): void {
   const session = conn.session;
   // The client went, or dropped / replaced the subscription: the rest is not for it any more.
   if (!conn.online || session === null || session.subscriptions.get(entry.filter) !== entry) return;
+  if (running.get(entry) !== job) return;
   if (job.started && conn.congested) {
     conn.stream.once('drain', () => runChunk(job));
     return;
@@ -87,4 +93,5 @@ function runChunk(job: RetainedJob): void {
     conn.endGather();
   }
   if (more) setImmediate(runChunk, job);
+  else running.delete(entry);
 }

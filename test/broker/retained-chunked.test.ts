@@ -108,3 +108,19 @@ test('a retained message replaced while the delivery runs is not sent after its 
     client.disconnect();
   });
 });
+
+test('a SUBSCRIBE repeated during the retained delivery starts it over once [MQTT-3.8.4-3], not twice in parallel', async () => {
+  await withBroker({}, async ({ port }) => {
+    await storeRetained(port);
+    const { client } = await RawClient.connect(port, { clientId: 'again' });
+    const sub = encodePacket(subscribePacket(1, [['r/#', 0]]), 4);
+    client.send(Buffer.concat([sub, sub, encodePacket({ type: 12 }, 4)]));
+    const seen = await readUntil(client, (s) => publishes(s).length >= COUNT + RETAINED_CHUNK);
+    // Whatever a second, stale delivery would still send has had its turns after one more round trip.
+    client.send({ type: 12 });
+    seen.push(...(await readUntil(client, (s) => s.filter((p) => p.type === 13).length === 1)));
+    // The first chunk of the first delivery, then the whole second one.
+    assert.equal(publishes(seen).length, COUNT + RETAINED_CHUNK);
+    client.disconnect();
+  });
+});
