@@ -11,6 +11,8 @@ export const ALL_BROKERS: readonly BrokerName[] = ['culex', 'mosquitto', 'aedes'
 export interface BrokerStartOptions {
   /** Culex only: `persistence true` with a fresh persistence_location. */
   persistence?: boolean;
+  /** Culex only, with `persistence`: `persistence_sync full` (fsync every commit) instead of the default normal. */
+  persistenceSync?: 'full';
   /** TCP_NODELAY on every broker (`set_tcp_nodelay true`; Aedes `noDelay`); Culex has it on by default. */
   nodelay?: boolean;
   /** `max_queued_messages` for every broker (default 100000, so that the throughput scenarios drop nothing). */
@@ -103,6 +105,7 @@ function mosquittoConf(
   nodelay: boolean,
   maxQueued: number,
   extras: ListenerExtras,
+  sync: 'full' | undefined,
 ): string {
   const lines = [
     `listener ${port} 127.0.0.1`,
@@ -116,6 +119,7 @@ function mosquittoConf(
     'log_type error',
   ];
   if (persistenceDir !== undefined) lines.push('persistence true', `persistence_location ${persistenceDir}/`);
+  if (persistenceDir !== undefined && sync !== undefined) lines.push(`persistence_sync ${sync}`);
   if (nodelay) lines.push('set_tcp_nodelay true');
   return `${lines.join('\n')}\n`;
 }
@@ -215,6 +219,7 @@ export async function startBroker(
       options.nodelay === true,
       options.maxQueuedMessages ?? 100_000,
       extras,
+      options.persistenceSync,
     ),
   );
   const argv = command(name, port, conf, paths, extras);

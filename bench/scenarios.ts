@@ -277,7 +277,8 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'persist-off',
     number: '9a',
     title: 'persist: 10 pairs, QoS 1, clean session 0, persistence off',
-    brokers: ['culex'],
+    // Mosquitto for reference: its `persistence true` saves on autosave_interval / shutdown, not per message.
+    brokers: ['culex', 'mosquitto'],
     args: persistArgs,
     figures: [rate('msg/s')],
     timeoutMs: pubsubTimeout,
@@ -286,15 +287,25 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'persist-on',
     number: '9b',
     title: 'persist: same, `persistence true`',
-    brokers: ['culex'],
+    brokers: ['culex', 'mosquitto'],
     brokerOptions: { persistence: true },
+    args: persistArgs,
+    figures: [rate('msg/s')],
+    timeoutMs: pubsubTimeout,
+  },
+  {
+    id: 'persist-full',
+    number: '9c',
+    title: 'persist: same, `persistence_sync full` (fsync per commit)',
+    brokers: ['culex'],
+    brokerOptions: { persistence: true, persistenceSync: 'full' },
     args: persistArgs,
     figures: [rate('msg/s')],
     timeoutMs: pubsubTimeout,
   },
 ];
 
-/** BENCH_SCENARIOS: comma-separated ids or numbers; "persist" selects both persistence runs. */
+/** BENCH_SCENARIOS: comma-separated ids or numbers; "persist" selects the three persistence runs. */
 export function selectScenarios(spec: string | undefined): Scenario[] {
   if (spec === undefined || spec.trim() === '' || spec.trim() === 'all') return [...SCENARIOS];
   const wanted = spec.split(',').map((s) => s.trim().toLowerCase());

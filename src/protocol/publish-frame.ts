@@ -45,8 +45,8 @@ export class PublishFrame {
   /** Message properties minus those set per subscriber, pre-encoded without a length prefix. */
   private readonly baseProps: Buffer;
   private readonly expiry: number | undefined;
-  /** QoS 0 packets without per-subscriber data, indexed by version * 2 + retain. */
-  private readonly qos0: (Buffer | undefined)[] = [];
+  /** QoS 0 packets without per-subscriber data, indexed by (version - 3) * 2 + retain; made on first use. */
+  private qos0: (Buffer | undefined)[] | null = null;
   /**
    * Long-lived frames (retained messages) cache their packets in memory of their own: a slice of the shared
    * output slab would keep the whole 64 KiB slab alive for as long as the message is retained.
@@ -132,12 +132,14 @@ export class PublishFrame {
   ): number {
     const custom = version === 5 && hasExtra(extra);
     if (qos === 0 && !dup && !custom) {
-      const key = version * 2 + (retain ? 1 : 0);
-      let cached = this.qos0[key];
+      const key = (version - 3) * 2 + (retain ? 1 : 0);
+      this.qos0 ??= [undefined, undefined, undefined, undefined, undefined, undefined];
+      const packets = this.qos0;
+      let cached = packets[key];
       if (cached === undefined) {
         cached = this.build(version, 0, retain, false, 0, undefined, true);
         if (this.ownMemory) cached = ownCopy(cached);
-        this.qos0[key] = cached;
+        packets[key] = cached;
       }
       sink.write(cached);
       return cached.length;
