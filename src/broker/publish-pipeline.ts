@@ -29,12 +29,18 @@ export type PublishInterceptor = (
 ) => boolean;
 
 export class PublishPipeline {
-  private interceptors: PublishInterceptor[] = [];
+  protected interceptors: PublishInterceptor[] = [];
   /** Set while route() runs; messages published meanwhile wait in `deferred` (bounded by MAX_DEFERRED). */
   private routing = false;
   private deferred: Message[] = [];
 
-  constructor(private readonly core: BrokerCore) {}
+  /** `previous`: the pipeline this one replaces (cluster mode on or off); its interceptors carry over. */
+  constructor(
+    protected readonly core: BrokerCore,
+    previous?: PublishPipeline,
+  ) {
+    if (previous !== undefined) this.interceptors = previous.interceptors;
+  }
 
   addInterceptor(interceptor: PublishInterceptor): void {
     this.interceptors = [...this.interceptors, interceptor];
@@ -47,14 +53,17 @@ export class PublishPipeline {
   /**
    * Accepts a message: interceptors, retained store, then every matching session. Returns how many subscriptions
    * matched, counting those that get nothing (No Local, read denied), as Mosquitto counts them.
-   * $SYS and log-topic messages are not counted as received nor persisted, as in Mosquitto.
+   * $SYS and log-topic messages are not counted as received nor persisted, as in Mosquitto; nor are messages
+   * from another node of a cluster (origin 'cluster'), which are not forwarded again either.
    */
   publish(message: Message, from: Session | null, origin: PublishOrigin): number {
     const core = this.core;
     const client = from?.connection ?? null;
     const interceptors = this.interceptors;
     for (let i = 0; i < interceptors.length; i++) if (interceptors[i]!(message, client, origin)) return 0;
-    const internal = origin === 'sys' || origin === 'log';
+    // A message from another node was counted, persisted and forwarded by the node that received it (the
+    // cluster's retained store ignores it too: retained changes reach every node on their own channel).
+    const internal = origin === 'sys' || origin === 'log' || origin === 'cluster';
     if (!internal) core.stats.messagesReceived++;
     // [MQTT-3.3.1-5] store (or with an empty payload delete [MQTT-3.3.1-6]) the retained message of the topic.
     if (message.retain) {
@@ -130,8 +139,16 @@ export class PublishPipeline {
     return true;
   }
 
-  /** One member of a share group gets the message; `exclude` must not (the one it is being taken back from). */
+  /**
+   * One member of a share group gets the message; `exclude` must not (the one it is being taken back from). A
+   * cluster's pipeline overrides it: the member may be on another node.
+   */
   deliverShared(group: ShareGroup, message: Message, exclude?: Session): boolean {
+    return this.deliverHere(group, message, exclude);
+  }
+
+  /** One member of a share group on this node gets the message. */
+  deliverHere(group: ShareGroup, message: Message, exclude?: Session): boolean {
     const chosen = this.core.router.chooseShared(group, exclude);
     const subIds = chosen.identifier === 0 ? undefined : [chosen.identifier];
     return this.forward(chosen.session, message, chosen.qos, chosen.retainAsPublished, subIds, group);
