@@ -23,17 +23,12 @@ import { JOIN_BYTES, JOIN_MAX, joinChunks } from './output-join.js';
 import { traceOutgoing } from './packet-trace.js';
 import { MAX_PENDING_PACKETS, preConnectPacketLimit } from './preconnect-budget.js';
 import type { Session } from './session.js';
+import { attachStream, destroyAfterFinish, destroyStream, type StreamOwner } from './stream-listeners.js';
 import type { OutgoingTopicAliases } from './topic-alias-out.js';
 
 export type ConnectionState = 'new' | 'authenticating' | 'connected' | 'closed';
 
-/** The stream property through which the shared stream listeners find their connection. */
-const OWNER = Symbol('culex.connection');
-interface Owned {
-  [OWNER]: Connection;
-}
-
-export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
+export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, StreamOwner {
   readonly decoder: PacketDecoder;
   state: ConnectionState = 'new';
   clientId = '';
@@ -104,12 +99,7 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
       connectFirst: true,
     });
     this.lastReceived = this.connectedAt = broker.now;
-    // Shared listeners that find us through the stream: no closures per connection (idle memory).
-    (stream as Duplex & Owned)[OWNER] = this;
-    stream.on('data', streamData);
-    stream.on('error', streamError);
-    stream.on('close', streamClosed);
-    stream.on('drain', streamDrain);
+    attachStream(stream, this);
   }
 
   get listenerPort(): number {
@@ -390,32 +380,8 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
   }
 }
 
-function streamData(this: Duplex & Owned, chunk: Buffer): void {
-  this[OWNER].onData(chunk);
-}
-
-function streamError(this: Duplex & Owned, err: Error): void {
-  this[OWNER].onStreamError(err);
-}
-
-function streamClosed(this: Duplex & Owned): void {
-  this[OWNER].onStreamClosed();
-}
-
-function streamDrain(this: Duplex & Owned): void {
-  this[OWNER].onDrain();
-}
-
 function uncork(connection: Connection): void {
   // With writes pending in the persistence store, the output waits for their commit (group commit).
   if (connection.broker.holdOutput(connection)) return;
   connection.flush();
-}
-
-function destroyAfterFinish(this: Duplex): void {
-  this.destroy();
-}
-
-function destroyStream(stream: Duplex): void {
-  stream.destroy();
 }
