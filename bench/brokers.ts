@@ -1,5 +1,5 @@
 // Starts one broker (Culex, Mosquitto or Aedes) pinned to its core, waits until it listens, and stops it.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,10 +11,45 @@ export const ALL_BROKERS: readonly BrokerName[] = ['culex', 'mosquitto', 'aedes'
 export interface BrokerStartOptions {
   /** Culex only: `persistence true` with a fresh persistence_location. */
   persistence?: boolean;
+  /** Culex only, with `persistence`: `persistence_sync full` (fsync every commit) instead of the default normal. */
+  persistenceSync?: 'full';
   /** TCP_NODELAY on every broker (`set_tcp_nodelay true`; Aedes `noDelay`); Culex has it on by default. */
   nodelay?: boolean;
   /** `max_queued_messages` for every broker (default 100000, so that the throughput scenarios drop nothing). */
   maxQueuedMessages?: number;
+  /** TLS on the listener, with a fresh self-signed P-256 certificate (`certfile` / `keyfile`; needs `openssl`). */
+  tls?: boolean;
+  /** `protocol websockets` on the listener (MQTT over WebSocket). */
+  websockets?: boolean;
+}
+
+/** The listener's extra lines for TLS and WebSockets; the certificate is made in `work` for this run only. */
+interface ListenerExtras {
+  cert?: { certfile: string; keyfile: string };
+  websockets: boolean;
+}
+
+function makeCertificate(work: string): { certfile: string; keyfile: string } {
+  const certfile = join(work, 'cert.pem');
+  const keyfile = join(work, 'key.pem');
+  // A P-256 key: the cheapest common handshake, so the scenario measures per-connection costs, not RSA.
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'].concat([
+      '-subj',
+      '/CN=127.0.0.1',
+      '-days',
+      '2',
+      '-keyout',
+      keyfile,
+      '-out',
+      certfile,
+    ]),
+    { stdio: 'ignore' },
+  );
+  // Started as root, the brokers read it as the "mosquitto" user.
+  chmodSync(keyfile, 0o644);
+  return { certfile, keyfile };
 }
 
 export interface RunningBroker {
@@ -69,20 +104,33 @@ function mosquittoConf(
   persistenceDir: string | undefined,
   nodelay: boolean,
   maxQueued: number,
+  extras: ListenerExtras,
+  sync: 'full' | undefined,
 ): string {
   const lines = [
     `listener ${port} 127.0.0.1`,
+    ...(extras.websockets ? ['protocol websockets'] : []),
+    ...(extras.cert === undefined
+      ? []
+      : [`certfile ${extras.cert.certfile}`, `keyfile ${extras.cert.keyfile}`]),
     'allow_anonymous true',
     `max_queued_messages ${maxQueued}`,
     'log_dest stderr',
     'log_type error',
   ];
   if (persistenceDir !== undefined) lines.push('persistence true', `persistence_location ${persistenceDir}/`);
+  if (persistenceDir !== undefined && sync !== undefined) lines.push(`persistence_sync ${sync}`);
   if (nodelay) lines.push('set_tcp_nodelay true');
   return `${lines.join('\n')}\n`;
 }
 
-function command(name: BrokerName, port: number, conf: string, paths: BrokerPaths): string[] {
+function command(
+  name: BrokerName,
+  port: number,
+  conf: string,
+  paths: BrokerPaths,
+  extras: ListenerExtras,
+): string[] {
   switch (name) {
     case 'culex':
       return [
@@ -94,8 +142,14 @@ function command(name: BrokerName, port: number, conf: string, paths: BrokerPath
       ];
     case 'mosquitto':
       return ['mosquitto', '-c', conf];
-    case 'aedes':
-      return [process.execPath, paths.aedesScript, String(port)];
+    case 'aedes': {
+      const transport = extras.websockets
+        ? ['ws']
+        : extras.cert === undefined
+          ? []
+          : ['tls', extras.cert.certfile, extras.cert.keyfile];
+      return [process.execPath, paths.aedesScript, String(port), ...transport];
+    }
   }
 }
 
@@ -149,11 +203,26 @@ export async function startBroker(
   if (persistenceDir !== undefined) mkdirSync(persistenceDir, { mode: 0o777 });
   if (persistenceDir !== undefined) chmodSync(persistenceDir, 0o777);
   const conf = join(work, 'broker.conf');
+  let extras: ListenerExtras;
+  try {
+    extras = { websockets: options.websockets === true };
+    if (options.tls === true) extras.cert = makeCertificate(work);
+  } catch (err) {
+    rmSync(work, { recursive: true, force: true });
+    throw new BrokerStartError(name, `${name}: cannot make a TLS certificate (openssl): ${String(err)}`);
+  }
   writeFileSync(
     conf,
-    mosquittoConf(port, persistenceDir, options.nodelay === true, options.maxQueuedMessages ?? 100_000),
+    mosquittoConf(
+      port,
+      persistenceDir,
+      options.nodelay === true,
+      options.maxQueuedMessages ?? 100_000,
+      extras,
+      options.persistenceSync,
+    ),
   );
-  const argv = command(name, port, conf, paths);
+  const argv = command(name, port, conf, paths, extras);
   const child = spawn('taskset', ['-c', BROKER_CORE, ...argv], {
     cwd: work,
     stdio: ['ignore', 'ignore', 'pipe'],

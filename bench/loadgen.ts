@@ -13,13 +13,16 @@ export function loadgenPaths(benchSourceDir: string): { source: string; binary: 
   return { source: join(dir, 'loadgen.c'), binary: join(dir, 'build', 'loadgen') };
 }
 
-/** `cc -O2` into bench/loadgen/build/ when the binary is missing or older than its source, then self-test. */
+/** `cc -O2` (with TLS when OpenSSL's headers are there) into bench/loadgen/build/ when missing or stale; self-test. */
 export function ensureLoadgen(benchSourceDir: string): string {
   const { source, binary } = loadgenPaths(benchSourceDir);
   const stale = !existsSync(binary) || statSync(binary).mtimeMs < statSync(source).mtimeMs;
   if (stale) {
     mkdirSync(join(benchSourceDir, 'loadgen', 'build'), { recursive: true });
-    execFileSync('cc', ['-O2', '-Wall', '-o', binary, source], { stdio: 'inherit' });
+    // TLS clients need OpenSSL's headers (libssl-dev); without them the TLS scenario reports an error.
+    const tls = existsSync('/usr/include/openssl/ssl.h') ? ['-DWITH_TLS'] : [];
+    const libs = tls.length > 0 ? ['-lssl', '-lcrypto'] : [];
+    execFileSync('cc', ['-O2', '-Wall', ...tls, '-o', binary, source, ...libs], { stdio: 'inherit' });
     // A fresh build proves it reassembles split packets before any figure is trusted.
     execFileSync(binary, ['--selftest'], { stdio: ['ignore', 'ignore', 'pipe'] });
   }

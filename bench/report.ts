@@ -71,7 +71,7 @@ export function summarize(
   return rows;
 }
 
-function fmt(v: number | undefined): string {
+export function fmt(v: number | undefined): string {
   if (v === undefined || !Number.isFinite(v)) return '-';
   if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
   if (Math.abs(v) >= 100) return v.toFixed(0);
@@ -124,6 +124,11 @@ export function anomalies(runs: readonly RunRecord[]): string[] {
     count('sub_failed', 'failed subscribes');
     count('protocol_errors', 'protocol errors');
     count('inflight_left', 'unacknowledged at end');
+    count('unexpected_closes', 'closed by the broker before DISCONNECT');
+    // The generator's connect phase is bounded (30 s): per-connection figures then cover fewer clients.
+    if ((res.mode === 'conns' || res.mode === 'churn') && num(res, 'ok') < num(res, 'conns')) {
+      issues.push(`connected ${fmt(num(res, 'ok'))} of ${fmt(num(res, 'conns'))}`);
+    }
     if (res.mode === 'pubsub' && num(res, 'expected') > 0 && num(res, 'lost') > 0) {
       issues.push(`(${((100 * num(res, 'lost')) / num(res, 'expected')).toFixed(2)} % of expected)`);
     }

@@ -11,6 +11,7 @@ import {
   type RunningBroker,
   startBroker,
 } from './brokers.js';
+import { writeChart } from './chart.js';
 import { ensureLoadgen, runLoadgen } from './loadgen.js';
 import { anomalies, cpuLines, type RunRecord, renderTable, summarize } from './report.js';
 import { generatorBound, type Scenario, selectScenarios } from './scenarios.js';
@@ -114,6 +115,11 @@ async function runOne(
       await runLoadgen(loadgen, [...s.args(s.warmupS), '--port', String(b.port)], s.timeoutMs(s.warmupS));
     record.result = await runLoadgen(loadgen, args, s.timeoutMs(d));
     record.invalid = generatorBound(record.result);
+    // A broker that accepted no client at all (e.g. a listener it could not start) has no figure, only an error.
+    if (record.result.ok === 0) {
+      record.error = `no client connected${b.stderrTail() ? `: ${b.stderrTail().trim().split('\n').pop()}` : ''}`;
+      delete record.result;
+    }
   } catch (err) {
     record.error = err instanceof Error ? err.message : String(err);
   } finally {
@@ -193,6 +199,10 @@ async function main(): Promise<void> {
   };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`results: ${file}`);
+  // The same table as a chart, next to the JSON (the README shows a copy: docs/bench.svg).
+  const chart = file.replace(/\.json$/, '.svg');
+  await writeChart(report, chart);
+  console.log(`chart: ${chart}`);
 }
 
 main().catch((err: unknown) => {

@@ -69,6 +69,40 @@ const fixedRateLatency = {
   timeoutMs: pubsubTimeout,
 };
 
+const connRate: Figure = {
+  name: 'connection rate',
+  unit: 'conn/s',
+  higherIsBetter: true,
+  read: (r) => num(r, 'conn_rate'),
+};
+const kibPerConn: Figure = {
+  name: 'broker RSS per conn',
+  unit: 'KiB',
+  higherIsBetter: false,
+  rateBound: false,
+  read: (r) => num(r, 'kb_per_conn'),
+};
+
+/** Idle clients held for 6 s (PINGREQ every 5 s): connection rate and the broker's RSS growth per connection. */
+function idleConnections(
+  id: string,
+  number: string,
+  title: string,
+  extra: string[],
+  brokerOptions?: BrokerStartOptions,
+  conns = 15000,
+): Scenario {
+  return {
+    id,
+    number,
+    title,
+    ...(brokerOptions === undefined ? {} : { brokerOptions }),
+    args: () => ['--mode', 'conns', '--conns', String(conns), '--keepalive', '10', '--idle', '6', ...extra],
+    figures: [connRate, kibPerConn],
+    timeoutMs: () => 240_000,
+  };
+}
+
 export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'fanin',
@@ -157,15 +191,51 @@ export const SCENARIOS: readonly Scenario[] = [
     ],
     figures: [
       { name: 'time to connect all', unit: 's', higherIsBetter: false, read: (r) => num(r, 'connect_s') },
-      {
-        name: 'broker RSS per conn',
-        unit: 'KiB',
-        higherIsBetter: false,
-        rateBound: false,
-        read: (r) => num(r, 'kb_per_conn'),
-      },
+      kibPerConn,
+      connRate,
     ],
     timeoutMs: (d) => (d + 90) * 1000,
+  },
+  // Scenarios 6b-6f: 15,000 idle clients (this machine's 20,000 open files per process leave room for the rest),
+  // keepalive 10 s so every client sends PINGREQs during the 6 s held and the broker's keepalive check runs.
+  idleConnections('conns15k', '6b', 'connections: 15,000 idle clients, MQTT 3.1.1, keepalive 10', []),
+  idleConnections('conns15k-v5', '6c', 'connections: 15,000 idle clients, MQTT 5.0, keepalive 10', [
+    '--proto',
+    '5',
+  ]),
+  idleConnections(
+    'conns15k-tls',
+    '6d',
+    'connections: 15,000 idle TLS clients (P-256), keepalive 10',
+    ['--tls'],
+    {
+      tls: true,
+    },
+  ),
+  idleConnections(
+    'ws',
+    '6e',
+    'WebSocket: 5,000 clients set up (upgrade + CONNECT)',
+    ['--ws'],
+    { websockets: true },
+    5000,
+  ),
+  {
+    id: 'churn',
+    number: '6f',
+    title: 'churn: 15,000 clients connect and leave, 100 at a time',
+    args: () => ['--mode', 'churn', '--conns', '15000', '--parallel', '100', '--idle', '5'],
+    figures: [
+      connRate,
+      {
+        name: 'RSS after, vs before',
+        unit: 'x',
+        higherIsBetter: false,
+        rateBound: false,
+        read: (r) => num(r, 'rss_after_ratio'),
+      },
+    ],
+    timeoutMs: () => 240_000,
   },
   {
     id: 'large',
@@ -207,7 +277,8 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'persist-off',
     number: '9a',
     title: 'persist: 10 pairs, QoS 1, clean session 0, persistence off',
-    brokers: ['culex'],
+    // Mosquitto for reference: its `persistence true` saves on autosave_interval / shutdown, not per message.
+    brokers: ['culex', 'mosquitto'],
     args: persistArgs,
     figures: [rate('msg/s')],
     timeoutMs: pubsubTimeout,
@@ -216,15 +287,25 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'persist-on',
     number: '9b',
     title: 'persist: same, `persistence true`',
-    brokers: ['culex'],
+    brokers: ['culex', 'mosquitto'],
     brokerOptions: { persistence: true },
+    args: persistArgs,
+    figures: [rate('msg/s')],
+    timeoutMs: pubsubTimeout,
+  },
+  {
+    id: 'persist-full',
+    number: '9c',
+    title: 'persist: same, `persistence_sync full` (fsync per commit)',
+    brokers: ['culex'],
+    brokerOptions: { persistence: true, persistenceSync: 'full' },
     args: persistArgs,
     figures: [rate('msg/s')],
     timeoutMs: pubsubTimeout,
   },
 ];
 
-/** BENCH_SCENARIOS: comma-separated ids or numbers; "persist" selects both persistence runs. */
+/** BENCH_SCENARIOS: comma-separated ids or numbers; "persist" selects the three persistence runs. */
 export function selectScenarios(spec: string | undefined): Scenario[] {
   if (spec === undefined || spec.trim() === '' || spec.trim() === 'all') return [...SCENARIOS];
   const wanted = spec.split(',').map((s) => s.trim().toLowerCase());
@@ -242,6 +323,6 @@ export function selectScenarios(spec: string | undefined): Scenario[] {
 /** The generator was the bottleneck: saturated while the broker still had room. */
 export function generatorBound(r: LoadResult): boolean {
   // The retained scenario's window is tens of ms: tick-sampled CPU figures mean nothing there.
-  if (r.mode !== 'pubsub' && r.mode !== 'conns') return false;
+  if (r.mode !== 'pubsub' && r.mode !== 'conns' && r.mode !== 'churn') return false;
   return num(r, 'gen_cpu') > 90 && num(r, 'broker_cpu') < 90;
 }

@@ -29,6 +29,14 @@ export { MemoryStore } from './persistence/memory-store.js';
 export { openStore, type StoreLocation } from './persistence/open-store.js';
 export { SqliteStore, type SqliteStoreOptions } from './persistence/sqlite-store.js';
 export type { PersistenceStore } from './persistence/store.js';
+export {
+  type MetricFamily,
+  type MetricLabels,
+  type MetricSample,
+  MetricsRegistry,
+  type MetricsSource,
+  type MetricType,
+} from './ports/metrics.js';
 export { bridgeHost, startBridges } from './server/bridge-host.js';
 export { Broker, type BrokerInit, type ListenerSpec } from './server/broker.js';
 export type {

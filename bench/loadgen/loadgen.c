@@ -3,9 +3,12 @@
  * Modes:
  *   pubsub   --pubs N --subs M --topics T [--wildcard] --qos Q --size B --rate R --inflight K --duration S
  *   conns    --conns N --idle S [--parallel P]          (idle connections, broker RSS per connection)
+ *   churn    --conns N --idle S [--parallel P]          (N connections opened and closed, broker RSS after vs before)
  *   retained --retained N                               (store N retained topics, then time a '#' subscriber)
  *   --selftest                                          (packet reassembly check, no network)
- * Common: --port P (loopback only), --broker-pid PID, --keepalive S, --clean 0|1, --max-msgs N.
+ * Common: --port P (loopback only), --broker-pid PID, --keepalive S, --clean 0|1, --max-msgs N,
+ *   --proto 4|5 (MQTT 3.1.1 or 5.0 CONNECT; 5 in conns / churn only), --tls (TLS; built with -DWITH_TLS),
+ *   --ws (MQTT over WebSocket: HTTP upgrade to subprotocol "mqtt", binary frames).
  * The last stdout line is "RESULT {json}".
  *
  * Payload layout (little-endian): [0..7] send time CLOCK_MONOTONIC ns, [8..11] publisher index,
@@ -30,6 +33,10 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef WITH_TLS
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#endif
 
 #ifndef TCP_NOTSENT_LOWAT
 #define TCP_NOTSENT_LOWAT 25
@@ -49,7 +56,7 @@
 #define BITMAP_MAX_BITS (1ull << 28)
 
 /* ---------- options ---------- */
-enum mode { MODE_PUBSUB, MODE_CONNS, MODE_RETAINED };
+enum mode { MODE_PUBSUB, MODE_CONNS, MODE_RETAINED, MODE_CHURN };
 static struct {
   int mode;
   int port;
@@ -58,7 +65,8 @@ static struct {
   long broker_pid;
   uint64_t max_msgs;
   const char *label;
-} opt = {MODE_PUBSUB, 0, 1, 1, 0, 0, 0, 64, 10, 60, 1, 1000, 100, 10000, 0, 10, 5, 0, 1000000000ull, ""};
+  int proto, tls, ws;
+} opt = {MODE_PUBSUB, 0, 1, 1, 0, 0, 0, 64, 10, 60, 1, 1000, 100, 10000, 0, 10, 5, 0, 1000000000ull, "", 4, 0, 0};
 
 /* ---------- small helpers ---------- */
 static uint64_t now_ns(void) {
@@ -166,13 +174,18 @@ static int track_seen(track_t *t, uint64_t seq) {
 
 /* ---------- connections ---------- */
 enum role { R_PUB, R_SUB, R_IDLE };
-enum state { S_CONNECTING, S_CONNACK, S_SUBACK, S_READY, S_CLOSING, S_CLOSED };
+enum state { S_CONNECTING, S_TLS, S_WSUP, S_CONNACK, S_SUBACK, S_READY, S_CLOSING, S_CLOSED };
 
 typedef struct {
   int fd, idx, role, state;
   uint32_t events;
   buf_t in, out;
   uint64_t last_tx;
+  /* transport: TLS session; WebSocket raw input (frames) and how many pending output bytes are framed */
+  void *ssl;
+  buf_t wsraw;
+  size_t ws_mark;
+  int ws_ready;
   /* publisher */
   uint8_t *tmpl;
   size_t tmpl_len, pid_off, pay_off;
@@ -200,8 +213,15 @@ static void set_events(conn_t *c, uint32_t ev) {
   c->events = ev;
 }
 
+static uint64_t closed_total;
 static void conn_close(conn_t *c, int unexpected) {
   if (c->fd < 0) return;
+  closed_total++;
+#ifdef WITH_TLS
+  if (c->ssl) SSL_free(c->ssl);
+#endif
+  c->ssl = NULL;
+  c->ws_ready = 0;
   epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
   close(c->fd);
   c->fd = -1;
@@ -218,11 +238,79 @@ static int wants_write(const conn_t *c) {
 
 static void update_events(conn_t *c) { set_events(c, EPOLLIN | (wants_write(c) ? EPOLLOUT : 0)); }
 
+#ifdef WITH_TLS
+static SSL_CTX *tls_ctx;
+#endif
+
+static ssize_t io_send(conn_t *c, const uint8_t *p, size_t n) {
+#ifdef WITH_TLS
+  if (c->ssl) {
+    int r = SSL_write(c->ssl, p, n > (1u << 30) ? (1 << 30) : (int)n);
+    if (r > 0) return r;
+    int e = SSL_get_error(c->ssl, r);
+    errno = e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ ? EAGAIN : EPIPE;
+    return -1;
+  }
+#endif
+  return send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* 0 = closed by the peer; -1 with errno EAGAIN = nothing now. */
+static ssize_t io_recv(conn_t *c, uint8_t *p, size_t n) {
+#ifdef WITH_TLS
+  if (c->ssl) {
+    int r = SSL_read(c->ssl, p, n > (1u << 30) ? (1 << 30) : (int)n);
+    if (r > 0) return r;
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+      errno = EAGAIN;
+      return -1;
+    }
+    return 0;
+  }
+#endif
+  return recv(c->fd, p, n, MSG_DONTWAIT);
+}
+
+static int io_pending(conn_t *c) {
+#ifdef WITH_TLS
+  if (c->ssl) return SSL_pending(c->ssl) > 0;
+#endif
+  (void)c;
+  return 0;
+}
+
+/* WebSocket: wraps the output bytes not framed yet into one binary frame (mask bit set, key 0: payload as is). */
+static void ws_frame(conn_t *c) {
+  size_t pend = buf_pending(&c->out);
+  if (!c->ws_ready || pend <= c->ws_mark) return;
+  size_t len = pend - c->ws_mark, h = 2 + (len < 126 ? 0 : len < 65536 ? 2 : 8) + 4;
+  buf_reserve(&c->out, h);
+  uint8_t *start = c->out.p + c->out.off + c->ws_mark;
+  memmove(start + h, start, len);
+  start[0] = 0x82;
+  if (len < 126) {
+    start[1] = (uint8_t)(0x80 | len);
+  } else if (len < 65536) {
+    start[1] = 0x80 | 126;
+    start[2] = (uint8_t)(len >> 8);
+    start[3] = (uint8_t)len;
+  } else {
+    start[1] = 0x80 | 127;
+    for (int i = 0; i < 8; i++) start[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
+  }
+  memset(start + h - 4, 0, 4);
+  c->out.len += h;
+  c->ws_mark = buf_pending(&c->out);
+}
+
 static void flush(conn_t *c) {
+  ws_frame(c);
   for (int i = 0; i < 64 && buf_pending(&c->out) > 0; i++) {
-    ssize_t n = send(c->fd, c->out.p + c->out.off, buf_pending(&c->out), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t n = io_send(c, c->out.p + c->out.off, buf_pending(&c->out));
     if (n > 0) {
       c->out.off += (size_t)n;
+      c->ws_mark = c->ws_mark > (size_t)n ? c->ws_mark - (size_t)n : 0;
       c->last_tx = now_ns();
       continue;
     }
@@ -240,6 +328,14 @@ static uint8_t *out_append(conn_t *c, size_t n) {
   buf_reserve(&c->out, n);
   uint8_t *p = c->out.p + c->out.len;
   c->out.len += n;
+  return p;
+}
+
+/* Room for n more bytes of MQTT input (the payload of WebSocket frames). */
+static uint8_t *out_append_in(conn_t *c, size_t n) {
+  buf_reserve(&c->in, n);
+  uint8_t *p = c->in.p + c->in.len;
+  c->in.len += n;
   return p;
 }
 
@@ -266,10 +362,11 @@ static void send_connect(conn_t *c) {
   snprintf(id, sizeof id, "lg%d-%c%d", (int)getpid(), c->role == R_PUB ? 'p' : c->role == R_SUB ? 's' : 'i', c->idx);
   uint8_t body[128];
   size_t n = put_str(body, "MQTT");
-  body[n++] = 4;                           /* protocol level 3.1.1 */
+  body[n++] = (uint8_t)opt.proto;          /* protocol level: 4 = 3.1.1, 5 = 5.0 */
   body[n++] = opt.clean ? 0x02 : 0x00;     /* connect flags: clean session only */
   body[n++] = (uint8_t)(opt.keepalive >> 8);
   body[n++] = (uint8_t)opt.keepalive;
+  if (opt.proto == 5) body[n++] = 0;       /* no properties */
   n += put_str(body + n, id);
   uint8_t *p = out_append(c, 1 + 4 + n);
   p[0] = 0x10;
@@ -385,6 +482,11 @@ static void start_subscribe(conn_t *c);
 static void on_ready(conn_t *c) {
   c->state = S_READY;
   ready_count++;
+  /* Churn: a client leaves as soon as it is in (DISCONNECT; the broker closes first). */
+  if (opt.mode == MODE_CHURN) {
+    send_two(c, 0xE0);
+    c->state = S_CLOSING;
+  }
 }
 
 static void handle_packet(conn_t *c, const uint8_t *p, size_t hl, size_t rl, uint64_t now) {
@@ -487,10 +589,72 @@ static void parse_input(conn_t *c, uint64_t now) {
   }
 }
 
+static void send_connect(conn_t *c);
+
+/* WebSocket: the HTTP answer to the upgrade; 1 once it is a 101 and MQTT may start, 0 to wait, -1 failed. */
+static int ws_upgraded(conn_t *c) {
+  buf_t *r = &c->wsraw;
+  const uint8_t *p = r->p + r->off;
+  size_t avail = buf_pending(r);
+  for (size_t i = 3; i < avail; i++) {
+    if (p[i - 3] == '\r' && p[i - 2] == '\n' && p[i - 1] == '\r' && p[i] == '\n') {
+      if (avail < 12 || memcmp(p, "HTTP/1.1 101", 12) != 0) return -1;
+      r->off += i + 1;
+      c->ws_ready = 1;
+      c->ws_mark = buf_pending(&c->out);
+      send_connect(c);
+      return 1;
+    }
+  }
+  return avail > 8192 ? -1 : 0;
+}
+
+/* WebSocket: moves the payload of every complete frame in wsraw to the MQTT input; 0 when the connection ended. */
+static int ws_unwrap(conn_t *c) {
+  buf_t *r = &c->wsraw;
+  for (;;) {
+    const uint8_t *p = r->p + r->off;
+    size_t avail = buf_pending(r);
+    if (avail < 2) break;
+    size_t len = p[1] & 0x7f, h = 2;
+    if (len == 126) {
+      if (avail < 4) break;
+      len = (size_t)p[2] << 8 | p[3];
+      h = 4;
+    } else if (len == 127) {
+      if (avail < 10) break;
+      len = 0;
+      for (int i = 0; i < 8; i++) len = len << 8 | p[2 + i];
+      h = 10;
+    }
+    int masked = p[1] & 0x80;
+    if (masked) h += 4;
+    if (len > MAX_PAYLOAD + 1024) return 0;
+    if (avail < h + len) {
+      buf_reserve(r, h + len - avail);
+      break;
+    }
+    int opcode = p[0] & 0x0f;
+    if (opcode == 8) return 0; /* close */
+    if (opcode == 0 || opcode == 2) {
+      uint8_t *dst = out_append_in(c, len);
+      memcpy(dst, p + h, len);
+      if (masked)
+        for (size_t i = 0; i < len; i++) dst[i] ^= p[h - 4 + (i & 3)];
+    } else if (opcode == 1) {
+      protocol_errors++;
+    } /* ping / pong: ignored (no broker under test pings its clients) */
+    r->off += h + len;
+  }
+  if (buf_pending(r) == 0) r->off = r->len = 0;
+  return 1;
+}
+
 static void on_readable(conn_t *c) {
   for (int round = 0; round < 8 && c->fd >= 0; round++) {
-    buf_reserve(&c->in, READ_CHUNK);
-    ssize_t n = recv(c->fd, c->in.p + c->in.len, c->in.cap - c->in.len, MSG_DONTWAIT);
+    buf_t *into = opt.ws ? &c->wsraw : &c->in;
+    buf_reserve(into, READ_CHUNK);
+    ssize_t n = io_recv(c, into->p + into->len, into->cap - into->len);
     if (n == 0) {
       conn_close(c, 1);
       return;
@@ -501,15 +665,82 @@ static void on_readable(conn_t *c) {
       conn_close(c, 1);
       return;
     }
-    c->in.len += (size_t)n;
+    into->len += (size_t)n;
+    if (opt.ws) {
+      if (!c->ws_ready) {
+        int u = ws_upgraded(c);
+        if (u < 0) {
+          conn_failed++;
+          conn_close(c, 0);
+          return;
+        }
+        if (u == 0) continue;
+      }
+      if (!ws_unwrap(c)) {
+        conn_close(c, 1);
+        return;
+      }
+    }
     parse_input(c, now_ns());
-    if ((size_t)n < READ_CHUNK / 2) break;
+    if ((size_t)n < READ_CHUNK / 2 && !io_pending(c)) break;
   }
   if (c->fd < 0) return;
   if (buf_pending(&c->in) == 0) c->in.off = c->in.len = 0;
   fill_unlimited(c);
   if (buf_pending(&c->out) > 0) flush(c);
   else update_events(c);
+}
+
+/* After TCP (and TLS): the WebSocket upgrade request, or straight the CONNECT. */
+static void start_mqtt(conn_t *c) {
+  if (opt.ws) {
+    char req[512];
+    int n = snprintf(req, sizeof req,
+                     "GET /mqtt HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                     "Sec-WebSocket-Protocol: mqtt\r\n\r\n",
+                     opt.port);
+    memcpy(out_append(c, (size_t)n), req, (size_t)n);
+    c->state = S_WSUP;
+  } else {
+    send_connect(c);
+  }
+  flush(c);
+}
+
+static void tls_step(conn_t *c) {
+#ifdef WITH_TLS
+  int r = SSL_do_handshake(c->ssl);
+  if (r == 1) {
+    start_mqtt(c);
+    return;
+  }
+  int e = SSL_get_error(c->ssl, r);
+  if (e == SSL_ERROR_WANT_READ) set_events(c, EPOLLIN);
+  else if (e == SSL_ERROR_WANT_WRITE) set_events(c, EPOLLIN | EPOLLOUT);
+  else {
+    conn_failed++;
+    conn_close(c, 0);
+  }
+#else
+  (void)c;
+#endif
+}
+
+static void start_session(conn_t *c) {
+#ifdef WITH_TLS
+  if (opt.tls) {
+    SSL *ssl = SSL_new(tls_ctx);
+    if (!ssl) die("SSL_new failed");
+    SSL_set_fd(ssl, c->fd);
+    SSL_set_connect_state(ssl);
+    c->ssl = ssl;
+    c->state = S_TLS;
+    tls_step(c);
+    return;
+  }
+#endif
+  start_mqtt(c);
 }
 
 static void on_connected(conn_t *c) {
@@ -521,14 +752,17 @@ static void on_connected(conn_t *c) {
     conn_close(c, 0);
     return;
   }
-  send_connect(c);
-  flush(c);
+  start_session(c);
 }
 
 static void on_event(conn_t *c, uint32_t ev) {
   if (c->fd < 0) return;
   if (c->state == S_CONNECTING) {
     if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) on_connected(c);
+    return;
+  }
+  if (c->state == S_TLS) {
+    tls_step(c);
     return;
   }
   if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c);
@@ -556,6 +790,7 @@ static void open_conn(conn_t *c, int role) {
   int r = connect(c->fd, (struct sockaddr *)&target, sizeof target);
   if (r < 0 && errno != EINPROGRESS) {
     conn_failed++;
+    closed_total++;
     close(c->fd);
     c->fd = -1;
     c->state = S_CLOSED;
@@ -770,6 +1005,15 @@ static void open_more(uint64_t now) {
 }
 
 static uint64_t inprog_count;
+static void open_more_churn(void) {
+  uint64_t inprog = (uint64_t)pending_open - closed_total;
+  while (pending_open < nconns && inprog < (uint64_t)opt.parallel) {
+    open_conn(&conns[pending_open], R_IDLE);
+    pending_open++;
+    inprog++;
+  }
+}
+
 static int connect_done(void) {
   if (pending_open < nconns) {
     /* count handshakes in progress cheaply: opened - ready - failed */
@@ -901,6 +1145,45 @@ static int mode_conns(void) {
          rss_connected, rss_after, ready_count ? (double)grown / (double)ready_count : 0);
   printf(",\"gen_cpu\":%.1f,\"broker_cpu\":%.1f,\"disconnects\":%llu,\"idle_s\":%g}\n", pct(a.self, b.self, secs),
          pct(a.broker, b.broker, secs), (unsigned long long)disc_before, opt.idle);
+  return ready_count == (uint64_t)opt.conns ? 0 : 1;
+}
+
+/* Churn: N clients connect and leave again (at most --parallel at a time, each sends DISCONNECT as soon as it has
+ * its CONNACK); then, after --idle seconds, the broker's RSS compared with what it was before: memory a broker keeps
+ * after many short-lived clients. */
+static int churn_done(void) {
+  if (pending_open < nconns) open_more_churn();
+  return closed_total >= (uint64_t)nconns;
+}
+
+static int mode_churn(void) {
+  alloc_conns(opt.conns);
+  long rss_before = broker_rss_kb();
+  sample_t a = sample();
+  uint64_t t0 = now_ns();
+  pending_open = 0;
+  open_more_churn();
+  long rss_peak = 0;
+  uint64_t deadline = t0 + (uint64_t)(CONNECT_TIMEOUT_S + opt.conns / 100) * 1000000000ull;
+  while (!stop_flag && !churn_done() && now_ns() < deadline) {
+    run_loop(churn_done, now_ns() + 250000000ull, NULL);
+    long r = broker_rss_kb();
+    if (r > rss_peak) rss_peak = r;
+  }
+  sample_t b = sample();
+  for (int i = 0; i < nconns; i++) conn_close(&conns[i], 0);
+  run_loop(NULL, now_ns() + (uint64_t)(opt.idle * 1e9), NULL);
+  long rss_after = broker_rss_kb();
+  double secs = (double)(b.t - a.t) / 1e9;
+  printf("RESULT {\"mode\":\"churn\",");
+  print_common(stdout);
+  printf(",\"conns\":%d,\"ok\":%llu,\"failed\":%llu,\"unexpected_closes\":%llu,\"churn_s\":%.3f,\"conn_rate\":%.1f",
+         opt.conns, (unsigned long long)ready_count, (unsigned long long)conn_failed, (unsigned long long)disconnects, secs,
+         secs > 0 ? ready_count / secs : 0);
+  printf(",\"rss_before_kb\":%ld,\"rss_peak_kb\":%ld,\"rss_after_kb\":%ld,\"rss_after_ratio\":%.3f", rss_before,
+         rss_peak, rss_after, rss_before > 0 ? (double)rss_after / (double)rss_before : 0);
+  printf(",\"gen_cpu\":%.1f,\"broker_cpu\":%.1f,\"idle_s\":%g}\n", pct(a.self, b.self, secs), pct(a.broker, b.broker, secs),
+         opt.idle);
   return ready_count == (uint64_t)opt.conns ? 0 : 1;
 }
 
@@ -1036,9 +1319,9 @@ static double num(const char *name, const char *v, double lo, double hi) {
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: loadgen --port P [--mode pubsub|conns|retained] [--pubs N] [--subs M] [--topics T] [--wildcard]\n"
+          "usage: loadgen --port P [--mode pubsub|conns|churn|retained] [--pubs N] [--subs M] [--topics T] [--wildcard]\n"
           "  [--qos 0|1|2] [--size B] [--rate R/s per publisher, 0=unlimited] [--inflight K] [--duration S]\n"
-          "  [--conns N] [--idle S] [--parallel P] [--retained N] [--keepalive S] [--clean 0|1]\n"
+          "  [--conns N] [--idle S] [--parallel P] [--retained N] [--keepalive S] [--clean 0|1] [--proto 4|5] [--tls] [--ws]\n"
           "  [--broker-pid PID] [--max-msgs N] [--label STR]\n");
   exit(2);
 }
@@ -1051,12 +1334,24 @@ static void parse_args(int argc, char **argv) {
       continue;
     }
     if (!strcmp(a, "--selftest")) exit(selftest());
+    if (!strcmp(a, "--tls")) {
+#ifndef WITH_TLS
+      die("built without TLS (cc -DWITH_TLS ... -lssl -lcrypto)");
+#endif
+      opt.tls = 1;
+      continue;
+    }
+    if (!strcmp(a, "--ws")) {
+      opt.ws = 1;
+      continue;
+    }
     if (!strcmp(a, "--help") || i + 1 >= argc) usage();
     const char *v = argv[++i];
     if (!strcmp(a, "--mode")) {
       if (!strcmp(v, "pubsub")) opt.mode = MODE_PUBSUB;
       else if (!strcmp(v, "conns")) opt.mode = MODE_CONNS;
       else if (!strcmp(v, "retained")) opt.mode = MODE_RETAINED;
+      else if (!strcmp(v, "churn")) opt.mode = MODE_CHURN;
       else usage();
     } else if (!strcmp(a, "--port")) opt.port = (int)num(a, v, 1, 65535);
     else if (!strcmp(a, "--pubs")) opt.pubs = (int)num(a, v, 0, 10000);
@@ -1076,10 +1371,12 @@ static void parse_args(int argc, char **argv) {
     else if (!strcmp(a, "--broker-pid")) opt.broker_pid = (long)num(a, v, 0, 1e9);
     else if (!strcmp(a, "--max-msgs")) opt.max_msgs = (uint64_t)num(a, v, 1, 1e12);
     else if (!strcmp(a, "--label")) opt.label = v;
+    else if (!strcmp(a, "--proto")) opt.proto = (int)num(a, v, 4, 5);
     else usage();
   }
   if (opt.port == 0) usage();
   if (strchr(opt.label, '"') || strchr(opt.label, '\\')) die("--label must not contain quotes");
+  if (opt.proto == 5 && opt.mode != MODE_CONNS && opt.mode != MODE_CHURN) die("--proto 5 only with --mode conns|churn");
 }
 
 int main(int argc, char **argv) {
@@ -1098,9 +1395,23 @@ int main(int argc, char **argv) {
   if (ep < 0) die("epoll_create1: %s", strerror(errno));
   t_start = now_ns();
   setvbuf(stdout, NULL, _IOLBF, 0);
+#ifdef WITH_TLS
+  if (opt.tls) {
+    /* Any certificate: the figures are about the broker's cost per connection, not about trust. */
+    tls_ctx = SSL_CTX_new(TLS_client_method());
+    if (!tls_ctx) die("SSL_CTX_new failed");
+    SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+    SSL_CTX_set_options(tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+  }
+#endif
   switch (opt.mode) {
   case MODE_CONNS:
     return mode_conns();
+  case MODE_CHURN:
+    return mode_churn();
   case MODE_RETAINED:
     return mode_retained();
   default:

@@ -27,6 +27,23 @@ export class Bridges {
     return true;
   }
 
+  /**
+   * Stops a bridge but keeps it (runtime control): it stays down until `start`, a restart of the broker, or a
+   * reload that changes its section. False when there is none of that name.
+   */
+  stop(name: string): boolean {
+    const link = this.links.get(name);
+    link?.stop();
+    return link !== undefined;
+  }
+
+  /** Starts a stopped bridge again as its start_type says; a running one is left alone. */
+  start(name: string): boolean {
+    const link = this.links.get(name);
+    link?.start();
+    return link !== undefined;
+  }
+
   /** Drops a bridge's link and connects again at once. */
   restart(name: string): boolean {
     const link = this.links.get(name);

@@ -19,20 +19,16 @@ import type { ListenerContext } from './listener-context.js';
 import type { Message } from './message.js';
 import { disconnectReason } from './mosquitto-close.js';
 import { sendPublishSlow, tracePublishOut } from './outgoing-publish.js';
+import { JOIN_BYTES, JOIN_MAX, joinChunks } from './output-join.js';
 import { traceOutgoing } from './packet-trace.js';
 import { MAX_PENDING_PACKETS, preConnectPacketLimit } from './preconnect-budget.js';
 import type { Session } from './session.js';
+import { attachStream, destroyAfterFinish, destroyStream, type StreamOwner } from './stream-listeners.js';
 import type { OutgoingTopicAliases } from './topic-alias-out.js';
 
 export type ConnectionState = 'new' | 'authenticating' | 'connected' | 'closed';
 
-/** The stream property through which the shared stream listeners find their connection. */
-const OWNER = Symbol('culex.connection');
-interface Owned {
-  [OWNER]: Connection;
-}
-
-export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
+export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, StreamOwner {
   readonly decoder: PacketDecoder;
   state: ConnectionState = 'new';
   clientId = '';
@@ -82,8 +78,13 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
   pressure: Pressure | null = null;
   private corked = false;
   private closing = false;
+  /** Small packets written in this turn, not yet handed to the stream (output-join.ts). */
+  private small: Buffer[] | null = null;
+  private smallBytes = 0;
   /** Packets being joined during a bulk send (beginGather / endGather). */
   private batch: PublishBatch | null = null;
+  /** Destroys a closed stream whose peer never finishes the close; cleared once the stream is gone. */
+  private linger: NodeJS.Timeout | null = null;
 
   constructor(
     readonly broker: BrokerCore,
@@ -98,12 +99,7 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
       connectFirst: true,
     });
     this.lastReceived = this.connectedAt = broker.now;
-    // Shared listeners that find us through the stream: no closures per connection (idle memory).
-    (stream as Duplex & Owned)[OWNER] = this;
-    stream.on('data', streamData);
-    stream.on('error', streamError);
-    stream.on('close', streamClosed);
-    stream.on('drain', streamDrain);
+    attachStream(stream, this);
   }
 
   get listenerPort(): number {
@@ -117,12 +113,12 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
 
   /** Bytes written and not yet taken by the socket (DeliveryTarget). */
   get backlog(): number {
-    return this.stream.writableLength;
+    return this.stream.writableLength + this.smallBytes;
   }
 
   /** Whether QoS 0 messages should be dropped rather than buffered for this client. */
   get congested(): boolean {
-    return this.stream.writableLength > CONGESTION_BYTES;
+    return this.stream.writableLength + this.smallBytes > CONGESTION_BYTES;
   }
 
   /** @internal from the shared stream listeners */
@@ -245,7 +241,21 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
       process.nextTick(uncork, this);
     }
     this.bytesQueued += chunk.length;
+    if (chunk.length <= JOIN_MAX) {
+      this.small ??= [];
+      this.small.push(chunk);
+      this.smallBytes += chunk.length;
+      if (this.smallBytes >= JOIN_BYTES) this.joinSmall();
+      return true;
+    }
+    // Order on the wire: what was joined so far goes first.
+    if (this.smallBytes > 0) this.joinSmall();
     return this.stream.write(chunk);
+  }
+
+  private joinSmall(): void {
+    this.stream.write(joinChunks(this.small!, this.smallBytes));
+    this.smallBytes = 0;
   }
 
   /**
@@ -263,12 +273,15 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
   }
 
   flush(): void {
+    if (this.smallBytes > 0) this.joinSmall();
     this.corked = false;
     this.stream.uncork();
   }
 
   /** The store could not commit what this output acknowledges: drop the connection so that the client retries. */
   abort(): void {
+    if (this.small !== null) this.small.length = 0;
+    this.smallBytes = 0;
     this.stream.destroy();
   }
 
@@ -326,8 +339,12 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
     // reading what an unauthenticated peer may still stream at us, as Mosquitto closes its socket at once.
     if (unauthenticated) this.stream.once('finish', destroyAfterFinish);
     // A peer that never reads would keep the socket half-open for ever: give it a moment, then destroy.
-    const timer = setTimeout(destroyStream, 2000, this.stream);
-    timer.unref();
+    // Cleared when the stream closes: a pending timer would keep the socket and this connection alive for 2 s,
+    // long enough for every short-lived client to be promoted to the old generation (RSS after churn).
+    if (!this.stream.destroyed) {
+      this.linger = setTimeout(destroyStream, 2000, this.stream);
+      this.linger.unref();
+    }
   }
 
   /** @internal from the shared stream listeners */
@@ -343,6 +360,10 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
 
   /** @internal from the shared stream listeners */
   onStreamClosed(): void {
+    if (this.linger !== null) {
+      clearTimeout(this.linger);
+      this.linger = null;
+    }
     release(this);
     this.broker.preConnect.release(this);
     if (!this.closing) {
@@ -359,32 +380,8 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput {
   }
 }
 
-function streamData(this: Duplex & Owned, chunk: Buffer): void {
-  this[OWNER].onData(chunk);
-}
-
-function streamError(this: Duplex & Owned, err: Error): void {
-  this[OWNER].onStreamError(err);
-}
-
-function streamClosed(this: Duplex & Owned): void {
-  this[OWNER].onStreamClosed();
-}
-
-function streamDrain(this: Duplex & Owned): void {
-  this[OWNER].onDrain();
-}
-
 function uncork(connection: Connection): void {
   // With writes pending in the persistence store, the output waits for their commit (group commit).
   if (connection.broker.holdOutput(connection)) return;
   connection.flush();
-}
-
-function destroyAfterFinish(this: Duplex): void {
-  this.destroy();
-}
-
-function destroyStream(stream: Duplex): void {
-  stream.destroy();
 }

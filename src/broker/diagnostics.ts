@@ -50,6 +50,13 @@ export interface SubscriptionEvent {
   readonly qos: QoS | undefined;
 }
 
+/** `culex:commit`: a persistence commit (group commit) finished; `seconds` from its start until durable. */
+export interface CommitEvent {
+  readonly seconds: number;
+  /** False when the commit failed (acknowledgements withheld). */
+  readonly ok: boolean;
+}
+
 export const CHANNEL = {
   publish: 'culex:publish',
   deliver: 'culex:deliver',
@@ -58,6 +65,7 @@ export const CHANNEL = {
   clientDisconnect: 'culex:client:disconnect',
   subscribe: 'culex:subscribe',
   unsubscribe: 'culex:unsubscribe',
+  commit: 'culex:commit',
 } as const;
 
 export const publishChannel = diagnosticsChannel.channel(CHANNEL.publish);
@@ -67,6 +75,7 @@ export const clientConnectChannel = diagnosticsChannel.channel(CHANNEL.clientCon
 export const clientDisconnectChannel = diagnosticsChannel.channel(CHANNEL.clientDisconnect);
 export const subscribeChannel = diagnosticsChannel.channel(CHANNEL.subscribe);
 export const unsubscribeChannel = diagnosticsChannel.channel(CHANNEL.unsubscribe);
+export const commitChannel = diagnosticsChannel.channel(CHANNEL.commit);
 
 export function traceDeliver(clientId: string, message: Message, qos: QoS, packetId: number): void {
   const event: DeliverEvent = { clientId, message, qos, packetId };
@@ -91,4 +100,10 @@ export function traceSubscription(
 ): void {
   const event: SubscriptionEvent = { client, filter, qos };
   channel.publish(event);
+}
+
+/** Publishes a commit's duration, measured from `startedAt` (performance.now() ms). */
+export function traceCommit(startedAt: number, ok: boolean): void {
+  const event: CommitEvent = { seconds: (performance.now() - startedAt) / 1000, ok };
+  commitChannel.publish(event);
 }

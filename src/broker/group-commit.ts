@@ -2,6 +2,7 @@
 // (PUBACK, PUBREC, a QoS 1/2 PUBLISH with its stored identifier) waits until that commit is durable. A store's
 // commit may be asynchronous (a store across the network): the output then waits for the promise.
 
+import { commitChannel, traceCommit } from './diagnostics.js';
 import type { Logger } from './logger.js';
 import type { PersistenceStore } from './persistence-port.js';
 
@@ -47,13 +48,23 @@ export class GroupCommit {
    */
   commitNow(): boolean {
     if (!this.store.pending && !this.participantsPending()) return true;
+    // Timed only while someone listens on culex:commit (the metrics endpoint): once per commit, not per message.
+    const started = commitChannel.hasSubscribers ? performance.now() : -1;
     try {
       const done = this.commitAll();
-      if (done === undefined) return true;
-      done.catch((err: unknown) => this.failed(err));
+      if (done === undefined) {
+        if (started >= 0) traceCommit(started, true);
+        return true;
+      }
+      done.then(
+        () => {
+          if (started >= 0) traceCommit(started, true);
+        },
+        (err: unknown) => this.failed(err, started),
+      );
       return false;
     } catch (err) {
-      this.failed(err);
+      this.failed(err, started);
       return false;
     }
   }
@@ -66,20 +77,26 @@ export class GroupCommit {
       release(held, true);
       return;
     }
+    const started = commitChannel.hasSubscribers ? performance.now() : -1;
     let done: void | Promise<void>;
     try {
       done = this.commitAll();
     } catch (err) {
-      this.failed(err);
+      this.failed(err, started);
       release(held, false);
       return;
     }
-    if (done === undefined) release(held, true);
-    else
+    if (done === undefined) {
+      if (started >= 0) traceCommit(started, true);
+      release(held, true);
+    } else
       done.then(
-        () => release(held, true),
+        () => {
+          if (started >= 0) traceCommit(started, true);
+          release(held, true);
+        },
         (err: unknown) => {
-          this.failed(err);
+          this.failed(err, started);
           release(held, false);
         },
       );
@@ -117,7 +134,8 @@ export class GroupCommit {
     return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => undefined);
   }
 
-  private failed(err: unknown): void {
+  private failed(err: unknown, started: number): void {
+    if (started >= 0) traceCommit(started, false);
     this.logger.log(
       'error',
       `Error: persistence write failed, acknowledgements withheld: ${err instanceof Error ? err.message : String(err)}`,

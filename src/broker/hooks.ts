@@ -48,6 +48,11 @@ export interface BrokerHooks {
    * retained (Mosquitto's control__process). Only called for such topics, so it costs nothing on the hot path.
    */
   control?(client: ClientInfo, topic: string, payload: Buffer): void;
+  /**
+   * Whether a user holds a named role (the dynamic-security plugin's roles, directly or through a group): the
+   * HTTP API takes users with its `http_api_admin_role` as admins. Never called on the MQTT path.
+   */
+  hasRole?(username: string, role: string): boolean;
   /** MQTT 5 enhanced authentication (AUTH packets); without it, an Authentication Method gets 0x8C. */
   enhancedAuth?(
     client: ClientInfo,

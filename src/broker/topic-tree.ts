@@ -3,18 +3,21 @@
 
 import type { SubscriptionEntry } from './subscription.js';
 
+/**
+ * One topic level. Its collections are created on first use and dropped when emptied: with a large set of
+ * distinct filters most nodes are leaves holding one or two subscriptions, and an empty Map or array each
+ * costs more than the node itself.
+ */
 class TreeNode {
-  readonly children = new Map<string, TreeNode>();
+  children: Map<string, TreeNode> | null = null;
   plus: TreeNode | null = null;
   /** Subscriptions whose filter ends at this node. */
-  readonly exact: SubscriptionEntry[] = [];
+  exact: SubscriptionEntry[] | null = null;
   /** Subscriptions whose filter ends with `#` below this node. */
-  readonly hash: SubscriptionEntry[] = [];
+  hash: SubscriptionEntry[] | null = null;
 
   isEmpty(): boolean {
-    return (
-      this.children.size === 0 && this.plus === null && this.exact.length === 0 && this.hash.length === 0
-    );
+    return this.children === null && this.plus === null && this.exact === null && this.hash === null;
   }
 }
 
@@ -54,7 +57,7 @@ export class TopicTree {
   }
 
   add(entry: SubscriptionEntry): void {
-    this.cache.clear();
+    this.invalidate();
     this.count++;
     if (entry.shareGroup !== undefined) {
       const key = `${entry.shareGroup}\0${entry.matchFilter}`;
@@ -71,7 +74,7 @@ export class TopicTree {
     for (let i = 0; i < levels.length; i++) {
       const level = levels[i]!;
       if (level === '#') {
-        node.hash.push(entry);
+        node.hash = withEntry(node.hash, entry);
         return;
       }
       if (level === '+') {
@@ -81,11 +84,11 @@ export class TopicTree {
         node = child(node, level);
       }
     }
-    node.exact.push(entry);
+    node.exact = withEntry(node.exact, entry);
   }
 
   remove(entry: SubscriptionEntry): void {
-    this.cache.clear();
+    this.invalidate();
     if (entry.shareGroup !== undefined) {
       const key = `${entry.shareGroup}\0${entry.matchFilter}`;
       const group = this.groups.get(key);
@@ -97,6 +100,11 @@ export class TopicTree {
     }
     const levels = entry.matchFilter.split('/');
     if (this.removeAt(levels, entry)) this.count--;
+  }
+
+  /** Clearing a Map allocates a new table even when empty: a restore of a million subscriptions made that much garbage. */
+  private invalidate(): void {
+    if (this.cache.size > 0) this.cache.clear();
   }
 
   /** All subscriptions matching a topic name. The result is shared and must not be kept across changes. */
@@ -125,14 +133,16 @@ export class TopicTree {
     for (let i = 0; ; i++) {
       if (i === levels.length) {
         removed = removeFrom(node.exact, entry);
+        if (removed && node.exact!.length === 0) node.exact = null;
         break;
       }
       const level = levels[i]!;
       if (level === '#') {
         removed = removeFrom(node.hash, entry);
+        if (removed && node.hash!.length === 0) node.hash = null;
         break;
       }
-      const next = level === '+' ? node.plus : node.children.get(level);
+      const next = level === '+' ? node.plus : node.children?.get(level);
       if (next === null || next === undefined) return false;
       path.push(node);
       node = next;
@@ -142,7 +152,11 @@ export class TopicTree {
     for (let i = path.length - 1; i >= 0 && node.isEmpty(); i--) {
       const parent = path[i]!;
       if (levels[i] === '+') parent.plus = null;
-      else parent.children.delete(levels[i]!);
+      else {
+        const children = parent.children!;
+        children.delete(levels[i]!);
+        if (children.size === 0) parent.children = null;
+      }
       node = parent;
     }
     return true;
@@ -150,6 +164,7 @@ export class TopicTree {
 }
 
 function child(node: TreeNode, level: string): TreeNode {
+  node.children ??= new Map();
   let next = node.children.get(level);
   if (next === undefined) {
     next = new TreeNode();
@@ -158,7 +173,22 @@ function child(node: TreeNode, level: string): TreeNode {
   return next;
 }
 
-function removeFrom(list: SubscriptionEntry[], entry: SubscriptionEntry): boolean {
+/**
+ * `list` with `entry` added. Short lists are copied at their exact size: push() would give a list of one a
+ * capacity of 17, which for many filters with a subscriber or two is most of the tree's memory.
+ */
+function withEntry(list: SubscriptionEntry[] | null, entry: SubscriptionEntry): SubscriptionEntry[] {
+  if (list === null) return [entry];
+  if (list.length >= 8) {
+    list.push(entry);
+    return list;
+  }
+  // concat allocates the result at its exact length (slice + push or a spread would not).
+  return list.concat([entry]);
+}
+
+function removeFrom(list: SubscriptionEntry[] | null, entry: SubscriptionEntry): boolean {
+  if (list === null) return false;
   const at = list.indexOf(entry);
   if (at < 0) return false;
   list.splice(at, 1);
@@ -199,7 +229,7 @@ function collect(root: TreeNode, levels: string[], out: SubscriptionEntry[], dol
       nodes[top] = node.plus;
       depths[top++] = i + 1;
     }
-    const next = node.children.get(levels[i]!);
+    const next = node.children === null ? undefined : node.children.get(levels[i]!);
     if (next !== undefined) {
       nodes[top] = next;
       depths[top++] = i + 1;
@@ -207,7 +237,8 @@ function collect(root: TreeNode, levels: string[], out: SubscriptionEntry[], dol
   }
 }
 
-function pushAll(out: SubscriptionEntry[], list: readonly SubscriptionEntry[]): void {
+function pushAll(out: SubscriptionEntry[], list: readonly SubscriptionEntry[] | null): void {
+  if (list === null) return;
   for (let i = 0; i < list.length; i++) out.push(list[i]!);
 }
 

@@ -154,6 +154,10 @@ export const listenerOptions: Record<string, OptionSpec> = {
   ),
   bind_interface: listenerOption((l, v) => (l.options.bindInterface = v), inert),
   http_dir: listenerOption((l, v) => (l.options.httpDir = v), inert),
+  // Culex-only, for a protocol http_api listener (docs/http-api.md).
+  http_api_token_file: listenerOption((l, v) => (l.options.httpApiTokenFile = v), inert),
+  http_api_admin_role: listenerOption((l, v) => (l.options.httpApiAdminRole = v), inert),
+  http_api_metrics_auth: listenerOption((l, v) => (l.options.httpApiMetricsAuth = parseBool(v)), inert),
   max_connections: listenerOption(
     (l, v) => (l.options.maxConnections = parseInteger(v, -1, INT_MAX)),
     enablesUnless('-1'),

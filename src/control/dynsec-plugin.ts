@@ -50,6 +50,16 @@ export function createDynsecPlugin(context: PluginContext): CulexPlugin {
       return decide(data, client, access, topic);
     },
 
+    hasRole(username: string, role: string): PluginDecision {
+      const client = data.findClient(username);
+      if (client === undefined) return undefined;
+      if (client.disabled) return false;
+      return (
+        client.roles.some((l) => l.role.rolename === role) ||
+        client.groups.some((g) => g.group.roles.some((l) => l.role.rolename === role))
+      );
+    },
+
     onControl(client: ClientInfo, topic: string, payload: Buffer): boolean {
       if (topic !== DYNSEC_TOPIC) return false;
       const prefix = `dynsec: ${client.clientId}/${client.username ?? '(null)'} | `;

@@ -1,33 +1,49 @@
-// Culex's admin API beside Mosquitto's /api/v1 (which is read-only): clients (search, details, kick), offline
-// sessions (delete) and retained messages (browse by filter, delete), under /api/culex/v1/. Lists are paged (offset / limit, at most ADMIN_PAGE_MAX a
-// page) so a broker with 100,000 sessions answers in one pass over them. Every change is logged with who made it.
+// Culex's admin API beside Mosquitto's /api/v1 (which is read-only), under /api/culex/v1/: clients (search,
+// details, kick), sessions online and offline (list, delete, purge the queue), subscriptions across clients,
+// retained messages (browse by filter, delete), bridges (state, counters, start / stop) and listeners. Lists are
+// paged (offset / limit, at most ADMIN_PAGE_MAX a page): one pass over the sessions per request, and nothing
+// built for the items skipped. Every change is logged with who made it (docs/http-api.md).
 
 import type { BrokerCore } from '../broker/broker-core.js';
-import { Message } from '../broker/message.js';
-import type { Session } from '../broker/session.js';
-import { ReasonCode } from '../protocol/reason-codes.js';
-import { validateTopicFilter } from '../protocol/topic.js';
+import type { ListenerOptions } from '../transport/listener-options.js';
+import { kick, listClients, showClient } from './admin-clients.js';
+import { listBridges, listListeners, showBridge, switchBridge } from './admin-operations.js';
+import { deleteRetained, listRetained } from './admin-retained.js';
+import { deleteSession, listSessions, purgeQueue, showSession } from './admin-sessions.js';
+import { listSubscriptions } from './admin-subscriptions.js';
+import type { BridgeControl } from './host.js';
 
 export const ADMIN_PREFIX = '/api/culex/v1/';
 export const ADMIN_PAGE_DEFAULT = 100;
 export const ADMIN_PAGE_MAX = 1000;
+
+export type AdminMethod = 'GET' | 'DELETE' | 'POST';
 
 export interface AdminAnswer {
   status: number;
   body: unknown;
 }
 
+/** What the admin API acts on. */
+export interface AdminContext {
+  readonly core: BrokerCore;
+  bridges(): BridgeControl | undefined;
+  listenerOptions(): readonly ListenerOptions[];
+}
+
 export interface AdminRequest {
-  readonly method: 'GET' | 'DELETE';
+  readonly method: AdminMethod;
   /** Path after ADMIN_PREFIX, still URL-encoded. */
   readonly route: string;
   readonly query: URLSearchParams;
-  /** Who asks, for the log line of a change. */
+  /** Who asks, for the log line of a change (a user name, or `token NAME`). */
   readonly user: string | undefined;
+  /** What the requester may do (checked before): `admin` may change things. */
+  readonly role: 'read' | 'admin';
   readonly remoteAddress: string;
 }
 
-function page(query: URLSearchParams): { offset: number; limit: number } {
+export function page(query: URLSearchParams): { offset: number; limit: number } {
   const number = (name: string, fallback: number, max: number): number => {
     const n = Number.parseInt(query.get(name) ?? '', 10);
     return Number.isFinite(n) && n >= 0 ? Math.min(n, max) : fallback;
@@ -38,150 +54,105 @@ function page(query: URLSearchParams): { offset: number; limit: number } {
   };
 }
 
-function summary(session: Session): Record<string, unknown> {
-  const conn = session.connection;
+/** Collects one page while counting every match: items before `offset` or past the page are only counted. */
+export class PageCollector<T> {
+  readonly items: T[] = [];
+  total = 0;
+  readonly offset: number;
+  readonly limit: number;
+
+  constructor(query: URLSearchParams) {
+    ({ offset: this.offset, limit: this.limit } = page(query));
+  }
+
+  /** Counts a match; true when the caller should build and `push` its item. */
+  wants(): boolean {
+    const wanted = this.total >= this.offset && this.items.length < this.limit;
+    this.total++;
+    return wanted;
+  }
+
+  answer(key: string): AdminAnswer {
+    return {
+      status: 200,
+      body: { total: this.total, offset: this.offset, limit: this.limit, [key]: this.items },
+    };
+  }
+}
+
+/** The log line of a change, in the words of the existing ones. */
+export function logChange(core: BrokerCore, request: AdminRequest, what: string): void {
+  core.logger.log(
+    'notice',
+    `HTTP API: ${request.user ?? 'anonymous'} from ${request.remoteAddress} ${what}.`,
+  );
+}
+
+export const NOT_FOUND: AdminAnswer = { status: 404, body: { error: 'not found' } };
+
+type Handler = (context: AdminContext, id: string, request: AdminRequest) => AdminAnswer;
+type ListHandler = (context: AdminContext, request: AdminRequest) => AdminAnswer;
+
+/** `resource` → method → handler, for the collection (`list`), one item, and one action on an item. */
+const LISTS: Record<string, Partial<Record<AdminMethod, ListHandler>>> = {
+  clients: { GET: (c, r) => listClients(c.core, r.query) },
+  sessions: { GET: (c, r) => listSessions(c.core, r.query) },
+  subscriptions: { GET: (c, r) => listSubscriptions(c.core, r.query) },
+  retained: { GET: (c, r) => listRetained(c.core, r.query) },
+  bridges: { GET: (c) => listBridges(c) },
+  listeners: { GET: (c) => listListeners(c) },
+  // Who the credentials are and what they may do, so a client (the dashboard) can offer only what works.
+  me: { GET: (_c, r) => ({ status: 200, body: { who: r.user ?? null, role: r.role } }) },
+};
+
+const ITEMS: Record<string, Partial<Record<AdminMethod, Handler>>> = {
+  clients: { GET: (c, id) => showClient(c.core, id), DELETE: (c, id, r) => kick(c.core, id, r) },
+  sessions: { GET: (c, id) => showSession(c.core, id), DELETE: (c, id, r) => deleteSession(c.core, id, r) },
+  retained: { DELETE: (c, id, r) => deleteRetained(c.core, id, r) },
+  bridges: { GET: (c, id) => showBridge(c, id) },
+};
+
+const ACTIONS: Record<string, Partial<Record<AdminMethod, Handler>>> = {
+  'sessions/queue': { DELETE: (c, id, r) => purgeQueue(c.core, id, r) },
+  'bridges/start': { POST: (c, id, r) => switchBridge(c, id, r, 'start') },
+  'bridges/stop': { POST: (c, id, r) => switchBridge(c, id, r, 'stop') },
+};
+
+/** 405 when the path exists with other methods, 404 when it does not. */
+function dispatch<H>(
+  table: Partial<Record<AdminMethod, H>> | undefined,
+  method: AdminMethod,
+): H | AdminAnswer {
+  if (table === undefined) return NOT_FOUND;
+  const handler = table[method];
+  if (handler !== undefined) return handler;
   return {
-    client_id: session.clientId,
-    connected: conn !== null,
-    username: conn?.username ?? session.owner?.username ?? null,
-    address: conn?.remoteAddress ?? null,
-    protocol_version: conn?.protocolVersion ?? null,
-    subscriptions: session.subscriptionCount,
-    queued: session.queuedCount,
-    inflight: session.inflightCount,
+    status: 405,
+    body: { error: `${method} is not allowed here; allowed: ${Object.keys(table).join(', ')}` },
   };
 }
 
-function details(session: Session): Record<string, unknown> {
-  const conn = session.connection;
-  return {
-    ...summary(session),
-    keepalive: conn?.keepAlive ?? null,
-    listener_port: conn?.context.port ?? null,
-    connected_at: conn === null ? null : new Date(conn.connectedAt).toISOString(),
-    session_expiry_interval: session.expiryInterval,
-    queued_bytes: session.queuedBytes,
-    inflight_bytes: session.inflightBytes,
-    dropped: session.dropped,
-    subscriptions_list: [...session.subscriptions.values()].map((s) => ({
-      filter: s.filter,
-      qos: s.qos,
-      no_local: s.noLocal,
-      retain_as_published: s.retainAsPublished,
-      retain_handling: s.retainHandling,
-    })),
-  };
-}
-
-/** A client matches `search` when its id, username or address contains it. */
-function matches(session: Session, search: string): boolean {
-  if (search === '') return true;
-  const conn = session.connection;
-  return (
-    session.clientId.includes(search) ||
-    (conn?.username ?? session.owner?.username ?? '').includes(search) ||
-    (conn?.remoteAddress ?? '').includes(search)
-  );
-}
-
-function listClients(core: BrokerCore, query: URLSearchParams): AdminAnswer {
-  const { offset, limit } = page(query);
-  const search = query.get('search') ?? '';
-  const clients: Record<string, unknown>[] = [];
-  let total = 0;
-  for (const session of core.sessions.values()) {
-    if (!matches(session, search)) continue;
-    if (total >= offset && clients.length < limit) clients.push(summary(session));
-    total++;
-  }
-  return { status: 200, body: { total, offset, limit, clients } };
-}
-
-function listRetained(core: BrokerCore, query: URLSearchParams): AdminAnswer {
-  const { offset, limit } = page(query);
-  const filter = query.get('filter') ?? '#';
-  if (validateTopicFilter(filter) !== null)
-    return { status: 400, body: { error: `bad topic filter ${filter}` } };
-  const all = core.retained.match(filter, core.now);
-  const messages = all.slice(offset, offset + limit).map((m) => ({
-    topic: m.topic,
-    qos: m.qos,
-    payload_bytes: m.payload.length,
-    // Base64, so that binary payloads survive JSON; the dashboard decodes text itself.
-    payload_base64: m.payload.toString('base64'),
-  }));
-  return { status: 200, body: { total: all.length, offset, limit, messages } };
-}
-
-function kick(core: BrokerCore, clientId: string, request: AdminRequest): AdminAnswer {
-  const conn = core.sessions.get(clientId)?.connection;
-  if (conn === null || conn === undefined || conn.state !== 'connected') {
-    return { status: 404, body: { error: `client ${clientId} is not connected` } };
-  }
-  core.logger.log(
-    'notice',
-    `HTTP API: ${request.user ?? 'anonymous'} from ${request.remoteAddress} disconnected client ${clientId}.`,
-  );
-  // As Mosquitto kicks (mosquitto_kick_client_by_clientid): no will, MQTT 5 clients told why [MQTT-3.14.2-1].
-  conn.close(true, ReasonCode.AdministrativeAction);
-  return { status: 200, body: { disconnected: clientId } };
-}
-
-/** Ends an offline session as its expiry would (subscriptions, queue, a delayed will sent now). */
-function deleteSession(core: BrokerCore, clientId: string, request: AdminRequest): AdminAnswer {
-  const session = core.sessions.get(clientId);
-  if (session === undefined) return { status: 404, body: { error: `no session ${clientId}` } };
-  if (session.connection !== null) {
-    return { status: 409, body: { error: `client ${clientId} is connected: disconnect it first` } };
-  }
-  core.logger.log(
-    'notice',
-    `HTTP API: ${request.user ?? 'anonymous'} from ${request.remoteAddress} deleted the session of client ${clientId}.`,
-  );
-  core.discardSession(session);
-  return { status: 200, body: { deleted: clientId } };
-}
-
-/**
- * Removes a retained message without publishing anything (an empty retained PUBLISH would reach subscribers
- * [MQTT-3.3.1-10]); the store forgets it too.
- */
-function deleteRetained(core: BrokerCore, topic: string, request: AdminRequest): AdminAnswer {
-  const previous = core.retained.get(topic);
-  if (previous === undefined) return { status: 404, body: { error: `no retained message on ${topic}` } };
-  core.logger.log(
-    'notice',
-    `HTTP API: ${request.user ?? 'anonymous'} from ${request.remoteAddress} deleted the retained message of ${topic}.`,
-  );
-  if (core.store.durable) core.store.setRetained(topic, undefined, previous);
-  core.retained.set(new Message(topic, Buffer.alloc(0), 0, true, undefined, '', 0));
-  return { status: 200, body: { deleted: topic } };
-}
-
-export function answerAdmin(core: BrokerCore, request: AdminRequest): AdminAnswer {
-  const parts = request.route.split('/');
-  const [resource, encodedId, extra] = parts;
+export function answerAdmin(context: AdminContext, request: AdminRequest): AdminAnswer {
+  const [resource = '', encodedId, action, extra] = request.route.split('/');
+  if (extra !== undefined) return NOT_FOUND;
   let id: string | undefined;
   try {
-    id = encodedId === undefined ? undefined : decodeURIComponent(encodedId);
+    id = encodedId === undefined || encodedId === '' ? undefined : decodeURIComponent(encodedId);
   } catch {
     return { status: 400, body: { error: 'bad URL encoding' } };
   }
-  if (extra !== undefined) return { status: 404, body: { error: 'not found' } };
-  if (resource === 'clients' && id === undefined && request.method === 'GET')
-    return listClients(core, request.query);
-  if (resource === 'clients' && id !== undefined) {
-    if (request.method === 'DELETE') return kick(core, id, request);
-    const session = core.sessions.get(id);
-    return session === undefined
-      ? { status: 404, body: { error: `no client ${id}` } }
-      : { status: 200, body: details(session) };
+  if (id === undefined) {
+    const list = dispatch(LISTS[resource], request.method);
+    return typeof list === 'function' ? list(context, request) : list;
   }
-  if (resource === 'sessions' && id !== undefined && request.method === 'DELETE')
-    return deleteSession(core, id, request);
-  if (resource === 'retained' && id !== undefined && request.method === 'DELETE')
-    return deleteRetained(core, id, request);
-  if (resource === 'retained' && id === undefined && request.method === 'GET')
-    return listRetained(core, request.query);
-  return { status: 404, body: { error: 'not found' } };
+  const handler = dispatch(
+    action === undefined ? ITEMS[resource] : ACTIONS[`${resource}/${action}`],
+    request.method,
+  );
+  return typeof handler === 'function' ? handler(context, id, request) : handler;
+}
+
+/** Whether a request changes something (needs the admin role): every method but GET. */
+export function isChange(method: string): boolean {
+  return method !== 'GET';
 }

@@ -1,8 +1,17 @@
 // What the HTTP API listener reads from the broker: the core's state and counters, and the listeners opened.
 
+import type { BridgeList } from '../bridge/bridge-metrics.js';
 import type { BrokerCore } from '../broker/broker-core.js';
 import type { ListenerContext } from '../broker/listener-context.js';
+import type { MetricsRegistry } from '../ports/metrics.js';
 import type { ListenerOptions } from '../transport/listener-options.js';
+
+/** The running bridges as the admin API sees them (src/bridge/bridges.ts `Bridges`). */
+export interface BridgeControl extends BridgeList {
+  /** False when there is no bridge of that name. */
+  start(name: string): boolean;
+  stop(name: string): boolean;
+}
 
 export interface HttpApiHost {
   readonly core: BrokerCore;
@@ -10,6 +19,10 @@ export interface HttpApiHost {
   readonly version: string;
   /** Every listener opened so far in configuration order, with the port really bound (the http_api ones too). */
   listenerOptions(): readonly ListenerOptions[];
+  /** Figures other parts add to /metrics (bridges, a cluster). */
+  readonly metrics: MetricsRegistry;
+  /** The bridges, once started (createBroker starts them after the listeners); undefined without any. */
+  bridges(): BridgeControl | undefined;
 }
 
 /** The HTTP API listener's own settings; its context (hooks, security) exists once its port is bound. */

@@ -1,6 +1,7 @@
-// `listener PORT` + `protocol http_api` (Mosquitto 2.1): GET only, every request authenticated and checked
-// against the ACL as Mosquitto does, then /api/v1/{systree,listeners,version}, Culex's /metrics, or a file of
-// the listener's http_dir. Plain HTTP or, with certfile/keyfile, HTTPS (reloaded with the other TLS listeners).
+// `listener PORT` + `protocol http_api` (Mosquitto 2.1): every request checked as access.ts says (Mosquitto's
+// rule for its own paths; tokens and roles for Culex's; failed logins rate-limited), then /api/v1/{systree,
+// listeners,version}, Culex's /metrics and admin API, or a file of the listener's http_dir. Plain HTTP or, with
+// certfile/keyfile, HTTPS (reloaded with the other TLS listeners).
 
 import { createReadStream, statSync } from 'node:fs';
 import {
@@ -13,14 +14,25 @@ import { createServer as createHttpsServer } from 'node:https';
 import { ByteTotals } from '../broker/byte-totals.js';
 import { bindServers } from '../transport/bind-servers.js';
 import type { Listener } from '../transport/listener.js';
-import { resolveStaticPath } from '../transport/static-files.js';
+import { contentType, resolveStaticPath } from '../transport/static-files.js';
 import type { TlsServerSetup } from '../transport/tls-context.js';
-import { basicCredentials, mayAccess } from './access.js';
-import { ADMIN_PREFIX, answerAdmin } from './admin-api.js';
+import {
+  type AccessOutcome,
+  type AccessSettings,
+  DEFAULT_ADMIN_ROLE,
+  decideAccess,
+  type PathKind,
+  parseAuthorization,
+} from './access.js';
+import { ADMIN_PREFIX, type AdminContext, type AdminMethod, answerAdmin, isChange } from './admin-api.js';
 import { listenersJson, type SystreeMarks, systree } from './api-v1.js';
+import { CommitLatency } from './commit-latency.js';
+import { DASHBOARD_PREFIX, redirectToDashboard, serveDashboard } from './dashboard-files.js';
 import type { HttpApiHost, HttpApiListenerSetup } from './host.js';
+import { LoginLimiter } from './login-limiter.js';
 import { EventLoopLag, renderMetrics } from './metrics.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
+import { TokenFile } from './token-file.js';
 
 /** Bounds of one HTTP request: header bytes, and the time a client may take to send its request. */
 export const HTTP_API_MAX_HEADER_BYTES = 8192;
@@ -28,6 +40,8 @@ export const HTTP_API_REQUEST_TIMEOUT_MS = 10_000;
 
 /** Mosquitto's realm, so a client configured for it keeps working. */
 const REALM = 'Mosquitto API';
+/** The realm of Culex's own paths (admin API, /metrics with http_api_metrics_auth). */
+const CULEX_REALM = 'Culex API';
 
 function text(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, {
@@ -36,6 +50,21 @@ function text(res: ServerResponse, status: number, body: string, headers: Record
     ...headers,
   });
   res.end(body);
+}
+
+function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const data = JSON.stringify(body, null, '\t');
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(data),
+    ...headers,
+  });
+  res.end(data);
 }
 
 /** A 200 answer as Mosquitto sends its API answers: any origin may read them. */
@@ -54,7 +83,11 @@ function serveFile(httpDir: string | undefined, path: string, res: ServerRespons
     text(res, 404, 'Not found.\n');
     return;
   }
-  res.writeHead(200, { 'content-length': statSync(file).size, 'x-content-type-options': 'nosniff' });
+  res.writeHead(200, {
+    'content-type': contentType(file),
+    'content-length': statSync(file).size,
+    'x-content-type-options': 'nosniff',
+  });
   const stream = createReadStream(file);
   stream.on('error', () => res.destroy());
   stream.pipe(res);
@@ -63,25 +96,44 @@ function serveFile(httpDir: string | undefined, path: string, res: ServerRespons
 class HttpApi {
   private readonly bytes: ByteTotals;
   private readonly lag = new EventLoopLag();
+  private readonly commits = new CommitLatency();
   private readonly marks: SystreeMarks = { clientsMaximum: 0, heapMaximum: 0 };
   private readonly openedAt = Date.now();
   private authFailures = 0;
+  private readonly limiter = new LoginLimiter();
+  private readonly access: AccessSettings;
+  private readonly adminContext: AdminContext;
 
+  /** Reads the listener's token file: throws when it is unusable (the listener then does not open). */
   constructor(
     private readonly host: HttpApiHost,
     private readonly setup: HttpApiListenerSetup,
   ) {
     this.bytes = new ByteTotals(host.core);
+    const options = setup.options;
+    const file = options.httpApiTokenFile;
+    this.access = {
+      tokens: file === undefined ? undefined : new TokenFile(file, (m) => host.core.logger.log('error', m)),
+      adminRole: options.httpApiAdminRole ?? DEFAULT_ADMIN_ROLE,
+      metricsAuth: options.httpApiMetricsAuth ?? false,
+    };
+    this.adminContext = {
+      core: host.core,
+      bridges: () => host.bridges(),
+      listenerOptions: () => host.listenerOptions(),
+    };
   }
 
   start(): void {
     this.bytes.start();
     this.lag.start();
+    this.commits.start();
   }
 
   stop(): void {
     this.bytes.stop();
     this.lag.stop();
+    this.commits.stop();
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -95,61 +147,111 @@ class HttpApi {
     const url = req.url ?? '/';
     const queryAt = url.indexOf('?');
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
-    const admin = path.startsWith(ADMIN_PREFIX);
-    // Mosquitto's API is GET only; DELETE is the admin API's one change (kick).
-    if (req.method !== 'GET' && !(admin && req.method === 'DELETE')) {
+    const kind: PathKind = path.startsWith(ADMIN_PREFIX)
+      ? 'admin'
+      : path === '/metrics'
+        ? 'metrics'
+        : 'mosquitto';
+    const method = req.method ?? '';
+    // Mosquitto's API is GET only; the admin API's changes are DELETE and POST.
+    if (method !== 'GET' && !(kind === 'admin' && (method === 'DELETE' || method === 'POST'))) {
       text(res, 405, 'Invalid HTTP Method\n');
       return;
     }
-    const credentials = basicCredentials(req.headers.authorization);
+    // The dashboard's files carry no data, so a browser may load the page and then sign in against the API.
+    if (path === '/dashboard' || (path === '/' && this.setup.options.httpDir === undefined)) {
+      redirectToDashboard(res);
+      return;
+    }
+    if (path.startsWith(DASHBOARD_PREFIX)) {
+      serveDashboard(path, res);
+      return;
+    }
+    const credentials = parseAuthorization(req.headers.authorization);
     const remoteAddress = req.socket.remoteAddress ?? '';
-    const outcome = await mayAccess(this.setup.context(), {
+    const now = Date.now();
+    if (credentials.scheme !== 'none') {
+      const wait = this.limiter.retryAfter(remoteAddress, now);
+      if (wait > 0) {
+        this.authFailures++;
+        const why = `Too many failed logins from ${remoteAddress}: try again in ${wait} s.`;
+        this.reply(res, kind, 429, why, { 'retry-after': String(wait) });
+        return;
+      }
+    }
+    const outcome = await decideAccess(this.setup.context(), this.access, {
       credentials,
       remoteAddress,
       path,
-      access: req.method === 'GET' ? 'read' : 'write',
+      kind,
+      change: isChange(method),
+      now,
     });
-    if (outcome !== 'allowed') {
-      this.refuse(
-        res,
-        outcome === 'unauthenticated' && credentials !== undefined ? remoteAddress : undefined,
-      );
+    if (!outcome.allowed) {
+      this.refuse(res, kind, outcome, remoteAddress);
       return;
     }
-    if (credentials !== undefined) this.host.core.authFailures.succeeded(remoteAddress);
-    if (admin) {
-      const answer = answerAdmin(this.host.core, {
-        method: req.method === 'GET' ? 'GET' : 'DELETE',
+    if (credentials.scheme !== 'none') this.host.core.authFailures.succeeded(remoteAddress);
+    if (kind === 'admin') {
+      const answer = answerAdmin(this.adminContext, {
+        method: method as AdminMethod,
         route: path.slice(ADMIN_PREFIX.length),
         query: new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1)),
-        user: credentials?.username,
+        user: outcome.who,
+        role: outcome.role,
         remoteAddress,
       });
-      const body = JSON.stringify(answer.body, null, '\t');
-      res.writeHead(answer.status, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
-      });
-      res.end(body);
+      json(res, answer.status, answer.body);
     } else if (path.toLowerCase().startsWith('/api/')) this.api(path, res);
-    else if (path === '/metrics') ok(res, this.metrics(), PROMETHEUS_CONTENT_TYPE);
+    else if (kind === 'metrics') ok(res, this.metrics(), PROMETHEUS_CONTENT_TYPE);
     else serveFile(this.setup.options.httpDir, path, res);
   }
 
+  /** An error answer: JSON `{error}` on the admin API, text elsewhere. */
+  private reply(
+    res: ServerResponse,
+    kind: PathKind,
+    status: number,
+    reason: string,
+    headers: Record<string, string> = {},
+  ): void {
+    if (kind === 'admin') json(res, status, { error: reason }, headers);
+    else text(res, status, `${reason}\n`, headers);
+  }
+
   /**
-   * 401, after auth_failure_delay's wait for a wrong password from `guesser` (the same per-address back-off as
-   * MQTT logins, so the API is no faster way to guess).
+   * 401 / 403, after auth_failure_delay's wait for wrong credentials (the same per-address back-off as MQTT
+   * logins, so the API is no faster way to guess); wrong credentials also count towards the 429 limit.
+   * Mosquitto's own paths answer as Mosquitto 2.1 does: 401 `Not authorised` with its Basic challenge.
    */
-  private refuse(res: ServerResponse, guesser: string | undefined): void {
+  private refuse(
+    res: ServerResponse,
+    kind: PathKind,
+    outcome: Extract<AccessOutcome, { allowed: false }>,
+    remoteAddress: string,
+  ): void {
     this.authFailures++;
-    const send = (): void =>
-      text(res, 401, 'Not authorised\n', { 'www-authenticate': `Basic realm="${REALM}"` });
-    const delays = this.host.core.authFailures;
-    if (guesser === undefined || !delays.enabled) {
+    const send = (): void => {
+      if (kind === 'mosquitto')
+        text(res, 401, 'Not authorised\n', { 'www-authenticate': `Basic realm="${REALM}"` });
+      else
+        this.reply(
+          res,
+          kind,
+          outcome.status,
+          outcome.reason,
+          // A Bearer challenge: a browser shows no password dialog for it (the dashboard logs in by itself).
+          outcome.status === 401 ? { 'www-authenticate': `Bearer realm="${CULEX_REALM}"` } : {},
+        );
+    };
+    if (!outcome.failedLogin) {
       send();
       return;
     }
-    setTimeout(send, delays.failed(guesser, Date.now())).unref();
+    this.limiter.failed(remoteAddress, Date.now());
+    const delays = this.host.core.authFailures;
+    if (!delays.enabled) send();
+    else setTimeout(send, delays.failed(remoteAddress, Date.now())).unref();
   }
 
   private api(path: string, res: ServerResponse): void {
@@ -174,6 +276,7 @@ class HttpApi {
       version: this.host.version,
       uptimeSeconds: this.uptime(),
       httpAuthFailures: this.authFailures,
+      more: [...this.commits.families(), ...this.host.metrics.collect()],
     });
   }
 

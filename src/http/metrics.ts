@@ -6,6 +6,7 @@ import type { BrokerCore } from '../broker/broker-core.js';
 import type { ByteTotals } from '../broker/byte-totals.js';
 import type { QosCounts } from '../broker/publish-traffic.js';
 import { sharedSubscriptions } from '../broker/sys-topics.js';
+import type { MetricFamily } from '../ports/metrics.js';
 import { sessionCounts } from './api-v1.js';
 import { type Labels, PrometheusText } from './prometheus-text.js';
 
@@ -57,6 +58,8 @@ export interface MetricsInput {
   readonly uptimeSeconds: number;
   /** Requests to this HTTP listener refused for credentials or ACL. */
   readonly httpAuthFailures: number;
+  /** Families of other sources (commit latency, bridges, a cluster), written after the core's. */
+  readonly more: readonly MetricFamily[];
 }
 
 interface QueueFigures {
@@ -233,5 +236,6 @@ export function renderMetrics(input: MetricsInput): string {
     'Start of the process, Unix time.',
     Math.round(Date.now() / 1000 - process.uptime()),
   );
+  t.families(input.more);
   return t.toString();
 }

@@ -1,7 +1,8 @@
 // Writes the Prometheus text exposition format (version 0.0.4): HELP and TYPE once per family, then samples.
 
-export type MetricType = 'counter' | 'gauge' | 'summary';
-export type Labels = Readonly<Record<string, string>>;
+import type { MetricFamily, MetricLabels, MetricType } from '../ports/metrics.js';
+
+export type Labels = MetricLabels;
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -39,6 +40,15 @@ export class PrometheusText {
     const set =
       keys.length === 0 ? '' : `{${keys.map((k) => `${k}="${escapeLabel(labels[k]!)}"`).join(',')}}`;
     this.lines.push(`${name}${set} ${formatValue(value)}`);
+    return this;
+  }
+
+  /** Families from a MetricsSource (suffixed samples for histograms: `_bucket`, `_sum`, `_count`). */
+  families(list: readonly MetricFamily[]): this {
+    for (const f of list) {
+      this.family(f.name, f.type, f.help, []);
+      for (const [labels, value, suffix] of f.samples) this.sample(f.name + (suffix ?? ''), labels, value);
+    }
     return this;
   }
 

@@ -57,9 +57,13 @@ export function loadState(
       db.exec(`DELETE FROM ${t} WHERE client_id NOT IN (SELECT client_id FROM sessions)`);
     }
     db.prepare('DELETE FROM messages WHERE expires_at <> 0 AND expires_at <= ?').run(now);
-    db.exec('DELETE FROM deliveries WHERE message_id NOT IN (SELECT id FROM messages)');
+    db.prepare(
+      'DELETE FROM deliveries WHERE m_topic IS NOT NULL AND m_expires_at <> 0 AND m_expires_at <= ?',
+    ).run(now);
+    // Deliveries carrying their message inline (m_topic not NULL) need no `messages` row.
+    db.exec('DELETE FROM deliveries WHERE m_topic IS NULL AND message_id NOT IN (SELECT id FROM messages)');
     db.exec('DELETE FROM retained WHERE message_id NOT IN (SELECT id FROM messages)');
-    db.exec(`DELETE FROM messages WHERE id NOT IN (SELECT message_id FROM deliveries)
+    db.exec(`DELETE FROM messages WHERE id NOT IN (SELECT message_id FROM deliveries WHERE m_topic IS NULL)
              AND id NOT IN (SELECT message_id FROM retained)`);
     db.exec('COMMIT');
   } catch (err) {
@@ -67,31 +71,23 @@ export function loadState(
     throw classify(description, err);
   }
 
+  // Messages by id: those with a row, then those read inline from a delivery (shared by id all the same).
   const messages = new Map<number, StoredMessage>();
+  const rowed = new Set<number>();
+  // 2 x references + 1 when the message has a row: the store's bookkeeping (sqlite-store.ts).
   const refs = new Map<number, number>();
-  const ref = (id: number): StoredMessage => {
-    refs.set(id, (refs.get(id) ?? 0) + 1);
-    return messages.get(id)!;
+  const ref = (message: StoredMessage): StoredMessage => {
+    const id = message.id;
+    refs.set(id, (refs.get(id) ?? (rowed.has(id) ? 1 : 0)) + 2);
+    return message;
   };
   for (const row of db
     .prepare('SELECT * FROM messages ORDER BY id')
     .iterate() as IterableIterator<MessageRow>) {
-    messages.set(row.id, {
-      id: row.id,
-      topic: row.topic,
-      payload: row.payload,
-      qos: row.qos as QoS,
-      retain: row.retain !== 0,
-      properties: decodeProperties(row.properties),
-      origin: row.origin,
-      expiresAt: row.expires_at,
-      source:
-        row.source_port === null
-          ? undefined
-          : { username: row.source_username ?? undefined, listenerPort: row.source_port },
-    });
+    messages.set(row.id, messageFromRow(row));
+    rowed.add(row.id);
   }
-  for (const row of db.prepare('SELECT * FROM sessions').all() as Array<Record<string, unknown>>) {
+  for (const row of rows(db, 'SELECT * FROM sessions')) {
     state.sessions.push({
       clientId: row.client_id as string,
       expiryInterval: row.expiry_interval as number,
@@ -100,13 +96,19 @@ export function loadState(
       listenerPort: (row.listener_port as number | null) ?? undefined,
     });
   }
-  for (const row of db.prepare('SELECT * FROM subscriptions').all() as Array<Record<string, unknown>>) {
+  for (const row of rows(db, 'SELECT * FROM subscriptions')) {
     state.subscriptions.push(subscriptionFromRow(row));
   }
   for (const row of db.prepare('SELECT * FROM deliveries ORDER BY seq').iterate() as IterableIterator<
     Record<string, unknown>
   >) {
-    const message = ref(row.message_id as number);
+    const id = row.message_id as number;
+    let message = messages.get(id);
+    if (message === undefined) {
+      message = messageFromRow(inlineMessageRow(id, row));
+      messages.set(id, message);
+    }
+    ref(message);
     const seq = row.seq as number;
     const d: StoredDelivery = {
       seq,
@@ -122,19 +124,13 @@ export function loadState(
     };
     state.deliveries.push(d);
   }
-  for (const row of db.prepare('SELECT * FROM incoming_qos2').all() as Array<{
-    client_id: string;
-    packet_id: number;
-  }>) {
+  for (const row of rows<{ client_id: string; packet_id: number }>(db, 'SELECT * FROM incoming_qos2')) {
     state.incomingQos2.push({ clientId: row.client_id, packetId: row.packet_id });
   }
-  for (const row of db.prepare('SELECT * FROM retained').all() as Array<{
-    topic: string;
-    message_id: number;
-  }>) {
-    state.retained.push(ref(row.message_id));
+  for (const row of rows<{ topic: string; message_id: number }>(db, 'SELECT * FROM retained')) {
+    state.retained.push(ref(messages.get(row.message_id)!));
   }
-  for (const row of db.prepare('SELECT * FROM wills').all() as Array<Record<string, unknown>>) {
+  for (const row of rows(db, 'SELECT * FROM wills')) {
     const properties = decodeProperties(row.properties as string | null);
     const will = {
       topic: row.topic as string,
@@ -151,6 +147,47 @@ export function loadState(
     });
   }
   return { state, refs };
+}
+
+/**
+ * A table's rows one at a time: each row object dies young, where `.all()` would keep a million of them alive
+ * to the end of the restore and have the collector copy them all to the old generation.
+ */
+function rows<T = Record<string, unknown>>(db: Database.Database, sql: string): IterableIterator<T> {
+  return db.prepare(sql).iterate() as IterableIterator<T>;
+}
+
+function messageFromRow(row: MessageRow): StoredMessage {
+  return {
+    id: row.id,
+    topic: row.topic,
+    payload: row.payload,
+    qos: row.qos as QoS,
+    retain: row.retain !== 0,
+    properties: decodeProperties(row.properties),
+    origin: row.origin,
+    expiresAt: row.expires_at,
+    source:
+      row.source_port === null
+        ? undefined
+        : { username: row.source_username ?? undefined, listenerPort: row.source_port },
+  };
+}
+
+/** The message columns of a delivery row that carries its message (schema version 4). */
+function inlineMessageRow(id: number, row: Record<string, unknown>): MessageRow {
+  return {
+    id,
+    topic: row.m_topic as string,
+    payload: row.m_payload as Buffer,
+    qos: row.m_qos as number,
+    retain: row.m_retain as number,
+    properties: row.m_properties as string | null,
+    origin: row.m_origin as string,
+    expires_at: row.m_expires_at as number,
+    source_username: row.m_source_username as string | null,
+    source_port: row.m_source_port as number | null,
+  };
 }
 
 function subscriptionFromRow(row: Record<string, unknown>): StoredSubscription {

@@ -32,7 +32,11 @@ export class SqliteStore implements PersistenceStore {
   private readonly db: Database.Database;
   private inTransaction = false;
   private critical = false;
-  /** Stored deliveries and retained entries referring to each message row (it goes when none is left). */
+  /**
+   * Per message id: 2 x (stored deliveries and retained entries referring to it) + 1 when it has a `messages`
+   * row. A message's first delivery carries it inline (no row); a row is written once a second reference comes,
+   * and deleted when the last one goes.
+   */
   private refs = new Map<number, number>();
   private readonly st: Record<string, Statement>;
   private pendingListener: (() => void) | undefined;
@@ -97,7 +101,6 @@ export class SqliteStore implements PersistenceStore {
       ),
       deleteSession: p('DELETE FROM sessions WHERE client_id = ?'),
       deleteSessionSubs: p('DELETE FROM subscriptions WHERE client_id = ?'),
-      deleteSessionDeliveries: p('DELETE FROM deliveries WHERE client_id = ?'),
       deleteSessionQos2: p('DELETE FROM incoming_qos2 WHERE client_id = ?'),
       saveSubscription: p(
         `INSERT OR REPLACE INTO subscriptions (client_id, filter, match_filter, share_group, qos, no_local,
@@ -106,7 +109,8 @@ export class SqliteStore implements PersistenceStore {
       deleteSubscription: p('DELETE FROM subscriptions WHERE client_id = ? AND filter = ?'),
       insertDelivery: p(
         `INSERT INTO deliveries (seq, client_id, message_id, qos, retain, subscription_ids, packet_id, released,
-         share_group, share_filter) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         share_group, share_filter, m_topic, m_payload, m_qos, m_retain, m_properties, m_origin, m_expires_at,
+         m_source_username, m_source_port) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       updateDelivery: p('UPDATE deliveries SET packet_id = ?, released = ? WHERE seq = ?'),
       deleteDeliveries: p('DELETE FROM deliveries WHERE seq IN (SELECT value FROM json_each(?))'),
@@ -206,39 +210,60 @@ export class SqliteStore implements PersistenceStore {
 
   // ---- messages (stored once, reference-counted by deliveries and the retained table)
 
-  private ref(message: MessageRecord): number {
+  /**
+   * Counts a reference to `message`. Returns true when it is the message's only reference and comes from a
+   * delivery: the delivery row then carries the message itself. Otherwise the message has (or gets) its row.
+   */
+  private ref(message: MessageRecord, fromDelivery: boolean): boolean {
     const id = message.id;
-    const count = this.refs.get(id);
-    // A message whose last reference went this turn still has its row (deletes wait for the commit): keep it.
-    if (count === undefined && !this.deadMessages.delete(id)) {
-      const source = message.source;
-      this.run(
-        this.write().insertMessage!,
-        id,
-        message.topic,
-        message.payload,
-        message.qos,
-        message.retain ? 1 : 0,
-        encodeProperties(message.properties),
-        message.origin,
-        message.expiresAt,
-        source?.username ?? null,
-        source?.listenerPort ?? null,
-      );
+    const v = this.refs.get(id);
+    if (v === undefined) {
+      // A message whose last reference went this turn still has its row (deletes wait for the commit): keep it.
+      if (this.deadMessages.delete(id)) {
+        this.refs.set(id, 3);
+        return false;
+      }
+      if (fromDelivery) {
+        this.refs.set(id, 2);
+        return true;
+      }
+      this.insertMessage(message);
+      this.refs.set(id, 3);
+      return false;
     }
-    this.refs.set(id, (count ?? 0) + 1);
-    return id;
+    if ((v & 1) === 0) this.insertMessage(message);
+    this.refs.set(id, (v + 2) | 1);
+    return false;
+  }
+
+  private insertMessage(message: MessageRecord): void {
+    const source = message.source;
+    this.run(
+      this.write().insertMessage!,
+      message.id,
+      message.topic,
+      message.payload,
+      message.qos,
+      message.retain ? 1 : 0,
+      encodeProperties(message.properties),
+      message.origin,
+      message.expiresAt,
+      source?.username ?? null,
+      source?.listenerPort ?? null,
+    );
   }
 
   private unref(message: MessageRecord): void {
     const id = message.id;
-    const count = this.refs.get(id);
-    if (count === undefined) return;
-    if (count > 1) {
-      this.refs.set(id, count - 1);
+    const v = this.refs.get(id);
+    if (v === undefined) return;
+    if (v >= 4) {
+      this.refs.set(id, v - 2);
       return;
     }
     this.refs.delete(id);
+    // An inline message goes with its delivery row; only a `messages` row needs deleting.
+    if ((v & 1) === 0) return;
     this.write(false);
     this.deadMessages.add(id);
   }
@@ -252,10 +277,14 @@ export class SqliteStore implements PersistenceStore {
 
   deleteSession(clientId: string, deliveries: Iterable<DeliveryRecord>): void {
     const st = this.write();
-    for (const d of deliveries) if (d.seq !== 0) this.unref(d.message);
+    // By seq, with the turn's other deletes: no index on client_id to maintain for every delivery.
+    for (const d of deliveries) {
+      if (d.seq === 0) continue;
+      this.deadDeliveries.push(d.seq);
+      this.unref(d.message);
+    }
     this.run(st.deleteSession!, clientId);
     this.run(st.deleteSessionSubs!, clientId);
-    this.run(st.deleteSessionDeliveries!, clientId);
     this.run(st.deleteSessionQos2!, clientId);
   }
 
@@ -281,14 +310,16 @@ export class SqliteStore implements PersistenceStore {
   // ---- outgoing deliveries
 
   addDelivery(clientId: string, d: DeliveryRecord): void {
-    const messageId = this.ref(d.message);
-    const seq = d.seq;
+    const message = d.message;
+    // Its only reference: the message goes into the delivery's row, else the row refers to the message's.
+    const inline = this.ref(message, true);
     const group = d.group;
+    const source = inline ? message.source : undefined;
     this.run(
       this.write().insertDelivery!,
-      seq,
+      d.seq,
       clientId,
-      messageId,
+      message.id,
       d.qos,
       d.retain ? 1 : 0,
       encodeIds(d.subscriptionIds),
@@ -296,6 +327,15 @@ export class SqliteStore implements PersistenceStore {
       d.released ? 1 : 0,
       group === undefined ? null : group.name,
       group === undefined ? null : group.filter,
+      inline ? message.topic : null,
+      inline ? message.payload : null,
+      inline ? message.qos : null,
+      inline ? (message.retain ? 1 : 0) : null,
+      inline ? encodeProperties(message.properties) : null,
+      inline ? message.origin : null,
+      inline ? message.expiresAt : null,
+      source?.username ?? null,
+      source?.listenerPort ?? null,
     );
   }
 
@@ -328,7 +368,10 @@ export class SqliteStore implements PersistenceStore {
     if (message === previous) return;
     const st = this.write();
     if (message === undefined) this.run(st.deleteRetained!, topic);
-    else this.run(st.setRetained!, topic, this.ref(message));
+    else {
+      this.ref(message, false);
+      this.run(st.setRetained!, topic, message.id);
+    }
     if (previous !== undefined) this.unref(previous);
   }
 

@@ -3,7 +3,7 @@
 import type { ProtocolVersion, PublishPacket, QoS } from './packets.js';
 import { carryWireOrder, type Properties, propertiesSize, writePropertyList } from './properties.js';
 import { allocOutput } from './slab.js';
-import { varintSize, writeU16, writeU32, writeVarint } from './writer.js';
+import { utf8Length, varintSize, writeStringOfLength, writeU16, writeU32, writeVarint } from './writer.js';
 
 export interface ByteSink {
   write(chunk: Buffer): unknown;
@@ -18,6 +18,9 @@ export interface PublishExtra {
   /** Remaining expiry; replaces the message's own Message Expiry Interval. */
   messageExpiryInterval?: number;
 }
+
+/** The property block of messages without properties (never written to). */
+const NO_PROPS = Buffer.alloc(0);
 
 /** Above this payload size the payload is written as its own chunk instead of being copied. */
 const COPY_LIMIT = 1024;
@@ -37,12 +40,13 @@ export class PublishFrame {
   readonly payload: Buffer;
   readonly properties: Properties | undefined;
 
-  private readonly topicBytes: Buffer;
+  /** UTF-8 length of the topic; the topic is written straight into each packet (no Buffer per message). */
+  private readonly topicLen: number;
   /** Message properties minus those set per subscriber, pre-encoded without a length prefix. */
   private readonly baseProps: Buffer;
   private readonly expiry: number | undefined;
-  /** QoS 0 packets without per-subscriber data, indexed by version * 2 + retain. */
-  private readonly qos0: (Buffer | undefined)[] = [];
+  /** QoS 0 packets without per-subscriber data, indexed by (version - 3) * 2 + retain; made on first use. */
+  private qos0: (Buffer | undefined)[] | null = null;
   /**
    * Long-lived frames (retained messages) cache their packets in memory of their own: a slice of the shared
    * output slab would keep the whole 64 KiB slab alive for as long as the message is retained.
@@ -54,7 +58,7 @@ export class PublishFrame {
     this.payload = payload;
     this.properties = properties;
     this.ownMemory = ownMemory;
-    this.topicBytes = ownMemory ? ownCopy(Buffer.from(topic, 'utf8')) : Buffer.from(topic, 'utf8');
+    this.topicLen = utf8Length(topic);
     let base: Properties | undefined;
     if (properties !== undefined) {
       // Alias and subscription ids belong to one connection; expiry is re-stamped per delivery.
@@ -64,8 +68,11 @@ export class PublishFrame {
       this.expiry = messageExpiryInterval;
     }
     const baseLen = propertiesSize(base);
-    this.baseProps = ownMemory ? Buffer.allocUnsafeSlow(baseLen) : Buffer.allocUnsafe(baseLen);
-    if (base !== undefined && baseLen > 0) writePropertyList(this.baseProps, 0, base);
+    if (baseLen === 0) this.baseProps = NO_PROPS;
+    else {
+      this.baseProps = ownMemory ? Buffer.allocUnsafeSlow(baseLen) : Buffer.allocUnsafe(baseLen);
+      writePropertyList(this.baseProps, 0, base!);
+    }
   }
 
   /** The equivalent packet object, with properties in the order writeTo puts them on the wire. */
@@ -125,12 +132,14 @@ export class PublishFrame {
   ): number {
     const custom = version === 5 && hasExtra(extra);
     if (qos === 0 && !dup && !custom) {
-      const key = version * 2 + (retain ? 1 : 0);
-      let cached = this.qos0[key];
+      const key = (version - 3) * 2 + (retain ? 1 : 0);
+      this.qos0 ??= [undefined, undefined, undefined, undefined, undefined, undefined];
+      const packets = this.qos0;
+      let cached = packets[key];
       if (cached === undefined) {
         cached = this.build(version, 0, retain, false, 0, undefined, true);
         if (this.ownMemory) cached = ownCopy(cached);
-        this.qos0[key] = cached;
+        packets[key] = cached;
       }
       sink.write(cached);
       return cached.length;
@@ -152,7 +161,7 @@ export class PublishFrame {
   private headerBody(version: ProtocolVersion, qos: QoS, extra: PublishExtra | undefined): number {
     const v5 = version === 5;
     const omit = v5 && extra?.omitTopic === true;
-    let n = 2 + (omit ? 0 : this.topicBytes.length) + (qos > 0 ? 2 : 0);
+    let n = 2 + (omit ? 0 : this.topicLen) + (qos > 0 ? 2 : 0);
     if (v5) {
       const propsLen = this.propsLen(extra);
       n += varintSize(propsLen) + propsLen;
@@ -182,10 +191,7 @@ export class PublishFrame {
     const omit = v5 && extra?.omitTopic === true;
     const propsLen = v5 ? this.propsLen(extra) : 0;
     const headerBody =
-      2 +
-      (omit ? 0 : this.topicBytes.length) +
-      (qos > 0 ? 2 : 0) +
-      (v5 ? varintSize(propsLen) + propsLen : 0);
+      2 + (omit ? 0 : this.topicLen) + (qos > 0 ? 2 : 0) + (v5 ? varintSize(propsLen) + propsLen : 0);
     const remaining = headerBody + this.payload.length;
     const headerLen = 1 + varintSize(remaining);
     const buf = allocOutput(headerLen + headerBody + (withPayload ? this.payload.length : 0));
@@ -194,9 +200,7 @@ export class PublishFrame {
     if (omit) {
       off = writeU16(buf, off, 0);
     } else {
-      off = writeU16(buf, off, this.topicBytes.length);
-      buf.set(this.topicBytes, off);
-      off += this.topicBytes.length;
+      off = writeStringOfLength(buf, off, this.topic, this.topicLen);
     }
     if (qos > 0) off = writeU16(buf, off, packetId);
     if (v5) {

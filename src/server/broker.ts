@@ -7,6 +7,8 @@ import { disconnectByUsername } from '../broker/kick.js';
 import type { ListenerContext } from '../broker/listener-context.js';
 import type { SecurityOptions } from '../broker/options.js';
 import { SysTopics } from '../broker/sys-topics.js';
+import type { BridgeControl } from '../http/host.js';
+import { MetricsRegistry } from '../ports/metrics.js';
 import type { ConnectionHandler, Listener } from '../transport/listener.js';
 import type { ListenerOptions } from '../transport/listener-options.js';
 import { PskSource, PskTable } from '../transport/psk-file.js';
@@ -95,6 +97,10 @@ export class Broker implements BrokerControl, BrokerEventSource {
   /** Options of each listener opened, with the port really bound (for the HTTP API's /api/v1/listeners). */
   private readonly opened: ListenerOptions[] = [];
   private socketsAccepted = 0;
+  private bridgeControl: BridgeControl | undefined;
+
+  /** Figures other parts (bridges, a cluster, the embedder) add to /metrics: see docs/metrics.md. */
+  readonly metrics = new MetricsRegistry();
 
   readonly clients: ClientsApi;
   readonly sessions: SessionsApi;
@@ -129,6 +135,11 @@ export class Broker implements BrokerControl, BrokerEventSource {
    */
   get internals(): BrokerCore {
     return this.core;
+  }
+
+  /** @internal The bridges createBroker started, for the HTTP API's /bridges endpoints. */
+  attachBridges(bridges: BridgeControl | undefined): void {
+    this.bridgeControl = bridges;
   }
 
   /** Publishes as the broker; returns how many subscriptions matched. Throws TypeError for a bad topic / QoS. */
@@ -277,7 +288,13 @@ export class Broker implements BrokerControl, BrokerEventSource {
     context: () => ListenerContext,
   ): Promise<Listener[]> {
     const { openHttpApiListener } = await import('../http/http-api-listener.js');
-    const host = { core: this.core, version: this.version, listenerOptions: () => this.opened };
+    const host = {
+      core: this.core,
+      version: this.version,
+      listenerOptions: () => this.opened,
+      metrics: this.metrics,
+      bridges: () => this.bridgeControl,
+    };
     return openHttpApiListener(host, { options, context }, tls);
   }
 

@@ -3,6 +3,7 @@
 // running broker. The `culex`
 // command and embedders both start here; the command adds only flags, signals and process concerns.
 
+import { bridgeMetrics } from '../bridge/bridge-metrics.js';
 import type { Bridges } from '../bridge/bridges.js';
 import type { Logger } from '../broker/logger.js';
 import type { Cluster } from '../cluster/cluster.js';
@@ -55,6 +56,7 @@ interface Attached {
   security: SecurityState;
   reloader: (() => Promise<boolean>) | undefined;
   bridges?: Bridges;
+  removeBridgeMetrics?: () => void;
   certificates?: CertificateWatcher | undefined;
   cluster?: Cluster;
   /** The cluster's sessions (the Redis store), opened before the core. */
@@ -94,6 +96,8 @@ export class ConfiguredBroker extends Broker {
   /** Stops the bridges, the listeners and clients, leaves the cluster, then closes the plugins. */
   override async stop(): Promise<void> {
     this.attached?.bridges?.stopAll();
+    this.attached?.removeBridgeMetrics?.();
+    this.attachBridges(undefined);
     // Sessions are saved (as disconnected, owned here) before the node leaves: a survivor then adopts them.
     await super.stop();
     await this.attached?.sessions?.closed();
@@ -217,6 +221,8 @@ export async function createBroker(
   }
   // Bridges connect once the listeners are open, as Mosquitto starts them after its sockets.
   attached.bridges = startBridges(broker.internals, config.bridges);
+  broker.attachBridges(attached.bridges);
+  attached.removeBridgeMetrics = broker.metrics.add(bridgeMetrics(attached.bridges));
   attached.certificates = watchCertificates(broker, config, read, logger);
   return broker;
 }

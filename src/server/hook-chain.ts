@@ -108,6 +108,22 @@ export function chainHooks(
     };
   }
 
+  const roles = plugins.filter((p) => p.plugin.hasRole !== undefined).map((p) => p.plugin);
+  if (roles.length > 0) {
+    hooks.hasRole = (username, role) => {
+      for (const plugin of roles) {
+        try {
+          const answer = plugin.hasRole!(username, role);
+          if (answer !== undefined) return answer;
+        } catch (err) {
+          logger.log('error', `Plugin role check failed: ${describe(err)}`);
+          return false;
+        }
+      }
+      return false;
+    };
+  }
+
   const enhanced = plugins.find((p) => p.plugin.enhancedAuth !== undefined)?.plugin;
   if (enhanced?.enhancedAuth !== undefined) hooks.enhancedAuth = enhanced.enhancedAuth.bind(enhanced);
   else if (files.enhancedAuth !== undefined) hooks.enhancedAuth = files.enhancedAuth;

@@ -2,12 +2,13 @@
 
 import type { BrokerHooks } from '../broker/hooks.js';
 
-const HOOK_NAMES = ['authenticate', 'authorize', 'enhancedAuth', 'control'] as const;
+const HOOK_NAMES = ['authenticate', 'authorize', 'enhancedAuth', 'control', 'hasRole'] as const;
 
 /**
- * Listener contexts hold `hooks` for the life of every connection; each hook is a getter reading the current
- * set, so a reload applies to the next check without touching connected clients. A hook the current set lacks
- * reads as undefined, exactly as a plain object would (the broker tests for presence).
+ * Listener contexts hold `hooks` for the life of every connection; set() copies the hooks of the current set
+ * into it, so a reload applies to the next check without touching connected clients. A hook the current set
+ * lacks reads as undefined, exactly as a plain object would (the broker tests for presence). Data properties,
+ * not getters: the PUBLISH path reads `authorize` for every message.
  */
 export class HookSwitch {
   readonly hooks: BrokerHooks;
@@ -16,9 +17,7 @@ export class HookSwitch {
   constructor(initial: BrokerHooks = {}) {
     this.current = initial;
     const view: Record<string, unknown> = {};
-    for (const name of HOOK_NAMES) {
-      Object.defineProperty(view, name, { enumerable: true, get: () => this.current[name] });
-    }
+    for (const name of HOOK_NAMES) view[name] = initial[name];
     this.hooks = view as BrokerHooks;
   }
 
@@ -28,5 +27,7 @@ export class HookSwitch {
 
   set(next: BrokerHooks): void {
     this.current = next;
+    const view = this.hooks as Record<string, unknown>;
+    for (const name of HOOK_NAMES) view[name] = next[name];
   }
 }

@@ -13,6 +13,8 @@ export interface PluginHooks {
   authenticate?(request: AuthenticationRequest): PluginDecision | Promise<PluginDecision>;
   /** One topic access: 'write' (PUBLISH in), 'subscribe' / 'unsubscribe' (a filter), 'read' (a delivery). Synchronous. */
   authorize?(client: ClientInfo, access: AccessKind, topic: string): PluginDecision;
+  /** Whether a user holds a named role (dynamic security); undefined = unknown user, ask the next plugin. */
+  hasRole?(username: string, role: string): PluginDecision;
   /** MQTT 5 enhanced authentication; the first plugin that defines it handles every AUTH exchange. */
   enhancedAuth?(
     client: ClientInfo,

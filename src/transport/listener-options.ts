@@ -38,6 +38,12 @@ export interface ListenerOptions {
   maxQos?: 0 | 1 | 2;
   maxTopicAlias?: number;
   httpDir?: string;
+  /** Culex `http_api_token_file`: the bearer tokens of an http_api listener (src/http/token-file.ts). */
+  httpApiTokenFile?: string;
+  /** Culex `http_api_admin_role`: dynamic-security role whose clients are HTTP API admins (default super-admin). */
+  httpApiAdminRole?: string;
+  /** Culex `http_api_metrics_auth`: /metrics needs credentials like the other paths (default false: open). */
+  httpApiMetricsAuth?: boolean;
   websocketsHeadersSize?: number;
   tls?: TlsOptions;
   /** Mosquitto 2.1 `enable_proxy_protocol`: each connection starts with a PROXY header of this version. */

@@ -22,6 +22,11 @@ const TYPES: Readonly<Record<string, string>> = {
   '.wasm': 'application/wasm',
 };
 
+/** The Content-Type of a file served by name, as browsers expect it (octet-stream for unknown suffixes). */
+export function contentType(file: string): string {
+  return TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
+}
+
 function reply(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, {
     'content-type': 'text/plain; charset=utf-8',
@@ -79,7 +84,7 @@ export function serveStatic(root: string | undefined, req: IncomingMessage, res:
   }
   const size = statSync(file).size;
   res.writeHead(200, {
-    'content-type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+    'content-type': contentType(file),
     'content-length': size,
     'x-content-type-options': 'nosniff',
   });

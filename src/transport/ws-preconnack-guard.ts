@@ -17,13 +17,14 @@ export class PreConnackGuard {
   private received = 0;
   private done = false;
   private readonly count = (chunk: Buffer): void => this.onData(chunk);
+  private readonly closed = (): void => this.release();
 
   constructor(
     private readonly socket: Socket,
     private readonly onExceeded: (why: string) => void,
   ) {
     socket.on('data', this.count);
-    socket.once('close', () => this.release());
+    socket.once('close', this.closed);
   }
 
   /** Bytes all guarded connections hold now (for tests). */
@@ -53,5 +54,7 @@ export class PreConnackGuard {
     total -= this.received;
     this.received = 0;
     this.socket.off('data', this.count);
+    // Nothing of the guard stays with the connection once it is done.
+    this.socket.off('close', this.closed);
   }
 }

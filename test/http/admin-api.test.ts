@@ -4,30 +4,15 @@
 // change anything.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { Broker } from '../../src/index.js';
 import { freePort, sleep, waitFor } from '../helpers/net.js';
 import { startCulexProcess, tempDir } from '../helpers/processes.js';
 import { httpRequest } from './http-client.js';
-
-const PASSWD_BIN = fileURLToPath(new URL('../../../bin/culex-passwd.js', import.meta.url));
-
-function addUser(pwfile: string, user: string, password: string, create = false): void {
-  const made = spawnSync(process.execPath, [
-    PASSWD_BIN,
-    ...(create ? ['-c'] : []),
-    '-b',
-    pwfile,
-    user,
-    password,
-  ]);
-  assert.equal(made.status, 0, String(made.stderr));
-}
+import { addUser } from './users.js';
 
 interface ClientList {
   total: number;
@@ -81,6 +66,14 @@ test('admin API: list, search, page and show clients, kick one, delete a session
     await d2.publishAsync('devices/a', 'alpha', { qos: 1, retain: true });
     await d2.publishAsync('devices/b', Buffer.from([0, 1, 2]), { qos: 1, retain: true });
 
+    // What each may do, as the ACL says (write on /api/culex/# makes an admin).
+    for (const [who, role] of [
+      [admin, 'admin'],
+      [viewer, 'read'],
+    ] as const) {
+      const me = await httpRequest(httpPort, '/api/culex/v1/me', who);
+      assert.deepEqual(JSON.parse(me.body), { who: who.user, role });
+    }
     const list = JSON.parse(
       (await httpRequest(httpPort, '/api/culex/v1/clients', viewer)).body,
     ) as ClientList;
@@ -129,7 +122,7 @@ test('admin API: list, search, page and show clients, kick one, delete a session
     await d2.subscribeAsync('devices/a', { qos: 1 });
     assert.ok(await waitFor(() => heard === 1, 2000), 'the retained message on subscribe');
     const topicPath = `/api/culex/v1/retained/${encodeURIComponent('devices/a')}`;
-    assert.equal((await httpRequest(httpPort, topicPath, { ...viewer, method: 'DELETE' })).status, 401);
+    assert.equal((await httpRequest(httpPort, topicPath, { ...viewer, method: 'DELETE' })).status, 403);
     assert.equal((await httpRequest(httpPort, topicPath, { ...admin, method: 'DELETE' })).status, 200);
     assert.equal((await httpRequest(httpPort, topicPath, { ...admin, method: 'DELETE' })).status, 404);
     const left = JSON.parse(
@@ -146,11 +139,11 @@ test('admin API: list, search, page and show clients, kick one, delete a session
     // The viewer may not kick; a device may not even read; the admin kicks and it is logged.
     assert.equal(
       (await httpRequest(httpPort, '/api/culex/v1/clients/sensor-1', { ...viewer, method: 'DELETE' })).status,
-      401,
+      403,
     );
     assert.equal(
       (await httpRequest(httpPort, '/api/culex/v1/clients', { user: 'device', password: 'dev' })).status,
-      401,
+      403,
     );
     const reason = new Promise<number | undefined>((resolve) =>
       d1.once('disconnect', (p) => resolve(p.reasonCode)),
@@ -196,7 +189,7 @@ test('admin API: list, search, page and show clients, kick one, delete a session
     assert.equal(conflict.status, 409);
     assert.equal(
       (await httpRequest(httpPort, '/api/culex/v1/sessions/sleeper', { ...viewer, method: 'DELETE' })).status,
-      401,
+      403,
     );
     const deleted = await httpRequest(httpPort, '/api/culex/v1/sessions/sleeper', {
       ...admin,
@@ -241,7 +234,7 @@ test('admin API: without an ACL an authenticated user may read but never kick', 
     assert.equal((await httpRequest(http!.port, '/api/culex/v1/clients', admin)).status, 200);
     assert.equal((await httpRequest(http!.port, '/api/culex/v1/clients')).status, 401);
     const kick = await httpRequest(http!.port, '/api/culex/v1/clients/c', { ...admin, method: 'DELETE' });
-    assert.equal(kick.status, 401);
+    assert.equal(kick.status, 403);
     assert.equal(client.connected, true);
     // DELETE is the admin API's only method; Mosquitto's endpoints stay GET only.
     assert.equal(

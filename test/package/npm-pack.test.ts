@@ -1,6 +1,6 @@
 // The npm tarball is product: packed from a fresh copy of the sources (no dist/ yet), it must build itself
-// (prepack), ship the compiled broker, its bins, LICENSE and CHANGELOG but no tests, and start from the unpacked
-// package as `culex -c mosquitto.conf` does after `npm install culex-mqtt`.
+// (prepack), ship the compiled broker, the dashboard bundle, its bins, LICENSE and CHANGELOG but no tests, and
+// start from the unpacked package as `culex -c mosquitto.conf` does after `npm install culex-mqtt`.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -61,6 +61,7 @@ test('npm pack from a fresh clone builds dist and ships a package that starts as
     'dist/src/index.d.ts',
     'dist/src/protocol/index.js',
     'dist/src/cli/main.js',
+    'dist/dashboard/index.html',
     'packaging/systemd/culex.service',
   ]) {
     assert.ok(files.has(required), `${required} missing from the tarball`);

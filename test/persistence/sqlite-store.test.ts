@@ -91,10 +91,14 @@ test('sessions, subscriptions, deliveries (in order), QoS 2 state, retained and 
   );
   assert.deepEqual(state.deliveries[0]?.subscriptionIds, [3]);
   assert.deepEqual(state.deliveries[0]?.message.properties?.correlationData, Buffer.from([1, 2]));
-  // One row for a/1 although a delivery and the retained table both refer to it.
+  // One object for a/1 although a delivery and the retained table both refer to it.
   assert.equal(state.retained[0], state.deliveries[0]?.message);
   assert.equal(state.retained[0]?.id, m1.id);
-  assert.equal(checkDatabase(file).counts.messages, 2);
+  // a/1 is inline in its delivery and got a row when the retained table referred to it too; a/2, delivered
+  // once, lives in its delivery row only.
+  assert.equal(checkDatabase(file).counts.messages, 1);
+  assert.deepEqual(state.deliveries[1]?.message.properties?.correlationData, Buffer.from([1, 2]));
+  assert.equal(state.deliveries[1]?.message.origin, 'pub');
   assert.deepEqual(state.incomingQos2, [{ clientId: 'c', packetId: 99 }]);
   assert.equal(state.wills[0]?.will.payload.toString(), 'bye');
   assert.equal(state.wills[0]?.delay, 7);
@@ -120,7 +124,8 @@ test('a delivery keeps its share group; deletes deferred to the commit remove ex
   assert.equal(rows(), 3);
   store.commit();
   assert.equal(rows(), 2);
-  assert.equal((reader.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n, 2);
+  // Each message had a single delivery: carried in its row, no `messages` row at all.
+  assert.equal((reader.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n, 0);
   reader.close();
   store.close();
 
@@ -236,6 +241,10 @@ test('a message row goes when its last delivery or retained reference goes', () 
   store.deleteSession('b', [b]);
   store.commit();
   assert.equal(rows(), 1);
+  // The session's deliveries went by seq (no client_id index since version 4).
+  const reader = new Database(file, { readonly: true });
+  assert.equal((reader.prepare('SELECT count(*) AS n FROM deliveries').get() as { n: number }).n, 0);
+  reader.close();
   store.setRetained('t', undefined, m);
   store.commit();
   assert.equal(rows(), 0);
@@ -265,7 +274,110 @@ test('expired sessions and expired messages are removed at start-up', () => {
     ['kept'],
   );
   again.close();
-  assert.equal(checkDatabase(file).counts.messages, 1);
+  // The messages were inline in their deliveries: the expired one went with its delivery row.
+  assert.deepEqual([checkDatabase(file).counts.messages, checkDatabase(file).counts.deliveries], [0, 1]);
+});
+
+test('a message inline in its first delivery gets a row for a second one, and both survive restarts', () => {
+  const file = join(tempDir(), 's.db');
+  const store = new SqliteStore(file);
+  store.load(Date.now());
+  for (const c of ['a', 'b']) store.saveSession({ clientId: c, expiryInterval: 60, disconnectedAt: 0 });
+  const m = msg('t', 'shared later');
+  const a = delivery(m, 1);
+  store.addDelivery('a', a);
+  store.commit();
+  const count = (table: string, where = ''): number => {
+    const db = new Database(file, { readonly: true });
+    const n = (db.prepare(`SELECT count(*) AS n FROM ${table} ${where}`).get() as { n: number }).n;
+    db.close();
+    return n;
+  };
+  assert.deepEqual([count('messages'), count('deliveries', 'WHERE m_topic IS NOT NULL')], [0, 1]);
+  // A second reference in a later turn (a share group moving it, a session made persistent): now a row.
+  const b = delivery(m, 1);
+  store.addDelivery('b', b);
+  store.commit();
+  assert.deepEqual([count('messages'), count('deliveries', 'WHERE m_topic IS NULL')], [1, 1]);
+  store.close();
+
+  // Restart: one object for both, and the store's counts are right again (the row goes with the last one).
+  const again = new SqliteStore(file);
+  const state = again.load(Date.now());
+  assert.equal(state.deliveries.length, 2);
+  assert.equal(state.deliveries[0]?.message, state.deliveries[1]?.message);
+  assert.equal(state.deliveries[0]?.message.payload.toString(), 'shared later');
+  const [ra, rb] = state.deliveries.map((d) => ({ ...d, message: m, subscriptionIds: undefined }));
+  again.removeDelivery(rb!);
+  again.commit();
+  assert.deepEqual([count('messages'), count('deliveries')], [1, 1]);
+  again.removeDelivery(ra!);
+  again.commit();
+  assert.deepEqual([count('messages'), count('deliveries')], [0, 0]);
+  again.close();
+});
+
+test('a version 3 database is migrated to version 4 in place: old rows keep their messages, new ones are inline', () => {
+  const file = join(tempDir(), 'v3.db');
+  const v3 = new Database(file);
+  v3.exec(`
+    CREATE TABLE messages (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL,
+      retain INTEGER NOT NULL, properties TEXT, origin TEXT NOT NULL, expires_at INTEGER NOT NULL,
+      source_username TEXT, source_port INTEGER);
+    CREATE TABLE sessions (client_id TEXT PRIMARY KEY, expiry_interval INTEGER NOT NULL,
+      disconnected_at INTEGER NOT NULL, username TEXT, listener_port INTEGER) WITHOUT ROWID;
+    CREATE TABLE subscriptions (client_id TEXT NOT NULL, filter TEXT NOT NULL, match_filter TEXT NOT NULL,
+      share_group TEXT, qos INTEGER NOT NULL, no_local INTEGER NOT NULL, retain_as_published INTEGER NOT NULL,
+      retain_handling INTEGER NOT NULL, identifier INTEGER NOT NULL, PRIMARY KEY (client_id, filter)) WITHOUT ROWID;
+    CREATE TABLE deliveries (seq INTEGER PRIMARY KEY, client_id TEXT NOT NULL, message_id INTEGER NOT NULL,
+      qos INTEGER NOT NULL, retain INTEGER NOT NULL, subscription_ids TEXT, packet_id INTEGER NOT NULL,
+      released INTEGER NOT NULL, share_group TEXT, share_filter TEXT);
+    CREATE INDEX deliveries_by_client ON deliveries (client_id);
+    CREATE TABLE incoming_qos2 (client_id TEXT NOT NULL, packet_id INTEGER NOT NULL,
+      PRIMARY KEY (client_id, packet_id)) WITHOUT ROWID;
+    CREATE TABLE retained (topic TEXT PRIMARY KEY, message_id INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE wills (client_id TEXT PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL,
+      retain INTEGER NOT NULL, properties TEXT, due_at INTEGER NOT NULL, delay INTEGER NOT NULL DEFAULT 0)
+      WITHOUT ROWID;
+    INSERT INTO sessions VALUES ('c', 60, 0, 'bob', 1883);
+    INSERT INTO messages VALUES (7, 't', x'6869', 1, 0, NULL, 'p', 0, 'alice', 1884);
+    INSERT INTO messages VALUES (8, 'r', x'72', 1, 1, NULL, 'p', 0, NULL, NULL);
+    INSERT INTO deliveries VALUES (5, 'c', 7, 1, 0, '[2]', 0, 0, NULL, NULL);
+    INSERT INTO retained VALUES ('r', 8);
+    PRAGMA application_id = 1129663576;
+    PRAGMA user_version = 3;
+  `);
+  v3.close();
+  const store = new SqliteStore(file);
+  const state = store.load(Date.now());
+  assert.deepEqual(
+    state.deliveries.map((d) => [d.seq, d.message.id, d.message.payload.toString(), d.subscriptionIds]),
+    [[5, 7, 'hi', [2]]],
+  );
+  assert.equal(state.deliveries[0]?.message.source?.username, 'alice');
+  assert.equal(state.retained[0]?.topic, 'r');
+  // New writes after the migration use the version 4 layout.
+  const fresh = msg('t', 'new');
+  fresh.id = 9;
+  const d = delivery(fresh, 1);
+  d.seq = 6;
+  store.addDelivery('c', d);
+  store.commit();
+  store.close();
+  const check = checkDatabase(file);
+  assert.equal(check.ok, true, check.problems.join('; '));
+  assert.deepEqual([check.counts.messages, check.counts.deliveries], [2, 2]);
+  const db = new Database(file, { readonly: true });
+  assert.equal(db.pragma('user_version', { simple: true }), 4);
+  const index = db.prepare("SELECT name FROM sqlite_master WHERE name = 'deliveries_by_client'").get();
+  assert.equal(index, undefined);
+  db.close();
+  const again = new SqliteStore(file);
+  assert.deepEqual(
+    again.load(Date.now()).deliveries.map((x) => x.message.payload.toString()),
+    ['hi', 'new'],
+  );
+  again.close();
 });
 
 function openError(file: string): PersistenceError {

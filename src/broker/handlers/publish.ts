@@ -67,7 +67,6 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
   if (reason < 0x80) {
     if (broker.logger.enabled('debug')) trace(conn, 'Received', packet, topic);
     if (conn.context.mountPoint !== '') topic = conn.context.mountPoint + topic;
-    const now = broker.now;
     const expiry = properties?.messageExpiryInterval;
     // Stored messages get their own copy of the payload, so they do not pin the socket's read buffer.
     const payload = qos > 0 || packet.retain ? ownPayload(packet.payload) : packet.payload;
@@ -78,7 +77,8 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void {
       packet.retain,
       properties,
       conn.clientId,
-      expiry === undefined ? 0 : now + expiry * 1000,
+      // The clock is read only for messages that expire (a clock read per message costs ~3 % of QoS 0 fan-in).
+      expiry === undefined ? 0 : broker.now + expiry * 1000,
     );
     // A retained message remembers its publisher, for check_retain_source.
     if (packet.retain) message.source = conn.session!.owner;

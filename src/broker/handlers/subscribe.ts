@@ -4,8 +4,8 @@ import type { QoS, SubscribePacket, Subscription } from '../../protocol/packets.
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import { parseSharedFilter, validateTopicFilter } from '../../protocol/topic.js';
 import type { Connection } from '../connection.js';
-import { mayRead, retainSourceAllowed } from '../delivery-acl.js';
 import { subscribeChannel, traceSubscription } from '../diagnostics.js';
+import { sendRetained } from '../retained-delivery.js';
 import type { SubscriptionEntry } from '../subscription.js';
 
 export function handleSubscribe(conn: Connection, packet: SubscribePacket): void {
@@ -88,29 +88,4 @@ function subscribeOne(
   };
   broker.addSubscription(entry);
   return { entry, created: true };
-}
-
-/** Retained messages for a new subscription, sent with RETAIN set [MQTT-3.3.1-9]; never for shared ones. */
-function sendRetained(conn: Connection, entry: SubscriptionEntry, created: boolean): void {
-  if (entry.shareGroup !== undefined) return;
-  // [MQTT-3.3.1-10] [MQTT-3.3.1-11] Retain Handling 1 = only for a new subscription, 2 = never.
-  if (entry.retainHandling === 2 || (entry.retainHandling === 1 && !created)) return;
-  const broker = conn.broker;
-  const session = conn.session!;
-  const checkSource = broker.options.checkRetainSource;
-  const subIds = entry.identifier === 0 ? undefined : [entry.identifier];
-  const messages = broker.retained.match(entry.matchFilter, broker.now);
-  // Thousands of retained messages are joined into a few large writes rather than one write each.
-  if (messages.length > 1) conn.beginGather();
-  try {
-    for (const message of messages) {
-      if (!mayRead(session, message.topic)) continue;
-      // [CVE-2018-12546] not while its publisher has lost the right to write it (ACL reload, restart).
-      if (checkSource && !retainSourceAllowed(message, broker)) continue;
-      const qos = (broker.options.upgradeOutgoingQos ? entry.qos : Math.min(entry.qos, message.qos)) as QoS;
-      broker.deliver(session, message, qos, true, subIds);
-    }
-  } finally {
-    conn.endGather();
-  }
 }

@@ -1,0 +1,91 @@
+// The overview: headline figures from $SYS (via /api/v1/systree), live graphs of connections and message and
+// byte rates, and the listeners the broker opened.
+
+import { useEffect, useState } from 'preact/hooks';
+import { ADMIN, type ListenerInfo, type Login, request } from './api.js';
+import { Chart } from './chart.js';
+import type { Sampler } from './sampler.js';
+import { AnyTable, formatBytes, formatDuration, Notice, Panel } from './ui.js';
+
+function Figure(props: { label: string; value: string; testId?: string }): preact.JSX.Element {
+  return (
+    <div class="figure">
+      <div class="value" data-testid={props.testId}>
+        {props.value}
+      </div>
+      <div class="label">{props.label}</div>
+    </div>
+  );
+}
+
+export function Overview(props: { login: Login; sampler: Sampler }): preact.JSX.Element {
+  const { sampler } = props;
+  const [, setTick] = useState(0);
+  const [listeners, setListeners] = useState<ListenerInfo[]>([]);
+  const [version, setVersion] = useState('');
+  useEffect(() => sampler.subscribe(() => setTick((t) => t + 1)), [sampler]);
+  useEffect(() => {
+    // The admin API's list counts each listener's connections; Mosquitto 2.1's is the fallback.
+    void request<{ listeners: ListenerInfo[] }>(props.login, `${ADMIN}listeners`)
+      .then((a) => (a.ok ? a : request<{ listeners: ListenerInfo[] }>(props.login, '/api/v1/listeners')))
+      .then((a) => {
+        if (a.ok) setListeners(a.body.listeners);
+      });
+    void request<string>(props.login, '/api/v1/version').then((a) => {
+      if (a.ok) setVersion(a.text.trim());
+    });
+  }, [props.login]);
+  const t = sampler.latest ?? {};
+  const n = (k: string): number => t[`$SYS/broker/${k}`] ?? 0;
+  const last = (a: number[]): number => a[a.length - 1] ?? 0;
+  return (
+    <div>
+      <Notice error={sampler.error} />
+      <div class="figures">
+        <Figure label="clients connected" value={String(n('clients/connected'))} testId="figure-connected" />
+        <Figure label="sessions" value={String(n('clients/total'))} />
+        <Figure
+          label="subscriptions"
+          value={String(n('subscriptions/count') + n('shared_subscriptions/count'))}
+        />
+        <Figure label="retained messages" value={String(n('retained messages/count'))} />
+        <Figure label="messages in / s" value={last(sampler.received).toFixed(1)} testId="figure-received" />
+        <Figure label="messages out / s" value={last(sampler.sent).toFixed(1)} />
+        <Figure label="heap" value={formatBytes(n('heap/current'))} />
+        <Figure label="uptime" value={formatDuration(n('uptime'))} />
+      </div>
+      <div class="charts">
+        <Chart
+          title="Connections"
+          testId="chart-connections"
+          series={[
+            { label: 'connected', color: '#2563eb' },
+            { label: 'sessions', color: '#9333ea' },
+          ]}
+          data={[sampler.time, sampler.connected, sampler.sessions]}
+        />
+        <Chart
+          title="Messages per second"
+          testId="chart-messages"
+          series={[
+            { label: 'received', color: '#059669' },
+            { label: 'sent', color: '#d97706' },
+          ]}
+          data={[sampler.time, sampler.received, sampler.sent]}
+        />
+        <Chart
+          title="Bytes per second"
+          unit=" B"
+          series={[
+            { label: 'in', color: '#0891b2' },
+            { label: 'out', color: '#db2777' },
+          ]}
+          data={[sampler.time, sampler.bytesIn, sampler.bytesOut]}
+        />
+      </div>
+      <Panel title={`Listeners${version === '' ? '' : ` — Culex ${version}`}`}>
+        <AnyTable rows={listeners as unknown as Record<string, unknown>[]} />
+      </Panel>
+    </div>
+  );
+}

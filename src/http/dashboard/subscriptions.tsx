@@ -1,0 +1,106 @@
+// The subscription browser: every client's subscriptions, narrowed to those a topic filter covers, those a
+// message on a topic would reach, or one client's (the admin API's /subscriptions, paged).
+
+import { useState } from 'preact/hooks';
+import { ADMIN, encode, type Login, type Page } from './api.js';
+import { Notice, Pager, Panel, useResource } from './ui.js';
+
+interface SubscriptionRow {
+  client_id: string;
+  online: boolean;
+  filter: string;
+  share_group: string | null;
+  qos: number;
+  no_local: boolean;
+  retain_as_published: boolean;
+  retain_handling: number;
+  identifier: number | null;
+}
+
+type SubscriptionPage = Page & { subscriptions: SubscriptionRow[] };
+
+export function SubscriptionBrowser(props: {
+  login: Login;
+  onOpen: (clientId: string) => void;
+}): preact.JSX.Element {
+  const [by, setBy] = useState<'filter' | 'topic' | 'client_id'>('filter');
+  const [text, setText] = useState('');
+  const [offset, setOffset] = useState(0);
+  const query = text === '' ? '' : `&${by}=${encode(text)}`;
+  const { data, error } = useResource<SubscriptionPage>(
+    props.login,
+    `${ADMIN}subscriptions?offset=${offset}&limit=100${query}`,
+    3000,
+  );
+  return (
+    <Panel
+      title="Subscriptions"
+      actions={
+        <>
+          <select
+            value={by}
+            onChange={(e) => {
+              setBy(e.currentTarget.value as 'filter' | 'topic' | 'client_id');
+              setOffset(0);
+            }}
+          >
+            <option value="filter">covered by filter</option>
+            <option value="topic">reached by topic</option>
+            <option value="client_id">of client</option>
+          </select>
+          <input
+            type="search"
+            data-testid="subscription-query"
+            placeholder={by === 'filter' ? 'sensors/#' : by === 'topic' ? 'sensors/1/temp' : 'client id'}
+            value={text}
+            onChange={(e) => {
+              setText(e.currentTarget.value);
+              setOffset(0);
+            }}
+          />
+        </>
+      }
+    >
+      <Notice error={error} />
+      <table data-testid="subscriptions">
+        <thead>
+          <tr>
+            <th>client id</th>
+            <th>filter</th>
+            <th>share group</th>
+            <th>QoS</th>
+            <th>no local</th>
+            <th>retain as published</th>
+            <th>retain handling</th>
+            <th>identifier</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(data?.subscriptions ?? []).map((s) => (
+            <tr
+              key={`${s.client_id} ${s.share_group ?? ''} ${s.filter}`}
+              class="clickable"
+              onClick={() => props.onOpen(s.client_id)}
+            >
+              <td class="mono">
+                <span class={s.online ? 'dot on' : 'dot off'} />
+                {s.client_id}
+              </td>
+              <td class="mono">{s.filter}</td>
+              <td>{s.share_group ?? '—'}</td>
+              <td>{s.qos}</td>
+              <td>{s.no_local ? 'yes' : 'no'}</td>
+              <td>{s.retain_as_published ? 'yes' : 'no'}</td>
+              <td>{s.retain_handling}</td>
+              <td>{s.identifier ?? '—'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {data !== undefined && data.subscriptions.length === 0 ? (
+        <p class="empty">No subscriptions match.</p>
+      ) : null}
+      <Pager page={data} onOffset={setOffset} />
+    </Panel>
+  );
+}
