@@ -65,7 +65,10 @@ export function finalizeConfig(draft: ConfigDraft, files: string[]): CulexConfig
     bridges: finishBridges(draft.bridges, warnings),
     files,
     warnings,
+    workers: draft.workers,
   };
+  if (draft.workersSite !== undefined)
+    config.workersSite = { file: draft.workersSite.file, line: draft.workersSite.line };
   if (draft.pidFile !== undefined) config.pidFile = draft.pidFile;
   if (draft.user !== undefined) config.user = draft.user;
   return config;
