@@ -4,6 +4,7 @@
 // on SIGINT / SIGTERM. `workers 1` (the default) never loads any of this: one process, as Mosquitto.
 
 import cluster, { type Worker } from 'node:cluster';
+import { hostname } from 'node:os';
 import type { Logger } from '../broker/logger.js';
 import type { CulexConfig } from '../config/config.js';
 import { ConfigError, ConfigErrorCode } from '../config/config-error.js';
@@ -42,8 +43,6 @@ export function isPrimaryOfWorkers(config: CulexConfig): boolean {
  */
 export function checkWorkers(config: CulexConfig): void {
   if (config.workers <= 1) return;
-  // TODO(cl-fabric merge): config.cluster?.redisUrl once CulexConfig has it.
-  const clusterRedisUrl = (config as CulexConfig & { cluster?: { redisUrl?: string } }).cluster?.redisUrl;
   const site = config.workersSite;
   const refuse = (reason: string): never => {
     throw new ConfigError({
@@ -54,7 +53,7 @@ export function checkWorkers(config: CulexConfig): void {
       reason,
     });
   };
-  if (clusterRedisUrl === undefined) {
+  if (config.cluster === undefined) {
     refuse(
       `${config.workers} worker processes need cluster_redis_url: each worker is a cluster node, and nodes share sessions, routes and retained messages only through Redis`,
     );
@@ -62,13 +61,18 @@ export function checkWorkers(config: CulexConfig): void {
 }
 
 /**
- * What a worker changes in the configuration it read: bridges run in worker 1 only (N bridges with one client
- * id would take each other over at the remote broker; messages reach worker 1 through the cluster), and the
- * pid file belongs to the primary.
+ * What a worker changes in the configuration it read: its node id is the configured one (or the default,
+ * `<hostname>-<first listener port>`) + `-w<k>`, the same after a restart; bridges run in worker 1 only (N
+ * bridges with one client id would take each other over at the remote broker; messages reach worker 1 through
+ * the cluster); the pid file belongs to the primary.
  */
 export function workerConfig(config: CulexConfig, worker: number): CulexConfig {
   const out: CulexConfig = { ...config, bridges: worker === 1 ? config.bridges : [] };
   delete out.pidFile;
+  if (config.cluster !== undefined) {
+    const base = config.cluster.nodeId ?? `${hostname()}-${config.listeners[0]?.port ?? 0}`;
+    out.cluster = { ...config.cluster, nodeId: `${base}-w${worker}` };
+  }
   return out;
 }
 
