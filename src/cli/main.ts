@@ -10,7 +10,6 @@ import { dropPrivileges } from './drop-privileges.js';
 import { configErrorLines, ExitStatus, startFailure } from './startup-errors.js';
 import {
   isPrimaryOfWorkers,
-  onPrimaryGone,
   reportReady,
   runPrimary,
   workerConfig,
@@ -162,5 +161,4 @@ export async function main(argv: readonly string[]): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  if (worker) onPrimaryGone(stop);
 }

@@ -81,11 +81,6 @@ export function reportReady(): void {
   process.send?.({ culex: READY });
 }
 
-/** A worker stops with its broker when the primary goes away (killed, or its IPC channel closed). */
-export function onPrimaryGone(stop: () => void): void {
-  process.on('disconnect', stop);
-}
-
 interface Slot {
   readonly number: number;
   worker: Worker | undefined;
@@ -129,7 +124,8 @@ export function runPrimary(options: PrimaryOptions): void {
     worker.on('message', (m: unknown) => {
       if ((m as { culex?: unknown } | null)?.culex !== READY) return;
       slot.ready = true;
-      if (!running && slots.every((s) => s.ready)) {
+      if (running) logger.log('notice', `Worker ${slot.number} (pid ${pid}) is running again.`);
+      else if (slots.every((s) => s.ready)) {
         running = true;
         logger.log('notice', `culex version ${version} running`);
       }
