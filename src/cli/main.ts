@@ -8,13 +8,7 @@ import { LogSink } from '../server/log-sink.js';
 import { buildConfig, CliArgsError, CliArgsErrorCode, parseArgs, usage } from './args.js';
 import { dropPrivileges } from './drop-privileges.js';
 import { configErrorLines, ExitStatus, startFailure } from './startup-errors.js';
-import {
-  isPrimaryOfWorkers,
-  reportReady,
-  runPrimary,
-  workerConfig,
-  workerNumber,
-} from './workers.js';
+import { isPrimaryOfWorkers, reportReady, runPrimary, workerConfig, workerNumber } from './workers.js';
 
 export const VERSION: string = (() => {
   try {
