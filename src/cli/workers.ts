@@ -1,11 +1,11 @@
 // Culex `workers N`: the primary process forks N worker processes (node:cluster) that share the listening
 // sockets; each worker is a whole broker and a cluster node of its own, so one host uses all its cores. The
 // primary only supervises: it restarts a worker that dies (with backoff), forwards SIGHUP, and stops them all
-// on SIGINT / SIGTERM. `workers 1` (the default) never loads any of this: one process, as Mosquitto.
+// on SIGINT / SIGTERM. `workers 1` (the default) forks nothing: one process, as Mosquitto.
 
 import cluster, { type Worker } from 'node:cluster';
-import { hostname } from 'node:os';
 import type { Logger } from '../broker/logger.js';
+import { defaultNodeId } from '../cluster/cluster-options.js';
 import type { CulexConfig } from '../config/config.js';
 import { ConfigError, ConfigErrorCode } from '../config/config-error.js';
 import { removeStaleSocket } from '../transport/tcp-listener.js';
@@ -44,7 +44,7 @@ export function isPrimaryOfWorkers(config: CulexConfig): boolean {
 export function checkWorkers(config: CulexConfig): void {
   if (config.workers <= 1) return;
   const site = config.workersSite;
-  const refuse = (reason: string): never => {
+  const refuse: (reason: string) => never = (reason) => {
     throw new ConfigError({
       code: ConfigErrorCode.invalidValue,
       file: site?.file ?? '--workers',
@@ -56,6 +56,13 @@ export function checkWorkers(config: CulexConfig): void {
   if (config.cluster === undefined) {
     refuse(
       `${config.workers} worker processes need cluster_redis_url: each worker is a cluster node, and nodes share sessions, routes and retained messages only through Redis`,
+    );
+  }
+  // Worker k is node `<id>-w<k>`: the suffix must fit in a node id's 64 characters.
+  const id = config.cluster.nodeId;
+  if (id !== undefined && id.length + `-w${config.workers}`.length > 64) {
+    refuse(
+      `with ${config.workers} workers, cluster_node_id may be at most ${64 - `-w${config.workers}`.length} characters (each worker adds -w<k>)`,
     );
   }
 }
@@ -70,7 +77,7 @@ export function workerConfig(config: CulexConfig, worker: number): CulexConfig {
   const out: CulexConfig = { ...config, bridges: worker === 1 ? config.bridges : [] };
   delete out.pidFile;
   if (config.cluster !== undefined) {
-    const base = config.cluster.nodeId ?? `${hostname()}-${config.listeners[0]?.port ?? 0}`;
+    const base = config.cluster.nodeId ?? defaultNodeId(config.listeners[0]?.port);
     out.cluster = { ...config.cluster, nodeId: `${base}-w${worker}` };
   }
   return out;

@@ -2,12 +2,11 @@
 // cluster-wide retained store, plugged into the core through its seams (cluster-hook.ts, the commit participant,
 // the retained store), and the `$SYS/broker/cluster/...` topics. Started by createBroker after the listeners.
 
-import { hostname } from 'node:os';
 import type { BrokerCore } from '../broker/broker-core.js';
 import type { Logger } from '../broker/logger.js';
 import { Message } from '../broker/message.js';
 import type { RetainedStore } from '../broker/retained-store.js';
-import type { ClusterOptions } from './cluster-options.js';
+import { type ClusterOptions, defaultNodeId } from './cluster-options.js';
 import { Forwarder, type ForwarderCounters } from './forwarder.js';
 import { NodeLink } from './node-link.js';
 import { safeUrl } from './redis-connect.js';
@@ -20,15 +19,6 @@ export interface ClusterStartOptions {
   firstPort?: number | undefined;
   /** `sys_interval` seconds; 0 = no $SYS topics. */
   sysInterval?: number;
-}
-
-/** The default node id: stable across restarts of the same node (a crashed node comes back as itself). */
-export function defaultNodeId(port: number | undefined): string {
-  const host =
-    hostname()
-      .replace(/[^A-Za-z0-9._-]/g, '_')
-      .slice(0, 48) || 'culex';
-  return `${host}-${port ?? 1883}`;
 }
 
 export class Cluster {
