@@ -94,37 +94,22 @@ test('workers 2: a killed worker is restarted with a growing delay and takes cli
       'workers 2',
       `listener 0 ${sockPath}`,
     ]);
-    const first = workerPids(w.proc.log()).get(1)!;
-    process.kill(first, 'SIGKILL');
     const log = (): string => w!.proc.log();
-    assert.ok(
-      await waitFor(
-        () => log().includes(`Worker 1 (pid ${first}) killed by signal SIGKILL; restarting it in 0.25 s.`),
-        5000,
-      ),
-      log(),
-    );
-    assert.ok(await waitFor(() => workerPids(log()).get(1) !== first, 5000), log());
-    const second = workerPids(log()).get(1)!;
-    assert.ok(
-      await waitFor(() => log().includes(`Worker 1 (pid ${second}) is running again.`), 10_000),
-      log(),
-    );
+    /** SIGKILLs worker 1, checks the announced delay, waits for its successor to run; returns its pid. */
+    const killWorker1 = async (delay: string): Promise<number> => {
+      const pid = workerPids(log()).get(1)!;
+      process.kill(pid, 'SIGKILL');
+      const said = `Worker 1 (pid ${pid}) killed by signal SIGKILL; restarting it in ${delay} s.`;
+      assert.ok(await waitFor(() => log().includes(said), 5000), log());
+      assert.ok(await waitFor(() => workerPids(log()).get(1) !== pid, 5000), log());
+      const next = workerPids(log()).get(1)!;
+      const back = `Worker 1 (pid ${next}) is running again.`;
+      assert.ok(await waitFor(() => log().includes(back), 10_000), log());
+      return next;
+    };
+    await killWorker1('0.25');
     // A worker dying again soon after its restart waits twice as long.
-    process.kill(second, 'SIGKILL');
-    assert.ok(
-      await waitFor(
-        () => log().includes(`Worker 1 (pid ${second}) killed by signal SIGKILL; restarting it in 0.5 s.`),
-        5000,
-      ),
-      log(),
-    );
-    assert.ok(await waitFor(() => workerPids(log()).get(1) !== second, 5000), log());
-    const third = workerPids(log()).get(1)!;
-    assert.ok(
-      await waitFor(() => log().includes(`Worker 1 (pid ${third}) is running again.`), 10_000),
-      log(),
-    );
+    const third = await killWorker1('0.5');
     // The new worker listens again: new clients reach it as well as the other.
     const pids = [...workerPids(log()).values()];
     const onBoth = (): boolean => socketOwners(w!.port, pids).size === 2;
