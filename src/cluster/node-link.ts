@@ -318,7 +318,8 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     await this.reading;
     for (const [id] of this.pending) this.settle(id, undefined, 'Cluster: node stopping');
     this.subscriber.disconnect();
-    await this.redis.quit().catch(() => {});
+    // QUIT lets the writes already sent finish; without Redis it would wait for a reconnection that may never come.
+    if (this.watch.up) await this.redis.quit().catch(() => {});
     this.redis.disconnect();
   }
 }

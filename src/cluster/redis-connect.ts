@@ -3,6 +3,7 @@
 // connection logs the loss and the return of Redis once each.
 
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from '../broker/logger.js';
@@ -45,7 +46,8 @@ export function redisOptions(options: ClusterOptions, name: string): ConnectOpti
 
 function tlsOptions(options: ClusterOptions, host: string): ConnectionOptions {
   const files = options.tls ?? {};
-  const tls: ConnectionOptions = { servername: host };
+  // SNI takes host names only (RFC 6066); an address is still checked against the certificate's IP entries.
+  const tls: ConnectionOptions = isIP(host) === 0 ? { servername: host } : {};
   if (files.cafile !== undefined) tls.ca = readFileSync(files.cafile);
   if (files.certfile !== undefined) tls.cert = readFileSync(files.certfile);
   if (files.keyfile !== undefined) tls.key = readFileSync(files.keyfile);
@@ -61,15 +63,20 @@ export async function connectRedis(
   const { Redis } = await import('ioredis');
   const client = new Redis({ ...redisOptions(options, name), ...extra });
   // Errors are reported through the connection events (watchRedis); an unhandled 'error' would end the process.
-  client.on('error', () => {});
+  let first: string | undefined;
+  const onError = (err: Error): void => {
+    first ??= err.message;
+  };
+  client.on('error', onError);
   try {
     await client.connect();
   } catch (err) {
     client.disconnect();
-    throw new Error(
-      `Cluster: cannot connect to Redis at ${safeUrl(options.redisUrl)}: ${err instanceof Error ? err.message : String(err)}`,
-    );
+    const reason = first ?? (err instanceof Error ? err.message : String(err));
+    throw new Error(`Cluster: cannot connect to Redis at ${safeUrl(options.redisUrl)}: ${reason}`);
   }
+  client.off('error', onError);
+  client.on('error', () => {});
   return client;
 }
 

@@ -4,6 +4,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfigText } from '../../src/config/parse.js';
+import { BrokerStartError, createBroker, parseConfig } from '../../src/index.js';
+import { freePort } from '../helpers/net.js';
+import { requireRedis, startRedis } from '../helpers/redis.js';
 
 function refusal(text: string): string {
   try {
@@ -86,4 +89,43 @@ test('wrong cluster values are refused with file, line and reason', () => {
     ),
     /^c\.conf:3: option "cluster_node_timeout": the node timeout \(1500ms\) must be at least twice/,
   );
+});
+
+test('createBroker refuses to start when Redis cannot be reached, naming it and the cause', async () => {
+  const port = await freePort();
+  const text = `listener ${await freePort()} 127.0.0.1\nlog_dest none\ncluster_redis_url redis://127.0.0.1:${port}\n`;
+  await assert.rejects(createBroker(parseConfig(text)), (err: unknown) => {
+    assert.ok(err instanceof BrokerStartError);
+    assert.equal(err.stage, 'cluster');
+    assert.match(
+      err.message,
+      new RegExp(`cannot connect to Redis at redis://127.0.0.1:${port}: .*ECONNREFUSED`),
+    );
+    return true;
+  });
+});
+
+test('cluster_redis_password authenticates to a Redis with requirepass; a wrong one is refused', {
+  skip: requireRedis(),
+}, async () => {
+  const redis = await startRedis({ password: 'right' });
+  try {
+    const base = `log_dest none\ncluster_redis_url ${redis.url}\ncluster_node_id pw\n`;
+    const ok = await createBroker(
+      parseConfig(`listener ${await freePort()} 127.0.0.1\n${base}cluster_redis_password right\n`),
+    );
+    try {
+      assert.equal(ok.cluster?.nodeId, 'pw');
+    } finally {
+      await ok.stop();
+    }
+    await assert.rejects(
+      createBroker(
+        parseConfig(`listener ${await freePort()} 127.0.0.1\n${base}cluster_redis_password wrong\n`),
+      ),
+      /WRONGPASS|invalid username-password/,
+    );
+  } finally {
+    await redis.stop();
+  }
 });

@@ -4,27 +4,24 @@
 
 import assert from 'node:assert/strict';
 import { channel } from 'node:diagnostics_channel';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { PublishEvent } from '../../src/broker/diagnostics.js';
 import { sleep } from '../helpers/net.js';
-import { type RedisServer, requireRedis, startRedis } from '../helpers/redis.js';
-import { client, closeAll, type Node, routesKnown, startNodes, stopAll, until } from './fabric-helpers.js';
+import {
+  client,
+  closeAll,
+  type Node,
+  routesKnown,
+  skipWithoutRedis,
+  until,
+  useCluster,
+} from './fabric-helpers.js';
 
-const skip = requireRedis();
-let redis: RedisServer;
-let nodes: Node[] = [];
-before(async () => {
-  if (skip !== false) return;
-  redis = await startRedis();
-  nodes = await startNodes(redis, 3);
-});
-after(async () => {
-  await stopAll(nodes);
-  await redis?.stop();
-});
+const skip = skipWithoutRedis;
+const cluster = useCluster(3);
 
 test('QoS 0, 1 and 2 cross nodes with the QoS granted [MQTT-3.8.4-6]', { skip }, async () => {
-  const [a, b] = nodes as [Node, Node];
+  const [a, b] = cluster.nodes as [Node, Node];
   const sub2 = await client(b, { protocolVersion: 5 });
   const sub1 = await client(b, { protocolVersion: 4 });
   const pub = await client(a, { protocolVersion: 5 });
@@ -45,7 +42,7 @@ test('QoS 0, 1 and 2 cross nodes with the QoS granted [MQTT-3.8.4-6]', { skip },
 test('RETAIN is 0 on forwarding across nodes, kept with Retain As Published [MQTT-3.3.1-12] [MQTT-3.3.1-13]', {
   skip,
 }, async () => {
-  const [a, b] = nodes as [Node, Node];
+  const [a, b] = cluster.nodes as [Node, Node];
   const plain = await client(b, { protocolVersion: 5 });
   const rap = await client(b, { protocolVersion: 5 });
   const pub = await client(a, { protocolVersion: 4 });
@@ -66,7 +63,7 @@ test('RETAIN is 0 on forwarding across nodes, kept with Retain As Published [MQT
 test('overlapping subscriptions on another node: one copy, highest QoS, every identifier [MQTT-3.3.4-2] 5.0', {
   skip,
 }, async () => {
-  const [a, , c] = nodes as [Node, Node, Node];
+  const [a, , c] = cluster.nodes as [Node, Node, Node];
   const sub = await client(c, { protocolVersion: 5 });
   const pub = await client(a, { protocolVersion: 5 });
   try {
@@ -90,7 +87,7 @@ test('overlapping subscriptions on another node: one copy, highest QoS, every id
 });
 
 test('MQTT 3.1.1 and 5 clients mixed across nodes, both ways', { skip }, async () => {
-  const [a, b] = nodes as [Node, Node];
+  const [a, b] = cluster.nodes as [Node, Node];
   const v4 = await client(a, { protocolVersion: 4 });
   const v5 = await client(b, { protocolVersion: 5 });
   try {
@@ -111,7 +108,7 @@ test('MQTT 3.1.1 and 5 clients mixed across nodes, both ways', { skip }, async (
 test('a forwarded message keeps its publisher as origin (No Local across nodes) and is published with origin "cluster"', {
   skip,
 }, async () => {
-  const [a, b] = nodes as [Node, Node];
+  const [a, b] = cluster.nodes as [Node, Node];
   const seen: PublishEvent[] = [];
   const onPublish = (e: unknown) => {
     const event = e as PublishEvent;
@@ -146,7 +143,7 @@ test('a forwarded message keeps its publisher as origin (No Local across nodes) 
 });
 
 test('a message goes only to the nodes with a matching subscription, once per node', { skip }, async () => {
-  const [a, b, c] = nodes as [Node, Node, Node];
+  const [a, b, c] = cluster.nodes as [Node, Node, Node];
   const keys = a.broker.cluster!.link.keys;
   const inboxLength = async (n: Node) => Number(await a.broker.cluster!.link.redis.xlen(keys.inbox(n.id)));
   const subs = [await client(b), await client(b)];
