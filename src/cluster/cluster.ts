@@ -13,6 +13,8 @@ import { safeUrl } from './redis-connect.js';
 import { ClusterRetainedStore } from './retained-sync.js';
 import { RouteTable } from './route-table.js';
 
+/** Moved to cluster-options.ts (src/cli/workers.ts needs it without the cluster); kept here for callers. */
+export { defaultNodeId };
 export interface ClusterStartOptions {
   logger: Logger;
   /** Port of the first listener, for the default node id `<hostname>-<port>`. */

@@ -115,7 +115,7 @@ export async function startWorkers(lines: readonly string[], args: readonly stri
   const port = await freePort();
   const conf = writeConf(dir, port, lines);
   const proc = await launchWith(process.execPath, (c) => [CULEX_BIN, '-c', c, ...args], conf, port);
-  if (!(await waitFor(() => / running\n/.test(proc.log()), 10_000))) {
+  if (!(await waitFor(() => / running\n/.test(proc.log()), 30_000))) {
     await proc.stop();
     throw new Error(`the workers did not all start:\n${proc.log()}`);
   }

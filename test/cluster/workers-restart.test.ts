@@ -100,11 +100,12 @@ test('workers 2: a killed worker is restarted with a growing delay and takes cli
       const pid = workerPids(log()).get(1)!;
       process.kill(pid, 'SIGKILL');
       const said = `Worker 1 (pid ${pid}) killed by signal SIGKILL; restarting it in ${delay} s.`;
-      assert.ok(await waitFor(() => log().includes(said), 5000), log());
-      assert.ok(await waitFor(() => workerPids(log()).get(1) !== pid, 5000), log());
+      assert.ok(await waitFor(() => log().includes(said), 10_000), log());
+      assert.ok(await waitFor(() => workerPids(log()).get(1) !== pid, 10_000), log());
       const next = workerPids(log()).get(1)!;
       const back = `Worker 1 (pid ${next}) is running again.`;
-      assert.ok(await waitFor(() => log().includes(back), 10_000), log());
+      // Generous: a loaded machine starts a Node.js process slowly.
+      assert.ok(await waitFor(() => log().includes(back), 30_000), log());
       return next;
     };
     await killWorker1('0.25');
