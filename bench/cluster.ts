@@ -13,7 +13,7 @@ import { ensureLoadgen, type LoadResult, num, runLoadgen } from './loadgen.js';
 import { envNumber, machineInfo } from './machine.js';
 import { type BenchRedis, startBenchRedis } from './redis.js';
 import { median } from './report.js';
-import { generatorBound, SCENARIOS, type Scenario } from './scenarios.js';
+import { type Figure, generatorBound, SCENARIOS, type Scenario } from './scenarios.js';
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const repoRoot = resolve(here, '..', '..');
@@ -197,11 +197,22 @@ interface Row {
   ratios: Record<string, number | undefined>;
 }
 
+/**
+ * CPU of every broker process and Redis per message received, in µs: on a loaded machine the rates follow the
+ * CPU a run was given, this follows what a message costs (what `workers 2` can gain on free cores).
+ */
+const cpuPerMessage: Figure = {
+  name: 'brokers+Redis CPU per msg',
+  unit: 'µs',
+  higherIsBetter: false,
+  read: (r) => (num(r, 'broker_cpu') * 1e4) / num(r, 'rate'),
+};
+
 function summarize(parts: readonly Part[], runs: readonly ClusterRun[]): Row[] {
   const rows: Row[] = [];
   for (const p of parts) {
     for (const s of p.scenarios) {
-      for (const f of s.figures) {
+      for (const f of [...s.figures, cpuPerMessage]) {
         const values: Row['values'] = {};
         for (const setup of p.setups) {
           const mine = runs.filter((r) => r.part === p.id && r.scenario === s.id && r.setup === setup.id);
