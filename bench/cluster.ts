@@ -186,7 +186,7 @@ async function runOne(part: Part, s: Scenario, setup: Setup, rep: number, loadge
 function fmt(v: number | undefined): string {
   if (v === undefined || !Number.isFinite(v)) return '-';
   if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
-  return v >= 100 ? v.toFixed(0) : v.toFixed(1);
+  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
 
 interface Row {
