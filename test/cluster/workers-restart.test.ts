@@ -50,16 +50,20 @@ test('workers 2: what one worker receives reaches subscribers on the other (QoS 
     const sub = onB[0]!;
     const pub = onA[0]!;
     const got: string[] = [];
-    sub.on('message', (topic, payload) => got.push(`${topic} ${payload.toString()}`));
+    let probes = 0;
+    sub.on('message', (topic, payload) => {
+      // Probes still on their way when the probing stops are not part of what is checked.
+      if (topic === 'x/probe') probes++;
+      else got.push(`${topic} ${payload.toString()}`);
+    });
     await sub.subscribeAsync('x/#', { qos: 2 });
     // The subscription reaches the other worker through Redis: publish until the first one arrives.
     let i = 0;
-    while (!got.some((g) => g.startsWith('x/probe')) && i++ < 150) {
+    while (probes === 0 && i++ < 150) {
       await pub.publishAsync('x/probe', String(i));
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(i < 150, 'a subscription on one worker gets what the other receives');
-    got.length = 0;
     for (const qos of [0, 1, 2] as const) await pub.publishAsync(`x/q${qos}`, `m${qos}`, { qos });
     await pub.publishAsync('x/r', 'kept', { qos: 1, retain: true });
     assert.ok(await waitFor(() => got.length >= 4, 15_000), JSON.stringify(got));
