@@ -1,6 +1,6 @@
 // Starts one broker (Culex, Mosquitto or Aedes) pinned to its core, waits until it listens, and stops it.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,14 @@ export interface BrokerStartOptions {
   nodelay?: boolean;
   /** `max_queued_messages` for every broker (default 100000, so that the throughput scenarios drop nothing). */
   maxQueuedMessages?: number;
+  /** Cluster benchmark: more config lines (Culex / Mosquitto), e.g. `cluster_redis_url …`, `workers 2`. */
+  extraConfig?: readonly string[];
+  /** CPU list for taskset (default: core 1, the generator having core 0). */
+  cores?: string;
+  /** More environment for the process (Aedes' BENCH_AEDES_REDIS / BENCH_AEDES_WORKERS). */
+  env?: Readonly<Record<string, string>>;
+  /** Wait until stderr shows this text too (e.g. every worker running), not only for the port. */
+  readyText?: string;
   /** TLS on the listener, with a fresh self-signed P-256 certificate (`certfile` / `keyfile`; needs `openssl`). */
   tls?: boolean;
   /** `protocol websockets` on the listener (MQTT over WebSocket). */
@@ -64,6 +72,8 @@ export interface RunningBroker {
   /** Files the broker wrote into persistenceDir (empty when persistence did nothing). */
   persistenceFiles(): string[];
   stderrTail(): string;
+  /** The process and its children (worker processes), for CPU and memory figures. */
+  pids(): number[];
 }
 
 export class BrokerStartError extends Error {
@@ -106,6 +116,7 @@ function mosquittoConf(
   maxQueued: number,
   extras: ListenerExtras,
   sync: 'full' | undefined,
+  extra: readonly string[],
 ): string {
   const lines = [
     `listener ${port} 127.0.0.1`,
@@ -121,6 +132,7 @@ function mosquittoConf(
   if (persistenceDir !== undefined) lines.push('persistence true', `persistence_location ${persistenceDir}/`);
   if (persistenceDir !== undefined && sync !== undefined) lines.push(`persistence_sync ${sync}`);
   if (nodelay) lines.push('set_tcp_nodelay true');
+  lines.push(...extra);
   return `${lines.join('\n')}\n`;
 }
 
@@ -178,6 +190,19 @@ function waitListening(port: number, child: ChildProcess, deadline: number): Pro
   });
 }
 
+/** Direct children of a process (its workers), from procfs. */
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter((p) => p !== '')
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
 function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((resolve) => {
@@ -220,13 +245,14 @@ export async function startBroker(
       options.maxQueuedMessages ?? 100_000,
       extras,
       options.persistenceSync,
+      options.extraConfig ?? [],
     ),
   );
   const argv = command(name, port, conf, paths, extras);
-  const child = spawn('taskset', ['-c', BROKER_CORE, ...argv], {
+  const child = spawn('taskset', ['-c', options.cores ?? BROKER_CORE, ...argv], {
     cwd: work,
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, BENCH_NODELAY: options.nodelay === true ? '1' : '0' },
+    env: { ...process.env, ...options.env, BENCH_NODELAY: options.nodelay === true ? '1' : '0' },
   });
   let stderr = '';
   child.stderr?.setEncoding('utf8');
@@ -235,7 +261,13 @@ export async function startBroker(
   });
   const cleanup = (): void => rmSync(work, { recursive: true, force: true });
   try {
-    await waitListening(port, child, Date.now() + START_TIMEOUT_MS);
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    await waitListening(port, child, deadline);
+    const text = options.readyText;
+    while (text !== undefined && !stderr.includes(text)) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no "${text}" on stderr`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   } catch (err) {
     child.kill('SIGKILL');
     await waitExit(child, STOP_TIMEOUT_MS);
@@ -270,6 +302,9 @@ export async function startBroker(
     },
     stderrTail() {
       return stderr;
+    },
+    pids() {
+      return [pid, ...childPids(pid)];
     },
   };
 }

@@ -1,7 +1,5 @@
 // `npm run bench`: every scenario against a fresh Culex, Mosquitto and Aedes; prints a table and writes JSON.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -13,6 +11,7 @@ import {
 } from './brokers.js';
 import { writeChart } from './chart.js';
 import { ensureLoadgen, runLoadgen } from './loadgen.js';
+import { envNumber, machineInfo, tryText } from './machine.js';
 import { anomalies, cpuLines, type RunRecord, renderTable, summarize } from './report.js';
 import { generatorBound, type Scenario, selectScenarios } from './scenarios.js';
 
@@ -25,14 +24,6 @@ interface Settings {
   reps: number;
   scenarios: Scenario[];
   brokers: BrokerName[];
-}
-
-function envNumber(name: string, fallback: number, lo: number, hi: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v < lo || v > hi) throw new Error(`${name} must be a number in [${lo}, ${hi}]`);
-  return v;
 }
 
 function settings(): Settings {
@@ -48,35 +39,6 @@ function settings(): Settings {
     reps: Math.round(envNumber('BENCH_REPS', 3, 1, 50)),
     scenarios: selectScenarios(process.env.BENCH_SCENARIOS),
     brokers: brokers as BrokerName[],
-  };
-}
-
-function tryText(cmd: string, args: string[]): string {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-  } catch (err) {
-    // mosquitto -h exits non-zero but still prints its version.
-    const e = err as { stdout?: string };
-    return typeof e.stdout === 'string' ? e.stdout.trim() : '';
-  }
-}
-
-function machineInfo(): Record<string, unknown> {
-  const aedesPkg = JSON.parse(
-    readFileSync(join(repoRoot, 'node_modules', 'aedes', 'package.json'), 'utf8'),
-  ) as {
-    version: string;
-  };
-  return {
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    cpuCount: cpus().length,
-    kernel: release(),
-    memoryMiB: Math.round(totalmem() / 1048576),
-    node: process.version,
-    mosquitto: tryText('mosquitto', ['-h']).split('\n')[0] ?? '',
-    aedes: aedesPkg.version,
-    culexCommit: tryText('git', ['-C', repoRoot, 'rev-parse', '--short', 'HEAD']),
-    loadavgAtStart: loadavg(),
   };
 }
 
@@ -147,7 +109,7 @@ async function main(): Promise<void> {
     cfg.brokers = cfg.brokers.filter((b) => b !== 'mosquitto');
   }
   const started = new Date();
-  const machine = machineInfo();
+  const machine = machineInfo(repoRoot);
   console.log(
     `culex bench: ${cfg.scenarios.map((s) => s.id).join(',')} on ${cfg.brokers.join(',')}; ` +
       `${cfg.durationS} s x ${cfg.reps} rep(s); broker on core 1, generator on core 0`,

@@ -9,6 +9,8 @@
  * Common: --port P (loopback only), --broker-pid PID, --keepalive S, --clean 0|1, --max-msgs N,
  *   --proto 4|5 (MQTT 3.1.1 or 5.0 CONNECT; 5 in conns / churn only), --tls (TLS; built with -DWITH_TLS),
  *   --ws (MQTT over WebSocket: HTTP upgrade to subprotocol "mqtt", binary frames).
+ * Cluster runs: --sub-port P (subscribers connect there: another node), --broker-pid given up to 16 times (CPU and
+ * RSS are summed over the processes), --settle-ms N (wait after the last SUBACK, for routes to reach every node).
  * The last stdout line is "RESULT {json}".
  *
  * Payload layout (little-endian): [0..7] send time CLOCK_MONOTONIC ns, [8..11] publisher index,
@@ -66,7 +68,12 @@ static struct {
   uint64_t max_msgs;
   const char *label;
   int proto, tls, ws;
-} opt = {MODE_PUBSUB, 0, 1, 1, 0, 0, 0, 64, 10, 60, 1, 1000, 100, 10000, 0, 10, 5, 0, 1000000000ull, "", 4, 0, 0};
+  int sub_port, settle_ms;
+} opt = {MODE_PUBSUB, 0, 1, 1, 0, 0, 0, 64, 10, 60, 1, 1000, 100, 10000, 0, 10, 5, 0, 1000000000ull, "", 4, 0, 0, 0, 0};
+
+#define MAX_BROKER_PIDS 16
+static long broker_pids[MAX_BROKER_PIDS];
+static int nbroker_pids;
 
 /* ---------- small helpers ---------- */
 static uint64_t now_ns(void) {
@@ -773,7 +780,7 @@ static void on_event(conn_t *c, uint32_t ev) {
 }
 
 /* ---------- setup ---------- */
-static struct sockaddr_in target;
+static struct sockaddr_in target, sub_target;
 
 static void open_conn(conn_t *c, int role) {
   c->role = role;
@@ -787,7 +794,8 @@ static void open_conn(conn_t *c, int role) {
     setsockopt(c->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
   }
   c->state = S_CONNECTING;
-  int r = connect(c->fd, (struct sockaddr *)&target, sizeof target);
+  const struct sockaddr_in *to = role == R_SUB ? &sub_target : &target;
+  int r = connect(c->fd, (const struct sockaddr *)to, sizeof *to);
   if (r < 0 && errno != EINPROGRESS) {
     conn_failed++;
     closed_total++;
@@ -819,10 +827,9 @@ static double cpu_self_s(void) {
   return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
-static double cpu_broker_s(void) {
-  if (opt.broker_pid <= 0) return 0;
+static double cpu_one_broker_s(long pid) {
   char path[64], buf[2048];
-  snprintf(path, sizeof path, "/proc/%ld/stat", opt.broker_pid);
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
   FILE *f = fopen(path, "r");
   if (!f) return 0;
   size_t n = fread(buf, 1, sizeof buf - 1, f);
@@ -836,10 +843,15 @@ static double cpu_broker_s(void) {
   return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-static long broker_rss_kb(void) {
-  if (opt.broker_pid <= 0) return 0;
+static double cpu_broker_s(void) {
+  double sum = 0;
+  for (int i = 0; i < nbroker_pids; i++) sum += cpu_one_broker_s(broker_pids[i]);
+  return sum;
+}
+
+static long rss_one_broker_kb(long pid) {
   char path[64], line[256];
-  snprintf(path, sizeof path, "/proc/%ld/status", opt.broker_pid);
+  snprintf(path, sizeof path, "/proc/%ld/status", pid);
   FILE *f = fopen(path, "r");
   if (!f) return 0;
   long kb = 0;
@@ -847,6 +859,12 @@ static long broker_rss_kb(void) {
     if (sscanf(line, "VmRSS: %ld", &kb) == 1) break;
   fclose(f);
   return kb;
+}
+
+static long broker_rss_kb(void) {
+  long sum = 0;
+  for (int i = 0; i < nbroker_pids; i++) sum += rss_one_broker_kb(broker_pids[i]);
+  return sum;
 }
 
 /* Whole-machine busy and total jiffies from /proc/stat: shows competition from other processes. */
@@ -1053,6 +1071,7 @@ static int mode_pubsub(void) {
   if (!all_ready() || conn_failed > 0) {
     fprintf(stderr, "loadgen: %llu of %d connections ready\n", (unsigned long long)ready_count, nconns);
   }
+  if (opt.settle_ms > 0) run_loop(NULL, now_ns() + (uint64_t)opt.settle_ms * 1000000ull, keepalive_tick);
   uint64_t period = opt.rate > 0 ? (uint64_t)(1e9 / opt.rate) : 0;
   sample_t a = sample();
   win_start = a.t;
@@ -1322,7 +1341,7 @@ static void usage(void) {
           "usage: loadgen --port P [--mode pubsub|conns|churn|retained] [--pubs N] [--subs M] [--topics T] [--wildcard]\n"
           "  [--qos 0|1|2] [--size B] [--rate R/s per publisher, 0=unlimited] [--inflight K] [--duration S]\n"
           "  [--conns N] [--idle S] [--parallel P] [--retained N] [--keepalive S] [--clean 0|1] [--proto 4|5] [--tls] [--ws]\n"
-          "  [--broker-pid PID] [--max-msgs N] [--label STR]\n");
+          "  [--broker-pid PID]... [--max-msgs N] [--label STR] [--sub-port P] [--settle-ms N]\n");
   exit(2);
 }
 
@@ -1368,7 +1387,12 @@ static void parse_args(int argc, char **argv) {
     else if (!strcmp(a, "--retained")) opt.retained = (int)num(a, v, 1, 1000000);
     else if (!strcmp(a, "--keepalive")) opt.keepalive = (int)num(a, v, 0, 65535);
     else if (!strcmp(a, "--clean")) opt.clean = (int)num(a, v, 0, 1);
-    else if (!strcmp(a, "--broker-pid")) opt.broker_pid = (long)num(a, v, 0, 1e9);
+    else if (!strcmp(a, "--broker-pid")) {
+      opt.broker_pid = (long)num(a, v, 0, 1e9);
+      if (nbroker_pids == MAX_BROKER_PIDS) die("--broker-pid at most %d times", MAX_BROKER_PIDS);
+      if (opt.broker_pid > 0) broker_pids[nbroker_pids++] = opt.broker_pid;
+    } else if (!strcmp(a, "--sub-port")) opt.sub_port = (int)num(a, v, 1, 65535);
+    else if (!strcmp(a, "--settle-ms")) opt.settle_ms = (int)num(a, v, 0, 60000);
     else if (!strcmp(a, "--max-msgs")) opt.max_msgs = (uint64_t)num(a, v, 1, 1e12);
     else if (!strcmp(a, "--label")) opt.label = v;
     else if (!strcmp(a, "--proto")) opt.proto = (int)num(a, v, 4, 5);
@@ -1391,6 +1415,8 @@ int main(int argc, char **argv) {
   target.sin_family = AF_INET;
   target.sin_port = htons((uint16_t)opt.port);
   target.sin_addr.s_addr = htonl(INADDR_LOOPBACK); /* loopback only, by construction */
+  sub_target = target;
+  if (opt.sub_port != 0) sub_target.sin_port = htons((uint16_t)opt.sub_port);
   ep = epoll_create1(EPOLL_CLOEXEC);
   if (ep < 0) die("epoll_create1: %s", strerror(errno));
   t_start = now_ns();

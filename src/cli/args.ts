@@ -2,7 +2,9 @@
 
 import type { CulexConfig } from '../config/config.js';
 import { defaultConfig, localOnlyListeners } from '../config/defaults.js';
+import { MAX_WORKERS, parseWorkers } from '../config/options-general.js';
 import { parseConfigFile } from '../config/parse.js';
+import { checkWorkers } from './workers.js';
 
 export interface CliArgs {
   /** -c / --config-file. */
@@ -19,6 +21,8 @@ export interface CliArgs {
   testConfig: boolean;
   /** --check-db FILE (Culex, reserved): verify a persistence database and exit. */
   checkDb?: string;
+  /** --workers N (Culex): worker processes sharing the listeners, overriding the file's `workers`. */
+  workers?: number;
 }
 
 export const CliArgsErrorCode = {
@@ -26,6 +30,7 @@ export const CliArgsErrorCode = {
   missingValue: 'CLI_MISSING_VALUE',
   testConfigWithoutFile: 'CLI_TEST_CONFIG_WITHOUT_FILE',
   invalidPort: 'CLI_INVALID_PORT',
+  invalidWorkers: 'CLI_INVALID_WORKERS',
   tooManyPorts: 'CLI_TOO_MANY_PORTS',
 } as const;
 export type CliArgsErrorCode = (typeof CliArgsErrorCode)[keyof typeof CliArgsErrorCode];
@@ -48,6 +53,7 @@ export function usage(version?: string): string {
   return `${head}culex is an MQTT v5.0/v3.1.1/v3.1 broker, a drop-in replacement for Mosquitto 2.0.
 
 Usage: culex [-c config_file] [-d] [-h] [-p port] [-q] [-v] [--test-config] [--check-db file]
+             [--workers N]
 
  -c, --config-file : specify the broker config file.
  -d, --daemon      : put the broker into the background after starting.
@@ -60,6 +66,8 @@ Usage: culex [-c config_file] [-d] [-h] [-p port] [-q] [-v] [--test-config] [--c
                      any logging options given in the config file.
  --test-config     : read the configuration given with -c, report any error, and exit (0 = valid).
  --check-db        : check a persistence database file and exit (reserved).
+ --workers         : start N worker processes sharing the listeners, each a cluster node
+                     (needs cluster_redis_url; "auto" = one per core). Overrides the config file.
 `;
 }
 
@@ -103,6 +111,9 @@ export function parseArgs(argv: string[]): CliArgs | { help: true } {
       case '--check-db':
         args.checkDb = value();
         break;
+      case '--workers':
+        args.workers = workersFlag(value());
+        break;
       default:
         throw new CliArgsError(CliArgsErrorCode.unknownOption, `Unknown option '${flag}'.\n\n${usage()}`);
     }
@@ -115,6 +126,17 @@ export function parseArgs(argv: string[]): CliArgs | { help: true } {
     );
   }
   return args;
+}
+
+function workersFlag(text: string): number {
+  try {
+    return parseWorkers(text);
+  } catch {
+    throw new CliArgsError(
+      CliArgsErrorCode.invalidWorkers,
+      `Error: Invalid number of workers specified (${text}): 1 to ${MAX_WORKERS}, or auto.`,
+    );
+  }
 }
 
 function missingMessage(flag: string): string {
@@ -141,7 +163,8 @@ function addPort(args: CliArgs, text: string): void {
  * The configuration to run: the file (or Mosquitto's defaults) adjusted by the flags, with Mosquitto 2.0's rules:
  * - `-p` ports replace port 1883 of "local only mode" (loopback only, anonymous allowed) when the file defines no
  *   listener; when it does, `-p` is ignored (a warning says so; Mosquitto is silent);
- * - `-v` sets log_type to all, whatever the file says; `-q` (Mosquitto 2.1) sets it to none, whatever -v says.
+ * - `-v` sets log_type to all, whatever the file says; `-q` (Mosquitto 2.1) sets it to none, whatever -v says;
+ * - `--workers N` replaces the file's `workers` (Culex), which is then checked against the cluster options.
  * Throws ConfigError for a bad file.
  */
 export function buildConfig(args: CliArgs): CulexConfig {
@@ -158,5 +181,10 @@ export function buildConfig(args: CliArgs): CulexConfig {
   }
   if (args.quiet) config.log.types = new Set(['none']);
   else if (args.verbose) config.log.types = new Set(['all']);
+  if (args.workers !== undefined) {
+    config.workers = args.workers;
+    delete config.workersSite;
+  }
+  checkWorkers(config);
   return config;
 }

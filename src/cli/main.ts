@@ -8,6 +8,7 @@ import { LogSink } from '../server/log-sink.js';
 import { buildConfig, CliArgsError, CliArgsErrorCode, parseArgs, usage } from './args.js';
 import { dropPrivileges } from './drop-privileges.js';
 import { configErrorLines, ExitStatus, startFailure } from './startup-errors.js';
+import { isPrimaryOfWorkers, reportReady, runPrimary, workerConfig, workerNumber } from './workers.js';
 
 export const VERSION: string = (() => {
   try {
@@ -41,6 +42,20 @@ function daemonize(argv: readonly string[]): never {
   process.exit(0);
 }
 
+/** The first lines of a start (once per broker: a worker of `workers N` leaves them to its primary). */
+function startingLines(logger: LogSink, configFile: string | undefined, localOnly: boolean): void {
+  logger.log('notice', `culex version ${VERSION} starting`);
+  if (configFile !== undefined) logger.log('notice', `Config loaded from ${configFile}.`);
+  else logger.log('notice', 'Using default config.');
+  if (localOnly) {
+    logger.log(
+      'notice',
+      'Starting in local only mode. Connections will only be possible from clients running on this machine.',
+    );
+    logger.log('notice', 'Create a configuration file which defines a listener to allow remote access.');
+  }
+}
+
 export async function main(argv: readonly string[]): Promise<void> {
   let config: CulexConfig;
   let configFile: string | undefined;
@@ -58,8 +73,12 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
     if (args.daemon) daemonize(argv);
     configFile = args.configFile;
-    config = buildConfig(args);
-    loadConfig = () => buildConfig(args);
+    // A worker (`workers N`) runs the same command line with its own changes (src/cli/workers.ts).
+    const worker = workerNumber();
+    const build =
+      worker === undefined ? () => buildConfig(args) : () => workerConfig(buildConfig(args), worker);
+    config = build();
+    loadConfig = build;
     if (args.testConfig) {
       process.stdout.write(`Configuration OK${configFile === undefined ? '' : `: ${configFile}`}\n`);
       process.exit(0);
@@ -71,7 +90,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     exitWith(ExitStatus.invalidConfig, configErrorLines(err), log);
   }
   // Mosquitto's order: remarks made while parsing, then the switch of user, the pid file, the log destinations.
-  for (const w of config.warnings) early(w);
+  // The primary of `workers N` says all that once, and the lines of the whole broker; each worker only its own.
+  const worker = workerNumber() !== undefined;
+  if (!worker) for (const w of config.warnings) early(w);
   if (!dropPrivileges(config.user, early)) process.exit(ExitStatus.failure);
   if (config.pidFile !== undefined) {
     try {
@@ -82,15 +103,18 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   const logger = new LogSink(config.log, early);
   const logError = (line: string): void => logger.log('error', line);
-  logger.log('notice', `culex version ${VERSION} starting`);
-  if (configFile !== undefined) logger.log('notice', `Config loaded from ${configFile}.`);
-  else logger.log('notice', 'Using default config.');
-  if (config.localOnly) {
-    logger.log(
-      'notice',
-      'Starting in local only mode. Connections will only be possible from clients running on this machine.',
-    );
-    logger.log('notice', 'Create a configuration file which defines a listener to allow remote access.');
+  const removePidFile = (): void => {
+    if (config.pidFile === undefined) return;
+    try {
+      unlinkSync(config.pidFile);
+    } catch {
+      // already gone
+    }
+  };
+  if (!worker) startingLines(logger, configFile, config.localOnly);
+  if (isPrimaryOfWorkers(config)) {
+    runPrimary({ config, logger, version: VERSION, onStopped: removePidFile });
+    return;
   }
   // SIGHUP is taken from here on: one that arrives while the listeners open (a supervisor reloading early) is
   // kept for when the broker runs instead of killing the process, the default action for the signal.
@@ -114,7 +138,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     const failure = startFailure(err, config);
     exitWith(failure.status, failure.lines, logError);
   }
-  logger.log('notice', `culex version ${VERSION} running`);
+  if (worker) reportReady();
+  else logger.log('notice', `culex version ${VERSION} running`);
   running = broker;
   if (reloadWhenRunning) void broker.reload();
 
@@ -122,15 +147,9 @@ export async function main(argv: readonly string[]): Promise<void> {
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    logger.log('notice', `culex version ${VERSION} terminating`);
+    if (!worker) logger.log('notice', `culex version ${VERSION} terminating`);
     broker.stop().then(() => {
-      if (config.pidFile !== undefined) {
-        try {
-          unlinkSync(config.pidFile);
-        } catch {
-          // already gone
-        }
-      }
+      removePidFile();
       process.exit(0);
     });
   };

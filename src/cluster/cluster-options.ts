@@ -1,6 +1,20 @@
 // What a Culex cluster node needs to know (the Culex-only `cluster_*` options of mosquitto.conf). Cluster mode is
 // on when a configuration has `cluster_redis_url`; without it none of src/cluster is loaded.
 
+import { hostname } from 'node:os';
+
+/**
+ * The default node id: stable across restarts of the same node (a crashed node comes back as itself). Here and
+ * not in cluster.ts so that `workers N` (src/cli/workers.ts) names its workers without loading the cluster.
+ */
+export function defaultNodeId(port: number | undefined): string {
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '_')
+      .slice(0, 48) || 'culex';
+  return `${host}-${port ?? 1883}`;
+}
+
 export interface ClusterTlsOptions {
   /** `cluster_redis_cafile`: CA certificates (PEM) that sign the Redis server's certificate. */
   cafile?: string;

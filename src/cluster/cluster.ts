@@ -2,33 +2,25 @@
 // cluster-wide retained store, plugged into the core through its seams (cluster-hook.ts, the commit participant,
 // the retained store), and the `$SYS/broker/cluster/...` topics. Started by createBroker after the listeners.
 
-import { hostname } from 'node:os';
 import type { BrokerCore } from '../broker/broker-core.js';
 import type { Logger } from '../broker/logger.js';
 import { Message } from '../broker/message.js';
 import type { RetainedStore } from '../broker/retained-store.js';
-import type { ClusterOptions } from './cluster-options.js';
+import { type ClusterOptions, defaultNodeId } from './cluster-options.js';
 import { Forwarder, type ForwarderCounters } from './forwarder.js';
 import { NodeLink } from './node-link.js';
 import { safeUrl } from './redis-connect.js';
 import { ClusterRetainedStore } from './retained-sync.js';
 import { RouteTable } from './route-table.js';
 
+/** Moved to cluster-options.ts (src/cli/workers.ts needs it without the cluster); kept here for callers. */
+export { defaultNodeId };
 export interface ClusterStartOptions {
   logger: Logger;
   /** Port of the first listener, for the default node id `<hostname>-<port>`. */
   firstPort?: number | undefined;
   /** `sys_interval` seconds; 0 = no $SYS topics. */
   sysInterval?: number;
-}
-
-/** The default node id: stable across restarts of the same node (a crashed node comes back as itself). */
-export function defaultNodeId(port: number | undefined): string {
-  const host =
-    hostname()
-      .replace(/[^A-Za-z0-9._-]/g, '_')
-      .slice(0, 48) || 'culex';
-  return `${host}-${port ?? 1883}`;
 }
 
 export class Cluster {

@@ -116,4 +116,8 @@ export interface CulexConfig {
   files: string[];
   /** Non-fatal remarks (deprecated options…), for the CLI to log at start like Mosquitto does. */
   warnings: string[];
+  /** Culex `workers`: worker processes the `culex` command forks (1 = one process, as Mosquitto). */
+  workers: number;
+  /** Where `workers` was written, to blame it (absent for the default or `--workers`). */
+  workersSite?: { file: string; line: number };
 }

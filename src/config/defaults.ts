@@ -79,5 +79,6 @@ export function defaultConfig(): CulexConfig {
     bridges: [],
     files: [],
     warnings: [],
+    workers: 1,
   };
 }

@@ -72,6 +72,9 @@ export interface ConfigDraft {
   namedPlugins: Map<string, PluginConfig>;
   /** Set by the 2.1 forms (global_plugin, plugin_load, plugin_use): the plugin later `plugin_opt_*` lines configure. */
   pluginForOptions?: PluginConfig;
+  /** Culex `workers`: processes sharing the listeners (1 = today's single process). */
+  workers: number;
+  workersSite?: OptionSite;
   /** Where the line being applied comes from (updated by the parser before each option). */
   site: OptionSite;
 }
@@ -111,6 +114,7 @@ export function newDraft(): ConfigDraft {
     bridges: [],
     namedPlugins: new Map(),
     enableControlApi: false,
+    workers: 1,
     site: { file: '', line: 0, option: '' },
   };
 }

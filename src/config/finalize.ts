@@ -66,7 +66,10 @@ export function finalizeConfig(draft: ConfigDraft, files: string[]): CulexConfig
     bridges: finishBridges(draft.bridges, warnings),
     files,
     warnings,
+    workers: draft.workers,
   };
+  if (draft.workersSite !== undefined)
+    config.workersSite = { file: draft.workersSite.file, line: draft.workersSite.line };
   const cluster = finishCluster(draft.cluster);
   if (cluster !== undefined) config.cluster = cluster;
   if (draft.pidFile !== undefined) config.pidFile = draft.pidFile;

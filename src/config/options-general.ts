@@ -1,5 +1,6 @@
 // General (broker-wide) options of mosquitto.conf: limits, logging, persistence, process settings.
 
+import { availableParallelism } from 'node:os';
 import type { LogLevel } from '../broker/logger.js';
 import type { LogDestKind } from './config.js';
 import { OptionValueError } from './config-error.js';
@@ -147,4 +148,18 @@ export const generalOptions: Record<string, OptionSpec> = {
   // Started as root, the broker switches to this account (src/cli/drop-privileges.ts).
   user: one('general', (d, v) => (d.user = v)),
   websockets_log_level: one('general', (d, v) => (d.websocketsLogLevel = parseInteger(v, 0, INT_MAX))),
+  // Culex only: worker processes sharing the listeners, each a cluster node (src/cli/workers.ts, docs/cluster.md).
+  workers: one('general', (d, v) => {
+    d.workers = parseWorkers(v);
+    d.workersSite = { ...d.site };
+  }),
 };
+
+/** Most worker processes one `culex` starts (each is a whole broker: memory, a Redis connection or three). */
+export const MAX_WORKERS = 256;
+
+/** `workers N` / `--workers N`: 1 to MAX_WORKERS, or `auto` (one per core the process may use). */
+export function parseWorkers(text: string): number {
+  if (text === 'auto') return Math.min(availableParallelism(), MAX_WORKERS);
+  return parseInteger(text, 1, MAX_WORKERS);
+}

@@ -169,7 +169,11 @@ export async function createBroker(
     sessions?.store.close();
     await sessions?.closed();
     await security.close();
-    throw new BrokerStartError('store', err);
+    // The Redis of the cluster could not be reached (its sessions open first): a cluster failure, not a file's.
+    throw new BrokerStartError(
+      config.cluster !== undefined && sessions === undefined ? 'cluster' : 'store',
+      err,
+    );
   }
   // Clients that connect before the cluster runs wait for it at their claim.
   sessions?.prepare(broker.internals);

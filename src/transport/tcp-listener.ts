@@ -1,5 +1,6 @@
 // Plain TCP listeners (and Unix domain sockets, which Node serves through the same `net` server).
 
+import cluster from 'node:cluster';
 import { lstatSync, unlinkSync } from 'node:fs';
 import { type AddressInfo, createServer, isIPv6, type Server } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -63,14 +64,15 @@ export function listenOne(
       resolve(typeof addr === 'object' && addr !== null ? (addr as AddressInfo).port : 0);
     };
     if (path !== undefined) {
-      removeStaleSocket(path);
+      // Workers (src/cli/workers.ts) share the socket their primary binds: it removed the stale file once.
+      if (!cluster.isWorker) removeStaleSocket(path);
       server.listen({ path }, done);
     } else server.listen({ port, host, ipv6Only: host !== undefined && isIPv6(host) && host !== '::' }, done);
   });
 }
 
 /** A socket file left by a previous run would make bind fail (EADDRINUSE); Mosquitto removes it too. */
-function removeStaleSocket(path: string): void {
+export function removeStaleSocket(path: string): void {
   try {
     if (lstatSync(path).isSocket()) unlinkSync(path);
   } catch {
