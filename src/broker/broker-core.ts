@@ -9,11 +9,12 @@ import { ReasonCode } from '../protocol/reason-codes.js';
 import { AuthFailureDelay } from './auth-failure-delay.js';
 import { clientFlowControl } from './client-flow.js';
 import { type Clock, systemClock } from './clock.js';
+import type { ClusterHook, RouteListener } from './cluster-hook.js';
 import { Connection } from './connection.js';
 import { type ClientIdentity, mayWrite } from './delivery-acl.js';
 import { DeliveryEngine } from './delivery-engine.js';
 import { clientConnectChannel, type PublishOrigin, traceClient } from './diagnostics.js';
-import { GroupCommit } from './group-commit.js';
+import { type CommitParticipant, GroupCommit } from './group-commit.js';
 import type { BrokerHooks, ClientInfo } from './hooks.js';
 import type { ListenerContext } from './listener-context.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -55,7 +56,8 @@ export class BrokerCore extends EventEmitter {
   readonly clock: Clock;
   readonly sessions: SessionRegistry = new LocalSessionRegistry();
   readonly router: Router = new Router(this.sessions);
-  readonly retained: RetainedStore = new TrieRetainedStore();
+  /** Replaced by a cluster (at its start) with a store that shares retained messages through Redis. */
+  retained: RetainedStore = new TrieRetainedStore();
   readonly connections = new Set<Connection>();
   /** Failed logins per address, for the Culex-only auth_failure_delay. */
   readonly authFailures: AuthFailureDelay;
@@ -242,6 +244,25 @@ export class BrokerCore extends EventEmitter {
 
   removePublishInterceptor(interceptor: PublishInterceptor): void {
     this.pipeline.removeInterceptor(interceptor);
+  }
+
+  /**
+   * Cluster mode (src/cluster): forwarding after local routing, the cluster-wide share group choice, and the
+   * route table told of subscription changes. `undefined` detaches.
+   */
+  attachCluster(hook: ClusterHook | undefined, routes: RouteListener | undefined): void {
+    this.pipeline.cluster = hook;
+    this.router.listener = routes;
+  }
+
+  /** Writes that join each turn's commit (output waits for them too); returns what schedules that commit. */
+  addCommitParticipant(participant: CommitParticipant): () => void {
+    this.commits.addParticipant(participant);
+    return () => setImmediate(commitTurn, this);
+  }
+
+  removeCommitParticipant(participant: CommitParticipant): void {
+    this.commits.removeParticipant(participant);
   }
 
   /** Sends now, queues, or drops (slow consumer) one message for one session (delivery-engine.ts). */

@@ -13,8 +13,22 @@ export interface HeldOutput {
   abort(): void;
 }
 
+/**
+ * Another writer whose writes join the turn's commit (the cluster's cross-node forwards and retained updates):
+ * output of the turn waits for it too when it `holdsOutput`.
+ */
+export interface CommitParticipant {
+  /** Writes are waiting for commit(). */
+  readonly pending: boolean;
+  /** Some of them must be durable before this turn's acknowledgements go out. */
+  readonly holdsOutput: boolean;
+  /** Makes them durable; a promise when asynchronous (rejected: the output it holds is aborted). */
+  commit(): void | Promise<void>;
+}
+
 export class GroupCommit {
   private held: HeldOutput[] = [];
+  private participants: CommitParticipant[] = [];
 
   constructor(
     private readonly store: PersistenceStore,
@@ -23,7 +37,7 @@ export class GroupCommit {
 
   /** With store writes waiting, `output` is held until the commit at the end of this turn; true when held. */
   hold(output: HeldOutput): boolean {
-    if (!this.store.holdsOutput) return false;
+    if (!this.store.holdsOutput && (this.participants.length === 0 || !this.participantsHold())) return false;
     this.held.push(output);
     return true;
   }
@@ -33,11 +47,11 @@ export class GroupCommit {
    * it is asynchronous and still running (the caller then drops that output, and the client retries).
    */
   commitNow(): boolean {
-    if (!this.store.pending) return true;
+    if (!this.store.pending && !this.participantsPending()) return true;
     // Timed only while someone listens on culex:commit (the metrics endpoint): once per commit, not per message.
     const started = commitChannel.hasSubscribers ? performance.now() : -1;
     try {
-      const done = this.store.commit();
+      const done = this.commitAll();
       if (done === undefined) {
         if (started >= 0) traceCommit(started, true);
         return true;
@@ -59,14 +73,14 @@ export class GroupCommit {
   commitTurn(): void {
     const held = this.held;
     this.held = [];
-    if (!this.store.pending) {
+    if (!this.store.pending && !this.participantsPending()) {
       release(held, true);
       return;
     }
     const started = commitChannel.hasSubscribers ? performance.now() : -1;
     let done: void | Promise<void>;
     try {
-      done = this.store.commit();
+      done = this.commitAll();
     } catch (err) {
       this.failed(err, started);
       release(held, false);
@@ -86,6 +100,38 @@ export class GroupCommit {
           release(held, false);
         },
       );
+  }
+
+  addParticipant(participant: CommitParticipant): void {
+    this.participants = [...this.participants, participant];
+  }
+
+  removeParticipant(participant: CommitParticipant): void {
+    this.participants = this.participants.filter((p) => p !== participant);
+  }
+
+  private participantsHold(): boolean {
+    for (const p of this.participants) if (p.holdsOutput) return true;
+    return false;
+  }
+
+  private participantsPending(): boolean {
+    for (const p of this.participants) if (p.pending) return true;
+    return false;
+  }
+
+  /** The store's commit and every pending participant's, as one: settled when all are. */
+  private commitAll(): void | Promise<void> {
+    const first = this.store.pending ? this.store.commit() : undefined;
+    if (this.participants.length === 0) return first;
+    const waits: Promise<void>[] = first === undefined ? [] : [first];
+    for (const p of this.participants) {
+      if (!p.pending) continue;
+      const done = p.commit();
+      if (done !== undefined) waits.push(done);
+    }
+    if (waits.length === 0) return undefined;
+    return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => undefined);
   }
 
   private failed(err: unknown, started: number): void {

@@ -11,6 +11,7 @@
 
 import type { QoS } from '../protocol/packets.js';
 import type { BrokerCore } from './broker-core.js';
+import type { ClusterHook } from './cluster-hook.js';
 import { mayRead } from './delivery-acl.js';
 import { type PublishEvent, type PublishOrigin, publishChannel } from './diagnostics.js';
 import type { ClientInfo } from './hooks.js';
@@ -33,6 +34,8 @@ export class PublishPipeline {
   /** Set while route() runs; messages published meanwhile wait in `deferred` (bounded by MAX_DEFERRED). */
   private routing = false;
   private deferred: Message[] = [];
+  /** Set in cluster mode (cluster-hook.ts): cross-node forwarding and the cluster-wide share group choice. */
+  cluster: ClusterHook | undefined = undefined;
 
   constructor(private readonly core: BrokerCore) {}
 
@@ -55,9 +58,11 @@ export class PublishPipeline {
     const interceptors = this.interceptors;
     for (let i = 0; i < interceptors.length; i++) if (interceptors[i]!(message, client, origin)) return 0;
     const internal = origin === 'sys' || origin === 'log';
-    if (!internal) core.stats.messagesReceived++;
+    // A message from another node was counted and retained by the node that received it (cluster-wide figures).
+    const peer = origin === 'cluster';
+    if (!internal && !peer) core.stats.messagesReceived++;
     // [MQTT-3.3.1-5] store (or with an empty payload delete [MQTT-3.3.1-6]) the retained message of the topic.
-    if (message.retain) {
+    if (message.retain && !peer) {
       if (!internal && core.store.durable) {
         const previous = core.retained.get(message.topic);
         core.journal.setRetained(message.topic, message.payload.length === 0 ? undefined : message, previous);
@@ -68,6 +73,8 @@ export class PublishPipeline {
     delivery.publisher = client;
     const matched = this.route(message);
     delivery.publisher = null;
+    const cluster = this.cluster;
+    if (cluster !== undefined && !internal && !peer) cluster.forward(message, origin);
     if (origin !== 'log' && core.listenerCount('message') > 0) core.emit('message', message, client);
     if (publishChannel.hasSubscribers) {
       const event: PublishEvent = { message, client, origin, matched };
@@ -110,7 +117,11 @@ export class PublishPipeline {
       this.forward(s, message, pass.qos[i]!, pass.retainAsPublished[i]!, pass.subscriptionIds[i]);
     }
     const groups = pass.groups;
-    for (let i = 0; i < groups.length; i++) this.deliverShared(groups[i]!, message);
+    const cluster = this.cluster;
+    for (let i = 0; i < groups.length; i++) {
+      const group = groups[i]!;
+      if (cluster === undefined || cluster.shareHere(group, message)) this.deliverShared(group, message);
+    }
     return pass.matched;
   }
 

@@ -3,6 +3,7 @@
 
 import type { QoS } from '../protocol/packets.js';
 import { fromBridgePeer } from './bridge-peer.js';
+import type { RouteListener } from './cluster-hook.js';
 import type { Message } from './message.js';
 import type { Session } from './session.js';
 import type { SessionRegistry } from './session-registry.js';
@@ -37,12 +38,17 @@ export class Router {
   /** Target index of the sessions with several subscriptions seen in this pass. */
   private readonly index = new Map<Session, number>();
 
+  /** A cluster's route table, told of every change (cluster-hook.ts). */
+  listener: RouteListener | undefined = undefined;
+
   add(entry: SubscriptionEntry): void {
     this.tree.add(entry);
+    this.listener?.added(entry);
   }
 
   remove(entry: SubscriptionEntry): void {
     this.tree.remove(entry);
+    this.listener?.removed(entry);
   }
 
   /** The delivery targets of `message`. Not re-entrant: the broker finishes a pass before it starts another. */

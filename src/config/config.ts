@@ -3,6 +3,7 @@
 import type { BridgeConfig } from '../bridge/bridge-config.js';
 import type { LogLevel } from '../broker/logger.js';
 import type { BrokerOptions } from '../broker/options.js';
+import type { ClusterOptions } from '../cluster/cluster-options.js';
 import type { ListenerOptions } from '../transport/listener-options.js';
 
 export type LogDestKind = 'stderr' | 'stdout' | 'file' | 'syslog' | 'topic' | 'none';
@@ -109,6 +110,8 @@ export interface CulexConfig {
   plugins: PluginConfig[];
   /** `connection` sections (bridges), in file order. */
   bridges: BridgeConfig[];
+  /** Culex-only cluster mode (`cluster_redis_url` and the other `cluster_*` options); undefined = one node. */
+  cluster?: ClusterOptions;
   /** Files read, main file first then include_dir files in load order. */
   files: string[];
   /** Non-fatal remarks (deprecated options…), for the CLI to log at start like Mosquitto does. */

@@ -13,6 +13,7 @@ import {
   defaultPersistenceOptions,
 } from './defaults.js';
 import type { BridgeDraft } from './options-bridge.js';
+import type { ClusterDraft } from './options-cluster.js';
 
 /** Where an option was written, to blame it later (e.g. a setting lost on a default listener never enabled). */
 export interface OptionSite {
@@ -63,6 +64,8 @@ export interface ConfigDraft {
   warnings: string[];
   /** `connection` sections in file order; bridge options apply to the last one. */
   bridges: BridgeDraft[];
+  /** Culex-only `cluster_*` lines (options-cluster.ts); undefined when the file has none. */
+  cluster?: ClusterDraft;
   /** Mosquitto 2.1 `enable_control_api`. */
   enableControlApi: boolean;
   /** Mosquitto 2.1 `plugin_load NAME PATH`: plugins loaded by name, for `plugin_use NAME` on listeners. */

@@ -13,6 +13,7 @@ import { ConfigError, ConfigErrorCode } from './config-error.js';
 import { DEFAULT_PORT, localOnlyListeners } from './defaults.js';
 import type { ConfigDraft, ListenerDraft } from './draft.js';
 import { finishBridges } from './options-bridge.js';
+import { finishCluster } from './options-cluster.js';
 
 export function finalizeConfig(draft: ConfigDraft, files: string[]): CulexConfig {
   refuseLostDefaultListenerSettings(draft);
@@ -66,6 +67,8 @@ export function finalizeConfig(draft: ConfigDraft, files: string[]): CulexConfig
     files,
     warnings,
   };
+  const cluster = finishCluster(draft.cluster);
+  if (cluster !== undefined) config.cluster = cluster;
   if (draft.pidFile !== undefined) config.pidFile = draft.pidFile;
   if (draft.user !== undefined) config.user = draft.user;
   return config;

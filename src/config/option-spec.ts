@@ -11,7 +11,8 @@ export type OptionScope =
   | 'psk'
   | 'plugin'
   | 'bridge'
-  | 'bridge-tls';
+  | 'bridge-tls'
+  | 'cluster';
 
 /**
  * How the rest of the line is read:

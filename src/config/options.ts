@@ -2,6 +2,7 @@
 
 import type { OptionSpec } from './option-spec.js';
 import { bridgeOptions } from './options-bridge.js';
+import { clusterOptions } from './options-cluster.js';
 import { generalOptions } from './options-general.js';
 import { listenerOptions } from './options-listener.js';
 import { pluginOption, securityOptions } from './options-security.js';
@@ -16,6 +17,7 @@ export const OPTION_TABLE: ReadonlyMap<string, OptionSpec> = new Map(
     ...securityOptions,
     ...listenerOptions,
     ...bridgeOptions,
+    ...clusterOptions,
     ...unsupportedOptions,
   }),
 );

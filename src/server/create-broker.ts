@@ -6,6 +6,7 @@
 import { bridgeMetrics } from '../bridge/bridge-metrics.js';
 import type { Bridges } from '../bridge/bridges.js';
 import type { Logger } from '../broker/logger.js';
+import type { Cluster } from '../cluster/cluster.js';
 import type { CulexConfig } from '../config/config.js';
 import { MemoryStore } from '../persistence/memory-store.js';
 import type { PersistenceStore } from '../persistence/store.js';
@@ -20,7 +21,7 @@ import { createReloader } from './reload.js';
 import { SecurityState } from './security-state.js';
 
 /** The stage of start-up that failed; the `culex` command maps each to Mosquitto's exit status and words. */
-export type StartStage = 'security' | 'store' | 'listen';
+export type StartStage = 'security' | 'store' | 'listen' | 'cluster';
 
 export class BrokerStartError extends Error {
   override readonly name = 'BrokerStartError';
@@ -56,6 +57,7 @@ interface Attached {
   bridges?: Bridges;
   removeBridgeMetrics?: () => void;
   certificates?: CertificateWatcher | undefined;
+  cluster?: Cluster;
 }
 
 export class ConfiguredBroker extends Broker {
@@ -83,11 +85,17 @@ export class ConfiguredBroker extends Broker {
     return ok;
   }
 
-  /** Stops the bridges, the listeners and clients, then closes the plugins. */
+  /** Cluster mode (`cluster_redis_url`): this node's part of the cluster; undefined for a single node. */
+  get cluster(): Cluster | undefined {
+    return this.attached?.cluster;
+  }
+
+  /** Stops the bridges, leaves the cluster, stops the listeners and clients, then closes the plugins. */
   override async stop(): Promise<void> {
     this.attached?.bridges?.stopAll();
     this.attached?.removeBridgeMetrics?.();
     this.attachBridges(undefined);
+    await this.attached?.cluster?.stop();
     await super.stop();
     this.attached?.certificates?.close();
     await this.attached?.security.close();
@@ -166,6 +174,20 @@ export async function createBroker(
   if (broker.listening.length === 0 && config.listeners.length > 0) {
     await broker.stop();
     throw new BrokerStartError('listen', new Error('Unable to open any listening socket.'));
+  }
+  if (config.cluster !== undefined) {
+    try {
+      // ioredis and the cluster code load only in cluster mode.
+      const { startCluster } = await import('../cluster/cluster.js');
+      attached.cluster = await startCluster(broker.internals, config.cluster, {
+        logger,
+        firstPort: broker.listening[0]?.port,
+        sysInterval: config.sysInterval,
+      });
+    } catch (err) {
+      await broker.stop();
+      throw new BrokerStartError('cluster', err);
+    }
   }
   // Bridges connect once the listeners are open, as Mosquitto starts them after its sockets.
   attached.bridges = startBridges(broker.internals, config.bridges);

@@ -1,0 +1,27 @@
+// The seams a cluster (src/cluster) plugs into. Without a cluster none is set, and the publish path pays one
+// property read per message and per matching share group.
+
+import type { PublishOrigin } from './diagnostics.js';
+import type { Message } from './message.js';
+import type { SubscriptionEntry } from './subscription.js';
+import type { ShareGroup } from './topic-tree.js';
+
+export interface ClusterHook {
+  /**
+   * A share group with members here matches `message`: true = one of them gets it (the cluster-wide choice fell
+   * on this node); false = a member on another node does (the hook sends it there) or the message came from
+   * another node, which chose for it.
+   */
+  shareHere(group: ShareGroup, message: Message): boolean;
+  /**
+   * After local routing of a message that did not come from another node (nor $SYS / log lines, which are per
+   * node): send it to the nodes with a matching subscription.
+   */
+  forward(message: Message, origin: PublishOrigin): void;
+}
+
+/** Told of every subscription the router gains or loses (the cluster's route table counts them per filter). */
+export interface RouteListener {
+  added(entry: SubscriptionEntry): void;
+  removed(entry: SubscriptionEntry): void;
+}

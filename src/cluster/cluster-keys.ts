@@ -1,0 +1,42 @@
+// The Redis key layout of a cluster, in one place; every key and channel starts with `cluster_key_prefix`.
+
+export class ClusterKeys {
+  constructor(readonly prefix: string) {}
+
+  /** Sorted set: node id -> time of its last heartbeat (Redis server clock, ms). */
+  get nodes(): string {
+    return `${this.prefix}nodes`;
+  }
+  /** String, expires after 3 heartbeats: the node's start token; proves it is alive and owns its id. */
+  node(id: string): string {
+    return `${this.prefix}node:${id}`;
+  }
+  /** Lock (SET NX PX) won by the one survivor that handles a dead node. */
+  reaper(id: string): string {
+    return `${this.prefix}node:${id}:reaper`;
+  }
+  /** Stream: a node's inbox (forwarded publishes, requests, replies). */
+  inbox(id: string): string {
+    return `${this.prefix}inbox:${id}`;
+  }
+  /** Hash: a node's route table, filter (or `$share/<group>/<filter>`) -> local subscription count. */
+  routes(id: string): string {
+    return `${this.prefix}routes:${id}`;
+  }
+  /** Pub/sub channel of route changes. */
+  get routesChannel(): string {
+    return `${this.prefix}routes`;
+  }
+  /** Hash: topic -> encoded retained message (the authoritative copy). */
+  get retained(): string {
+    return `${this.prefix}retained`;
+  }
+  /** Pub/sub channel of retained changes (every node keeps a full copy). */
+  get retainedChannel(): string {
+    return `${this.prefix}retained`;
+  }
+  /** Hash: node id -> connected clients, written with each heartbeat (for $SYS/broker/cluster/clients/total). */
+  get clients(): string {
+    return `${this.prefix}clients`;
+  }
+}

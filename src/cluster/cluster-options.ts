@@ -1,0 +1,43 @@
+// What a Culex cluster node needs to know (the Culex-only `cluster_*` options of mosquitto.conf). Cluster mode is
+// on when a configuration has `cluster_redis_url`; without it none of src/cluster is loaded.
+
+export interface ClusterTlsOptions {
+  /** `cluster_redis_cafile`: CA certificates (PEM) that sign the Redis server's certificate. */
+  cafile?: string;
+  /** `cluster_redis_certfile` / `cluster_redis_keyfile`: a client certificate for Redis, both or neither. */
+  certfile?: string;
+  keyfile?: string;
+}
+
+export interface ClusterOptions {
+  /** `cluster_redis_url`: redis://[user:password@]host:port[/db] or rediss:// (TLS). */
+  redisUrl: string;
+  /** `cluster_redis_username` / `cluster_redis_password`: override the URL's (keep secrets out of URLs). */
+  username?: string;
+  password?: string;
+  /** `cluster_redis_tls` (or a rediss:// URL) with its files; undefined = plain TCP. */
+  tls?: ClusterTlsOptions;
+  /** `cluster_node_id`; undefined = `<hostname>-<first listener port>` (stable across restarts). */
+  nodeId?: string;
+  /** `cluster_key_prefix`, default `culex:`: every key and channel starts with it (several clusters, one Redis). */
+  keyPrefix: string;
+  /** `cluster_heartbeat_interval`, ms (default 1000). */
+  heartbeatInterval: number;
+  /** `cluster_node_timeout`, ms (default 5000): a node whose last heartbeat is older is dead. */
+  nodeTimeout: number;
+  /** `cluster_queue_limit`: cross-node messages buffered while Redis is unreachable (default 100000). */
+  queueLimit: number;
+  /** `cluster_queue_bytes`: the same buffer's payload bytes (default 64 MiB). */
+  queueBytes: number;
+  /** `cluster_inbox_maxlen`: entries kept per node inbox stream (XADD MAXLEN ~), default 100000. */
+  inboxMaxLen: number;
+}
+
+export const DEFAULT_CLUSTER_OPTIONS: Omit<ClusterOptions, 'redisUrl'> = {
+  keyPrefix: 'culex:',
+  heartbeatInterval: 1000,
+  nodeTimeout: 5000,
+  queueLimit: 100_000,
+  queueBytes: 64 * 1024 * 1024,
+  inboxMaxLen: 100_000,
+};

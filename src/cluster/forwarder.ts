@@ -1,0 +1,318 @@
+// Cross-node forwarding. After local routing, a message goes to each other node whose route table matches its
+// topic: ONE copy per node (flagged "for your subscriptions" and/or "for your member of share group G/F"), all
+// of a turn's copies for a node in one inbox entry, all entries and retained updates of a turn in one MULTI.
+// That MULTI joins the turn's group commit: acknowledgements of QoS 1/2 messages (and retained updates) that
+// needed it leave only once Redis has it. While Redis is away, turns wait in a bounded queue (cluster_queue_limit
+// / cluster_queue_bytes); beyond it the oldest are dropped, counted, and the acknowledgements they held are
+// withheld (the clients resend) — never acknowledged and lost.
+// On the receiving node a message is published with origin 'cluster': routed to local subscribers only, with
+// the publisher's client id as origin (No Local holds across nodes), neither counted nor retained again.
+
+import type { BrokerCore } from '../broker/broker-core.js';
+import type { ClusterHook } from '../broker/cluster-hook.js';
+import type { PublishOrigin } from '../broker/diagnostics.js';
+import type { CommitParticipant } from '../broker/group-commit.js';
+import type { Logger } from '../broker/logger.js';
+import type { Message } from '../broker/message.js';
+import type { ShareGroup } from '../broker/topic-tree.js';
+import { decodeRecords, encodeMessage, encodeRecords, MAX_GROUPS, type OutRecord } from './message-codec.js';
+import type { NodeLink } from './node-link.js';
+import type { ChainableCommander } from './redis-connect.js';
+import { NO_MATCH, type RemoteGroup } from './route-cache.js';
+import type { RouteTable } from './route-table.js';
+
+/** Inbox entry kind of forwarded publishes. */
+export const PUBLISH_KIND = 'pub';
+
+type Op =
+  | { readonly to: string; readonly body: Buffer }
+  | { readonly topic: string; readonly body: Buffer | undefined; readonly to?: undefined };
+
+/** One turn's writes, waiting for Redis. */
+interface Batch {
+  readonly ops: Op[];
+  readonly count: number;
+  readonly bytes: number;
+  settle: ((ok: boolean) => void) | undefined;
+}
+
+export interface ForwarderCounters {
+  /** Message copies sent to other nodes. */
+  forwarded: number;
+  /** Messages received from other nodes. */
+  received: number;
+  /** Copies dropped because the queue for an unreachable Redis was full. */
+  dropped: number;
+}
+
+export class Forwarder implements ClusterHook, CommitParticipant {
+  readonly counters: ForwarderCounters = { forwarded: 0, received: 0, dropped: 0 };
+  /** The message being published from another node (its share groups were chosen there). */
+  private inbound: Message | undefined = undefined;
+  private outgoing = new Map<string, OutRecord[]>();
+  private retainedOut: Message[] = [];
+  private turnCount = 0;
+  private turnBytes = 0;
+  private turnHolds = false;
+  private scheduled = false;
+  private queue: Batch[] = [];
+  private queuedCount = 0;
+  private queuedBytes = 0;
+  private draining = false;
+  private readonly scheduleCommit: () => void;
+  private readonly retainedPrefix: Buffer;
+
+  constructor(
+    private readonly core: BrokerCore,
+    private readonly link: NodeLink,
+    private readonly routes: RouteTable,
+    private readonly logger: Logger,
+  ) {
+    this.scheduleCommit = core.addCommitParticipant(this);
+    this.retainedPrefix = Buffer.from(`${link.nodeId}\0`);
+    link.onMessage(PUBLISH_KIND, (body) => {
+      this.receive(body);
+      return undefined;
+    });
+  }
+
+  get pending(): boolean {
+    return this.turnCount > 0;
+  }
+
+  get holdsOutput(): boolean {
+    return this.turnHolds;
+  }
+
+  /** Copies and retained updates waiting for Redis (an outage), beyond this turn's. */
+  get queued(): number {
+    return this.queuedCount;
+  }
+
+  shareHere(group: ShareGroup, message: Message): boolean {
+    if (message === this.inbound) return false;
+    const remote = this.routes.cache.group(group.name, group.filter);
+    if (remote === undefined) return true;
+    const node = remote.pick(group.members.length);
+    if (node === undefined) return true;
+    this.add(node, message, false, remote);
+    return false;
+  }
+
+  forward(message: Message, _origin: PublishOrigin): void {
+    const match = this.routes.cache.match(message.topic);
+    if (match === NO_MATCH) return;
+    const nodes = match.nodes;
+    for (let i = 0; i < nodes.length; i++) this.add(nodes[i]!, message, true, undefined);
+    const groups = match.groups;
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!;
+      // A group with members here was decided during local routing (shareHere).
+      if (this.core.tree.shareGroup(g.name, g.filter) !== undefined) continue;
+      const node = g.pick(0);
+      if (node !== undefined) this.add(node, message, false, g);
+    }
+  }
+
+  /** A retained message was set (or, with an empty payload, deleted) here: it goes to Redis and every node. */
+  retain(message: Message): void {
+    this.retainedOut.push(message);
+    this.count(message);
+  }
+
+  private add(node: string, message: Message, regular: boolean, group: RemoteGroup | undefined): void {
+    let out = this.outgoing.get(node);
+    if (out === undefined) {
+      out = [];
+      this.outgoing.set(node, out);
+    }
+    const last = out[out.length - 1];
+    if (last !== undefined && last.message === message && (last.groups?.length ?? 0) < MAX_GROUPS) {
+      if (regular) last.regular = true;
+      if (group !== undefined) {
+        const ref = { name: group.name, filter: group.filter };
+        if (last.groups === undefined) last.groups = [ref];
+        else last.groups.push(ref);
+      }
+      return;
+    }
+    const groups = group === undefined ? undefined : [{ name: group.name, filter: group.filter }];
+    out.push({ message, regular, groups });
+    this.counters.forwarded++;
+    this.count(message);
+  }
+
+  private count(message: Message): void {
+    this.turnCount++;
+    this.turnBytes += message.payload.length;
+    if (message.qos > 0) this.turnHolds = true;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      this.scheduleCommit();
+    }
+  }
+
+  /** This turn's copies and retained updates as Redis operations (encoded once, here). */
+  private takeTurn(): Batch {
+    const ops: Op[] = [];
+    for (const [to, records] of this.outgoing) ops.push({ to, body: encodeRecords(records) });
+    this.outgoing = new Map();
+    for (const m of this.retainedOut)
+      ops.push({ topic: m.topic, body: m.payload.length === 0 ? undefined : encodeMessage(m) });
+    this.retainedOut = [];
+    const batch: Batch = { ops, count: this.turnCount, bytes: this.turnBytes, settle: undefined };
+    this.turnCount = 0;
+    this.turnBytes = 0;
+    this.turnHolds = false;
+    this.scheduled = false;
+    return batch;
+  }
+
+  commit(): Promise<void> | undefined {
+    const holds = this.turnHolds;
+    const batch = this.takeTurn();
+    let done: Promise<void> | undefined;
+    if (holds)
+      done = new Promise<void>((resolve, reject) => {
+        batch.settle = (ok) =>
+          ok
+            ? resolve()
+            : reject(new Error('Cluster: cross-node messages dropped while Redis is unreachable'));
+      });
+    this.enqueue(batch);
+    void this.drain();
+    return done;
+  }
+
+  /**
+   * For a store that writes the turn in its own MULTI (cl-sessions' RedisStore): this turn's operations go into
+   * `pipeline`; the store then calls the returned function with the outcome (false: they are queued again).
+   */
+  writeInto(pipeline: ChainableCommander): (ok: boolean) => void {
+    const batch = this.takeTurn();
+    this.writeOps(pipeline, batch.ops);
+    return (ok) => {
+      if (ok) return;
+      this.enqueue(batch);
+      void this.drain();
+    };
+  }
+
+  private enqueue(batch: Batch): void {
+    this.queue.push(batch);
+    this.queuedCount += batch.count;
+    this.queuedBytes += batch.bytes;
+    const limits = this.link.options;
+    while (
+      this.queue.length > 0 &&
+      (this.queuedCount > limits.queueLimit || this.queuedBytes > limits.queueBytes)
+    ) {
+      const dropped = this.queue.shift()!;
+      this.queuedCount -= dropped.count;
+      this.queuedBytes -= dropped.bytes;
+      if (this.counters.dropped === 0)
+        this.logger.log(
+          'warning',
+          'Cluster: Redis unreachable and the queue is full: cross-node messages are being dropped.',
+        );
+      this.counters.dropped += dropped.count;
+      dropped.settle?.(false);
+    }
+  }
+
+  /** Writes what is queued, in order, one MULTI at a time, while Redis is reachable. */
+  async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0 && this.link.up) {
+        const batches = this.queue;
+        this.queue = [];
+        const count = this.queuedCount;
+        const bytes = this.queuedBytes;
+        this.queuedCount = 0;
+        this.queuedBytes = 0;
+        const multi = this.link.redis.multi();
+        for (const b of batches) this.writeOps(multi, b.ops);
+        let result: [Error | null, unknown][] | null;
+        try {
+          result = await multi.exec();
+        } catch {
+          // The connection went: everything goes again, first, once Redis is back.
+          this.queue = [...batches, ...this.queue];
+          this.queuedCount += count;
+          this.queuedBytes += bytes;
+          if (this.link.up) await new Promise((resolve) => setTimeout(resolve, 100));
+          continue;
+        }
+        const failed =
+          result?.find(([err]) => err !== null)?.[0] ?? (result === null ? new Error('aborted') : null);
+        if (failed !== null) {
+          // Redis refuses the writes themselves (out of memory, …): retrying would not help.
+          this.logger.log('error', `Error: Cluster: Redis refused cross-node messages: ${failed.message}`);
+          this.counters.dropped += count;
+        }
+        for (const b of batches) b.settle?.(failed === null);
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private writeOps(pipeline: ChainableCommander, ops: readonly Op[]): void {
+    const keys = this.link.keys;
+    for (const op of ops) {
+      if (op.to !== undefined) {
+        this.link.appendSend(pipeline, op.to, PUBLISH_KIND, op.body);
+        continue;
+      }
+      if (op.body === undefined) pipeline.hdel(keys.retained, op.topic);
+      else pipeline.hset(keys.retained, op.topic, op.body);
+      const tail = op.body ?? Buffer.from(op.topic);
+      const kind = op.body === undefined ? 'd' : 's';
+      pipeline.publish(keys.retainedChannel, Buffer.concat([this.retainedPrefix, Buffer.from(kind), tail]));
+    }
+  }
+
+  /** Messages from another node: routed here only (origin 'cluster'), to the share groups it chose here. */
+  private receive(body: Buffer): void {
+    let records: ReturnType<typeof decodeRecords>;
+    try {
+      records = decodeRecords(body);
+    } catch (err) {
+      this.logger.log(
+        'error',
+        `Error: Cluster: unreadable forwarded messages: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      return;
+    }
+    const core = this.core;
+    for (const { message, regular, groups } of records) {
+      this.counters.received++;
+      if (regular) {
+        this.inbound = message;
+        try {
+          core.publish(message, null, 'cluster');
+        } finally {
+          this.inbound = undefined;
+        }
+      }
+      for (const g of groups) {
+        const group = core.tree.shareGroup(g.name, g.filter);
+        // The member left meanwhile: the message has no one here (as a group that empties on one broker).
+        if (group !== undefined) core.deliverShared(group, message);
+      }
+    }
+  }
+
+  /** Detaches from the commit and writes what is left (bounded wait). */
+  async close(timeoutMs: number): Promise<void> {
+    if (this.turnCount > 0) this.commit();
+    this.core.removeCommitParticipant(this);
+    const end = Date.now() + timeoutMs;
+    while ((this.queue.length > 0 || this.draining) && this.link.up && Date.now() < end) {
+      await this.drain();
+      if (this.draining) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}

@@ -1,0 +1,138 @@
+// The binary form of messages between nodes: many records in one Buffer (one stream entry per node and turn).
+// A record: flags (QoS, RETAIN, "deliver to the subscriptions here", properties, expiry), topic, publisher's
+// client id (No Local across nodes), expiry time, MQTT 5 properties as on the wire, the share groups to deliver
+// to on the receiving node, and the payload, never converted to text.
+
+import { Message } from '../broker/message.js';
+import type { QoS } from '../protocol/packets.js';
+import { decodeProperties, propertiesSize, writeProperties } from '../protocol/properties.js';
+import { WireReader } from '../protocol/reader.js';
+import { varintSize } from '../protocol/writer.js';
+
+const RETAIN = 0x04;
+const REGULAR = 0x08;
+const PROPS = 0x10;
+const EXPIRY = 0x20;
+/** PUBLISH, as decodeProperties names its context. */
+const PUBLISH_CONTEXT = 3;
+
+/** A share group on the receiving node: its name and (match) filter. */
+export interface GroupRef {
+  readonly name: string;
+  readonly filter: string;
+}
+
+/** Share groups one record can name; a message for more groups on one node takes several records. */
+export const MAX_GROUPS = 0xffff;
+
+export interface OutRecord {
+  readonly message: Message;
+  /** Deliver to the ordinary subscriptions of the receiving node. */
+  regular: boolean;
+  /** Deliver to one member of each of these share groups there. */
+  groups: GroupRef[] | undefined;
+}
+
+export interface InRecord {
+  readonly message: Message;
+  readonly regular: boolean;
+  readonly groups: readonly GroupRef[];
+}
+
+function recordSize(r: OutRecord): number {
+  const m = r.message;
+  let n = 1 + 2 + Buffer.byteLength(m.topic) + 2 + Buffer.byteLength(m.origin) + 2 + 4 + m.payload.length;
+  if (m.expiresAt !== 0) n += 8;
+  if (m.properties !== undefined) {
+    const size = propertiesSize(m.properties);
+    n += varintSize(size) + size;
+  }
+  if (r.groups !== undefined)
+    for (const g of r.groups) n += 4 + Buffer.byteLength(g.name) + Buffer.byteLength(g.filter);
+  return n;
+}
+
+function writeString(buf: Buffer, off: number, s: string): number {
+  const n = buf.write(s, off + 2);
+  buf.writeUInt16BE(n, off);
+  return off + 2 + n;
+}
+
+export function encodeRecords(records: readonly OutRecord[]): Buffer {
+  let size = 0;
+  for (const r of records) size += recordSize(r);
+  const buf = Buffer.allocUnsafe(size);
+  let off = 0;
+  for (const r of records) {
+    const m = r.message;
+    let flags = m.qos;
+    if (m.retain) flags |= RETAIN;
+    if (r.regular) flags |= REGULAR;
+    if (m.properties !== undefined) flags |= PROPS;
+    if (m.expiresAt !== 0) flags |= EXPIRY;
+    buf[off++] = flags;
+    off = writeString(buf, off, m.topic);
+    off = writeString(buf, off, m.origin);
+    if (m.expiresAt !== 0) off = buf.writeDoubleBE(m.expiresAt, off);
+    if (m.properties !== undefined)
+      off = writeProperties(buf, off, m.properties, propertiesSize(m.properties));
+    const groups = r.groups;
+    off = buf.writeUInt16BE(groups === undefined ? 0 : groups.length, off);
+    if (groups !== undefined)
+      for (const g of groups) {
+        off = writeString(buf, off, g.name);
+        off = writeString(buf, off, g.filter);
+      }
+    off = buf.writeUInt32BE(m.payload.length, off);
+    off += m.payload.copy(buf, off);
+  }
+  return buf;
+}
+
+/** One message alone (retained updates). */
+export function encodeMessage(message: Message): Buffer {
+  return encodeRecords([{ message, regular: false, groups: undefined }]);
+}
+
+const NO_GROUPS: readonly GroupRef[] = Object.freeze([]);
+
+/** Every record of a body; throws (a malformed-packet error) when it is not one this codec wrote. */
+export function decodeRecords(body: Buffer): InRecord[] {
+  const r = new WireReader();
+  r.version = 5;
+  r.reset(body, 0, body.length);
+  const out: InRecord[] = [];
+  while (r.remaining() > 0) {
+    const flags = r.u8();
+    const topic = r.utf8();
+    const origin = r.utf8();
+    let expiresAt = 0;
+    if ((flags & EXPIRY) !== 0) {
+      expiresAt = body.readDoubleBE(r.pos);
+      r.pos += 8;
+    }
+    const properties = (flags & PROPS) !== 0 ? decodeProperties(r, PUBLISH_CONTEXT) : undefined;
+    const count = r.u16();
+    let groups = NO_GROUPS;
+    if (count > 0) {
+      const list: GroupRef[] = [];
+      for (let i = 0; i < count; i++) list.push({ name: r.utf8(), filter: r.utf8() });
+      groups = list;
+    }
+    const length = r.u32();
+    if (r.pos + length > r.end) throw new Error('Cluster: truncated message record');
+    const payload = body.subarray(r.pos, r.pos + length);
+    r.pos += length;
+    const message = new Message(
+      topic,
+      payload,
+      (flags & 0x03) as QoS,
+      (flags & RETAIN) !== 0,
+      properties,
+      origin,
+      expiresAt,
+    );
+    out.push({ message, regular: (flags & REGULAR) !== 0, groups });
+  }
+  return out;
+}

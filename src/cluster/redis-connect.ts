@@ -1,0 +1,115 @@
+// Connections to the Redis server the cluster shares. ioredis is imported only when a cluster starts (a single
+// node never loads it). Every connection reconnects by itself with a capped exponential backoff; the node's main
+// connection logs the loss and the return of Redis once each.
+
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
+import type { Redis, RedisOptions } from 'ioredis';
+import type { Logger } from '../broker/logger.js';
+import type { ClusterOptions } from './cluster-options.js';
+
+export type { ChainableCommander, Redis } from 'ioredis';
+
+/** The options Culex sets (ioredis' reply mapping stays its default). */
+export type ConnectOptions = Omit<RedisOptions, 'replyMapping'>;
+
+/** Reconnection delays: 50 ms doubling up to 2 s (Redis restarts are usually short; a node must not hammer it). */
+export function reconnectDelay(attempt: number): number {
+  return Math.min(50 * 2 ** Math.min(attempt, 6), 2000);
+}
+
+/** ioredis options for one connection of this node; `role` names it in CLIENT LIST (culex:<node>:<role>). */
+export function redisOptions(options: ClusterOptions, name: string): ConnectOptions {
+  const url = new URL(options.redisUrl);
+  const db = url.pathname.replace(/^\//, '');
+  const result: ConnectOptions = {
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port === '' ? 6379 : Number(url.port),
+    db: db === '' ? 0 : Number(db),
+    connectionName: name,
+    lazyConnect: true,
+    retryStrategy: reconnectDelay,
+    // Commands are not queued without bound while Redis is away: callers check `ready` and buffer themselves.
+    maxRetriesPerRequest: 2,
+    connectTimeout: 5000,
+    // RESP2 replies: the same shapes from Redis 6 and 7, Sentinel and Redis Cluster.
+    protocol: 2,
+  };
+  const username = options.username ?? decodeURIComponent(url.username);
+  const password = options.password ?? decodeURIComponent(url.password);
+  if (username !== '') result.username = username;
+  if (password !== '') result.password = password;
+  if (options.tls !== undefined) result.tls = tlsOptions(options, result.host ?? '');
+  return result;
+}
+
+function tlsOptions(options: ClusterOptions, host: string): ConnectionOptions {
+  const files = options.tls ?? {};
+  // SNI takes host names only (RFC 6066); an address is still checked against the certificate's IP entries.
+  const tls: ConnectionOptions = isIP(host) === 0 ? { servername: host } : {};
+  if (files.cafile !== undefined) tls.ca = readFileSync(files.cafile);
+  if (files.certfile !== undefined) tls.cert = readFileSync(files.certfile);
+  if (files.keyfile !== undefined) tls.key = readFileSync(files.keyfile);
+  return tls;
+}
+
+/** Opens one connection and waits until it is ready; rejects (and closes it) when Redis cannot be reached. */
+export async function connectRedis(options: ClusterOptions, name: string): Promise<Redis> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis(redisOptions(options, name));
+  // Errors are reported through the connection events (watchRedis); an unhandled 'error' would end the process.
+  let first: string | undefined;
+  const onError = (err: Error): void => {
+    first ??= err.message;
+  };
+  client.on('error', onError);
+  try {
+    await client.connect();
+  } catch (err) {
+    client.disconnect();
+    const reason = first ?? (err instanceof Error ? err.message : String(err));
+    throw new Error(`Cluster: cannot connect to Redis at ${safeUrl(options.redisUrl)}: ${reason}`);
+  }
+  client.off('error', onError);
+  client.on('error', () => {});
+  return client;
+}
+
+/** The URL without its password, for log lines. */
+export function safeUrl(text: string): string {
+  const url = new URL(text);
+  if (url.password !== '') url.password = '***';
+  return url.toString();
+}
+
+export interface RedisWatch {
+  /** False from the loss of the connection until it is ready again. */
+  readonly up: boolean;
+}
+
+/**
+ * Logs "Cluster: Redis connection lost (reason); retrying." once per outage and "Cluster: Redis connection
+ * restored." when it is back, and calls `down` / `up` at those moments.
+ */
+export function watchRedis(client: Redis, logger: Logger, hooks: { down(): void; up(): void }): RedisWatch {
+  const state = { up: true };
+  let lastError = 'connection closed';
+  client.on('error', (err: Error) => {
+    lastError = err.message;
+  });
+  client.on('close', () => {
+    if (!state.up) return;
+    state.up = false;
+    logger.log('warning', `Cluster: Redis connection lost (${lastError}); retrying.`);
+    lastError = 'connection closed';
+    hooks.down();
+  });
+  client.on('ready', () => {
+    if (state.up) return;
+    state.up = true;
+    logger.log('notice', 'Cluster: Redis connection restored.');
+    hooks.up();
+  });
+  return state;
+}

@@ -1,0 +1,106 @@
+// Cluster-wide retained messages. The authoritative copy is the Redis hash `retained` (topic -> encoded
+// message); every node keeps a full local copy (the trie it had), loaded at start and kept current through the
+// `retained` pub/sub channel, so that SUBSCRIBE finds matches synchronously, as on one broker. A change made here
+// goes to Redis in the turn's MULTI (before the PUBACK of a QoS 1/2 retained PUBLISH) and to every node.
+// Channel message: <node> NUL then 's' + encoded message, or 'd' + topic (deleted).
+
+import type { Logger } from '../broker/logger.js';
+import { Message } from '../broker/message.js';
+import type { RetainedStore } from '../broker/retained-store.js';
+import type { Forwarder } from './forwarder.js';
+import { decodeRecords } from './message-codec.js';
+import type { NodeLink } from './node-link.js';
+
+export class ClusterRetainedStore implements RetainedStore {
+  /** While the hash loads, channel messages wait here (they are newer than what is read). */
+  private buffered: Buffer[] | undefined;
+
+  constructor(
+    /** This node's copy: the store the broker had before the cluster started. */
+    readonly local: RetainedStore,
+    private readonly link: NodeLink,
+    private readonly forwarder: Forwarder,
+    private readonly logger: Logger,
+  ) {}
+
+  get size(): number {
+    return this.local.size;
+  }
+
+  set(message: Message): void {
+    this.local.set(message);
+    // $SYS is per node (each node publishes its own); everything else is cluster-wide.
+    if (!message.topic.startsWith('$SYS')) this.forwarder.retain(message);
+  }
+
+  get(topic: string): Message | undefined {
+    return this.local.get(topic);
+  }
+
+  match(filter: string, now: number, out?: Message[]): Message[] {
+    return this.local.match(filter, now, out);
+  }
+
+  /** Replaces the local copy's content with the hash (start, and after Redis was away). */
+  async load(now: number): Promise<number> {
+    const link = this.link;
+    this.buffered = [];
+    let loaded = 0;
+    try {
+      const all = await link.redis.hgetallBuffer(link.keys.retained);
+      const keep = new Set<string>();
+      for (const value of Object.values(all)) {
+        const message = this.decode(value);
+        if (message === undefined || message.isExpired(now)) continue;
+        keep.add(message.topic);
+        this.local.set(message);
+        loaded++;
+      }
+      // What this copy has that the hash no longer has was deleted meanwhile.
+      for (const m of this.local.match('#', now)) if (!keep.has(m.topic)) this.local.set(emptied(m));
+    } finally {
+      const waiting = this.buffered;
+      this.buffered = undefined;
+      for (const b of waiting) this.apply(b);
+    }
+    return loaded;
+  }
+
+  /** A message of the `retained` channel. */
+  onChannelMessage(body: Buffer): void {
+    if (this.buffered !== undefined) this.buffered.push(body);
+    else this.apply(body);
+  }
+
+  private apply(body: Buffer): void {
+    const nul = body.indexOf(0);
+    if (nul < 0) return;
+    if (body.toString('utf8', 0, nul) === this.link.nodeId) return;
+    const kind = body[nul + 1];
+    const rest = body.subarray(nul + 2);
+    if (kind === 0x64 /* d */) {
+      const existing = this.local.get(rest.toString());
+      if (existing !== undefined) this.local.set(emptied(existing));
+      return;
+    }
+    const message = this.decode(rest);
+    if (message !== undefined) this.local.set(message);
+  }
+
+  private decode(body: Buffer): Message | undefined {
+    try {
+      return decodeRecords(body)[0]?.message;
+    } catch (err) {
+      this.logger.log(
+        'error',
+        `Error: Cluster: unreadable retained message: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      return undefined;
+    }
+  }
+}
+
+/** The deletion of a topic's retained message (an empty payload [MQTT-3.3.1-6]). */
+function emptied(m: Message): Message {
+  return new Message(m.topic, Buffer.alloc(0), 0, true, undefined, '', 0);
+}

@@ -1,0 +1,189 @@
+// The cluster's route table: per node a Redis hash `routes:<node>` (filter, or `$share/<group>/<filter>`, ->
+// count of local subscriptions), kept current on every node by the `routes` pub/sub channel, and cached on each
+// node (route-cache.ts) so that a publisher finds the nodes that want a topic without asking Redis.
+// Channel messages (fields joined by NUL, which MQTT strings never contain [MQTT-1.5.4-2]):
+//   <node> d <count> <key> [<count> <key>...]   changes (count 0 = gone)
+//   <node> r <count> <key> ...                   the node's whole table (start, after an outage)
+//   <node> x                                     the node is gone (its reaper removed its table)
+
+import type { RouteListener } from '../broker/cluster-hook.js';
+import type { Logger } from '../broker/logger.js';
+import type { SessionRegistry } from '../broker/session-registry.js';
+import type { SubscriptionEntry } from '../broker/subscription.js';
+import type { NodeLink } from './node-link.js';
+import { RouteCache, SHARE_PREFIX } from './route-cache.js';
+
+const SEP = '\0';
+
+/** The route-table key of one subscription. */
+export function routeKey(entry: SubscriptionEntry): string {
+  return entry.shareGroup === undefined
+    ? entry.matchFilter
+    : `${SHARE_PREFIX}${entry.shareGroup}/${entry.matchFilter}`;
+}
+
+export class RouteTable implements RouteListener {
+  readonly cache = new RouteCache();
+  /** This node's routes: key -> local subscriptions. */
+  private readonly local = new Map<string, number>();
+  /** Keys changed since the last write to Redis. */
+  private dirty = new Set<string>();
+  private scheduled = false;
+  /** A full write of the local table is owed (start, Redis back, this node rejoined). */
+  private resyncOwed = false;
+  /** While the others' tables load, channel messages wait here (they are newer than what is read). */
+  private buffered: string[] | undefined;
+
+  constructor(
+    private readonly link: NodeLink,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Counts the subscriptions that exist before the cluster starts. */
+  seed(sessions: SessionRegistry): void {
+    for (const session of sessions.values())
+      for (const entry of session.subscriptions.values()) this.change(routeKey(entry), 1);
+    this.dirty.clear();
+    this.resyncOwed = true;
+  }
+
+  added(entry: SubscriptionEntry): void {
+    this.change(routeKey(entry), 1);
+  }
+
+  removed(entry: SubscriptionEntry): void {
+    this.change(routeKey(entry), -1);
+  }
+
+  /** Local subscriptions of a key on this node (share group member counts for the weighted choice). */
+  localCount(key: string): number {
+    return this.local.get(key) ?? 0;
+  }
+
+  private change(key: string, delta: number): void {
+    const count = (this.local.get(key) ?? 0) + delta;
+    if (count > 0) this.local.set(key, count);
+    else this.local.delete(key);
+    // Ordinary filters: only presence matters to the others; share groups: the count is the weight.
+    if (key.startsWith(SHARE_PREFIX) || count === 0 || (count === 1 && delta > 0)) this.dirty.add(key);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  /** One MULTI per turn: the hash and the channel message together, so that readers never see them apart. */
+  async flush(): Promise<void> {
+    const link = this.link;
+    if (!link.up) return;
+    const me = link.nodeId;
+    const key = link.keys.routes(me);
+    const multi = link.redis.multi();
+    let message: string;
+    if (this.resyncOwed) {
+      this.resyncOwed = false;
+      this.dirty.clear();
+      const parts = [me, 'r'];
+      multi.del(key);
+      if (this.local.size > 0) {
+        const flat: string[] = [];
+        for (const [k, n] of this.local) {
+          flat.push(k, String(n));
+          parts.push(String(n), k);
+        }
+        multi.hset(key, ...flat);
+      }
+      message = parts.join(SEP);
+    } else {
+      if (this.dirty.size === 0) return;
+      const parts = [me, 'd'];
+      for (const k of this.dirty) {
+        const n = this.local.get(k) ?? 0;
+        if (n > 0) multi.hset(key, k, String(n));
+        else multi.hdel(key, k);
+        parts.push(String(n), k);
+      }
+      this.dirty = new Set();
+      message = parts.join(SEP);
+    }
+    multi.publish(link.keys.routesChannel, message);
+    try {
+      await multi.exec();
+    } catch (err) {
+      // Redis went away meanwhile: the whole table is written again when it is back.
+      this.resyncOwed = true;
+      this.logger.log(
+        'debug',
+        `Cluster: route update not written: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+
+  /** After a Redis outage or a rejoin: write the whole table again and reload the others'. */
+  async resync(): Promise<void> {
+    this.resyncOwed = true;
+    await this.flush();
+    await this.load();
+  }
+
+  /** Reads every other node's table; channel messages arriving meanwhile are applied after it. */
+  async load(): Promise<void> {
+    const link = this.link;
+    this.buffered = [];
+    try {
+      const nodes = await link.redis.zrange(link.keys.nodes, '0', '-1');
+      const multi = link.redis.multi();
+      const others = nodes.filter((n) => n !== link.nodeId);
+      for (const n of others) multi.hgetall(link.keys.routes(n));
+      const replies = (await multi.exec()) ?? [];
+      const seen = new Set(others);
+      others.forEach((n, i) => {
+        const table = (replies[i]?.[1] ?? {}) as Record<string, string>;
+        this.cache.replaceNode(n, new Map(Object.entries(table).map(([k, v]) => [k, Number(v)])));
+      });
+      for (const n of this.cache.nodes()) if (!seen.has(n)) this.cache.dropNode(n);
+    } finally {
+      const waiting = this.buffered;
+      this.buffered = undefined;
+      for (const m of waiting) this.apply(m);
+    }
+  }
+
+  /** A message of the `routes` channel. */
+  onChannelMessage(text: string): void {
+    if (this.buffered !== undefined) this.buffered.push(text);
+    else this.apply(text);
+  }
+
+  private apply(text: string): void {
+    const parts = text.split(SEP);
+    const node = parts[0]!;
+    if (node === this.link.nodeId) return;
+    const op = parts[1];
+    if (op === 'x') {
+      this.cache.dropNode(node);
+      return;
+    }
+    const routes = new Map<string, number>();
+    for (let i = 2; i + 1 < parts.length; i += 2) routes.set(parts[i + 1]!, Number(parts[i]));
+    if (op === 'r') this.cache.replaceNode(node, routes);
+    else for (const [k, n] of routes) this.cache.set(node, k, n);
+  }
+
+  /** The reaper of a dead node removes its table and tells everyone. */
+  async removeNode(node: string): Promise<void> {
+    this.cache.dropNode(node);
+    const link = this.link;
+    await link.redis
+      .multi()
+      .del(link.keys.routes(node))
+      .publish(link.keys.routesChannel, [node, 'x'].join(SEP))
+      .exec();
+  }
+}
