@@ -63,6 +63,11 @@ export class BrokerCore extends EventEmitter {
   readonly authFailures: AuthFailureDelay;
   /** Bytes that connections not yet past CONNECT and authentication hold, all together. */
   readonly preConnect: PreConnectBudget;
+  /**
+   * Cluster mode: claims a client id cluster-wide at CONNECT, before the session is attached (the connection
+   * of that client on another node is closed, its session handed over). Undefined on a single node.
+   */
+  sessionClaim: ((clientId: string, cleanStart: boolean) => Promise<void>) | undefined = undefined;
   readonly stats: BrokerStats = emptyBrokerStats();
   readonly store: PersistenceStore;
   readonly delivery: DeliveryEngine;

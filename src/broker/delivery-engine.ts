@@ -45,6 +45,12 @@ export class DeliveryEngine {
     this.flow = init.flow;
   }
 
+  /**
+   * Cluster: while a dead node's sessions are being adopted, a message may reach one of them both directly and
+   * through the dead node's inbox; the gate lets one copy through (src/cluster/adoption.ts).
+   */
+  gate: ((session: Session, message: Message) => boolean) | undefined = undefined;
+
   /** Sends now, queues, or drops (slow consumer) one message for one session. */
   deliver(
     session: Session,
@@ -54,6 +60,7 @@ export class DeliveryEngine {
     subIds: number[] | undefined,
     group?: ShareGroup,
   ): void {
+    if (this.gate !== undefined && !this.gate(session, message)) return;
     const target: DeliveryTarget | null = session.connection;
     const online = target?.online === true;
     if (qos === 0) {

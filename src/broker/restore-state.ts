@@ -74,7 +74,7 @@ export function restoreState(broker: BrokerCore, state: RestoredState): RestoreC
       identifier: sub.identifier,
     };
     session.subscriptions.set(entry.filter, entry);
-    broker.tree.add(entry);
+    broker.router.add(entry);
     counts.subscriptions++;
   }
   for (const r of state.deliveries) {

@@ -63,6 +63,11 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
   private readonly membership: Membership;
   private readonly watch: { readonly up: boolean };
   private requestSeq = 0;
+  /**
+   * Set by cl-sessions: trims handled entries inside the store's commit of the same turn, so that an entry
+   * leaves the inbox only together with the deliveries it produced (else a kill between the two loses it).
+   */
+  trimInbox: ((key: string, minId: string) => void) | undefined = undefined;
   private stopped = false;
   private beatTimer: NodeJS.Timeout | undefined;
   private reading: Promise<void> | undefined;
@@ -153,8 +158,9 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
   }
 
   /** Runs `task(deadNodeId)` on the reaper of each dead node, before `nodeDead` and before the node is removed. */
-  addReapTask(task: ReapTask): void {
-    this.reapTasks.push(task);
+  addReapTask(task: ReapTask, first = false): void {
+    if (first) this.reapTasks.unshift(task);
+    else this.reapTasks.push(task);
   }
 
   /** Adds an XADD of one entry to `to`'s inbox to a pipeline or MULTI (batched writers use this). */
@@ -215,7 +221,8 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
       try {
         // Entries handled in the previous round are dropped now (their effects had a turn to be committed).
         if (handled !== undefined) {
-          this.redis.xtrim(key, 'MINID', nextId(handled)).catch(() => {});
+          if (this.trimInbox !== undefined) this.trimInbox(key, nextId(handled));
+          else this.redis.xtrim(key, 'MINID', nextId(handled)).catch(() => {});
           handled = undefined;
         }
         const reply = (await this.reader.callBuffer(
@@ -324,7 +331,7 @@ function errorText(err: unknown): string {
 }
 
 /** The stream id right after `id` (XTRIM MINID keeps ids >= its argument). */
-function nextId(id: string): string {
+export function nextId(id: string): string {
   const dash = id.indexOf('-');
   return `${id.slice(0, dash)}-${BigInt(id.slice(dash + 1)) + 1n}`;
 }

@@ -55,9 +55,13 @@ function tlsOptions(options: ClusterOptions, host: string): ConnectionOptions {
 }
 
 /** Opens one connection and waits until it is ready; rejects (and closes it) when Redis cannot be reached. */
-export async function connectRedis(options: ClusterOptions, name: string): Promise<Redis> {
+export async function connectRedis(
+  options: ClusterOptions,
+  name: string,
+  extra: Partial<ConnectOptions> = {},
+): Promise<Redis> {
   const { Redis } = await import('ioredis');
-  const client = new Redis(redisOptions(options, name));
+  const client = new Redis({ ...redisOptions(options, name), ...extra });
   // Errors are reported through the connection events (watchRedis); an unhandled 'error' would end the process.
   let first: string | undefined;
   const onError = (err: Error): void => {

@@ -7,6 +7,7 @@ import { bridgeMetrics } from '../bridge/bridge-metrics.js';
 import type { Bridges } from '../bridge/bridges.js';
 import type { Logger } from '../broker/logger.js';
 import type { Cluster } from '../cluster/cluster.js';
+import type { ClusterSessions } from '../cluster/cluster-sessions.js';
 import type { CulexConfig } from '../config/config.js';
 import { MemoryStore } from '../persistence/memory-store.js';
 import type { PersistenceStore } from '../persistence/store.js';
@@ -58,6 +59,8 @@ interface Attached {
   removeBridgeMetrics?: () => void;
   certificates?: CertificateWatcher | undefined;
   cluster?: Cluster;
+  /** The cluster's sessions (the Redis store), opened before the core. */
+  sessions?: ClusterSessions | undefined;
 }
 
 export class ConfiguredBroker extends Broker {
@@ -90,16 +93,27 @@ export class ConfiguredBroker extends Broker {
     return this.attached?.cluster;
   }
 
-  /** Stops the bridges, leaves the cluster, stops the listeners and clients, then closes the plugins. */
+  /** Stops the bridges, the listeners and clients, leaves the cluster, then closes the plugins. */
   override async stop(): Promise<void> {
     this.attached?.bridges?.stopAll();
     this.attached?.removeBridgeMetrics?.();
     this.attachBridges(undefined);
-    await this.attached?.cluster?.stop();
+    // Sessions are saved (as disconnected, owned here) before the node leaves: a survivor then adopts them.
     await super.stop();
+    await this.attached?.sessions?.closed();
+    await this.attached?.cluster?.stop();
     this.attached?.certificates?.close();
     await this.attached?.security.close();
   }
+}
+
+async function openClusterSessions(config: CulexConfig, logger: Logger): Promise<ClusterSessions> {
+  const options = config.cluster!;
+  if (config.persistence.enabled)
+    logger.log('warning', 'Warning: cluster mode keeps sessions in Redis; persistence_file is not used.');
+  const { defaultNodeId } = await import('../cluster/cluster.js');
+  const { ClusterSessions } = await import('../cluster/cluster-sessions.js');
+  return ClusterSessions.open(options, options.nodeId ?? defaultNodeId(config.listeners[0]?.port), logger);
 }
 
 async function openConfiguredStore(config: CulexConfig, logger: Logger): Promise<PersistenceStore> {
@@ -130,9 +144,12 @@ export async function createBroker(
     throw new BrokerStartError('security', err);
   }
   let broker: ConfiguredBroker;
+  let sessions: ClusterSessions | undefined;
   try {
+    // Cluster mode: persistent sessions live in Redis (src/cluster and ioredis load only then).
+    if (config.cluster !== undefined) sessions = await openClusterSessions(config, logger);
     // A corrupt, unreadable or read-only database: refuse to start rather than run without the saved state.
-    const store = await openConfiguredStore(config, logger);
+    const store = sessions?.store ?? (await openConfiguredStore(config, logger));
     broker = new ConfiguredBroker({
       options: config.broker,
       logger,
@@ -144,13 +161,17 @@ export async function createBroker(
       version,
     });
   } catch (err) {
+    sessions?.store.close();
+    await sessions?.closed();
     await security.close();
     throw new BrokerStartError('store', err);
   }
+  // Clients that connect before the cluster runs wait for it at their claim.
+  sessions?.prepare(broker.internals);
   security.attach(broker);
   if (logger instanceof LogSink) logger.attach(broker.internals);
   const read = options.readConfig ?? configSource(config);
-  const attached: Attached = { security, reloader: undefined };
+  const attached: Attached = { security, reloader: undefined, sessions };
   attached.reloader =
     read === undefined
       ? undefined
@@ -179,11 +200,15 @@ export async function createBroker(
     try {
       // ioredis and the cluster code load only in cluster mode.
       const { startCluster } = await import('../cluster/cluster.js');
-      attached.cluster = await startCluster(broker.internals, config.cluster, {
+      // The node id the store was opened with (the first listener's configured port by default).
+      const options =
+        sessions === undefined ? config.cluster : { ...config.cluster, nodeId: sessions.nodeId };
+      attached.cluster = await startCluster(broker.internals, options, {
         logger,
         firstPort: broker.listening[0]?.port,
         sysInterval: config.sysInterval,
       });
+      sessions?.attach(attached.cluster);
     } catch (err) {
       await broker.stop();
       throw new BrokerStartError('cluster', err);

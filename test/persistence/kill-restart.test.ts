@@ -4,118 +4,19 @@
 // QoS 1 at least once, QoS 2 exactly once, and retained state no older than the last acknowledged one.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import mqtt, { type MqttClient, type Packet } from 'mqtt';
-import { canConnect, freePort, sleep } from '../helpers/net.js';
-import { CULEX_BIN, tempDir } from '../helpers/processes.js';
+import mqtt from 'mqtt';
+import { connect, killHard, type Ledger, loadUntilClosed, startBroker } from '../helpers/kill-load.js';
+import { freePort, sleep } from '../helpers/net.js';
+import { tempDir } from '../helpers/processes.js';
 import { seededRng } from '../helpers/seed.js';
 
 /** When each kill lands; printed so that a failing order can be replayed. */
 const rng = seededRng('kill-restart kill timing');
 
 const KILLS = 22;
-const RETAINED_TOPICS = 4;
-
-interface Broker {
-  child: ChildProcess;
-  output(): string;
-}
-
-async function startBroker(conf: string, port: number): Promise<Broker> {
-  const child = spawn(process.execPath, [CULEX_BIN, '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  for (let i = 0; i < 400; i++) {
-    if (child.exitCode !== null) throw new Error(`culex exited early (${child.exitCode}):\n${out}`);
-    if (await canConnect(port)) return { child, output: () => out };
-    await sleep(15);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`culex did not listen:\n${out}`);
-}
-
-function killHard(b: Broker): Promise<void> {
-  return new Promise((resolve) => {
-    if (b.child.exitCode !== null || b.child.signalCode !== null) return resolve();
-    b.child.once('exit', () => resolve());
-    b.child.kill('SIGKILL');
-  });
-}
-
-function connect(port: number, options: mqtt.IClientOptions): Promise<MqttClient> {
-  return new Promise((resolve, reject) => {
-    const c = mqtt.connect({ host: '127.0.0.1', port, reconnectPeriod: 0, connectTimeout: 3000, ...options });
-    c.once('connect', () => resolve(c));
-    c.once('error', reject);
-    c.once('close', () => reject(new Error('closed before CONNACK')));
-  });
-}
-
-/** What the publisher saw: payloads sent and the ones the broker acknowledged. */
-interface Ledger {
-  sent: Set<string>;
-  acked: Set<string>;
-  /** Per retained topic: highest counter acknowledged, and every counter sent. */
-  retainedAcked: Map<string, number>;
-}
-
-/** Publishes until the connection dies, keeping `window` messages outstanding. */
-function loadUntilClosed(client: MqttClient, iter: number, ledger: Ledger): Promise<void> {
-  const byId = new Map<number, string>();
-  client.on('packetsend', (p: Packet) => {
-    if (p.cmd === 'publish' && p.qos > 0 && p.messageId !== undefined)
-      byId.set(p.messageId, `${p.topic}|${String(p.payload)}`);
-  });
-  client.on('packetreceive', (p: Packet) => {
-    if ((p.cmd === 'puback' || p.cmd === 'pubrec') && p.messageId !== undefined) {
-      const key = byId.get(p.messageId);
-      if (key === undefined) return;
-      const [topic, payload] = key.split('|') as [string, string];
-      if (topic.startsWith('ret/')) {
-        const n = Number(payload.split(':')[1]);
-        if (n > (ledger.retainedAcked.get(topic) ?? -1)) ledger.retainedAcked.set(topic, n);
-      } else {
-        ledger.acked.add(payload);
-      }
-    }
-  });
-  return new Promise((resolve) => {
-    let n = 0;
-    let closed = false;
-    let outstanding = 0;
-    const pump = (): void => {
-      while (!closed && client.connected && outstanding < 64) {
-        n++;
-        const qos = (n % 2 === 0 ? 2 : 1) as 1 | 2;
-        outstanding++;
-        const done = (err?: Error): void => {
-          outstanding--;
-          // A failed publish means the connection is going: stop instead of spinning on errors.
-          if (err !== undefined && err !== null) closed = true;
-          if (!closed && client.connected) setImmediate(pump);
-        };
-        if (n % 25 === 0) {
-          const topic = `ret/${n % RETAINED_TOPICS}`;
-          client.publish(topic, `${iter}:${iter * 1_000_000 + n}`, { qos: 1, retain: true }, done);
-        } else {
-          const payload = `${qos}:${iter}:${n}`;
-          ledger.sent.add(payload);
-          client.publish(`load/q${qos}`, payload, { qos }, done);
-        }
-      }
-    };
-    client.once('close', () => {
-      closed = true;
-      resolve();
-    });
-    client.on('error', () => {});
-    pump();
-  });
-}
 
 test('acknowledged QoS 1/2 messages and retained messages survive repeated SIGKILL under load', {
   timeout: 90_000,

@@ -2,7 +2,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { encodePacket } from '../../protocol/encoder.js';
-import type { ConnackPacket, ConnectPacket } from '../../protocol/packets.js';
+import type { ConnackPacket, ConnectPacket, Packet } from '../../protocol/packets.js';
 import type { Properties } from '../../protocol/properties.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import { forgetFailedLogins, refuseFailedLogin } from '../auth-failure-delay.js';
@@ -150,6 +150,13 @@ function resumeAfterAuth(
   const pending = conn.pending ?? [];
   conn.pending = undefined;
   finishConnect(conn, packet, ok, assigned, serverKeepAlive);
+  // A cluster claim still running holds the packets on (claimSession).
+  const held = conn.pending as Packet[] | undefined;
+  if (held !== undefined) held.unshift(...pending);
+  else releasePending(conn, pending);
+}
+
+function releasePending(conn: Connection, pending: readonly Packet[]): void {
   if (conn.state !== 'connected') return;
   conn.stream.resume();
   for (const p of pending) conn.onPacket(p);
@@ -224,6 +231,45 @@ function finishConnect(
       return;
     }
   }
+  const claim = broker.sessionClaim;
+  if (claim === undefined) attachAndAck(conn, packet, ack);
+  else claimSession(conn, packet, ack, claim);
+}
+
+/**
+ * Cluster mode: the client id is claimed cluster-wide before the session is attached (another node's connection
+ * of that client is closed and its session handed over). Packets that arrive meanwhile wait.
+ */
+function claimSession(
+  conn: Connection,
+  packet: ConnectPacket,
+  ack: ConnackPacket,
+  claim: (clientId: string, cleanStart: boolean) => Promise<void>,
+): void {
+  const previous = conn.state;
+  conn.state = 'authenticating';
+  conn.pending ??= [];
+  conn.stream.pause();
+  const done = (ok: boolean): void => {
+    if (conn.state === 'closed') return;
+    const pending = conn.pending ?? [];
+    conn.pending = undefined;
+    conn.state = previous;
+    if (ok) attachAndAck(conn, packet, ack);
+    else refuse(conn, Refused.unavailable, ReasonCode.ServerUnavailable, 'cluster session claim failed');
+    releasePending(conn, pending);
+  };
+  claim(conn.clientId, packet.cleanStart).then(
+    () => done(true),
+    (err: unknown) => {
+      conn.broker.logger.log('error', `Cluster: claim of client ${conn.clientId} failed: ${String(err)}`);
+      done(false);
+    },
+  );
+}
+
+function attachAndAck(conn: Connection, packet: ConnectPacket, ack: ConnackPacket): void {
+  const broker = conn.broker;
   const expiry = sessionExpiry(conn, packet);
   // MQTT 3.1 has no Session Present flag: its CONNACK flags byte is reserved (0), as Mosquitto sends it.
   ack.sessionPresent = broker.attachSession(conn, packet.cleanStart, expiry) && conn.protocolVersion !== 3;

@@ -1,0 +1,222 @@
+// A dead node's sessions: the one survivor that reaps it (cl-fabric's membership) takes ownership of each of
+// its sessions, loads them as offline sessions (their routes are added with their subscriptions), publishes the
+// wills that were armed there (once: ownership moves by compare-and-set), and routes what was left unread in the
+// dead node's inbox stream to the sessions it adopted, so that messages acknowledged to their publishers and
+// forwarded to the dead node are not lost. Will delay and session expiry go on from the stored deadlines.
+//
+// Order: the adopted sessions' routes exist before the dead node's are removed (no moment without a route, so
+// nothing acknowledged meanwhile goes nowhere); while both exist a publisher may send a message both to the dead
+// node's inbox and here. A gate on delivery lets one copy per adopted session through: each copy that came one
+// way cancels one that came the other (by topic, publisher and payload), until the dead node's inbox is drained
+// for the last time, a grace period after its routes went.
+
+import { topicMatches } from '../auth/topic-match.js';
+import type { BrokerCore } from '../broker/broker-core.js';
+import type { Message } from '../broker/message.js';
+import type { Session } from '../broker/session.js';
+import type { RedisStore } from '../persistence/redis-store.js';
+import type { QoS } from '../protocol/packets.js';
+import type { InRecord } from './message-codec.js';
+import { nextId } from './node-link.js';
+import type { SessionHandoff } from './session-handoff.js';
+import { publishOrphanWill } from './will-failover.js';
+
+/** The forwarded publishes of one inbox entry (cl-fabric's codec); empty for other kinds. */
+export type InboxDecoder = (kind: string, body: Buffer) => readonly InRecord[];
+
+/** Entries read per XRANGE while draining a dead node's inbox. */
+const DRAIN_BATCH = 512;
+/** After the dead node's routes are removed, publishers may still send there until they hear of it. */
+const GRACE_MS = 1500;
+
+export interface AdoptionCounts {
+  sessions: number;
+  wills: number;
+  drained: number;
+}
+
+/** Copies seen one way and not yet matched by one from the other, per adopted session. */
+interface Dedup {
+  direct: Map<string, number>;
+  drained: Map<string, number>;
+}
+
+export class SessionAdoption {
+  /** Adoptions whose final drain is still to come; takeovers wait for them. */
+  private readonly running = new Set<Promise<void>>();
+  private readonly dedup = new Map<Session, Dedup>();
+  private drainingNow = false;
+
+  constructor(
+    private readonly core: BrokerCore,
+    private readonly store: RedisStore,
+    private readonly handoff: SessionHandoff,
+    private readonly inboxKey: (nodeId: string) => string,
+    private readonly decode: InboxDecoder,
+    private readonly flushRoutes: () => Promise<void> = async () => {},
+  ) {}
+
+  /** Resolves when no adoption is in progress (a takeover of an adopted session waits for its messages). */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running]);
+  }
+
+  /**
+   * Takes over what node `deadId` owned: sessions loaded, their routes published, the inbox drained once.
+   * Resolves then (the reaper removes the dead node's routes next); a last drain follows after GRACE_MS.
+   */
+  async adopt(deadId: string): Promise<AdoptionCounts> {
+    let finish: () => void = () => {};
+    const done = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    this.running.add(done);
+    const counts: AdoptionCounts = { sessions: 0, wills: 0, drained: 0 };
+    const adopted: Session[] = [];
+    try {
+      const store = this.store;
+      for (const clientId of await store.ownedBy(deadId)) {
+        if (!(await store.claimOwner(clientId, deadId))) continue;
+        const session = await this.handoff.loadSession(clientId);
+        if (session !== undefined) {
+          adopted.push(session);
+          counts.sessions++;
+          continue;
+        }
+        // A clean session there: nothing to resume, but its armed will goes (once: we won the id).
+        if (await publishOrphanWill(this.core, store, clientId)) counts.wills++;
+        store.disown(clientId);
+      }
+      for (const s of adopted) this.dedup.set(s, { direct: new Map(), drained: new Map() });
+      this.installGate();
+      await store.settled();
+      await this.flushRoutes();
+      counts.drained = await this.drain(deadId, adopted);
+    } catch (err) {
+      this.finish(adopted, done, finish);
+      throw err;
+    }
+    const timer = setTimeout(() => {
+      this.drain(deadId, adopted)
+        .catch((err: unknown) => {
+          this.core.logger.log(
+            'error',
+            `Cluster: last drain of node ${deadId}'s inbox failed: ${String(err)}`,
+          );
+        })
+        .finally(() => this.finish(adopted, done, finish));
+    }, GRACE_MS);
+    timer.unref();
+    this.core.logger.log(
+      'notice',
+      `Cluster: node ${deadId} is dead; adopted ${counts.sessions} sessions, published ${counts.wills} wills, routed ${counts.drained} messages left in its inbox.`,
+    );
+    return counts;
+  }
+
+  private finish(adopted: readonly Session[], done: Promise<void>, resolve: () => void): void {
+    for (const s of adopted) this.dedup.delete(s);
+    if (this.dedup.size === 0) this.core.delivery.gate = undefined;
+    this.running.delete(done);
+    resolve();
+  }
+
+  private installGate(): void {
+    if (this.dedup.size === 0) return;
+    this.core.delivery.gate = (session, message) => {
+      const d = this.dedup.get(session);
+      if (d === undefined) return true;
+      const key = `${message.topic}\0${message.origin}\0${message.payload.toString('latin1')}`;
+      const [mine, other] = this.drainingNow ? [d.drained, d.direct] : [d.direct, d.drained];
+      const matched = other.get(key) ?? 0;
+      if (matched > 0) {
+        if (matched === 1) other.delete(key);
+        else other.set(key, matched - 1);
+        return false;
+      }
+      mine.set(key, (mine.get(key) ?? 0) + 1);
+      return true;
+    };
+  }
+
+  /** Routes the forwarded messages left in `deadId`'s inbox to the sessions adopted from it, then deletes them. */
+  private async drain(deadId: string, adopted: readonly Session[]): Promise<number> {
+    const key = this.inboxKey(deadId);
+    const redis = this.store.redis;
+    let from = '-';
+    let routed = 0;
+    for (;;) {
+      const entries = (await redis.xrangeBuffer(key, from, '+', 'COUNT', DRAIN_BATCH)) as Array<
+        [Buffer, Buffer[]]
+      >;
+      if (entries.length === 0) break;
+      let last = '';
+      this.drainingNow = true;
+      try {
+        for (const [id, fields] of entries) {
+          last = id.toString();
+          for (const record of this.decodeEntry(fields)) routed += this.route(record, adopted);
+        }
+      } finally {
+        this.drainingNow = false;
+      }
+      // The deliveries and the removal of what they came from go in the same MULTI.
+      const minId = nextId(last);
+      this.store.addToTurn((p) => p.xtrim(key, 'MINID', minId));
+      await this.store.settled();
+      from = `(${last}`;
+    }
+    return routed;
+  }
+
+  private decodeEntry(fields: Buffer[]): readonly InRecord[] {
+    let kind = '';
+    let body: Buffer | undefined;
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const name = fields[i]!.toString();
+      if (name === 'k') kind = fields[i + 1]!.toString();
+      else if (name === 'b') body = fields[i + 1];
+    }
+    if (body === undefined) return [];
+    try {
+      return this.decode(kind, body);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Delivers one forwarded message to the adopted sessions it was meant for (merged per session). */
+  private route(record: InRecord, sessions: readonly Session[]): number {
+    const message = record.message;
+    let n = 0;
+    if (record.regular) for (const session of sessions) if (this.deliverTo(session, message)) n++;
+    for (const g of record.groups) {
+      // The dead node had been chosen for this group: one member here gets it (adopted ones included).
+      const group = this.core.tree.shareGroup(g.name, g.filter);
+      if (group !== undefined && this.core.deliverShared(group, message)) n++;
+    }
+    return n;
+  }
+
+  private deliverTo(session: Session, message: Message): boolean {
+    if (this.core.sessions.get(session.clientId) !== session) return false;
+    let qos = -1;
+    let retain = false;
+    let ids: number[] | undefined;
+    for (const e of session.subscriptions.values()) {
+      if (e.shareGroup !== undefined || !topicMatches(e.matchFilter, message.topic)) continue;
+      // [MQTT-3.8.3-3] No Local, with the publisher's client id carried across nodes.
+      if (e.noLocal && message.origin === session.clientId) continue;
+      if (e.qos > qos) qos = e.qos;
+      // [MQTT-3.3.1-12] RETAIN as forwarded: kept only with Retain As Published.
+      if (e.retainAsPublished && message.retain) retain = true;
+      if (e.identifier > 0) {
+        ids ??= [];
+        ids.push(e.identifier);
+      }
+    }
+    if (qos < 0) return false;
+    this.core.deliver(session, message, Math.min(qos, message.qos) as QoS, retain, ids);
+    return true;
+  }
+}

@@ -1,0 +1,112 @@
+// Wiring of the cluster's sessions: the Redis store (on its own connection, whose commands wait through a Redis
+// outage instead of failing, so that acknowledgements are held, never sent for writes that were lost), the
+// claim at CONNECT and takeover between nodes, the adoption of dead nodes' sessions, clean sessions' wills.
+
+import type { BrokerCore } from '../broker/broker-core.js';
+import type { Logger } from '../broker/logger.js';
+import { RedisStore } from '../persistence/redis-store.js';
+import { SessionAdoption } from './adoption.js';
+import type { Cluster } from './cluster.js';
+import type { ClusterOptions } from './cluster-options.js';
+import { PUBLISH_KIND } from './forwarder.js';
+import { decodeRecords, type InRecord } from './message-codec.js';
+import { connectRedis } from './redis-connect.js';
+import { SessionHandoff } from './session-handoff.js';
+import { armCleanSessionWills } from './will-failover.js';
+
+/**
+ * The sessions' part of a cluster node. The store opens before the core (the core reads it at start-up); the
+ * claim goes on the CONNECT path before the listeners open (it waits for the node link); the rest attaches
+ * once the cluster (node link, routes, forwarder) runs.
+ */
+export class ClusterSessions {
+  handoff: SessionHandoff | undefined;
+  adoption: SessionAdoption | undefined;
+  private linked: (handoff: SessionHandoff) => void = () => {};
+  private readonly ready = new Promise<SessionHandoff>((resolve) => {
+    this.linked = resolve;
+  });
+
+  private constructor(readonly store: RedisStore) {}
+
+  get nodeId(): string {
+    return this.store.nodeId;
+  }
+
+  /** Opens the store of node `nodeId`, with what it owns read back for the broker's start-up. */
+  static async open(options: ClusterOptions, nodeId: string, logger: Logger): Promise<ClusterSessions> {
+    // No retry limit: a commit issued while Redis is away waits for it (PUBACK / PUBREC held meanwhile).
+    const redis = await connectRedis(options, `culex:${nodeId}:store`, { maxRetriesPerRequest: null });
+    let store: RedisStore;
+    try {
+      // Retained messages are the cluster's (retained-sync.ts), in the same hash: the store keeps none.
+      store = await RedisStore.open({
+        redis,
+        nodeId,
+        prefix: options.keyPrefix,
+        ownsConnection: true,
+        retained: false,
+      });
+    } catch (err) {
+      redis.disconnect();
+      throw err;
+    }
+    logger.log('notice', `Persistence: ${store.description}.`);
+    return new ClusterSessions(store);
+  }
+
+  /** Puts the claim on the CONNECT path of `core` (built on this store); it waits for attach(). */
+  prepare(core: BrokerCore): void {
+    core.sessionClaim = (clientId, cleanStart) => this.ready.then((h) => h.claim(clientId, cleanStart));
+  }
+
+  /** The cluster runs: takeover between nodes, adoption of dead nodes' sessions, clean sessions' wills. */
+  attach(cluster: Cluster): void {
+    const { core, link, forwarder } = cluster;
+    const store = this.store;
+    // The cross-node copies of a turn go in the store's MULTI: both are durable, or neither.
+    core.removeCommitParticipant(forwarder);
+    store.addCommitParticipant({
+      get pending() {
+        return forwarder.pending;
+      },
+      get holdsOutput() {
+        return forwarder.holdsOutput;
+      },
+      write: (pipeline) => forwarder.writeInto(pipeline),
+      // Its bounded queue (cluster_queue_limit) while Redis is away.
+      commitAlone: () => forwarder.commit(),
+    });
+    const handoff = new SessionHandoff(core, store, link);
+    this.handoff = handoff;
+    handoff.install();
+    armCleanSessionWills(core, store);
+    const adoption = new SessionAdoption(
+      core,
+      store,
+      handoff,
+      (id) => link.keys.inbox(id),
+      decodeInbox,
+      () => cluster.routes.flush(),
+    );
+    this.adoption = adoption;
+    handoff.adoptions = adoption;
+    // Before the dead node's routes are removed: the adopted sessions' routes exist first (adoption.ts).
+    link.addReapTask(async (id) => {
+      await adoption.adopt(id);
+    }, true);
+    // Handled inbox entries leave the stream in the same MULTI as the deliveries they produced.
+    link.trimInbox = (key, minId) => store.addToTurn((p) => p.xtrim(key, 'MINID', minId));
+    this.linked(handoff);
+  }
+
+  /** After the broker stopped: its last commit. */
+  async closed(): Promise<void> {
+    await this.store.closed();
+  }
+}
+
+/** The forwarded publishes of one inbox entry (cl-fabric's codec). */
+function decodeInbox(kind: string, body: Buffer): readonly InRecord[] {
+  return kind === PUBLISH_KIND ? decodeRecords(body) : [];
+}

@@ -1,0 +1,154 @@
+// Reading sessions back from Redis: one client's state (at takeover, adoption, or a node's start-up), with its
+// deliveries in creation order, their packet identifiers and QoS 2 state, incoming QoS 2 ids and the will.
+
+import type { Redis } from 'ioredis';
+import {
+  type DeliveryHeader,
+  decodeDelivery,
+  decodeDeliveryState,
+  decodeMessage,
+  decodeSubscription,
+  decodeWill,
+} from './redis-codec.js';
+import type { RedisKeys } from './redis-keys.js';
+import type {
+  StoredDelivery,
+  StoredMessage,
+  StoredSession,
+  StoredSubscription,
+  StoredWill,
+} from './store.js';
+
+/** Everything one client's session holds in Redis. */
+export interface ClientState {
+  session: StoredSession;
+  subscriptions: StoredSubscription[];
+  /** Creation order. */
+  deliveries: StoredDelivery[];
+  incomingQos2: Array<{ clientId: string; packetId: number }>;
+  will: StoredWill | undefined;
+}
+
+/** What the store learns while reading: the Redis names of what it hands back under local numbers. */
+export interface LoadedNames {
+  /** A local (negative) message id for a message key, the same one for every delivery of this read. */
+  messageId(key: string): number;
+  /** A local (negative) delivery seq for a delivery field of `clientId`. */
+  deliverySeq(clientId: string, field: string): number;
+  /** The highest order number seen, so that new deliveries come after. */
+  seenOrder(order: number): void;
+}
+
+interface RawDelivery {
+  field: string;
+  header: DeliveryHeader;
+}
+
+/** Reads one client's session; undefined when there is none. Expired messages are left out (`dropped` lists them). */
+export async function readClient(
+  redis: Redis,
+  keys: RedisKeys,
+  clientId: string,
+  names: LoadedNames,
+  now: number,
+  dropped: Array<{ field: string; messageKey: string }>,
+): Promise<ClientState | undefined> {
+  const reply = await redis
+    .multi()
+    .hgetall(keys.session(clientId))
+    .hgetall(keys.subs(clientId))
+    .hgetall(keys.deliveries(clientId))
+    .hgetall(keys.deliveryState(clientId))
+    .smembers(keys.qos2in(clientId))
+    .get(keys.will(clientId))
+    .exec();
+  if (reply === null) throw new Error('Redis transaction aborted');
+  for (const [err] of reply) if (err) throw err;
+  const [sessionHash, subsHash, deliveriesHash, stateHash, qos2, willText] = reply.map((r) => r[1]) as [
+    Record<string, string>,
+    Record<string, string>,
+    Record<string, string>,
+    Record<string, string>,
+    string[],
+    string | null,
+  ];
+  if (sessionHash.e === undefined) return undefined;
+  const [username, listenerPort] = JSON.parse(sessionHash.o ?? '[null,null]') as [
+    string | null,
+    number | null,
+  ];
+  const session: StoredSession = {
+    clientId,
+    expiryInterval: Number(sessionHash.e),
+    disconnectedAt: Number(sessionHash.d ?? 0),
+    username: username ?? undefined,
+    listenerPort: listenerPort ?? undefined,
+  };
+  const subscriptions: StoredSubscription[] = [];
+  for (const text of Object.values(subsHash)) subscriptions.push({ clientId, ...decodeSubscription(text) });
+
+  const raw: RawDelivery[] = [];
+  for (const [field, text] of Object.entries(deliveriesHash))
+    raw.push({ field, header: decodeDelivery(text) });
+  raw.sort((a, b) => a.header.o - b.header.o);
+  const messageKeys = [...new Set(raw.map((r) => r.header.m))];
+  const messages = new Map<string, StoredMessage>();
+  if (messageKeys.length > 0) {
+    const pipeline = redis.pipeline();
+    for (const key of messageKeys) pipeline.hgetBuffer(keys.message(key), 'd');
+    const got = (await pipeline.exec()) ?? [];
+    for (let i = 0; i < messageKeys.length; i++) {
+      const [err, data] = got[i] ?? [null, null];
+      if (err) throw err;
+      if (data === null) continue;
+      const key = messageKeys[i]!;
+      const m = decodeMessage(names.messageId(key), data as Buffer);
+      messages.set(key, m);
+    }
+  }
+  const deliveries: StoredDelivery[] = [];
+  for (const { field, header } of raw) {
+    names.seenOrder(header.o);
+    const message = messages.get(header.m);
+    if (message === undefined || (message.expiresAt !== 0 && message.expiresAt <= now)) {
+      dropped.push({ field, messageKey: header.m });
+      continue;
+    }
+    const state = decodeDeliveryState(stateHash[field]);
+    deliveries.push({
+      seq: names.deliverySeq(clientId, field),
+      clientId,
+      message,
+      qos: header.q,
+      retain: header.r === 1,
+      subscriptionIds: header.s === null ? undefined : [...header.s],
+      packetId: state.packetId,
+      released: state.released,
+      shareGroup: header.g ?? undefined,
+      shareFilter: header.f ?? undefined,
+    });
+  }
+  const incomingQos2 = qos2.map((id) => ({ clientId, packetId: Number(id) }));
+  let will: StoredWill | undefined;
+  if (willText !== null) {
+    const w = decodeWill(willText);
+    will = { clientId, will: w.will, dueAt: w.dueAt, delay: w.delay };
+  }
+  return { session, subscriptions, deliveries, incomingQos2, will };
+}
+
+/** The retained messages, each under a fresh local id. */
+export async function readRetained(
+  redis: Redis,
+  keys: RedisKeys,
+  nextId: () => number,
+  now: number,
+): Promise<StoredMessage[]> {
+  const all = await redis.hgetallBuffer(keys.retained);
+  const out: StoredMessage[] = [];
+  for (const data of Object.values(all)) {
+    const m = decodeMessage(nextId(), data);
+    if (m.expiresAt === 0 || m.expiresAt > now) out.push(m);
+  }
+  return out;
+}

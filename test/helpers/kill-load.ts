@@ -1,0 +1,161 @@
+// Load and crash helpers shared by the SIGKILL tests (SQLite and Redis stores, one node and a cluster): a culex
+// CLI process killed for real, and a publisher that keeps QoS 1 / 2 messages outstanding while it lives, with a
+// ledger of what was sent and what the broker acknowledged (PUBACK / PUBREC seen).
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import mqtt, { type MqttClient, type Packet } from 'mqtt';
+import { canConnect, sleep } from './net.js';
+import { CULEX_BIN } from './processes.js';
+
+export const RETAINED_TOPICS = 4;
+
+export interface Broker {
+  child: ChildProcess;
+  output(): string;
+}
+
+export async function startBroker(conf: string, port: number): Promise<Broker> {
+  const child = spawn(process.execPath, [CULEX_BIN, '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  for (let i = 0; i < 400; i++) {
+    if (child.exitCode !== null) throw new Error(`culex exited early (${child.exitCode}):\n${out}`);
+    if (await canConnect(port)) return { child, output: () => out };
+    await sleep(15);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`culex did not listen:\n${out}`);
+}
+
+export function killHard(b: Broker): Promise<void> {
+  return new Promise((resolve) => {
+    if (b.child.exitCode !== null || b.child.signalCode !== null) return resolve();
+    b.child.once('exit', () => resolve());
+    b.child.kill('SIGKILL');
+  });
+}
+
+export function connect(port: number, options: mqtt.IClientOptions): Promise<MqttClient> {
+  return new Promise((resolve, reject) => {
+    const c = mqtt.connect({ host: '127.0.0.1', port, reconnectPeriod: 0, connectTimeout: 3000, ...options });
+    c.once('connect', () => resolve(c));
+    c.once('error', reject);
+    c.once('close', () => reject(new Error('closed before CONNACK')));
+  });
+}
+
+/** What the publisher saw: payloads sent and the ones the broker acknowledged. */
+export interface Ledger {
+  sent: Set<string>;
+  acked: Set<string>;
+  /** Per retained topic: highest counter acknowledged, and every counter sent. */
+  retainedAcked: Map<string, number>;
+}
+
+/** Publishes until the connection dies, keeping `window` messages outstanding. */
+export function loadUntilClosed(client: MqttClient, iter: number, ledger: Ledger): Promise<void> {
+  const byId = new Map<number, string>();
+  client.on('packetsend', (p: Packet) => {
+    if (p.cmd === 'publish' && p.qos > 0 && p.messageId !== undefined)
+      byId.set(p.messageId, `${p.topic}|${String(p.payload)}`);
+  });
+  client.on('packetreceive', (p: Packet) => {
+    if ((p.cmd === 'puback' || p.cmd === 'pubrec') && p.messageId !== undefined) {
+      const key = byId.get(p.messageId);
+      if (key === undefined) return;
+      const [topic, payload] = key.split('|') as [string, string];
+      if (topic.startsWith('ret/')) {
+        const n = Number(payload.split(':')[1]);
+        if (n > (ledger.retainedAcked.get(topic) ?? -1)) ledger.retainedAcked.set(topic, n);
+      } else {
+        ledger.acked.add(payload);
+      }
+    }
+  });
+  return new Promise((resolve) => {
+    let n = 0;
+    let closed = false;
+    let outstanding = 0;
+    const pump = (): void => {
+      while (!closed && client.connected && outstanding < 64) {
+        n++;
+        const qos = (n % 2 === 0 ? 2 : 1) as 1 | 2;
+        outstanding++;
+        const done = (err?: Error): void => {
+          outstanding--;
+          // A failed publish means the connection is going: stop instead of spinning on errors.
+          if (err !== undefined && err !== null) closed = true;
+          if (!closed && client.connected) setImmediate(pump);
+        };
+        if (n % 25 === 0) {
+          const topic = `ret/${n % RETAINED_TOPICS}`;
+          client.publish(topic, `${iter}:${iter * 1_000_000 + n}`, { qos: 1, retain: true }, done);
+        } else {
+          const payload = `${qos}:${iter}:${n}`;
+          ledger.sent.add(payload);
+          client.publish(`load/q${qos}`, payload, { qos }, done);
+        }
+      }
+    };
+    client.once('close', () => {
+      closed = true;
+      resolve();
+    });
+    client.on('error', () => {});
+    pump();
+  });
+}
+
+/** Receives what a persistent subscriber gets until every acknowledged message is in (or it stays quiet). */
+export async function collectAll(
+  port: number,
+  clientId: string,
+  ledger: Ledger,
+  counts: Map<string, number> = new Map(),
+  maxMs = 15_000,
+): Promise<Map<string, number>> {
+  const sub = mqtt.connect({ host: '127.0.0.1', port, clientId, clean: false, reconnectPeriod: 0 });
+  let last = Date.now();
+  sub.on('message', (_topic, payload) => {
+    const p = payload.toString();
+    counts.set(p, (counts.get(p) ?? 0) + 1);
+    last = Date.now();
+  });
+  sub.on('error', () => {});
+  const deadline = Date.now() + maxMs;
+  while (Date.now() < deadline) {
+    await sleep(100);
+    let missing = 0;
+    for (const p of ledger.acked) if (!counts.has(p)) missing++;
+    if (missing === 0 && Date.now() - last > 500) break;
+    if (Date.now() - last > 3000) break;
+  }
+  await sub.endAsync();
+  return counts;
+}
+
+export interface Tally {
+  acknowledged: number;
+  delivered: number;
+  /** Acknowledged but never delivered. */
+  lost: string[];
+  /** QoS 2 messages delivered more than once. */
+  duplicatedQos2: string[];
+  /** QoS 1 messages delivered more than once (allowed). */
+  duplicatedQos1: number;
+  /** Delivered but never sent. */
+  unknown: string[];
+}
+
+/** Compares what was delivered with what the publishers saw acknowledged. */
+export function tally(ledger: Ledger, counts: ReadonlyMap<string, number>): Tally {
+  return {
+    acknowledged: ledger.acked.size,
+    delivered: counts.size,
+    lost: [...ledger.acked].filter((p) => !counts.has(p)),
+    duplicatedQos2: [...counts].filter(([p, n]) => p.startsWith('2:') && n > 1).map(([p]) => p),
+    duplicatedQos1: [...counts].filter(([p, n]) => p.startsWith('1:') && n > 1).length,
+    unknown: [...counts.keys()].filter((p) => !ledger.sent.has(p)),
+  };
+}
