@@ -71,10 +71,11 @@ export class PublishPipeline {
     }
     const delivery = core.delivery;
     delivery.publisher = client;
-    const matched = this.route(message);
+    let matched = this.route(message);
     delivery.publisher = null;
     const cluster = this.cluster;
-    if (cluster !== undefined && !internal && !peer) cluster.forward(message, origin);
+    // Subscriptions on other nodes count too (a v5 PUBACK says 0x10 only when none matched cluster-wide).
+    if (cluster !== undefined && !internal && !peer) matched += cluster.forward(message, origin);
     if (origin !== 'log' && core.listenerCount('message') > 0) core.emit('message', message, client);
     if (publishChannel.hasSubscribers) {
       const event: PublishEvent = { message, client, origin, matched };
