@@ -324,6 +324,8 @@ let scenarios = 0;
 export interface Differential {
   /** Runs `scenario` on one node and on the cluster, asserts equal recordings and returns both. */
   compare(scenario: Scenario): Promise<{ single: RunResult; cluster: RunResult }>;
+  /** Runs `scenario` on the cluster only (what is timing on one broker too), returning its recording. */
+  clusterOnly(scenario: Scenario): Promise<RunResult>;
   readonly nodes: Node[];
 }
 
@@ -360,23 +362,25 @@ export function useDifferential(extra: readonly string[] = []): Differential {
     },
     settle: () => settleCluster(nodes),
   };
+  const run = async (t: Topology, prefix: string, scenario: Scenario): Promise<RunResult> => {
+    const r = new Run(t, prefix);
+    try {
+      await scenario(r);
+      await sleep(QUIET_MS);
+      return r.end();
+    } catch (err) {
+      r.end();
+      throw err;
+    }
+  };
   return {
     nodes,
+    clusterOnly: (scenario) => run(many, `s${++scenarios}`, scenario),
     async compare(scenario) {
       const prefix = `s${++scenarios}`;
-      const run = async (t: Topology): Promise<RunResult> => {
-        const r = new Run(t, prefix);
-        try {
-          await scenario(r);
-          await sleep(QUIET_MS);
-        } finally {
-          await sleep(0);
-        }
-        return r.end();
-      };
       // One after the other: a loaded machine's timing then stays comparable between the two.
-      const a = await run(one);
-      const b = await run(many);
+      const a = await run(one, prefix, scenario);
+      const b = await run(many, prefix, scenario);
       assert.deepEqual(b.recording, a.recording, 'the cluster must behave as one broker');
       return { single: a, cluster: b };
     },
@@ -419,7 +423,7 @@ function retainedAgree(nodes: readonly Node[]): boolean {
     const now = Date.now();
     const all = n.broker.cluster!.retained.local.match('#', now);
     const text = all
-      .map((m) => `${m.topic}:${m.payload.length}`)
+      .map((m) => `${m.topic}:${m.payload.length}:${m.payload.subarray(0, 32).toString('hex')}`)
       .sort()
       .join(',');
     if (first === undefined) first = text;
