@@ -333,6 +333,8 @@ let scenarios = 0;
 export interface Differential {
   /** Runs `scenario` on one node and on the cluster, asserts equal recordings and returns both. */
   compare(scenario: Scenario, options?: CompareOptions): Promise<{ single: RunResult; cluster: RunResult }>;
+  /** Runs `scenario` on one node and on the cluster without comparing (the test compares its own view). */
+  both(scenario: Scenario): Promise<{ single: RunResult; cluster: RunResult }>;
   /** Runs `scenario` on the cluster only (what is timing on one broker too), returning its recording. */
   clusterOnly(scenario: Scenario): Promise<RunResult>;
   readonly nodes: Node[];
@@ -385,6 +387,10 @@ export function useDifferential(extra: readonly string[] = []): Differential {
   return {
     nodes,
     clusterOnly: (scenario) => run(many, `s${++scenarios}`, scenario),
+    async both(scenario) {
+      const prefix = `s${++scenarios}`;
+      return { single: await run(one, prefix, scenario), cluster: await run(many, prefix, scenario) };
+    },
     async compare(scenario, options = {}) {
       const prefix = `s${++scenarios}`;
       // One after the other: a loaded machine's timing then stays comparable between the two.
