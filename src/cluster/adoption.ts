@@ -46,6 +46,8 @@ export class SessionAdoption {
   private readonly running = new Set<Promise<void>>();
   private readonly dedup = new Map<Session, Dedup>();
   private drainingNow = false;
+  /** Per dead node's inbox: the position after the last entry routed from it here. */
+  private readonly cursors = new Map<string, string>();
 
   constructor(
     private readonly core: BrokerCore,
@@ -75,8 +77,8 @@ export class SessionAdoption {
     const adopted: Session[] = [];
     try {
       const store = this.store;
-      for (const clientId of await store.ownedBy(deadId)) {
-        if (!(await store.claimOwner(clientId, deadId))) continue;
+      for (const clientId of await store.owners.ownedBy(deadId)) {
+        if (!(await store.owners.adopt(clientId, deadId))) continue;
         const session = await this.handoff.loadSession(clientId);
         if (session !== undefined) {
           adopted.push(session);
@@ -85,19 +87,27 @@ export class SessionAdoption {
         }
         // A clean session there: nothing to resume, but its armed will goes (once: we won the id).
         if (await publishOrphanWill(this.core, store, clientId)) counts.wills++;
-        store.disown(clientId);
+        store.owners.disown(clientId);
       }
       for (const s of adopted) this.dedup.set(s, { direct: new Map(), drained: new Map() });
       this.installGate();
       await store.settled();
       await this.flushRoutes();
-      counts.drained = await this.drain(deadId, adopted);
+      // Also what this node already owns and an earlier reaper (dead too) had adopted without draining.
+      for (const s of this.core.sessions.values())
+        if (s.connection === null && !this.dedup.has(s) && !adopted.includes(s)) adopted.push(s);
+      const sources = await this.sources(adopted, deadId);
+      for (const [source, sessions] of sources) counts.drained += await this.drain(source, sessions);
+      adopted.length = 0;
+      for (const list of sources.values()) adopted.push(...list);
+      for (const s of adopted)
+        if (!this.dedup.has(s)) this.dedup.set(s, { direct: new Map(), drained: new Map() });
     } catch (err) {
       this.finish(adopted, done, finish);
       throw err;
     }
     const timer = setTimeout(() => {
-      this.drain(deadId, adopted)
+      this.drainAll(deadId, adopted)
         .catch((err: unknown) => {
           this.core.logger.log(
             'error',
@@ -139,11 +149,43 @@ export class SessionAdoption {
     };
   }
 
+  /** The adopted sessions by the dead node whose inbox holds their messages (recorded at adoption). */
+  private async sources(sessions: readonly Session[], deadId: string): Promise<Map<string, Session[]>> {
+    const out = new Map<string, Session[]>([[deadId, []]]);
+    if (sessions.length === 0) return out;
+    const from = await this.store.redis.hmget(this.store.keys.adopted, ...sessions.map((s) => s.clientId));
+    sessions.forEach((s, i) => {
+      const source = from[i];
+      if (source === null || source === undefined) return;
+      let list = out.get(source);
+      if (list === undefined) {
+        list = [];
+        out.set(source, list);
+      }
+      list.push(s);
+    });
+    return out;
+  }
+
+  /** The last drain: every source inbox again, then the sessions' records of it go. */
+  private async drainAll(deadId: string, adopted: readonly Session[]): Promise<void> {
+    const sources = await this.sources(adopted, deadId);
+    for (const [source, sessions] of sources) await this.drain(source, sessions);
+    const ids = adopted.map((s) => s.clientId);
+    if (ids.length > 0) await this.store.redis.hdel(this.store.keys.adopted, ...ids);
+  }
+
   /** Routes the forwarded messages left in `deadId`'s inbox to the sessions adopted from it, then deletes them. */
   private async drain(deadId: string, adopted: readonly Session[]): Promise<number> {
     const key = this.inboxKey(deadId);
     const redis = this.store.redis;
-    let from = '-';
+    // Sessions of that node another reaper took (and died with) get their messages from here later: keep them.
+    const mine = new Set(adopted.map((s) => s.clientId));
+    const owed = Object.entries(await redis.hgetall(this.store.keys.adopted)).some(
+      ([cid, source]) => source === deadId && !mine.has(cid),
+    );
+    // Where an earlier drain of this inbox stopped (entries it kept for others are not routed twice).
+    let from = this.cursors.get(deadId) ?? '-';
     let routed = 0;
     for (;;) {
       const entries = (await redis.xrangeBuffer(key, from, '+', 'COUNT', DRAIN_BATCH)) as Array<
@@ -162,9 +204,10 @@ export class SessionAdoption {
       }
       // The deliveries and the removal of what they came from go in the same MULTI.
       const minId = nextId(last);
-      this.store.addToTurn((p) => p.xtrim(key, 'MINID', minId));
+      if (!owed) this.store.addToTurn((p) => p.xtrim(key, 'MINID', minId));
       await this.store.settled();
       from = `(${last}`;
+      this.cursors.set(deadId, from);
     }
     return routed;
   }

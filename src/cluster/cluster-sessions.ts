@@ -11,6 +11,7 @@ import type { ClusterOptions } from './cluster-options.js';
 import { PUBLISH_KIND } from './forwarder.js';
 import { decodeRecords, type InRecord } from './message-codec.js';
 import { connectRedis } from './redis-connect.js';
+import { beingReaped, keepBeating, waitOutReaper } from './rejoin.js';
 import { SessionHandoff } from './session-handoff.js';
 import { armCleanSessionWills } from './will-failover.js';
 
@@ -27,6 +28,9 @@ export class ClusterSessions {
     this.linked = resolve;
   });
 
+  /** Beats for this node until its node link does. */
+  private stopBeating: () => void = () => {};
+
   private constructor(readonly store: RedisStore) {}
 
   get nodeId(): string {
@@ -38,21 +42,34 @@ export class ClusterSessions {
     // No retry limit: a commit issued while Redis is away waits for it (PUBACK / PUBREC held meanwhile).
     const redis = await connectRedis(options, `culex:${nodeId}:store`, { maxRetriesPerRequest: null });
     let store: RedisStore;
+    let stopBeating: () => void = () => {};
     try {
+      // Not while a survivor adopts what this node id owned (a restart soon after a crash).
+      await waitOutReaper(redis, options, nodeId);
+      stopBeating = keepBeating(redis, options, nodeId);
       // Retained messages are the cluster's (retained-sync.ts), in the same hash: the store keeps none.
-      store = await RedisStore.open({
+      const storeOptions = {
         redis,
         nodeId,
         prefix: options.keyPrefix,
         ownsConnection: true,
         retained: false,
-      });
+      };
+      store = await RedisStore.open(storeOptions);
+      // A reaper that judged this node dead just before its first beat: read again once it is done.
+      if (await beingReaped(redis, options, nodeId)) {
+        await waitOutReaper(redis, options, nodeId);
+        store = await RedisStore.open(storeOptions);
+      }
     } catch (err) {
+      stopBeating();
       redis.disconnect();
       throw err;
     }
     logger.log('notice', `Persistence: ${store.description}.`);
-    return new ClusterSessions(store);
+    const sessions = new ClusterSessions(store);
+    sessions.stopBeating = stopBeating;
+    return sessions;
   }
 
   /** Puts the claim on the CONNECT path of `core` (built on this store); it waits for attach(). */
@@ -63,6 +80,7 @@ export class ClusterSessions {
   /** The cluster runs: takeover between nodes, adoption of dead nodes' sessions, clean sessions' wills. */
   attach(cluster: Cluster): void {
     const { core, link, forwarder } = cluster;
+    this.stopBeating();
     const store = this.store;
     // The cross-node copies of a turn go in the store's MULTI: both are durable, or neither.
     core.removeCommitParticipant(forwarder);
@@ -77,7 +95,8 @@ export class ClusterSessions {
       // Its bounded queue (cluster_queue_limit) while Redis is away.
       commitAlone: () => forwarder.commit(),
     });
-    const handoff = new SessionHandoff(core, store, link);
+    // A takeover request unanswered within the node timeout: its node is (being) declared dead.
+    const handoff = new SessionHandoff(core, store, link, Math.max(1000, link.options.nodeTimeout));
     this.handoff = handoff;
     handoff.install();
     armCleanSessionWills(core, store);

@@ -7,7 +7,8 @@
 import type { BrokerCore } from '../broker/broker-core.js';
 import { restoreState } from '../broker/restore-state.js';
 import type { Session } from '../broker/session.js';
-import { type RedisStore, toRestoredState } from '../persistence/redis-store.js';
+import { toRestoredState } from '../persistence/redis-load.js';
+import type { RedisStore } from '../persistence/redis-store.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 
 /** What the handoff needs of the node-to-node channel (cl-fabric's NodeLink). */
@@ -54,7 +55,7 @@ export class SessionHandoff {
     // A clean session leaves nothing in Redis but its ownership entry: free the id when it ends here.
     this.core.on('clientDisconnected', (info: { clientId: string }) => {
       const id = info.clientId;
-      if (!this.core.sessions.has(id)) this.store.disown(id);
+      if (!this.core.sessions.has(id)) this.store.owners.disown(id);
     });
   }
 
@@ -67,12 +68,14 @@ export class SessionHandoff {
     while (Date.now() < end) {
       const owner = (await store.redis.hget(store.keys.owner, clientId)) ?? '';
       if (owner === me) {
-        if (handedOver) await this.loadSession(clientId);
+        // Ours, but maybe still being adopted here, or handed over and not read yet: read it from Redis.
+        await this.adoptions?.idle();
+        if (handedOver || !this.core.sessions.has(clientId)) await this.loadSession(clientId);
         return;
       }
       if (owner === '') {
         // Nobody's: taken if no one else took it first.
-        if (await store.claimOwner(clientId, '')) {
+        if (await store.owners.claim(clientId, '')) {
           await this.loadSession(clientId);
           return;
         }
@@ -137,7 +140,7 @@ export class SessionHandoff {
         this.forget(current);
       }
     }
-    this.store.transferOwner(clientId, to);
+    this.store.owners.transfer(clientId, to);
     await this.store.settled();
     return 'ok';
   }

@@ -55,6 +55,10 @@ export class RedisKeys {
   get retained(): string {
     return `${this.prefix}retained`;
   }
+  /** Hash: adopted client id -> the dead node whose inbox may still hold messages for it (until drained). */
+  get adopted(): string {
+    return `${this.prefix}adopted`;
+  }
   /** Counter: one number per store opened, so that message keys and delivery fields are unique cluster-wide. */
   get epoch(): string {
     return `${this.prefix}epoch`;

@@ -12,6 +12,8 @@ import {
 } from './redis-codec.js';
 import type { RedisKeys } from './redis-keys.js';
 import type {
+  DeliveryRecord,
+  RestoredState,
   StoredDelivery,
   StoredMessage,
   StoredSession,
@@ -151,4 +153,37 @@ export async function readRetained(
     if (m.expiresAt === 0 || m.expiresAt > now) out.push(m);
   }
   return out;
+}
+
+/** The port's record for a delivery read back (for deleteSession). */
+export function deliveryRecordOf(d: ClientState['deliveries'][number]): DeliveryRecord {
+  return { ...d, group: undefined };
+}
+
+/** Several clients' states as the broker's restore takes them. */
+export function toRestoredState(
+  clients: readonly ClientState[],
+  retained: StoredMessage[] = [],
+): RestoredState {
+  const state: RestoredState = {
+    sessions: [],
+    subscriptions: [],
+    deliveries: [],
+    incomingQos2: [],
+    retained,
+    wills: [],
+  };
+  for (const c of clients) {
+    state.sessions.push(c.session);
+    state.subscriptions.push(...c.subscriptions);
+    state.deliveries.push(...c.deliveries);
+    state.incomingQos2.push(...c.incomingQos2);
+    if (c.will !== undefined) state.wills.push(c.will);
+  }
+  return state;
+}
+
+export function checkReplies(replies: Array<[Error | null, unknown]> | null): void {
+  if (replies === null) throw new Error('Redis transaction aborted');
+  for (const [err] of replies) if (err) throw err;
 }

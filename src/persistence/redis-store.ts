@@ -16,7 +16,17 @@ import {
   encodeWill,
 } from './redis-codec.js';
 import { RedisKeys } from './redis-keys.js';
-import { type ClientState, type LoadedNames, readClient, readRetained } from './redis-load.js';
+import {
+  type ClientState,
+  checkReplies,
+  deliveryRecordOf,
+  readClient,
+  readRetained,
+  toRestoredState,
+} from './redis-load.js';
+import { RedisNames } from './redis-names.js';
+import { RedisOwners } from './redis-owner.js';
+import { DISOWN, UNREF } from './redis-scripts.js';
 import type {
   DeliveryRecord,
   MessageRecord,
@@ -29,24 +39,6 @@ import type {
 } from './store.js';
 
 const NEVER_EXPIRES = 0xffffffff;
-
-/** Releases one reference to a message; the message goes with its last one. */
-const UNREF = "if redis.call('HINCRBY', KEYS[1], 'r', -1) <= 0 then redis.call('DEL', KEYS[1]) end return 0";
-/** Removes an ownership entry only if it is still ours (another node may have taken the session since). */
-const DISOWN =
-  "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";
-
-/**
- * Moves a client id from one owner to another if `from` still owns it ('' = nobody): the owner hash and both
- * nodes' session sets. Returns 1 when moved.
- */
-const TRANSFER = `
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if (cur or '') ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-if ARGV[2] ~= '' then redis.call('SREM', KEYS[2], ARGV[1]) end
-redis.call('SADD', KEYS[3], ARGV[1])
-return 1`;
 
 /** Another writer whose writes must be durable in the same MULTI as the store's (forwarder, retained). */
 export interface CommitParticipant {
@@ -80,7 +72,6 @@ export class RedisStore implements PersistenceStore {
   readonly keys: RedisKeys;
   readonly nodeId: string;
   readonly redis: Redis;
-  private readonly epoch: string;
   private readonly storeRetained: boolean;
   private readonly ownsConnection: boolean;
   private multi: ChainableCommander | undefined = undefined;
@@ -89,11 +80,7 @@ export class RedisStore implements PersistenceStore {
   private readonly participants: CommitParticipant[] = [];
   /** Client of each delivery this process holds (update / remove carry no client id). */
   private readonly seqClient = new Map<number, string>();
-  /** Redis field of each delivery read back (negative seq). */
-  private readonly loadedFields = new Map<number, string>();
-  /** Redis key of each message read back (negative id), with how many deliveries here refer to it. */
-  private readonly loadedMessages = new Map<number, { key: string; n: number }>();
-  private nextLoaded = -1;
+  private readonly names: RedisNames;
   /** Order of deliveries within a session: increasing, and above anything read back. */
   private order: number;
   /** The message last written this turn (a fan-out writes it once). */
@@ -101,12 +88,15 @@ export class RedisStore implements PersistenceStore {
   private preloaded: { clients: ClientState[]; retained: StoredMessage[] } | undefined;
   private closing: Promise<void> | undefined;
   private lastCommit: Promise<void> = Promise.resolve();
+  /** Commits issued so far. */
+  private issued = 0;
 
   private constructor(options: RedisStoreOptions, epoch: number) {
     this.redis = options.redis;
     this.nodeId = options.nodeId;
     this.keys = new RedisKeys(options.prefix ?? 'culex:');
-    this.epoch = epoch.toString(36);
+    this.names = new RedisNames(epoch.toString(36));
+    this.owners = new RedisOwners(this.redis, this.keys, this.nodeId, (holds) => this.write(holds));
     this.storeRetained = options.retained ?? true;
     this.ownsConnection = options.ownsConnection ?? false;
     const o = options.redis.options;
@@ -163,6 +153,7 @@ export class RedisStore implements PersistenceStore {
 
   commit(): Promise<void> | undefined {
     if (!this.pending) return undefined;
+    this.issued++;
     let wrote = this.multi !== undefined;
     const multi = this.multi ?? this.redis.multi();
     this.multi = undefined;
@@ -217,7 +208,11 @@ export class RedisStore implements PersistenceStore {
 
   /** Resolves once what was written so far is in Redis (the commit scheduled for this turn included). */
   async settled(): Promise<void> {
-    while (this.pending) await new Promise((resolve) => setImmediate(resolve));
+    // The commit that will carry what is pending now (later turns' writes are not waited for).
+    if (this.pending) {
+      const issued = this.issued;
+      while (this.issued === issued) await new Promise((resolve) => setImmediate(resolve));
+    }
     await this.lastCommit;
   }
 
@@ -226,43 +221,8 @@ export class RedisStore implements PersistenceStore {
     write(this.write(holdsOutput));
   }
 
-  /** Takes a client id for this node if `from` ('' = nobody) still owns it; true when taken. */
-  async claimOwner(clientId: string, from: string): Promise<boolean> {
-    const k = this.keys;
-    const moved = await this.redis.eval(
-      TRANSFER,
-      3,
-      k.owner,
-      k.nodeSessions(from),
-      k.nodeSessions(this.nodeId),
-      clientId,
-      from,
-      this.nodeId,
-    );
-    return moved === 1;
-  }
-
-  /** Hands a client id this node owns to `to`, in this turn's MULTI. */
-  transferOwner(clientId: string, to: string): void {
-    const k = this.keys;
-    this.write().eval(
-      TRANSFER,
-      3,
-      k.owner,
-      k.nodeSessions(this.nodeId),
-      k.nodeSessions(to),
-      clientId,
-      this.nodeId,
-      to,
-    );
-  }
-
-  /** A client id this node owned without a stored session (clean session ended) is free again. */
-  disown(clientId: string): void {
-    const p = this.write(false);
-    p.eval(DISOWN, 1, this.keys.owner, clientId, this.nodeId);
-    p.srem(this.keys.nodeSessions(this.nodeId), clientId);
-  }
+  /** Client ids: who holds which (redis-owner.ts). */
+  readonly owners: RedisOwners;
 
   /** Resolves once the last commit (from close()) is through. */
   closed(): Promise<void> {
@@ -272,14 +232,11 @@ export class RedisStore implements PersistenceStore {
   // ---- names
 
   private messageKey(m: MessageRecord): string {
-    const id = m.id;
-    if (id > 0) return `${this.epoch}.${id}`;
-    // A message read back, or one the store never saw under a Redis name (a restored retained message).
-    return this.loadedMessages.get(id)?.key ?? `${this.epoch}.n${-id}`;
+    return this.names.messageKey(m);
   }
 
   private deliveryField(seq: number): string {
-    return seq > 0 ? `${this.epoch}.${seq}` : (this.loadedFields.get(seq) ?? `${this.epoch}.n${-seq}`);
+    return this.names.deliveryField(seq);
   }
 
   private ref(p: ChainableCommander, m: MessageRecord): string {
@@ -290,10 +247,7 @@ export class RedisStore implements PersistenceStore {
       this.lastMessage = m;
     }
     p.hincrby(name, 'r', 1);
-    if (m.id < 0) {
-      const loaded = this.loadedMessages.get(m.id);
-      if (loaded !== undefined) loaded.n++;
-    }
+    this.names.hold(m.id);
     return key;
   }
 
@@ -301,15 +255,12 @@ export class RedisStore implements PersistenceStore {
     p.eval(UNREF, 1, this.keys.message(this.messageKey(m)));
     // Written again if referred to later in this turn: this release may delete it.
     if (this.lastMessage === m) this.lastMessage = undefined;
-    if (m.id < 0) {
-      const loaded = this.loadedMessages.get(m.id);
-      if (loaded !== undefined && --loaded.n <= 0) this.loadedMessages.delete(m.id);
-    }
+    this.names.drop(m.id);
   }
 
   private forget(seq: number): void {
     this.seqClient.delete(seq);
-    if (seq < 0) this.loadedFields.delete(seq);
+    this.names.forgetField(seq);
   }
 
   // ---- sessions and subscriptions
@@ -346,10 +297,7 @@ export class RedisStore implements PersistenceStore {
   release(clientId: string, deliveries: Iterable<DeliveryRecord>): void {
     for (const d of deliveries) {
       if (d.seq === 0) continue;
-      if (d.message.id < 0) {
-        const loaded = this.loadedMessages.get(d.message.id);
-        if (loaded !== undefined && --loaded.n <= 0) this.loadedMessages.delete(d.message.id);
-      }
+      this.names.drop(d.message.id);
       this.forget(d.seq);
     }
     this.write(false).srem(this.keys.nodeSessions(this.nodeId), clientId);
@@ -422,31 +370,6 @@ export class RedisStore implements PersistenceStore {
 
   // ---- reading back
 
-  /** Names for what a read hands back: local negative numbers, remembered with their Redis names. */
-  private names(): LoadedNames {
-    const byKey = new Map<string, number>();
-    return {
-      messageId: (key) => {
-        let id = byKey.get(key);
-        if (id === undefined) {
-          id = this.nextLoaded--;
-          byKey.set(key, id);
-          this.loadedMessages.set(id, { key, n: 0 });
-        }
-        return id;
-      },
-      deliverySeq: (clientId, field) => {
-        const seq = this.nextLoaded--;
-        this.loadedFields.set(seq, field);
-        this.seqClient.set(seq, clientId);
-        return seq;
-      },
-      seenOrder: (order) => {
-        if (order > this.order) this.order = order;
-      },
-    };
-  }
-
   /**
    * Reads one client's session as Redis holds it now (takeover, adoption): subscriptions, deliveries in creation
    * order with packet ids and QoS 2 state, incoming QoS 2 ids, will. Deliveries of expired messages are
@@ -454,13 +377,16 @@ export class RedisStore implements PersistenceStore {
    */
   async loadClient(clientId: string, now = Date.now()): Promise<ClientState | undefined> {
     const dropped: Array<{ field: string; messageKey: string }> = [];
-    const state = await readClient(this.redis, this.keys, clientId, this.names(), now, dropped);
-    for (const d of state?.deliveries ?? []) {
-      const loaded = this.loadedMessages.get(d.message.id);
-      if (loaded !== undefined) loaded.n++;
-    }
+    const names = this.names.reader(
+      (seq, id) => this.seqClient.set(seq, id),
+      (order) => {
+        if (order > this.order) this.order = order;
+      },
+    );
+    const state = await readClient(this.redis, this.keys, clientId, names, now, dropped);
+    for (const d of state?.deliveries ?? []) this.names.hold(d.message.id);
     // Message ids of this read that no delivery kept (expired) are forgotten again.
-    for (const [id, loaded] of this.loadedMessages) if (loaded.n === 0) this.loadedMessages.delete(id);
+    this.names.prune();
     if (dropped.length > 0) {
       const p = this.write(false);
       for (const { field, messageKey } of dropped) {
@@ -472,22 +398,14 @@ export class RedisStore implements PersistenceStore {
     return state;
   }
 
-  /** Client ids of the sessions `nodeId` owns (its set, checked against the owner hash). */
-  async ownedBy(nodeId: string): Promise<string[]> {
-    const ids = await this.redis.smembers(this.keys.nodeSessions(nodeId));
-    if (ids.length === 0) return [];
-    const owners = await this.redis.hmget(this.keys.owner, ...ids);
-    return ids.filter((_, i) => owners[i] === nodeId);
-  }
-
   private async preload(now: number): Promise<void> {
     const clients: ClientState[] = [];
-    for (const id of await this.ownedBy(this.nodeId)) {
+    for (const id of await this.owners.ownedBy(this.nodeId)) {
       const state = await this.loadClient(id, now);
       if (state !== undefined) clients.push(state);
     }
     const retained = this.storeRetained
-      ? await readRetained(this.redis, this.keys, () => this.nextLoaded--, now)
+      ? await readRetained(this.redis, this.keys, () => this.names.fresh(), now)
       : [];
     this.preloaded = { clients, retained };
   }
@@ -512,37 +430,4 @@ export class RedisStore implements PersistenceStore {
     }
     return toRestoredState(live, pre.retained);
   }
-}
-
-/** The port's record for a delivery read back (for deleteSession). */
-export function deliveryRecordOf(d: ClientState['deliveries'][number]): DeliveryRecord {
-  return { ...d, group: undefined };
-}
-
-/** Several clients' states as the broker's restore takes them. */
-export function toRestoredState(
-  clients: readonly ClientState[],
-  retained: StoredMessage[] = [],
-): RestoredState {
-  const state: RestoredState = {
-    sessions: [],
-    subscriptions: [],
-    deliveries: [],
-    incomingQos2: [],
-    retained,
-    wills: [],
-  };
-  for (const c of clients) {
-    state.sessions.push(c.session);
-    state.subscriptions.push(...c.subscriptions);
-    state.deliveries.push(...c.deliveries);
-    state.incomingQos2.push(...c.incomingQos2);
-    if (c.will !== undefined) state.wills.push(c.will);
-  }
-  return state;
-}
-
-function checkReplies(replies: Array<[Error | null, unknown]> | null): void {
-  if (replies === null) throw new Error('Redis transaction aborted');
-  for (const [err] of replies) if (err) throw err;
 }

@@ -224,7 +224,7 @@ test('each node loads the sessions it owns; loadClient reads any one, in order, 
 
   const b = await open('b', prefix);
   assert.deepEqual(b.load(Date.now()).sessions, []);
-  assert.deepEqual(await b.ownedBy('a'), ['ca']);
+  assert.deepEqual(await b.owners.ownedBy('a'), ['ca']);
   const got = await b.loadClient('ca');
   assert.deepEqual(
     got?.deliveries.map((d) => [d.message.payload.toString(), d.packetId]),
@@ -247,8 +247,8 @@ test('each node loads the sessions it owns; loadClient reads any one, in order, 
   const read = got!.deliveries[1]!;
   b.updateDelivery({ ...read, group: undefined, packetId: 9 });
   await b.commit();
-  assert.deepEqual(await a.ownedBy('a'), []);
-  assert.deepEqual(await a.ownedBy('b'), ['ca']);
+  assert.deepEqual(await a.owners.ownedBy('a'), []);
+  assert.deepEqual(await a.owners.ownedBy('b'), ['ca']);
   const again = await a.loadClient('ca');
   assert.deepEqual(
     again?.deliveries.map((d) => [d.message.payload.toString(), d.packetId]),
