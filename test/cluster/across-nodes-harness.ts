@@ -97,8 +97,8 @@ class Peer {
       if (this.autoAck && p.qos === 2) this.raw.send({ type: 5, packetId: p.packetId, reasonCode: 0 });
     } else {
       this.record.control.push(describe(p));
-      if (p.type === 5) this.raw.send({ type: 6, packetId: p.packetId, reasonCode: 0 });
-      if (p.type === 6) this.raw.send({ type: 7, packetId: p.packetId, reasonCode: 0 });
+      if (this.autoAck && p.type === 5) this.raw.send({ type: 6, packetId: p.packetId, reasonCode: 0 });
+      if (this.autoAck && p.type === 6) this.raw.send({ type: 7, packetId: p.packetId, reasonCode: 0 });
     }
     this.notify();
   }
@@ -194,6 +194,7 @@ export class Run {
     name: string,
     filters: ReadonlyArray<string | readonly [string, SubscribeOptions]>,
     properties?: Properties,
+    settle = true,
   ): Promise<void> {
     const p = this.peer(name);
     const packetId = p.id();
@@ -265,6 +266,17 @@ export class Run {
     const before = p.record.control.length;
     p.raw.send({ type: 12 });
     await p.until(() => p.record.control.slice(before).includes('PINGRESP'), 5000);
+  }
+
+  /** From now on `name` answers nothing by itself (PUBACK, PUBREC, PUBREL, PUBCOMP): the script does. */
+  manualAcks(name: string): void {
+    this.peer(name).autoAck = false;
+  }
+
+  /** Waits (bounded) until `name` received a packet other than PUBLISH that starts with `start`. */
+  async expectControl(name: string, start: string, ms = 4000): Promise<void> {
+    const p = this.peer(name);
+    await p.until(() => p.record.control.some((l) => l.startsWith(start)), ms);
   }
 
   /** Sends any packet as is. */

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { QoS } from '../../src/protocol/packets.js';
+import { sleep } from '../helpers/net.js';
 import { deliveries, skip, useDifferential } from './across-nodes-harness.js';
 
 const diff = useDifferential();
@@ -128,4 +129,118 @@ test('a v5 PUBACK says No matching subscribers (0x10) only when no node has a ma
     single.recording.pub!.control.filter((l) => l.startsWith('PUBACK')),
     ['PUBACK 1 0', 'PUBACK 2 16'],
   );
+});
+
+test('a QoS 2 PUBLISH sent again (DUP) before PUBREL reaches a subscriber on another node once; a QoS 1 one again [MQTT-4.3.3-2] [MQTT-4.3.2-2]', {
+  skip,
+}, async () => {
+  const { single } = await diff.compare(async (t) => {
+    await t.connect('sub', 1, { version: 4 });
+    await t.subscribe('sub', [[t.topic('dup/#'), { qos: 2 }]]);
+    await t.connect('pub', 0, { version: 4 });
+    t.manualAcks('pub');
+    const q2 = { topic: t.topic('dup/2'), payload: Buffer.from('exactly once'), retain: false } as const;
+    t.send('pub', { type: 3, ...q2, qos: 2, dup: false, packetId: 7 });
+    await t.expectControl('pub', 'PUBREC 7');
+    t.send('pub', { type: 3, ...q2, qos: 2, dup: true, packetId: 7 });
+    await t.ping('pub');
+    t.send('pub', { type: 6, packetId: 7, reasonCode: 0 });
+    await t.expectControl('pub', 'PUBCOMP 7');
+    const q1 = { topic: t.topic('dup/1'), payload: Buffer.from('at least once'), retain: false } as const;
+    t.send('pub', { type: 3, ...q1, qos: 1, dup: false, packetId: 8 });
+    t.send('pub', { type: 3, ...q1, qos: 1, dup: true, packetId: 8 });
+    await t.expect('sub', 3);
+    await t.ping('pub');
+  });
+  assert.deepEqual(
+    deliveries(single, 'sub').map((l) => l.split('"')[1]),
+    ['exactly once', 'at least once', 'at least once'],
+  );
+});
+
+test('SUBSCRIBE again to the same filter on another node replaces its QoS there [MQTT-3.8.4-3]', {
+  skip,
+}, async () => {
+  const { single } = await diff.compare(async (t) => {
+    await t.connect('sub', 2, { version: 5 });
+    await t.connect('pub', 0, { version: 4 });
+    for (const qos of [2, 0, 1] as const) {
+      await t.subscribe('sub', [[t.topic('re'), { qos }]]);
+      await t.publish('pub', t.topic('re'), `granted ${qos}`, { qos: 2 });
+      await t.expect('sub', qos === 2 ? 1 : qos === 0 ? 2 : 3);
+    }
+  });
+  assert.deepEqual(
+    deliveries(single, 'sub').map((l) => l.split(' ')[1]),
+    ['q2', 'q0', 'q1'],
+  );
+});
+
+test('an offline persistent session on another node queues QoS 1 and 2 messages, not QoS 0 [MQTT-3.1.2-5] [MQTT-3.1.2-4]', {
+  skip,
+}, async () => {
+  const { single } = await diff.compare(async (t) => {
+    await t.connect('sub', 1, { version: 4, clean: false });
+    await t.subscribe('sub', [[t.topic('off/#'), { qos: 2 }]]);
+    await t.disconnect('sub');
+    await t.settle();
+    await t.connect('pub', 0, { version: 5 });
+    for (const qos of [0, 1, 2] as const) await t.publish('pub', t.topic(`off/${qos}`), `at ${qos}`, { qos });
+    await t.connect('back', 1, { version: 4, clean: false, clientId: `${t.prefix}-sub` });
+    await t.expect('back', 2);
+    await t.expectControl('back', 'PUBREL');
+    await t.disconnect('back');
+    await t.connect('end', 1, { version: 4, clean: true, clientId: `${t.prefix}-sub` });
+  });
+  assert.deepEqual(
+    deliveries(single, 'back').map((l) => l.split('"')[1]),
+    ['at 1', 'at 2'],
+  );
+  // Mosquitto answers a QoS 1 PUBLISH that only an offline session wants with Success, not 0x10.
+  assert.ok(single.recording.pub!.control.includes('PUBACK 1 0'));
+});
+
+test('Receive Maximum and Maximum Packet Size of a subscriber on another node hold [MQTT-3.3.4-9] [MQTT-3.1.2-25]', {
+  skip,
+}, async () => {
+  const { single } = await diff.compare(async (t) => {
+    await t.connect('sub', 1, {
+      version: 5,
+      properties: { receiveMaximum: 2, maximumPacketSize: 200 },
+    });
+    await t.subscribe('sub', [[t.topic('flow/#'), { qos: 1 }]]);
+    t.manualAcks('sub');
+    await t.connect('pub', 0, { version: 5 });
+    await t.publish('pub', t.topic('flow/big'), Buffer.alloc(300, 0x61), { qos: 1 });
+    for (let i = 0; i < 5; i++) await t.publish('pub', t.topic('flow/x'), `m${i}`, { qos: 1 });
+    await t.expect('sub', 2);
+    await sleep(200);
+    t.note(`in flight unacknowledged: ${t.peer('sub').record.publishes.length}`);
+    for (let i = 0; i < 5; i++) {
+      const line = t.peer('sub').record.publishes[i];
+      const id = Number(/ #(\d+) /.exec(line ?? '')?.[1] ?? 0);
+      t.send('sub', { type: 4, packetId: id, reasonCode: 0 });
+      await t.expect('sub', Math.min(5, i + 3), 2000);
+    }
+  });
+  assert.deepEqual(single.notes, ['in flight unacknowledged: 2']);
+  assert.deepEqual(
+    deliveries(single, 'sub').map((l) => l.split('"')[1]),
+    ['m0', 'm1', 'm2', 'm3', 'm4'],
+  );
+});
+
+test('a message published on another node right after the SUBACK reaches the new subscription', { skip }, async () => {
+  const N = 20;
+  const { single } = await diff.compare(async (t) => {
+    await t.connect('pub', 0, { version: 4 });
+    await t.connect('sub', 1, { version: 4 });
+    for (let i = 0; i < N; i++) {
+      // On one broker the subscription is in place once the SUBACK is sent; the publisher starts only then.
+      await t.subscribe('sub', [[t.topic(`now/${i}`), { qos: 1 }]], undefined, false);
+      await t.publish('pub', t.topic(`now/${i}`), `right after ${i}`, { qos: 1 });
+    }
+    await t.expect('sub', N, 1000);
+  });
+  assert.equal(deliveries(single, 'sub').length, N);
 });
