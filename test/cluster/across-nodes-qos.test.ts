@@ -230,7 +230,9 @@ test('Receive Maximum and Maximum Packet Size of a subscriber on another node ho
   );
 });
 
-test('a message published on another node right after the SUBACK reaches the new subscription', { skip }, async () => {
+test('a message published on another node right after the SUBACK reaches the new subscription', {
+  skip,
+}, async () => {
   const N = 20;
   const { single } = await diff.compare(async (t) => {
     await t.connect('pub', 0, { version: 4 });

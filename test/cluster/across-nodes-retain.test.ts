@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { sleep } from '../helpers/net.js';
 import { deliveries, skip, useDifferential } from './across-nodes-harness.js';
 
 const diff = useDifferential();
@@ -162,4 +163,38 @@ test('retained messages set on one topic from two nodes at once end the same on 
   const got = [0, 1, 2].map((n) => recording[`r${n}`]!.publishes.join());
   assert.match(got[0]!, /"from [ab] 29"/);
   assert.deepEqual(got, [got[0], got[0], got[0]]);
+});
+
+test('a retained message’s expiry holds on every node: counted down when sent to a new subscription, gone once expired [MQTT-3.3.2-5] [MQTT-3.3.2-6]', {
+  skip,
+}, async () => {
+  const { single, cluster } = await diff.compare(async (t) => {
+    await t.connect('pub', 0, { version: 5 });
+    await t.publish('pub', t.topic('rx/short'), 'expires', {
+      qos: 1,
+      retain: true,
+      properties: { messageExpiryInterval: 1 },
+    });
+    await t.publish('pub', t.topic('rx/long'), 'stays', {
+      qos: 1,
+      retain: true,
+      properties: { messageExpiryInterval: 30 },
+    });
+    await t.settle();
+    await sleep(1300);
+    await t.connect('sub', 2, { version: 5 });
+    await t.subscribe('sub', [[t.topic('rx/#'), { qos: 1 }]]);
+    await t.expect('sub', 1);
+    await t.publish('pub', t.topic('rx/long'), '', { qos: 1, retain: true });
+    await t.expect('sub', 2);
+  });
+  assert.deepEqual(
+    deliveries(single, 'sub').map((l) => l.split('"')[1]),
+    // Then the deletion, forwarded live.
+    ['stays', ''],
+  );
+  for (const r of [single, cluster]) {
+    const [left] = r.expiries.sub!;
+    assert.ok(left! >= 27 && left! <= 29, `remaining ${left}`);
+  }
 });
