@@ -10,6 +10,7 @@ import { AuthFailureDelay } from './auth-failure-delay.js';
 import { clientFlowControl } from './client-flow.js';
 import { type Clock, systemClock } from './clock.js';
 import type { ClusterHook, RouteListener } from './cluster-hook.js';
+import { ClusterPublishPipeline } from './cluster-pipeline.js';
 import { Connection } from './connection.js';
 import { type ClientIdentity, mayWrite } from './delivery-acl.js';
 import { DeliveryEngine } from './delivery-engine.js';
@@ -76,7 +77,7 @@ export class BrokerCore extends EventEmitter {
   readonly journal: SessionJournal;
   private readonly commits: GroupCommit;
   private readonly sweeper;
-  private readonly pipeline: PublishPipeline = new PublishPipeline(this);
+  private pipeline: PublishPipeline = new PublishPipeline(this);
 
   constructor(init: BrokerCoreInit = {}) {
     super();
@@ -256,8 +257,17 @@ export class BrokerCore extends EventEmitter {
    * route table told of subscription changes. `undefined` detaches.
    */
   attachCluster(hook: ClusterHook | undefined, routes: RouteListener | undefined): void {
-    this.pipeline.cluster = hook;
+    const previous = this.pipeline;
+    this.pipeline =
+      hook === undefined
+        ? new PublishPipeline(this, previous)
+        : new ClusterPublishPipeline(this, hook, previous);
     this.router.listener = routes;
+  }
+
+  /** One member of a share group on this node gets the message (a member another node chose for it). */
+  deliverSharedHere(group: ShareGroup, message: Message): boolean {
+    return this.pipeline.deliverHere(group, message);
   }
 
   /** Writes that join each turn's commit (output waits for them too); returns what schedules that commit. */

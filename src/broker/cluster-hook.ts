@@ -1,5 +1,5 @@
-// The seams a cluster (src/cluster) plugs into. Without a cluster none is set, and the publish path pays one
-// property read per message and per matching share group.
+// The seams a cluster (src/cluster) plugs into. Without a cluster none is set and the publish path is the
+// plain PublishPipeline; with one, the core publishes through ClusterPublishPipeline (cluster-pipeline.ts).
 
 import type { PublishOrigin } from './diagnostics.js';
 import type { Message } from './message.js';

@@ -11,7 +11,6 @@
 
 import type { QoS } from '../protocol/packets.js';
 import type { BrokerCore } from './broker-core.js';
-import type { ClusterHook } from './cluster-hook.js';
 import { mayRead } from './delivery-acl.js';
 import { type PublishEvent, type PublishOrigin, publishChannel } from './diagnostics.js';
 import type { ClientInfo } from './hooks.js';
@@ -30,14 +29,18 @@ export type PublishInterceptor = (
 ) => boolean;
 
 export class PublishPipeline {
-  private interceptors: PublishInterceptor[] = [];
+  protected interceptors: PublishInterceptor[] = [];
   /** Set while route() runs; messages published meanwhile wait in `deferred` (bounded by MAX_DEFERRED). */
   private routing = false;
   private deferred: Message[] = [];
-  /** Set in cluster mode (cluster-hook.ts): cross-node forwarding and the cluster-wide share group choice. */
-  cluster: ClusterHook | undefined = undefined;
 
-  constructor(private readonly core: BrokerCore) {}
+  /** `previous`: the pipeline this one replaces (cluster mode on or off); its interceptors carry over. */
+  constructor(
+    protected readonly core: BrokerCore,
+    previous?: PublishPipeline,
+  ) {
+    if (previous !== undefined) this.interceptors = previous.interceptors;
+  }
 
   addInterceptor(interceptor: PublishInterceptor): void {
     this.interceptors = [...this.interceptors, interceptor];
@@ -50,19 +53,20 @@ export class PublishPipeline {
   /**
    * Accepts a message: interceptors, retained store, then every matching session. Returns how many subscriptions
    * matched, counting those that get nothing (No Local, read denied), as Mosquitto counts them.
-   * $SYS and log-topic messages are not counted as received nor persisted, as in Mosquitto.
+   * $SYS and log-topic messages are not counted as received nor persisted, as in Mosquitto; nor are messages
+   * from another node of a cluster (origin 'cluster'), which are not forwarded again either.
    */
   publish(message: Message, from: Session | null, origin: PublishOrigin): number {
     const core = this.core;
     const client = from?.connection ?? null;
     const interceptors = this.interceptors;
     for (let i = 0; i < interceptors.length; i++) if (interceptors[i]!(message, client, origin)) return 0;
-    const internal = origin === 'sys' || origin === 'log';
-    // A message from another node was counted and retained by the node that received it (cluster-wide figures).
-    const peer = origin === 'cluster';
-    if (!internal && !peer) core.stats.messagesReceived++;
+    // A message from another node was counted, persisted and forwarded by the node that received it (the
+    // cluster's retained store ignores it too: retained changes reach every node on their own channel).
+    const internal = origin === 'sys' || origin === 'log' || origin === 'cluster';
+    if (!internal) core.stats.messagesReceived++;
     // [MQTT-3.3.1-5] store (or with an empty payload delete [MQTT-3.3.1-6]) the retained message of the topic.
-    if (message.retain && !peer) {
+    if (message.retain) {
       if (!internal && core.store.durable) {
         const previous = core.retained.get(message.topic);
         core.journal.setRetained(message.topic, message.payload.length === 0 ? undefined : message, previous);
@@ -71,11 +75,8 @@ export class PublishPipeline {
     }
     const delivery = core.delivery;
     delivery.publisher = client;
-    let matched = this.route(message);
+    const matched = this.route(message);
     delivery.publisher = null;
-    const cluster = this.cluster;
-    // Subscriptions on other nodes count too (a v5 PUBACK says 0x10 only when none matched cluster-wide).
-    if (cluster !== undefined && !internal && !peer) matched += cluster.forward(message, origin);
     if (origin !== 'log' && core.listenerCount('message') > 0) core.emit('message', message, client);
     if (publishChannel.hasSubscribers) {
       const event: PublishEvent = { message, client, origin, matched };
@@ -118,11 +119,7 @@ export class PublishPipeline {
       this.forward(s, message, pass.qos[i]!, pass.retainAsPublished[i]!, pass.subscriptionIds[i]);
     }
     const groups = pass.groups;
-    const cluster = this.cluster;
-    for (let i = 0; i < groups.length; i++) {
-      const group = groups[i]!;
-      if (cluster === undefined || cluster.shareHere(group, message)) this.deliverShared(group, message);
-    }
+    for (let i = 0; i < groups.length; i++) this.deliverShared(groups[i]!, message);
     return pass.matched;
   }
 
@@ -142,8 +139,16 @@ export class PublishPipeline {
     return true;
   }
 
-  /** One member of a share group gets the message; `exclude` must not (the one it is being taken back from). */
+  /**
+   * One member of a share group gets the message; `exclude` must not (the one it is being taken back from). A
+   * cluster's pipeline overrides it: the member may be on another node.
+   */
   deliverShared(group: ShareGroup, message: Message, exclude?: Session): boolean {
+    return this.deliverHere(group, message, exclude);
+  }
+
+  /** One member of a share group on this node gets the message. */
+  deliverHere(group: ShareGroup, message: Message, exclude?: Session): boolean {
     const chosen = this.core.router.chooseShared(group, exclude);
     const subIds = chosen.identifier === 0 ? undefined : [chosen.identifier];
     return this.forward(chosen.session, message, chosen.qos, chosen.retainAsPublished, subIds, group);

@@ -89,6 +89,11 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     return this.queuedCount;
   }
 
+  /** True while `message`, received from another node, is being published here. */
+  isInbound(message: Message): boolean {
+    return message === this.inbound;
+  }
+
   shareHere(group: ShareGroup, message: Message): boolean {
     if (message === this.inbound) return false;
     const remote = this.routes.cache.group(group.name, group.filter);
@@ -304,7 +309,7 @@ export class Forwarder implements ClusterHook, CommitParticipant {
       for (const g of groups) {
         const group = core.tree.shareGroup(g.name, g.filter);
         // The member left meanwhile: the message has no one here (as a group that empties on one broker).
-        if (group !== undefined) core.deliverShared(group, message);
+        if (group !== undefined) core.deliverSharedHere(group, message);
       }
     }
   }

@@ -34,6 +34,8 @@ export class ClusterRetainedStore implements RetainedStore {
   }
 
   set(message: Message): void {
+    // A retained PUBLISH forwarded from another node: its change arrives on the channel, in order with the others.
+    if (this.forwarder.isInbound(message)) return;
     this.local.set(message);
     // $SYS is per node (each node publishes its own); everything else is cluster-wide.
     if (message.topic.startsWith('$SYS')) return;

@@ -36,9 +36,8 @@ export async function startNode(
     `cluster_redis_url ${redis.url}`,
     `cluster_node_id ${id}`,
     `cluster_key_prefix ${prefix}`,
-    // Generous for a loaded test machine: a node starved of CPU for longer than this would be taken for dead.
+    // The default 5 s timeout: on a loaded test machine a node starved of CPU for longer would be taken for dead.
     'cluster_heartbeat_interval 100ms',
-    'cluster_node_timeout 2s',
     ...extra,
     '',
   ].join('\n');
@@ -117,11 +116,19 @@ export async function until(what: string, check: () => boolean, ms = 8000): Prom
   }
 }
 
-/** Until `from`'s route cache shows that each of `targets` wants `topic` (route changes travel by pub/sub). */
-export async function routesKnown(from: Node, topic: string, targets: readonly Node[]): Promise<void> {
-  await until(`${from.id} to know the routes of ${targets.map((t) => t.id)} for ${topic}`, () => {
+/**
+ * Until `from`'s route cache shows that each of `targets` has an ordinary subscription matching `topic` (or, with
+ * `groups`, a share group member): route changes travel by pub/sub.
+ */
+export async function routesKnown(
+  from: Node,
+  topic: string,
+  targets: readonly Node[],
+  kind: 'subscriptions' | 'groups' = 'subscriptions',
+): Promise<void> {
+  await until(`${from.id} to know the ${kind} of ${targets.map((t) => t.id)} for ${topic}`, () => {
     const m = from.broker.cluster!.routes.cache.match(topic);
-    const nodes = new Set([...m.nodes, ...m.groups.flatMap((g) => [...g.counts.keys()])]);
+    const nodes = new Set(kind === 'subscriptions' ? m.nodes : m.groups.flatMap((g) => [...g.counts.keys()]));
     return targets.every((t) => nodes.has(t.id));
   });
 }

@@ -40,7 +40,7 @@ test('members on two nodes, publisher on a third: each message once, both member
   try {
     await m1.mqtt.subscribeAsync('$share/g1/sh/t', { qos: 1 });
     await m2.mqtt.subscribeAsync('$share/g1/sh/t', { qos: 1 });
-    await routesKnown(c, 'sh/t', [a, b]);
+    await routesKnown(c, 'sh/t', [a, b], 'groups');
     await publishMany(pub, 'sh/t');
     await until('all messages', () => m1.received.length + m2.received.length >= N);
     await sleep(150);
@@ -96,7 +96,7 @@ test('a group whose only member is on another node gets every message there', { 
   const pub = await client(a);
   try {
     await member.mqtt.subscribeAsync('$share/g3/sh3', { qos: 1 });
-    await routesKnown(a, 'sh3', [c]);
+    await routesKnown(a, 'sh3', [c], 'groups');
     await publishMany(pub, 'sh3');
     await until('all messages', () => member.received.length >= N);
     await sleep(100);

@@ -1,0 +1,35 @@
+// The publish pipeline of a cluster node: the single-node pipeline, plus forwarding to the other nodes after
+// local routing and the cluster-wide choice of a share group's member. Swapped in by BrokerCore.attachCluster,
+// so that a broker without a cluster runs the plain pipeline, untouched.
+
+import type { BrokerCore } from './broker-core.js';
+import type { ClusterHook } from './cluster-hook.js';
+import type { PublishOrigin } from './diagnostics.js';
+import type { Message } from './message.js';
+import { PublishPipeline } from './publish-pipeline.js';
+import type { Session } from './session.js';
+import type { ShareGroup } from './topic-tree.js';
+
+export class ClusterPublishPipeline extends PublishPipeline {
+  constructor(
+    core: BrokerCore,
+    private readonly hook: ClusterHook,
+    previous: PublishPipeline,
+  ) {
+    super(core, previous);
+  }
+
+  override publish(message: Message, from: Session | null, origin: PublishOrigin): number {
+    const matched = super.publish(message, from, origin);
+    // $SYS and log lines are per node; messages from other nodes were forwarded by the node that received them.
+    if (origin === 'sys' || origin === 'log' || origin === 'cluster') return matched;
+    // Subscriptions on other nodes count too: a v5 PUBACK says 0x10 only when none matched cluster-wide.
+    return matched + this.hook.forward(message, origin);
+  }
+
+  /** A member elsewhere may be the one (the hook sends it there); a message taken back stays on this node. */
+  override deliverShared(group: ShareGroup, message: Message, exclude?: Session): boolean {
+    if (exclude === undefined && !this.hook.shareHere(group, message)) return false;
+    return this.deliverHere(group, message, exclude);
+  }
+}
