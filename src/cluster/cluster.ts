@@ -58,12 +58,13 @@ export class Cluster {
     const logger = init.logger;
     const nodeId = options.nodeId ?? defaultNodeId(init.firstPort);
     const link = await NodeLink.start({ options, nodeId, logger, clientCount: () => connectedClients(core) });
+    let forwarder: Forwarder | undefined;
     try {
       const routes = new RouteTable(link, logger);
       routes.seed(core.sessions);
       // From here on every subscription change is counted (the table is written once the others' are read).
       core.attachCluster(undefined, routes);
-      const forwarder = new Forwarder(core, link, routes, logger);
+      forwarder = new Forwarder(core, link, routes, logger);
       const local = core.retained;
       const retained = new ClusterRetainedStore(local, link, forwarder, logger);
       const cluster = new Cluster(core, link, routes, forwarder, retained, local, logger);
@@ -82,6 +83,7 @@ export class Cluster {
       return cluster;
     } catch (err) {
       core.attachCluster(undefined, undefined);
+      if (forwarder !== undefined) core.removeCommitParticipant(forwarder);
       await link.stop({ leave: false });
       throw err;
     }
