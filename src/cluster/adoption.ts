@@ -75,6 +75,7 @@ export class SessionAdoption {
     this.running.add(done);
     const counts: AdoptionCounts = { sessions: 0, wills: 0, drained: 0 };
     const adopted: Session[] = [];
+    let sources = new Map<string, Session[]>();
     try {
       const store = this.store;
       for (const clientId of await store.owners.ownedBy(deadId)) {
@@ -93,21 +94,26 @@ export class SessionAdoption {
       this.installGate();
       await store.settled();
       await this.flushRoutes();
-      // Also what this node already owns and an earlier reaper (dead too) had adopted without draining.
-      for (const s of this.core.sessions.values())
-        if (s.connection === null && !this.dedup.has(s) && !adopted.includes(s)) adopted.push(s);
-      const sources = await this.sources(adopted, deadId);
-      for (const [source, sessions] of sources) counts.drained += await this.drain(source, sessions);
+      // By the dead node whose inbox holds their messages (an earlier reaper that died may have moved them).
+      sources = await this.sources(adopted, deadId);
+      for (const [source, list] of sources) {
+        // Nothing adopted from it now, but a session of it is owed its messages by a reaper that died: keep it.
+        if (list.length === 0 && (await this.owedElsewhere(source))) continue;
+        counts.drained += await this.drain(source, list);
+      }
       adopted.length = 0;
       for (const list of sources.values()) adopted.push(...list);
+      const ids = adopted.map((s) => s.clientId);
+      if (ids.length > 0) await this.store.redis.hdel(this.store.keys.adopted, ...ids);
       for (const s of adopted)
         if (!this.dedup.has(s)) this.dedup.set(s, { direct: new Map(), drained: new Map() });
     } catch (err) {
       this.finish(adopted, done, finish);
       throw err;
     }
+    const last = sources;
     const timer = setTimeout(() => {
-      this.drainAll(deadId, adopted)
+      this.drainAll(last)
         .catch((err: unknown) => {
           this.core.logger.log(
             'error',
@@ -167,23 +173,21 @@ export class SessionAdoption {
     return out;
   }
 
-  /** The last drain: every source inbox again, then the sessions' records of it go. */
-  private async drainAll(deadId: string, adopted: readonly Session[]): Promise<void> {
-    const sources = await this.sources(adopted, deadId);
-    for (const [source, sessions] of sources) await this.drain(source, sessions);
-    const ids = adopted.map((s) => s.clientId);
-    if (ids.length > 0) await this.store.redis.hdel(this.store.keys.adopted, ...ids);
+  /** The last drain: every source inbox again, into the same sessions. */
+  private async drainAll(sources: ReadonlyMap<string, readonly Session[]>): Promise<void> {
+    for (const [source, list] of sources) if (list.length > 0) await this.drain(source, list);
+  }
+
+  /** True when a client id adopted from `nodeId` (by a reaper that died since) still waits for its messages. */
+  private async owedElsewhere(nodeId: string): Promise<boolean> {
+    const all = await this.store.redis.hgetall(this.store.keys.adopted);
+    return Object.values(all).includes(nodeId);
   }
 
   /** Routes the forwarded messages left in `deadId`'s inbox to the sessions adopted from it, then deletes them. */
   private async drain(deadId: string, adopted: readonly Session[]): Promise<number> {
     const key = this.inboxKey(deadId);
     const redis = this.store.redis;
-    // Sessions of that node another reaper took (and died with) get their messages from here later: keep them.
-    const mine = new Set(adopted.map((s) => s.clientId));
-    const owed = Object.entries(await redis.hgetall(this.store.keys.adopted)).some(
-      ([cid, source]) => source === deadId && !mine.has(cid),
-    );
     // Where an earlier drain of this inbox stopped (entries it kept for others are not routed twice).
     let from = this.cursors.get(deadId) ?? '-';
     let routed = 0;
@@ -204,7 +208,7 @@ export class SessionAdoption {
       }
       // The deliveries and the removal of what they came from go in the same MULTI.
       const minId = nextId(last);
-      if (!owed) this.store.addToTurn((p) => p.xtrim(key, 'MINID', minId));
+      this.store.addToTurn((p) => p.xtrim(key, 'MINID', minId));
       await this.store.settled();
       from = `(${last}`;
       this.cursors.set(deadId, from);

@@ -40,6 +40,8 @@ export class ClusterSessions {
   /** Opens the store of node `nodeId`, with what it owns read back for the broker's start-up. */
   static async open(options: ClusterOptions, nodeId: string, logger: Logger): Promise<ClusterSessions> {
     // No retry limit: a commit issued while Redis is away waits for it (PUBACK / PUBREC held meanwhile).
+    // (A MULTI in flight when the connection drops is sent again once Redis is back: if Redis had applied it,
+    // its cross-node copies go twice — a rare QoS 2 duplicate, never a loss; docs/cluster-sessions-notes.md.)
     const redis = await connectRedis(options, `culex:${nodeId}:store`, { maxRetriesPerRequest: null });
     let store: RedisStore;
     let stopBeating: () => void = () => {};
@@ -56,7 +58,9 @@ export class ClusterSessions {
         retained: false,
       };
       store = await RedisStore.open(storeOptions);
-      // A reaper that judged this node dead just before its first beat: read again once it is done.
+      // A reaper that judged this node dead just before its first beat has taken its lock by now: if so, read
+      // again once it is done.
+      await new Promise((resolve) => setTimeout(resolve, 2 * options.heartbeatInterval));
       if (await beingReaped(redis, options, nodeId)) {
         await waitOutReaper(redis, options, nodeId);
         store = await RedisStore.open(storeOptions);

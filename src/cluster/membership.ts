@@ -141,29 +141,32 @@ export class Membership {
       this.alive.delete(id);
       if (!this.dead.has(id)) void this.events.nodeDead(id, false);
     }
-    for (const id of this.dead) if (!seen.has(id)) this.dead.delete(id);
+    for (const id of this.dead) {
+      if (seen.has(id) || this.reaping.has(id)) continue;
+      this.dead.delete(id);
+      void this.events.nodeDead(id, false);
+    }
   }
 
   /** Tries the reaper lock each beat while the node stays in `nodes` (a reaper that died lets another take over). */
   private async handleDead(id: string): Promise<void> {
     if (this.reaping.has(id)) return;
-    const first = !this.dead.has(id);
     this.dead.add(id);
     this.reaping.add(id);
     try {
       const won =
         (await this.redis.set(this.keys.reaper(id), this.nodeId, 'PX', 3 * this.timing.nodeTimeout, 'NX')) ===
         'OK';
-      if (!won) {
-        if (first) await this.events.nodeDead(id, false);
-        return;
-      }
+      // Not the reaper: the node is dead here once the reaper removed it from `nodes` (look()), so that its
+      // routes stay usable until its sessions' new routes exist (cl-sessions' adoption adds them first).
+      if (!won) return;
       this.logger.log(
         'notice',
         `Cluster: node ${id} is dead (no heartbeat for ${this.timing.nodeTimeout} ms).`,
       );
       await this.events.nodeDead(id, true);
       await this.redis.multi().zrem(this.keys.nodes, id).hdel(this.keys.clients, id).exec();
+      this.dead.delete(id);
     } catch (err) {
       this.logger.log(
         'error',

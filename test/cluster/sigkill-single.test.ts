@@ -25,7 +25,7 @@ const KILLS = 10;
 
 test('acknowledged QoS 1/2 messages survive repeated SIGKILL of a node on the Redis store', {
   skip,
-  timeout: 60_000,
+  timeout: 150_000,
 }, async () => {
   const rng = seededRng('sigkill-single kill timing');
   const redis = await startRedis();
