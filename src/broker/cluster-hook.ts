@@ -15,9 +15,10 @@ export interface ClusterHook {
   shareHere(group: ShareGroup, message: Message): boolean;
   /**
    * After local routing of a message that did not come from another node (nor $SYS / log lines, which are per
-   * node): send it to the nodes with a matching subscription.
+   * node): send it to the nodes with a matching subscription. Returns how many nodes and share groups it was
+   * sent to (0: no subscription elsewhere matched).
    */
-  forward(message: Message, origin: PublishOrigin): void;
+  forward(message: Message, origin: PublishOrigin): number;
 }
 
 /** Told of every subscription the router gains or loses (the cluster's route table counts them per filter). */

@@ -104,10 +104,11 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     return false;
   }
 
-  forward(message: Message, _origin: PublishOrigin): void {
+  forward(message: Message, _origin: PublishOrigin): number {
     const match = this.routes.cache.match(message.topic);
-    if (match === NO_MATCH) return;
+    if (match === NO_MATCH) return 0;
     const nodes = match.nodes;
+    let sent = nodes.length;
     for (let i = 0; i < nodes.length; i++) this.add(nodes[i]!, message, true, undefined);
     const groups = match.groups;
     for (let i = 0; i < groups.length; i++) {
@@ -115,8 +116,11 @@ export class Forwarder implements ClusterHook, CommitParticipant {
       // A group with members here was decided during local routing (shareHere).
       if (this.core.tree.shareGroup(g.name, g.filter) !== undefined) continue;
       const node = g.pick(0);
-      if (node !== undefined) this.add(node, message, false, g);
+      if (node === undefined) continue;
+      this.add(node, message, false, g);
+      sent++;
     }
+    return sent;
   }
 
   /** A retained message was set (or, with an empty payload, deleted) here: it goes to Redis and every node. */

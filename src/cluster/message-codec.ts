@@ -94,6 +94,12 @@ export function encodeMessage(message: Message): Buffer {
   return encodeRecords([{ message, regular: false, groups: undefined }]);
 }
 
+/** The topic of the first record of a body, without decoding the rest ('' when it is too short). */
+export function recordTopic(body: Buffer): string {
+  if (body.length < 3) return '';
+  return body.toString('utf8', 3, 3 + body.readUInt16BE(1));
+}
+
 const NO_GROUPS: readonly GroupRef[] = Object.freeze([]);
 
 /** Every record of a body; throws (a malformed-packet error) when it is not one this codec wrote. */

@@ -8,12 +8,18 @@ import type { Logger } from '../broker/logger.js';
 import { Message } from '../broker/message.js';
 import type { RetainedStore } from '../broker/retained-store.js';
 import type { Forwarder } from './forwarder.js';
-import { decodeRecords } from './message-codec.js';
+import { decodeRecords, recordTopic } from './message-codec.js';
 import type { NodeLink } from './node-link.js';
 
 export class ClusterRetainedStore implements RetainedStore {
   /** While the hash loads, channel messages wait here (they are newer than what is read). */
   private buffered: Buffer[] | undefined;
+  /**
+   * Per topic: this node's changes whose channel message has not come back yet. A change from another node
+   * heard meanwhile was written to Redis before ours (one channel, in execution order), so ours wins: applying
+   * it would leave this copy differing from Redis and the other nodes for good.
+   */
+  private readonly ownPending = new Map<string, number>();
 
   constructor(
     /** This node's copy: the store the broker had before the cluster started. */
@@ -32,7 +38,9 @@ export class ClusterRetainedStore implements RetainedStore {
     if (this.forwarder.isInbound(message)) return;
     this.local.set(message);
     // $SYS is per node (each node publishes its own); everything else is cluster-wide.
-    if (!message.topic.startsWith('$SYS')) this.forwarder.retain(message);
+    if (message.topic.startsWith('$SYS')) return;
+    this.ownPending.set(message.topic, (this.ownPending.get(message.topic) ?? 0) + 1);
+    this.forwarder.retain(message);
   }
 
   get(topic: string): Message | undefined {
@@ -47,6 +55,8 @@ export class ClusterRetainedStore implements RetainedStore {
   async load(now: number): Promise<number> {
     const link = this.link;
     this.buffered = [];
+    // What this node wrote and never heard back (dropped while Redis was away) is in the hash or not: it decides.
+    this.ownPending.clear();
     let loaded = 0;
     try {
       const all = await link.redis.hgetallBuffer(link.keys.retained);
@@ -77,9 +87,16 @@ export class ClusterRetainedStore implements RetainedStore {
   private apply(body: Buffer): void {
     const nul = body.indexOf(0);
     if (nul < 0) return;
-    if (body.toString('utf8', 0, nul) === this.link.nodeId) return;
     const kind = body[nul + 1];
     const rest = body.subarray(nul + 2);
+    const topic = kind === 0x64 /* d */ ? rest.toString() : recordTopic(rest);
+    if (body.toString('utf8', 0, nul) === this.link.nodeId) {
+      const n = this.ownPending.get(topic) ?? 0;
+      if (n <= 1) this.ownPending.delete(topic);
+      else this.ownPending.set(topic, n - 1);
+      return;
+    }
+    if (this.ownPending.has(topic)) return;
     if (kind === 0x64 /* d */) {
       const existing = this.local.get(rest.toString());
       if (existing !== undefined) this.local.set(emptied(existing));
