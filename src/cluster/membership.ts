@@ -24,6 +24,16 @@ export interface MembershipEvents {
   rejoined(): void;
 }
 
+/** One node as this one last saw it (`lastBeat`: the Redis server's clock, ms; null once it left). */
+export interface MemberState {
+  node: string;
+  self: boolean;
+  alive: boolean;
+  lastBeat: number | null;
+  /** Its connected clients as of its last beat; null when unknown. */
+  clients: number | null;
+}
+
 export class Membership {
   /** Alive nodes other than this one -> last beat (server ms). */
   private readonly alive = new Map<string, number>();
@@ -34,6 +44,9 @@ export class Membership {
   private judgeFrom = Number.POSITIVE_INFINITY;
   private joined = false;
   clientsTotal = 0;
+  /** What the last beat read: every node in `nodes` -> last beat (server ms; 0 once it left), clients. */
+  private lastSeen = new Map<string, number>();
+  private lastCounts: Record<string, string> = {};
 
   constructor(
     private readonly redis: Redis,
@@ -111,15 +124,37 @@ export class Membership {
       this.events.rejoined();
     }
     this.joined = true;
-    this.clientsTotal = sumCounts(counts as Record<string, string> | null);
+    this.lastCounts = (counts as Record<string, string> | null) ?? {};
+    this.clientsTotal = sumCounts(this.lastCounts);
     this.look(list as string[], now);
+  }
+
+  /** The nodes in `nodes` as of the last beat (this one first), for the admin API; nothing is read from Redis. */
+  nodes(): MemberState[] {
+    const rows: MemberState[] = [];
+    const row = (id: string, last: number | undefined): MemberState => {
+      const clients = Number(this.lastCounts[id]);
+      return {
+        node: id,
+        self: id === this.nodeId,
+        alive: this.isAlive(id),
+        lastBeat: last === undefined || last <= 0 ? null : last,
+        clients: Number.isFinite(clients) ? clients : null,
+      };
+    };
+    rows.push(row(this.nodeId, this.lastSeen.get(this.nodeId)));
+    for (const [id, last] of this.lastSeen) if (id !== this.nodeId) rows.push(row(id, last));
+    return rows;
   }
 
   private look(list: string[], now: number): void {
     const seen = new Set<string>();
+    const lastSeen = new Map<string, number>();
+    this.lastSeen = lastSeen;
     for (let i = 0; i + 1 < list.length; i += 2) {
       const id = list[i]!;
       const last = Number(list[i + 1]);
+      lastSeen.set(id, last);
       if (id === this.nodeId) continue;
       seen.add(id);
       if (now - last <= this.timing.nodeTimeout) {

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../broker/logger.js';
 import { ClusterKeys } from './cluster-keys.js';
 import type { ClusterOptions } from './cluster-options.js';
-import { Membership } from './membership.js';
+import { type MemberState, Membership } from './membership.js';
 import {
   type ChainableCommander,
   connectRedis,
@@ -146,6 +146,11 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
 
   aliveNodes(): string[] {
     return this.membership.aliveNodes();
+  }
+
+  /** Every node in the membership as of the last heartbeat (this one first). */
+  nodes(): MemberState[] {
+    return this.membership.nodes();
   }
 
   isAlive(nodeId: string): boolean {

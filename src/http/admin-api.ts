@@ -1,17 +1,18 @@
 // Culex's admin API beside Mosquitto's /api/v1 (which is read-only), under /api/culex/v1/: clients (search,
 // details, kick), sessions online and offline (list, delete, purge the queue), subscriptions across clients,
-// retained messages (browse by filter, delete), bridges (state, counters, start / stop) and listeners. Lists are
-// paged (offset / limit, at most ADMIN_PAGE_MAX a page): one pass over the sessions per request, and nothing
-// built for the items skipped. Every change is logged with who made it (docs/http-api.md).
+// retained messages (browse by filter, delete), bridges (state, counters, start / stop), listeners and cluster
+// nodes. Lists are paged (offset / limit, at most ADMIN_PAGE_MAX a page): one pass over the sessions per
+// request, and nothing built for the items skipped. Every change is logged with who made it (docs/http-api.md).
 
 import type { BrokerCore } from '../broker/broker-core.js';
 import type { ListenerOptions } from '../transport/listener-options.js';
 import { kick, listClients, showClient } from './admin-clients.js';
+import { listClusterNodes } from './admin-cluster.js';
 import { listBridges, listListeners, showBridge, switchBridge } from './admin-operations.js';
 import { deleteRetained, listRetained } from './admin-retained.js';
 import { deleteSession, listSessions, purgeQueue, showSession } from './admin-sessions.js';
 import { listSubscriptions } from './admin-subscriptions.js';
-import type { BridgeControl } from './host.js';
+import type { BridgeControl, ClusterView } from './host.js';
 
 export const ADMIN_PREFIX = '/api/culex/v1/';
 export const ADMIN_PAGE_DEFAULT = 100;
@@ -28,6 +29,7 @@ export interface AdminAnswer {
 export interface AdminContext {
   readonly core: BrokerCore;
   bridges(): BridgeControl | undefined;
+  cluster(): ClusterView | undefined;
   listenerOptions(): readonly ListenerOptions[];
 }
 
@@ -110,6 +112,8 @@ const ITEMS: Record<string, Partial<Record<AdminMethod, Handler>>> = {
   sessions: { GET: (c, id) => showSession(c.core, id), DELETE: (c, id, r) => deleteSession(c.core, id, r) },
   retained: { DELETE: (c, id, r) => deleteRetained(c.core, id, r) },
   bridges: { GET: (c, id) => showBridge(c, id) },
+  // `cluster/nodes`: the only cluster resource so far.
+  cluster: { GET: (c, id) => (id === 'nodes' ? listClusterNodes(c) : NOT_FOUND) },
 };
 
 const ACTIONS: Record<string, Partial<Record<AdminMethod, Handler>>> = {

@@ -13,6 +13,22 @@ export interface BridgeControl extends BridgeList {
   stop(name: string): boolean;
 }
 
+/** One cluster node as the admin API shows it (src/cluster/membership.ts `MemberState`). */
+export interface ClusterNodeState {
+  readonly node: string;
+  readonly self: boolean;
+  readonly alive: boolean;
+  /** Its last heartbeat, Unix ms on the Redis server's clock; null when unknown (it left). */
+  readonly lastBeat: number | null;
+  readonly clients: number | null;
+}
+
+/** This node's view of its cluster (src/cluster/node-link.ts `NodeLink`). */
+export interface ClusterView {
+  /** Every node in the membership as of the last heartbeat; nothing is read from Redis. */
+  nodes(): readonly ClusterNodeState[];
+}
+
 export interface HttpApiHost {
   readonly core: BrokerCore;
   /** Culex's version, for /api/v1/version and culex_build_info. */
@@ -23,6 +39,8 @@ export interface HttpApiHost {
   readonly metrics: MetricsRegistry;
   /** The bridges, once started (createBroker starts them after the listeners); undefined without any. */
   bridges(): BridgeControl | undefined;
+  /** Cluster mode: this node's view of the cluster, once it joined; undefined for a single node. */
+  cluster(): ClusterView | undefined;
 }
 
 /** The HTTP API listener's own settings; its context (hooks, security) exists once its port is bound. */

@@ -120,6 +120,7 @@ class HttpApi {
     this.adminContext = {
       core: host.core,
       bridges: () => host.bridges(),
+      cluster: () => host.cluster(),
       listenerOptions: () => host.listenerOptions(),
     };
   }

@@ -7,7 +7,7 @@ import { disconnectByUsername } from '../broker/kick.js';
 import type { ListenerContext } from '../broker/listener-context.js';
 import type { SecurityOptions } from '../broker/options.js';
 import { SysTopics } from '../broker/sys-topics.js';
-import type { BridgeControl } from '../http/host.js';
+import type { BridgeControl, ClusterView } from '../http/host.js';
 import { MetricsRegistry } from '../ports/metrics.js';
 import type { ConnectionHandler, Listener } from '../transport/listener.js';
 import type { ListenerOptions } from '../transport/listener-options.js';
@@ -98,6 +98,7 @@ export class Broker implements BrokerControl, BrokerEventSource {
   private readonly opened: ListenerOptions[] = [];
   private socketsAccepted = 0;
   private bridgeControl: BridgeControl | undefined;
+  private clusterView: ClusterView | undefined;
 
   /** Figures other parts (bridges, a cluster, the embedder) add to /metrics: see docs/metrics.md. */
   readonly metrics = new MetricsRegistry();
@@ -140,6 +141,11 @@ export class Broker implements BrokerControl, BrokerEventSource {
   /** @internal The bridges createBroker started, for the HTTP API's /bridges endpoints. */
   attachBridges(bridges: BridgeControl | undefined): void {
     this.bridgeControl = bridges;
+  }
+
+  /** @internal The cluster createBroker joined, for the HTTP API's /cluster/nodes. */
+  attachClusterView(view: ClusterView | undefined): void {
+    this.clusterView = view;
   }
 
   /** Publishes as the broker; returns how many subscriptions matched. Throws TypeError for a bad topic / QoS. */
@@ -294,6 +300,7 @@ export class Broker implements BrokerControl, BrokerEventSource {
       listenerOptions: () => this.opened,
       metrics: this.metrics,
       bridges: () => this.bridgeControl,
+      cluster: () => this.clusterView,
     };
     return openHttpApiListener(host, { options, context }, tls);
   }

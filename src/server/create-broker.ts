@@ -57,6 +57,7 @@ interface Attached {
   reloader: (() => Promise<boolean>) | undefined;
   bridges?: Bridges;
   removeBridgeMetrics?: () => void;
+  removeClusterMetrics?: () => void;
   certificates?: CertificateWatcher | undefined;
   cluster?: Cluster;
   /** The cluster's sessions (the Redis store), opened before the core. */
@@ -101,6 +102,8 @@ export class ConfiguredBroker extends Broker {
     // Sessions are saved (as disconnected, owned here) before the node leaves: a survivor then adopts them.
     await super.stop();
     await this.attached?.sessions?.closed();
+    this.attached?.removeClusterMetrics?.();
+    this.attachClusterView(undefined);
     await this.attached?.cluster?.stop();
     this.attached?.certificates?.close();
     await this.attached?.security.close();
@@ -208,7 +211,10 @@ export async function createBroker(
   if (config.cluster !== undefined) {
     try {
       // ioredis and the cluster code load only in cluster mode.
-      const { startCluster } = await import('../cluster/cluster.js');
+      const [{ startCluster }, { clusterMetrics }] = await Promise.all([
+        import('../cluster/cluster.js'),
+        import('../cluster/cluster-metrics.js'),
+      ]);
       // The node id the store was opened with (the first listener's configured port by default).
       const options =
         sessions === undefined ? config.cluster : { ...config.cluster, nodeId: sessions.nodeId };
@@ -218,6 +224,15 @@ export async function createBroker(
         sysInterval: config.sysInterval,
       });
       sessions?.attach(attached.cluster);
+      const cluster = attached.cluster;
+      attached.removeClusterMetrics = broker.metrics.add(
+        clusterMetrics({
+          nodeId: cluster.nodeId,
+          peers: () => cluster.link.aliveNodes(),
+          counters: () => cluster.counters,
+        }),
+      );
+      broker.attachClusterView(cluster.link);
     } catch (err) {
       await broker.stop();
       throw new BrokerStartError('cluster', err);
