@@ -66,6 +66,7 @@ export class Cluster {
       core.retained = retained;
       core.attachCluster(forwarder, routes);
       await routes.flush();
+      routes.joinCommits(core.addCommitParticipant(routes));
       cluster.watch();
       cluster.startSys(init.sysInterval ?? 0);
       logger.log(
@@ -155,6 +156,8 @@ export class Cluster {
     this.stopped = true;
     if (this.sysTimer !== undefined) clearInterval(this.sysTimer);
     this.core.attachCluster(undefined, undefined);
+    this.core.removeCommitParticipant(this.routes);
+    this.routes.leaveCommits();
     if (this.core.retained === this.retained) this.core.retained = this.localRetained;
     await this.forwarder.close(2000);
     await this.link.stop();

@@ -7,6 +7,7 @@
 //   <node> x                                     the node is gone (its reaper removed its table)
 
 import type { RouteListener } from '../broker/cluster-hook.js';
+import type { CommitParticipant } from '../broker/group-commit.js';
 import type { Logger } from '../broker/logger.js';
 import type { SessionRegistry } from '../broker/session-registry.js';
 import type { SubscriptionEntry } from '../broker/subscription.js';
@@ -22,8 +23,12 @@ export function routeKey(entry: SubscriptionEntry): string {
     : `${SHARE_PREFIX}${entry.shareGroup}/${entry.matchFilter}`;
 }
 
-export class RouteTable implements RouteListener {
+export class RouteTable implements RouteListener, CommitParticipant {
   readonly cache = new RouteCache();
+  /** A route new to this node waits to be written: the turn's output (its SUBACK) waits with it. */
+  private holding = false;
+  /** Schedules the core's group commit (set by joinCommits); until then a turn's changes flush on their own. */
+  private scheduleCommit: (() => void) | undefined;
   /** This node's routes: key -> local subscriptions. */
   private readonly local = new Map<string, number>();
   /** Keys changed since the last write to Redis. */
@@ -55,6 +60,33 @@ export class RouteTable implements RouteListener {
     this.change(routeKey(entry), -1);
   }
 
+  /**
+   * Joins the core's group commit: a SUBACK for a filter this node had no route for leaves only once the route
+   * is in Redis and announced, so a message published on another node after the client saw its SUBACK finds the
+   * route (as on one broker, where the subscription exists once SUBACK is sent [MQTT-3.8.4-1]).
+   */
+  joinCommits(schedule: () => void): void {
+    this.scheduleCommit = schedule;
+  }
+
+  leaveCommits(): void {
+    this.scheduleCommit = undefined;
+    this.holding = false;
+  }
+
+  get pending(): boolean {
+    return this.resyncOwed || this.dirty.size > 0;
+  }
+
+  get holdsOutput(): boolean {
+    return this.holding;
+  }
+
+  commit(): Promise<void> | undefined {
+    this.holding = false;
+    return this.pending ? this.flush() : undefined;
+  }
+
   /** Local subscriptions of a key on this node (share group member counts for the weighted choice). */
   localCount(key: string): number {
     return this.local.get(key) ?? 0;
@@ -65,11 +97,17 @@ export class RouteTable implements RouteListener {
     if (count > 0) this.local.set(key, count);
     else this.local.delete(key);
     // Ordinary filters: only presence matters to the others; share groups: the count is the weight.
-    if (key.startsWith(SHARE_PREFIX) || count === 0 || (count === 1 && delta > 0)) this.dirty.add(key);
+    const added = count === 1 && delta > 0;
+    if (key.startsWith(SHARE_PREFIX) || count === 0 || added) this.dirty.add(key);
+    if (added && this.scheduleCommit !== undefined && this.link.up) this.holding = true;
     this.schedule();
   }
 
   private schedule(): void {
+    if (this.scheduleCommit !== undefined) {
+      this.scheduleCommit();
+      return;
+    }
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {

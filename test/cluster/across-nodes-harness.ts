@@ -215,7 +215,7 @@ export class Run {
       () => p.record.control.slice(before).some((l) => l.startsWith(`SUBACK ${packetId} `)),
       5000,
     );
-    await this.topology.settle();
+    if (settle) await this.topology.settle();
   }
 
   async unsubscribe(name: string, filters: string[]): Promise<void> {
