@@ -2,8 +2,38 @@
 
 import { createServer, Socket } from 'node:net';
 
-/** An ephemeral port: bind to 0, read it back, release it. */
-export function freePort(): Promise<number> {
+/**
+ * A free loopback port for a server a test starts. Picked below Linux's ephemeral range (32768-60999): a port the
+ * kernel hands out for bind(0) is also what it gives the tests' own client sockets, so one found free that way can
+ * be taken by an outgoing connection before the broker binds it (EADDRINUSE). Checked by binding it; a port is
+ * handed out once per process.
+ */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = LOW + Math.floor(Math.random() * (HIGH - LOW));
+    if (given.has(port)) continue;
+    if (await bindable(port)) {
+      given.add(port);
+      return port;
+    }
+  }
+  return kernelPort();
+}
+
+const LOW = 20000;
+const HIGH = 32700;
+const given = new Set<number>();
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** Bind to 0, read it back, release it. */
+function kernelPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -20,6 +20,21 @@ export async function startOps(
   /** Written last: bridge `connection` sections. */
   tail: readonly string[] = [],
 ): Promise<OpsBroker> {
+  // A port found free may be taken by another test file before the broker binds it: try fresh ones.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(lines, httpLines, tail);
+    } catch (err) {
+      if (attempt >= 5 || !String((err as Error).message).includes('EADDRINUSE')) throw err;
+    }
+  }
+}
+
+async function startOnce(
+  lines: readonly string[],
+  httpLines: readonly string[],
+  tail: readonly string[],
+): Promise<OpsBroker> {
   const mqttPort = await freePort();
   const httpPort = await freePort();
   const logged: string[] = [];
