@@ -32,6 +32,9 @@ import { culexVersion } from './culex-version.js';
 import { openListener } from './listeners.js';
 
 /** A listener as the library API takes it: only the port is required. */
+
+/** Connections a listener holds while its context is being built (workers N); more are closed. */
+const MAX_EARLY_CONNECTIONS = 1000;
 export type ListenerSpec = Partial<ListenerOptions> & { port: number };
 
 export interface BrokerInit extends BrokerCoreInit {
@@ -211,11 +214,18 @@ export class Broker implements BrokerControl, BrokerEventSource {
       const index = this.contexts.length;
       this.contexts.push(undefined);
       const options = completeListener(spec);
-      // Built once the port is known (port 0 binds an ephemeral one); no connection can arrive before.
+      // Built once the port is known (port 0 binds an ephemeral one). A worker of `workers N` may be handed
+      // connections by the primary's shared socket before that: they wait (bounded) for the context.
       let context: ListenerContext | undefined;
+      const early: Parameters<ConnectionHandler>[] = [];
       const handler: ConnectionHandler = (stream, remote, certificateUsername) => {
+        const base = context;
+        if (base === undefined) {
+          if (early.length < MAX_EARLY_CONNECTIONS) early.push([stream, remote, certificateUsername]);
+          else stream.destroy();
+          return;
+        }
         // The certificate / PSK identity is per connection, so such a connection gets its own context.
-        const base = context!;
         this.socketsAccepted++;
         if (this.overGlobalMaxConnections(stream, remote)) return;
         this.core.handleConnection(
@@ -237,6 +247,7 @@ export class Broker implements BrokerControl, BrokerEventSource {
           this.listenerHooks.get(index) ?? this.core.hooks,
         );
         this.contexts[index] = context;
+        for (const args of early.splice(0)) handler(...args);
         this.opened.push({ ...options, port: listeners[0]?.port ?? options.port });
         for (const l of listeners) {
           this.core.logger.log('notice', `Opening ${l.description}.`);
@@ -253,6 +264,7 @@ export class Broker implements BrokerControl, BrokerEventSource {
           this.core.logger.log('information', `Using http_dir ${options.httpDir}`);
         opened.push(...listeners);
       } catch (err) {
+        for (const [stream] of early.splice(0)) stream.destroy();
         await Promise.all(opened.map((l) => l.close()));
         throw err;
       }
