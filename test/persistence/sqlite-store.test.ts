@@ -1,5 +1,6 @@
-// Unit tests of the SQLite store: round trips, reference counting, expiry at load, and the errors a person
-// gets for a corrupt, foreign or unreachable database (library and `culex` CLI, including --check-db).
+// Unit tests of the SQLite store: the store contract (store-contract.ts) with what the file holds, migrations,
+// and the errors a person gets for a corrupt, foreign or unreachable database (library and `culex` CLI,
+// including --check-db).
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -7,138 +8,85 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { Message } from '../../src/broker/message.js';
-import type { Delivery } from '../../src/broker/session.js';
-import { Session } from '../../src/broker/session.js';
-import type { SubscriptionEntry } from '../../src/broker/subscription.js';
-import { ShareGroup } from '../../src/broker/topic-tree.js';
 import { checkDatabase } from '../../src/persistence/check-db.js';
 import { PersistenceError, PersistenceErrorCode } from '../../src/persistence/persistence-error.js';
 import { SqliteStore } from '../../src/persistence/sqlite-store.js';
 import { CULEX_BIN, tempDir } from '../helpers/processes.js';
+import { delivery, msg, storeContract } from './store-contract.js';
 
-// The broker numbers what it stores (session-journal.ts); these stand in for it.
-let lastSeq = 0;
-let lastMessageId = 0;
+const rows = (file: string, table: string, where = ''): number => {
+  const db = new Database(file, { readonly: true });
+  try {
+    return (db.prepare(`SELECT count(*) AS n FROM ${table} ${where}`).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+};
 
-function delivery(message: Message, qos: 1 | 2, packetId = 0): Delivery {
-  return { message, qos, retain: false, subscriptionIds: [3], packetId, released: false, seq: ++lastSeq };
-}
-
-function msg(topic: string, payload: string, expiresAt = 0): Message {
-  const m = new Message(
-    topic,
-    Buffer.from(payload),
-    1,
-    false,
-    { userProperties: [['k', 'v']], correlationData: Buffer.from([1, 2]) },
-    'pub',
-    expiresAt,
-  );
-  m.id = ++lastMessageId;
-  return m;
-}
-
-test('sessions, subscriptions, deliveries (in order), QoS 2 state, retained and wills round-trip', () => {
-  const file = join(tempDir(), 's.db');
-  const store = new SqliteStore(file);
-  store.load(Date.now());
-  store.saveSession({ clientId: 'c', expiryInterval: 0xffffffff, disconnectedAt: 0 });
-  const entry: SubscriptionEntry = {
-    session: new Session('c'),
-    filter: '$share/g/a/+',
-    matchFilter: 'a/+',
-    shareGroup: 'g',
-    qos: 2,
-    noLocal: false,
-    retainAsPublished: true,
-    retainHandling: 1,
-    identifier: 3,
-  };
-  store.saveSubscription('c', entry);
-  const m1 = msg('a/1', 'one');
-  const m2 = msg('a/2', 'two');
-  const d1 = delivery(m1, 2, 17);
-  const d2 = delivery(m2, 1);
-  store.addDelivery('c', d1);
-  store.addDelivery('c', d2);
-  d1.released = true;
-  store.updateDelivery(d1);
-  store.addIncomingQos2('c', 99);
-  store.setRetained('a/1', m1, undefined);
-  store.saveWill({
-    clientId: 'c',
-    will: { topic: 'w', payload: Buffer.from('bye'), qos: 1, retain: false },
-    dueAt: 123,
-    delay: 7,
-  });
-  assert.equal(store.pending, true);
-  store.commit();
-  assert.equal(store.pending, false);
-  store.close();
-
-  const again = new SqliteStore(file);
-  const state = again.load(Date.now());
-  assert.equal(state.sessions.length, 1);
-  assert.equal(state.subscriptions[0]?.shareGroup, 'g');
-  assert.equal(state.subscriptions[0]?.retainHandling, 1);
-  assert.deepEqual(
-    state.deliveries.map((d) => [d.message.topic, d.packetId, d.released, d.qos]),
-    [
-      ['a/1', 17, true, 2],
-      ['a/2', 0, false, 1],
-    ],
-  );
-  assert.deepEqual(state.deliveries[0]?.subscriptionIds, [3]);
-  assert.deepEqual(state.deliveries[0]?.message.properties?.correlationData, Buffer.from([1, 2]));
-  // One object for a/1 although a delivery and the retained table both refer to it.
-  assert.equal(state.retained[0], state.deliveries[0]?.message);
-  assert.equal(state.retained[0]?.id, m1.id);
-  // a/1 is inline in its delivery and got a row when the retained table referred to it too; a/2, delivered
-  // once, lives in its delivery row only.
-  assert.equal(checkDatabase(file).counts.messages, 1);
-  assert.deepEqual(state.deliveries[1]?.message.properties?.correlationData, Buffer.from([1, 2]));
-  assert.equal(state.deliveries[1]?.message.origin, 'pub');
-  assert.deepEqual(state.incomingQos2, [{ clientId: 'c', packetId: 99 }]);
-  assert.equal(state.wills[0]?.will.payload.toString(), 'bye');
-  assert.equal(state.wills[0]?.delay, 7);
-  again.close();
+storeContract<SqliteStore>({
+  name: 'SQLite store',
+  skip: false,
+  place: () => join(tempDir(), 's.db'),
+  open: (file) => new SqliteStore(file),
+  async shut(store) {
+    store.close();
+  },
+  storedMessages: (file) => rows(file, 'messages'),
+  afterRoundTrip(state, file, m1) {
+    // One object for a/1 although a delivery and the retained table both refer to it.
+    assert.equal(state.retained[0], state.deliveries[0]?.message);
+    assert.equal(state.retained[0]?.id, m1.id);
+    // a/1 is inline in its delivery and got a row when the retained table referred to it too; a/2, delivered
+    // once, lives in its delivery row only.
+    assert.equal(checkDatabase(file).counts.messages, 1);
+  },
+  afterExpiry(_again, file) {
+    // The messages were inline in their deliveries: the expired one went with its delivery row.
+    assert.deepEqual([checkDatabase(file).counts.messages, checkDatabase(file).counts.deliveries], [0, 2]);
+  },
 });
 
-test('a delivery keeps its share group; deletes deferred to the commit remove exactly their rows', () => {
+test('deletes deferred to the commit remove exactly their rows', () => {
   const file = join(tempDir(), 's.db');
   const store = new SqliteStore(file);
   store.load(Date.now());
   store.saveSession({ clientId: 'c', expiryInterval: 60, disconnectedAt: 0 });
-  const shared = delivery(msg('t', 'via group'), 1);
-  shared.group = new ShareGroup('g', 't');
   const kept = delivery(msg('t', 'kept'), 1);
   const gone = delivery(msg('t', 'gone'), 1);
-  for (const d of [shared, kept, gone]) store.addDelivery('c', d);
+  for (const d of [kept, gone]) store.addDelivery('c', d);
   store.commit();
   store.removeDelivery(gone);
   // Not yet committed: still on disk for another reader.
-  const reader = new Database(file, { readonly: true });
-  const rows = (): number =>
-    (reader.prepare('SELECT count(*) AS n FROM deliveries').get() as { n: number }).n;
-  assert.equal(rows(), 3);
+  assert.equal(rows(file, 'deliveries'), 2);
   store.commit();
-  assert.equal(rows(), 2);
+  assert.equal(rows(file, 'deliveries'), 1);
   // Each message had a single delivery: carried in its row, no `messages` row at all.
-  assert.equal((reader.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n, 0);
-  reader.close();
+  assert.equal(rows(file, 'messages'), 0);
   store.close();
+});
 
-  const again = new SqliteStore(file);
-  const state = again.load(Date.now());
-  assert.deepEqual(
-    state.deliveries.map((d) => [d.message.payload.toString(), d.shareGroup, d.shareFilter]),
-    [
-      ['via group', 'g', 't'],
-      ['kept', undefined, undefined],
-    ],
-  );
-  again.close();
+test('a message row goes when its last delivery or retained reference goes', () => {
+  const file = join(tempDir(), 's.db');
+  const store = new SqliteStore(file);
+  store.load(Date.now());
+  const m = msg('t', 'x');
+  const a = delivery(m, 1);
+  const b = delivery(m, 1);
+  store.addDelivery('a', a);
+  store.addDelivery('b', b);
+  store.setRetained('t', m, undefined);
+  store.commit();
+  assert.equal(rows(file, 'messages'), 1);
+  store.removeDelivery(a);
+  store.deleteSession('b', [b]);
+  store.commit();
+  assert.equal(rows(file, 'messages'), 1);
+  // The session's deliveries went by seq (no client_id index since version 4).
+  assert.equal(rows(file, 'deliveries'), 0);
+  store.setRetained('t', undefined, m);
+  store.commit();
+  assert.equal(rows(file, 'messages'), 0);
+  store.close();
 });
 
 test('a version 1 database is migrated in place and keeps its rows', () => {
@@ -219,65 +167,6 @@ test('a session keeps its owner and a retained message its source (check_retain_
   again.close();
 });
 
-test('a message row goes when its last delivery or retained reference goes', () => {
-  const file = join(tempDir(), 's.db');
-  const store = new SqliteStore(file);
-  store.load(Date.now());
-  const m = msg('t', 'x');
-  const a = delivery(m, 1);
-  const b = delivery(m, 1);
-  store.addDelivery('a', a);
-  store.addDelivery('b', b);
-  store.setRetained('t', m, undefined);
-  store.commit();
-  const rows = (): number =>
-    (
-      new Database(file, { readonly: true }).prepare('SELECT count(*) AS n FROM messages').get() as {
-        n: number;
-      }
-    ).n;
-  assert.equal(rows(), 1);
-  store.removeDelivery(a);
-  store.deleteSession('b', [b]);
-  store.commit();
-  assert.equal(rows(), 1);
-  // The session's deliveries went by seq (no client_id index since version 4).
-  const reader = new Database(file, { readonly: true });
-  assert.equal((reader.prepare('SELECT count(*) AS n FROM deliveries').get() as { n: number }).n, 0);
-  reader.close();
-  store.setRetained('t', undefined, m);
-  store.commit();
-  assert.equal(rows(), 0);
-  store.close();
-});
-
-test('expired sessions and expired messages are removed at start-up', () => {
-  const file = join(tempDir(), 's.db');
-  const store = new SqliteStore(file);
-  const now = Date.now();
-  store.load(now);
-  store.saveSession({ clientId: 'short', expiryInterval: 10, disconnectedAt: now - 60_000 });
-  store.saveSession({ clientId: 'long', expiryInterval: 3600, disconnectedAt: now - 60_000 });
-  store.addDelivery('short', delivery(msg('t', 'gone with session'), 1));
-  store.addDelivery('long', delivery(msg('t', 'expired', now - 1), 1));
-  store.addDelivery('long', delivery(msg('t', 'kept', now + 60_000), 1));
-  store.commit();
-  store.close();
-  const again = new SqliteStore(file);
-  const state = again.load(now);
-  assert.deepEqual(
-    state.sessions.map((s) => s.clientId),
-    ['long'],
-  );
-  assert.deepEqual(
-    state.deliveries.map((d) => d.message.payload.toString()),
-    ['kept'],
-  );
-  again.close();
-  // The messages were inline in their deliveries: the expired one went with its delivery row.
-  assert.deepEqual([checkDatabase(file).counts.messages, checkDatabase(file).counts.deliveries], [0, 1]);
-});
-
 test('a message inline in its first delivery gets a row for a second one, and both survive restarts', () => {
   const file = join(tempDir(), 's.db');
   const store = new SqliteStore(file);
@@ -287,12 +176,7 @@ test('a message inline in its first delivery gets a row for a second one, and bo
   const a = delivery(m, 1);
   store.addDelivery('a', a);
   store.commit();
-  const count = (table: string, where = ''): number => {
-    const db = new Database(file, { readonly: true });
-    const n = (db.prepare(`SELECT count(*) AS n FROM ${table} ${where}`).get() as { n: number }).n;
-    db.close();
-    return n;
-  };
+  const count = (table: string, where = ''): number => rows(file, table, where);
   assert.deepEqual([count('messages'), count('deliveries', 'WHERE m_topic IS NOT NULL')], [0, 1]);
   // A second reference in a later turn (a share group moving it, a session made persistent): now a row.
   const b = delivery(m, 1);
