@@ -6,20 +6,26 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/persistence/sqlite-store.js';
-import type { AckPacket, Packet, PublishPacket } from '../../src/protocol/packets.js';
 import { Broker } from '../../src/server/broker.js';
 import { tempDir } from '../helpers/processes.js';
-import { publishPacket, RawClient, subscribe } from '../helpers/raw-client.js';
+import { publishPacket, subscribe } from '../helpers/raw-client.js';
+import {
+  client,
+  incomingQos2AcrossRestart,
+  nextAck,
+  offlineSubscriber,
+  outgoingQos2AcrossRestarts,
+  type RunningBroker,
+} from './restart-helpers.js';
 
-interface Running {
+interface Running extends RunningBroker {
   broker: Broker;
-  port: number;
 }
 
 async function start(db: string): Promise<Running> {
   const broker = new Broker({ options: { connectionMessages: false }, store: new SqliteStore(db) });
   const [l] = await broker.listen([{ port: 0, host: '127.0.0.1' }]);
-  return { broker, port: l!.port };
+  return { broker, port: l!.port, stop: () => broker.stop() };
 }
 
 /** Row counts as another process would see them (committed data only). */
@@ -34,31 +40,6 @@ function counts(db: string): Record<string, number> {
   } finally {
     d.close();
   }
-}
-
-async function client(port: number, clientId: string, clean: boolean): Promise<RawClient> {
-  const { client: c, connack } = await RawClient.connect(port, { clientId, clean });
-  assert.equal(connack.reasonCode, 0);
-  return c;
-}
-
-async function offlineSubscriber(port: number, clientId: string, filter: string, qos: 1 | 2): Promise<void> {
-  const c = await client(port, clientId, false);
-  await subscribe(c, 1, [[filter, qos]]);
-  c.disconnect();
-  await c.waitClosed();
-}
-
-/** The next PUBACK / PUBREC / PUBREL / PUBCOMP of that type. */
-async function nextAck(c: RawClient, type: 4 | 5 | 6 | 7): Promise<AckPacket> {
-  for (;;) {
-    const p = await c.next();
-    if (p.type === type) return p as AckPacket;
-  }
-}
-
-function isPublish(p: Packet): p is PublishPacket {
-  return p.type === 3;
 }
 
 test('[MQTT-4.3.2-2] PUBACK leaves only once the message is committed for the offline persistent session', async () => {
@@ -113,70 +94,18 @@ test('a message queued for several sessions is stored once and collected when th
 
 test('[MQTT-4.4.0-1] outgoing QoS 2 in flight is resent after a restart with DUP and the same packet identifier, then PUBREL', async () => {
   const db = join(tempDir(), 'p.db');
-  let run = await start(db);
-  const sub = await client(run.port, 'sub', false);
-  await subscribe(sub, 1, [['q2', 2]]);
-  const pub = await client(run.port, 'pub', true);
-  pub.send(publishPacket('q2', 'exactly-once', 2, 5));
-  await nextAck(pub, 5);
-  const first = await sub.nextOfType(3);
-  assert.equal(first.qos, 2);
-  sub.destroy();
-  pub.destroy();
-  await run.broker.stop();
-
-  run = await start(db);
-  const again = await client(run.port, 'sub', false);
-  const resent = (await again.collect(200)).filter(isPublish);
-  assert.equal(resent.length, 1);
-  assert.equal(resent[0]!.dup, true);
-  assert.equal(resent[0]!.packetId, first.packetId);
-  again.send({ type: 5, packetId: first.packetId, reasonCode: 0 });
-  const rel = await nextAck(again, 6);
-  assert.equal(rel.packetId, first.packetId);
-  again.destroy();
-  await run.broker.stop();
-
-  // Released before the restart: only the PUBREL is resent [MQTT-4.3.3-3].
-  run = await start(db);
-  const third = await client(run.port, 'sub', false);
-  const packets = await third.collect(200);
-  assert.deepEqual(
-    packets.map((p) => p.type),
-    [6],
+  await outgoingQos2AcrossRestarts(
+    () => start(db),
+    () => assert.equal(counts(db).deliveries, 0),
   );
-  third.send({ type: 7, packetId: first.packetId, reasonCode: 0 });
-  await third.collect(50);
-  third.disconnect();
-  await new Promise((r) => setTimeout(r, 50));
-  assert.equal(counts(db).deliveries, 0);
-  await run.broker.stop();
 });
 
 test('[MQTT-4.3.3-10] an incoming QoS 2 identifier survives a restart: the resent PUBLISH is not routed twice', async () => {
   const db = join(tempDir(), 'p.db');
-  let run = await start(db);
-  await offlineSubscriber(run.port, 'sub', 'in', 2);
-  const pub = await client(run.port, 'pub', false);
-  pub.send(publishPacket('in', 'once', 2, 7));
-  await nextAck(pub, 5);
-  assert.equal(counts(db).incoming_qos2, 1);
-  pub.destroy();
-  await run.broker.stop();
-
-  run = await start(db);
-  const pub2 = await client(run.port, 'pub', false);
-  pub2.send(publishPacket('in', 'once', 2, 7, { dup: true }));
-  assert.equal((await nextAck(pub2, 5)).packetId, 7);
-  pub2.send({ type: 6, packetId: 7, reasonCode: 0 });
-  const comp = await nextAck(pub2, 7);
-  assert.equal(comp.reasonCode, 0);
-  pub2.disconnect();
-  const sub = await client(run.port, 'sub', false);
-  const got = (await sub.collect(300)).filter(isPublish);
-  assert.equal(got.length, 1);
-  sub.disconnect();
-  await run.broker.stop();
+  await incomingQos2AcrossRestart(
+    () => start(db),
+    () => assert.equal(counts(db).incoming_qos2, 1),
+  );
 });
 
 test('subscriptions, their options and retained messages are restored; clean sessions and QoS 0 never touch the disk', async () => {
