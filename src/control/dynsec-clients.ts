@@ -2,13 +2,16 @@
 
 import { clientHead, groupsJson, rolesJson } from './dynsec-codec.js';
 import {
+  CLIENT,
   type CommandContext,
   type CommandHandler,
   findNamed,
+  linkNames,
+  listCommand,
   loadRoleLinks,
-  type NamedKind,
   optionalTexts,
-  page,
+  ROLE,
+  ROLES_INVALID,
   reply,
   replyData,
   requireName,
@@ -17,25 +20,6 @@ import {
 import { type Client, newClient } from './dynsec-model.js';
 import { hashPassword } from './dynsec-password.js';
 import { getInt, getString, isObject, type JsonObject, member } from './json-get.js';
-
-const ROLES_INVALID = "'roles' not an array or missing/invalid rolename";
-
-const CLIENT: NamedKind<Client> = {
-  key: 'username',
-  label: 'Username',
-  missing: 'Client not found',
-  find: (ctx, name) => ctx.data.findClient(name),
-};
-
-/** The named client, or null after replying why not. */
-function findClient(
-  ctx: CommandContext,
-  command: string,
-  cmd: JsonObject,
-  corr: string | undefined,
-): Client | null {
-  return findNamed(ctx, command, cmd, corr, CLIENT);
-}
 
 /** Group memberships listed in a command; false when a group is unknown. */
 function joinGroups(ctx: CommandContext, client: Client, cmd: JsonObject, strict: boolean): boolean {
@@ -103,7 +87,7 @@ const deleteClient: CommandHandler = (ctx, cmd, corr) => {
 
 function setDisabled(command: string, disabled: boolean): CommandHandler {
   return (ctx, cmd, corr) => {
-    const client = findClient(ctx, command, cmd, corr);
+    const client = findNamed(ctx, command, cmd, corr, CLIENT);
     if (client === null) return;
     client.disabled = disabled;
     if (disabled) ctx.kick(client.username);
@@ -147,7 +131,7 @@ const setClientPassword: CommandHandler = (ctx, cmd, corr) => {
 
 const modifyClient: CommandHandler = (ctx, cmd, corr) => {
   const c = 'modifyClient';
-  const client = findClient(ctx, c, cmd, corr);
+  const client = findNamed(ctx, c, cmd, corr, CLIENT);
   if (client === null) return;
   const clientid = getString(cmd, 'clientid', false);
   if (typeof clientid === 'string') client.clientid = clientid === '' ? undefined : clientid;
@@ -184,26 +168,17 @@ function clientJson(client: Client, verbose: boolean): JsonObject | string {
 }
 
 const getClient: CommandHandler = (ctx, cmd, corr) => {
-  const client = findClient(ctx, 'getClient', cmd, corr);
+  const client = findNamed(ctx, 'getClient', cmd, corr, CLIENT);
   if (client === null) return;
   replyData(ctx, 'getClient', { client: clientJson(client, true) }, corr);
   ctx.log(`getClient | username=${client.username}`);
 };
 
-const listClients: CommandHandler = (ctx, cmd, corr) => {
-  const { out, verbose, count, offset } = page(ctx.data.clients, cmd);
-  const clients = out.map((c) => clientJson(c, verbose));
-  replyData(ctx, 'listClients', { totalCount: ctx.data.clients.length, clients }, corr);
-  ctx.log(`listClients | verbose=${verbose} | count=${count} | offset=${offset}`);
-};
-
 function roleCommand(command: string, add: boolean): CommandHandler {
   return (ctx, cmd, corr) => {
-    const username = requireName(ctx, command, cmd, 'username', 'Username', corr);
-    if (username === null) return;
-    const rolename = requireName(ctx, command, cmd, 'rolename', 'Role name', corr);
-    if (rolename === null) return;
-    const priority = getInt(cmd, 'priority', -1);
+    const names = linkNames(ctx, command, cmd, corr, CLIENT, ROLE);
+    if (names === null) return;
+    const { first: username, second: rolename, priority } = names;
     const client = ctx.data.findClient(username);
     if (client === undefined) return reply(ctx, command, 'Client not found', corr);
     const role = ctx.data.findRole(rolename);
@@ -231,7 +206,7 @@ export const clientCommands: Record<string, CommandHandler> = {
   setClientPassword,
   modifyClient,
   getClient,
-  listClients,
+  listClients: listCommand('listClients', 'clients', (data) => data.clients, clientJson),
   addClientRole: roleCommand('addClientRole', true),
   removeClientRole: roleCommand('removeClientRole', false),
 };

@@ -4,7 +4,7 @@
 import type { ClientInfo } from '../broker/hooks.js';
 import { checkUtf8String } from '../protocol/utf8.js';
 import type { JsonValue } from './cjson.js';
-import type { DynsecData, Group, Role, RoleLink } from './dynsec-model.js';
+import type { Client, DynsecData, Group, Role, RoleLink } from './dynsec-model.js';
 import { getBool, getInt, getString, isObject, type JsonObject, member } from './json-get.js';
 
 export interface CommandContext {
@@ -82,6 +82,27 @@ export interface NamedKind<T> {
   find(ctx: CommandContext, name: string): T | undefined;
 }
 
+export const CLIENT: NamedKind<Client> = {
+  key: 'username',
+  label: 'Username',
+  missing: 'Client not found',
+  find: (ctx, name) => ctx.data.findClient(name),
+};
+
+export const GROUP: NamedKind<Group> = {
+  key: 'groupname',
+  label: 'Group name',
+  missing: 'Group not found',
+  find: (ctx, name) => ctx.data.findGroup(name),
+};
+
+export const ROLE: NamedKind<Role> = {
+  key: 'rolename',
+  label: 'Role name',
+  missing: 'Role not found',
+  find: (ctx, name) => ctx.data.findRole(name),
+};
+
 /** The entity a command names, or null after replying why not (bad name, or `kind.missing`). */
 export function findNamed<T>(
   ctx: CommandContext,
@@ -131,6 +152,50 @@ export function optionalTexts(
   return { textname, textdescription };
 }
 
+/**
+ * The name and texts of a create command (createGroup, createRole), checked in the plugin's order; null after
+ * replying why not, `exists` when that name is taken.
+ */
+export function newNamed(
+  ctx: CommandContext,
+  command: string,
+  cmd: JsonObject,
+  correlation: string | undefined,
+  kind: NamedKind<unknown>,
+  exists: string,
+): { name: string; textname: string | undefined; textdescription: string | undefined } | null {
+  const name = requireName(ctx, command, cmd, kind.key, kind.label, correlation);
+  if (name === null) return null;
+  const texts = optionalTexts(ctx, command, cmd, correlation);
+  if (texts === false) return null;
+  if (kind.find(ctx, name) !== undefined) {
+    reply(ctx, command, exists, correlation);
+    return null;
+  }
+  return { name, ...texts };
+}
+
+/**
+ * The two names and the priority of a link command (addClientRole, addGroupClient, addGroupRole and their
+ * removes): null after replying that a name is bad. Whether each exists is the handler's to check.
+ */
+export function linkNames(
+  ctx: CommandContext,
+  command: string,
+  cmd: JsonObject,
+  correlation: string | undefined,
+  first: NamedKind<unknown>,
+  second: NamedKind<unknown>,
+): { first: string; second: string; priority: number } | null {
+  const a = requireName(ctx, command, cmd, first.key, first.label, correlation);
+  if (a === null) return null;
+  const b = requireName(ctx, command, cmd, second.key, second.label, correlation);
+  if (b === null) return null;
+  return { first: a, second: b, priority: getInt(cmd, 'priority', -1) };
+}
+
+export const ROLES_INVALID = "'roles' not an array or missing/invalid rolename";
+
 export type RoleListResult = RoleLink[] | 'absent' | 'not-found' | 'invalid';
 
 /** dynsec_rolelist__load_from_json over a command's `roles` member. */
@@ -168,6 +233,21 @@ export function page<T>(
     }
   }
   return { out, verbose, count, offset };
+}
+
+/** listClients / listGroups / listRoles: a page of `items` under `key`, each as `json` gives it, with the total. */
+export function listCommand<T>(
+  command: string,
+  key: string,
+  items: (data: DynsecData) => readonly T[],
+  json: (item: T, verbose: boolean) => JsonValue,
+): CommandHandler {
+  return (ctx, cmd, corr) => {
+    const all = items(ctx.data);
+    const { out, verbose, count, offset } = page(all, cmd);
+    replyData(ctx, command, { totalCount: all.length, [key]: out.map((item) => json(item, verbose)) }, corr);
+    ctx.log(`${command} | verbose=${verbose} | count=${count} | offset=${offset}`);
+  };
 }
 
 /** Kicks everyone a change to `group` affects (group__kick_all). */

@@ -2,37 +2,22 @@
 
 import { groupHead, rolesJson } from './dynsec-codec.js';
 import {
-  type CommandContext,
+  CLIENT,
   type CommandHandler,
   findNamed,
+  GROUP,
   kickGroup,
+  linkNames,
+  listCommand,
   loadRoleLinks,
-  type NamedKind,
-  optionalTexts,
-  page,
+  newNamed,
+  ROLE,
+  ROLES_INVALID,
   reply,
   replyData,
-  requireName,
 } from './dynsec-command.js';
 import { type Group, newGroup } from './dynsec-model.js';
 import { getInt, isObject, type JsonObject, member } from './json-get.js';
-
-const GROUP: NamedKind<Group> = {
-  key: 'groupname',
-  label: 'Group name',
-  missing: 'Group not found',
-  find: (ctx, name) => ctx.data.findGroup(name),
-};
-
-/** The named group, or null after replying why not. */
-function findGroup(
-  ctx: CommandContext,
-  command: string,
-  cmd: JsonObject,
-  corr: string | undefined,
-): Group | null {
-  return findNamed(ctx, command, cmd, corr, GROUP);
-}
 
 /** getGroup / listGroups verbose: groupname, texts, clients (usernames only), roles. */
 function groupJson(group: Group): JsonObject {
@@ -44,12 +29,9 @@ function groupJson(group: Group): JsonObject {
 
 const createGroup: CommandHandler = (ctx, cmd, corr) => {
   const c = 'createGroup';
-  const name = requireName(ctx, c, cmd, 'groupname', 'Group name', corr);
-  if (name === null) return;
-  const texts = optionalTexts(ctx, c, cmd, corr);
-  if (texts === false) return;
-  const { textname, textdescription } = texts;
-  if (ctx.data.findGroup(name) !== undefined) return reply(ctx, c, 'Group already exists', corr);
+  const named = newNamed(ctx, c, cmd, corr, GROUP, 'Group already exists');
+  if (named === null) return;
+  const { name, textname, textdescription } = named;
   const roles = loadRoleLinks(ctx.data, cmd);
   if (roles === 'not-found') return reply(ctx, c, 'Role not found', corr);
   if (roles === 'invalid') return reply(ctx, c, 'Internal error', corr);
@@ -64,7 +46,7 @@ const createGroup: CommandHandler = (ctx, cmd, corr) => {
 };
 
 const deleteGroup: CommandHandler = (ctx, cmd, corr) => {
-  const group = findGroup(ctx, 'deleteGroup', cmd, corr);
+  const group = findNamed(ctx, 'deleteGroup', cmd, corr, GROUP);
   if (group === null) return;
   kickGroup(ctx, group);
   ctx.data.deleteGroup(group);
@@ -75,7 +57,7 @@ const deleteGroup: CommandHandler = (ctx, cmd, corr) => {
 
 const modifyGroup: CommandHandler = (ctx, cmd, corr) => {
   const c = 'modifyGroup';
-  const group = findGroup(ctx, c, cmd, corr);
+  const group = findNamed(ctx, c, cmd, corr, GROUP);
   if (group === null) return;
   const textname = member(cmd, 'textname');
   if (typeof textname === 'string') group.textname = textname;
@@ -83,12 +65,7 @@ const modifyGroup: CommandHandler = (ctx, cmd, corr) => {
   if (typeof textdescription === 'string') group.textdescription = textdescription;
   const roles = loadRoleLinks(ctx.data, cmd);
   if (roles === 'not-found' || roles === 'invalid') {
-    reply(
-      ctx,
-      c,
-      roles === 'not-found' ? 'Role not found' : "'roles' not an array or missing/invalid rolename",
-      corr,
-    );
+    reply(ctx, c, roles === 'not-found' ? 'Role not found' : ROLES_INVALID, corr);
     kickGroup(ctx, group);
     return;
   }
@@ -110,26 +87,17 @@ const modifyGroup: CommandHandler = (ctx, cmd, corr) => {
 };
 
 const getGroup: CommandHandler = (ctx, cmd, corr) => {
-  const group = findGroup(ctx, 'getGroup', cmd, corr);
+  const group = findNamed(ctx, 'getGroup', cmd, corr, GROUP);
   if (group === null) return;
   replyData(ctx, 'getGroup', { group: groupJson(group) }, corr);
   ctx.log(`getGroup | groupname=${group.groupname}`);
 };
 
-const listGroups: CommandHandler = (ctx, cmd, corr) => {
-  const { out, verbose, count, offset } = page(ctx.data.groups, cmd);
-  const groups = out.map((g) => (verbose ? groupJson(g) : g.groupname));
-  replyData(ctx, 'listGroups', { totalCount: ctx.data.groups.length, groups }, corr);
-  ctx.log(`listGroups | verbose=${verbose} | count=${count} | offset=${offset}`);
-};
-
 function clientCommand(command: string, add: boolean): CommandHandler {
   return (ctx, cmd, corr) => {
-    const username = requireName(ctx, command, cmd, 'username', 'Username', corr);
-    if (username === null) return;
-    const groupname = requireName(ctx, command, cmd, 'groupname', 'Group name', corr);
-    if (groupname === null) return;
-    const priority = getInt(cmd, 'priority', -1);
+    const names = linkNames(ctx, command, cmd, corr, CLIENT, GROUP);
+    if (names === null) return;
+    const { first: username, second: groupname, priority } = names;
     const client = ctx.data.findClient(username);
     const group = ctx.data.findGroup(groupname);
     if (client === undefined) reply(ctx, command, 'Client not found', corr);
@@ -153,11 +121,9 @@ function clientCommand(command: string, add: boolean): CommandHandler {
 
 function roleCommand(command: string, add: boolean): CommandHandler {
   return (ctx, cmd, corr) => {
-    const groupname = requireName(ctx, command, cmd, 'groupname', 'Group name', corr);
-    if (groupname === null) return;
-    const rolename = requireName(ctx, command, cmd, 'rolename', 'Role name', corr);
-    if (rolename === null) return;
-    const priority = getInt(cmd, 'priority', -1);
+    const names = linkNames(ctx, command, cmd, corr, GROUP, ROLE);
+    if (names === null) return;
+    const { first: groupname, second: rolename, priority } = names;
     const group = ctx.data.findGroup(groupname);
     if (group === undefined) return reply(ctx, command, 'Group not found', corr);
     const role = ctx.data.findRole(rolename);
@@ -175,7 +141,7 @@ function roleCommand(command: string, add: boolean): CommandHandler {
 }
 
 const setAnonymousGroup: CommandHandler = (ctx, cmd, corr) => {
-  const group = findGroup(ctx, 'setAnonymousGroup', cmd, corr);
+  const group = findNamed(ctx, 'setAnonymousGroup', cmd, corr, GROUP);
   if (group === null) return;
   ctx.data.anonymousGroup = group;
   ctx.save();
@@ -195,7 +161,12 @@ export const groupCommands: Record<string, CommandHandler> = {
   deleteGroup,
   modifyGroup,
   getGroup,
-  listGroups,
+  listGroups: listCommand(
+    'listGroups',
+    'groups',
+    (data) => data.groups,
+    (g, verbose) => (verbose ? groupJson(g) : g.groupname),
+  ),
   addGroupClient: clientCommand('addGroupClient', true),
   removeGroupClient: clientCommand('removeGroupClient', false),
   addGroupRole: roleCommand('addGroupRole', true),

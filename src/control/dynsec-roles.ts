@@ -7,23 +7,15 @@ import {
   type CommandHandler,
   findNamed,
   kickRole,
-  type NamedKind,
-  optionalTexts,
-  page,
+  listCommand,
+  newNamed,
+  ROLE,
   reply,
   replyData,
-  requireName,
   validUtf8,
 } from './dynsec-command.js';
 import { ACL_TYPES, type AclType, addAcl, emptyAcls, makeAcl, newRole, type Role } from './dynsec-model.js';
 import { getBool, getInt, getString, isObject, type JsonObject, member } from './json-get.js';
-
-const ROLE: NamedKind<Role> = {
-  key: 'rolename',
-  label: 'Role name',
-  missing: 'Role not found',
-  find: (ctx, name) => ctx.data.findRole(name),
-};
 
 /** The named role, or null after replying why not. */
 function findRole(
@@ -44,12 +36,9 @@ function aclType(value: unknown): AclType | undefined {
 
 const createRole: CommandHandler = (ctx, cmd, corr) => {
   const c = 'createRole';
-  const name = requireName(ctx, c, cmd, 'rolename', 'Role name', corr);
-  if (name === null) return;
-  const texts = optionalTexts(ctx, c, cmd, corr);
-  if (texts === false) return;
-  const { textname, textdescription } = texts;
-  if (ctx.data.findRole(name) !== undefined) return reply(ctx, c, 'Role already exists', corr);
+  const named = newNamed(ctx, c, cmd, corr, ROLE, 'Role already exists');
+  if (named === null) return;
+  const { name, textname, textdescription } = named;
   const role = newRole(name);
   role.textname = textname;
   role.textdescription = textdescription;
@@ -95,13 +84,6 @@ const getRole: CommandHandler = (ctx, cmd, corr) => {
   const role = findRole(ctx, 'getRole', cmd, corr);
   if (role === null) return;
   replyData(ctx, 'getRole', { role: roleJson(role) }, corr);
-};
-
-const listRoles: CommandHandler = (ctx, cmd, corr) => {
-  const { out, verbose, count, offset } = page(ctx.data.roles, cmd);
-  const roles = out.map((r) => (verbose ? roleJson(r) : r.rolename));
-  replyData(ctx, 'listRoles', { totalCount: ctx.data.roles.length, roles }, corr);
-  ctx.log(`listRoles | verbose=${verbose} | count=${count} | offset=${offset}`);
 };
 
 /** The role, ACL type and validated topic of addRoleACL / removeRoleACL; null after replying. */
@@ -201,7 +183,12 @@ export const roleCommands: Record<string, CommandHandler> = {
   deleteRole,
   modifyRole,
   getRole,
-  listRoles,
+  listRoles: listCommand(
+    'listRoles',
+    'roles',
+    (data) => data.roles,
+    (r, verbose) => (verbose ? roleJson(r) : r.rolename),
+  ),
   addRoleACL,
   removeRoleACL,
   setDefaultACLAccess,
