@@ -24,8 +24,8 @@ export function Chart(props: {
   series: readonly Series[];
   /** [times in seconds, one array per series]. */
   data: readonly (readonly number[])[];
-  unit?: string;
-  testId?: string;
+  unit?: string | undefined;
+  testId?: string | undefined;
 }): preact.JSX.Element {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);

@@ -18,6 +18,43 @@ function Figure(props: { label: string; value: string; testId?: string }): preac
   );
 }
 
+/** A chart of the overview: its lines as [label, colour, the sampler's series]. */
+interface OverviewChart {
+  readonly title: string;
+  readonly unit?: string;
+  readonly testId?: string;
+  readonly lines: ReadonlyArray<readonly [string, string, SeriesName]>;
+}
+
+type SeriesName = 'connected' | 'sessions' | 'received' | 'sent' | 'bytesIn' | 'bytesOut';
+
+const CHARTS: readonly OverviewChart[] = [
+  {
+    title: 'Connections',
+    testId: 'chart-connections',
+    lines: [
+      ['connected', '#2563eb', 'connected'],
+      ['sessions', '#9333ea', 'sessions'],
+    ],
+  },
+  {
+    title: 'Messages per second',
+    testId: 'chart-messages',
+    lines: [
+      ['received', '#059669', 'received'],
+      ['sent', '#d97706', 'sent'],
+    ],
+  },
+  {
+    title: 'Bytes per second',
+    unit: ' B',
+    lines: [
+      ['in', '#0891b2', 'bytesIn'],
+      ['out', '#db2777', 'bytesOut'],
+    ],
+  },
+];
+
 export function Overview(props: { login: Login; sampler: Sampler }): preact.JSX.Element {
   const { sampler } = props;
   const [, setTick] = useState(0);
@@ -55,33 +92,16 @@ export function Overview(props: { login: Login; sampler: Sampler }): preact.JSX.
         <Figure label="uptime" value={formatDuration(n('uptime'))} />
       </div>
       <div class="charts">
-        <Chart
-          title="Connections"
-          testId="chart-connections"
-          series={[
-            { label: 'connected', color: '#2563eb' },
-            { label: 'sessions', color: '#9333ea' },
-          ]}
-          data={[sampler.time, sampler.connected, sampler.sessions]}
-        />
-        <Chart
-          title="Messages per second"
-          testId="chart-messages"
-          series={[
-            { label: 'received', color: '#059669' },
-            { label: 'sent', color: '#d97706' },
-          ]}
-          data={[sampler.time, sampler.received, sampler.sent]}
-        />
-        <Chart
-          title="Bytes per second"
-          unit=" B"
-          series={[
-            { label: 'in', color: '#0891b2' },
-            { label: 'out', color: '#db2777' },
-          ]}
-          data={[sampler.time, sampler.bytesIn, sampler.bytesOut]}
-        />
+        {CHARTS.map((c) => (
+          <Chart
+            key={c.title}
+            title={c.title}
+            unit={c.unit}
+            testId={c.testId}
+            series={c.lines.map(([label, color]) => ({ label, color }))}
+            data={[sampler.time, ...c.lines.map(([, , field]) => sampler[field])]}
+          />
+        ))}
       </div>
       <Panel title={`Listeners${version === '' ? '' : ` — Culex ${version}`}`}>
         <AnyTable rows={listeners as unknown as Record<string, unknown>[]} />
