@@ -12,22 +12,23 @@ import {
   type Page,
   request,
 } from './api.js';
-import { ConfirmButton, formatBytes, Notice, Pager, Panel, useResource } from './ui.js';
+import { FilterBox, PagedTable, usePaged } from './paged-table.js';
+import { ConfirmButton, formatBytes, Notice, Panel, useResource } from './ui.js';
 
 type ClientPage = Page & { clients: ClientSummary[] };
 
 export function ClientList(props: { login: Login; onOpen: (clientId: string) => void }): preact.JSX.Element {
   const { login } = props;
   const [search, setSearch] = useState('');
-  const [offset, setOffset] = useState(0);
   const {
     data: list,
     error,
     info,
     changed,
-  } = useResource<ClientPage>(
+    setOffset,
+  } = usePaged<ClientPage>(
     login,
-    `${ADMIN}clients?search=${encode(search)}&offset=${offset}&limit=100`,
+    (o) => `${ADMIN}clients?search=${encode(search)}&offset=${o}&limit=100`,
     2000,
   );
   const kick = async (id: string): Promise<void> =>
@@ -38,80 +39,66 @@ export function ClientList(props: { login: Login; onOpen: (clientId: string) => 
       `Deleted the session of ${id}.`,
     );
 
-  const rows = list?.clients ?? [];
   return (
-    <Panel
+    <PagedTable
       title="Clients"
       actions={
-        <input
-          type="search"
-          placeholder="client id, user or address"
-          data-testid="client-search"
+        <FilterBox
           value={search}
-          onInput={(e) => {
-            setSearch(e.currentTarget.value);
+          placeholder="client id, user or address"
+          testId="client-search"
+          live={true}
+          onFilter={(v) => {
+            setSearch(v);
             setOffset(0);
           }}
         />
       }
-    >
-      <Notice error={error} info={info} />
-      <table data-testid="clients-table">
-        <thead>
-          <tr>
-            <th>client id</th>
-            <th>state</th>
-            <th>user</th>
-            <th>address</th>
-            <th>MQTT</th>
-            <th>subs</th>
-            <th>queued</th>
-            <th>in-flight</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((c) => (
-            <tr
-              key={c.client_id}
-              class="clickable"
-              data-client={c.client_id}
-              onClick={() => props.onOpen(c.client_id)}
-            >
-              <td class="mono">{c.client_id}</td>
-              <td>
-                <span class={c.connected ? 'badge on' : 'badge off'}>
-                  {c.connected ? 'connected' : 'offline'}
-                </span>
-              </td>
-              <td>{c.username ?? '—'}</td>
-              <td class="mono">{c.address ?? '—'}</td>
-              <td>{protocolName(c.protocol_version)}</td>
-              <td>{c.subscriptions}</td>
-              <td>{c.queued}</td>
-              <td>{c.inflight}</td>
-              <td>
-                {c.connected ? (
-                  <ConfirmButton
-                    label="Kick"
-                    testId={`kick-${c.client_id}`}
-                    onConfirm={() => void kick(c.client_id)}
-                  />
-                ) : (
-                  <ConfirmButton
-                    label="Delete"
-                    testId={`delete-${c.client_id}`}
-                    onConfirm={() => void remove(c.client_id)}
-                  />
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {list !== undefined && rows.length === 0 ? <p class="empty">No clients match.</p> : null}
-      <Pager page={list} onOffset={setOffset} />
-    </Panel>
+      error={error}
+      info={info}
+      testId="clients-table"
+      headers={['client id', 'state', 'user', 'address', 'MQTT', 'subs', 'queued', 'in-flight', '']}
+      page={list}
+      rows={list?.clients ?? []}
+      row={(c) => (
+        <tr
+          key={c.client_id}
+          class="clickable"
+          data-client={c.client_id}
+          onClick={() => props.onOpen(c.client_id)}
+        >
+          <td class="mono">{c.client_id}</td>
+          <td>
+            <span class={c.connected ? 'badge on' : 'badge off'}>
+              {c.connected ? 'connected' : 'offline'}
+            </span>
+          </td>
+          <td>{c.username ?? '—'}</td>
+          <td class="mono">{c.address ?? '—'}</td>
+          <td>{protocolName(c.protocol_version)}</td>
+          <td>{c.subscriptions}</td>
+          <td>{c.queued}</td>
+          <td>{c.inflight}</td>
+          <td>
+            {c.connected ? (
+              <ConfirmButton
+                label="Kick"
+                testId={`kick-${c.client_id}`}
+                onConfirm={() => void kick(c.client_id)}
+              />
+            ) : (
+              <ConfirmButton
+                label="Delete"
+                testId={`delete-${c.client_id}`}
+                onConfirm={() => void remove(c.client_id)}
+              />
+            )}
+          </td>
+        </tr>
+      )}
+      empty="No clients match."
+      onOffset={setOffset}
+    />
   );
 }
 

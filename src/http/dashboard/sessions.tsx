@@ -3,7 +3,8 @@
 
 import { useState } from 'preact/hooks';
 import { ADMIN, encode, type Login, type Page, request } from './api.js';
-import { ConfirmButton, formatBytes, Notice, Pager, Panel, useResource } from './ui.js';
+import { FilterBox, PagedTable, usePaged } from './paged-table.js';
+import { ConfirmButton, formatBytes } from './ui.js';
 
 interface SessionInfo {
   client_id: string;
@@ -32,10 +33,9 @@ export function SessionList(props: { login: Login; onOpen: (clientId: string) =>
   const { login } = props;
   const [state, setState] = useState<'all' | 'online' | 'offline'>('all');
   const [search, setSearch] = useState('');
-  const [offset, setOffset] = useState(0);
-  const { data, error, info, changed } = useResource<SessionPage>(
+  const { data, error, info, changed, setOffset } = usePaged<SessionPage>(
     login,
-    `${ADMIN}sessions?state=${state}&search=${encode(search)}&offset=${offset}&limit=100`,
+    (o) => `${ADMIN}sessions?state=${state}&search=${encode(search)}&offset=${o}&limit=100`,
     2000,
   );
   const remove = async (id: string): Promise<void> =>
@@ -49,7 +49,7 @@ export function SessionList(props: { login: Login; onOpen: (clientId: string) =>
       `Purged the queue of ${id}.`,
     );
   return (
-    <Panel
+    <PagedTable
       title="Sessions"
       actions={
         <>
@@ -65,75 +65,72 @@ export function SessionList(props: { login: Login; onOpen: (clientId: string) =>
             <option value="online">online</option>
             <option value="offline">offline</option>
           </select>
-          <input
-            type="search"
-            placeholder="client id, user or address"
+          <FilterBox
             value={search}
-            onInput={(e) => {
-              setSearch(e.currentTarget.value);
+            placeholder="client id, user or address"
+            live={true}
+            onFilter={(v) => {
+              setSearch(v);
               setOffset(0);
             }}
           />
         </>
       }
-    >
-      <Notice error={error} info={info} />
-      <table data-testid="sessions-table">
-        <thead>
-          <tr>
-            <th>client id</th>
-            <th>state</th>
-            <th>user</th>
-            <th>expiry interval</th>
-            <th>offline since</th>
-            <th>expires</th>
-            <th>subs</th>
-            <th>queued</th>
-            <th>in-flight</th>
-            <th>dropped</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {(data?.sessions ?? []).map((s) => (
-            <tr
-              key={s.client_id}
-              class="clickable"
-              data-client={s.client_id}
-              onClick={() => props.onOpen(s.client_id)}
-            >
-              <td class="mono">{s.client_id}</td>
-              <td>
-                <span class={s.online ? 'badge on' : 'badge off'}>{s.online ? 'online' : 'offline'}</span>
-              </td>
-              <td>{s.username ?? '—'}</td>
-              <td>{s.expiry_interval === NEVER ? 'never' : `${s.expiry_interval} s`}</td>
-              <td>{when(s.disconnected_at)}</td>
-              <td>{when(s.expires_at)}</td>
-              <td>{s.subscriptions}</td>
-              <td>
-                {s.queued} ({formatBytes(s.queued_bytes)})
-              </td>
-              <td>{s.inflight}</td>
-              <td>{s.dropped}</td>
-              <td class="buttons">
-                {s.queued > 0 ? (
-                  <ConfirmButton label="Purge queue" onConfirm={() => void purge(s.client_id)} />
-                ) : null}
-                {s.online ? null : (
-                  <ConfirmButton
-                    label="Delete"
-                    testId={`delete-${s.client_id}`}
-                    onConfirm={() => void remove(s.client_id)}
-                  />
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {data !== undefined && data.sessions.length === 0 ? <p class="empty">No sessions match.</p> : null}
-      <Pager page={data} onOffset={setOffset} />
-    </Panel>
+      error={error}
+      info={info}
+      testId="sessions-table"
+      headers={[
+        'client id',
+        'state',
+        'user',
+        'expiry interval',
+        'offline since',
+        'expires',
+        'subs',
+        'queued',
+        'in-flight',
+        'dropped',
+        '',
+      ]}
+      page={data}
+      rows={data?.sessions ?? []}
+      row={(s) => (
+        <tr
+          key={s.client_id}
+          class="clickable"
+          data-client={s.client_id}
+          onClick={() => props.onOpen(s.client_id)}
+        >
+          <td class="mono">{s.client_id}</td>
+          <td>
+            <span class={s.online ? 'badge on' : 'badge off'}>{s.online ? 'online' : 'offline'}</span>
+          </td>
+          <td>{s.username ?? '—'}</td>
+          <td>{s.expiry_interval === NEVER ? 'never' : `${s.expiry_interval} s`}</td>
+          <td>{when(s.disconnected_at)}</td>
+          <td>{when(s.expires_at)}</td>
+          <td>{s.subscriptions}</td>
+          <td>
+            {s.queued} ({formatBytes(s.queued_bytes)})
+          </td>
+          <td>{s.inflight}</td>
+          <td>{s.dropped}</td>
+          <td class="buttons">
+            {s.queued > 0 ? (
+              <ConfirmButton label="Purge queue" onConfirm={() => void purge(s.client_id)} />
+            ) : null}
+            {s.online ? null : (
+              <ConfirmButton
+                label="Delete"
+                testId={`delete-${s.client_id}`}
+                onConfirm={() => void remove(s.client_id)}
+              />
+            )}
+          </td>
+        </tr>
+      )}
+      empty="No sessions match."
+      onOffset={setOffset}
+    />
   );
 }

@@ -3,7 +3,7 @@
 
 import { useState } from 'preact/hooks';
 import { ADMIN, encode, type Login, type Page } from './api.js';
-import { Notice, Pager, Panel, useResource } from './ui.js';
+import { FilterBox, PagedTable, usePaged } from './paged-table.js';
 
 interface SubscriptionRow {
   client_id: string;
@@ -25,15 +25,14 @@ export function SubscriptionBrowser(props: {
 }): preact.JSX.Element {
   const [by, setBy] = useState<'filter' | 'topic' | 'client_id'>('filter');
   const [text, setText] = useState('');
-  const [offset, setOffset] = useState(0);
   const query = text === '' ? '' : `&${by}=${encode(text)}`;
-  const { data, error } = useResource<SubscriptionPage>(
+  const { data, error, setOffset } = usePaged<SubscriptionPage>(
     props.login,
-    `${ADMIN}subscriptions?offset=${offset}&limit=100${query}`,
+    (o) => `${ADMIN}subscriptions?offset=${o}&limit=100${query}`,
     3000,
   );
   return (
-    <Panel
+    <PagedTable
       title="Subscriptions"
       actions={
         <>
@@ -48,59 +47,53 @@ export function SubscriptionBrowser(props: {
             <option value="topic">reached by topic</option>
             <option value="client_id">of client</option>
           </select>
-          <input
-            type="search"
-            data-testid="subscription-query"
-            placeholder={by === 'filter' ? 'sensors/#' : by === 'topic' ? 'sensors/1/temp' : 'client id'}
+          <FilterBox
             value={text}
-            onChange={(e) => {
-              setText(e.currentTarget.value);
+            placeholder={by === 'filter' ? 'sensors/#' : by === 'topic' ? 'sensors/1/temp' : 'client id'}
+            testId="subscription-query"
+            live={false}
+            onFilter={(v) => {
+              setText(v);
               setOffset(0);
             }}
           />
         </>
       }
-    >
-      <Notice error={error} />
-      <table data-testid="subscriptions">
-        <thead>
-          <tr>
-            <th>client id</th>
-            <th>filter</th>
-            <th>share group</th>
-            <th>QoS</th>
-            <th>no local</th>
-            <th>retain as published</th>
-            <th>retain handling</th>
-            <th>identifier</th>
-          </tr>
-        </thead>
-        <tbody>
-          {(data?.subscriptions ?? []).map((s) => (
-            <tr
-              key={`${s.client_id} ${s.share_group ?? ''} ${s.filter}`}
-              class="clickable"
-              onClick={() => props.onOpen(s.client_id)}
-            >
-              <td class="mono">
-                <span class={s.online ? 'dot on' : 'dot off'} />
-                {s.client_id}
-              </td>
-              <td class="mono">{s.filter}</td>
-              <td>{s.share_group ?? '—'}</td>
-              <td>{s.qos}</td>
-              <td>{s.no_local ? 'yes' : 'no'}</td>
-              <td>{s.retain_as_published ? 'yes' : 'no'}</td>
-              <td>{s.retain_handling}</td>
-              <td>{s.identifier ?? '—'}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {data !== undefined && data.subscriptions.length === 0 ? (
-        <p class="empty">No subscriptions match.</p>
-      ) : null}
-      <Pager page={data} onOffset={setOffset} />
-    </Panel>
+      error={error}
+      testId="subscriptions"
+      headers={[
+        'client id',
+        'filter',
+        'share group',
+        'QoS',
+        'no local',
+        'retain as published',
+        'retain handling',
+        'identifier',
+      ]}
+      page={data}
+      rows={data?.subscriptions ?? []}
+      row={(s) => (
+        <tr
+          key={`${s.client_id} ${s.share_group ?? ''} ${s.filter}`}
+          class="clickable"
+          onClick={() => props.onOpen(s.client_id)}
+        >
+          <td class="mono">
+            <span class={s.online ? 'dot on' : 'dot off'} />
+            {s.client_id}
+          </td>
+          <td class="mono">{s.filter}</td>
+          <td>{s.share_group ?? '—'}</td>
+          <td>{s.qos}</td>
+          <td>{s.no_local ? 'yes' : 'no'}</td>
+          <td>{s.retain_as_published ? 'yes' : 'no'}</td>
+          <td>{s.retain_handling}</td>
+          <td>{s.identifier ?? '—'}</td>
+        </tr>
+      )}
+      empty="No subscriptions match."
+      onOffset={setOffset}
+    />
   );
 }
