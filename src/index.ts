@@ -39,32 +39,8 @@ export {
 } from './ports/metrics.js';
 export { bridgeHost, startBridges } from './server/bridge-host.js';
 export { Broker, type BrokerInit, type ListenerSpec } from './server/broker.js';
-export type {
-  BrokerControl,
-  BrokerEventListener,
-  BrokerEventName,
-  BrokerEventSource,
-  BrokerEvents,
-  BrokerStatsView,
-  ClientDetails,
-  ClientsApi,
-  ClientView,
-  DisconnectOptions,
-  ListenerView,
-  Page,
-  PageRequest,
-  PublishRequest,
-  RetainedApi,
-  RetainedListRequest,
-  RetainedView,
-  SessionDetails,
-  SessionListRequest,
-  SessionsApi,
-  SessionView,
-  SubscriptionListRequest,
-  SubscriptionsApi,
-  SubscriptionView,
-} from './server/broker-api.js';
+// Every type of the control surface (BrokerControl, its views and requests), listed once in broker-api.ts.
+export type * from './server/broker-api.js';
 export {
   BrokerStartError,
   ConfiguredBroker,
