@@ -3,44 +3,18 @@
 
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { createBroker, parseConfig } from '../../src/index.js';
 import { freePort } from '../helpers/net.js';
-import { tempDir } from '../helpers/processes.js';
 import { startRedis } from '../helpers/redis.js';
 import { requireTool } from '../helpers/tools.js';
-import { issue, selfSignedCa } from '../transport/pki.js';
-
-/** Only what this test needs: a CA, Redis' certificate, a node's, and a CA that signed neither. */
-function pki() {
-  const dir = tempDir('culex-redis-pki-');
-  const caCert = selfSignedCa(dir, 'ca', 'Culex Test CA');
-  const serverCert = issue(
-    dir,
-    'server',
-    '/CN=localhost',
-    'ca',
-    '30',
-    'subjectAltName=DNS:localhost,IP:127.0.0.1\n',
-  );
-  const clientCert = issue(dir, 'client', '/CN=culex-node', 'ca', '30');
-  const foreignCaCert = selfSignedCa(dir, 'foreign-ca', 'Foreign CA');
-  return {
-    dir,
-    caCert,
-    serverCert,
-    serverKey: join(dir, 'server.key'),
-    clientCert,
-    clientKey: join(dir, 'client.key'),
-    foreignCaCert,
-  };
-}
+import { makeBasePki } from '../transport/pki.js';
 
 test('a node reaches Redis over TLS with its CA and client certificate; without the CA it is refused', {
   skip: requireTool('redis-server', 'openssl'),
 }, async () => {
-  const pkiFiles = pki();
+  // Only what this test needs: a CA, Redis' certificate, a node's, and a CA that signed neither.
+  const pkiFiles = makeBasePki('/CN=culex-node', 'culex-redis-pki-');
   const tlsPort = await freePort();
   const redis = await startRedis({
     args: [

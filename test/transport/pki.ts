@@ -84,8 +84,14 @@ export function issue(
   return join(dir, `${name}.crt`);
 }
 
-export function makePki(clientSubject = '/C=GB/O=Acme, Inc./OU=Büro/CN=client1'): Pki {
-  const dir = tempDir('culex-pki-');
+/** The part of a PKI every TLS test needs: a CA, a server certificate for localhost, a client's, a foreign CA. */
+export type BasePki = Pick<
+  Pki,
+  'dir' | 'caCert' | 'serverCert' | 'serverKey' | 'clientCert' | 'clientKey' | 'foreignCaCert'
+>;
+
+export function makeBasePki(clientSubject: string, dirPrefix = 'culex-pki-'): BasePki {
+  const dir = tempDir(dirPrefix);
   const caCert = selfSignedCa(dir, 'ca', 'Culex Test CA');
   const serverCert = issue(
     dir,
@@ -96,9 +102,23 @@ export function makePki(clientSubject = '/C=GB/O=Acme, Inc./OU=Büro/CN=client1'
     'subjectAltName=DNS:localhost,IP:127.0.0.1\n',
   );
   const clientCert = issue(dir, 'client', clientSubject, 'ca', '30');
+  const foreignCaCert = selfSignedCa(dir, 'foreign-ca', 'Foreign CA');
+  return {
+    dir,
+    caCert,
+    serverCert,
+    serverKey: join(dir, 'server.key'),
+    clientCert,
+    clientKey: join(dir, 'client.key'),
+    foreignCaCert,
+  };
+}
+
+export function makePki(clientSubject = '/C=GB/O=Acme, Inc./OU=Büro/CN=client1'): Pki {
+  const base = makeBasePki(clientSubject);
+  const { dir } = base;
   // -days -1: not-after lies before not-before, so the certificate is expired from the start.
   const expiredCert = issue(dir, 'expired', '/CN=expired', 'ca', '-1');
-  const foreignCaCert = selfSignedCa(dir, 'foreign-ca', 'Foreign CA');
   const foreignCert = issue(dir, 'foreign', '/CN=intruder', 'foreign-ca', '30');
   const subjectLine = openssl(dir, [
     'x509',
@@ -110,17 +130,11 @@ export function makePki(clientSubject = '/C=GB/O=Acme, Inc./OU=Büro/CN=client1'
     'RFC2253',
   ]).trim();
   return {
-    dir,
-    caCert,
-    serverCert,
-    serverKey: join(dir, 'server.key'),
-    clientCert,
-    clientKey: join(dir, 'client.key'),
+    ...base,
     expiredCert,
     expiredKey: join(dir, 'expired.key'),
     foreignCert,
     foreignKey: join(dir, 'foreign.key'),
-    foreignCaCert,
     clientSubjectRfc2253: subjectLine.replace(/^subject=/, ''),
   };
 }
