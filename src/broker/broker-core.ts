@@ -19,6 +19,7 @@ import { type CommitParticipant, GroupCommit } from './group-commit.js';
 import type { BrokerHooks, ClientInfo } from './hooks.js';
 import type { ListenerContext } from './listener-context.js';
 import { type Logger, silentLogger } from './logger.js';
+import { heapAndExternal, MemoryLimit } from './memory-limit.js';
 import { Message } from './message.js';
 import { type BrokerOptions, defaultBrokerOptions } from './options.js';
 import type { PersistenceStore } from './persistence-port.js';
@@ -48,6 +49,8 @@ export interface BrokerCoreInit {
   store?: PersistenceStore;
   /** Time and timers; default: the system clock. Tests pass a VirtualClock. */
   clock?: Clock;
+  /** Bytes in use, for memory_limit; default: V8 heap in use plus external memory. */
+  memoryUsage?: () => number;
 }
 
 export class BrokerCore extends EventEmitter {
@@ -64,6 +67,8 @@ export class BrokerCore extends EventEmitter {
   readonly authFailures: AuthFailureDelay;
   /** Bytes that connections not yet past CONNECT and authentication hold, all together. */
   readonly preConnect: PreConnectBudget;
+  /** memory_limit; undefined without one (nothing measured, nothing checked). */
+  readonly memory: MemoryLimit | undefined;
   /**
    * Cluster mode: claims a client id cluster-wide at CONNECT, before the session is attached (the connection
    * of that client on another node is closed, its session handed over). Undefined on a single node.
@@ -87,6 +92,11 @@ export class BrokerCore extends EventEmitter {
     this.logger = init.logger ?? silentLogger;
     this.hooks = init.hooks ?? {};
     this.clock = init.clock ?? systemClock;
+    const limit = this.options.memoryLimit;
+    this.memory =
+      limit > 0
+        ? new MemoryLimit(limit, init.memoryUsage ?? heapAndExternal, this.logger, this.clock)
+        : undefined;
     this.store = init.store ?? new MemoryStore();
     this.commits = new GroupCommit(this.store, this.logger);
     this.journal = new SessionJournal(this.store);
@@ -153,8 +163,14 @@ export class BrokerCore extends EventEmitter {
     return this.clock.now();
   }
 
-  /** A listener hands over a new connection; the broker owns it from here on. */
-  handleConnection(stream: Duplex, context: ListenerContext, remoteAddress: string): Connection {
+  /** A listener hands over a new connection; the broker owns it from here on (undefined: refused, closed). */
+  handleConnection(stream: Duplex, context: ListenerContext, remoteAddress: string): Connection | undefined {
+    if (this.memory?.over === true) {
+      // Over memory_limit Mosquitto cannot allocate the client: it closes the socket without a word.
+      this.stats.memoryRefusedConnections++;
+      stream.destroy();
+      return undefined;
+    }
     const conn = new Connection(this, stream, context, remoteAddress);
     this.connections.add(conn);
     if (this.options.connectionMessages && context.quiet !== true && this.logger.enabled('notice')) {
@@ -334,6 +350,7 @@ export class BrokerCore extends EventEmitter {
   /** Closes every connection (MQTT 5 clients are told 0x8B Server shutting down) and stops the timers. */
   close(): void {
     this.clock.clearTimer(this.sweeper);
+    this.memory?.stop();
     for (const conn of [...this.connections]) {
       conn.will = undefined;
       conn.close(true, ReasonCode.ServerShuttingDown);

@@ -81,6 +81,11 @@ export interface BrokerOptions extends SecurityOptions {
    */
   authFailureDelay: number;
   authFailureDelayMax: number;
+  /**
+   * Mosquitto `memory_limit`: bytes of memory (V8 heap in use plus Buffers, sampled: memory-limit.ts) past which
+   * incoming messages are dropped with their publisher disconnected and new connections closed; 0 = no limit.
+   */
+  memoryLimit: number;
   /** Mosquitto 2.1 `global_max_clients`: sessions (connected or kept) the broker holds; -1 = unlimited. */
   globalMaxClients: number;
   /** Mosquitto 2.1 `global_max_connections`: open connections across all listeners; -1 = unlimited. */
@@ -111,6 +116,7 @@ export const defaultBrokerOptions: Readonly<BrokerOptions> = Object.freeze({
   maxSubscriptionsPerClient: 0,
   authFailureDelay: 0,
   authFailureDelayMax: 5000,
+  memoryLimit: 0,
   globalMaxClients: -1,
   globalMaxConnections: -1,
   maxTopicLevels: 201,

@@ -10,6 +10,9 @@ export interface BrokerStats extends DropStats, PublishTrafficStats {
   sessionsExpired: number;
   /** CONNECTs refused for bad credentials or because anonymous clients are not allowed (/metrics). */
   loginsRefused: number;
+  /** memory_limit: PUBLISHes dropped (their clients disconnected) and connections closed at once (/metrics). */
+  memoryRefusedMessages: number;
+  memoryRefusedConnections: number;
 }
 
 export function emptyBrokerStats(): BrokerStats {
@@ -20,5 +23,7 @@ export function emptyBrokerStats(): BrokerStats {
     ...emptyPublishTrafficStats(),
     sessionsExpired: 0,
     loginsRefused: 0,
+    memoryRefusedMessages: 0,
+    memoryRefusedConnections: 0,
   };
 }

@@ -103,8 +103,6 @@ export interface CulexConfig {
   checkRetainSource: boolean;
   /** `allow_duplicate_messages` (deprecated in Mosquitto), default true; recorded for the broker's fan-out. */
   allowDuplicateMessages: boolean;
-  /** `memory_limit` in bytes; 0 = none. Recorded for the broker to enforce (Culex measures its own usage). */
-  memoryLimit: number;
   /** `websockets_log_level`: libwebsockets bit mask; kept for information, Culex logs WebSocket events at `websockets`. */
   websocketsLogLevel: number;
   plugins: PluginConfig[];

@@ -73,7 +73,6 @@ export function defaultConfig(): CulexConfig {
     setTcpNodelay: true,
     checkRetainSource: false,
     allowDuplicateMessages: true,
-    memoryLimit: 0,
     websocketsLogLevel: 0,
     plugins: [],
     bridges: [],

@@ -55,7 +55,6 @@ export interface ConfigDraft {
   setTcpNodelay: boolean;
   checkRetainSource: boolean;
   allowDuplicateMessages: boolean;
-  memoryLimit: number;
   websocketsLogLevel: number;
   /** `websockets_headers_size` written before any listener: the default for all (the manual calls it global). */
   websocketsHeadersSize?: number;
@@ -108,7 +107,6 @@ export function newDraft(): ConfigDraft {
     setTcpNodelay: true,
     checkRetainSource: false,
     allowDuplicateMessages: true,
-    memoryLimit: 0,
     websocketsLogLevel: 0,
     warnings: [],
     bridges: [],

@@ -21,12 +21,6 @@ export function finalizeConfig(draft: ConfigDraft, files: string[]): CulexConfig
   const localOnly = drafts.length === 0;
   const broker = { ...draft.broker };
   const warnings = [...draft.warnings];
-  if (draft.memoryLimit > 0) {
-    // Mosquitto refuses allocations past the limit; Culex has no such accounting (docs/compatibility.md).
-    warnings.push(
-      'Warning: memory_limit has no effect in Culex; limit the process instead (e.g. a container memory limit).',
-    );
-  }
   if (localOnly) {
     // Mosquitto 2.0 lets anonymous clients in on its loopback-only listeners whatever the file says.
     if (draft.allowAnonymousSet && !broker.allowAnonymous) {
@@ -60,7 +54,6 @@ export function finalizeConfig(draft: ConfigDraft, files: string[]): CulexConfig
     setTcpNodelay: draft.setTcpNodelay,
     checkRetainSource: draft.checkRetainSource,
     allowDuplicateMessages: draft.allowDuplicateMessages,
-    memoryLimit: draft.memoryLimit,
     websocketsLogLevel: draft.websocketsLogLevel,
     plugins,
     bridges: finishBridges(draft.bridges, warnings),

@@ -110,8 +110,11 @@ export const generalOptions: Record<string, OptionSpec> = {
   max_packet_size: one('general', (d, v) => (d.broker.maxPacketSize = parseInteger(v, 20, MAX_MQTT_PACKET))),
   max_queued_bytes: one('general', (d, v) => (d.broker.maxQueuedBytes = parseInteger(v, 0, INT_MAX))),
   max_queued_messages: one('general', (d, v) => (d.broker.maxQueuedMessages = parseInteger(v, 0, INT_MAX))),
-  // Accepted as Mosquitto accepts it, but without effect (docs/compatibility.md): finalize.ts warns.
-  memory_limit: one('general', (d, v) => (d.memoryLimit = parseInteger(v, 0, Number.MAX_SAFE_INTEGER))),
+  // Enforced on sampled heap + Buffer use rather than malloc'd bytes (memory-limit.ts, docs/compatibility.md).
+  memory_limit: one(
+    'general',
+    (d, v) => (d.broker.memoryLimit = parseInteger(v, 0, Number.MAX_SAFE_INTEGER)),
+  ),
   message_size_limit: one(
     'general',
     (d, v) => (d.broker.messageSizeLimit = parseInteger(v, 0, MAX_MQTT_PAYLOAD)),

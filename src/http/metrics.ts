@@ -190,6 +190,15 @@ export function renderMetrics(input: MetricsInput): string {
     [{ reason: 'acl' }, stats.droppedAcl],
   ]);
   t.family(
+    'culex_memory_limit_refused_total',
+    'counter',
+    'Over memory_limit: PUBLISHes dropped with their client disconnected, and connections closed at once.',
+    [
+      [{ what: 'message' }, stats.memoryRefusedMessages],
+      [{ what: 'connection' }, stats.memoryRefusedConnections],
+    ],
+  );
+  t.family(
     'culex_auth_failures_total',
     'counter',
     'Refused logins, by where: MQTT CONNECT or this HTTP API.',

@@ -1,8 +1,7 @@
 // The PluginBroker a plugin's context carries: the Broker's typed control surface, bound late because plugins
 // load before the broker is built. Until it is attached, lists are empty, counts 0 and actions do nothing.
 
-import { emptyDropStats } from '../broker/drops.js';
-import { emptyPublishTrafficStats } from '../broker/publish-traffic.js';
+import { emptyBrokerStats } from '../broker/stats.js';
 import type {
   BrokerControl,
   BrokerStatsView,
@@ -19,8 +18,7 @@ const EMPTY: Page<never> = { items: [], cursor: undefined, total: 0 };
 
 function noStats(): BrokerStatsView {
   const zero = { connections: 0, clientsConnected: 0, sessions: 0, subscriptions: 0, retained: 0 };
-  const core = { messagesReceived: 0, messagesSent: 0, sessionsExpired: 0, loginsRefused: 0 };
-  return { ...core, ...emptyDropStats(), ...emptyPublishTrafficStats(), ...zero };
+  return { ...emptyBrokerStats(), ...zero };
 }
 
 export function pluginBroker(current: () => BrokerControl | undefined): PluginBroker {

@@ -6,11 +6,18 @@ import { carryWireOrder, type Properties } from '../../protocol/properties.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { Connection } from '../connection.js';
 import { dollarWriteAllowed } from '../delivery-acl.js';
+import { refuseForMemory } from '../memory-limit.js';
 import { Message } from '../message.js';
 import { tracePublish } from '../packet-trace.js';
 
 export function handlePublish(conn: Connection, packet: PublishPacket): void {
   const broker = conn.broker;
+  // memory_limit: Mosquitto fails to allocate the packet, so nothing of it is handled.
+  const memory = broker.memory;
+  if (memory !== undefined && !memory.admit(packet.payload.length + packet.topic.length)) {
+    refuseForMemory(conn, broker.stats);
+    return;
+  }
   const v5 = conn.protocolVersion === 5;
   let topic = packet.topic;
   let properties = packet.properties;
