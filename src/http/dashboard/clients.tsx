@@ -20,21 +20,15 @@ type ClientPage = Page & { clients: ClientSummary[] };
 export function ClientList(props: { login: Login; onOpen: (clientId: string) => void }): preact.JSX.Element {
   const { login } = props;
   const [search, setSearch] = useState('');
-  const {
-    data: list,
-    error,
-    info,
-    changed,
-    setOffset,
-  } = usePaged<ClientPage>(
+  const list = usePaged<ClientPage>(
     login,
     (o) => `${ADMIN}clients?search=${encode(search)}&offset=${o}&limit=100`,
     2000,
   );
   const kick = async (id: string): Promise<void> =>
-    changed(await request(login, `${ADMIN}clients/${encode(id)}`, 'DELETE'), `Disconnected ${id}.`);
+    list.changed(await request(login, `${ADMIN}clients/${encode(id)}`, 'DELETE'), `Disconnected ${id}.`);
   const remove = async (id: string): Promise<void> =>
-    changed(
+    list.changed(
       await request(login, `${ADMIN}sessions/${encode(id)}`, 'DELETE'),
       `Deleted the session of ${id}.`,
     );
@@ -50,16 +44,14 @@ export function ClientList(props: { login: Login; onOpen: (clientId: string) => 
           live={true}
           onFilter={(v) => {
             setSearch(v);
-            setOffset(0);
+            list.setOffset(0);
           }}
         />
       }
-      error={error}
-      info={info}
+      list={list}
       testId="clients-table"
       headers={['client id', 'state', 'user', 'address', 'MQTT', 'subs', 'queued', 'in-flight', '']}
-      page={list}
-      rows={list?.clients ?? []}
+      rows={list.data?.clients ?? []}
       row={(c) => (
         <tr
           key={c.client_id}
@@ -97,7 +89,6 @@ export function ClientList(props: { login: Login; onOpen: (clientId: string) => 
         </tr>
       )}
       empty="No clients match."
-      onOffset={setOffset}
     />
   );
 }

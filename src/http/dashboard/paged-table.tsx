@@ -7,42 +7,38 @@ import type { Login, Page } from './api.js';
 import { Notice, Pager, Panel, type Resource, useResource } from './ui.js';
 
 /** A paged resource polled every `ms`: `at(offset)` is the address of a page; a new filter sets offset 0. */
-export function usePaged<T>(
-  login: Login,
-  at: (offset: number) => string,
-  ms: number,
-): Resource<T> & { setOffset: (offset: number) => void } {
+export function usePaged<T>(login: Login, at: (offset: number) => string, ms: number): Paged<T> {
   const [offset, setOffset] = useState(0);
   return { ...useResource<T>(login, at(offset), ms), setOffset };
 }
+
+export type Paged<T> = Resource<T> & { setOffset: (offset: number) => void };
 
 export function PagedTable<R>(props: {
   title: string;
   /** The filter controls, in the panel's header. */
   actions: ComponentChildren;
-  error: string | undefined;
-  info?: string | undefined;
+  /** The page as the API answered it (undefined until then), with its error or news line. */
+  list: Paged<Page | undefined>;
   testId: string;
   /** Column titles; '' for a column of buttons. */
   headers: readonly string[];
-  /** The page as the API answered it (undefined until then), and its rows. */
-  page: Page | undefined;
   rows: readonly R[];
   row: (item: R) => preact.JSX.Element;
   empty: ComponentChildren;
-  onOffset: (offset: number) => void;
 }): preact.JSX.Element {
+  const { data, error, info, setOffset } = props.list;
   return (
     <Panel title={props.title} actions={props.actions}>
-      <Notice error={props.error} info={props.info} />
+      <Notice error={error} info={info} />
       <table data-testid={props.testId}>
         <thead>
           <tr>{props.headers.map((h, i) => (h === '' ? <th key={i} /> : <th key={h}>{h}</th>))}</tr>
         </thead>
         <tbody>{props.rows.map(props.row)}</tbody>
       </table>
-      {props.page !== undefined && props.rows.length === 0 ? <p class="empty">{props.empty}</p> : null}
-      <Pager page={props.page} onOffset={props.onOffset} />
+      {data !== undefined && props.rows.length === 0 ? <p class="empty">{props.empty}</p> : null}
+      <Pager page={data} onOffset={setOffset} />
     </Panel>
   );
 }

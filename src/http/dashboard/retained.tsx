@@ -19,19 +19,13 @@ type RetainedPage = Page & { messages: RetainedInfo[] };
 export function RetainedBrowser(props: { login: Login }): preact.JSX.Element {
   const { login } = props;
   const [filter, setFilter] = useState('#');
-  const {
-    data: list,
-    error,
-    info,
-    changed,
-    setOffset,
-  } = usePaged<RetainedPage>(
+  const list = usePaged<RetainedPage>(
     login,
     (o) => `${ADMIN}retained?filter=${encode(filter)}&offset=${o}&limit=100`,
     3000,
   );
   const remove = async (topic: string): Promise<void> =>
-    changed(
+    list.changed(
       await request(login, `${ADMIN}retained/${encode(topic)}`, 'DELETE'),
       `Deleted the retained message of ${topic}.`,
     );
@@ -46,16 +40,14 @@ export function RetainedBrowser(props: { login: Login }): preact.JSX.Element {
           live={false}
           onFilter={(v) => {
             setFilter(v === '' ? '#' : v);
-            setOffset(0);
+            list.setOffset(0);
           }}
         />
       }
-      error={error}
-      info={info}
+      list={list}
       testId="retained-table"
       headers={['topic', 'QoS', 'bytes', 'payload', '']}
-      page={list}
-      rows={list?.messages ?? []}
+      rows={list.data?.messages ?? []}
       row={(m) => (
         <tr key={m.topic}>
           <td class="mono">{m.topic}</td>
@@ -68,7 +60,6 @@ export function RetainedBrowser(props: { login: Login }): preact.JSX.Element {
         </tr>
       )}
       empty={<>No retained message matches {filter}.</>}
-      onOffset={setOffset}
     />
   );
 }

@@ -33,18 +33,18 @@ export function SessionList(props: { login: Login; onOpen: (clientId: string) =>
   const { login } = props;
   const [state, setState] = useState<'all' | 'online' | 'offline'>('all');
   const [search, setSearch] = useState('');
-  const { data, error, info, changed, setOffset } = usePaged<SessionPage>(
+  const list = usePaged<SessionPage>(
     login,
     (o) => `${ADMIN}sessions?state=${state}&search=${encode(search)}&offset=${o}&limit=100`,
     2000,
   );
   const remove = async (id: string): Promise<void> =>
-    changed(
+    list.changed(
       await request(login, `${ADMIN}sessions/${encode(id)}`, 'DELETE'),
       `Deleted the session of ${id}.`,
     );
   const purge = async (id: string): Promise<void> =>
-    changed(
+    list.changed(
       await request(login, `${ADMIN}sessions/${encode(id)}/queue`, 'DELETE'),
       `Purged the queue of ${id}.`,
     );
@@ -58,7 +58,7 @@ export function SessionList(props: { login: Login; onOpen: (clientId: string) =>
             value={state}
             onChange={(e) => {
               setState(e.currentTarget.value as 'all' | 'online' | 'offline');
-              setOffset(0);
+              list.setOffset(0);
             }}
           >
             <option value="all">online and offline</option>
@@ -71,13 +71,12 @@ export function SessionList(props: { login: Login; onOpen: (clientId: string) =>
             live={true}
             onFilter={(v) => {
               setSearch(v);
-              setOffset(0);
+              list.setOffset(0);
             }}
           />
         </>
       }
-      error={error}
-      info={info}
+      list={list}
       testId="sessions-table"
       headers={[
         'client id',
@@ -92,8 +91,7 @@ export function SessionList(props: { login: Login; onOpen: (clientId: string) =>
         'dropped',
         '',
       ]}
-      page={data}
-      rows={data?.sessions ?? []}
+      rows={list.data?.sessions ?? []}
       row={(s) => (
         <tr
           key={s.client_id}
@@ -130,7 +128,6 @@ export function SessionList(props: { login: Login; onOpen: (clientId: string) =>
         </tr>
       )}
       empty="No sessions match."
-      onOffset={setOffset}
     />
   );
 }

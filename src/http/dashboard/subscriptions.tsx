@@ -26,7 +26,7 @@ export function SubscriptionBrowser(props: {
   const [by, setBy] = useState<'filter' | 'topic' | 'client_id'>('filter');
   const [text, setText] = useState('');
   const query = text === '' ? '' : `&${by}=${encode(text)}`;
-  const { data, error, setOffset } = usePaged<SubscriptionPage>(
+  const list = usePaged<SubscriptionPage>(
     props.login,
     (o) => `${ADMIN}subscriptions?offset=${o}&limit=100${query}`,
     3000,
@@ -40,7 +40,7 @@ export function SubscriptionBrowser(props: {
             value={by}
             onChange={(e) => {
               setBy(e.currentTarget.value as 'filter' | 'topic' | 'client_id');
-              setOffset(0);
+              list.setOffset(0);
             }}
           >
             <option value="filter">covered by filter</option>
@@ -54,12 +54,12 @@ export function SubscriptionBrowser(props: {
             live={false}
             onFilter={(v) => {
               setText(v);
-              setOffset(0);
+              list.setOffset(0);
             }}
           />
         </>
       }
-      error={error}
+      list={list}
       testId="subscriptions"
       headers={[
         'client id',
@@ -71,8 +71,7 @@ export function SubscriptionBrowser(props: {
         'retain handling',
         'identifier',
       ]}
-      page={data}
-      rows={data?.subscriptions ?? []}
+      rows={list.data?.subscriptions ?? []}
       row={(s) => (
         <tr
           key={`${s.client_id} ${s.share_group ?? ''} ${s.filter}`}
@@ -93,7 +92,6 @@ export function SubscriptionBrowser(props: {
         </tr>
       )}
       empty="No subscriptions match."
-      onOffset={setOffset}
     />
   );
 }
