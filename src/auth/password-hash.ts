@@ -81,7 +81,7 @@ export function parsePasswordHash(text: string): PasswordHash | string {
 }
 
 /** Render a hash the way `mosquitto_passwd` writes it. */
-export function formatPasswordHash(hash: PasswordHash): string {
+function formatPasswordHash(hash: PasswordHash): string {
   if (hash.kind === 'argon2id') {
     return formatArgon2id({ ...(hash.argon2 ?? MOSQUITTO_21_ARGON2), salt: hash.salt, digest: hash.digest });
   }

@@ -16,7 +16,7 @@ export function isValidFilter(filter: string): boolean {
 }
 
 /** True when `topic` is a valid topic name: non-empty and free of wildcards [MQTT-4.7.3-1] [MQTT-3.3.2-2]. */
-export function isValidTopicName(topic: string): boolean {
+function isValidTopicName(topic: string): boolean {
   if (topic.length === 0 || Buffer.byteLength(topic) > MAX_TOPIC_BYTES) return false;
   return !topic.includes('+') && !topic.includes('#');
 }

@@ -28,7 +28,7 @@ function readCaPath(dir: string): string[] {
 }
 
 /** Reads the TLS files; throws with the file name when one is unreadable. */
-export function tlsConnectionOptions(tls: BridgeTlsOptions, host: string): ConnectionOptions {
+function tlsConnectionOptions(tls: BridgeTlsOptions, host: string): ConnectionOptions {
   const options: ConnectionOptions = {
     minVersion: MIN_VERSION[tls.version ?? 'tlsv1.2'] ?? 'TLSv1.2',
   };

@@ -24,11 +24,6 @@ interface AuthState {
 
 const states = new WeakMap<Connection, AuthState>();
 
-/** The Authentication Method the connection authenticated with, if it used enhanced authentication. */
-export function authenticationMethodOf(conn: Connection): string | undefined {
-  return states.get(conn)?.method;
-}
-
 /**
  * Starts the exchange for a CONNECT carrying an Authentication Method. The caller has checked that a hook
  * exists. `finish` gets the CONNACK properties to add (method, final data) or the refusal reason code.

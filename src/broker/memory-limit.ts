@@ -13,7 +13,7 @@ import type { BrokerStats } from './stats.js';
 /** How often the memory is measured (ms). */
 export const MEMORY_SAMPLE_MS = 100;
 /** Once over the limit, new connections are refused until use falls below this share of it (hysteresis). */
-export const MEMORY_LOW_WATER = 0.9;
+const MEMORY_LOW_WATER = 0.9;
 
 /** Bytes the broker uses now: V8 heap in use plus external memory (Buffers), about 2 µs to read. */
 export function heapAndExternal(): number {

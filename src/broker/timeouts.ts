@@ -10,7 +10,7 @@ import type { Logger } from './logger.js';
 const PARTIAL_PACKET_MS = 60_000;
 
 /** Exceeded keepalive or connect timeout at `now` (ms). */
-export function timedOut(conn: Connection, now: number): boolean {
+function timedOut(conn: Connection, now: number): boolean {
   if (conn.state === 'new' || conn.state === 'authenticating') {
     return now - conn.connectedAt > conn.broker.options.connectTimeout * 1000;
   }

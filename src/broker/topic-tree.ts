@@ -243,7 +243,7 @@ function pushAll(out: SubscriptionEntry[], list: readonly SubscriptionEntry[] | 
 }
 
 /** Whether a (non-shared) filter matches a topic already split into levels. */
-export function filterMatches(filter: string, topicLevels: readonly string[]): boolean {
+function filterMatches(filter: string, topicLevels: readonly string[]): boolean {
   const parts = filter.split('/');
   const dollar = (topicLevels[0] ?? '').startsWith('$');
   for (let i = 0; i < parts.length; i++) {

@@ -44,7 +44,7 @@ export function lookupAccount(name: string): Account | undefined {
 /** process.initgroups exists on POSIX systems, though not in every version of Node's type definitions. */
 const posix = process as NodeJS.Process & { initgroups?: (user: string, extraGroup: number) => void };
 
-export const nodeSystem: PrivilegeSystem = {
+const nodeSystem: PrivilegeSystem = {
   geteuid: () => process.geteuid?.() ?? -1,
   getegid: () => process.getegid?.() ?? -1,
   lookup: lookupAccount,

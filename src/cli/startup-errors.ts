@@ -34,7 +34,7 @@ export function configErrorLines(err: unknown): string[] {
 }
 
 /** Lines for a security file or plugin that cannot be loaded (exit 13). */
-export function securityErrorLines(
+function securityErrorLines(
   err: unknown,
   files: { passwordFiles: readonly string[]; aclFiles: readonly string[] },
 ): string[] {
@@ -54,7 +54,7 @@ export function securityErrorLines(
 }
 
 /** Mosquitto's wording for the usual reasons a listening socket cannot be opened (exit 1). */
-export function listenErrorLines(err: unknown, port: number): string[] {
+function listenErrorLines(err: unknown, port: number): string[] {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   switch (code) {
     case 'EADDRINUSE':

@@ -1,7 +1,7 @@
 // Load order of include_dir files, as Mosquitto documents it: alphabetical ignoring case, and where two names
 // differ only in case, upper case first (00.conf, 01.conf, A.conf, a.conf, B.conf, b.conf).
 
-export function compareIncludeNames(a: string, b: string): number {
+function compareIncludeNames(a: string, b: string): number {
   const la = a.toLowerCase();
   const lb = b.toLowerCase();
   if (la !== lb) return la < lb ? -1 : 1;

@@ -24,7 +24,7 @@ function level(acl: string, client: ClientInfo): string | null {
 }
 
 /** mosquitto_topic_matches_sub with patterns: a topic name against an ACL filter; `$` topics need a `$` ACL. */
-export function publishMatches(acl: Acl, topic: readonly string[], client: ClientInfo): boolean {
+function publishMatches(acl: Acl, topic: readonly string[], client: ClientInfo): boolean {
   const a = acl.levels;
   if ((topic[0] as string).charCodeAt(0) === 0x24 && acl.topic.charCodeAt(0) !== 0x24) return false;
   for (let i = 0; i < a.length; i++) {
@@ -42,7 +42,7 @@ export function publishMatches(acl: Acl, topic: readonly string[], client: Clien
  * the ACL covers one level (also a `+` in the filter), a trailing `#` in the ACL covers the rest; a filter ending
  * in `#` needs an ACL ending in `#`. Unlike publish matching, `$` topics get no special treatment.
  */
-export function subscriptionMatches(aclFilter: string, sub: string, client: ClientInfo): boolean {
+function subscriptionMatches(aclFilter: string, sub: string, client: ClientInfo): boolean {
   if (aclFilter === '#') return true;
   let acl = aclFilter;
   let s = sub;

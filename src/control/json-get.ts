@@ -18,7 +18,7 @@ export function member(obj: JsonObject, name: string): JsonValue | undefined {
 }
 
 /** cJSON's valueint: the double truncated and saturated to a 32-bit int. */
-export function toInt(n: number): number {
+function toInt(n: number): number {
   if (n >= 2147483647) return 2147483647;
   if (n <= -2147483648) return -2147483648;
   return Math.trunc(n);

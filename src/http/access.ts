@@ -38,7 +38,7 @@ export function parseAuthorization(header: string | undefined): Credentials {
 }
 
 /** The user and password of an `Authorization: Basic` header; undefined when absent or not basic. */
-export function basicCredentials(header: string | undefined): BasicCredentials | undefined {
+function basicCredentials(header: string | undefined): BasicCredentials | undefined {
   if (header === undefined) return undefined;
   const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
   if (match === null) return undefined;

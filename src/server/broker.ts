@@ -51,7 +51,7 @@ export interface BrokerInit extends BrokerCoreInit {
   version?: string;
 }
 
-export function completeListener(spec: ListenerSpec): ListenerOptions {
+function completeListener(spec: ListenerSpec): ListenerOptions {
   return {
     protocol: 'mqtt',
     maxConnections: -1,

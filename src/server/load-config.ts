@@ -22,11 +22,6 @@ export function parseConfig(text: string, fileName = 'mosquitto.conf'): CulexCon
   return parseConfigText(text, fileName);
 }
 
-/** Records how to read `config` again (for a reload). */
-export function rememberConfigSource(config: CulexConfig, read: () => CulexConfig): void {
-  sources.set(config, read);
-}
-
 /** How to read `config` again, if it came from a file. */
 export function configSource(config: CulexConfig): (() => CulexConfig) | undefined {
   return sources.get(config);

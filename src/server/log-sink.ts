@@ -17,7 +17,7 @@ function levelMask(types: LogOptions['types']): number {
 }
 
 /** A small strftime for `log_timestamp_format` (the common conversions). */
-export function formatTimestamp(format: string | undefined, date: Date): string {
+function formatTimestamp(format: string | undefined, date: Date): string {
   if (format === undefined) return String(Math.floor(date.getTime() / 1000));
   const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
   return format.replace(/%([YmdHMSsTFz%])/g, (_m, c: string) => {

@@ -51,7 +51,7 @@ function checkShape(path: string, value: unknown): CulexPlugin {
   return value as CulexPlugin;
 }
 
-export async function loadPlugin(
+async function loadPlugin(
   config: PluginConfig,
   logger: Logger,
   broker: PluginBroker = detachedPluginBroker,

@@ -37,7 +37,7 @@ export async function nextAck(c: RawClient, type: 4 | 5 | 6 | 7): Promise<AckPac
   }
 }
 
-export function isPublish(p: Packet): p is PublishPacket {
+function isPublish(p: Packet): p is PublishPacket {
   return p.type === 3;
 }
 

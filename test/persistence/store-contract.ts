@@ -31,7 +31,7 @@ export function msg(topic: string, payload: string, expiresAt = 0): Message {
   return m;
 }
 
-export const sharedSubscription: SubscriptionRecord = {
+const sharedSubscription: SubscriptionRecord = {
   filter: '$share/g/a/+',
   matchFilter: 'a/+',
   shareGroup: 'g',
