@@ -96,15 +96,6 @@ export interface CulexConfig {
   sysInterval: number;
   /** `set_tcp_nodelay` (global in Mosquitto); also copied into every listener's `setTcpNodelay`. */
   setTcpNodelay: boolean;
-  /**
-   * `check_retain_source`: re-check the publisher's ACL before sending a retained message. Default false: the
-   * Mosquitto 2.0.11 binary behaves so when the option is absent, although its manual says true.
-   */
-  checkRetainSource: boolean;
-  /** `allow_duplicate_messages` (deprecated in Mosquitto), default true; recorded for the broker's fan-out. */
-  allowDuplicateMessages: boolean;
-  /** `websockets_log_level`: libwebsockets bit mask; kept for information, Culex logs WebSocket events at `websockets`. */
-  websocketsLogLevel: number;
   plugins: PluginConfig[];
   /** `connection` sections (bridges), in file order. */
   bridges: BridgeConfig[];

@@ -53,9 +53,6 @@ export interface ConfigDraft {
   user?: string;
   sysInterval: number;
   setTcpNodelay: boolean;
-  checkRetainSource: boolean;
-  allowDuplicateMessages: boolean;
-  websocketsLogLevel: number;
   /** `websockets_headers_size` written before any listener: the default for all (the manual calls it global). */
   websocketsHeadersSize?: number;
   /** `max_topic_alias_broker` written before any listener: the default for all. */
@@ -105,9 +102,6 @@ export function newDraft(): ConfigDraft {
     plugins: [],
     sysInterval: 10,
     setTcpNodelay: true,
-    checkRetainSource: false,
-    allowDuplicateMessages: true,
-    websocketsLogLevel: 0,
     warnings: [],
     bridges: [],
     namedPlugins: new Map(),

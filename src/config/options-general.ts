@@ -66,7 +66,7 @@ export const generalOptions: Record<string, OptionSpec> = {
     d.warnings.push(
       "The 'allow_duplicate_messages' option is now deprecated and will be removed in a future version. The behaviour will default to true.",
     );
-    d.allowDuplicateMessages = parseBool(v);
+    parseBool(v);
   }),
   autosave_interval: one('general', (d, v) => (d.persistence.autosaveInterval = parseInteger(v, 0, INT_MAX))),
   autosave_on_changes: one('general', (d, v) => (d.persistence.autosaveOnChanges = parseBool(v))),
@@ -76,10 +76,7 @@ export const generalOptions: Record<string, OptionSpec> = {
     'general',
     (d, v) => (d.broker.authFailureDelayMax = parseInteger(v, 0, 600_000)),
   ),
-  check_retain_source: one('general', (d, v) => {
-    d.checkRetainSource = parseBool(v);
-    d.broker.checkRetainSource = d.checkRetainSource;
-  }),
+  check_retain_source: one('general', (d, v) => (d.broker.checkRetainSource = parseBool(v))),
   // Mosquitto 2.1: turns on the built-in $CONTROL/broker/v1 endpoint (src/control/broker-control.ts).
   enable_control_api: one('general', (d, v) => (d.enableControlApi = parseBool(v))),
   // Mosquitto 2.1: -1 (or any value below 1) = unlimited, as 2.1's "> 0" checks read it.
@@ -150,7 +147,8 @@ export const generalOptions: Record<string, OptionSpec> = {
   upgrade_outgoing_qos: one('general', (d, v) => (d.broker.upgradeOutgoingQos = parseBool(v))),
   // Started as root, the broker switches to this account (src/cli/drop-privileges.ts).
   user: one('general', (d, v) => (d.user = v)),
-  websockets_log_level: one('general', (d, v) => (d.websocketsLogLevel = parseInteger(v, 0, INT_MAX))),
+  // A libwebsockets log mask: checked as Mosquitto checks it; Culex logs WebSocket events at `websockets`.
+  websockets_log_level: one('general', (_d, v) => void parseInteger(v, 0, INT_MAX)),
   // Culex only: worker processes sharing the listeners, each a cluster node (src/cli/workers.ts, docs/cluster.md).
   workers: one('general', (d, v) => {
     d.workers = parseWorkers(v);
