@@ -4,11 +4,11 @@
 // asset names are cached for good, index.html never, and the page may talk only to this listener and to
 // WebSocket listeners (Content-Security-Policy).
 
-import { createReadStream, statSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { contentType, resolveStaticPath } from '../transport/static-files.js';
+import { resolveStaticPath } from '../transport/static-files.js';
+import { fileAnswer, textAnswer } from './http-answers.js';
 
 export const DASHBOARD_PREFIX = '/dashboard/';
 
@@ -27,23 +27,12 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'referrer-policy': 'no-referrer',
 };
 
-function plain(
-  res: ServerResponse,
-  status: number,
-  body: string,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    ...headers,
-  });
-  res.end(body);
-}
-
 /** A redirect to the dashboard (from `/dashboard`, or from `/` when the listener has no http_dir). */
 export function redirectToDashboard(res: ServerResponse): void {
-  plain(res, 302, `See ${DASHBOARD_PREFIX}\n`, { location: DASHBOARD_PREFIX, 'cache-control': 'no-cache' });
+  textAnswer(res, 302, `See ${DASHBOARD_PREFIX}\n`, {
+    location: DASHBOARD_PREFIX,
+    'cache-control': 'no-cache',
+  });
 }
 
 /** Answers a GET under DASHBOARD_PREFIX from the bundle. */
@@ -51,7 +40,7 @@ export function serveDashboard(path: string, res: ServerResponse, bundleDir: str
   const file = resolveStaticPath(bundleDir, path.slice(DASHBOARD_PREFIX.length - 1));
   if (file === undefined) {
     const built = resolveStaticPath(bundleDir, '/index.html') !== undefined;
-    plain(
+    textAnswer(
       res,
       built ? 404 : 503,
       built
@@ -60,13 +49,8 @@ export function serveDashboard(path: string, res: ServerResponse, bundleDir: str
     );
     return;
   }
-  res.writeHead(200, {
-    'content-type': contentType(file),
-    'content-length': statSync(file).size,
+  fileAnswer(res, file, {
     'cache-control': HASHED.test(basename(file)) ? 'public, max-age=31536000, immutable' : 'no-cache',
     ...SECURITY_HEADERS,
   });
-  const stream = createReadStream(file);
-  stream.on('error', () => res.destroy());
-  stream.pipe(res);
 }

@@ -3,7 +3,6 @@
 // listeners,version}, Culex's /metrics and admin API, or a file of the listener's http_dir. Plain HTTP or, with
 // certfile/keyfile, HTTPS (reloaded with the other TLS listeners).
 
-import { createReadStream, statSync } from 'node:fs';
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -14,7 +13,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { ByteTotals } from '../broker/byte-totals.js';
 import { bindServers } from '../transport/bind-servers.js';
 import type { Listener } from '../transport/listener.js';
-import { contentType, resolveStaticPath } from '../transport/static-files.js';
+import { resolveStaticPath } from '../transport/static-files.js';
 import type { TlsServerSetup } from '../transport/tls-context.js';
 import {
   type AccessOutcome,
@@ -29,6 +28,7 @@ import { listenersJson, type SystreeMarks, systree } from './api-v1.js';
 import { CommitLatency } from './commit-latency.js';
 import { DASHBOARD_PREFIX, redirectToDashboard, serveDashboard } from './dashboard-files.js';
 import type { HttpApiHost, HttpApiListenerSetup } from './host.js';
+import { answer, fileAnswer, jsonAnswer, textAnswer } from './http-answers.js';
 import { LoginLimiter } from './login-limiter.js';
 import { EventLoopLag, renderMetrics } from './metrics.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
@@ -43,54 +43,16 @@ const REALM = 'Mosquitto API';
 /** The realm of Culex's own paths (admin API, /metrics with http_api_metrics_auth). */
 const CULEX_REALM = 'Culex API';
 
-function text(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    ...headers,
-  });
-  res.end(body);
-}
-
-function json(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const data = JSON.stringify(body, null, '\t');
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(data),
-    ...headers,
-  });
-  res.end(data);
-}
-
-/** A 200 answer as Mosquitto sends its API answers: any origin may read them. */
-function ok(res: ServerResponse, body: string, contentType: string): void {
-  res.writeHead(200, {
-    'content-type': contentType,
-    'content-length': Buffer.byteLength(body),
-    'access-control-allow-origin': '*',
-  });
-  res.end(body);
-}
+/** Mosquitto's API answers: any origin may read them. */
+const ANY_ORIGIN = { 'access-control-allow-origin': '*' };
 
 function serveFile(httpDir: string | undefined, path: string, res: ServerResponse): void {
   const file = httpDir === undefined ? undefined : resolveStaticPath(httpDir, path);
   if (file === undefined) {
-    text(res, 404, 'Not found.\n');
+    textAnswer(res, 404, 'Not found.\n');
     return;
   }
-  res.writeHead(200, {
-    'content-type': contentType(file),
-    'content-length': statSync(file).size,
-    'x-content-type-options': 'nosniff',
-  });
-  const stream = createReadStream(file);
-  stream.on('error', () => res.destroy());
-  stream.pipe(res);
+  fileAnswer(res, file, { 'x-content-type-options': 'nosniff' });
 }
 
 class HttpApi {
@@ -139,7 +101,7 @@ class HttpApi {
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     this.answer(req, res).catch(() => {
-      if (!res.headersSent) text(res, 500, 'Internal server error.\n');
+      if (!res.headersSent) textAnswer(res, 500, 'Internal server error.\n');
       else res.destroy();
     });
   };
@@ -156,7 +118,7 @@ class HttpApi {
     const method = req.method ?? '';
     // Mosquitto's API is GET only; the admin API's changes are DELETE and POST.
     if (method !== 'GET' && !(kind === 'admin' && (method === 'DELETE' || method === 'POST'))) {
-      text(res, 405, 'Invalid HTTP Method\n');
+      textAnswer(res, 405, 'Invalid HTTP Method\n');
       return;
     }
     // The dashboard's files carry no data, so a browser may load the page and then sign in against the API.
@@ -202,9 +164,9 @@ class HttpApi {
         role: outcome.role,
         remoteAddress,
       });
-      json(res, answer.status, answer.body);
+      jsonAnswer(res, answer.status, answer.body);
     } else if (path.toLowerCase().startsWith('/api/')) this.api(path, res);
-    else if (kind === 'metrics') ok(res, this.metrics(), PROMETHEUS_CONTENT_TYPE);
+    else if (kind === 'metrics') answer(res, 200, this.metrics(), PROMETHEUS_CONTENT_TYPE, ANY_ORIGIN);
     else serveFile(this.setup.options.httpDir, path, res);
   }
 
@@ -216,8 +178,8 @@ class HttpApi {
     reason: string,
     headers: Record<string, string> = {},
   ): void {
-    if (kind === 'admin') json(res, status, { error: reason }, headers);
-    else text(res, status, `${reason}\n`, headers);
+    if (kind === 'admin') jsonAnswer(res, status, { error: reason }, headers);
+    else textAnswer(res, status, `${reason}\n`, headers);
   }
 
   /**
@@ -234,7 +196,7 @@ class HttpApi {
     this.authFailures++;
     const send = (): void => {
       if (kind === 'mosquitto')
-        text(res, 401, 'Not authorised\n', { 'www-authenticate': `Basic realm="${REALM}"` });
+        textAnswer(res, 401, 'Not authorised\n', { 'www-authenticate': `Basic realm="${REALM}"` });
       else
         this.reply(
           res,
@@ -257,15 +219,15 @@ class HttpApi {
 
   private api(path: string, res: ServerResponse): void {
     const core = this.host.core;
-    const json = (value: unknown): void => ok(res, JSON.stringify(value, null, '\t'), 'application/json');
+    const json = (value: unknown): void => jsonAnswer(res, 200, value, ANY_ORIGIN);
     if (path === '/api/v1/systree') {
       json(systree({ core, bytes: this.bytes, marks: this.marks, uptimeSeconds: this.uptime() }));
     } else if (path === '/api/v1/listeners') {
       json(listenersJson(this.host.listenerOptions(), core.options.allowAnonymous));
     } else if (path === '/api/v1/version') {
-      ok(res, this.host.version, 'text/plain; charset=utf-8');
+      textAnswer(res, 200, this.host.version, ANY_ORIGIN);
     } else {
-      text(res, 404, 'Not found.\n');
+      textAnswer(res, 404, 'Not found.\n');
     }
   }
 
