@@ -16,6 +16,7 @@ export type {
   AuthenticationRequest,
   BrokerHooks,
   ClientInfo,
+  EnhancedAuthHook,
   EnhancedAuthResult,
 } from './broker/hooks.js';
 export type { Logger, LogLevel } from './broker/logger.js';

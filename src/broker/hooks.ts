@@ -54,10 +54,13 @@ export interface BrokerHooks {
    */
   hasRole?(username: string, role: string): boolean;
   /** MQTT 5 enhanced authentication (AUTH packets); without it, an Authentication Method gets 0x8C. */
-  enhancedAuth?(
-    client: ClientInfo,
-    method: string,
-    data: Buffer | undefined,
-    step: 'connect' | 'continue' | 'reauthenticate',
-  ): EnhancedAuthResult | Promise<EnhancedAuthResult>;
+  enhancedAuth?: EnhancedAuthHook;
 }
+
+/** One step of an MQTT 5 enhanced authentication exchange (the broker's hook and a plugin's alike). */
+export type EnhancedAuthHook = (
+  client: ClientInfo,
+  method: string,
+  data: Buffer | undefined,
+  step: 'connect' | 'continue' | 'reauthenticate',
+) => EnhancedAuthResult | Promise<EnhancedAuthResult>;

@@ -1,6 +1,6 @@
 // The contract between Culex and a plugin module named by a `plugin` line (see docs/plugins.md).
 
-import type { AccessKind, AuthenticationRequest, ClientInfo, EnhancedAuthResult } from '../broker/hooks.js';
+import type { AccessKind, AuthenticationRequest, ClientInfo, EnhancedAuthHook } from '../broker/hooks.js';
 import type { LogLevel } from '../broker/logger.js';
 import type { Message } from '../broker/message.js';
 import type { BrokerControl } from './broker-api.js';
@@ -16,12 +16,7 @@ export interface PluginHooks {
   /** Whether a user holds a named role (dynamic security); undefined = unknown user, ask the next plugin. */
   hasRole?(username: string, role: string): PluginDecision;
   /** MQTT 5 enhanced authentication; the first plugin that defines it handles every AUTH exchange. */
-  enhancedAuth?(
-    client: ClientInfo,
-    method: string,
-    data: Buffer | undefined,
-    step: 'connect' | 'continue' | 'reauthenticate',
-  ): EnhancedAuthResult | Promise<EnhancedAuthResult>;
+  enhancedAuth?: EnhancedAuthHook;
 }
 
 /** What a plugin returns: hooks plus optional event handlers and a clean-up for reload / shutdown. */
