@@ -2,6 +2,7 @@
 // CLI process killed for real, and a publisher that keeps QoS 1 / 2 messages outstanding while it lives, with a
 // ledger of what was sent and what the broker acknowledged (PUBACK / PUBREC seen).
 
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -109,6 +110,40 @@ export function loadUntilClosed(client: MqttClient, iter: number, ledger: Ledger
   });
 }
 
+/**
+ * The persistent subscriber `durable` registers on `load/#` (QoS 2) and goes away, so that everything is queued
+ * for it; then `kills` times a publisher loads the broker and the broker is SIGKILLed at a random moment (80 to
+ * 380 ms in, from `rng`), started again for the next round. Returns how many kills there were.
+ */
+export async function killRepeatedly(
+  conf: string,
+  port: number,
+  kills: number,
+  rng: { int(n: number): number },
+  ledger: Ledger,
+): Promise<number> {
+  let broker = await startBroker(conf, port);
+  let done = 0;
+  try {
+    const first = await connect(port, { clientId: 'durable', clean: false });
+    await first.subscribeAsync('load/#', { qos: 2 });
+    await first.endAsync();
+    for (let iter = 1; iter <= kills; iter++) {
+      if (iter > 1) broker = await startBroker(conf, port);
+      const publisher = await connect(port, { clientId: `pub-${iter}`, clean: true });
+      const loading = loadUntilClosed(publisher, iter, ledger);
+      await sleep(80 + rng.int(300));
+      await killHard(broker);
+      done++;
+      publisher.end(true);
+      await loading;
+    }
+  } finally {
+    await killHard(broker);
+  }
+  return done;
+}
+
 /** Receives what a persistent subscriber gets until every acknowledged message is in (or it stays quiet). */
 export async function collectAll(
   port: number,
@@ -160,6 +195,17 @@ export function tally(ledger: Ledger, counts: ReadonlyMap<string, number>): Tall
     duplicatedQos1: [...counts].filter(([p, n]) => p.startsWith('1:') && n > 1).length,
     unknown: [...counts.keys()].filter((p) => !ledger.sent.has(p)),
   };
+}
+
+/** Every acknowledged message was delivered, QoS 2 ones once, and nothing that nobody sent. */
+export function assertDelivered(t: Tally): void {
+  assert.deepEqual(
+    t.lost.slice(0, 10),
+    [],
+    `${t.lost.length} of ${t.acknowledged} acknowledged messages lost`,
+  );
+  assert.deepEqual(t.duplicatedQos2.slice(0, 10), [], 'QoS 2 messages delivered more than once');
+  assert.deepEqual(t.unknown, [], 'messages nobody sent');
 }
 
 /** A mosquitto.conf for cluster node `nodeId` on `port` (fast heartbeats), with `extra` lines. */
