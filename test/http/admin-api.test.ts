@@ -12,7 +12,7 @@ import { Broker } from '../../src/index.js';
 import { freePort, sleep, waitFor } from '../helpers/net.js';
 import { startCulexProcess, tempDir } from '../helpers/processes.js';
 import { httpRequest } from './http-client.js';
-import { addUser } from './users.js';
+import { addUser, leaveOfflineSession } from './users.js';
 
 interface ClientList {
   total: number;
@@ -169,19 +169,12 @@ test('admin API: list, search, page and show clients, kick one, delete a session
       ['sensor-2'],
     );
     // An offline persistent session: deleted by the admin (logged), refused while its client is connected.
-    const sleeper = await mqtt.connectAsync({
-      host: '127.0.0.1',
-      port: broker.port,
-      clientId: 'sleeper',
-      username: 'device',
-      password: 'dev',
-      protocolVersion: 5,
-      clean: false,
-      properties: { sessionExpiryInterval: 3600 },
-      reconnectPeriod: 0,
-    });
-    await sleeper.subscribeAsync('devices/sleeper/#', { qos: 1 });
-    await sleeper.endAsync();
+    await leaveOfflineSession(
+      broker.port,
+      'sleeper',
+      { username: 'device', password: 'dev' },
+      'devices/sleeper/#',
+    );
     const conflict = await httpRequest(httpPort, '/api/culex/v1/sessions/sensor-2', {
       ...admin,
       method: 'DELETE',

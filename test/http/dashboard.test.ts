@@ -19,6 +19,7 @@ import { tempDir } from '../helpers/processes.js';
 import { findTool, requireTool } from '../helpers/tools.js';
 import { ROOT, startDashboardBroker, TOKEN } from './dashboard-broker.js';
 import { httpRequest } from './http-client.js';
+import { leaveOfflineSession } from './users.js';
 
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const CHROMIUM = '/usr/bin/chromium';
@@ -245,19 +246,12 @@ test('dashboard: sign in, watch a client appear and kick it, MQTT over WebSocket
 
     step('sessions');
     // An offline session: listed, its details (subscriptions) shown, deleted from the page.
-    const persistent = await mqtt.connectAsync({
-      host: '127.0.0.1',
-      port: broker.port,
-      clientId: 'dash-offline',
-      username: 'device',
-      password: 'dev',
-      protocolVersion: 5,
-      clean: false,
-      properties: { sessionExpiryInterval: 3600 },
-      reconnectPeriod: 0,
-    });
-    await persistent.subscribeAsync('dash/offline/#', { qos: 1 });
-    await persistent.endAsync();
+    await leaveOfflineSession(
+      broker.port,
+      'dash-offline',
+      { username: 'device', password: 'dev' },
+      'dash/offline/#',
+    );
     await page.click('a[data-tab=sessions]');
     const offline = page.locator('tr[data-client=dash-offline]');
     await offline.waitFor({ timeout: 5000 });
