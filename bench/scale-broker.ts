@@ -34,7 +34,9 @@ process.on('message', (raw: unknown) => {
     for (let i = 0; i < 3; i++) gc();
   } else if (req.cmd === 'mem') {
     const usage = process.memoryUsage() as unknown as Record<string, number>;
-    answer.mem = Object.fromEntries(Object.entries(usage).map(([k, v]) => [k, Math.round(v / 10485.76) / 100]));
+    answer.mem = Object.fromEntries(
+      Object.entries(usage).map(([k, v]) => [k, Math.round(v / 10485.76) / 100]),
+    );
   } else if (req.cmd === 'heap') {
     answer.file = writeHeapSnapshot(`${req.dir ?? '.'}/culex-${process.pid}.heapsnapshot`);
   }
