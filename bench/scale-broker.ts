@@ -13,8 +13,15 @@ const started = performance.now();
 const lag = monitorEventLoopDelay({ resolution: 5 });
 lag.enable();
 
-export type ScaleRequest = { id: number; cmd: 'lag' | 'gc' | 'heap'; dir?: string };
-export type ScaleAnswer = { id: number; maxLagMs?: number; uptimeMs?: number; file?: string };
+export type ScaleRequest = { id: number; cmd: 'lag' | 'gc' | 'heap' | 'mem'; dir?: string };
+export type ScaleAnswer = {
+  id: number;
+  maxLagMs?: number;
+  uptimeMs?: number;
+  file?: string;
+  /** 'mem': process.memoryUsage() in MiB, so RSS can be split into the V8 heap and the rest. */
+  mem?: Record<string, number>;
+};
 
 process.on('message', (raw: unknown) => {
   const req = raw as ScaleRequest;
@@ -25,6 +32,11 @@ process.on('message', (raw: unknown) => {
     lag.reset();
   } else if (req.cmd === 'gc') {
     for (let i = 0; i < 3; i++) gc();
+  } else if (req.cmd === 'mem') {
+    const usage = process.memoryUsage() as unknown as Record<string, number>;
+    answer.mem = Object.fromEntries(
+      Object.entries(usage).map(([k, v]) => [k, Math.round(v / 10485.76) / 100]),
+    );
   } else if (req.cmd === 'heap') {
     answer.file = writeHeapSnapshot(`${req.dir ?? '.'}/culex-${process.pid}.heapsnapshot`);
   }

@@ -190,6 +190,7 @@ async function clientsPart(work: string, out: Record<string, unknown>): Promise<
       bytesPerRetained: ((withRetained - idle) * 1048576) / retained,
       bytesPerClientWith20Subs: ((rss - withRetained) * 1048576) / clients,
     };
+    if (name === 'culex') row.memory = (await b.ask('mem')).mem;
     if (name === 'culex' && process.env.SCALE_HEAP === '1') {
       const file = (await b.ask('heap', work)).file!;
       row.heap = summarizeHeap(file, 40);
@@ -197,7 +198,8 @@ async function clientsPart(work: string, out: Record<string, unknown>): Promise<
     out[`clients-${name}`] = row;
     console.log(
       `${name}: ${clients} clients x ${subs} subscriptions + ${retained} retained: RSS ${rss.toFixed(1)} MiB ` +
-        `(idle ${idle.toFixed(1)}, with the retained ${withRetained.toFixed(1)}); set-up ${setupMs.toFixed(0)} ms`,
+        `(idle ${idle.toFixed(1)}, with the retained ${withRetained.toFixed(1)}); set-up ${setupMs.toFixed(0)} ms` +
+        (row.memory === undefined ? '' : ` ${JSON.stringify(row.memory)}`),
     );
     for (const c of conns) c.close();
     pub.close();

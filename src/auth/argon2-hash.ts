@@ -1,6 +1,9 @@
 // Mosquitto 2.1's `$argon2id$` password hashes: libargon2's encoded form, computed on the libuv threadpool.
 
-import argon2 from 'argon2';
+type Argon2 = typeof import('argon2');
+
+/** Loaded on first use: the native addon costs ~3 MiB of RSS, and most brokers never see an argon2id hash. */
+let loading: Promise<Argon2> | undefined;
 
 /** What `mosquitto_passwd` 2.1 uses (MOSQ_ARGON2_T/M/P, salt and hash of EVP_MAX_MD_SIZE = 64 bytes). */
 export const ARGON2_TIME = 1;
@@ -98,12 +101,14 @@ export function formatArgon2id(hash: Argon2Hash): string {
 }
 
 /** The raw Argon2id tag of `password` with these parameters; runs on the threadpool, not the event loop. */
-export function argon2idDigest(
+export async function argon2idDigest(
   password: Buffer,
   params: Argon2Params,
   salt: Buffer,
   length: number,
 ): Promise<Buffer> {
+  loading ??= import('argon2');
+  const argon2 = await loading;
   return argon2.hash(password, {
     type: argon2.argon2id,
     memoryCost: params.memoryKiB,

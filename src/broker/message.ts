@@ -3,6 +3,7 @@
 import type { QoS } from '../protocol/packets.js';
 import type { Properties } from '../protocol/properties.js';
 import { ownCopy, PublishFrame } from '../protocol/publish-frame.js';
+import { keepFrame } from './frame-ring.js';
 import type { BrokerHooks, ClientInfo } from './hooks.js';
 import type { MessageRecord } from './persistence-port.js';
 
@@ -47,8 +48,19 @@ export class Message implements MessageRecord {
   }
 
   get frame(): PublishFrame {
-    this.frameCache ??= new PublishFrame(this.topic, this.payload, this.properties, this.longLived);
-    return this.frameCache;
+    let frame = this.frameCache;
+    if (frame === undefined) {
+      frame = new PublishFrame(this.topic, this.payload, this.properties, this.longLived);
+      this.frameCache = frame;
+      // A retained message keeps its frame only while recently used (frame-ring.ts).
+      if (this.longLived) keepFrame(this);
+    }
+    return frame;
+  }
+
+  /** @internal frame-ring.ts: the frame is rebuilt on next use. */
+  dropFrame(): void {
+    this.frameCache = undefined;
   }
 
   /**

@@ -5,7 +5,17 @@ import Database from 'better-sqlite3';
 import { encodeIds, encodeProperties } from './json-codec.js';
 import { PersistenceError, PersistenceErrorCode } from './persistence-error.js';
 import { createSchema, isEmpty, migrate, schemaProblems } from './schema.js';
+import { InsertBatch } from './sqlite-batch.js';
+import { DeferredDeletes } from './sqlite-deletes.js';
 import { classify, loadState } from './sqlite-load.js';
+import {
+  DELIVERY_COLUMNS,
+  DELIVERY_INSERT,
+  INLINE_DELIVERY_COLUMNS,
+  INLINE_DELIVERY_INSERT,
+  prepareStatements,
+  type WriteStatements,
+} from './sqlite-statements.js';
 import type {
   DeliveryRecord,
   MessageRecord,
@@ -38,17 +48,18 @@ export class SqliteStore implements PersistenceStore {
    * and deleted when the last one goes.
    */
   private refs = new Map<number, number>();
-  private readonly st: Record<string, Statement>;
+  private readonly st: WriteStatements;
   private pendingListener: (() => void) | undefined;
   /** The first write error of the open transaction, reported by commit(). */
   private failure: unknown = undefined;
+  /** Rows deleted at the commit (sqlite-deletes.ts). */
+  private readonly dead = new DeferredDeletes();
   /**
-   * Rows to delete, gathered over the turn and removed by one statement each at commit: a per-row DELETE
-   * costs as much as the insert it undoes. Safe to defer: seqs are never reused, and a message referred to again in the turn is taken off the list.
+   * New delivery rows, inserted many per statement before any other statement of the turn runs (so that an
+   * update or delete always finds its row) and at the commit.
    */
-  private deadDeliveries: number[] = [];
-  /** Message ids whose last reference went this turn; their rows still exist until the commit. */
-  private deadMessages = new Set<number>();
+  private readonly deliveries: InsertBatch;
+  private readonly inlineDeliveries: InsertBatch;
 
   /** Opens (or creates) the database; throws PersistenceError with the file and reason. */
   constructor(
@@ -74,7 +85,9 @@ export class SqliteStore implements PersistenceStore {
       throw classify(file, err);
     }
     this.db = db;
-    this.st = this.prepare();
+    this.st = prepareStatements(db);
+    this.deliveries = new InsertBatch(db, DELIVERY_INSERT, DELIVERY_COLUMNS);
+    this.inlineDeliveries = new InsertBatch(db, INLINE_DELIVERY_INSERT, INLINE_DELIVERY_COLUMNS);
   }
 
   get pending(): boolean {
@@ -85,57 +98,17 @@ export class SqliteStore implements PersistenceStore {
     return this.critical;
   }
 
-  private prepare(): Record<string, Statement> {
-    const p = (sql: string): Statement => this.db.prepare(sql);
-    return {
-      begin: p('BEGIN'),
-      commit: p('COMMIT'),
-      rollback: p('ROLLBACK'),
-      insertMessage: p(
-        `INSERT INTO messages (id, topic, payload, qos, retain, properties, origin, expires_at, source_username,
-         source_port) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      deleteMessages: p('DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))'),
-      saveSession: p(
-        'INSERT OR REPLACE INTO sessions (client_id, expiry_interval, disconnected_at, username, listener_port) VALUES (?, ?, ?, ?, ?)',
-      ),
-      deleteSession: p('DELETE FROM sessions WHERE client_id = ?'),
-      deleteSessionSubs: p('DELETE FROM subscriptions WHERE client_id = ?'),
-      deleteSessionQos2: p('DELETE FROM incoming_qos2 WHERE client_id = ?'),
-      saveSubscription: p(
-        `INSERT OR REPLACE INTO subscriptions (client_id, filter, match_filter, share_group, qos, no_local,
-         retain_as_published, retain_handling, identifier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      deleteSubscription: p('DELETE FROM subscriptions WHERE client_id = ? AND filter = ?'),
-      insertDelivery: p(
-        `INSERT INTO deliveries (seq, client_id, message_id, qos, retain, subscription_ids, packet_id, released,
-         share_group, share_filter, m_topic, m_payload, m_qos, m_retain, m_properties, m_origin, m_expires_at,
-         m_source_username, m_source_port) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      updateDelivery: p('UPDATE deliveries SET packet_id = ?, released = ? WHERE seq = ?'),
-      deleteDeliveries: p('DELETE FROM deliveries WHERE seq IN (SELECT value FROM json_each(?))'),
-      addQos2: p('INSERT OR IGNORE INTO incoming_qos2 (client_id, packet_id) VALUES (?, ?)'),
-      removeQos2: p('DELETE FROM incoming_qos2 WHERE client_id = ? AND packet_id = ?'),
-      setRetained: p('INSERT OR REPLACE INTO retained (topic, message_id) VALUES (?, ?)'),
-      deleteRetained: p('DELETE FROM retained WHERE topic = ?'),
-      saveWill: p(
-        'INSERT OR REPLACE INTO wills (client_id, topic, payload, qos, retain, properties, due_at, delay) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      deleteWill: p('DELETE FROM wills WHERE client_id = ?'),
-    };
-  }
-
   onPending(listener: () => void): void {
     this.pendingListener = listener;
   }
 
   /** Opens the turn's transaction on its first write. */
-  private write(critical = true): Record<string, Statement> {
+  private write(critical = true): WriteStatements {
     if (critical) this.critical = true;
     if (!this.inTransaction) {
       this.inTransaction = true;
       try {
-        this.st.begin!.run();
+        this.st.begin.run();
       } catch (err) {
         this.failure = err;
       }
@@ -151,10 +124,16 @@ export class SqliteStore implements PersistenceStore {
   private run(statement: Statement, ...params: unknown[]): void {
     if (this.failure !== undefined) return;
     try {
+      this.flushInserts();
       statement.run(...params);
     } catch (err) {
       this.failure = err;
     }
+  }
+
+  private flushInserts(): void {
+    if (this.deliveries.pending) this.deliveries.flush();
+    if (this.inlineDeliveries.pending) this.inlineDeliveries.flush();
   }
 
   commit(): void {
@@ -163,39 +142,27 @@ export class SqliteStore implements PersistenceStore {
       const failure = this.failure;
       this.failure = undefined;
       if (failure !== undefined) throw failure;
-      this.flushDeletes();
-      this.st.commit!.run();
+      this.flushInserts();
+      if (!this.dead.empty) this.dead.flush(this.st);
+      this.st.commit.run();
       this.inTransaction = false;
       this.critical = false;
     } catch (err) {
       // SQLite may already have rolled back (SQLITE_FULL); make sure nothing half-done stays open.
       if (this.db.inTransaction) {
         try {
-          this.st.rollback!.run();
+          this.st.rollback.run();
         } catch {
           // nothing more to undo
         }
       }
       this.inTransaction = false;
       this.critical = false;
-      this.deadDeliveries = [];
-      this.deadMessages.clear();
+      this.dead.clear();
+      this.deliveries.clear();
+      this.inlineDeliveries.clear();
       const text = err instanceof Error ? err.message : String(err);
       throw new PersistenceError(PersistenceErrorCode.writeFailed, this.description, text);
-    }
-  }
-
-  /** Runs the turn's deferred deletes (ids as a JSON array: one statement however many rows). */
-  private flushDeletes(): void {
-    if (this.deadDeliveries.length > 0) {
-      const ids = this.deadDeliveries;
-      this.deadDeliveries = [];
-      this.st.deleteDeliveries!.run(`[${ids.join(',')}]`);
-    }
-    if (this.deadMessages.size > 0) {
-      const ids = [...this.deadMessages];
-      this.deadMessages.clear();
-      this.st.deleteMessages!.run(`[${ids.join(',')}]`);
     }
   }
 
@@ -219,7 +186,7 @@ export class SqliteStore implements PersistenceStore {
     const v = this.refs.get(id);
     if (v === undefined) {
       // A message whose last reference went this turn still has its row (deletes wait for the commit): keep it.
-      if (this.deadMessages.delete(id)) {
+      if (this.dead.messages.delete(id)) {
         this.refs.set(id, 3);
         return false;
       }
@@ -239,7 +206,7 @@ export class SqliteStore implements PersistenceStore {
   private insertMessage(message: MessageRecord): void {
     const source = message.source;
     this.run(
-      this.write().insertMessage!,
+      this.write().insertMessage,
       message.id,
       message.topic,
       message.payload,
@@ -265,13 +232,13 @@ export class SqliteStore implements PersistenceStore {
     // An inline message goes with its delivery row; only a `messages` row needs deleting.
     if ((v & 1) === 0) return;
     this.write(false);
-    this.deadMessages.add(id);
+    this.dead.messages.add(id);
   }
 
   // ---- sessions and subscriptions
 
   saveSession(s: StoredSession): void {
-    const st = this.write().saveSession!;
+    const st = this.write().saveSession;
     this.run(st, s.clientId, s.expiryInterval, s.disconnectedAt, s.username ?? null, s.listenerPort ?? null);
   }
 
@@ -280,17 +247,17 @@ export class SqliteStore implements PersistenceStore {
     // By seq, with the turn's other deletes: no index on client_id to maintain for every delivery.
     for (const d of deliveries) {
       if (d.seq === 0) continue;
-      this.deadDeliveries.push(d.seq);
+      this.dead.delivery(d.seq);
       this.unref(d.message);
     }
-    this.run(st.deleteSession!, clientId);
-    this.run(st.deleteSessionSubs!, clientId);
-    this.run(st.deleteSessionQos2!, clientId);
+    this.run(st.deleteSession, clientId);
+    this.run(st.deleteSessionSubs, clientId);
+    this.run(st.deleteSessionQos2, clientId);
   }
 
   saveSubscription(clientId: string, e: SubscriptionRecord): void {
     this.run(
-      this.write().saveSubscription!,
+      this.write().saveSubscription,
       clientId,
       e.filter,
       e.matchFilter,
@@ -304,7 +271,7 @@ export class SqliteStore implements PersistenceStore {
   }
 
   deleteSubscription(clientId: string, filter: string): void {
-    this.run(this.write().deleteSubscription!, clientId, filter);
+    this.run(this.write().deleteSubscription, clientId, filter);
   }
 
   // ---- outgoing deliveries
@@ -313,36 +280,42 @@ export class SqliteStore implements PersistenceStore {
     const message = d.message;
     // Its only reference: the message goes into the delivery's row, else the row refers to the message's.
     const inline = this.ref(message, true);
+    this.write();
+    if (this.failure !== undefined) return;
     const group = d.group;
-    const source = inline ? message.source : undefined;
-    this.run(
-      this.write().insertDelivery!,
-      d.seq,
-      clientId,
-      message.id,
-      d.qos,
-      d.retain ? 1 : 0,
-      encodeIds(d.subscriptionIds),
-      d.packetId,
-      d.released ? 1 : 0,
-      group === undefined ? null : group.name,
-      group === undefined ? null : group.filter,
-      inline ? message.topic : null,
-      inline ? message.payload : null,
-      inline ? message.qos : null,
-      inline ? (message.retain ? 1 : 0) : null,
-      inline ? encodeProperties(message.properties) : null,
-      inline ? message.origin : null,
-      inline ? message.expiresAt : null,
-      source?.username ?? null,
-      source?.listenerPort ?? null,
-    );
+    const ids = encodeIds(d.subscriptionIds);
+    const groupName = group === undefined ? null : group.name;
+    const groupFilter = group === undefined ? null : group.filter;
+    const batch = inline ? this.inlineDeliveries : this.deliveries;
+    const v = batch.values;
+    let i = batch.row();
+    v[i++] = d.seq;
+    v[i++] = clientId;
+    v[i++] = message.id;
+    v[i++] = d.qos;
+    v[i++] = d.retain ? 1 : 0;
+    v[i++] = ids;
+    v[i++] = d.packetId;
+    v[i++] = d.released ? 1 : 0;
+    v[i++] = groupName;
+    v[i++] = groupFilter;
+    if (!inline) return;
+    const source = message.source;
+    v[i++] = message.topic;
+    v[i++] = message.payload;
+    v[i++] = message.qos;
+    v[i++] = message.retain ? 1 : 0;
+    v[i++] = encodeProperties(message.properties);
+    v[i++] = message.origin;
+    v[i++] = message.expiresAt;
+    v[i++] = source === undefined ? null : (source.username ?? null);
+    v[i] = source === undefined ? null : source.listenerPort;
   }
 
   updateDelivery(d: DeliveryRecord): void {
     if (d.seq === 0) return;
     // A QoS 1 send may be repeated under a new identifier after a crash; QoS 2 state may not.
-    this.run(this.write(d.qos === 2).updateDelivery!, d.packetId, d.released ? 1 : 0, d.seq);
+    this.run(this.write(d.qos === 2).updateDelivery, d.packetId, d.released ? 1 : 0, d.seq);
   }
 
   removeDelivery(d: DeliveryRecord): void {
@@ -350,27 +323,27 @@ export class SqliteStore implements PersistenceStore {
     // Losing this delete means one more delivery after a crash, which QoS 1 allows; for QoS 2 the client
     // answers a resent PUBREL whatever its state.
     this.write(false);
-    this.deadDeliveries.push(d.seq);
+    this.dead.delivery(d.seq);
     this.unref(d.message);
   }
 
   // ---- incoming QoS 2, retained, wills
 
   addIncomingQos2(clientId: string, packetId: number): void {
-    this.run(this.write().addQos2!, clientId, packetId);
+    this.run(this.write().addQos2, clientId, packetId);
   }
 
   removeIncomingQos2(clientId: string, packetId: number): void {
-    this.run(this.write().removeQos2!, clientId, packetId);
+    this.run(this.write().removeQos2, clientId, packetId);
   }
 
   setRetained(topic: string, message: MessageRecord | undefined, previous: MessageRecord | undefined): void {
     if (message === previous) return;
     const st = this.write();
-    if (message === undefined) this.run(st.deleteRetained!, topic);
+    if (message === undefined) this.run(st.deleteRetained, topic);
     else {
       this.ref(message, false);
-      this.run(st.setRetained!, topic, message.id);
+      this.run(st.setRetained, topic, message.id);
     }
     if (previous !== undefined) this.unref(previous);
   }
@@ -378,7 +351,7 @@ export class SqliteStore implements PersistenceStore {
   saveWill(w: StoredWill): void {
     const will = w.will;
     this.run(
-      this.write().saveWill!,
+      this.write().saveWill,
       w.clientId,
       will.topic,
       will.payload,
@@ -391,7 +364,7 @@ export class SqliteStore implements PersistenceStore {
   }
 
   deleteWill(clientId: string): void {
-    this.run(this.write().deleteWill!, clientId);
+    this.run(this.write().deleteWill, clientId);
   }
 
   // ---- start-up

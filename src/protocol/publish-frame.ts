@@ -48,8 +48,8 @@ export class PublishFrame {
   /** QoS 0 packets without per-subscriber data, indexed by (version - 3) * 2 + retain; made on first use. */
   private qos0: (Buffer | undefined)[] | null = null;
   /**
-   * Long-lived frames (retained messages) cache their packets in memory of their own: a slice of the shared
-   * output slab would keep the whole 64 KiB slab alive for as long as the message is retained.
+   * Long-lived frames (retained messages) cache no packets and keep their property block in memory of its own: a
+   * slice of the shared output slab would keep the whole 64 KiB slab alive for as long as the message is retained.
    */
   private readonly ownMemory: boolean;
 
@@ -131,14 +131,15 @@ export class PublishFrame {
     extra?: PublishExtra,
   ): number {
     const custom = version === 5 && hasExtra(extra);
-    if (qos === 0 && !dup && !custom) {
+    // A long-lived frame (retained) caches no packet: it is sent now and then, and a cached packet in memory of
+    // its own would cost several times a small payload for as long as the message is retained.
+    if (qos === 0 && !dup && !custom && !this.ownMemory) {
       const key = (version - 3) * 2 + (retain ? 1 : 0);
       this.qos0 ??= [undefined, undefined, undefined, undefined, undefined, undefined];
       const packets = this.qos0;
       let cached = packets[key];
       if (cached === undefined) {
         cached = this.build(version, 0, retain, false, 0, undefined, true);
-        if (this.ownMemory) cached = ownCopy(cached);
         packets[key] = cached;
       }
       sink.write(cached);

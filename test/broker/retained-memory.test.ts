@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import mqtt from 'mqtt';
+import { Message } from '../../src/broker/message.js';
 import { withBroker } from '../helpers/broker.js';
 
 setFlagsFromString('--expose-gc');
@@ -56,4 +57,27 @@ test('sparse retained messages do not pin shared output or read buffers (retaine
       `array buffer memory grew by ${(grown / 1048576).toFixed(1)} MiB for ${retainedCount} small retained messages`,
     );
   });
+});
+
+test('a retained message keeps its encoded frame only while among the last ones used; live fan-out reuses it', () => {
+  const retained = (i: number): Message => {
+    const m = new Message(`r/${i}`, Buffer.from(`v${i}`), 0, true, undefined, 'p', 0);
+    m.keepLong();
+    return m;
+  };
+  const first = retained(0);
+  const frame = first.frame;
+  // Every subscriber of one PUBLISH in a row: one frame.
+  for (let k = 0; k < 100; k++) assert.equal(first.frame, frame);
+  // A `#` subscriber over many retained messages: each builds its frame; the oldest ones give theirs up.
+  const others = Array.from({ length: 2000 }, (_, i) => retained(i + 1));
+  for (const m of others) assert.ok(m.frame);
+  assert.notEqual(first.frame, frame, 'the frame of a retained message unused since 2,000 others is dropped');
+  const last = others.at(-1)!;
+  assert.equal(last.frame, last.frame);
+  // A message that is not retained keeps its frame for as long as it lives (it is short-lived).
+  const live = new Message('t', Buffer.from('x'), 0, false, undefined, 'p', 0);
+  const liveFrame = live.frame;
+  for (const m of others) m.frame;
+  assert.equal(live.frame, liveFrame);
 });

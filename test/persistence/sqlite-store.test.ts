@@ -317,3 +317,43 @@ test('culex exits 1 naming the file for an unusable database; --check-db says 0 
   mkdirSync(join(dir, 'sub'));
   assert.equal(spawnSync(process.execPath, [CULEX_BIN, '--check-db', join(dir, 'missing.db')]).status, 1);
 });
+
+test('a turn of many deliveries is stored many rows per statement and its acknowledged ones deleted by range', () => {
+  // 157 rows = every statement size (64, 64, 16, 8, 4, 1) plus an update and a message row in between.
+  const file = join(tempDir(), 's.db');
+  const store = new SqliteStore(file);
+  store.load(Date.now());
+  store.saveSession({ clientId: 'c', expiryInterval: 60, disconnectedAt: 0 });
+  const shared = msg('t', 'shared');
+  const all: Delivery[] = [];
+  for (let i = 0; i < 157; i++) {
+    const d = delivery(i % 50 === 7 ? shared : msg('t', `m${i}`), 1, i + 1);
+    all.push(d);
+    store.addDelivery('c', d);
+    // A statement of another kind in the middle of the turn must find the rows added before it.
+    if (i === 100) store.updateDelivery({ ...all[3]!, packetId: 999 });
+  }
+  store.commit();
+  store.close();
+  const again = new SqliteStore(file);
+  const state = again.load(Date.now());
+  assert.deepEqual(
+    state.deliveries.map((d) => d.message.payload.toString()),
+    all.map((d) => d.message.payload.toString()),
+  );
+  assert.equal(state.deliveries[3]!.packetId, 999);
+  // Acknowledged: runs of consecutive seqs (and lone ones) in any order, including the shared message's.
+  const gone = new Set<number>();
+  for (let i = 0; i < 157; i++) if (i < 40 || (i > 60 && i % 3 !== 0) || i === 150) gone.add(i);
+  for (const i of [...gone].reverse()) again.removeDelivery(all[i]!);
+  again.commit();
+  again.close();
+  const last = new SqliteStore(file);
+  const kept = last.load(Date.now()).deliveries.map((d) => d.message.payload.toString());
+  assert.deepEqual(
+    kept,
+    all.filter((_, i) => !gone.has(i)).map((d) => d.message.payload.toString()),
+  );
+  last.close();
+  assert.equal(checkDatabase(file).counts.messages, 1);
+});
