@@ -44,8 +44,9 @@ export function redisOptions(options: ClusterOptions, name: string): ConnectOpti
     result.role = 'master';
     // The Sentinels are asked again on every reconnection (a failover moves the primary); the same backoff.
     result.sentinelRetryStrategy = reconnectDelay;
-    // Sentinel's +switch-master moves the connections at once, even when the old primary is still reachable.
-    result.failoverDetector = true;
+    // No `failoverDetector`: its +switch-master disconnect, arriving while a connection is being re-established,
+    // ends that connection for good (ioredis 6). Sentinel itself kills the clients of a primary it demotes
+    // (CLIENT KILL TYPE normal / pubsub), and a READONLY reply reconnects (above).
     if (s.username !== undefined) result.sentinelUsername = s.username;
     if (s.password !== undefined) result.sentinelPassword = s.password;
     host = s.sentinels[0]?.host ?? '';

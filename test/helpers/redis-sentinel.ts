@@ -24,6 +24,8 @@ export interface SentinelSet {
   waitForFailover(port: number, timeoutMs?: number): Promise<number>;
   /** Waits until the primary on `port` has `count` replicas online (connected and in sync). */
   waitForReplicas(port: number, count: number, timeoutMs?: number): Promise<void>;
+  /** What the Sentinels logged so far (for a failing test's message). */
+  sentinelLog(): string;
   stop(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ export async function startSentinelSet(replicas: number, sentinels: number): Pro
   const servers: RedisServer[] = [master];
   const children: ChildProcess[] = [];
   const dirs: string[] = [];
+  const logs: string[] = [];
   const stop = async (): Promise<void> => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     for (const s of servers) await s.stop();
@@ -74,21 +77,25 @@ export async function startSentinelSet(replicas: number, sentinels: number): Pro
           'protected-mode no',
           `dir ${dir}`,
           `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${master.port} ${quorum}`,
-          `sentinel down-after-milliseconds ${MASTER_NAME} 400`,
-          `sentinel failover-timeout ${MASTER_NAME} 2000`,
+          `sentinel down-after-milliseconds ${MASTER_NAME} 1000`,
+          `sentinel failover-timeout ${MASTER_NAME} 3000`,
           `sentinel parallel-syncs ${MASTER_NAME} ${replicas}`,
           '',
         ].join('\n'),
       );
       const child = spawn(bin, [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let log = '';
-      child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
-      child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+      const index = logs.push('') - 1;
+      const add = (d: Buffer): void => {
+        logs[index] += d.toString();
+      };
+      child.stdout?.on('data', add);
+      child.stderr?.on('data', add);
       children.push(child);
       ports.push(port);
       const end = Date.now() + 10_000;
       while (!(await canConnect(port))) {
-        if (child.exitCode !== null || Date.now() > end) throw new Error(`sentinel did not start: ${log}`);
+        if (child.exitCode !== null || Date.now() > end)
+          throw new Error(`sentinel did not start: ${logs[index]}`);
         await sleep(20);
       }
     }
@@ -129,6 +136,7 @@ export async function startSentinelSet(replicas: number, sentinels: number): Pro
         }
         throw new Error(`the primary on ${port} has no ${count} replicas online`);
       },
+      sentinelLog: () => logs.map((l, i) => `--- sentinel ${ports[i]}\n${l}`).join('\n'),
       stop,
     };
     // Every Sentinel knows the replicas (and, with several, each other) before a failover is asked of them.
