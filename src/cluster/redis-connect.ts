@@ -100,7 +100,13 @@ export async function connectRedis(
   extra: Partial<ConnectOptions> = {},
 ): Promise<Redis> {
   const { Redis } = await import('ioredis');
-  const client = new Redis({ ...redisOptions(options, name), ...extra });
+  const settings = { ...redisOptions(options, name), ...extra };
+  // At start, Sentinels that cannot name the primary refuse the start (as an unreachable Redis does); later,
+  // they are asked again with the usual backoff.
+  let started = false;
+  if (settings.sentinels !== undefined)
+    settings.sentinelRetryStrategy = (attempt) => (started ? reconnectDelay(attempt) : null);
+  const client = new Redis(settings);
   // Errors are reported through the connection events (watchRedis); an unhandled 'error' would end the process.
   let first: string | undefined;
   const onError = (err: Error): void => {
@@ -114,9 +120,26 @@ export async function connectRedis(
     const reason = first ?? (err instanceof Error ? err.message : String(err));
     throw new Error(`Cluster: cannot connect to Redis at ${describeRedis(options)}: ${reason}`);
   }
+  started = true;
   client.off('error', onError);
   client.on('error', () => {});
+  const refusal = unsupportedMode(await client.info('server').catch(() => ''));
+  if (refusal !== undefined) {
+    client.disconnect();
+    throw new Error(`Cluster: Redis at ${describeRedis(options)} ${refusal}`);
+  }
   return client;
+}
+
+/** Why a server Culex reached cannot hold a cluster (INFO server's `redis_mode`), or undefined when it can. */
+function unsupportedMode(info: string): string | undefined {
+  const mode = /^redis_mode:(\w+)/m.exec(info)?.[1];
+  if (mode === 'cluster')
+    // Every key would need one hash tag, so one shard would hold everything: no gain over Sentinel.
+    return 'is a Redis Cluster node, which Culex does not support: the writes of each event-loop turn (sessions of many clients, other nodes\' inboxes, retained messages) go in one MULTI, which Redis Cluster allows only within one hash slot. Use a standalone Redis, with replicas and Sentinel for failover ("cluster_redis_sentinel").';
+  if (mode === 'sentinel')
+    return 'is a Sentinel, not a Redis server: give Sentinels with "cluster_redis_sentinel host:port" and "cluster_redis_sentinel_master NAME" instead of "cluster_redis_url".';
+  return undefined;
 }
 
 /** The URL without its password, for log lines. */

@@ -5,7 +5,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeRedis, redisOptions } from '../../src/cluster/redis-connect.js';
 import { parseConfigText } from '../../src/config/parse.js';
+import { BrokerStartError, createBroker, parseConfig } from '../../src/index.js';
 import { refusal } from '../helpers/config-refusal.js';
+import { freePort } from '../helpers/net.js';
+import { requireRedis, startRedis } from '../helpers/redis.js';
+import { startSentinelSet } from '../helpers/redis-sentinel.js';
 
 test('Sentinel: addresses (repeated lines or comma lists), master name and credentials', () => {
   const config = parseConfigText(
@@ -101,4 +105,51 @@ test('inconsistent or wrong Sentinel and WAIT lines are refused with file, line 
     refusal(`${url}cluster_redis_wait_replicas 1\ncluster_redis_wait_timeout 0\n`),
     /^c\.conf:3: option "cluster_redis_wait_timeout": 0 is out of range \(10ms\.\.60s\)/,
   );
+});
+
+async function refusedStart(line: string, expected: RegExp): Promise<void> {
+  const text = `listener ${await freePort()} 127.0.0.1\nlog_dest none\ncluster_node_id r\n${line}\n`;
+  await assert.rejects(createBroker(parseConfig(text)), (err: unknown) => {
+    assert.ok(err instanceof BrokerStartError);
+    assert.equal(err.stage, 'cluster');
+    assert.match(err.message, expected);
+    return true;
+  });
+}
+
+test('a Redis Cluster node is refused at start, saying why', { skip: requireRedis() }, async () => {
+  const redis = await startRedis({ args: ['--cluster-enabled', 'yes'] });
+  try {
+    await refusedStart(
+      `cluster_redis_url ${redis.url}`,
+      /Redis at redis:\/\/127\.0\.0\.1:\d+ is a Redis Cluster node, which Culex does not support: the writes of each event-loop turn .* go in one MULTI, which Redis Cluster allows only within one hash slot/,
+    );
+  } finally {
+    await redis.stop();
+  }
+});
+
+test('a Sentinel given as cluster_redis_url is refused; through cluster_redis_sentinel the node starts', {
+  skip: requireRedis(),
+}, async () => {
+  const set = await startSentinelSet(0, 1);
+  try {
+    const sentinel = `127.0.0.1:${set.sentinelPorts[0]}`;
+    await refusedStart(`cluster_redis_url redis://${sentinel}`, /is a Sentinel, not a Redis server/);
+    await refusedStart(
+      `cluster_redis_sentinel ${sentinel}\ncluster_redis_sentinel_master nobody`,
+      /cannot connect to Redis at Sentinel master "nobody" \(127\.0\.0\.1:\d+\)/,
+    );
+    const text = `listener ${await freePort()} 127.0.0.1\nlog_dest none\ncluster_node_id s1\n${set.confLines.join('\n')}\n`;
+    const broker = await createBroker(parseConfig(text));
+    try {
+      assert.equal(broker.cluster?.nodeId, 's1');
+      const master = broker.cluster?.link.redis.options;
+      assert.equal(master?.name, 'culex');
+    } finally {
+      await broker.stop();
+    }
+  } finally {
+    await set.stop();
+  }
 });
