@@ -1,8 +1,7 @@
-// The dynamic-security plugin in a cluster: a $CONTROL/dynamic-security/v1 change made through one node should
-// apply on every node. Today it does not (docs/cluster.md, "Limits and what is per node"): each node keeps its own
-// copy in memory, so a client created through node A is refused by node B, and with one shared file (workers N,
-// or one file on shared storage) the next change made through B rewrites the file from B's copy, dropping A's
-// change. `todo` until dynsec state is shared through Redis; it runs and prints what it saw.
+// The dynamic-security plugin in a cluster: a $CONTROL/dynamic-security/v1 change made through one node applies
+// on every node (the document is shared through Redis, src/cluster/shared-state.ts). Without it each node kept
+// its own copy: a client created through node A was refused by node B, and with one shared file (workers N) the
+// next change made through B rewrote the file from B's stale copy, dropping A's change.
 
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +15,23 @@ import { tempDir } from '../helpers/processes.js';
 import { requireRedis, startRedis } from '../helpers/redis.js';
 
 const skip = requireRedis();
+
+/** A dynsec file with one admin allowed to send $CONTROL commands. */
+function writeInitial(file: string): void {
+  const admin = { rolename: 'admin' };
+  writeFileSync(
+    file,
+    JSON.stringify({
+      clients: [clientEntry({ username: 'admin', password: 'a', roles: [admin] })],
+      roles: [{ ...admin, acls: [{ acltype: 'publishClientSend', topic: '$CONTROL/#', allow: true }] }],
+      groups: [],
+    }),
+  );
+}
+
+function dynsecLines(file: string): string[] {
+  return ['allow_anonymous false', 'plugin culex:dynamic-security', `plugin_opt_config_file ${file}`];
+}
 
 function login(node: TestNode, username: string, password: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -53,27 +69,13 @@ async function fileHas(file: string, name: string): Promise<boolean> {
 
 test('a dynamic-security change made through one node applies on every node (one shared file)', {
   skip,
-  todo: 'dynamic-security state is per node (docs/cluster.md)',
   timeout: 30_000,
 }, async () => {
   const redis = await startRedis();
   const dir = tempDir('culex-dynsec-cluster-');
   const file = join(dir, 'dynsec.json');
-  const admin = { rolename: 'admin' };
-  writeFileSync(
-    file,
-    JSON.stringify({
-      clients: [clientEntry({ username: 'admin', password: 'a', roles: [admin] })],
-      roles: [
-        {
-          ...admin,
-          acls: [{ acltype: 'publishClientSend', topic: '$CONTROL/#', allow: true }],
-        },
-      ],
-      groups: [],
-    }),
-  );
-  const extra = ['allow_anonymous false', 'plugin culex:dynamic-security', `plugin_opt_config_file ${file}`];
+  writeInitial(file);
+  const extra = dynsecLines(file);
   const nodes: TestNode[] = [];
   try {
     nodes.push(await startNode('dyn-a', redis.url, 'dyn:', extra));
@@ -91,6 +93,40 @@ test('a dynamic-security change made through one node applies on every node (one
     );
     assert.equal(onB, true, 'a client created through A logs in on B');
     assert.equal(kept, true, "B's change keeps A's in the shared file");
+  } finally {
+    for (const n of nodes) await n.stop();
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("with one file per node, every node saves the change, and a node started later takes the cluster's copy", {
+  skip,
+  timeout: 30_000,
+}, async () => {
+  const redis = await startRedis();
+  const dir = tempDir('culex-dynsec-cluster-');
+  const files = ['a', 'b', 'c'].map((n) => join(dir, `${n}.json`));
+  for (const f of files) writeInitial(f);
+  const nodes: TestNode[] = [];
+  try {
+    nodes.push(await startNode('dyn-a', redis.url, 'dyn:', dynsecLines(files[0]!)));
+    nodes.push(await startNode('dyn-b', redis.url, 'dyn:', dynsecLines(files[1]!)));
+    const [a, b] = nodes as [TestNode, TestNode];
+    await command(a, { command: 'createClient', username: 'u1', password: 'p1' });
+    assert.ok(await fileHas(files[0]!, 'u1'), 'node A saved its change');
+    assert.ok(await fileHas(files[1]!, 'u1'), "node B saved A's change in its own file");
+    assert.equal(await login(b, 'u1', 'p1'), true, 'a client created through A logs in on B');
+    await command(b, { command: 'disableClient', username: 'u1' });
+    for (let i = 0; i < 40 && (await login(a, 'u1', 'p1')); i++) await sleep(25);
+    assert.equal(await login(a, 'u1', 'p1'), false, 'disabled through B: refused on A');
+    // Node C's own file has no u1: the cluster's copy wins at start.
+    nodes.push(await startNode('dyn-c', redis.url, 'dyn:', dynsecLines(files[2]!)));
+    const c = nodes[2]!;
+    assert.ok(await fileHas(files[2]!, 'u1'), "node C took the cluster's copy into its file");
+    await command(c, { command: 'enableClient', username: 'u1' });
+    for (let i = 0; i < 40 && !(await login(a, 'u1', 'p1')); i++) await sleep(25);
+    assert.equal(await login(a, 'u1', 'p1'), true, 'enabled through C: accepted on A');
   } finally {
     for (const n of nodes) await n.stop();
     await redis.stop();
