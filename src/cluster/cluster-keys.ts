@@ -39,4 +39,12 @@ export class ClusterKeys {
   get clients(): string {
     return `${this.prefix}clients`;
   }
+  /** String: a plugin's shared state (the dynamic-security document), the cluster's copy. */
+  state(name: string): string {
+    return `${this.prefix}state:${name}`;
+  }
+  /** Pub/sub channel: "<node> NUL <name>" when a node changed a shared state. */
+  get stateChannel(): string {
+    return `${this.prefix}state`;
+  }
 }

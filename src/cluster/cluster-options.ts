@@ -23,9 +23,36 @@ export interface ClusterTlsOptions {
   keyfile?: string;
 }
 
+/** One Redis Sentinel (`cluster_redis_sentinel host:port`). */
+export interface SentinelAddress {
+  host: string;
+  port: number;
+}
+
+/** Redis through Sentinel: the nodes ask the Sentinels which server is the primary of `master`. */
+export interface ClusterSentinelOptions {
+  /** `cluster_redis_sentinel` lines, in order (1 to 16). */
+  sentinels: SentinelAddress[];
+  /** `cluster_redis_sentinel_master`: the name the Sentinels monitor the primary under. */
+  master: string;
+  /** `cluster_redis_sentinel_username` / `cluster_redis_sentinel_password`: the Sentinels' own credentials. */
+  username?: string;
+  password?: string;
+}
+
+/** `cluster_redis_wait_replicas` / `cluster_redis_wait_timeout`: WAIT after each commit (redis-wait.ts). */
+export interface ClusterWaitOptions {
+  replicas: number;
+  timeoutMs: number;
+}
+
 export interface ClusterOptions {
-  /** `cluster_redis_url`: redis://[user:password@]host:port[/db] or rediss:// (TLS). */
-  redisUrl: string;
+  /** `cluster_redis_url`: redis://[user:password@]host:port[/db] or rediss:// (TLS). Exactly one of the two. */
+  redisUrl?: string;
+  /** `cluster_redis_sentinel*`: the primary (database 0) is found through Sentinel. */
+  sentinel?: ClusterSentinelOptions;
+  /** `cluster_redis_wait_replicas`: acknowledgements wait until that many replicas have the turn's writes. */
+  wait?: ClusterWaitOptions;
   /** `cluster_redis_username` / `cluster_redis_password`: override the URL's (keep secrets out of URLs). */
   username?: string;
   password?: string;

@@ -56,6 +56,7 @@ export class ClusterSessions {
         prefix: options.keyPrefix,
         ownsConnection: true,
         retained: false,
+        ...(options.wait === undefined ? {} : { wait: options.wait }),
       };
       store = await RedisStore.open(storeOptions);
       // A reaper that judged this node dead just before its first beat has taken its lock by now: if so, read

@@ -9,7 +9,7 @@ import type { RetainedStore } from '../broker/retained-store.js';
 import { type ClusterOptions, defaultNodeId } from './cluster-options.js';
 import { Forwarder, type ForwarderCounters } from './forwarder.js';
 import { NodeLink } from './node-link.js';
-import { safeUrl } from './redis-connect.js';
+import { describeRedis } from './redis-connect.js';
 import { ClusterRetainedStore } from './retained-sync.js';
 import { RouteTable } from './route-table.js';
 
@@ -71,7 +71,7 @@ export class Cluster {
       cluster.startSys(init.sysInterval ?? 0);
       logger.log(
         'notice',
-        `Cluster: node ${nodeId} joined through ${safeUrl(options.redisUrl)} (${link.aliveNodes().length + 1} nodes, ${count} retained messages).`,
+        `Cluster: node ${nodeId} joined through ${describeRedis(options)} (${link.aliveNodes().length + 1} nodes, ${count} retained messages).`,
       );
       return cluster;
     } catch (err) {

@@ -15,6 +15,7 @@ import type { CommitParticipant } from '../broker/group-commit.js';
 import type { Logger } from '../broker/logger.js';
 import type { Message } from '../broker/message.js';
 import type { ShareGroup } from '../broker/topic-tree.js';
+import { waitForReplicas } from '../persistence/redis-wait.js';
 import { decodeRecords, encodeMessage, encodeRecords, MAX_GROUPS, type OutRecord } from './message-codec.js';
 import type { NodeLink } from './node-link.js';
 import type { ChainableCommander } from './redis-connect.js';
@@ -255,7 +256,8 @@ export class Forwarder implements ClusterHook, CommitParticipant {
           continue;
         }
         const failed =
-          result?.find(([err]) => err !== null)?.[0] ?? (result === null ? new Error('aborted') : null);
+          result?.find(([err]) => err !== null)?.[0] ??
+          (result === null ? new Error('aborted') : await this.replicasConfirmed());
         if (failed !== null) {
           // Redis refuses the writes themselves (out of memory, …): retrying would not help.
           this.logger.log('error', `Error: Cluster: Redis refused cross-node messages: ${failed.message}`);
@@ -266,6 +268,16 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     } finally {
       this.draining = false;
     }
+  }
+
+  /** `cluster_redis_wait_replicas`: null once the replicas have what this connection wrote, else the error. */
+  private async replicasConfirmed(): Promise<Error | null> {
+    const wait = this.link.options.wait;
+    if (wait === undefined) return null;
+    return waitForReplicas(this.link.redis, wait).then(
+      () => null,
+      (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+    );
   }
 
   private writeOps(pipeline: ChainableCommander, ops: readonly Op[]): void {

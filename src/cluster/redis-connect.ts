@@ -21,12 +21,7 @@ export function reconnectDelay(attempt: number): number {
 
 /** ioredis options for one connection of this node; `role` names it in CLIENT LIST (culex:<node>:<role>). */
 export function redisOptions(options: ClusterOptions, name: string): ConnectOptions {
-  const url = new URL(options.redisUrl);
-  const db = url.pathname.replace(/^\//, '');
   const result: ConnectOptions = {
-    host: url.hostname.replace(/^\[|\]$/g, ''),
-    port: url.port === '' ? 6379 : Number(url.port),
-    db: db === '' ? 0 : Number(db),
     connectionName: name,
     lazyConnect: true,
     retryStrategy: reconnectDelay,
@@ -35,13 +30,57 @@ export function redisOptions(options: ClusterOptions, name: string): ConnectOpti
     connectTimeout: 5000,
     // RESP2 replies: the same shapes from Redis 6 and 7, Sentinel and Redis Cluster.
     protocol: 2,
+    // A server that turned replica under us (a failover's old primary coming back) refuses writes: reconnect
+    // (through Sentinel, to the new primary) and send the command again.
+    reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
   };
-  const username = options.username ?? decodeURIComponent(url.username);
-  const password = options.password ?? decodeURIComponent(url.password);
+  let host = '';
+  let username = options.username ?? '';
+  let password = options.password ?? '';
+  if (options.sentinel !== undefined) {
+    const s = options.sentinel;
+    result.sentinels = s.sentinels.map((a) => ({ host: a.host, port: a.port }));
+    result.name = s.master;
+    result.role = 'master';
+    // The Sentinels are asked again on every reconnection (a failover moves the primary); the same backoff.
+    result.sentinelRetryStrategy = reconnectDelay;
+    // No `failoverDetector`: its +switch-master disconnect, arriving while a connection is being re-established,
+    // ends that connection for good (ioredis 6). Sentinel itself kills the clients of a primary it demotes
+    // (CLIENT KILL TYPE normal / pubsub), and a READONLY reply reconnects (above).
+    if (s.username !== undefined) result.sentinelUsername = s.username;
+    if (s.password !== undefined) result.sentinelPassword = s.password;
+    host = s.sentinels[0]?.host ?? '';
+  } else {
+    const url = new URL(options.redisUrl ?? '');
+    const db = url.pathname.replace(/^\//, '');
+    host = url.hostname.replace(/^\[|\]$/g, '');
+    result.host = host;
+    result.port = url.port === '' ? 6379 : Number(url.port);
+    result.db = db === '' ? 0 : Number(db);
+    username = options.username ?? decodeURIComponent(url.username);
+    password = options.password ?? decodeURIComponent(url.password);
+  }
   if (username !== '') result.username = username;
   if (password !== '') result.password = password;
-  if (options.tls !== undefined) result.tls = tlsOptions(options, result.host ?? '');
+  if (options.tls !== undefined) {
+    result.tls = tlsOptions(options, host);
+    // With Sentinel, the Sentinels are reached with the same TLS settings as the Redis servers.
+    if (options.sentinel !== undefined) {
+      result.enableTLSForSentinelMode = true;
+      result.sentinelTLS = result.tls;
+    }
+  }
   return result;
+}
+
+/** Where the cluster's Redis is, for log lines (never a password). */
+export function describeRedis(options: ClusterOptions): string {
+  const s = options.sentinel;
+  if (s === undefined) return safeUrl(options.redisUrl ?? '');
+  const list = s.sentinels.map((a) =>
+    a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`,
+  );
+  return `Sentinel master "${s.master}" (${list.join(', ')})`;
 }
 
 function tlsOptions(options: ClusterOptions, host: string): ConnectionOptions {
@@ -61,7 +100,13 @@ export async function connectRedis(
   extra: Partial<ConnectOptions> = {},
 ): Promise<Redis> {
   const { Redis } = await import('ioredis');
-  const client = new Redis({ ...redisOptions(options, name), ...extra });
+  const settings = { ...redisOptions(options, name), ...extra };
+  // At start, Sentinels that cannot name the primary refuse the start (as an unreachable Redis does); later,
+  // they are asked again with the usual backoff.
+  let started = false;
+  if (settings.sentinels !== undefined)
+    settings.sentinelRetryStrategy = (attempt) => (started ? reconnectDelay(attempt) : null);
+  const client = new Redis(settings);
   // Errors are reported through the connection events (watchRedis); an unhandled 'error' would end the process.
   let first: string | undefined;
   const onError = (err: Error): void => {
@@ -73,11 +118,28 @@ export async function connectRedis(
   } catch (err) {
     client.disconnect();
     const reason = first ?? (err instanceof Error ? err.message : String(err));
-    throw new Error(`Cluster: cannot connect to Redis at ${safeUrl(options.redisUrl)}: ${reason}`);
+    throw new Error(`Cluster: cannot connect to Redis at ${describeRedis(options)}: ${reason}`);
   }
+  started = true;
   client.off('error', onError);
   client.on('error', () => {});
+  const refusal = unsupportedMode(await client.info('server').catch(() => ''));
+  if (refusal !== undefined) {
+    client.disconnect();
+    throw new Error(`Cluster: Redis at ${describeRedis(options)} ${refusal}`);
+  }
   return client;
+}
+
+/** Why a server Culex reached cannot hold a cluster (INFO server's `redis_mode`), or undefined when it can. */
+function unsupportedMode(info: string): string | undefined {
+  const mode = /^redis_mode:(\w+)/m.exec(info)?.[1];
+  if (mode === 'cluster')
+    // Every key would need one hash tag, so one shard would hold everything: no gain over Sentinel.
+    return 'is a Redis Cluster node, which Culex does not support: the writes of each event-loop turn (sessions of many clients, other nodes\' inboxes, retained messages) go in one MULTI, which Redis Cluster allows only within one hash slot. Use a standalone Redis, with replicas and Sentinel for failover ("cluster_redis_sentinel").';
+  if (mode === 'sentinel')
+    return 'is a Sentinel, not a Redis server: give Sentinels with "cluster_redis_sentinel host:port" and "cluster_redis_sentinel_master NAME" instead of "cluster_redis_url".';
+  return undefined;
 }
 
 /** The URL without its password, for log lines. */

@@ -11,6 +11,7 @@ import type { CommitParticipant } from '../broker/group-commit.js';
 import type { Logger } from '../broker/logger.js';
 import type { SessionRegistry } from '../broker/session-registry.js';
 import type { SubscriptionEntry } from '../broker/subscription.js';
+import { waitForReplicas } from '../persistence/redis-wait.js';
 import type { NodeLink } from './node-link.js';
 import { RouteCache, SHARE_PREFIX } from './route-cache.js';
 
@@ -83,8 +84,13 @@ export class RouteTable implements RouteListener, CommitParticipant {
   }
 
   commit(): Promise<void> | undefined {
+    const holding = this.holding;
     this.holding = false;
-    return this.pending ? this.flush() : undefined;
+    if (!this.pending) return undefined;
+    const done = this.flush();
+    // `cluster_redis_wait_replicas`: a SUBACK this write holds waits for the replicas too.
+    const wait = this.link.options.wait;
+    return holding && wait !== undefined ? done.then(() => waitForReplicas(this.link.redis, wait)) : done;
   }
 
   /** Local subscriptions of a key on this node (share group member counts for the weighted choice). */

@@ -2,7 +2,12 @@
 // heartbeat and dead-node timing, and the bounds of what a node buffers while Redis is away. Refused with the
 // file, line and reason when wrong, like every other option.
 
-import { type ClusterOptions, DEFAULT_CLUSTER_OPTIONS } from '../cluster/cluster-options.js';
+import {
+  type ClusterOptions,
+  type ClusterSentinelOptions,
+  DEFAULT_CLUSTER_OPTIONS,
+  type SentinelAddress,
+} from '../cluster/cluster-options.js';
 import { ConfigError, ConfigErrorCode, OptionValueError } from './config-error.js';
 import type { ConfigDraft, OptionSite } from './draft.js';
 import { type OptionSpec, one } from './option-spec.js';
@@ -15,16 +20,46 @@ export interface ClusterDraft {
   first: OptionSite;
   /** Sites of the timing options, for the cross-check. */
   timeoutSite?: OptionSite;
+  /** Sentinel lines and settings so far (`cluster_redis_sentinel*`), checked together at the end. */
+  sentinel: Partial<ClusterSentinelOptions> & { sentinels: SentinelAddress[] };
+  /** `cluster_redis_wait_replicas` / `_timeout` as read. */
+  waitReplicas?: number;
+  waitTimeout?: number;
+  /** The first line of each cluster option, to blame it when options do not go together. */
+  sites: Map<string, OptionSite>;
 }
 
 function clusterDraft(draft: ConfigDraft): ClusterDraft {
-  draft.cluster ??= { options: {}, first: { ...draft.site } };
-  return draft.cluster;
+  draft.cluster ??= { options: {}, first: { ...draft.site }, sentinel: { sentinels: [] }, sites: new Map() };
+  const c = draft.cluster;
+  if (!c.sites.has(draft.site.option)) c.sites.set(draft.site.option, { ...draft.site });
+  return c;
 }
 
 function clusterOption(apply: (c: ClusterDraft, value: string, draft: ConfigDraft) => void): OptionSpec {
   return one('cluster', (draft, value) => apply(clusterDraft(draft), value, draft));
 }
+
+/** Bound on `cluster_redis_sentinel` addresses (ioredis asks them in turn at every reconnection). */
+const MAX_SENTINELS = 16;
+
+/** `host:port`, `[v6]:port`, or several of them separated by commas. */
+function parseSentinels(text: string): SentinelAddress[] {
+  const out: SentinelAddress[] = [];
+  for (const part of text.split(',')) {
+    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]+)):(\d{1,5})$/.exec(part.trim());
+    const port = Number(match?.[3]);
+    if (match === null || !(port >= 1 && port <= 65535))
+      throw new OptionValueError(
+        `"${part}" is not a Sentinel address (expected host:port, e.g. 127.0.0.1:26379)`,
+      );
+    out.push({ host: match[1] ?? match[2] ?? '', port });
+  }
+  return out;
+}
+
+/** A Sentinel master name as Sentinel accepts it in `sentinel monitor` (no spaces). */
+const MASTER_NAME = /^[!-~]{1,128}$/;
 
 /** `500ms`, `2s`, or a bare number of seconds (as Mosquitto's intervals are written). */
 export function parseMilliseconds(text: string, min: number, max: number): number {
@@ -59,6 +94,20 @@ export const clusterOptions: Record<string, OptionSpec> = {
   cluster_redis_url: clusterOption((c, v) => (c.options.redisUrl = parseRedisUrl(v))),
   cluster_redis_username: clusterOption((c, v) => (c.options.username = v)),
   cluster_redis_password: clusterOption((c, v) => (c.options.password = v)),
+  cluster_redis_sentinel: clusterOption((c, v) => {
+    c.sentinel.sentinels.push(...parseSentinels(v));
+    if (c.sentinel.sentinels.length > MAX_SENTINELS)
+      throw new OptionValueError(`at most ${MAX_SENTINELS} Sentinels`);
+  }),
+  cluster_redis_sentinel_master: clusterOption((c, v) => {
+    if (!MASTER_NAME.test(v))
+      throw new OptionValueError('a master name is 1 to 128 printable characters, no spaces');
+    c.sentinel.master = v;
+  }),
+  cluster_redis_sentinel_username: clusterOption((c, v) => (c.sentinel.username = v)),
+  cluster_redis_sentinel_password: clusterOption((c, v) => (c.sentinel.password = v)),
+  cluster_redis_wait_replicas: clusterOption((c, v) => (c.waitReplicas = parseInteger(v, 0, 100))),
+  cluster_redis_wait_timeout: clusterOption((c, v) => (c.waitTimeout = parseMilliseconds(v, 10, 60_000))),
   cluster_redis_tls: clusterOption((c, v) => (c.tlsOn = parseBool(v))),
   cluster_redis_cafile: clusterOption((c, v) => (c.options.tls = { ...c.options.tls, cafile: v })),
   cluster_redis_certfile: clusterOption((c, v) => (c.options.tls = { ...c.options.tls, certfile: v })),
@@ -99,9 +148,22 @@ function refuse(site: OptionSite, reason: string): never {
 export function finishCluster(c: ClusterDraft | undefined): ClusterOptions | undefined {
   if (c === undefined) return undefined;
   const { redisUrl, ...rest } = c.options;
-  if (redisUrl === undefined)
-    refuse(c.first, 'cluster options need "cluster_redis_url" (the Redis server the nodes share)');
-  const options: ClusterOptions = { ...DEFAULT_CLUSTER_OPTIONS, ...rest, redisUrl };
+  const sentinel = finishSentinel(c, redisUrl);
+  if (redisUrl === undefined && sentinel === undefined)
+    refuse(
+      c.first,
+      'cluster options need "cluster_redis_url" (the Redis server the nodes share) or "cluster_redis_sentinel"',
+    );
+  const options: ClusterOptions = { ...DEFAULT_CLUSTER_OPTIONS, ...rest };
+  if (redisUrl !== undefined) options.redisUrl = redisUrl;
+  if (sentinel !== undefined) options.sentinel = sentinel;
+  if (c.waitReplicas !== undefined && c.waitReplicas > 0)
+    options.wait = { replicas: c.waitReplicas, timeoutMs: c.waitTimeout ?? 1000 };
+  else if (c.waitTimeout !== undefined)
+    refuse(
+      c.sites.get('cluster_redis_wait_timeout') ?? c.first,
+      '"cluster_redis_wait_timeout" needs "cluster_redis_wait_replicas" (1 or more)',
+    );
   if (options.nodeTimeout < 2 * options.heartbeatInterval)
     refuse(
       c.timeoutSite ?? c.first,
@@ -110,11 +172,40 @@ export function finishCluster(c: ClusterDraft | undefined): ClusterOptions | und
   const tls = options.tls;
   if (tls !== undefined && (tls.certfile === undefined) !== (tls.keyfile === undefined))
     refuse(c.first, '"cluster_redis_certfile" and "cluster_redis_keyfile" go together');
-  const secureUrl = redisUrl.startsWith('rediss:');
+  const secureUrl = redisUrl?.startsWith('rediss:') ?? false;
   if (c.tlsOn === false && secureUrl)
     refuse(c.first, 'a rediss:// URL needs TLS ("cluster_redis_tls false")');
   const tlsOn = c.tlsOn ?? (secureUrl || tls !== undefined);
   if (tlsOn) options.tls = { ...options.tls };
   else delete options.tls;
   return options;
+}
+
+/** The Sentinel settings, whole and consistent, or undefined when there are none. */
+function finishSentinel(c: ClusterDraft, redisUrl: string | undefined): ClusterSentinelOptions | undefined {
+  const s = c.sentinel;
+  const site = (option: string): OptionSite => c.sites.get(option) ?? c.first;
+  if (s.sentinels.length === 0) {
+    for (const option of [
+      'cluster_redis_sentinel_master',
+      'cluster_redis_sentinel_username',
+      'cluster_redis_sentinel_password',
+    ])
+      if (c.sites.has(option)) refuse(site(option), `"${option}" needs "cluster_redis_sentinel" lines`);
+    return undefined;
+  }
+  if (redisUrl !== undefined)
+    refuse(
+      site('cluster_redis_url'),
+      '"cluster_redis_url" and "cluster_redis_sentinel" are alternatives: with Sentinel the nodes ask the Sentinels where the primary is (give its password with "cluster_redis_password")',
+    );
+  if (s.master === undefined)
+    refuse(
+      site('cluster_redis_sentinel'),
+      'Sentinel needs "cluster_redis_sentinel_master" (the name in the Sentinels\' "sentinel monitor" line)',
+    );
+  const out: ClusterSentinelOptions = { sentinels: s.sentinels, master: s.master };
+  if (s.username !== undefined) out.username = s.username;
+  if (s.password !== undefined) out.password = s.password;
+  return out;
 }

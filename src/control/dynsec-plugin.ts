@@ -4,6 +4,7 @@
 import type { AuthenticationRequest, ClientInfo } from '../broker/hooks.js';
 import type { CulexPlugin, PluginContext, PluginDecision } from '../server/plugin-api.js';
 import { decide } from './dynsec-acl.js';
+import { decodeDocument, encodeDocument } from './dynsec-codec.js';
 import { DYNSEC_RESPONSE_TOPIC, DYNSEC_TOPIC, handleControlPayload } from './dynsec-control.js';
 import { verifyPassword } from './dynsec-password.js';
 import { loadDynsecFile, saveDynsecFile } from './dynsec-store.js';
@@ -32,8 +33,11 @@ export function createDynsecPlugin(context: PluginContext): CulexPlugin {
     );
     return {};
   }
-  const data = loadDynsecFile(file, context.log, option(context, 'password_init_file'));
+  // Replaced whole when another node of a cluster changed it (sharedState).
+  let data = loadDynsecFile(file, context.log, option(context, 'password_init_file'));
   const log = context.log;
+  let changed: ((document: string) => void) | undefined;
+  const document = (): string => JSON.stringify(encodeDocument(data));
 
   return {
     authenticate(request: AuthenticationRequest): PluginDecision | Promise<PluginDecision> {
@@ -69,7 +73,10 @@ export function createDynsecPlugin(context: PluginContext): CulexPlugin {
         {
           data,
           admin: client,
-          save: () => saveDynsecFile(file, data, log),
+          save: () => {
+            saveDynsecFile(file, data, log);
+            changed?.(document());
+          },
           kick: (username) => kicked.add(username ?? undefined),
           log: (text) => log('information', prefix + text),
         },
@@ -81,6 +88,19 @@ export function createDynsecPlugin(context: PluginContext): CulexPlugin {
       }
       context.broker.disconnectClients(kicked);
       return true;
+    },
+
+    sharedState: {
+      name: 'dynamic-security',
+      read: document,
+      replace(text: string): void {
+        if (text === document()) return;
+        data = decodeDocument(JSON.parse(text) as Parameters<typeof decodeDocument>[0]);
+        saveDynsecFile(file, data, log);
+      },
+      onChange(listener): void {
+        changed = listener;
+      },
     },
   };
 }

@@ -1,6 +1,7 @@
 // What the Redis store is opened with, and the other writers that join its MULTI each turn (redis-store.ts).
 
 import type { ChainableCommander, Redis } from 'ioredis';
+import type { ReplicaWait } from './redis-wait.js';
 
 /** Another writer whose writes must be durable in the same MULTI as the store's (forwarder, retained). */
 export interface CommitParticipant {
@@ -26,4 +27,6 @@ export interface RedisStoreOptions {
   retained?: boolean;
   /** Quit the connection when the store closes (it opened it). */
   ownsConnection?: boolean;
+  /** WAIT for replicas after each commit before its acknowledgements go (undefined: no WAIT). */
+  wait?: ReplicaWait;
 }

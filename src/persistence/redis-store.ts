@@ -28,6 +28,7 @@ import { RedisNames } from './redis-names.js';
 import { RedisOwners } from './redis-owner.js';
 import { DISOWN, UNREF } from './redis-scripts.js';
 import type { CommitParticipant, RedisStoreOptions } from './redis-store-options.js';
+import { type ReplicaWait, waitForReplicas } from './redis-wait.js';
 import type {
   DeliveryRecord,
   MessageRecord,
@@ -51,6 +52,7 @@ export class RedisStore implements PersistenceStore {
   readonly redis: Redis;
   private readonly storeRetained: boolean;
   private readonly ownsConnection: boolean;
+  private readonly wait: ReplicaWait | undefined;
   private multi: ChainableCommander | undefined = undefined;
   private critical = false;
   private pendingListener: (() => void) | undefined;
@@ -76,8 +78,14 @@ export class RedisStore implements PersistenceStore {
     this.owners = new RedisOwners(this.redis, this.keys, this.nodeId, (holds) => this.write(holds));
     this.storeRetained = options.retained ?? true;
     this.ownsConnection = options.ownsConnection ?? false;
+    this.wait = options.wait;
     const o = options.redis.options;
-    this.description = `redis ${o.host ?? '127.0.0.1'}:${o.port ?? 6379} (${this.keys.prefix}, node ${options.nodeId})`;
+    const where =
+      o.sentinels === undefined || o.sentinels === null
+        ? `${o.host ?? '127.0.0.1'}:${o.port ?? 6379}`
+        : `Sentinel master ${o.name ?? ''}`;
+    const waits = this.wait === undefined ? '' : `, WAIT ${this.wait.replicas} replicas`;
+    this.description = `redis ${where} (${this.keys.prefix}, node ${options.nodeId}${waits})`;
     // Order numbers start from the clock so that another node's (older) ones sort first; loads raise it.
     this.order = Date.now() * 1000;
   }
@@ -157,6 +165,13 @@ export class RedisStore implements PersistenceStore {
       }
     }
     let done = wrote ? multi.exec().then(checkReplies) : Promise.resolve();
+    // One WAIT per turn, sent right behind the EXEC on the same connection; the participants hear the EXEC's
+    // outcome (their writes are in Redis either way), the acknowledgements wait for the replicas too.
+    let confirmed: Promise<void> | undefined;
+    if (wrote && this.wait !== undefined) {
+      confirmed = waitForReplicas(this.redis, this.wait);
+      confirmed.catch(() => {});
+    }
     if (outcomes !== undefined) {
       const told = outcomes;
       done = done.then(
@@ -168,6 +183,10 @@ export class RedisStore implements PersistenceStore {
           throw err;
         },
       );
+    }
+    if (confirmed !== undefined) {
+      const replicas = confirmed;
+      done = done.then(() => replicas);
     }
     if (alone !== undefined) done = Promise.all([done, ...alone]).then(() => undefined);
     this.lastCommit = done.catch(() => {});

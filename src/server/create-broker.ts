@@ -8,6 +8,7 @@ import type { Bridges } from '../bridge/bridges.js';
 import type { Logger } from '../broker/logger.js';
 import type { Cluster } from '../cluster/cluster.js';
 import type { ClusterSessions } from '../cluster/cluster-sessions.js';
+import type { SharedStates } from '../cluster/shared-state.js';
 import type { CulexConfig } from '../config/config.js';
 import { MemoryStore } from '../persistence/memory-store.js';
 import type { PersistenceStore } from '../persistence/store.js';
@@ -60,6 +61,8 @@ interface Attached {
   removeClusterMetrics?: () => void;
   certificates?: CertificateWatcher | undefined;
   cluster?: Cluster;
+  /** Plugin state shared by the nodes (dynamic security), wired once the cluster runs. */
+  sharedStates?: SharedStates;
   /** The cluster's sessions (the Redis store), opened before the core. */
   sessions?: ClusterSessions | undefined;
 }
@@ -104,6 +107,7 @@ export class ConfiguredBroker extends Broker {
     await this.attached?.sessions?.closed();
     this.attached?.removeClusterMetrics?.();
     this.attachClusterView(undefined);
+    this.attached?.sharedStates?.stop();
     await this.attached?.cluster?.stop();
     this.attached?.certificates?.close();
     await this.attached?.security.close();
@@ -192,7 +196,11 @@ export async function createBroker(
           security,
           logger,
           prepareTls: (next) => broker.prepareTlsReload(next.listeners),
-          onReloaded: (next) => attached.bridges?.reconfigure(next.bridges),
+          onReloaded: (next) => {
+            attached.bridges?.reconfigure(next.bridges);
+            // The reloaded plugins read their files: the cluster's shared state wins over them again.
+            void attached.sharedStates?.wire();
+          },
         });
   broker.configure(attached);
   for (const listener of config.listeners) {
@@ -233,6 +241,15 @@ export async function createBroker(
         }),
       );
       broker.attachClusterView(cluster.link);
+      const { SharedStates } = await import('../cluster/shared-state.js');
+      attached.sharedStates = await SharedStates.start(
+        cluster.link,
+        () =>
+          security.loadedPlugins.flatMap((p) =>
+            p.plugin.sharedState === undefined ? [] : [p.plugin.sharedState],
+          ),
+        logger,
+      );
     } catch (err) {
       await broker.stop();
       throw new BrokerStartError('cluster', err);

@@ -32,6 +32,23 @@ export interface CulexPlugin extends PluginHooks {
   onControl?(client: ClientInfo, topic: string, payload: Buffer): boolean;
   /** Called when the plugin is replaced by a reload or the broker stops. */
   close?(): void | Promise<void>;
+  /** Culex-only: state the nodes of a cluster share (the dynamic-security document); see SharedState. */
+  sharedState?: SharedState;
+}
+
+/**
+ * State a plugin keeps the same on every node of a cluster (src/cluster/shared-state.ts carries it through
+ * Redis): its whole document, replaced on the other nodes after each change.
+ */
+export interface SharedState {
+  /** Names the state in Redis (one per kind of plugin). */
+  readonly name: string;
+  /** The current document. */
+  read(): string;
+  /** Replaces the state with a document another node wrote (the plugin saves it as its own). */
+  replace(document: string): void;
+  /** Hears this node's own changes (the new document); undefined stops. */
+  onChange(listener: ((document: string) => void) | undefined): void;
 }
 
 export interface PluginContext {

@@ -5,17 +5,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfigText } from '../../src/config/parse.js';
 import { BrokerStartError, createBroker, parseConfig } from '../../src/index.js';
+import { refusal } from '../helpers/config-refusal.js';
 import { freePort } from '../helpers/net.js';
 import { requireRedis, startRedis } from '../helpers/redis.js';
-
-function refusal(text: string): string {
-  try {
-    parseConfigText(text, 'c.conf');
-  } catch (err) {
-    return (err as Error).message;
-  }
-  return 'accepted';
-}
 
 test('without cluster_* lines there is no cluster', () => {
   assert.equal(parseConfigText('listener 1883\n', 'c.conf').cluster, undefined);

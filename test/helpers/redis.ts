@@ -25,6 +25,8 @@ export interface RedisServer {
   restart(): Promise<void>;
   /** Stops it and removes its directory. */
   stop(): Promise<void>;
+  /** Sends a signal to the running server (SIGSTOP / SIGCONT: a replica that stops answering). */
+  signal(name: NodeJS.Signals): void;
 }
 
 export interface RedisOptions {
@@ -91,7 +93,11 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
     log: () => output,
     kill,
     restart: start,
+    signal: (name) => {
+      child?.kill(name);
+    },
     stop: async () => {
+      child?.kill('SIGCONT');
       await kill();
       rmSync(dir, { recursive: true, force: true });
     },

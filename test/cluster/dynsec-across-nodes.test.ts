@@ -1,0 +1,135 @@
+// The dynamic-security plugin in a cluster: a $CONTROL/dynamic-security/v1 change made through one node applies
+// on every node (the document is shared through Redis, src/cluster/shared-state.ts). Without it each node kept
+// its own copy: a client created through node A was refused by node B, and with one shared file (workers N) the
+// next change made through B rewrote the file from B's stale copy, dropping A's change.
+
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import mqtt, { type MqttClient } from 'mqtt';
+import { clientEntry } from '../control/dynsec-fixture.js';
+import { startNode, type TestNode } from '../helpers/cluster-nodes.js';
+import { sleep } from '../helpers/net.js';
+import { tempDir } from '../helpers/processes.js';
+import { requireRedis, startRedis } from '../helpers/redis.js';
+
+const skip = requireRedis();
+
+/** A dynsec file with one admin allowed to send $CONTROL commands. */
+function writeInitial(file: string): void {
+  const admin = { rolename: 'admin' };
+  writeFileSync(
+    file,
+    JSON.stringify({
+      clients: [clientEntry({ username: 'admin', password: 'a', roles: [admin] })],
+      roles: [{ ...admin, acls: [{ acltype: 'publishClientSend', topic: '$CONTROL/#', allow: true }] }],
+      groups: [],
+    }),
+  );
+}
+
+function dynsecLines(file: string): string[] {
+  return ['allow_anonymous false', 'plugin culex:dynamic-security', `plugin_opt_config_file ${file}`];
+}
+
+function login(node: TestNode, username: string, password: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = mqtt.connect({ host: '127.0.0.1', port: node.port, username, password, reconnectPeriod: 0 });
+    c.once('connect', () => {
+      c.end(true);
+      resolve(true);
+    });
+    c.once('error', () => {
+      c.end(true);
+      resolve(false);
+    });
+  });
+}
+
+async function command(node: TestNode, body: object): Promise<void> {
+  const admin: MqttClient = await mqtt.connectAsync({
+    host: '127.0.0.1',
+    port: node.port,
+    username: 'admin',
+    password: 'a',
+    reconnectPeriod: 0,
+  });
+  await admin.publishAsync('$CONTROL/dynamic-security/v1', JSON.stringify({ commands: [body] }), { qos: 1 });
+  await admin.endAsync();
+}
+
+async function fileHas(file: string, name: string): Promise<boolean> {
+  for (let i = 0; i < 40; i++) {
+    if (readFileSync(file, 'utf8').includes(`"${name}"`)) return true;
+    await sleep(25);
+  }
+  return false;
+}
+
+test('a dynamic-security change made through one node applies on every node (one shared file)', {
+  skip,
+  timeout: 30_000,
+}, async () => {
+  const redis = await startRedis();
+  const dir = tempDir('culex-dynsec-cluster-');
+  const file = join(dir, 'dynsec.json');
+  writeInitial(file);
+  const extra = dynsecLines(file);
+  const nodes: TestNode[] = [];
+  try {
+    nodes.push(await startNode('dyn-a', redis.url, 'dyn:', extra));
+    nodes.push(await startNode('dyn-b', redis.url, 'dyn:', extra));
+    const [a, b] = nodes as [TestNode, TestNode];
+    await command(a, { command: 'createClient', username: 'u1', password: 'p1' });
+    assert.ok(await fileHas(file, 'u1'), 'node A saved its change');
+    assert.equal(await login(a, 'u1', 'p1'), true, 'node A knows u1');
+    const onB = await login(b, 'u1', 'p1');
+    await command(b, { command: 'createClient', username: 'u2', password: 'p2' });
+    assert.ok(await fileHas(file, 'u2'), 'node B saved its change');
+    const kept = readFileSync(file, 'utf8').includes('"u1"');
+    process.stdout.write(
+      `dynsec across nodes: u1 accepted on B ${onB}; u1 kept in the file after B's change ${kept}\n`,
+    );
+    assert.equal(onB, true, 'a client created through A logs in on B');
+    assert.equal(kept, true, "B's change keeps A's in the shared file");
+  } finally {
+    for (const n of nodes) await n.stop();
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("with one file per node, every node saves the change, and a node started later takes the cluster's copy", {
+  skip,
+  timeout: 30_000,
+}, async () => {
+  const redis = await startRedis();
+  const dir = tempDir('culex-dynsec-cluster-');
+  const files = ['a', 'b', 'c'].map((n) => join(dir, `${n}.json`));
+  for (const f of files) writeInitial(f);
+  const nodes: TestNode[] = [];
+  try {
+    nodes.push(await startNode('dyn-a', redis.url, 'dyn:', dynsecLines(files[0]!)));
+    nodes.push(await startNode('dyn-b', redis.url, 'dyn:', dynsecLines(files[1]!)));
+    const [a, b] = nodes as [TestNode, TestNode];
+    await command(a, { command: 'createClient', username: 'u1', password: 'p1' });
+    assert.ok(await fileHas(files[0]!, 'u1'), 'node A saved its change');
+    assert.ok(await fileHas(files[1]!, 'u1'), "node B saved A's change in its own file");
+    assert.equal(await login(b, 'u1', 'p1'), true, 'a client created through A logs in on B');
+    await command(b, { command: 'disableClient', username: 'u1' });
+    for (let i = 0; i < 40 && (await login(a, 'u1', 'p1')); i++) await sleep(25);
+    assert.equal(await login(a, 'u1', 'p1'), false, 'disabled through B: refused on A');
+    // Node C's own file has no u1: the cluster's copy wins at start.
+    nodes.push(await startNode('dyn-c', redis.url, 'dyn:', dynsecLines(files[2]!)));
+    const c = nodes[2]!;
+    assert.ok(await fileHas(files[2]!, 'u1'), "node C took the cluster's copy into its file");
+    await command(c, { command: 'enableClient', username: 'u1' });
+    for (let i = 0; i < 40 && !(await login(a, 'u1', 'p1')); i++) await sleep(25);
+    assert.equal(await login(a, 'u1', 'p1'), true, 'enabled through C: accepted on A');
+  } finally {
+    for (const n of nodes) await n.stop();
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
