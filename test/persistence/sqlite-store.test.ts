@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import type { Delivery } from '../../src/broker/session.js';
 import { checkDatabase } from '../../src/persistence/check-db.js';
 import { PersistenceError, PersistenceErrorCode } from '../../src/persistence/persistence-error.js';
 import { SqliteStore } from '../../src/persistence/sqlite-store.js';
