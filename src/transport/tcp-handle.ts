@@ -23,7 +23,7 @@ export interface TcpHandle {
 
 /** A write request: Node's WriteWrap, with the fields TcpStream keeps on it. */
 export interface WriteReq {
-  handle: TcpHandle;
+  handle: TcpHandle | null;
   oncomplete: (this: WriteReq, status: number) => void;
   /** Keeps the written bytes alive until libuv has sent them. */
   buffer: Uint8Array | Uint8Array[] | null;

@@ -166,7 +166,11 @@ export class TcpStream implements ByteStream {
       req.buffer = data;
       this.writableLength += bytes;
       this.writes++;
-    } else spareWrite = req;
+    } else {
+      // Kept without its handle: a spare must not keep the last connection written to alive.
+      req.handle = null;
+      spareWrite = req;
+    }
   }
 
   /** @internal a write that went asynchronous has completed */
