@@ -3,7 +3,6 @@
 // Listeners hand it connections as duplex byte streams; it never touches sockets or files itself.
 
 import { EventEmitter } from 'node:events';
-import type { Duplex } from 'node:stream';
 import type { QoS, Will } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import { AuthFailureDelay } from './auth-failure-delay.js';
@@ -34,6 +33,7 @@ import { SessionJournal } from './session-journal.js';
 import { attachSession, connectionClosed, discardSession, expireSessions } from './session-lifecycle.js';
 import { LocalSessionRegistry, type SessionRegistry } from './session-registry.js';
 import { type BrokerStats, emptyBrokerStats } from './stats.js';
+import type { ByteStream } from './stream-listeners.js';
 import type { SubscriptionEntry } from './subscription.js';
 import { sweepConnections } from './timeouts.js';
 import type { ShareGroup, TopicTree } from './topic-tree.js';
@@ -164,7 +164,7 @@ export class BrokerCore extends EventEmitter {
   }
 
   /** A listener hands over a new connection; the broker owns it from here on (undefined: refused, closed). */
-  handleConnection(stream: Duplex, context: ListenerContext, remoteAddress: string): Connection | undefined {
+  handleConnection(stream: ByteStream, context: ListenerContext, remoteAddress: string): Connection | undefined {
     if (this.memory?.over === true) {
       // Over memory_limit Mosquitto cannot allocate the client: it closes the socket without a word.
       this.stats.memoryRefusedConnections++;

@@ -1,7 +1,6 @@
 // One network connection of one client: decodes bytes into packets, dispatches them to the packet handlers,
 // batches what is written back, and keeps the per-connection MQTT state (keepalive, topic aliases, will).
 
-import type { Duplex } from 'node:stream';
 import { PacketDecoder } from '../protocol/decoder.js';
 import { encodePacket } from '../protocol/encoder.js';
 import { type MqttProtocolError, Rule } from '../protocol/errors.js';
@@ -23,7 +22,13 @@ import { JOIN_BYTES, JOIN_MAX, joinChunks } from './output-join.js';
 import { traceOutgoing } from './packet-trace.js';
 import { MAX_PENDING_PACKETS, preConnectPacketLimit } from './preconnect-budget.js';
 import type { Session } from './session.js';
-import { attachStream, destroyAfterFinish, destroyStream, type StreamOwner } from './stream-listeners.js';
+import {
+  attachStream,
+  type ByteStream,
+  destroyAfterFinish,
+  destroyStream,
+  type StreamOwner,
+} from './stream-listeners.js';
 import type { OutgoingTopicAliases } from './topic-alias-out.js';
 
 export type ConnectionState = 'new' | 'authenticating' | 'connected' | 'closed';
@@ -88,7 +93,7 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
 
   constructor(
     readonly broker: BrokerCore,
-    readonly stream: Duplex,
+    readonly stream: ByteStream,
     readonly context: ListenerContext,
     readonly remoteAddress: string,
   ) {

@@ -1,6 +1,6 @@
 // The shape every listener (TCP, TLS, WebSocket, Unix socket) has towards the rest of Culex.
 
-import type { Duplex } from 'node:stream';
+import type { ByteStream } from '../broker/stream-listeners.js';
 
 /**
  * A listener hands each accepted connection over as a duplex byte stream with the peer's address, plus the
@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
  * null when the listener takes usernames from TLS and the client gave none (refused at CONNECT, as Mosquitto does).
  */
 export type ConnectionHandler = (
-  stream: Duplex,
+  stream: ByteStream,
   remoteAddress: string,
   certificateUsername?: string | null,
 ) => void;

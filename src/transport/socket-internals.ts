@@ -27,17 +27,28 @@ function nextReadBuffer(): Buffer {
   return buf;
 }
 
+/** The `n` bytes just read into `buf`: copied out of the shared buffer, or the private buffer itself. */
+export function readChunk(buf: Uint8Array, n: number): Buffer {
+  if (buf !== sharedRead) return (buf as Buffer).subarray(0, n);
+  const chunk = Buffer.allocUnsafe(n);
+  sharedRead.copy(chunk, 0, 0, n);
+  return chunk;
+}
+
+/** Where a connection that has just read `n` bytes reads next. */
+export function readBufferAfter(n: number): Buffer {
+  return n >= BUSY_READ ? Buffer.allocUnsafeSlow(PRIVATE_READ) : sharedRead;
+}
+
+/** The buffer every connection starts reading into. */
+export function firstReadBuffer(): Buffer {
+  return sharedRead;
+}
+
 /** Node calls this as a method of the socket, with the bytes just read into the buffer it was given. */
 function onReadData(this: Socket, n: number, buf: Uint8Array): boolean {
-  let chunk: Buffer;
-  if (buf === sharedRead) {
-    chunk = Buffer.allocUnsafe(n);
-    sharedRead.copy(chunk, 0, 0, n);
-  } else {
-    chunk = (buf as Buffer).subarray(0, n);
-  }
-  this.emit('data', chunk);
-  chosenRead = n >= BUSY_READ ? Buffer.allocUnsafeSlow(PRIVATE_READ) : sharedRead;
+  this.emit('data', readChunk(buf, n));
+  chosenRead = readBufferAfter(n);
   return true;
 }
 
@@ -101,12 +112,17 @@ const peer: PeerOut = { address: undefined, port: undefined };
  */
 export function acceptedPeerAddress(socket: Socket, fallback: string): string {
   const handle = (socket as unknown as { _handle: PeerHandle | null })._handle;
-  if (handle === null || typeof handle.getpeername !== 'function') return peerAddress(socket, fallback);
+  return (handle !== null && handlePeerAddress(handle)) || peerAddress(socket, fallback);
+}
+
+/** The peer address of a TCP handle as Mosquitto logs it, or undefined if the handle cannot tell. */
+export function handlePeerAddress(handle: PeerHandle): string | undefined {
+  if (typeof handle.getpeername !== 'function') return undefined;
   // peer.address is undefined here: it is cleared after every read, so no stale address can be taken.
   const failed = handle.getpeername(peer) !== 0;
   const address = peer.address;
   peer.address = undefined;
-  if (failed || address === undefined) return peerAddress(socket, fallback);
+  if (failed || address === undefined) return undefined;
   return `${address.startsWith('::ffff:') ? address.slice(7) : address}:${peer.port ?? 0}`;
 }
 

@@ -8,6 +8,7 @@ import type { ConnectionHandler, Listener } from './listener.js';
 import type { ListenerOptions } from './listener-options.js';
 import { acceptProxied } from './proxy-accept.js';
 import { acceptedPeerAddress, withReadBuffers } from './socket-internals.js';
+import { acceptRaw } from './tcp-stream.js';
 
 /** What a listener with `enable_proxy_protocol` needs from the broker: the header deadline and a log line sink. */
 export interface ProxyEnvironment {
@@ -114,6 +115,9 @@ export async function openTcpListener(
     limitConnections(server, options, onDrop);
     wrap?.(server);
     const port = await listenOne(server, options.port, host, options.unixSocketPath);
+    // Plain TCP without a PROXY header: accepted handles are served without a net.Socket (tcp-stream.ts).
+    if (proxy === undefined && options.unixSocketPath === undefined)
+      acceptRaw(server, options.setTcpNodelay, onConnection);
     const family =
       options.unixSocketPath !== undefined ? 'unix' : host !== undefined && isIPv6(host) ? 'ipv6' : 'ipv4';
     const where = options.unixSocketPath !== undefined ? `path ${options.unixSocketPath}` : `port ${port}`;

@@ -5,6 +5,7 @@ import { bindServers } from './bind-servers.js';
 import { tlsUsername } from './certificate-identity.js';
 import type { ConnectionHandler, Listener } from './listener.js';
 import type { ListenerOptions, TlsOptions } from './listener-options.js';
+import { acceptedPeerAddress } from './socket-internals.js';
 import { type DropHandler, peerAddress } from './tcp-listener.js';
 import type { TlsServerSetup } from './tls-context.js';
 
@@ -53,7 +54,8 @@ export function openTlsListener(
     options,
     () => {
       const server = createServer({ ...setup.options, noDelay: options.setTcpNodelay }, (socket) => {
-        const remote = peerAddress(socket, options.unixSocketPath ?? 'unix');
+        // From the handle: socket.remoteAddress would cache an object and a string on every socket.
+        const remote = acceptedPeerAddress(socket, options.unixSocketPath ?? 'unix');
         acceptTls(socket, remote, options.tls, setup, onConnection, onReject);
       });
       setup.servers.add(server);

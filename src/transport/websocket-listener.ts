@@ -11,6 +11,7 @@ import { bindServers } from './bind-servers.js';
 import { tlsUsername } from './certificate-identity.js';
 import type { ConnectionHandler, Listener } from './listener.js';
 import type { ListenerOptions } from './listener-options.js';
+import { acceptedPeerAddress } from './socket-internals.js';
 import { serveStatic } from './static-files.js';
 import { type DropHandler, peerAddress } from './tcp-listener.js';
 import type { TlsServerSetup } from './tls-context.js';
@@ -72,7 +73,8 @@ export function openWebSocketListener(
 
   const accept = (ws: import('ws').WebSocket, req: IncomingMessage): void => {
     const socket = req.socket as Socket;
-    const remote = peerAddress(socket, fallbackAddress);
+    // From the handle: socket.remoteAddress would cache an object and a string on every socket.
+    const remote = acceptedPeerAddress(socket, fallbackAddress);
     let username: string | null | undefined;
     if (tls !== undefined && options.tls !== undefined) {
       // null (no usable identity) is refused at CONNECT with CONNACK 4 / 0x86, as Mosquitto does.
