@@ -164,7 +164,11 @@ export class BrokerCore extends EventEmitter {
   }
 
   /** A listener hands over a new connection; the broker owns it from here on (undefined: refused, closed). */
-  handleConnection(stream: ByteStream, context: ListenerContext, remoteAddress: string): Connection | undefined {
+  handleConnection(
+    stream: ByteStream,
+    context: ListenerContext,
+    remoteAddress: string,
+  ): Connection | undefined {
     if (this.memory?.over === true) {
       // Over memory_limit Mosquitto cannot allocate the client: it closes the socket without a word.
       this.stats.memoryRefusedConnections++;
