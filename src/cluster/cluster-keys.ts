@@ -43,7 +43,7 @@ export class ClusterKeys {
   state(name: string): string {
     return `${this.prefix}state:${name}`;
   }
-  /** Pub/sub channel: "<node> NUL <name>" when a node changed a shared state. */
+  /** Pub/sub channel: "<node> NUL <name> NUL <note>" when a node changed a shared state. */
   get stateChannel(): string {
     return `${this.prefix}state`;
   }

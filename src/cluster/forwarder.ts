@@ -256,14 +256,16 @@ export class Forwarder implements ClusterHook, CommitParticipant {
           continue;
         }
         const failed =
-          result?.find(([err]) => err !== null)?.[0] ??
-          (result === null ? new Error('aborted') : await this.replicasConfirmed());
+          result?.find(([err]) => err !== null)?.[0] ?? (result === null ? new Error('aborted') : null);
         if (failed !== null) {
           // Redis refuses the writes themselves (out of memory, …): retrying would not help.
           this.logger.log('error', `Error: Cluster: Redis refused cross-node messages: ${failed.message}`);
           this.counters.dropped += count;
         }
-        for (const b of batches) b.settle?.(failed === null);
+        // The copies are in Redis; without the replicas' confirmation their acknowledgements are refused.
+        const unconfirmed = failed === null ? await this.replicasConfirmed() : null;
+        if (unconfirmed !== null) this.logger.log('error', `Error: Cluster: ${unconfirmed.message}`);
+        for (const b of batches) b.settle?.(failed === null && unconfirmed === null);
       }
     } finally {
       this.draining = false;

@@ -10,8 +10,8 @@ import type { NodeLink } from './node-link.js';
 export interface SharedStateSource {
   readonly name: string;
   read(): string;
-  replace(document: string): void;
-  onChange(listener: ((document: string) => void) | undefined): void;
+  replace(document: string, note?: string): void;
+  onChange(listener: ((document: string, note: string) => void) | undefined): void;
 }
 
 const SEP = '\0';
@@ -22,14 +22,14 @@ export class SharedStates {
   private readonly unsent = new Set<string>();
   private readonly onMessage = (channel: Buffer, message: Buffer): void => {
     if (channel.toString() !== this.link.keys.stateChannel) return;
-    const [node, name] = message.toString().split(SEP);
+    const [node, name, note] = message.toString().split(SEP);
     if (node === this.link.nodeId || name === undefined) return;
-    void this.pull(name);
+    void this.pull(name, note);
   };
   private readonly onRedisUp = (): void => {
     const unsent = [...this.unsent];
     this.unsent.clear();
-    for (const s of this.wired) if (unsent.includes(s.name)) this.push(s.name, s.read());
+    for (const s of this.wired) if (unsent.includes(s.name)) this.push(s.name, s.read(), '');
     void this.wire(unsent);
   };
 
@@ -61,7 +61,7 @@ export class SharedStates {
     for (const s of this.wired) s.onChange(undefined);
     this.wired = [...this.sources()];
     for (const s of this.wired) {
-      s.onChange((document) => this.push(s.name, document));
+      s.onChange((document, note) => this.push(s.name, document, note));
       if (keep.includes(s.name)) continue;
       try {
         const key = this.link.keys.state(s.name);
@@ -78,22 +78,22 @@ export class SharedStates {
     }
   }
 
-  private async pull(name: string): Promise<void> {
+  private async pull(name: string, note: string | undefined): Promise<void> {
     try {
       const held = await this.link.redis.get(this.link.keys.state(name));
       if (held === null) return;
-      for (const s of this.wired) if (s.name === name) s.replace(held);
+      for (const s of this.wired) if (s.name === name) s.replace(held, note);
     } catch (err) {
       this.failed(name, err);
     }
   }
 
-  private push(name: string, document: string): void {
+  private push(name: string, document: string, note: string): void {
     const keys = this.link.keys;
     this.link.redis
       .multi()
       .set(keys.state(name), document)
-      .publish(keys.stateChannel, `${this.link.nodeId}${SEP}${name}`)
+      .publish(keys.stateChannel, `${this.link.nodeId}${SEP}${name}${SEP}${note}`)
       .exec()
       .catch((err: unknown) => {
         this.unsent.add(name);

@@ -36,7 +36,7 @@ export function createDynsecPlugin(context: PluginContext): CulexPlugin {
   // Replaced whole when another node of a cluster changed it (sharedState).
   let data = loadDynsecFile(file, context.log, option(context, 'password_init_file'));
   const log = context.log;
-  let changed: ((document: string) => void) | undefined;
+  let changed: ((document: string, note: string) => void) | undefined;
   const document = (): string => JSON.stringify(encodeDocument(data));
 
   return {
@@ -69,13 +69,14 @@ export function createDynsecPlugin(context: PluginContext): CulexPlugin {
       const prefix = `dynsec: ${client.clientId}/${client.username ?? '(null)'} | `;
       // Kicks are gathered and done in one pass once the response is out (a command may name many clients).
       const kicked = new Set<string | undefined>();
+      let saved = false;
       const response = handleControlPayload(
         {
           data,
           admin: client,
           save: () => {
             saveDynsecFile(file, data, log);
-            changed?.(document());
+            saved = true;
           },
           kick: (username) => kicked.add(username ?? undefined),
           log: (text) => log('information', prefix + text),
@@ -87,16 +88,22 @@ export function createDynsecPlugin(context: PluginContext): CulexPlugin {
         context.broker.publish({ topic: DYNSEC_RESPONSE_TOPIC, payload: response });
       }
       context.broker.disconnectClients(kicked);
+      // The other nodes of a cluster take the new document and disconnect the same clients (null: anonymous).
+      if (saved) changed?.(document(), JSON.stringify([...kicked].map((u) => u ?? null)));
       return true;
     },
 
     sharedState: {
       name: 'dynamic-security',
       read: document,
-      replace(text: string): void {
-        if (text === document()) return;
-        data = decodeDocument(JSON.parse(text) as Parameters<typeof decodeDocument>[0]);
-        saveDynsecFile(file, data, log);
+      replace(text: string, note?: string): void {
+        if (text !== document()) {
+          data = decodeDocument(JSON.parse(text) as Parameters<typeof decodeDocument>[0]);
+          saveDynsecFile(file, data, log);
+        }
+        if (note === undefined || note === '') return;
+        const names = JSON.parse(note) as (string | null)[];
+        context.broker.disconnectClients(new Set(names.map((u) => u ?? undefined)));
       },
       onChange(listener): void {
         changed = listener;

@@ -45,10 +45,14 @@ export interface SharedState {
   readonly name: string;
   /** The current document. */
   read(): string;
-  /** Replaces the state with a document another node wrote (the plugin saves it as its own). */
-  replace(document: string): void;
-  /** Hears this node's own changes (the new document); undefined stops. */
-  onChange(listener: ((document: string) => void) | undefined): void;
+  /**
+   * Replaces the state with a document another node wrote (the plugin saves it as its own); `note` is what the
+   * plugin passed along with that change (dynamic security: the usernames to disconnect), absent when the
+   * document is read at start, after a reload or after a Redis outage.
+   */
+  replace(document: string, note?: string): void;
+  /** Hears this node's own changes (the new document and a note for the other nodes); undefined stops. */
+  onChange(listener: ((document: string, note: string) => void) | undefined): void;
 }
 
 export interface PluginContext {

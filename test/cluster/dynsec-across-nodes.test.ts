@@ -100,7 +100,7 @@ test('a dynamic-security change made through one node applies on every node (one
   }
 });
 
-test("with one file per node, every node saves the change, and a node started later takes the cluster's copy", {
+test("with one file per node, every node saves the change and disconnects whom it disconnects; a node started later takes the cluster's copy", {
   skip,
   timeout: 30_000,
 }, async () => {
@@ -117,7 +117,21 @@ test("with one file per node, every node saves the change, and a node started la
     assert.ok(await fileHas(files[0]!, 'u1'), 'node A saved its change');
     assert.ok(await fileHas(files[1]!, 'u1'), "node B saved A's change in its own file");
     assert.equal(await login(b, 'u1', 'p1'), true, 'a client created through A logs in on B');
+    // u1 connected to A is disconnected by A when disabled through B, as Mosquitto does on one broker.
+    const u1 = await mqtt.connectAsync({
+      host: '127.0.0.1',
+      port: a.port,
+      username: 'u1',
+      password: 'p1',
+      reconnectPeriod: 0,
+    });
+    const kicked = new Promise<boolean>((resolve) => {
+      u1.once('close', () => resolve(true));
+      setTimeout(() => resolve(false), 3000);
+    });
     await command(b, { command: 'disableClient', username: 'u1' });
+    assert.equal(await kicked, true, 'disabled through B: its connection to A is closed');
+    u1.end(true);
     for (let i = 0; i < 40 && (await login(a, 'u1', 'p1')); i++) await sleep(25);
     assert.equal(await login(a, 'u1', 'p1'), false, 'disabled through B: refused on A');
     // Node C's own file has no u1: the cluster's copy wins at start.

@@ -118,7 +118,10 @@ async function refusedStart(line: string, expected: RegExp): Promise<void> {
 }
 
 test('a Redis Cluster node is refused at start, saying why', { skip: requireRedis() }, async () => {
-  const redis = await startRedis({ args: ['--cluster-enabled', 'yes'] });
+  // Its bus port is given too: the default (port + 10000) may be taken on a busy machine.
+  const redis = await startRedis({
+    args: ['--cluster-enabled', 'yes', '--cluster-port', String(await freePort())],
+  });
   try {
     await refusedStart(
       `cluster_redis_url ${redis.url}`,
