@@ -151,7 +151,8 @@ export class Cluster {
       ['node', this.nodeId],
       ['messages/forwarded', c.forwarded],
       ['messages/received', c.received],
-      ['messages/dropped', c.dropped],
+      // With `workers N`, QoS 0 copies dropped on a direct link to another worker count too.
+      ['messages/dropped', c.dropped + (this.links?.counters.dropped ?? 0)],
     ];
     for (const [name, value] of values) {
       const topic = `$SYS/broker/cluster/${name}`;
