@@ -209,6 +209,11 @@ export class WorkerLinks {
         socket.writableLength > LINK_MAX_BYTES
       ) {
         // Best effort, as QoS 0 is: the worker went away (or is this far behind) since the copies were made.
+        if (this.counters.dropped === 0)
+          this.logger.log(
+            'warning',
+            `Warning: Cluster: the direct link to node ${nodeId} is down or backed up: QoS 0 messages are being dropped.`,
+          );
         this.counters.dropped += records.length;
         continue;
       }
