@@ -32,6 +32,8 @@ export interface WorkerLinkOptions {
 export const LINK_MAX_BYTES = 16 * 1024 * 1024;
 /** Unsent bytes above which the publishers feeding a link are paused until it drains. */
 export const LINK_SOFT_BYTES = 1024 * 1024;
+/** Records per frame, in bytes (about one chunk read from a socket). */
+const FRAME_BYTES = 64 * 1024;
 /** The largest frame accepted from a peer (a turn's records for one node). */
 const MAX_FRAME = 256 * 1024 * 1024;
 
@@ -218,14 +220,23 @@ export class WorkerLinks {
         continue;
       }
       this.counters.sent += records.length;
-      const body = encodeRecords(records);
-      const head = Buffer.allocUnsafe(HEADER);
-      head.writeUInt32BE(body.length + 1, 0);
-      head[4] = RECORDS;
-      // One writev of both, without copying the body.
+      // Frames of about FRAME_BYTES: the other worker routes one frame at a time, then writes to its subscribers
+      // (a turn's output leaves at its end), as it would for one chunk read from a publisher; one huge frame
+      // would keep its event loop and its subscribers' sockets waiting, and its memory full.
       socket.cork();
-      socket.write(head);
-      socket.write(body);
+      let from = 0;
+      let bytes = 0;
+      for (let i = 0; i < records.length; i++) {
+        const m = records[i]!.message;
+        bytes += m.payload.length + m.topic.length + 16;
+        if (bytes < FRAME_BYTES && i < records.length - 1) continue;
+        writeFrame(
+          socket,
+          encodeRecords(from === 0 && i === records.length - 1 ? records : records.slice(from, i + 1)),
+        );
+        from = i + 1;
+        bytes = 0;
+      }
       socket.uncork();
       if (socket.writableLength > LINK_SOFT_BYTES) this.pressured = true;
     }
@@ -312,6 +323,15 @@ export class WorkerLinks {
     for (const s of this.inbound) s.destroy();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** One records frame: its header and body in the same writev, the body not copied. */
+function writeFrame(socket: Socket, body: Buffer): void {
+  const head = Buffer.allocUnsafe(HEADER);
+  head.writeUInt32BE(body.length + 1, 0);
+  head[4] = RECORDS;
+  socket.write(head);
+  socket.write(body);
 }
 
 function flushLinks(links: WorkerLinks): void {
