@@ -13,7 +13,7 @@ import { removeStaleSocket } from '../transport/tcp-listener.js';
 
 /** Environment variable carrying a worker's number (1..N) from the primary to the worker. */
 export const WORKER_ENV = 'CULEX_WORKER';
-/** Environment variable carrying the token of the direct links between the workers (src/cluster/worker-links.ts). */
+/** Environment variable carrying `<name>:<token>` of the direct links between the workers (worker-links.ts). */
 export const LINK_ENV = 'CULEX_WORKER_LINK';
 
 /** First restart delay after a worker died; doubled for each further death of a worker that ran briefly. */
@@ -83,10 +83,10 @@ export function workerConfig(config: CulexConfig, worker: number): CulexConfig {
     const base = config.cluster.nodeId ?? defaultNodeId(config.listeners[0]?.port);
     out.cluster = { ...config.cluster, nodeId: `${base}-w${worker}` };
     // QoS 0 copies between the workers go straight from one to the other, not through Redis.
-    const token = process.env[LINK_ENV];
-    if (token !== undefined && /^[0-9a-f]{32}$/.test(token)) {
+    const link = /^([0-9a-f]{16}):([0-9a-f]{32})$/.exec(process.env[LINK_ENV] ?? '');
+    if (link !== null) {
       const nodes = Array.from({ length: config.workers }, (_, k) => `${base}-w${k + 1}`);
-      out.cluster.workerLinks = { token, self: worker, nodes };
+      out.cluster.workerLinks = { name: link[1]!, token: link[2]!, self: worker, nodes };
     }
   }
   return out;
@@ -123,8 +123,8 @@ function howItEnded(code: number | null, signal: string | null): string {
 export function runPrimary(options: PrimaryOptions): void {
   const { config, logger, version } = options;
   const slots: Slot[] = [];
-  // Names and authenticates the direct links between this tree's workers (never written anywhere).
-  const linkToken = randomBytes(16).toString('hex');
+  // Names (visible to local users) and authenticates (secret) the direct links between this tree's workers.
+  const linkToken = `${randomBytes(8).toString('hex')}:${randomBytes(16).toString('hex')}`;
   let running = false;
   let stopping = false;
   // A Unix socket file left by a previous run is removed once, here: a worker that removed it would unlink the

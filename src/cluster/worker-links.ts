@@ -5,10 +5,12 @@
 // Only QoS 0 takes it: a QoS 1/2 copy must be in Redis (the receiving worker's inbox stream, which a reaper reads
 // if that worker dies) before its publisher's PUBACK / PUBREC, and retained updates are shared state, so both
 // keep the Redis path. MQTT orders messages per topic and QoS [MQTT-4.6.0-6] (3.1.1), so two paths keep order.
-// Sockets live in Linux's abstract namespace (no file, nothing left behind) under a name made of a random token
-// the primary gives its workers; each side proves it knows the token before any message is sent or accepted.
+// Sockets live in Linux's abstract namespace (no file, nothing left behind) under a random name the primary gives
+// its workers. Such names are visible to every local user (/proc/net/unix), so each side also proves that it
+// knows a second random value, the token (only in the workers' environment), before anything is sent or accepted.
 // Elsewhere (no abstract namespace) the workers keep the Redis path.
 
+import { timingSafeEqual } from 'node:crypto';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { Connection } from '../broker/connection.js';
 import type { SourceHold } from '../broker/delivery-target.js';
@@ -20,7 +22,9 @@ import { reconnectDelay } from './redis-connect.js';
 
 /** What a worker knows of its process tree (src/cli/workers.ts fills it in). */
 export interface WorkerLinkOptions {
-  /** Shared by the primary and its workers only; names the sockets and authenticates both ends. */
+  /** Names this process tree's sockets (random; not secret). */
+  name: string;
+  /** Shared by the primary and its workers only: authenticates both ends. */
   token: string;
   /** This worker's number, 1..N. */
   self: number;
@@ -46,8 +50,18 @@ export function workerLinksSupported(): boolean {
   return process.platform === 'linux';
 }
 
-function socketName(token: string, worker: number): string {
-  return `\0culex-workers-${token}-${worker}`;
+function socketName(name: string, worker: number): string {
+  return `\0culex-workers-${name}-${worker}`;
+}
+
+/** `text` is `<token>\n<node id>` with this tree's token (compared in constant time); the node id, or undefined. */
+function provenNode(text: string, token: string): string | undefined {
+  const nl = text.indexOf('\n');
+  if (nl < 0) return undefined;
+  const given = Buffer.from(text.slice(0, nl));
+  const known = Buffer.from(token);
+  if (given.length !== known.length) return undefined;
+  return timingSafeEqual(given, known) ? text.slice(nl + 1) : undefined;
 }
 
 function frame(type: number, body: Buffer): Buffer {
@@ -162,7 +176,7 @@ export class WorkerLinks {
     server.on('connection', (socket) => links.accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(socketName(options.token, options.self), () => {
+      server.listen(socketName(options.name, options.self), () => {
         server.off('error', reject);
         resolve();
       });
@@ -246,11 +260,11 @@ export class WorkerLinks {
   private connect(peer: Peer): void {
     peer.timer = undefined;
     if (this.stopped) return;
-    const socket = createConnection(socketName(this.options.token, peer.number));
+    const socket = createConnection(socketName(this.options.name, peer.number));
     peer.socket = socket;
     const reader = new FrameReader((type, body) => {
       // The peer proves the token in its reply; nothing else is expected on this direction.
-      if (type !== HELLO || body.toString() !== `${this.options.token}\n${peer.nodeId}`) return false;
+      if (type !== HELLO || provenNode(body.toString(), this.options.token) !== peer.nodeId) return false;
       peer.ready = true;
       peer.attempt = 0;
       this.logger.log('debug', `Cluster: direct link to worker ${peer.number} (${peer.nodeId}) up.`);
@@ -289,10 +303,8 @@ export class WorkerLinks {
     );
     const reader = new FrameReader((type, body) => {
       if (!known) {
-        const text = type === HELLO ? body.toString() : '';
-        const nl = text.indexOf('\n');
-        if (nl < 0 || text.slice(0, nl) !== this.options.token || !this.peers.has(text.slice(nl + 1)))
-          return false;
+        const node = type === HELLO ? provenNode(body.toString(), this.options.token) : undefined;
+        if (node === undefined || !this.peers.has(node)) return false;
         known = true;
         socket.write(this.hello);
         return true;

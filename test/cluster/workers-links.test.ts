@@ -29,8 +29,9 @@ test('workers: a turn of QoS 0 copies reaches the other worker in one frame; a p
   const token = randomBytes(16).toString('hex');
   const nodes = ['n-w1', 'n-w2'];
   const logger = silentLogger;
-  const one = await WorkerLinks.start({ token, self: 1, nodes }, logger);
-  const two = await WorkerLinks.start({ token, self: 2, nodes }, logger);
+  const name = randomBytes(8).toString('hex');
+  const one = await WorkerLinks.start({ name, token, self: 1, nodes }, logger);
+  const two = await WorkerLinks.start({ name, token, self: 2, nodes }, logger);
   try {
     const frames: string[][] = [];
     two.onRecords = (body) => frames.push(decodeRecords(body).map((r) => r.message.topic));
@@ -46,9 +47,9 @@ test('workers: a turn of QoS 0 copies reaches the other worker in one frame; a p
     assert.deepEqual(frames, [['a/1', 'a/2', 'a/3']]);
     assert.equal(one.counters.sent, 3);
 
-    // Someone else on the host finds the socket name: without the token it gets no answer and is cut off.
-    const name = `\0culex-workers-${token}-2`;
-    const intruder = connect(name);
+    // Anyone on the host sees the socket's name (/proc/net/unix): without the token it gets no answer and is
+    // cut off.
+    const intruder = connect(`\0culex-workers-${name}-2`);
     const answered: Buffer[] = [];
     intruder.on('data', (d: Buffer) => answered.push(d));
     const closed = new Promise<void>((resolve) => intruder.on('close', () => resolve()));
