@@ -2,9 +2,10 @@
 // (mqemitter-redis + aedes-persistence-redis) side by side, on the scenarios and generator of bench/run.ts.
 //   (a) cross-node: one node vs two nodes with the publishers on node 1 and the subscribers on node 2; every
 //       broker process and Redis share core 1 (the generator has core 0), so the ratio is the cost of the hop.
-//   (b) `workers 2` vs `workers 1` on fan-in and fan-out, on both cores (the generator still on core 0).
+//   (b) `workers 2` vs `workers 1` on fan-in, fan-out and latency (pairs at a fixed rate, about half of them
+//       across workers), on both cores (the generator still on core 0).
 // Every run starts its own redis-server and brokers. BENCH_DURATION, BENCH_REPS as for `npm run bench`;
-// BENCH_CLUSTER_PARTS=a,b and BENCH_CLUSTER_BROKERS=culex,aedes select.
+// BENCH_CLUSTER_PARTS=a,b, BENCH_CLUSTER_BROKERS=culex,aedes and BENCH_CLUSTER_SCENARIOS=fanin,... select.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,7 +107,8 @@ const PARTS: Part[] = [
     id: 'b',
     title: '(b) workers 2 vs workers 1, one port (brokers + Redis on cores 0-1, generator on core 0)',
     cores: '0,1',
-    scenarios: [scenario('fanin'), scenario('fanout')],
+    // latency: 10 pairs at 1,000 msg/s, QoS 0; with two workers about half the pairs cross from one to the other.
+    scenarios: [scenario('fanin'), scenario('fanout'), scenario('latency')],
     setups: ['culex-1', 'culex-w2', 'aedes-1', 'aedes-w2'].map((id) => SETUPS[id]!),
     ratios: [
       ['culex-w2', 'culex-1'],
@@ -292,7 +294,9 @@ async function main(): Promise<void> {
   const parts = PARTS.filter((p) => partIds.includes(p.id)).map((p) => {
     const setups = p.setups.filter((s) => brokers.includes(s.broker));
     const ids = new Set(setups.map((s) => s.id));
-    return { ...p, setups, ratios: p.ratios.filter(([a, b]) => ids.has(a) && ids.has(b)) };
+    const only = process.env.BENCH_CLUSTER_SCENARIOS?.split(',').map((x) => x.trim());
+    const scenarios = only === undefined ? p.scenarios : p.scenarios.filter((x) => only.includes(x.id));
+    return { ...p, setups, scenarios, ratios: p.ratios.filter(([a, b]) => ids.has(a) && ids.has(b)) };
   });
   const loadgen = ensureLoadgen(benchSrc);
   const started = new Date();

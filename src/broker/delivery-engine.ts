@@ -6,7 +6,7 @@ import type { QoS } from '../protocol/packets.js';
 import { SOFT_BACKLOG } from './backpressure.js';
 import type { Clock } from './clock.js';
 import { mayRead } from './delivery-acl.js';
-import type { DeliveryTarget, FlowControl } from './delivery-target.js';
+import type { DeliveryTarget, FlowControl, SourceHold } from './delivery-target.js';
 import { deliverChannel, dropChannel, traceDeliver, traceDrop } from './diagnostics.js';
 import { type DropReason, recordDrop } from './drops.js';
 import type { Logger } from './logger.js';
@@ -29,6 +29,8 @@ export interface DeliveryEngineInit {
 export class DeliveryEngine {
   /** The target whose PUBLISH is being routed, for back-pressure (null for wills and $SYS). */
   publisher: DeliveryTarget | null = null;
+  /** Set while messages from a source that is not a client are routed (a cluster link), for back-pressure. */
+  heldSource: SourceHold | null = null;
   private readonly options: BrokerOptions;
   private readonly stats: BrokerStats;
   private readonly logger: Logger;
@@ -68,7 +70,9 @@ export class DeliveryEngine {
         // Slow the publisher rather than lose the message; past its bound a subscriber loses it (backpressure.ts).
         if (
           target.backlog > SOFT_BACKLOG &&
-          !this.flow.admitBacklogged(this.publisher, target, this.clock.now(), message.size)
+          !(this.heldSource !== null
+            ? this.heldSource.hold(target, this.clock.now())
+            : this.flow.admitBacklogged(this.publisher, target, this.clock.now(), message.size))
         ) {
           this.drop(session, 'slowConsumer');
           return;

@@ -28,6 +28,15 @@ export interface DeliveryTarget {
 }
 
 /**
+ * A source of messages that is not a client connection (a cluster link from another worker), told when one of
+ * its messages meets a target over its soft backlog: it may stop reading until the target drains. Returns
+ * whether that message is sent (false: dropped).
+ */
+export interface SourceHold {
+  hold(target: DeliveryTarget, now: number): boolean;
+}
+
+/**
  * Back-pressure between the source of a message and a target that falls behind (backpressure.ts for client
  * connections). `publisher` is the connection whose PUBLISH is being routed, null for the broker's own messages.
  */

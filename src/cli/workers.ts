@@ -4,6 +4,7 @@
 // on SIGINT / SIGTERM. `workers 1` (the default) forks nothing: one process, as Mosquitto.
 
 import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from '../broker/logger.js';
 import { defaultNodeId } from '../cluster/cluster-options.js';
 import type { CulexConfig } from '../config/config.js';
@@ -12,6 +13,8 @@ import { removeStaleSocket } from '../transport/tcp-listener.js';
 
 /** Environment variable carrying a worker's number (1..N) from the primary to the worker. */
 export const WORKER_ENV = 'CULEX_WORKER';
+/** Environment variable carrying `<name>:<token>` of the direct links between the workers (worker-links.ts). */
+export const LINK_ENV = 'CULEX_WORKER_LINK';
 
 /** First restart delay after a worker died; doubled for each further death of a worker that ran briefly. */
 export const RESTART_BASE_MS = 250;
@@ -79,6 +82,12 @@ export function workerConfig(config: CulexConfig, worker: number): CulexConfig {
   if (config.cluster !== undefined) {
     const base = config.cluster.nodeId ?? defaultNodeId(config.listeners[0]?.port);
     out.cluster = { ...config.cluster, nodeId: `${base}-w${worker}` };
+    // QoS 0 copies between the workers go straight from one to the other, not through Redis.
+    const link = /^([0-9a-f]{16}):([0-9a-f]{32})$/.exec(process.env[LINK_ENV] ?? '');
+    if (link !== null) {
+      const nodes = Array.from({ length: config.workers }, (_, k) => `${base}-w${k + 1}`);
+      out.cluster.workerLinks = { name: link[1]!, token: link[2]!, self: worker, nodes };
+    }
   }
   return out;
 }
@@ -114,6 +123,8 @@ function howItEnded(code: number | null, signal: string | null): string {
 export function runPrimary(options: PrimaryOptions): void {
   const { config, logger, version } = options;
   const slots: Slot[] = [];
+  // Names (visible to local users) and authenticates (secret) the direct links between this tree's workers.
+  const linkToken = `${randomBytes(8).toString('hex')}:${randomBytes(16).toString('hex')}`;
   let running = false;
   let stopping = false;
   // A Unix socket file left by a previous run is removed once, here: a worker that removed it would unlink the
@@ -122,7 +133,7 @@ export function runPrimary(options: PrimaryOptions): void {
 
   const start = (slot: Slot): void => {
     slot.timer = undefined;
-    const worker = cluster.fork({ [WORKER_ENV]: String(slot.number) });
+    const worker = cluster.fork({ [WORKER_ENV]: String(slot.number), [LINK_ENV]: linkToken });
     slot.worker = worker;
     slot.ready = false;
     slot.startedAt = Date.now();

@@ -2,6 +2,7 @@
 // on when a configuration has `cluster_redis_url`; without it none of src/cluster is loaded.
 
 import { hostname } from 'node:os';
+import type { WorkerLinkOptions } from './worker-links.js';
 
 /**
  * The default node id: stable across restarts of the same node (a crashed node comes back as itself). Here and
@@ -72,6 +73,8 @@ export interface ClusterOptions {
   queueBytes: number;
   /** `cluster_inbox_maxlen`: entries kept per node inbox stream (XADD MAXLEN ~), default 100000. */
   inboxMaxLen: number;
+  /** Set in the workers of `workers N` (src/cli/workers.ts): the direct links between them (worker-links.ts). */
+  workerLinks?: WorkerLinkOptions;
 }
 
 export const DEFAULT_CLUSTER_OPTIONS: Omit<ClusterOptions, 'redisUrl'> = {

@@ -12,6 +12,7 @@ import { NodeLink } from './node-link.js';
 import { describeRedis } from './redis-connect.js';
 import { ClusterRetainedStore } from './retained-sync.js';
 import { RouteTable } from './route-table.js';
+import { WorkerLinks, workerLinksSupported } from './worker-links.js';
 
 /** Moved to cluster-options.ts (src/cli/workers.ts needs it without the cluster); kept here for callers. */
 export { defaultNodeId };
@@ -27,6 +28,8 @@ export class Cluster {
   private sysTimer: NodeJS.Timeout | undefined;
   private readonly sysPublished = new Map<string, string>();
   private stopped = false;
+  /** `workers N`: the direct links to the other workers of this process tree. */
+  links: WorkerLinks | undefined = undefined;
 
   private constructor(
     readonly core: BrokerCore,
@@ -51,6 +54,7 @@ export class Cluster {
     const nodeId = options.nodeId ?? defaultNodeId(init.firstPort);
     const link = await NodeLink.start({ options, nodeId, logger, clientCount: () => connectedClients(core) });
     let forwarder: Forwarder | undefined;
+    let links: WorkerLinks | undefined;
     try {
       const routes = new RouteTable(link, logger);
       routes.seed(core.sessions);
@@ -60,6 +64,13 @@ export class Cluster {
       const local = core.retained;
       const retained = new ClusterRetainedStore(local, link, forwarder, logger);
       const cluster = new Cluster(core, link, routes, forwarder, retained, local, logger);
+      if (options.workerLinks !== undefined && workerLinksSupported()) {
+        links = await WorkerLinks.start(options.workerLinks, logger);
+        const f = forwarder;
+        links.onRecords = (body, source) => f.receive(body, source);
+        forwarder.direct = links;
+        cluster.links = links;
+      }
       await cluster.listen();
       await routes.load();
       const count = await retained.load(core.now);
@@ -77,6 +88,7 @@ export class Cluster {
     } catch (err) {
       core.attachCluster(undefined, undefined);
       if (forwarder !== undefined) core.removeCommitParticipant(forwarder);
+      await links?.stop();
       await link.stop({ leave: false });
       throw err;
     }
@@ -139,7 +151,8 @@ export class Cluster {
       ['node', this.nodeId],
       ['messages/forwarded', c.forwarded],
       ['messages/received', c.received],
-      ['messages/dropped', c.dropped],
+      // With `workers N`, QoS 0 copies dropped on a direct link to another worker count too.
+      ['messages/dropped', c.dropped + (this.links?.counters.dropped ?? 0)],
     ];
     for (const [name, value] of values) {
       const topic = `$SYS/broker/cluster/${name}`;
@@ -159,6 +172,8 @@ export class Cluster {
     this.core.removeCommitParticipant(this.routes);
     this.routes.leaveCommits();
     if (this.core.retained === this.retained) this.core.retained = this.localRetained;
+    this.forwarder.direct = undefined;
+    await this.links?.stop();
     await this.forwarder.close(2000);
     await this.link.stop();
   }

@@ -10,6 +10,8 @@
 
 import type { BrokerCore } from '../broker/broker-core.js';
 import type { ClusterHook } from '../broker/cluster-hook.js';
+import type { Connection } from '../broker/connection.js';
+import type { SourceHold } from '../broker/delivery-target.js';
 import type { PublishOrigin } from '../broker/diagnostics.js';
 import type { CommitParticipant } from '../broker/group-commit.js';
 import type { Logger } from '../broker/logger.js';
@@ -21,6 +23,7 @@ import type { NodeLink } from './node-link.js';
 import type { ChainableCommander } from './redis-connect.js';
 import { NO_MATCH, type RemoteGroup } from './route-cache.js';
 import type { RouteTable } from './route-table.js';
+import type { WorkerLinks } from './worker-links.js';
 
 /** Inbox entry kind of forwarded publishes. */
 export const PUBLISH_KIND = 'pub';
@@ -62,6 +65,8 @@ export class Forwarder implements ClusterHook, CommitParticipant {
   private draining = false;
   private readonly scheduleCommit: () => void;
   private readonly retainedPrefix: Buffer;
+  /** `workers N`: QoS 0 copies for the other workers of this process tree go straight to them (worker-links.ts). */
+  direct: WorkerLinks | undefined = undefined;
 
   constructor(
     private readonly core: BrokerCore,
@@ -105,12 +110,16 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     return false;
   }
 
-  forward(message: Message, _origin: PublishOrigin): number {
+  forward(message: Message, _origin: PublishOrigin, publisher: Connection | null): number {
     const match = this.routes.cache.match(message.topic);
     if (match === NO_MATCH) return 0;
     const nodes = match.nodes;
     let sent = nodes.length;
     for (let i = 0; i < nodes.length; i++) this.add(nodes[i]!, message, true, undefined);
+    // A direct link to another worker is backed up: the publisher waits for it (link-pressure.ts).
+    const direct = this.direct;
+    if (direct?.pressured && publisher !== null)
+      for (let i = 0; i < nodes.length; i++) direct.hold(nodes[i]!, publisher);
     const groups = match.groups;
     for (let i = 0; i < groups.length; i++) {
       const g = groups[i]!;
@@ -131,10 +140,13 @@ export class Forwarder implements ClusterHook, CommitParticipant {
   }
 
   private add(node: string, message: Message, regular: boolean, group: RemoteGroup | undefined): void {
-    let out = this.outgoing.get(node);
+    const direct = this.direct;
+    const viaLink = direct !== undefined && message.qos === 0 && direct.ready(node);
+    const table = viaLink ? direct.outgoing : this.outgoing;
+    let out = table.get(node);
     if (out === undefined) {
       out = [];
-      this.outgoing.set(node, out);
+      table.set(node, out);
     }
     const last = out[out.length - 1];
     if (last !== undefined && last.message === message && (last.groups?.length ?? 0) < MAX_GROUPS) {
@@ -149,7 +161,8 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     const groups = group === undefined ? undefined : [{ name: group.name, filter: group.filter }];
     out.push({ message, regular, groups });
     this.counters.forwarded++;
-    this.count(message);
+    if (viaLink) direct.schedule();
+    else this.count(message);
   }
 
   private count(message: Message): void {
@@ -298,7 +311,7 @@ export class Forwarder implements ClusterHook, CommitParticipant {
   }
 
   /** Messages from another node: routed here only (origin 'cluster'), to the share groups it chose here. */
-  private receive(body: Buffer): void {
+  receive(body: Buffer, source: SourceHold | null = null): void {
     let records: ReturnType<typeof decodeRecords>;
     try {
       records = decodeRecords(body);
@@ -309,6 +322,17 @@ export class Forwarder implements ClusterHook, CommitParticipant {
       );
       return;
     }
+    const core = this.core;
+    // Subscribers here that fall behind hold back the link these came through (link-pressure.ts).
+    core.delivery.heldSource = source;
+    try {
+      this.route(records);
+    } finally {
+      core.delivery.heldSource = null;
+    }
+  }
+
+  private route(records: ReturnType<typeof decodeRecords>): void {
     const core = this.core;
     for (const { message, regular, groups } of records) {
       this.counters.received++;

@@ -46,6 +46,33 @@ export async function connectUntil(
   return clients;
 }
 
+/**
+ * Clients on each of the two workers of `w` (at least `each` per worker; the owner of each is looked up once,
+ * through procfs), as [clients of one worker, clients of the other].
+ */
+export async function clientsOnBothWorkers(
+  w: Workers,
+  prefix: string,
+  each: number,
+  options: IClientOptions | ((i: number) => IClientOptions) = {},
+): Promise<{ all: MqttClient[]; sides: [MqttClient[], MqttClient[]] }> {
+  const pids = [...workerPids(w.proc.log()).values()];
+  const byWorker = new Map<number, MqttClient[]>();
+  const owner = new Map<MqttClient, number | undefined>();
+  const enough = (list: readonly MqttClient[]): boolean => {
+    for (const c of list) {
+      if (owner.has(c)) continue;
+      const pid = ownerOf(c, w.port, pids);
+      owner.set(c, pid);
+      if (pid !== undefined) byWorker.set(pid, [...(byWorker.get(pid) ?? []), c]);
+    }
+    return [...byWorker.values()].filter((l) => l.length >= each).length === 2;
+  };
+  const all = await connectUntil(`mqtt://127.0.0.1:${w.port}`, prefix, enough, options);
+  if (!enough(all)) throw new Error(`not ${each} clients on each worker: ${byWorker.size} workers reached`);
+  return { all, sides: [...byWorker.values()] as [MqttClient[], MqttClient[]] };
+}
+
 /** The worker that holds this client's connection. */
 export function ownerOf(client: MqttClient, port: number, pids: Iterable<number>): number | undefined {
   const local = (client.stream as unknown as { localPort?: number }).localPort;

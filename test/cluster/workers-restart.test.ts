@@ -8,10 +8,10 @@ import { waitFor } from '../helpers/net.js';
 import { startRedis } from '../helpers/redis.js';
 import {
   alive,
+  clientsOnBothWorkers,
   cluster,
   connectUntil,
   exited,
-  ownerOf,
   skip,
   socketOwners,
   socketPath,
@@ -29,24 +29,11 @@ test('workers 2: what one worker receives reaches subscribers on the other (QoS 
   const clients: MqttClient[] = [];
   try {
     w = await startWorkers(['allow_anonymous true', ...cluster(redis.url), 'workers 2']);
-    const pids = [...workerPids(w.proc.log()).values()];
-    const port = w.port;
-    // Two clients on each worker, MQTT 3.1.1 and 5 mixed; each client's worker is looked up once (procfs).
-    const byWorker = new Map<number, MqttClient[]>();
-    const owner = new Map<MqttClient, number | undefined>();
-    const twoEach = (list: readonly MqttClient[]): boolean => {
-      for (const c of list) {
-        if (owner.has(c)) continue;
-        const pid = ownerOf(c, port, pids);
-        owner.set(c, pid);
-        if (pid !== undefined) byWorker.set(pid, [...(byWorker.get(pid) ?? []), c]);
-      }
-      return [...byWorker.values()].filter((l) => l.length >= 2).length === 2;
-    };
+    // Two clients on each worker, MQTT 3.1.1 and 5 mixed.
     const version = (i: number): IClientOptions => ({ protocolVersion: i % 2 === 0 ? 4 : 5 });
-    clients.push(...(await connectUntil(`mqtt://127.0.0.1:${port}`, 'x', twoEach, version)));
-    assert.ok(twoEach(clients), 'two clients on each worker');
-    const [onA, onB] = [...byWorker.values()] as [MqttClient[], MqttClient[]];
+    const both = await clientsOnBothWorkers(w, 'x', 2, version);
+    clients.push(...both.all);
+    const [onA, onB] = both.sides;
     const sub = onB[0]!;
     const pub = onA[0]!;
     const got: string[] = [];
