@@ -12,14 +12,20 @@ class TreeNode {
   children: Map<string, TreeNode> | null = null;
   plus: TreeNode | null = null;
   /** Subscriptions whose filter ends at this node. */
-  exact: SubscriptionEntry[] | null = null;
+  exact: EntryList = null;
   /** Subscriptions whose filter ends with `#` below this node. */
-  hash: SubscriptionEntry[] | null = null;
+  hash: EntryList = null;
 
   isEmpty(): boolean {
     return this.children === null && this.plus === null && this.exact === null && this.hash === null;
   }
 }
+
+/**
+ * The subscriptions of one node: one entry as itself (most filters have a single subscriber, and a list of one
+ * costs 56 bytes more), several as a list.
+ */
+type EntryList = SubscriptionEntry | SubscriptionEntry[] | null;
 
 /** Shared subscriptions of one group on one filter: each message goes to one member, round-robin. */
 export class ShareGroup {
@@ -132,14 +138,16 @@ export class TopicTree {
     let removed = false;
     for (let i = 0; ; i++) {
       if (i === levels.length) {
-        removed = removeFrom(node.exact, entry);
-        if (removed && node.exact!.length === 0) node.exact = null;
+        const rest = without(node.exact, entry);
+        removed = rest !== undefined;
+        if (rest !== undefined) node.exact = rest;
         break;
       }
       const level = levels[i]!;
       if (level === '#') {
-        removed = removeFrom(node.hash, entry);
-        if (removed && node.hash!.length === 0) node.hash = null;
+        const rest = without(node.hash, entry);
+        removed = rest !== undefined;
+        if (rest !== undefined) node.hash = rest;
         break;
       }
       const next = level === '+' ? node.plus : node.children?.get(level);
@@ -177,8 +185,9 @@ function child(node: TreeNode, level: string): TreeNode {
  * `list` with `entry` added. Short lists are copied at their exact size: push() would give a list of one a
  * capacity of 17, which for many filters with a subscriber or two is most of the tree's memory.
  */
-function withEntry(list: SubscriptionEntry[] | null, entry: SubscriptionEntry): SubscriptionEntry[] {
-  if (list === null) return [entry];
+function withEntry(list: EntryList, entry: SubscriptionEntry): EntryList {
+  if (list === null) return entry;
+  if (!Array.isArray(list)) return [list, entry];
   if (list.length >= 8) {
     list.push(entry);
     return list;
@@ -187,8 +196,18 @@ function withEntry(list: SubscriptionEntry[] | null, entry: SubscriptionEntry): 
   return list.concat([entry]);
 }
 
-function removeFrom(list: SubscriptionEntry[] | null, entry: SubscriptionEntry): boolean {
-  if (list === null) return false;
+/** `list` without `entry`; undefined when it was not there. */
+function without(list: EntryList, entry: SubscriptionEntry): EntryList | undefined {
+  if (list === null) return undefined;
+  if (!Array.isArray(list)) return list === entry ? null : undefined;
+  const at = list.indexOf(entry);
+  if (at < 0) return undefined;
+  if (list.length === 1) return null;
+  list.splice(at, 1);
+  return list;
+}
+
+function removeFrom(list: SubscriptionEntry[], entry: SubscriptionEntry): boolean {
   const at = list.indexOf(entry);
   if (at < 0) return false;
   list.splice(at, 1);
@@ -237,8 +256,12 @@ function collect(root: TreeNode, levels: string[], out: SubscriptionEntry[], dol
   }
 }
 
-function pushAll(out: SubscriptionEntry[], list: readonly SubscriptionEntry[] | null): void {
+function pushAll(out: SubscriptionEntry[], list: EntryList): void {
   if (list === null) return;
+  if (!Array.isArray(list)) {
+    out.push(list);
+    return;
+  }
   for (let i = 0; i < list.length; i++) out.push(list[i]!);
 }
 

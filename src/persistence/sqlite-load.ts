@@ -8,6 +8,22 @@ import { PersistenceError, PersistenceErrorCode } from './persistence-error.js';
 import type { RestoredState, StoredDelivery, StoredMessage, StoredSubscription } from './store.js';
 
 const NEVER_EXPIRES = 0xffffffff;
+/** Rows read per statement at start-up. */
+const PAGE_ROWS = 4096;
+
+/** A `messages` row in column order (raw mode). */
+type RawMessageRow = [
+  id: number,
+  topic: string,
+  payload: Buffer,
+  qos: number,
+  retain: number,
+  properties: string | null,
+  origin: string,
+  expiresAt: number,
+  sourceUsername: string | null,
+  sourcePort: number | null,
+];
 
 interface MessageRow {
   id: number;
@@ -81,11 +97,32 @@ export function loadState(
     refs.set(id, (refs.get(id) ?? (rowed.has(id) ? 1 : 0)) + 2);
     return message;
   };
-  for (const row of db
-    .prepare('SELECT * FROM messages ORDER BY id')
-    .iterate() as IterableIterator<MessageRow>) {
-    messages.set(row.id, messageFromRow(row));
-    rowed.add(row.id);
+  // Pages of rows as arrays (raw): half the CPU of one object per row, and no million rows alive at once.
+  const page = db
+    .prepare(
+      `SELECT id, topic, payload, qos, retain, properties, origin, expires_at, source_username, source_port
+       FROM messages WHERE id > ? ORDER BY id LIMIT ${PAGE_ROWS}`,
+    )
+    .raw();
+  for (let last = -1; ; ) {
+    const rows = page.all(last) as RawMessageRow[];
+    for (const r of rows) {
+      const id = r[0];
+      messages.set(id, {
+        id,
+        topic: r[1],
+        payload: r[2],
+        qos: r[3] as QoS,
+        retain: r[4] !== 0,
+        properties: decodeProperties(r[5]),
+        origin: r[6],
+        expiresAt: r[7],
+        source: r[9] === null ? undefined : { username: r[8] ?? undefined, listenerPort: r[9] },
+      });
+      rowed.add(id);
+    }
+    if (rows.length < PAGE_ROWS) break;
+    last = rows[rows.length - 1]![0];
   }
   for (const row of rows(db, 'SELECT * FROM sessions')) {
     state.sessions.push({
@@ -127,8 +164,8 @@ export function loadState(
   for (const row of rows<{ client_id: string; packet_id: number }>(db, 'SELECT * FROM incoming_qos2')) {
     state.incomingQos2.push({ clientId: row.client_id, packetId: row.packet_id });
   }
-  for (const row of rows<{ topic: string; message_id: number }>(db, 'SELECT * FROM retained')) {
-    state.retained.push(ref(messages.get(row.message_id)!));
+  for (const id of db.prepare('SELECT message_id FROM retained').pluck().all() as number[]) {
+    state.retained.push(ref(messages.get(id)!));
   }
   for (const row of rows(db, 'SELECT * FROM wills')) {
     const properties = decodeProperties(row.properties as string | null);
