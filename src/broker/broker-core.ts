@@ -243,6 +243,11 @@ export class BrokerCore extends EventEmitter {
     return this.pipeline.deliverShared(group, message, exclude);
   }
 
+  /** Whether a member leaving `group` has another to hand its messages to (shared-redelivery.ts). */
+  canHandOn(group: ShareGroup, leaving: Session): boolean {
+    return this.pipeline.canHandOn(group, leaving);
+  }
+
   /** An on-publish hook point: `interceptor` sees every message first and may consume it (returns true). */
   addPublishInterceptor(interceptor: PublishInterceptor): void {
     this.pipeline.addInterceptor(interceptor);

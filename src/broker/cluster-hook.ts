@@ -13,6 +13,14 @@ export interface ClusterHook {
    * another node, which chose for it.
    */
   shareHere(group: ShareGroup, message: Message): boolean;
+  /** A live node other than this one has members of `group` (route table). */
+  hasRemoteMember(group: ShareGroup): boolean;
+  /**
+   * A message taken back from a member that left, with no other connected member here: sends it to a member of
+   * the group on another live node (durable in the same commit as the removal of the local copy); false when
+   * there is none.
+   */
+  handOn(group: ShareGroup, message: Message): boolean;
   /**
    * After local routing of a message that did not come from another node (nor $SYS / log lines, which are per
    * node): send it to the nodes with a matching subscription. Returns how many nodes and share groups it was

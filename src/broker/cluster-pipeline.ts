@@ -29,7 +29,19 @@ export class ClusterPublishPipeline extends PublishPipeline {
 
   /** A member elsewhere may be the one (the hook sends it there); a message taken back stays on this node. */
   override deliverShared(group: ShareGroup, message: Message, exclude?: Session): boolean {
-    if (exclude === undefined && !this.hook.shareHere(group, message)) return false;
-    return this.deliverHere(group, message, exclude);
+    if (exclude === undefined) {
+      if (!this.hook.shareHere(group, message)) return false;
+      return this.deliverHere(group, message, exclude);
+    }
+    // Taken back from a member that left: a connected member here first, else one on another node, as one
+    // broker would give it to any other member (shared-redelivery.ts).
+    if (super.canHandOn(group, exclude) || !this.hook.handOn(group, message)) {
+      return this.deliverHere(group, message, exclude);
+    }
+    return true;
+  }
+
+  override canHandOn(group: ShareGroup, leaving: Session): boolean {
+    return super.canHandOn(group, leaving) || this.hook.hasRemoteMember(group);
   }
 }

@@ -14,6 +14,7 @@ import { topicMatches } from '../auth/topic-match.js';
 import type { BrokerCore } from '../broker/broker-core.js';
 import type { Message } from '../broker/message.js';
 import type { Session } from '../broker/session.js';
+import { redistributeShared } from '../broker/shared-redelivery.js';
 import type { RedisStore } from '../persistence/redis-store.js';
 import type { QoS } from '../protocol/packets.js';
 import type { InRecord } from './message-codec.js';
@@ -107,6 +108,7 @@ export class SessionAdoption {
       if (ids.length > 0) await this.store.redis.hdel(this.store.keys.adopted, ...ids);
       for (const s of adopted)
         if (!this.dedup.has(s)) this.dedup.set(s, { direct: new Map(), drained: new Map() });
+      this.handOnShared(adopted);
     } catch (err) {
       this.finish(adopted, done, finish);
       throw err;
@@ -120,7 +122,10 @@ export class SessionAdoption {
             `Cluster: last drain of node ${deadId}'s inbox failed: ${String(err)}`,
           );
         })
-        .finally(() => this.finish(adopted, done, finish));
+        .finally(() => {
+          this.handOnShared(adopted);
+          this.finish(adopted, done, finish);
+        });
     }, GRACE_MS);
     timer.unref();
     this.core.logger.log(
@@ -128,6 +133,15 @@ export class SessionAdoption {
       `Cluster: node ${deadId} is dead; adopted ${counts.sessions} sessions, published ${counts.wills} wills, routed ${counts.drained} messages left in its inbox.`,
     );
     return counts;
+  }
+
+  /**
+   * The adopted members of share groups lost their connection with their node: what they held for a group
+   * (unacknowledged QoS 1, queued) goes to a connected member, here or on another node, as on a disconnect.
+   */
+  private handOnShared(adopted: readonly Session[]): void {
+    for (const s of adopted)
+      if (s.connection === null && this.core.sessions.get(s.clientId) === s) redistributeShared(this.core, s);
   }
 
   private finish(adopted: readonly Session[], done: Promise<void>, resolve: () => void): void {

@@ -104,6 +104,27 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     return false;
   }
 
+  hasRemoteMember(group: ShareGroup): boolean {
+    const remote = this.routes.cache.group(group.name, group.filter);
+    if (remote === undefined) return false;
+    for (const node of remote.counts.keys()) if (this.link.isAlive(node)) return true;
+    return false;
+  }
+
+  handOn(group: ShareGroup, message: Message): boolean {
+    const remote = this.routes.cache.group(group.name, group.filter);
+    if (remote === undefined) return false;
+    // Weighted round-robin over the other nodes' members, skipping a node that is dead (not reaped yet).
+    for (let tries = remote.total; tries > 0; tries--) {
+      const node = remote.pick(0);
+      if (node === undefined) return false;
+      if (!this.link.isAlive(node)) continue;
+      this.add(node, message, false, remote);
+      return true;
+    }
+    return false;
+  }
+
   forward(message: Message, _origin: PublishOrigin): number {
     const match = this.routes.cache.match(message.topic);
     if (match === NO_MATCH) return 0;
