@@ -86,6 +86,8 @@ export class ClusterSessions {
     const { core, link, forwarder } = cluster;
     this.stopBeating();
     const store = this.store;
+    // Messages published here get cluster-wide ids under this store's epoch (unique per node start).
+    forwarder.useEpoch(store.epoch);
     // The cross-node copies of a turn go in the store's MULTI: both are durable, or neither.
     core.removeCommitParticipant(forwarder);
     store.addCommitParticipant({
