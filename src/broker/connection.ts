@@ -80,6 +80,8 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
   private corked = false;
   /** The corked batch is held for a commit in progress; later output waits in `later` (later-output.ts). */
   private sealed = false;
+  /** The group commit turn the held batch waits for (broker.commitTurns when it was held). */
+  private sealedAt = 0;
   private later: LaterOutput | null = null;
   private closing = false;
   /** Small packets written in this turn, not yet handed to the stream (output-join.ts). */
@@ -239,7 +241,8 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
   }
 
   private writeOut(chunk: Buffer): boolean {
-    if (this.sealed) {
+    // Output of the same turn joins the held batch (same commit); of a later turn, it waits for its own.
+    if (this.sealed && this.broker.commitTurns !== this.sealedAt) {
       this.bytesQueued += chunk.length;
       this.later ??= new LaterOutput(this);
       this.later.add(chunk);
@@ -298,6 +301,7 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
   /** @internal the batch is held for this turn's commit; then (later-output.ts) what comes next waits */
   seal(): void {
     this.sealed = true;
+    this.sealedAt = this.broker.commitTurns;
   }
   holdForTurn(): boolean {
     return this.broker.holdOutput(this);

@@ -29,6 +29,8 @@ export interface CommitParticipant {
 export class GroupCommit {
   private held: HeldOutput[] = [];
   private participants: CommitParticipant[] = [];
+  /** Turns committed so far: output written in the turn a batch was held in joins that batch. */
+  turns = 0;
   /** Asynchronous commits whose output is not released yet; output is released in commit order. */
   private running = 0;
   private releasing: Promise<void> = Promise.resolve();
@@ -74,6 +76,7 @@ export class GroupCommit {
 
   /** The group commit: make this turn's writes durable, then release the output they cover. */
   commitTurn(): void {
+    this.turns++;
     const held = this.held;
     this.held = [];
     if (!this.store.pending && !this.participantsPending()) {
