@@ -51,6 +51,8 @@ export class SessionAdoption {
     private readonly inboxKey: (nodeId: string) => string,
     private readonly decode: InboxDecoder,
     private readonly flushRoutes: () => Promise<void> = async () => {},
+    /** A node that is up again owns its inbox: it is not drained as a dead node's (nor this node's own). */
+    private readonly isAlive: (nodeId: string) => boolean = () => false,
   ) {
     this.gate = new AdoptionGate(core.delivery);
   }
@@ -159,6 +161,7 @@ export class SessionAdoption {
     sessions.forEach((s, i) => {
       const source = from[i];
       if (source === null || source === undefined || source === deadId) return;
+      if (source === this.store.nodeId || this.isAlive(source)) return;
       let list = out.get(source);
       if (list === undefined) {
         list = [];
