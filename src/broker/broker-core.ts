@@ -150,6 +150,11 @@ export class BrokerCore extends EventEmitter {
   }
 
   /** The group commit: make this turn's writes durable, then release the output they cover. */
+  /** Group commits started so far (a connection's output knows which commit it waits for). */
+  get commitTurns(): number {
+    return this.commits.turns;
+  }
+
   commitTurn(): void {
     this.commits.commitTurn();
   }
@@ -261,6 +266,11 @@ export class BrokerCore extends EventEmitter {
   /** One member of a share group gets the message; `exclude` must not (the one it is being taken back from). */
   deliverShared(group: ShareGroup, message: Message, exclude?: Session): boolean {
     return this.pipeline.deliverShared(group, message, exclude);
+  }
+
+  /** Whether a member leaving `group` has another to hand its messages to (shared-redelivery.ts). */
+  canHandOn(group: ShareGroup, leaving: Session): boolean {
+    return this.pipeline.canHandOn(group, leaving);
   }
 
   /** An on-publish hook point: `interceptor` sees every message first and may consume it (returns true). */

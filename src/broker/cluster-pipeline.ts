@@ -20,16 +20,31 @@ export class ClusterPublishPipeline extends PublishPipeline {
   }
 
   override publish(message: Message, from: Session | null, origin: PublishOrigin): number {
-    const matched = super.publish(message, from, origin);
     // $SYS and log lines are per node; messages from other nodes were forwarded by the node that received them.
-    if (origin === 'sys' || origin === 'log' || origin === 'cluster') return matched;
+    const local = origin === 'sys' || origin === 'log' || origin === 'cluster';
+    // Its cluster-wide id before it is stored or forwarded anywhere.
+    if (!local) this.hook.stamp(message);
+    const matched = super.publish(message, from, origin);
+    if (local) return matched;
     // Subscriptions on other nodes count too: a v5 PUBACK says 0x10 only when none matched cluster-wide.
     return matched + this.hook.forward(message, origin, from?.connection ?? null);
   }
 
   /** A member elsewhere may be the one (the hook sends it there); a message taken back stays on this node. */
   override deliverShared(group: ShareGroup, message: Message, exclude?: Session): boolean {
-    if (exclude === undefined && !this.hook.shareHere(group, message)) return false;
-    return this.deliverHere(group, message, exclude);
+    if (exclude === undefined) {
+      if (!this.hook.shareHere(group, message)) return false;
+      return this.deliverHere(group, message, exclude);
+    }
+    // Taken back from a member that left: a connected member here first, else one on another node, as one
+    // broker would give it to any other member (shared-redelivery.ts).
+    if (super.canHandOn(group, exclude) || !this.hook.handOn(group, message)) {
+      return this.deliverHere(group, message, exclude);
+    }
+    return true;
+  }
+
+  override canHandOn(group: ShareGroup, leaving: Session): boolean {
+    return super.canHandOn(group, leaving) || this.hook.hasRemoteMember(group);
   }
 }

@@ -14,6 +14,7 @@ import { dispatchPacket } from './dispatch.js';
 import type { HeldOutput } from './group-commit.js';
 import type { ClientInfo } from './hooks.js';
 import { isHttpRequest, refuseHttp } from './http-on-mqtt.js';
+import { LaterOutput } from './later-output.js';
 import type { ListenerContext } from './listener-context.js';
 import type { Message } from './message.js';
 import { disconnectReason } from './mosquitto-close.js';
@@ -82,6 +83,11 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
   /** As a subscriber holding publishers, or found slow; null until then. */
   pressure: Pressure | null = null;
   private corked = false;
+  /** The corked batch is held for a commit in progress; later output waits in `later` (later-output.ts). */
+  private sealed = false;
+  /** The group commit turn the held batch waits for (broker.commitTurns when it was held). */
+  private sealedAt = 0;
+  private later: LaterOutput | null = null;
   private closing = false;
   /** Small packets written in this turn, not yet handed to the stream (output-join.ts). */
   private small: Buffer[] | null = null;
@@ -118,7 +124,7 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
 
   /** Bytes written and not yet taken by the socket (DeliveryTarget). */
   get backlog(): number {
-    return this.stream.writableLength + this.smallBytes;
+    return this.stream.writableLength + this.smallBytes + (this.later === null ? 0 : this.later.bytes);
   }
 
   /** Whether QoS 0 messages should be dropped rather than buffered for this client. */
@@ -240,6 +246,13 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
   }
 
   private writeOut(chunk: Buffer): boolean {
+    // Output of the same turn joins the held batch (same commit); of a later turn, it waits for its own.
+    if (this.sealed && this.broker.commitTurns !== this.sealedAt) {
+      this.bytesQueued += chunk.length;
+      this.later ??= new LaterOutput(this);
+      this.later.add(chunk);
+      return true;
+    }
     if (!this.corked) {
       this.corked = true;
       this.stream.cork();
@@ -277,15 +290,44 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
     this.batch = null;
   }
 
+  /** The batch goes (its commit completed, or it needed none); output held for a later commit comes next. */
   flush(): void {
     if (this.smallBytes > 0) this.joinSmall();
+    const later = this.later;
+    if (later !== null) {
+      // Output of a later turn not yet given its commit: held for it, or it joins this batch.
+      later.decide();
+      if (later.waiting > 0) {
+        // Sealed still: what the stream's readers write back meanwhile waits behind the held segments.
+        this.stream.uncork();
+        this.stream.cork();
+        later.next();
+        return;
+      }
+    }
+    // Not corked before the stream runs: an in-memory peer (a bridge) may answer within uncork().
+    this.sealed = false;
     this.corked = false;
     this.stream.uncork();
+  }
+
+  /** @internal the batch is held for this turn's commit; then (later-output.ts) what comes next waits */
+  seal(): void {
+    this.sealed = true;
+    this.sealedAt = this.broker.commitTurns;
+  }
+  holdForTurn(): boolean {
+    return this.broker.holdOutput(this);
+  }
+  writeSegment(chunk: Buffer): void {
+    if (this.sealed) this.stream.write(chunk);
+    else this.writeOut(chunk);
   }
 
   /** The store could not commit what this output acknowledges: drop the connection so that the client retries. */
   abort(): void {
     if (this.small !== null) this.small.length = 0;
+    this.later?.clear();
     this.smallBytes = 0;
     this.stream.destroy();
   }
@@ -333,7 +375,8 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
     }
     if (this.corked) {
       // What was batched may acknowledge messages: it only leaves once the store has committed them.
-      if (this.broker.commitNow()) this.flush();
+      // Output held for a commit still in progress must not go before it either.
+      if (this.broker.commitNow() && !this.sealed) this.flush();
       else this.stream.destroy();
     }
     const unauthenticated = this.state === 'new' || this.state === 'authenticating';
@@ -387,6 +430,6 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
 
 function uncork(connection: Connection): void {
   // With writes pending in the persistence store, the output waits for their commit (group commit).
-  if (connection.broker.holdOutput(connection)) return;
-  connection.flush();
+  if (connection.broker.holdOutput(connection)) connection.seal();
+  else connection.flush();
 }

@@ -147,6 +147,15 @@ export class PublishPipeline {
     return this.deliverHere(group, message, exclude);
   }
 
+  /**
+   * Whether a message taken back from `leaving` (it lost its connection) has another member to go to: one that
+   * is connected here (a cluster's pipeline adds the members on other nodes).
+   */
+  canHandOn(group: ShareGroup, leaving: Session): boolean {
+    for (const e of group.members) if (e.session !== leaving && e.session.connection !== null) return true;
+    return false;
+  }
+
   /** One member of a share group on this node gets the message. */
   deliverHere(group: ShareGroup, message: Message, exclude?: Session): boolean {
     const chosen = this.core.router.chooseShared(group, exclude);

@@ -1,21 +1,21 @@
 // Shared subscriptions when a member goes away: its unacknowledged QoS 1/2 messages and those still queued
-// for it are handed to another connected member of the same group (MQTT 5 section 4.8.2).
+// for it are handed to another connected member of the same group (MQTT 5 section 4.8.2) — in a cluster, to a
+// member on another node when none is connected here (BrokerCore.canHandOn / deliverShared).
 
 import type { BrokerCore } from './broker-core.js';
 import type { Delivery, Session } from './session.js';
-import type { ShareGroup } from './topic-tree.js';
 
 /**
  * Called when `session` has just lost its connection. For QoS 1 the spec lets the server wait for the client
  * or send the message to another member at once (4.8.2, "SHOULD ... as soon as it loses its connection");
  * Culex sends it on. A QoS 2 message already sent must be completed with that same client [MQTT-4.8.2-4] and
  * never given to another [MQTT-4.8.2-5], so it stays. Queued messages were never sent: any member may have
- * them. Without another connected member nothing moves.
+ * them. Without another connected member (here or, in a cluster, on another node) nothing moves.
  */
 export function redistributeShared(broker: BrokerCore, session: Session): number {
   let moved = 0;
   for (const [packetId, d] of session.inflight) {
-    if (d.group === undefined || d.qos !== 1 || !hasOtherConnectedMember(d.group, session)) continue;
+    if (d.group === undefined || d.qos !== 1 || !broker.canHandOn(d.group, session)) continue;
     session.inflight.delete(packetId);
     session.inflightBytes -= d.message.size;
     broker.forgetDelivery(d);
@@ -28,7 +28,7 @@ export function redistributeShared(broker: BrokerCore, session: Session): number
   const keep: Delivery[] = [];
   const move: Delivery[] = [];
   for (let d = session.shiftQueued(); d !== undefined; d = session.shiftQueued()) {
-    if (d.group !== undefined && hasOtherConnectedMember(d.group, session)) move.push(d);
+    if (d.group !== undefined && broker.canHandOn(d.group, session)) move.push(d);
     else keep.push(d);
   }
   session.clearQueue();
@@ -40,11 +40,4 @@ export function redistributeShared(broker: BrokerCore, session: Session): number
     moved++;
   }
   return moved;
-}
-
-function hasOtherConnectedMember(group: ShareGroup, session: Session): boolean {
-  for (const e of group.members) {
-    if (e.session !== session && e.session.connection !== null) return true;
-  }
-  return false;
 }

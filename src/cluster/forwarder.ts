@@ -5,6 +5,9 @@
 // needed it leave only once Redis has it. While Redis is away, turns wait in a bounded queue (cluster_queue_limit
 // / cluster_queue_bytes); beyond it the oldest are dropped, counted, and the acknowledgements they held are
 // withheld (the clients resend) — never acknowledged and lost.
+// Ids: every message published here gets a cluster-wide id (this node's store epoch + a sequence) before it is
+// routed, carried by its copies and stored with its deliveries (adoption dedups by it); every inbox entry gets
+// one too (the receiver handles an entry written twice once, node-link.ts).
 // On the receiving node a message is published with origin 'cluster': routed to local subscribers only, with
 // the publisher's client id as origin (No Local holds across nodes), neither counted nor retained again.
 
@@ -29,7 +32,7 @@ import type { WorkerLinks } from './worker-links.js';
 export const PUBLISH_KIND = 'pub';
 
 type Op =
-  | { readonly to: string; readonly body: Buffer }
+  | { readonly to: string; readonly body: Buffer; readonly id: string | undefined }
   | { readonly topic: string; readonly body: Buffer | undefined; readonly to?: undefined };
 
 /** One turn's writes, waiting for Redis. */
@@ -64,6 +67,9 @@ export class Forwarder implements ClusterHook, CommitParticipant {
   private queuedBytes = 0;
   private draining = false;
   private readonly scheduleCommit: () => void;
+  /** The store's epoch (unique per node start, cluster-wide): 0 until the sessions attach (no ids then). */
+  private epoch = 0;
+  private seq = 0;
   private readonly retainedPrefix: Buffer;
   /** `workers N`: QoS 0 copies for the other workers of this process tree go straight to them (worker-links.ts). */
   direct: WorkerLinks | undefined = undefined;
@@ -95,6 +101,17 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     return this.queuedCount;
   }
 
+  /** Ids from now on are `epoch` + a sequence (ClusterSessions gives the store's). */
+  useEpoch(epoch: number): void {
+    this.epoch = epoch;
+  }
+
+  stamp(message: Message): void {
+    if (this.epoch === 0) return;
+    message.clusterEpoch = this.epoch;
+    message.clusterSeq = ++this.seq;
+  }
+
   /** True while `message`, received from another node, is being published here. */
   isInbound(message: Message): boolean {
     return message === this.inbound;
@@ -107,6 +124,27 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     const node = remote.pick(group.members.length);
     if (node === undefined) return true;
     this.add(node, message, false, remote);
+    return false;
+  }
+
+  hasRemoteMember(group: ShareGroup): boolean {
+    const remote = this.routes.cache.group(group.name, group.filter);
+    if (remote === undefined) return false;
+    for (const node of remote.counts.keys()) if (this.link.isAlive(node)) return true;
+    return false;
+  }
+
+  handOn(group: ShareGroup, message: Message): boolean {
+    const remote = this.routes.cache.group(group.name, group.filter);
+    if (remote === undefined) return false;
+    // Weighted round-robin over the other nodes' members, skipping a node that is dead (not reaped yet).
+    for (let tries = remote.total; tries > 0; tries--) {
+      const node = remote.pick(0);
+      if (node === undefined) return false;
+      if (!this.link.isAlive(node)) continue;
+      this.add(node, message, false, remote);
+      return true;
+    }
     return false;
   }
 
@@ -178,7 +216,11 @@ export class Forwarder implements ClusterHook, CommitParticipant {
   /** This turn's copies and retained updates as Redis operations (encoded once, here). */
   private takeTurn(): Batch {
     const ops: Op[] = [];
-    for (const [to, records] of this.outgoing) ops.push({ to, body: encodeRecords(records) });
+    const epoch = this.epoch;
+    for (const [to, records] of this.outgoing) {
+      const id = epoch === 0 ? undefined : `${epoch}.${++this.seq}`;
+      ops.push({ to, body: encodeRecords(records), id });
+    }
     this.outgoing = new Map();
     for (const m of this.retainedOut)
       ops.push({ topic: m.topic, body: m.payload.length === 0 ? undefined : encodeMessage(m) });
@@ -299,7 +341,7 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     const keys = this.link.keys;
     for (const op of ops) {
       if (op.to !== undefined) {
-        this.link.appendSend(pipeline, op.to, PUBLISH_KIND, op.body);
+        this.link.appendSend(pipeline, op.to, PUBLISH_KIND, op.body, op.id);
         continue;
       }
       if (op.body === undefined) pipeline.hdel(keys.retained, op.topic);

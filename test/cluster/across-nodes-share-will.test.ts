@@ -135,14 +135,11 @@ test('a delayed will is published after its delay by the node that held the conn
   assert.deepEqual(deliveries(single, 'sub').map(payloadOf), ['will of late']);
 });
 
-// TODO (cluster gap): redistributeShared (src/broker/shared-redelivery.ts) hands a leaving member's QoS 1
-// messages on only when another member of the group is connected on the SAME node (hasOtherConnectedMember),
-// and ClusterPublishPipeline.deliverShared with `exclude` delivers here only: with the other members on other
-// nodes the messages stay with the offline session (lost for a clean one). Needs a hook asking the route cache
-// for a remote member (RemoteGroup.pick(0)) and a forwarder entry for it.
+// On one broker a member that loses its connection hands its unacknowledged QoS 1 messages to another
+// connected member [MQTT-4.8.2] 5.0 (shared-redelivery.ts); in the cluster the only other member is on another
+// node, so they are forwarded there (ClusterPublishPipeline.deliverShared, Forwarder.handOn).
 test('a share group member that leaves with unacknowledged messages: the group’s other members get them as on one broker', {
   skip,
-  todo: skip === false ? 'unacknowledged messages are handed on only to members on the same node' : false,
 }, async () => {
   const N = 6;
   const runs = await diff.both(async (t) => {
