@@ -27,8 +27,8 @@ import { RedisNames } from './redis-names.js';
 import { RedisOwners } from './redis-owner.js';
 import { DISOWN, UNREF } from './redis-scripts.js';
 import type { CommitParticipant, RedisStoreOptions } from './redis-store-options.js';
-import { type ReplicaWait, waitForReplicas } from './redis-wait.js';
 import { RedisTurn } from './redis-turn.js';
+import type { ReplicaWait } from './redis-wait.js';
 import type {
   DeliveryRecord,
   MessageRecord,
