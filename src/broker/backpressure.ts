@@ -88,7 +88,7 @@ export function queued(publisher: Connection, sub: Connection, session: Session,
 }
 
 /** 7/8 of a queue bound: the remaining eighth absorbs one message from each publisher not yet paused. */
-function nearFull(session: Session, o: BrokerOptions): boolean {
+export function nearFull(session: Session, o: BrokerOptions): boolean {
   const max = o.maxQueuedMessages;
   const maxBytes = o.maxQueuedBytes;
   return (
@@ -98,7 +98,7 @@ function nearFull(session: Session, o: BrokerOptions): boolean {
 }
 
 /** Half the bound: publishers resume below it, so they are not paused and resumed for every message. */
-function belowLowWater(session: Session | null, o: BrokerOptions): boolean {
+export function belowLowWater(session: Session | null, o: BrokerOptions): boolean {
   if (session === null) return true;
   const max = o.maxQueuedMessages;
   const maxBytes = o.maxQueuedBytes;

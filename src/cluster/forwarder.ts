@@ -4,9 +4,12 @@
 // That MULTI joins the turn's group commit: acknowledgements of QoS 1/2 messages (and retained updates) that
 // needed it leave only once Redis has it. While Redis is away, turns wait in a bounded queue (cluster_queue_limit
 // / cluster_queue_bytes); beyond it the oldest are dropped, counted, and the acknowledgements they held are
-// withheld (the clients resend) — never acknowledged and lost.
+// withheld (the clients resend) — never acknowledged and lost. A node over its inbox bound (cluster_inbox_maxlen)
+// gets no copy for a while: its QoS 1/2 copies wait with their acknowledgements, QoS 0 ones are dropped
+// (inbox-bound.ts).
 // On the receiving node a message is published with origin 'cluster': routed to local subscribers only, with
-// the publisher's client id as origin (No Local holds across nodes), neither counted nor retained again.
+// the publisher's client id as origin (No Local holds across nodes), neither counted nor retained again
+// (inbound.ts).
 
 import type { BrokerCore } from '../broker/broker-core.js';
 import type { ClusterHook } from '../broker/cluster-hook.js';
@@ -15,7 +18,9 @@ import type { CommitParticipant } from '../broker/group-commit.js';
 import type { Logger } from '../broker/logger.js';
 import type { Message } from '../broker/message.js';
 import type { ShareGroup } from '../broker/topic-tree.js';
-import { decodeRecords, encodeMessage, encodeRecords, MAX_GROUPS, type OutRecord } from './message-codec.js';
+import { Inbound } from './inbound.js';
+import { type HeldCopies, InboxBound } from './inbox-bound.js';
+import { encodeMessage, encodeRecords, MAX_GROUPS, type OutRecord } from './message-codec.js';
 import type { NodeLink } from './node-link.js';
 import type { ChainableCommander } from './redis-connect.js';
 import { NO_MATCH, type RemoteGroup } from './route-cache.js';
@@ -34,6 +39,8 @@ interface Batch {
   readonly count: number;
   readonly bytes: number;
   settle: ((ok: boolean) => void) | undefined;
+  /** Its copies for nodes over their inbox bound: settled once those are written (inbox-bound.ts). */
+  held?: Promise<void> | undefined;
 }
 
 export interface ForwarderCounters {
@@ -41,14 +48,15 @@ export interface ForwarderCounters {
   forwarded: number;
   /** Messages received from other nodes. */
   received: number;
-  /** Copies dropped because the queue for an unreachable Redis was full. */
+  /**
+   * Copies dropped: the queue for an unreachable Redis (or the hold for nodes over their inbox bound) was full,
+   * or a QoS 0 copy for a node over its inbox bound.
+   */
   dropped: number;
 }
 
 export class Forwarder implements ClusterHook, CommitParticipant {
   readonly counters: ForwarderCounters = { forwarded: 0, received: 0, dropped: 0 };
-  /** The message being published from another node (its share groups were chosen there). */
-  private inbound: Message | undefined = undefined;
   private outgoing = new Map<string, OutRecord[]>();
   private retainedOut: Message[] = [];
   private turnCount = 0;
@@ -59,8 +67,13 @@ export class Forwarder implements ClusterHook, CommitParticipant {
   private queuedCount = 0;
   private queuedBytes = 0;
   private draining = false;
+  private holdOverflowed = false;
   private readonly scheduleCommit: () => void;
   private readonly retainedPrefix: Buffer;
+  /** The inbox bound of the other nodes: what waits for a node that does not keep up. */
+  readonly bound: InboxBound;
+  /** What comes from the other nodes (routed here only, paced by the local queues). */
+  private readonly inbound: Inbound;
 
   constructor(
     private readonly core: BrokerCore,
@@ -70,10 +83,14 @@ export class Forwarder implements ClusterHook, CommitParticipant {
   ) {
     this.scheduleCommit = core.addCommitParticipant(this);
     this.retainedPrefix = Buffer.from(`${link.nodeId}\0`);
-    link.onMessage(PUBLISH_KIND, (body) => {
-      this.receive(body);
-      return undefined;
-    });
+    this.bound = new InboxBound(
+      link,
+      logger,
+      (copies, settled) => this.writeHeld(copies, settled),
+      (n, overflow) => this.dropCopies(n, overflow),
+    );
+    this.inbound = new Inbound(core, link, logger, this.counters);
+    link.onMessage(PUBLISH_KIND, (body) => this.inbound.receive(body));
   }
 
   get pending(): boolean {
@@ -91,11 +108,11 @@ export class Forwarder implements ClusterHook, CommitParticipant {
 
   /** True while `message`, received from another node, is being published here. */
   isInbound(message: Message): boolean {
-    return message === this.inbound;
+    return this.inbound.is(message);
   }
 
   shareHere(group: ShareGroup, message: Message): boolean {
-    if (message === this.inbound) return false;
+    if (this.inbound.is(message)) return false;
     const remote = this.routes.cache.group(group.name, group.filter);
     if (remote === undefined) return true;
     const node = remote.pick(group.members.length);
@@ -185,12 +202,32 @@ export class Forwarder implements ClusterHook, CommitParticipant {
   /** This turn's copies and retained updates as Redis operations (encoded once, here). */
   private takeTurn(): Batch {
     const ops: Op[] = [];
-    for (const [to, records] of this.outgoing) ops.push({ to, body: encodeRecords(records) });
+    let count = this.turnCount;
+    let bytes = this.turnBytes;
+    let held: Promise<void>[] | undefined;
+    for (const [to, records] of this.outgoing) {
+      if (!this.bound.blocked(to)) {
+        ops.push({ to, body: encodeRecords(records) });
+        this.bound.sent(to);
+        continue;
+      }
+      for (const r of records) bytes -= r.message.payload.length;
+      count -= records.length;
+      const wait = this.bound.holdTurn(to, records);
+      if (wait === undefined) continue;
+      held ??= [];
+      held.push(wait);
+    }
     this.outgoing = new Map();
     for (const m of this.retainedOut)
       ops.push({ topic: m.topic, body: m.payload.length === 0 ? undefined : encodeMessage(m) });
     this.retainedOut = [];
-    const batch: Batch = { ops, count: this.turnCount, bytes: this.turnBytes, settle: undefined };
+    const batch: Batch = { ops, count, bytes, settle: undefined };
+    if (held !== undefined) {
+      batch.held = held.length === 1 ? held[0] : Promise.all(held).then(() => undefined);
+      // Awaited by the commit that acknowledges them; a failed commit (output aborted) leaves it unawaited.
+      batch.held!.catch(() => {});
+    }
     this.turnCount = 0;
     this.turnBytes = 0;
     this.turnHolds = false;
@@ -211,20 +248,49 @@ export class Forwarder implements ClusterHook, CommitParticipant {
       });
     this.enqueue(batch);
     void this.drain();
-    return done;
+    const held = batch.held;
+    if (held === undefined) return done;
+    return done === undefined ? held : Promise.all([done, held]).then(() => undefined);
+  }
+
+  /** Held copies whose node has room again: written in order after what is queued. */
+  private writeHeld(copies: readonly HeldCopies[], settled: (ok: boolean) => void): void {
+    let count = 0;
+    let bytes = 0;
+    const ops: Op[] = [];
+    for (const c of copies) {
+      ops.push({ to: c.to, body: c.body });
+      count += c.count;
+      bytes += c.bytes;
+    }
+    this.enqueue({ ops, count, bytes, settle: settled });
+    void this.drain();
+  }
+
+  private dropCopies(n: number, overflow: boolean): void {
+    if (overflow && !this.holdOverflowed) {
+      this.holdOverflowed = true;
+      this.logger.log(
+        'warning',
+        'Cluster: cross-node messages held for a node over its inbox bound are being dropped.',
+      );
+    }
+    this.counters.dropped += n;
   }
 
   /**
    * For a store that writes the turn in its own MULTI (cl-sessions' RedisStore): this turn's operations go into
    * `pipeline`; the store then calls the returned function with the outcome (false: they are queued again).
    */
-  writeInto(pipeline: ChainableCommander): (ok: boolean) => void {
+  writeInto(pipeline: ChainableCommander): (ok: boolean) => Promise<void> | undefined {
     const batch = this.takeTurn();
     this.writeOps(pipeline, batch.ops);
     return (ok) => {
-      if (ok) return;
+      // Copies held for a node over its bound: the acknowledgements wait for them too.
+      if (ok) return batch.held;
       this.enqueue(batch);
       void this.drain();
+      return undefined;
     };
   }
 
@@ -304,40 +370,11 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     }
   }
 
-  /** Messages from another node: routed here only (origin 'cluster'), to the share groups it chose here. */
-  private receive(body: Buffer): void {
-    let records: ReturnType<typeof decodeRecords>;
-    try {
-      records = decodeRecords(body);
-    } catch (err) {
-      this.logger.log(
-        'error',
-        `Error: Cluster: unreadable forwarded messages: ${err instanceof Error ? err.message : String(err)}`,
-      );
-      return;
-    }
-    const core = this.core;
-    for (const { message, regular, groups } of records) {
-      this.counters.received++;
-      if (regular) {
-        this.inbound = message;
-        try {
-          core.publish(message, null, 'cluster');
-        } finally {
-          this.inbound = undefined;
-        }
-      }
-      for (const g of groups) {
-        const group = core.tree.shareGroup(g.name, g.filter);
-        // The member left meanwhile: the message has no one here (as a group that empties on one broker).
-        if (group !== undefined) core.deliverSharedHere(group, message);
-      }
-    }
-  }
-
   /** Detaches from the commit and writes what is left (bounded wait). */
   async close(timeoutMs: number): Promise<void> {
     if (this.turnCount > 0) this.commit();
+    this.bound.close();
+    this.inbound.detach();
     this.core.removeCommitParticipant(this);
     const end = Date.now() + timeoutMs;
     while ((this.queue.length > 0 || this.draining) && this.link.up && Date.now() < end) {
