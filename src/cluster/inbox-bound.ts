@@ -166,9 +166,12 @@ export class InboxBound {
     this.release(to, t);
   }
 
+  /** Writes what waits for `to`, as much as its inbox has room for (all of it once it is dead, or at close). */
   private release(to: string, t: Target): void {
-    const copies = t.held;
-    t.held = [];
+    const room = this.link.options.inboxMaxLen - t.backlog;
+    const all = this.closed || room >= t.held.length || !this.link.isAlive(to);
+    const copies = all ? t.held : t.held.splice(0, Math.max(1, room));
+    if (all) t.held = [];
     let count = 0;
     let bytes = 0;
     for (const c of copies) {
