@@ -24,7 +24,7 @@ export class ClusterPublishPipeline extends PublishPipeline {
     // $SYS and log lines are per node; messages from other nodes were forwarded by the node that received them.
     if (origin === 'sys' || origin === 'log' || origin === 'cluster') return matched;
     // Subscriptions on other nodes count too: a v5 PUBACK says 0x10 only when none matched cluster-wide.
-    return matched + this.hook.forward(message, origin);
+    return matched + this.hook.forward(message, origin, from?.connection ?? null);
   }
 
   /**

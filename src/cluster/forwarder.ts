@@ -4,22 +4,23 @@
 // That MULTI joins the turn's group commit: acknowledgements of QoS 1/2 messages (and retained updates) that
 // needed it leave only once Redis has it. While Redis is away, turns wait in a bounded queue (cluster_queue_limit
 // / cluster_queue_bytes); beyond it the oldest are dropped, counted, and the acknowledgements they held are
-// withheld (the clients resend) — never acknowledged and lost. A node over its inbox bound (cluster_inbox_maxlen)
-// gets no copy for a while: its QoS 1/2 copies wait with their acknowledgements, QoS 0 ones are dropped
-// (inbox-bound.ts).
+// withheld (the clients resend) — never acknowledged and lost. While a node is at its inbox bound
+// (cluster_inbox_maxlen) the connections publishing QoS 1/2 messages to it are not read and its QoS 0 copies
+// are dropped (inbox-bound.ts).
 // On the receiving node a message is published with origin 'cluster': routed to local subscribers only, with
 // the publisher's client id as origin (No Local holds across nodes), neither counted nor retained again
 // (inbound.ts).
 
 import type { BrokerCore } from '../broker/broker-core.js';
 import type { ClusterHook } from '../broker/cluster-hook.js';
+import type { DeliveryTarget } from '../broker/delivery-target.js';
 import type { PublishOrigin } from '../broker/diagnostics.js';
 import type { CommitParticipant } from '../broker/group-commit.js';
 import type { Logger } from '../broker/logger.js';
 import type { Message } from '../broker/message.js';
 import type { ShareGroup } from '../broker/topic-tree.js';
 import { Inbound } from './inbound.js';
-import { type HeldCopies, InboxBound } from './inbox-bound.js';
+import { InboxBound } from './inbox-bound.js';
 import { encodeMessage, encodeRecords, MAX_GROUPS, type OutRecord } from './message-codec.js';
 import type { NodeLink } from './node-link.js';
 import type { ChainableCommander } from './redis-connect.js';
@@ -39,8 +40,6 @@ interface Batch {
   readonly count: number;
   readonly bytes: number;
   settle: ((ok: boolean) => void) | undefined;
-  /** Its copies for nodes over their inbox bound: settled once those are written (inbox-bound.ts). */
-  held?: Promise<void> | undefined;
 }
 
 export interface ForwarderCounters {
@@ -48,10 +47,7 @@ export interface ForwarderCounters {
   forwarded: number;
   /** Messages received from other nodes. */
   received: number;
-  /**
-   * Copies dropped: the queue for an unreachable Redis (or the hold for nodes over their inbox bound) was full,
-   * or a QoS 0 copy for a node over its inbox bound.
-   */
+  /** Copies dropped: the queue for an unreachable Redis was full, or QoS 0 copies for a node at its inbox bound. */
   dropped: number;
 }
 
@@ -67,7 +63,6 @@ export class Forwarder implements ClusterHook, CommitParticipant {
   private queuedCount = 0;
   private queuedBytes = 0;
   private draining = false;
-  private holdOverflowed = false;
   private readonly scheduleCommit: () => void;
   private readonly retainedPrefix: Buffer;
   /** The inbox bound of the other nodes: what waits for a node that does not keep up. */
@@ -83,12 +78,7 @@ export class Forwarder implements ClusterHook, CommitParticipant {
   ) {
     this.scheduleCommit = core.addCommitParticipant(this);
     this.retainedPrefix = Buffer.from(`${link.nodeId}\0`);
-    this.bound = new InboxBound(
-      link,
-      logger,
-      (copies, settled) => this.writeHeld(copies, settled),
-      (n, overflow) => this.dropCopies(n, overflow),
-    );
+    this.bound = new InboxBound(core, link, logger);
     this.inbound = new Inbound(core, link, logger, this.counters);
     link.onMessage(PUBLISH_KIND, (body) => this.inbound.receive(body));
   }
@@ -117,7 +107,7 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     if (remote === undefined) return true;
     const node = remote.pick(group.members.length);
     if (node === undefined) return true;
-    this.add(node, message, false, remote);
+    this.add(node, message, false, remote, this.core.delivery.publisher);
     return false;
   }
 
@@ -136,18 +126,18 @@ export class Forwarder implements ClusterHook, CommitParticipant {
       const node = remote.pick(0);
       if (node === undefined) return false;
       if (!this.link.isAlive(node)) continue;
-      this.add(node, message, false, remote);
+      this.add(node, message, false, remote, null);
       return true;
     }
     return false;
   }
 
-  forward(message: Message, _origin: PublishOrigin): number {
+  forward(message: Message, _origin: PublishOrigin, publisher: DeliveryTarget | null): number {
     const match = this.routes.cache.match(message.topic);
     if (match === NO_MATCH) return 0;
     const nodes = match.nodes;
     let sent = nodes.length;
-    for (let i = 0; i < nodes.length; i++) this.add(nodes[i]!, message, true, undefined);
+    for (let i = 0; i < nodes.length; i++) this.add(nodes[i]!, message, true, undefined, publisher);
     const groups = match.groups;
     for (let i = 0; i < groups.length; i++) {
       const g = groups[i]!;
@@ -155,7 +145,7 @@ export class Forwarder implements ClusterHook, CommitParticipant {
       if (this.core.tree.shareGroup(g.name, g.filter) !== undefined) continue;
       const node = g.pick(0);
       if (node === undefined) continue;
-      this.add(node, message, false, g);
+      this.add(node, message, false, g, publisher);
       sent++;
     }
     return sent;
@@ -167,7 +157,15 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     this.count(message);
   }
 
-  private add(node: string, message: Message, regular: boolean, group: RemoteGroup | undefined): void {
+  private add(
+    node: string,
+    message: Message,
+    regular: boolean,
+    group: RemoteGroup | undefined,
+    publisher: DeliveryTarget | null,
+  ): void {
+    // A node at its inbox bound: the publisher of a QoS 1/2 message for it is no longer read (inbox-bound.ts).
+    if (message.qos > 0 && publisher !== null && this.bound.blocked(node)) this.bound.pause(node, publisher);
     let out = this.outgoing.get(node);
     if (out === undefined) {
       out = [];
@@ -204,30 +202,25 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     const ops: Op[] = [];
     let count = this.turnCount;
     let bytes = this.turnBytes;
-    let held: Promise<void>[] | undefined;
     for (const [to, records] of this.outgoing) {
-      if (!this.bound.blocked(to)) {
-        ops.push({ to, body: encodeRecords(records) });
-        this.bound.sent(to);
-        continue;
+      let out = records;
+      // A node at its inbox bound gets no QoS 0 copy (its QoS 1/2 publishers are held instead: inbox-bound.ts).
+      if (this.bound.blocked(to)) {
+        out = records.filter((r) => r.message.qos > 0);
+        const dropped = records.length - out.length;
+        this.counters.dropped += dropped;
+        count -= dropped;
+        for (const r of records) if (r.message.qos === 0) bytes -= r.message.payload.length;
+        if (out.length === 0) continue;
       }
-      for (const r of records) bytes -= r.message.payload.length;
-      count -= records.length;
-      const wait = this.bound.holdTurn(to, records);
-      if (wait === undefined) continue;
-      held ??= [];
-      held.push(wait);
+      ops.push({ to, body: encodeRecords(out) });
+      this.bound.sent(to);
     }
     this.outgoing = new Map();
     for (const m of this.retainedOut)
       ops.push({ topic: m.topic, body: m.payload.length === 0 ? undefined : encodeMessage(m) });
     this.retainedOut = [];
     const batch: Batch = { ops, count, bytes, settle: undefined };
-    if (held !== undefined) {
-      batch.held = held.length === 1 ? held[0] : Promise.all(held).then(() => undefined);
-      // Awaited by the commit that acknowledges them; a failed commit (output aborted) leaves it unawaited.
-      batch.held!.catch(() => {});
-    }
     this.turnCount = 0;
     this.turnBytes = 0;
     this.turnHolds = false;
@@ -248,49 +241,20 @@ export class Forwarder implements ClusterHook, CommitParticipant {
       });
     this.enqueue(batch);
     void this.drain();
-    const held = batch.held;
-    if (held === undefined) return done;
-    return done === undefined ? held : Promise.all([done, held]).then(() => undefined);
-  }
-
-  /** Held copies whose node has room again: written in order after what is queued. */
-  private writeHeld(copies: readonly HeldCopies[], settled: (ok: boolean) => void): void {
-    let count = 0;
-    let bytes = 0;
-    const ops: Op[] = [];
-    for (const c of copies) {
-      ops.push({ to: c.to, body: c.body });
-      count += c.count;
-      bytes += c.bytes;
-    }
-    this.enqueue({ ops, count, bytes, settle: settled });
-    void this.drain();
-  }
-
-  private dropCopies(n: number, overflow: boolean): void {
-    if (overflow && !this.holdOverflowed) {
-      this.holdOverflowed = true;
-      this.logger.log(
-        'warning',
-        'Cluster: cross-node messages held for a node over its inbox bound are being dropped.',
-      );
-    }
-    this.counters.dropped += n;
+    return done;
   }
 
   /**
    * For a store that writes the turn in its own MULTI (cl-sessions' RedisStore): this turn's operations go into
    * `pipeline`; the store then calls the returned function with the outcome (false: they are queued again).
    */
-  writeInto(pipeline: ChainableCommander): (ok: boolean) => Promise<void> | undefined {
+  writeInto(pipeline: ChainableCommander): (ok: boolean) => void {
     const batch = this.takeTurn();
     this.writeOps(pipeline, batch.ops);
     return (ok) => {
-      // Copies held for a node over its bound: the acknowledgements wait for them too.
-      if (ok) return batch.held;
+      if (ok) return;
       this.enqueue(batch);
       void this.drain();
-      return undefined;
     };
   }
 

@@ -6,11 +6,8 @@ import type { ChainableCommander, Redis } from 'ioredis';
 export interface CommitParticipant {
   readonly pending: boolean;
   readonly holdsOutput: boolean;
-  /**
-   * Adds its pending writes to the turn's MULTI (called by commit()); the callback hears the outcome and may
-   * return a promise the commit waits for too (copies the forwarder holds for a node over its inbox bound).
-   */
-  write(pipeline: ChainableCommander): ((ok: boolean) => void | Promise<void> | undefined) | undefined;
+  /** Adds its pending writes to the turn's MULTI (called by commit()); the callback hears the outcome. */
+  write(pipeline: ChainableCommander): ((ok: boolean) => void) | undefined;
   /**
    * While Redis is unreachable the store's MULTI waits for it; a participant with its own bounded buffer for
    * that case commits alone instead (its promise, if any, holds the output it covers).

@@ -136,7 +136,7 @@ export class RedisStore implements PersistenceStore {
     this.multi = undefined;
     this.critical = false;
     this.lastMessage = undefined;
-    let outcomes: Array<(ok: boolean) => void | Promise<void> | undefined> | undefined;
+    let outcomes: Array<(ok: boolean) => void> | undefined;
     let alone: Array<Promise<void>> | undefined;
     const down = this.redis.status !== 'ready';
     for (const p of this.participants) {
@@ -157,19 +157,11 @@ export class RedisStore implements PersistenceStore {
       }
     }
     let done = wrote ? multi.exec().then(checkReplies) : Promise.resolve();
-    // What a participant still waits for once the MULTI is applied (copies held for a node over its inbox
-    // bound): it holds the acknowledgements, not settled().
-    let later: Promise<void>[] | undefined;
     if (outcomes !== undefined) {
       const told = outcomes;
       done = done.then(
         () => {
-          for (const f of told) {
-            const wait = f(true);
-            if (wait === undefined) continue;
-            later ??= [];
-            later.push(wait);
-          }
+          for (const f of told) f(true);
         },
         (err: unknown) => {
           for (const f of told) f(false);
@@ -179,8 +171,7 @@ export class RedisStore implements PersistenceStore {
     }
     if (alone !== undefined) done = Promise.all([done, ...alone]).then(() => undefined);
     this.lastCommit = done.catch(() => {});
-    if (outcomes === undefined) return done;
-    return done.then(() => (later === undefined ? undefined : Promise.all(later).then(() => undefined)));
+    return done;
   }
 
   close(): void {

@@ -1,8 +1,8 @@
 // Back-pressure across nodes (real processes, one redis-server): the subscribers' node is stopped (SIGSTOP)
 // while a publisher on another node keeps QoS 1 messages in flight. Its inbox stream stops at about
-// cluster_inbox_maxlen entries: the publishing node then holds the PUBACKs (the publisher's in-flight window stops
-// it) and drops QoS 0 copies for that node (counted). After SIGCONT every acknowledged message arrives: nothing
-// acknowledged was trimmed from the stream (src/cluster/inbox-bound.ts).
+// cluster_inbox_maxlen entries: the publishing node then stops reading the publisher (no more PUBACK: its
+// in-flight window is full) and drops QoS 0 copies for that node (counted). After SIGCONT every acknowledged
+// message arrives: nothing acknowledged was trimmed from the stream (src/cluster/inbox-bound.ts).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -59,7 +59,7 @@ function publishLoop(pub: MqttClient, acked: Set<string>): { stop(): Promise<voi
   };
 }
 
-test('a stalled node: its inbox stays bounded, PUBACKs wait, QoS 0 copies are dropped and counted, and every acknowledged QoS 1 message arrives after it resumes', {
+test('a stalled node: its inbox stays bounded, its publishers elsewhere are held, QoS 0 copies are dropped and counted, and every acknowledged QoS 1 message arrives after it resumes', {
   skip,
   timeout: 60_000,
 }, async () => {
@@ -122,6 +122,13 @@ test('a stalled node: its inbox stays bounded, PUBACKs wait, QoS 0 copies are dr
       for (let i = 0; i < 10; i++) q0pub.publish('bp/q0', `q0-${q0sent++}`, { qos: 0 });
     }
     const ackedAtEnd = acked.size;
+    // Only the publishers to the stalled node wait: a QoS 1 message for this node alone is acknowledged at once.
+    const local = await connect(a, { clientId: 'bp-local', clean: true });
+    clients.push(local);
+    const localAck = await Promise.race([
+      local.publishAsync('bp-local/x', 'here', { qos: 1 }).then(() => true),
+      sleep(2000).then(() => false),
+    ]);
     nodes[1]!.child.kill('SIGCONT');
     await sleep(300);
     const stopped = await Promise.race([load.stop().then(() => true), sleep(15_000).then(() => false)]);
@@ -148,6 +155,8 @@ test('a stalled node: its inbox stays bounded, PUBACKs wait, QoS 0 copies are dr
       droppedOnA > 0 && droppedOnA <= q0sent - q0,
       `$SYS/broker/cluster/messages/dropped ${droppedOnA} (${note})`,
     );
+    assert.ok(pub.connected, 'the publisher was held, not disconnected');
+    assert.ok(localAck, 'a publisher to local subscribers only is not held');
     assert.match(
       nodes[0]!.output(),
       /Cluster: node bp-b is not reading its inbox \(\d+ entries, cluster_inbox_maxlen 100\)/,
