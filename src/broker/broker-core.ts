@@ -140,6 +140,11 @@ export class BrokerCore extends EventEmitter {
   }
 
   /** The group commit: make this turn's writes durable, then release the output they cover. */
+  /** Group commits started so far (a connection's output knows which commit it waits for). */
+  get commitTurns(): number {
+    return this.commits.turns;
+  }
+
   commitTurn(): void {
     this.commits.commitTurn();
   }

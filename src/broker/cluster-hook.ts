@@ -8,6 +8,8 @@ import type { SubscriptionEntry } from './subscription.js';
 import type { ShareGroup } from './topic-tree.js';
 
 export interface ClusterHook {
+  /** Gives a message published here its cluster-wide id (Message.clusterEpoch / clusterSeq), before routing. */
+  stamp(message: Message): void;
   /**
    * A share group with members here matches `message`: true = one of them gets it (the cluster-wide choice fell
    * on this node); false = a member on another node does (the hook sends it there) or the message came from

@@ -20,9 +20,12 @@ export class ClusterPublishPipeline extends PublishPipeline {
   }
 
   override publish(message: Message, from: Session | null, origin: PublishOrigin): number {
-    const matched = super.publish(message, from, origin);
     // $SYS and log lines are per node; messages from other nodes were forwarded by the node that received them.
-    if (origin === 'sys' || origin === 'log' || origin === 'cluster') return matched;
+    const local = origin === 'sys' || origin === 'log' || origin === 'cluster';
+    // Its cluster-wide id before it is stored or forwarded anywhere.
+    if (!local) this.hook.stamp(message);
+    const matched = super.publish(message, from, origin);
+    if (local) return matched;
     // Subscriptions on other nodes count too: a v5 PUBACK says 0x10 only when none matched cluster-wide.
     return matched + this.hook.forward(message, origin, from?.connection ?? null);
   }

@@ -15,6 +15,7 @@ import { dispatchPacket } from './dispatch.js';
 import type { HeldOutput } from './group-commit.js';
 import type { ClientInfo } from './hooks.js';
 import { isHttpRequest, refuseHttp } from './http-on-mqtt.js';
+import { LaterOutput } from './later-output.js';
 import type { ListenerContext } from './listener-context.js';
 import type { Message } from './message.js';
 import { disconnectReason } from './mosquitto-close.js';
@@ -79,6 +80,11 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
   /** As a subscriber holding publishers, or found slow; null until then. */
   pressure: Pressure | null = null;
   private corked = false;
+  /** The corked batch is held for a commit in progress; later output waits in `later` (later-output.ts). */
+  private sealed = false;
+  /** The group commit turn the held batch waits for (broker.commitTurns when it was held). */
+  private sealedAt = 0;
+  private later: LaterOutput | null = null;
   private closing = false;
   /** Small packets written in this turn, not yet handed to the stream (output-join.ts). */
   private small: Buffer[] | null = null;
@@ -115,7 +121,7 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
 
   /** Bytes written and not yet taken by the socket (DeliveryTarget). */
   get backlog(): number {
-    return this.stream.writableLength + this.smallBytes;
+    return this.stream.writableLength + this.smallBytes + (this.later === null ? 0 : this.later.bytes);
   }
 
   /** Whether QoS 0 messages should be dropped rather than buffered for this client. */
@@ -237,6 +243,13 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
   }
 
   private writeOut(chunk: Buffer): boolean {
+    // Output of the same turn joins the held batch (same commit); of a later turn, it waits for its own.
+    if (this.sealed && this.broker.commitTurns !== this.sealedAt) {
+      this.bytesQueued += chunk.length;
+      this.later ??= new LaterOutput(this);
+      this.later.add(chunk);
+      return true;
+    }
     if (!this.corked) {
       this.corked = true;
       this.stream.cork();
@@ -274,15 +287,37 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
     this.batch = null;
   }
 
+  /** The batch goes (its commit completed, or it needed none); output held for a later commit comes next. */
   flush(): void {
     if (this.smallBytes > 0) this.joinSmall();
-    this.corked = false;
     this.stream.uncork();
+    const later = this.later;
+    // The next held segment becomes the batch, until its own commit completes (later-output.ts).
+    if (later?.next() === true) return;
+    this.sealed = false;
+    this.corked = false;
+    const open = later?.takeOpen();
+    if (open !== undefined) this.writeOut(open);
+  }
+
+  /** @internal the batch is held for this turn's commit; then (later-output.ts) what comes next waits */
+  seal(): void {
+    this.sealed = true;
+    this.sealedAt = this.broker.commitTurns;
+  }
+  holdForTurn(): boolean {
+    return this.broker.holdOutput(this);
+  }
+  writeSegment(chunk: Buffer, held: boolean): void {
+    if (held) this.stream.cork();
+    if (this.sealed) this.stream.write(chunk);
+    else this.writeOut(chunk);
   }
 
   /** The store could not commit what this output acknowledges: drop the connection so that the client retries. */
   abort(): void {
     if (this.small !== null) this.small.length = 0;
+    this.later?.clear();
     this.smallBytes = 0;
     this.stream.destroy();
   }
@@ -330,7 +365,8 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
     }
     if (this.corked) {
       // What was batched may acknowledge messages: it only leaves once the store has committed them.
-      if (this.broker.commitNow()) this.flush();
+      // Output held for a commit still in progress must not go before it either.
+      if (this.broker.commitNow() && !this.sealed) this.flush();
       else this.stream.destroy();
     }
     const unauthenticated = this.state === 'new' || this.state === 'authenticating';
@@ -384,6 +420,6 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
 
 function uncork(connection: Connection): void {
   // With writes pending in the persistence store, the output waits for their commit (group commit).
-  if (connection.broker.holdOutput(connection)) return;
-  connection.flush();
+  if (connection.broker.holdOutput(connection)) connection.seal();
+  else connection.flush();
 }

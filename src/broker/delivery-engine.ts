@@ -46,10 +46,11 @@ export class DeliveryEngine {
   }
 
   /**
-   * Cluster: while a dead node's sessions are being adopted, a message may reach one of them both directly and
-   * through the dead node's inbox; the gate lets one copy through (src/cluster/adoption.ts).
+   * Cluster: while a dead node's sessions are being adopted, a message may reach one of them more than once
+   * (directly, through the dead node's inbox, or already stored); the gate lets one through (src/cluster/adoption-gate.ts).
    */
-  gate: ((session: Session, message: Message) => boolean) | undefined = undefined;
+  gate: ((session: Session, message: Message, group: ShareGroup | undefined) => boolean) | undefined =
+    undefined;
 
   /**
    * Cluster: told of each QoS 1/2 delivery queued for an online session while no connection's PUBLISH is being
@@ -66,7 +67,7 @@ export class DeliveryEngine {
     subIds: number[] | undefined,
     group?: ShareGroup,
   ): void {
-    if (this.gate !== undefined && !this.gate(session, message)) return;
+    if (this.gate !== undefined && !this.gate(session, message, group)) return;
     const target: DeliveryTarget | null = session.connection;
     const online = target?.online === true;
     if (qos === 0) {

@@ -29,6 +29,11 @@ export interface CommitParticipant {
 export class GroupCommit {
   private held: HeldOutput[] = [];
   private participants: CommitParticipant[] = [];
+  /** Turns committed so far: output written in the turn a batch was held in joins that batch. */
+  turns = 0;
+  /** Asynchronous commits whose output is not released yet; output is released in commit order. */
+  private running = 0;
+  private releasing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: PersistenceStore,
@@ -71,10 +76,11 @@ export class GroupCommit {
 
   /** The group commit: make this turn's writes durable, then release the output they cover. */
   commitTurn(): void {
+    this.turns++;
     const held = this.held;
     this.held = [];
     if (!this.store.pending && !this.participantsPending()) {
-      release(held, true);
+      this.release(held, true);
       return;
     }
     const started = commitChannel.hasSubscribers ? performance.now() : -1;
@@ -83,23 +89,40 @@ export class GroupCommit {
       done = this.commitAll();
     } catch (err) {
       this.failed(err, started);
-      release(held, false);
+      this.release(held, false);
       return;
     }
     if (done === undefined) {
       if (started >= 0) traceCommit(started, true);
-      release(held, true);
-    } else
-      done.then(
-        () => {
-          if (started >= 0) traceCommit(started, true);
-          release(held, true);
-        },
-        (err: unknown) => {
-          this.failed(err, started);
-          release(held, false);
-        },
-      );
+      this.release(held, true);
+      return;
+    }
+    // A connection's output of a later turn waits behind this one (later-output.ts): releases keep commit order.
+    const before = this.running > 0 ? this.releasing : undefined;
+    this.running++;
+    const settle = (ok: boolean): void => {
+      this.running--;
+      release(held, ok);
+    };
+    const outcome = (ok: boolean): void | Promise<void> =>
+      before === undefined ? settle(ok) : before.then(() => settle(ok));
+    this.releasing = done.then(
+      () => {
+        if (started >= 0) traceCommit(started, true);
+        return outcome(true);
+      },
+      (err: unknown) => {
+        this.failed(err, started);
+        return outcome(false);
+      },
+    );
+  }
+
+  /** Releases at once, or after the asynchronous commits still running. */
+  private release(held: readonly HeldOutput[], ok: boolean): void {
+    if (held.length === 0) return;
+    if (this.running === 0) release(held, ok);
+    else this.releasing = this.releasing.then(() => release(held, ok));
   }
 
   addParticipant(participant: CommitParticipant): void {

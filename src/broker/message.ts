@@ -27,6 +27,13 @@ export class Message implements MessageRecord {
   id = 0;
   /** Who published it; kept for retained messages only, for check_retain_source (delivery-acl.ts). */
   source: MessageSource | undefined = undefined;
+  /**
+   * Cluster mode: the message's id across nodes, given by the node it was published on: that node's epoch
+   * (unique per node start, cluster-wide) and a sequence number; 0 = none. Forwarded and stored with it, so that a
+   * session adopted from a dead node gets each message once (src/cluster/adoption-gate.ts).
+   */
+  clusterEpoch = 0;
+  clusterSeq = 0;
 
   constructor(
     readonly topic: string,

@@ -29,6 +29,8 @@ function messageOf(stored: StoredMessage, messages: Map<number, Message>): Messa
     stored.expiresAt,
   );
   m.id = stored.id;
+  m.clusterEpoch = stored.clusterEpoch ?? 0;
+  m.clusterSeq = stored.clusterSeq ?? 0;
   const source = stored.source;
   // The publisher's listener hooks are found by port when the source is checked (check_retain_source).
   if (source !== undefined) {

@@ -6,9 +6,9 @@
 //
 // Order: the adopted sessions' routes exist before the dead node's are removed (no moment without a route, so
 // nothing acknowledged meanwhile goes nowhere); while both exist a publisher may send a message both to the dead
-// node's inbox and here. A gate on delivery lets one copy per adopted session through: each copy that came one
-// way cancels one that came the other (by topic, publisher and payload), until the dead node's inbox is drained
-// for the last time, a grace period after its routes went.
+// node's inbox and here. The adoption gate (adoption-gate.ts) lets one copy of each message (by its cluster-wide
+// id) reach each adopted session, counting what the session already held, until the dead node's inbox is
+// drained for the last time, a grace period after its routes went.
 
 import { topicMatches } from '../auth/topic-match.js';
 import type { BrokerCore } from '../broker/broker-core.js';
@@ -17,6 +17,7 @@ import type { Session } from '../broker/session.js';
 import { redistributeShared } from '../broker/shared-redelivery.js';
 import type { RedisStore } from '../persistence/redis-store.js';
 import type { QoS } from '../protocol/packets.js';
+import { AdoptionGate } from './adoption-gate.js';
 import type { InRecord } from './message-codec.js';
 import { nextId } from './node-link.js';
 import type { SessionHandoff } from './session-handoff.js';
@@ -36,17 +37,10 @@ export interface AdoptionCounts {
   drained: number;
 }
 
-/** Copies seen one way and not yet matched by one from the other, per adopted session. */
-interface Dedup {
-  direct: Map<string, number>;
-  drained: Map<string, number>;
-}
-
 export class SessionAdoption {
   /** Adoptions whose final drain is still to come; takeovers wait for them. */
   private readonly running = new Set<Promise<void>>();
-  private readonly dedup = new Map<Session, Dedup>();
-  private drainingNow = false;
+  private readonly gate: AdoptionGate;
   /** Per dead node's inbox: the position after the last entry routed from it here. */
   private readonly cursors = new Map<string, string>();
 
@@ -57,7 +51,11 @@ export class SessionAdoption {
     private readonly inboxKey: (nodeId: string) => string,
     private readonly decode: InboxDecoder,
     private readonly flushRoutes: () => Promise<void> = async () => {},
-  ) {}
+    /** A node that is up again owns its inbox: it is not drained as a dead node's (nor this node's own). */
+    private readonly isAlive: (nodeId: string) => boolean = () => false,
+  ) {
+    this.gate = new AdoptionGate(core.delivery);
+  }
 
   /** Resolves when no adoption is in progress (a takeover of an adopted session waits for its messages). */
   async idle(): Promise<void> {
@@ -76,13 +74,18 @@ export class SessionAdoption {
     this.running.add(done);
     const counts: AdoptionCounts = { sessions: 0, wills: 0, drained: 0 };
     const adopted: Session[] = [];
+    const watched: string[] = [];
     let sources = new Map<string, Session[]>();
     try {
       const store = this.store;
       for (const clientId of await store.owners.ownedBy(deadId)) {
+        // Watched before it is loaded: no copy reaches it unchecked from the moment its routes exist.
+        this.gate.watch(clientId);
+        watched.push(clientId);
         if (!(await store.owners.adopt(clientId, deadId))) continue;
         const session = await this.handoff.loadSession(clientId);
         if (session !== undefined) {
+          this.gate.seed(session);
           adopted.push(session);
           counts.sessions++;
           continue;
@@ -91,31 +94,28 @@ export class SessionAdoption {
         if (await publishOrphanWill(this.core, store, clientId)) counts.wills++;
         store.owners.disown(clientId);
       }
-      for (const s of adopted) this.dedup.set(s, { direct: new Map(), drained: new Map() });
-      this.installGate();
       await store.settled();
       await this.flushRoutes();
-      // By the dead node whose inbox holds their messages (an earlier reaper that died may have moved them).
+      // The dead node's inbox, and the one of the node they were adopted from first (a reaper that died).
       sources = await this.sources(adopted, deadId);
       for (const [source, list] of sources) {
         // Nothing adopted from it now, but a session of it is owed its messages by a reaper that died: keep it.
         if (list.length === 0 && (await this.owedElsewhere(source))) continue;
         counts.drained += await this.drain(source, list);
       }
-      adopted.length = 0;
-      for (const list of sources.values()) adopted.push(...list);
-      const ids = adopted.map((s) => s.clientId);
-      if (ids.length > 0) await this.store.redis.hdel(this.store.keys.adopted, ...ids);
-      for (const s of adopted)
-        if (!this.dedup.has(s)) this.dedup.set(s, { direct: new Map(), drained: new Map() });
       this.handOnShared(adopted);
     } catch (err) {
-      this.finish(adopted, done, finish);
+      this.finish(watched, done, finish);
       throw err;
     }
     const last = sources;
     const timer = setTimeout(() => {
       this.drainAll(last)
+        .then(async () => {
+          // Drained for good: a reaper of this node need not look there for them any more.
+          const ids = adopted.map((s) => s.clientId);
+          if (ids.length > 0) await this.store.redis.hdel(this.store.keys.adopted, ...ids);
+        })
         .catch((err: unknown) => {
           this.core.logger.log(
             'error',
@@ -124,7 +124,7 @@ export class SessionAdoption {
         })
         .finally(() => {
           this.handOnShared(adopted);
-          this.finish(adopted, done, finish);
+          this.finish(watched, done, finish);
         });
     }, GRACE_MS);
     timer.unref();
@@ -144,39 +144,24 @@ export class SessionAdoption {
       if (s.connection === null && this.core.sessions.get(s.clientId) === s) redistributeShared(this.core, s);
   }
 
-  private finish(adopted: readonly Session[], done: Promise<void>, resolve: () => void): void {
-    for (const s of adopted) this.dedup.delete(s);
-    if (this.dedup.size === 0) this.core.delivery.gate = undefined;
+  private finish(watched: readonly string[], done: Promise<void>, resolve: () => void): void {
+    for (const id of watched) this.gate.unwatch(id);
     this.running.delete(done);
     resolve();
   }
 
-  private installGate(): void {
-    if (this.dedup.size === 0) return;
-    this.core.delivery.gate = (session, message) => {
-      const d = this.dedup.get(session);
-      if (d === undefined) return true;
-      const key = `${message.topic}\0${message.origin}\0${message.payload.toString('latin1')}`;
-      const [mine, other] = this.drainingNow ? [d.drained, d.direct] : [d.direct, d.drained];
-      const matched = other.get(key) ?? 0;
-      if (matched > 0) {
-        if (matched === 1) other.delete(key);
-        else other.set(key, matched - 1);
-        return false;
-      }
-      mine.set(key, (mine.get(key) ?? 0) + 1);
-      return true;
-    };
-  }
-
-  /** The adopted sessions by the dead node whose inbox holds their messages (recorded at adoption). */
+  /**
+   * Whose inboxes hold messages for the adopted sessions: the dead node's (all of them) and, for a session
+   * adopted before by a reaper that died since, the node it was first adopted from (recorded at adoption).
+   */
   private async sources(sessions: readonly Session[], deadId: string): Promise<Map<string, Session[]>> {
-    const out = new Map<string, Session[]>([[deadId, []]]);
+    const out = new Map<string, Session[]>([[deadId, [...sessions]]]);
     if (sessions.length === 0) return out;
     const from = await this.store.redis.hmget(this.store.keys.adopted, ...sessions.map((s) => s.clientId));
     sessions.forEach((s, i) => {
       const source = from[i];
-      if (source === null || source === undefined) return;
+      if (source === null || source === undefined || source === deadId) return;
+      if (source === this.store.nodeId || this.isAlive(source)) return;
       let list = out.get(source);
       if (list === undefined) {
         list = [];
@@ -211,14 +196,9 @@ export class SessionAdoption {
       >;
       if (entries.length === 0) break;
       let last = '';
-      this.drainingNow = true;
-      try {
-        for (const [id, fields] of entries) {
-          last = id.toString();
-          for (const record of this.decodeEntry(fields)) routed += this.route(record, adopted);
-        }
-      } finally {
-        this.drainingNow = false;
+      for (const [id, fields] of entries) {
+        last = id.toString();
+        for (const record of this.decodeEntry(fields)) routed += this.route(record, adopted);
       }
       // The deliveries and the removal of what they came from go in the same MULTI.
       const minId = nextId(last);

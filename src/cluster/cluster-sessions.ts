@@ -11,7 +11,7 @@ import type { ClusterOptions } from './cluster-options.js';
 import { PUBLISH_KIND } from './forwarder.js';
 import { decodeRecords, type InRecord } from './message-codec.js';
 import { connectRedis } from './redis-connect.js';
-import { beingReaped, keepBeating, waitOutReaper } from './rejoin.js';
+import { beingReaped, keepBeating, waitOutAdopters, waitOutReaper } from './rejoin.js';
 import { SessionHandoff } from './session-handoff.js';
 import { armCleanSessionWills } from './will-failover.js';
 
@@ -48,6 +48,8 @@ export class ClusterSessions {
     try {
       // Not while a survivor adopts what this node id owned (a restart soon after a crash).
       await waitOutReaper(redis, options, nodeId);
+      // Nor while its inbox still holds messages owed to sessions adopted from it: it would read and drop them.
+      await waitOutAdopters(redis, options, nodeId);
       stopBeating = keepBeating(redis, options, nodeId);
       // Retained messages are the cluster's (retained-sync.ts), in the same hash: the store keeps none.
       const storeOptions = {
@@ -86,6 +88,8 @@ export class ClusterSessions {
     const { core, link, forwarder } = cluster;
     this.stopBeating();
     const store = this.store;
+    // Messages published here get cluster-wide ids under this store's epoch (unique per node start).
+    forwarder.useEpoch(store.epoch);
     // The cross-node copies of a turn go in the store's MULTI: both are durable, or neither.
     core.removeCommitParticipant(forwarder);
     store.addCommitParticipant({
@@ -111,6 +115,7 @@ export class ClusterSessions {
       (id) => link.keys.inbox(id),
       decodeInbox,
       () => cluster.routes.flush(),
+      (id) => link.isAlive(id),
     );
     this.adoption = adoption;
     handoff.adoptions = adoption;

@@ -7,6 +7,9 @@
 // withheld (the clients resend) — never acknowledged and lost. While a node is at its inbox bound
 // (cluster_inbox_maxlen) the connections publishing QoS 1/2 messages to it are not read and its QoS 0 copies
 // are dropped (inbox-bound.ts).
+// Ids: every message published here gets a cluster-wide id (this node's store epoch + a sequence) before it is
+// routed, carried by its copies and stored with its deliveries (adoption dedups by it); every inbox entry gets
+// one too (the receiver handles an entry written twice once, node-link.ts).
 // On the receiving node a message is published with origin 'cluster': routed to local subscribers only, with
 // the publisher's client id as origin (No Local holds across nodes), neither counted nor retained again
 // (inbound.ts).
@@ -31,7 +34,7 @@ import type { RouteTable } from './route-table.js';
 export const PUBLISH_KIND = 'pub';
 
 type Op =
-  | { readonly to: string; readonly body: Buffer }
+  | { readonly to: string; readonly body: Buffer; readonly id: string | undefined }
   | { readonly topic: string; readonly body: Buffer | undefined; readonly to?: undefined };
 
 /** One turn's writes, waiting for Redis. */
@@ -64,6 +67,9 @@ export class Forwarder implements ClusterHook, CommitParticipant {
   private queuedBytes = 0;
   private draining = false;
   private readonly scheduleCommit: () => void;
+  /** The store's epoch (unique per node start, cluster-wide): 0 until the sessions attach (no ids then). */
+  private epoch = 0;
+  private seq = 0;
   private readonly retainedPrefix: Buffer;
   /** The inbox bound of the other nodes: what waits for a node that does not keep up. */
   readonly bound: InboxBound;
@@ -94,6 +100,17 @@ export class Forwarder implements ClusterHook, CommitParticipant {
   /** Copies and retained updates waiting for Redis (an outage), beyond this turn's. */
   get queued(): number {
     return this.queuedCount;
+  }
+
+  /** Ids from now on are `epoch` + a sequence (ClusterSessions gives the store's). */
+  useEpoch(epoch: number): void {
+    this.epoch = epoch;
+  }
+
+  stamp(message: Message): void {
+    if (this.epoch === 0) return;
+    message.clusterEpoch = this.epoch;
+    message.clusterSeq = ++this.seq;
   }
 
   /** True while `message`, received from another node, is being published here. */
@@ -202,6 +219,7 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     const ops: Op[] = [];
     let count = this.turnCount;
     let bytes = this.turnBytes;
+    const epoch = this.epoch;
     for (const [to, records] of this.outgoing) {
       let out = records;
       // A node at its inbox bound gets no QoS 0 copy (its QoS 1/2 publishers are held instead: inbox-bound.ts).
@@ -213,7 +231,8 @@ export class Forwarder implements ClusterHook, CommitParticipant {
         for (const r of records) if (r.message.qos === 0) bytes -= r.message.payload.length;
         if (out.length === 0) continue;
       }
-      ops.push({ to, body: encodeRecords(out) });
+      const id = epoch === 0 ? undefined : `${epoch}.${++this.seq}`;
+      ops.push({ to, body: encodeRecords(out), id });
       this.bound.sent(to);
     }
     this.outgoing = new Map();
@@ -323,7 +342,7 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     const keys = this.link.keys;
     for (const op of ops) {
       if (op.to !== undefined) {
-        this.link.appendSend(pipeline, op.to, PUBLISH_KIND, op.body);
+        this.link.appendSend(pipeline, op.to, PUBLISH_KIND, op.body, op.id);
         continue;
       }
       if (op.body === undefined) pipeline.hdel(keys.retained, op.topic);

@@ -1,7 +1,8 @@
 // The binary form of messages between nodes: many records in one Buffer (one stream entry per node and turn).
-// A record: flags (QoS, RETAIN, "deliver to the subscriptions here", properties, expiry), topic, publisher's
-// client id (No Local across nodes), expiry time, MQTT 5 properties as on the wire, the share groups to deliver
-// to on the receiving node, and the payload, never converted to text.
+// A record: flags (QoS, RETAIN, "deliver to the subscriptions here", properties, expiry, id), topic, publisher's
+// client id (No Local across nodes), expiry time, the message's cluster-wide id (origin node's epoch u32,
+// sequence f64), MQTT 5 properties as on the wire, the share groups to deliver to on the receiving node, and the
+// payload, never converted to text.
 
 import { Message } from '../broker/message.js';
 import type { QoS } from '../protocol/packets.js';
@@ -13,6 +14,7 @@ const RETAIN = 0x04;
 const REGULAR = 0x08;
 const PROPS = 0x10;
 const EXPIRY = 0x20;
+const CLUSTER_ID = 0x40;
 /** PUBLISH, as decodeProperties names its context. */
 const PUBLISH_CONTEXT = 3;
 
@@ -43,6 +45,7 @@ function recordSize(r: OutRecord): number {
   const m = r.message;
   let n = 1 + 2 + Buffer.byteLength(m.topic) + 2 + Buffer.byteLength(m.origin) + 2 + 4 + m.payload.length;
   if (m.expiresAt !== 0) n += 8;
+  if (m.clusterSeq !== 0) n += 12;
   if (m.properties !== undefined) {
     const size = propertiesSize(m.properties);
     n += varintSize(size) + size;
@@ -70,10 +73,15 @@ export function encodeRecords(records: readonly OutRecord[]): Buffer {
     if (r.regular) flags |= REGULAR;
     if (m.properties !== undefined) flags |= PROPS;
     if (m.expiresAt !== 0) flags |= EXPIRY;
+    if (m.clusterSeq !== 0) flags |= CLUSTER_ID;
     buf[off++] = flags;
     off = writeString(buf, off, m.topic);
     off = writeString(buf, off, m.origin);
     if (m.expiresAt !== 0) off = buf.writeDoubleBE(m.expiresAt, off);
+    if (m.clusterSeq !== 0) {
+      off = buf.writeUInt32BE(m.clusterEpoch, off);
+      off = buf.writeDoubleBE(m.clusterSeq, off);
+    }
     if (m.properties !== undefined)
       off = writeProperties(buf, off, m.properties, propertiesSize(m.properties));
     const groups = r.groups;
@@ -117,6 +125,14 @@ export function decodeRecords(body: Buffer): InRecord[] {
       expiresAt = body.readDoubleBE(r.pos);
       r.pos += 8;
     }
+    let epoch = 0;
+    let seq = 0;
+    if ((flags & CLUSTER_ID) !== 0) {
+      if (r.pos + 12 > r.end) throw new Error('Cluster: truncated message record');
+      epoch = body.readUInt32BE(r.pos);
+      seq = body.readDoubleBE(r.pos + 4);
+      r.pos += 12;
+    }
     const properties = (flags & PROPS) !== 0 ? decodeProperties(r, PUBLISH_CONTEXT) : undefined;
     const count = r.u16();
     let groups = NO_GROUPS;
@@ -138,6 +154,8 @@ export function decodeRecords(body: Buffer): InRecord[] {
       origin,
       expiresAt,
     );
+    message.clusterEpoch = epoch;
+    message.clusterSeq = seq;
     out.push({ message, regular: (flags & REGULAR) !== 0, groups });
   }
   return out;

@@ -2,7 +2,8 @@
 // XREAD BLOCK on a dedicated connection), carrying one-way messages and requests with correlated replies, plus
 // the membership (heartbeats, dead nodes) and the state of the Redis connection, as events.
 // Entries: k = kind, f = sender, b = body, r = request id (requests and replies), d = deadline (requests),
-// e = error text (failed replies). Processed entries are trimmed, so what a dead node's inbox still holds is
+// e = error text (failed replies), i = the entry's own id (forwarded publishes: an entry written twice by a MULTI
+// sent again after a reconnection is handled once, recent-ids.ts). Processed entries are trimmed, so what a dead node's inbox still holds is
 // exactly what it never handled (cl-sessions' adopter reads it).
 
 import { randomBytes } from 'node:crypto';
@@ -11,6 +12,7 @@ import type { Logger } from '../broker/logger.js';
 import { ClusterKeys } from './cluster-keys.js';
 import type { ClusterOptions } from './cluster-options.js';
 import { type MemberState, Membership } from './membership.js';
+import { RecentIds } from './recent-ids.js';
 import {
   type ChainableCommander,
   connectRedis,
@@ -63,6 +65,8 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
   private readonly membership: Membership;
   private readonly watch: { readonly up: boolean };
   private requestSeq = 0;
+  /** Ids of the entries handled last (bounded). */
+  private readonly handled = new RecentIds();
   /**
    * Set by cl-sessions: trims handled entries inside the store's commit of the same turn, so that an entry
    * leaves the inbox only together with the deliveries it produced (else a kill between the two loses it).
@@ -170,9 +174,20 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     else this.reapTasks.push(task);
   }
 
-  /** Adds an XADD of one entry to `to`'s inbox to a pipeline or MULTI (batched writers use this). */
-  appendSend(pipeline: ChainableCommander, to: string, kind: string, body: Buffer | string): void {
-    this.xadd(pipeline, to, ['k', kind, 'f', this.nodeId, 'b', body]);
+  /**
+   * Adds an XADD of one entry to `to`'s inbox to a pipeline or MULTI (batched writers use this). An entry with an
+   * `id` (unique cluster-wide) is handled once by the receiver even if it lands twice.
+   */
+  appendSend(
+    pipeline: ChainableCommander,
+    to: string,
+    kind: string,
+    body: Buffer | string,
+    id?: string,
+  ): void {
+    const fields = ['k', kind, 'f', this.nodeId, 'b', body];
+    if (id !== undefined) fields.push('i', id);
+    this.xadd(pipeline, to, fields);
   }
 
   /** One message to a node's inbox. Resolves once Redis has it. */
@@ -273,6 +288,7 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     let request: string | undefined;
     let deadline = 0;
     let error: string | undefined;
+    let entry: string | undefined;
     let body: Buffer = EMPTY;
     for (let i = 0; i + 1 < fields.length; i += 2) {
       const name = fields[i]![0];
@@ -283,7 +299,9 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
       else if (name === 0x72 /* r */) request = value.toString();
       else if (name === 0x64 /* d */) deadline = Number(value.toString());
       else if (name === 0x65 /* e */) error = value.toString();
+      else if (name === 0x69 /* i */) entry = value.toString();
     }
+    if (entry !== undefined && this.handled.repeat(entry)) return undefined;
     if (kind === REPLY) {
       if (request !== undefined) this.settle(request, body, error);
       return undefined;

@@ -4,6 +4,7 @@
 // sorted set, as the node link will) so that it is not taken for dead until the node link runs.
 
 import type { Redis } from 'ioredis';
+import { RedisKeys } from '../persistence/redis-keys.js';
 import { ClusterKeys } from './cluster-keys.js';
 import type { ClusterOptions } from './cluster-options.js';
 
@@ -18,6 +19,8 @@ local t = redis.call('TIME')
 return {t[1] * 1000 + math.floor(t[2] / 1000), redis.call('ZSCORE', KEYS[1], ARGV[1]) or false, redis.call('EXISTS', KEYS[2])}`;
 
 const POLL_MS = 100;
+/** An adoption's drains: the first, and the last one 1.5 s later (adoption.ts), with room to spare. */
+const ADOPTION_MS = 3000;
 
 /** Resolves when no survivor is (or is about to be) adopting `nodeId`'s sessions. */
 export async function waitOutReaper(redis: Redis, options: ClusterOptions, nodeId: string): Promise<void> {
@@ -35,6 +38,19 @@ export async function waitOutReaper(redis: Redis, options: ClusterOptions, nodeI
     if (lock === 0 && (fresh || Date.now() > end)) return;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+}
+
+/**
+ * Resolves when no adopted session is owed messages from `nodeId`'s inbox any more (the `adopted` hash names
+ * the node whose inbox its adopter still drains, until the adopter's last drain): the restarted node reads its
+ * inbox from the start and would take those for its own. Bounded: an adopter chain that keeps dying is not
+ * waited on for ever.
+ */
+export async function waitOutAdopters(redis: Redis, options: ClusterOptions, nodeId: string): Promise<void> {
+  const key = new RedisKeys(options.keyPrefix).adopted;
+  const end = Date.now() + 2 * options.nodeTimeout + ADOPTION_MS;
+  while (Date.now() < end && (await redis.hvals(key)).includes(nodeId))
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
 }
 
 /** True while a survivor holds the reaper lock of `nodeId` and has not removed it from the members yet. */

@@ -32,6 +32,8 @@ interface TakeoverRequest {
   c: string;
   /** Clean Start of the new connection. */
   s: boolean;
+  /** When the asking node gives up waiting (its clock, ms since the epoch). */
+  t?: number;
 }
 
 export class SessionHandoff {
@@ -50,7 +52,7 @@ export class SessionHandoff {
     this.core.sessionClaim = (clientId, cleanStart) => this.claim(clientId, cleanStart);
     this.link.onMessage(TAKEOVER, (body, from) => {
       const r = JSON.parse(body.toString()) as TakeoverRequest;
-      return this.handOver(r.c, r.s, from);
+      return this.handOver(r.c, r.s, from, r.t);
     });
     // A clean session leaves nothing in Redis but its ownership entry: free the id when it ends here.
     this.core.on('clientDisconnected', (info: { clientId: string }) => {
@@ -83,7 +85,11 @@ export class SessionHandoff {
       }
       if (this.link.isAlive(owner)) {
         // The owner closes its connection, commits and passes ownership to us before it answers.
-        const body = JSON.stringify({ c: clientId, s: cleanStart } satisfies TakeoverRequest);
+        const body = JSON.stringify({
+          c: clientId,
+          s: cleanStart,
+          t: Date.now() + this.timeoutMs,
+        } satisfies TakeoverRequest);
         try {
           await this.link.request(owner, TAKEOVER, body, this.timeoutMs);
           handedOver = true;
@@ -115,9 +121,12 @@ export class SessionHandoff {
   }
 
   /** Another node claims `clientId`: close the connection here, keep the session in Redis, pass it on. */
-  async handOver(clientId: string, cleanStart: boolean, to: string): Promise<string> {
+  async handOver(clientId: string, cleanStart: boolean, to: string, deadline?: number): Promise<string> {
     // A session being adopted from a dead node goes once what that node left for it has been routed.
     await this.adoptions?.idle();
+    // The asking node gave up meanwhile (it may have died): handing the session to it would leave it to nobody,
+    // and what is published for it meanwhile would have no route (seen in test/cluster/failover-sigkill.test.ts).
+    if (deadline !== undefined && Date.now() > deadline) throw new Error('takeover request expired');
     const core = this.core;
     // With writes pending the connection's last output could not go before it closes (group commit).
     for (let i = 0; i < 3 && this.store.pending; i++) await this.store.settled();

@@ -14,6 +14,8 @@ interface MessageHeader {
   e: number;
   su?: string | null;
   sp?: number;
+  /** The cluster-wide id: origin node's epoch, sequence. */
+  x?: [number, number];
 }
 
 /** One value for a message: u32 header length, the JSON header, the payload. */
@@ -30,6 +32,7 @@ export function encodeMessage(m: MessageRecord): Buffer {
     header.su = m.source.username ?? null;
     header.sp = m.source.listenerPort;
   }
+  if (m.clusterSeq !== undefined && m.clusterSeq !== 0) header.x = [m.clusterEpoch ?? 0, m.clusterSeq];
   const json = Buffer.from(JSON.stringify(header));
   const out = Buffer.allocUnsafe(4 + json.length + m.payload.length);
   out.writeUInt32BE(json.length, 0);
@@ -52,6 +55,8 @@ export function decodeMessage(id: number, data: Buffer): StoredMessage {
     origin: h.o,
     expiresAt: h.e,
     source: h.sp === undefined ? undefined : { username: h.su ?? undefined, listenerPort: h.sp },
+    clusterEpoch: h.x?.[0] ?? 0,
+    clusterSeq: h.x?.[1] ?? 0,
   };
 }
 

@@ -18,7 +18,6 @@ import {
 import { RedisKeys } from './redis-keys.js';
 import {
   type ClientState,
-  checkReplies,
   deliveryRecordOf,
   readClient,
   readRetained,
@@ -28,6 +27,7 @@ import { RedisNames } from './redis-names.js';
 import { RedisOwners } from './redis-owner.js';
 import { DISOWN, UNREF } from './redis-scripts.js';
 import type { CommitParticipant, RedisStoreOptions } from './redis-store-options.js';
+import { RedisTurn } from './redis-turn.js';
 import type {
   DeliveryRecord,
   MessageRecord,
@@ -51,10 +51,8 @@ export class RedisStore implements PersistenceStore {
   readonly redis: Redis;
   private readonly storeRetained: boolean;
   private readonly ownsConnection: boolean;
-  private multi: ChainableCommander | undefined = undefined;
-  private critical = false;
-  private pendingListener: (() => void) | undefined;
-  private readonly participants: CommitParticipant[] = [];
+  /** This turn's MULTI and the writers that join it (redis-turn.ts). */
+  private readonly turn: RedisTurn;
   /** Client of each delivery this process holds (update / remove carry no client id). */
   private readonly seqClient = new Map<number, string>();
   private readonly names: RedisNames;
@@ -64,15 +62,20 @@ export class RedisStore implements PersistenceStore {
   private lastMessage: MessageRecord | undefined = undefined;
   private preloaded: { clients: ClientState[]; retained: StoredMessage[] } | undefined;
   private closing: Promise<void> | undefined;
-  private lastCommit: Promise<void> = Promise.resolve();
-  /** Commits issued so far. */
-  private issued = 0;
 
-  private constructor(options: RedisStoreOptions, epoch: number) {
+  private constructor(
+    options: RedisStoreOptions,
+    /** This store's number, unique cluster-wide (INCR'd once per store opened). */
+    readonly epoch: number,
+  ) {
     this.redis = options.redis;
     this.nodeId = options.nodeId;
     this.keys = new RedisKeys(options.prefix ?? 'culex:');
     this.names = new RedisNames(epoch.toString(36));
+    // A message is written once per turn (a fan-out refers to it many times): forgotten at each commit.
+    this.turn = new RedisTurn(this.redis, () => {
+      this.lastMessage = undefined;
+    });
     this.owners = new RedisOwners(this.redis, this.keys, this.nodeId, (holds) => this.write(holds));
     this.storeRetained = options.retained ?? true;
     this.ownsConnection = options.ownsConnection ?? false;
@@ -92,86 +95,29 @@ export class RedisStore implements PersistenceStore {
   }
 
   get pending(): boolean {
-    if (this.multi !== undefined) return true;
-    for (const p of this.participants) if (p.pending) return true;
-    return false;
+    return this.turn.pending;
   }
 
   get holdsOutput(): boolean {
-    if (this.critical) return true;
-    for (const p of this.participants) if (p.holdsOutput) return true;
-    return false;
+    return this.turn.holdsOutput;
   }
 
   onPending(listener: () => void): void {
-    this.pendingListener = listener;
+    this.turn.onPending(listener);
   }
 
   /** Joins `participant` to every commit; call the returned function when it has writes waiting. */
   addCommitParticipant(participant: CommitParticipant): () => void {
-    this.participants.push(participant);
-    return () => {
-      if (this.multi === undefined) this.open();
-    };
+    return this.turn.addParticipant(participant);
   }
 
-  /** The turn's MULTI, opened (and the commit scheduled) on its first write. */
+  /** The turn's MULTI (`critical`: must be durable before the turn's output). */
   private write(critical = true): ChainableCommander {
-    if (critical) this.critical = true;
-    return this.multi ?? this.open();
-  }
-
-  private open(): ChainableCommander {
-    const multi = this.redis.multi();
-    this.multi = multi;
-    this.pendingListener?.();
-    return multi;
+    return this.turn.write(critical);
   }
 
   commit(): Promise<void> | undefined {
-    if (!this.pending) return undefined;
-    this.issued++;
-    let wrote = this.multi !== undefined;
-    const multi = this.multi ?? this.redis.multi();
-    this.multi = undefined;
-    this.critical = false;
-    this.lastMessage = undefined;
-    let outcomes: Array<(ok: boolean) => void> | undefined;
-    let alone: Array<Promise<void>> | undefined;
-    const down = this.redis.status !== 'ready';
-    for (const p of this.participants) {
-      if (!p.pending) continue;
-      if (down && p.commitAlone !== undefined) {
-        const wait = p.commitAlone();
-        if (wait !== undefined) {
-          alone ??= [];
-          alone.push(wait);
-        }
-        continue;
-      }
-      wrote = true;
-      const outcome = p.write(multi);
-      if (typeof outcome === 'function') {
-        outcomes ??= [];
-        outcomes.push(outcome);
-      }
-    }
-    let done = wrote ? multi.exec().then(checkReplies) : Promise.resolve();
-    if (outcomes !== undefined) {
-      const told = outcomes;
-      done = done.then(
-        () => {
-          for (const f of told) f(true);
-        },
-        (err: unknown) => {
-          for (const f of told) f(false);
-          throw err;
-        },
-      );
-    }
-    if (alone !== undefined) done = Promise.all([done, ...alone]).then(() => undefined);
-    this.lastCommit = done.catch(() => {});
-    return done;
+    return this.turn.commit();
   }
 
   close(): void {
@@ -184,13 +130,8 @@ export class RedisStore implements PersistenceStore {
   }
 
   /** Resolves once what was written so far is in Redis (the commit scheduled for this turn included). */
-  async settled(): Promise<void> {
-    // The commit that will carry what is pending now (later turns' writes are not waited for).
-    if (this.pending) {
-      const issued = this.issued;
-      while (this.issued === issued) await new Promise((resolve) => setImmediate(resolve));
-    }
-    await this.lastCommit;
+  settled(): Promise<void> {
+    return this.turn.settled();
   }
 
   /** Adds a write of another part to this turn's MULTI (it then commits with the store's writes). */

@@ -28,6 +28,9 @@ export interface MessageRecord {
   /** ms since the epoch; 0 = never. */
   readonly expiresAt: number;
   readonly source: MessageSourceRecord | undefined;
+  /** Cluster mode: the id the message has on every node (origin node's epoch, sequence); absent or 0 = none. */
+  readonly clusterEpoch?: number;
+  readonly clusterSeq?: number;
 }
 
 /** An outgoing QoS 1/2 delivery, queued (packetId 0) or in flight. */

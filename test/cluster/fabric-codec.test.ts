@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { Message } from '../../src/broker/message.js';
 import { decodeRecords, encodeRecords } from '../../src/cluster/message-codec.js';
 
-test('topic, payload bytes, QoS, RETAIN, origin, expiry, properties and share groups survive the round trip', () => {
+test('topic, payload bytes, QoS, RETAIN, origin, expiry, cluster id, properties and share groups survive the round trip', () => {
   const payload = Buffer.from([0, 1, 2, 255, 0x80]);
   const withAll = new Message(
     'a/ü/b',
@@ -24,6 +24,8 @@ test('topic, payload bytes, QoS, RETAIN, origin, expiry, properties and share gr
     'publisher-1',
     1_800_000_000_123,
   );
+  withAll.clusterEpoch = 4_000_000_000;
+  withAll.clusterSeq = 2 ** 40 + 7;
   const plain = new Message('x', Buffer.alloc(0), 0, false, undefined, '', 0);
   const body = encodeRecords([
     {
@@ -45,6 +47,8 @@ test('topic, payload bytes, QoS, RETAIN, origin, expiry, properties and share gr
   assert.equal(m.retain, true);
   assert.equal(m.origin, 'publisher-1');
   assert.equal(m.expiresAt, 1_800_000_000_123);
+  // The cluster-wide id (origin node's epoch, sequence): what an adopted session dedups by.
+  assert.deepEqual([m.clusterEpoch, m.clusterSeq], [4_000_000_000, 2 ** 40 + 7]);
   assert.equal(m.properties?.contentType, 'bin');
   assert.deepEqual(m.properties?.userProperties, [
     ['k', 'v'],
@@ -59,6 +63,7 @@ test('topic, payload bytes, QoS, RETAIN, origin, expiry, properties and share gr
   assert.equal(two!.message.topic, 'x');
   assert.equal(two!.message.payload.length, 0);
   assert.equal(two!.message.properties, undefined);
+  assert.deepEqual([two!.message.clusterEpoch, two!.message.clusterSeq], [0, 0]);
   assert.equal(two!.regular, false);
   assert.deepEqual(two!.groups, []);
 });

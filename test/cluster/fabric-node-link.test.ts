@@ -140,3 +140,31 @@ test('a cleanly stopped node is reaped at the next beat, without waiting for the
     await a.stop();
   }
 });
+
+test('an inbox entry written twice with one id (a MULTI sent again after a reconnection) is handled once', {
+  skip,
+}, async () => {
+  const o = options('once:');
+  const a = await NodeLink.start({ options: o, nodeId: 'a', logger: silentLogger });
+  const b = await NodeLink.start({ options: o, nodeId: 'b', logger: silentLogger });
+  try {
+    const seen: string[] = [];
+    a.onMessage('pub', (body) => {
+      seen.push(body.toString());
+    });
+    // As Redis holds it after a MULTI applied, its reply lost, and the MULTI applied again.
+    for (let i = 0; i < 2; i++) {
+      const multi = b.redis.multi();
+      b.appendSend(multi, 'a', 'pub', 'first', '7.1');
+      b.appendSend(multi, 'a', 'pub', 'second', '7.2');
+      b.appendSend(multi, 'a', 'pub', 'no id');
+      await multi.exec();
+    }
+    await until('the entries', () => seen.length >= 4);
+    await sleep(100);
+    assert.deepEqual(seen, ['first', 'second', 'no id', 'no id']);
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});

@@ -5,6 +5,10 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { silentLogger } from '../../src/broker/logger.js';
+import { DEFAULT_CLUSTER_OPTIONS } from '../../src/cluster/cluster-options.js';
+import { NodeLink } from '../../src/cluster/node-link.js';
 import type { AckPacket, PublishPacket } from '../../src/protocol/packets.js';
 import { startNode, type TestNode } from '../helpers/cluster-nodes.js';
 import { publishPacket, RawClient, subscribe } from '../helpers/raw-client.js';
@@ -145,6 +149,38 @@ test('[MQTT-4.3.3-10] incoming QoS 2 state moves with the session: PUBREL on the
     pub2.disconnect();
     sub.disconnect();
   } finally {
+    await stopNodes();
+  }
+});
+
+test('a takeover request handled after its asker gave up (it may be dead) is refused: the session stays where it is', {
+  skip,
+}, async () => {
+  await nodes();
+  const prefix = `to${prefixNo}:`;
+  const asker = await NodeLink.start({
+    options: {
+      ...DEFAULT_CLUSTER_OPTIONS,
+      redisUrl: redis.url,
+      keyPrefix: prefix,
+      heartbeatInterval: 100,
+      nodeTimeout: 500,
+    },
+    nodeId: 'z',
+    logger: silentLogger,
+  });
+  try {
+    const held = (await RawClient.connect(a.port, v5('x', false))).client;
+    // As a request read late (node a was busy adopting) whose asker's deadline has passed.
+    const body = JSON.stringify({ c: 'x', s: false, t: Date.now() - 1 });
+    await assert.rejects(asker.request('a', 'takeover', body, 2000), /takeover request expired/);
+    assert.equal(a.broker.internals.sessions.get('x')?.connection?.online, true, 'the connection was closed');
+    const r = new Redis(redis.url);
+    assert.equal(await r.hget(`${prefix}owner`, 'x'), 'a', 'ownership moved');
+    r.disconnect();
+    held.disconnect();
+  } finally {
+    await asker.stop();
     await stopNodes();
   }
 });

@@ -55,25 +55,93 @@ export interface Ledger {
   retainedAcked: Map<string, number>;
 }
 
-/** Publishes until the connection dies, keeping `window` messages outstanding. */
-export function loadUntilClosed(client: MqttClient, iter: number, ledger: Ledger): Promise<void> {
-  const byId = new Map<number, string>();
+/**
+ * Calls `acked(topic, payload)` for each QoS 1 / 2 PUBLISH of `client` the broker acknowledged (PUBACK /
+ * PUBREC seen), matched by packet identifier with what the client sent under it.
+ */
+export function onAcked(client: MqttClient, acked: (topic: string, payload: string) => void): void {
+  const byId = new Map<number, { topic: string; payload: string }>();
   client.on('packetsend', (p: Packet) => {
     if (p.cmd === 'publish' && p.qos > 0 && p.messageId !== undefined)
-      byId.set(p.messageId, `${p.topic}|${String(p.payload)}`);
+      byId.set(p.messageId, { topic: p.topic, payload: String(p.payload) });
   });
   client.on('packetreceive', (p: Packet) => {
     if ((p.cmd === 'puback' || p.cmd === 'pubrec') && p.messageId !== undefined) {
-      const key = byId.get(p.messageId);
-      if (key === undefined) return;
-      const [topic, payload] = key.split('|') as [string, string];
-      if (topic.startsWith('ret/')) {
-        const n = Number(payload.split(':')[1]);
-        if (n > (ledger.retainedAcked.get(topic) ?? -1)) ledger.retainedAcked.set(topic, n);
-      } else {
-        ledger.acked.add(payload);
-      }
+      const sent = byId.get(p.messageId);
+      if (sent !== undefined) acked(sent.topic, sent.payload);
     }
+  });
+}
+
+export interface SteadyLoad {
+  stop(): void;
+  /** Messages published and not yet acknowledged to mqtt.js (PUBACK / PUBCOMP). */
+  outstanding(): number;
+}
+
+/**
+ * Keeps `window` messages outstanding on `topic`, QoS 1 and 2 in turn, across reconnections of `client` (a
+ * persistent session resends what is in flight); payloads are `<qos>:<prefix><n>`, recorded in `ledger`.
+ */
+export function steadyLoad(
+  client: MqttClient,
+  topic: string,
+  prefix: string,
+  ledger: Pick<Ledger, 'sent' | 'acked'>,
+  window = 16,
+): SteadyLoad {
+  client.on('error', () => {});
+  onAcked(client, (_topic, payload) => ledger.acked.add(payload));
+  let n = 0;
+  let open = 0;
+  let stopped = false;
+  const pump = (): void => {
+    while (!stopped && open < window) {
+      n++;
+      const qos = (n % 2 === 0 ? 2 : 1) as 1 | 2;
+      const payload = `${qos}:${prefix}${n}`;
+      ledger.sent.add(payload);
+      open++;
+      client.publish(topic, payload, { qos }, () => {
+        open--;
+        setImmediate(pump);
+      });
+    }
+  };
+  if (client.connected) pump();
+  else client.once('connect', pump);
+  return {
+    stop: () => {
+      stopped = true;
+    },
+    outstanding: () => open,
+  };
+}
+
+/** A persistent-session client that reconnects on its own (to the next of `servers` when given several). */
+export function persistentClient(
+  clientId: string,
+  servers: Array<{ host: string; port: number }>,
+): MqttClient {
+  const c = mqtt.connect({
+    servers,
+    clientId,
+    clean: false,
+    reconnectPeriod: 100,
+    connectTimeout: 20_000,
+    keepalive: 5,
+  });
+  c.on('error', () => {});
+  return c;
+}
+
+/** Publishes until the connection dies, keeping `window` messages outstanding. */
+export function loadUntilClosed(client: MqttClient, iter: number, ledger: Ledger): Promise<void> {
+  onAcked(client, (topic, payload) => {
+    if (topic.startsWith('ret/')) {
+      const n = Number(payload.split(':')[1]);
+      if (n > (ledger.retainedAcked.get(topic) ?? -1)) ledger.retainedAcked.set(topic, n);
+    } else ledger.acked.add(payload);
   });
   return new Promise((resolve) => {
     let n = 0;

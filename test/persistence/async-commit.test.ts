@@ -87,3 +87,51 @@ test('a failed asynchronous commit withholds the PUBACK and drops the connection
     );
   });
 });
+
+/** The packet ids of the PUBACKs received so far. */
+function pubacks(client: RawClient): number[] {
+  const bytes = Buffer.concat(client.received);
+  const ids: number[] = [];
+  // Small packets only here: one byte of remaining length.
+  for (let off = 0; off + 1 < bytes.length; off += 2 + bytes[off + 1]!)
+    if (bytes[off] === 0x40) ids.push(bytes.readUInt16BE(off + 2));
+  return ids;
+}
+
+test('a PUBACK of a later turn waits for its own commit, not for the earlier one still running', async () => {
+  const store = new RemoteStore();
+  await withBroker({ store }, async ({ port }) => {
+    const { client } = await RawClient.connect(port, { clientId: 'p' });
+    client.send(publishPacket('kept', 'a', 1, 5, { retain: true }));
+    await until(() => store.commits.length === 1, 'the first commit');
+    // Next turn, while the first commit runs: its PUBACK must not ride out with the first one.
+    client.send(publishPacket('kept', 'b', 1, 6, { retain: true }));
+    await until(() => store.commits.length === 2, 'the second commit');
+    store.commits[0]!.resolve();
+    await until(() => pubacks(client).length === 1, 'the first PUBACK');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(pubacks(client), [5], 'PUBACK 6 before its commit was durable');
+    store.commits[1]!.resolve();
+    await until(() => pubacks(client).length === 2, 'the second PUBACK');
+    assert.deepEqual(pubacks(client), [5, 6]);
+    client.socket.destroy();
+  });
+});
+
+test('acknowledgements leave in commit order even when a later commit settles first', async () => {
+  const store = new RemoteStore();
+  await withBroker({ store }, async ({ port }) => {
+    const { client } = await RawClient.connect(port, { clientId: 'p' });
+    client.send(publishPacket('kept', 'a', 1, 7, { retain: true }));
+    await until(() => store.commits.length === 1, 'the first commit');
+    client.send(publishPacket('kept', 'b', 1, 8, { retain: true }));
+    await until(() => store.commits.length === 2, 'the second commit');
+    store.commits[1]!.resolve();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(pubacks(client), [], 'a PUBACK before the first commit was durable');
+    store.commits[0]!.resolve();
+    await until(() => pubacks(client).length === 2, 'both PUBACKs');
+    assert.deepEqual(pubacks(client), [7, 8]);
+    client.socket.destroy();
+  });
+});

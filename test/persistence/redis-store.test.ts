@@ -210,7 +210,7 @@ test('a delivery keeps its share group; expired sessions and messages are droppe
   again.close();
 });
 
-test('each node loads the sessions it owns; loadClient reads any one, in order, across nodes', {
+test('each node loads the sessions it owns; loadClient reads any one, in order (with cluster ids), across nodes', {
   skip,
 }, async () => {
   const prefix = freshPrefix();
@@ -218,6 +218,9 @@ test('each node loads the sessions it owns; loadClient reads any one, in order, 
   a.load(Date.now());
   a.saveSession({ clientId: 'ca', expiryInterval: 60, disconnectedAt: 0 });
   const first = delivery(msg('t', '1'), 1, 7);
+  // Its cluster-wide id is stored with it (an adopter dedups the dead node's inbox against it).
+  first.message.clusterEpoch = 12;
+  first.message.clusterSeq = 345;
   a.addDelivery('ca', first);
   a.addDelivery('ca', delivery(msg('t', '2'), 2));
   await a.commit();
@@ -231,6 +234,13 @@ test('each node loads the sessions it owns; loadClient reads any one, in order, 
     [
       ['1', 7],
       ['2', 0],
+    ],
+  );
+  assert.deepEqual(
+    got?.deliveries.map((d) => [d.message.clusterEpoch, d.message.clusterSeq]),
+    [
+      [12, 345],
+      [0, 0],
     ],
   );
   // Node a hands the session over; b owns it and adds a third delivery after the two it read.
