@@ -290,14 +290,22 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
   /** The batch goes (its commit completed, or it needed none); output held for a later commit comes next. */
   flush(): void {
     if (this.smallBytes > 0) this.joinSmall();
-    this.stream.uncork();
     const later = this.later;
-    // The next held segment becomes the batch, until its own commit completes (later-output.ts).
-    if (later?.next() === true) return;
+    if (later !== null) {
+      // Output of a later turn not yet given its commit: held for it, or it joins this batch.
+      later.decide();
+      if (later.waiting > 0) {
+        // Sealed still: what the stream's readers write back meanwhile waits behind the held segments.
+        this.stream.uncork();
+        this.stream.cork();
+        later.next();
+        return;
+      }
+    }
+    // Not corked before the stream runs: an in-memory peer (a bridge) may answer within uncork().
     this.sealed = false;
     this.corked = false;
-    const open = later?.takeOpen();
-    if (open !== undefined) this.writeOut(open);
+    this.stream.uncork();
   }
 
   /** @internal the batch is held for this turn's commit; then (later-output.ts) what comes next waits */
@@ -308,8 +316,7 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
   holdForTurn(): boolean {
     return this.broker.holdOutput(this);
   }
-  writeSegment(chunk: Buffer, held: boolean): void {
-    if (held) this.stream.cork();
+  writeSegment(chunk: Buffer): void {
     if (this.sealed) this.stream.write(chunk);
     else this.writeOut(chunk);
   }

@@ -10,15 +10,15 @@ import { joinChunks } from './output-join.js';
 export interface SegmentSink {
   /** Joins the output to this turn's commit; true when it is held until that commit completes. */
   holdForTurn(): boolean;
-  /** Writes a segment to the stream (`held`: as the new held batch, corked). */
-  writeSegment(chunk: Buffer, held: boolean): void;
+  /** Writes a segment: into the held batch while there is one, else as new output. */
+  writeSegment(chunk: Buffer): void;
 }
 
 export class LaterOutput {
   private open: Buffer[] = [];
   private openBytes = 0;
   /** Segments held for their own commit, oldest first. */
-  private readonly waiting: Buffer[] = [];
+  private readonly segments: Buffer[] = [];
   private deciding = false;
   /** Bytes waiting here (the connection's backlog counts them). */
   bytes = 0;
@@ -36,35 +36,43 @@ export class LaterOutput {
     }
   }
 
-  /** @internal end of the turn: held for this turn's commit, or with the last segment when it needs none. */
+  /** Segments held for their own commit. */
+  get waiting(): number {
+    return this.segments.length;
+  }
+
+  /**
+   * End of the turn (or earlier, when the batch before goes): held for this turn's commit, or with the last
+   * segment (or the held batch) when it needs none.
+   */
   decide(): void {
     this.deciding = false;
     const bytes = this.openBytes;
     const segment = this.takeOpen();
     if (segment === undefined) return;
     if (this.sink.holdForTurn()) {
-      this.waiting.push(segment);
+      this.segments.push(segment);
       this.bytes += bytes;
       return;
     }
-    const n = this.waiting.length;
+    const n = this.segments.length;
     if (n > 0) {
-      this.waiting[n - 1] = Buffer.concat([this.waiting[n - 1]!, segment]);
+      this.segments[n - 1] = Buffer.concat([this.segments[n - 1]!, segment]);
       this.bytes += bytes;
-    } else this.sink.writeSegment(segment, false);
+    } else this.sink.writeSegment(segment);
   }
 
   /** The oldest held segment becomes the connection's held batch (the one before it has gone); false: none. */
   next(): boolean {
-    const segment = this.waiting.shift();
+    const segment = this.segments.shift();
     if (segment === undefined) return false;
     this.bytes -= segment.length;
-    this.sink.writeSegment(segment, true);
+    this.sink.writeSegment(segment);
     return true;
   }
 
   /** What was written this turn and not decided yet (the batch before it has just gone). */
-  takeOpen(): Buffer | undefined {
+  private takeOpen(): Buffer | undefined {
     if (this.openBytes === 0) return undefined;
     const segment = joinChunks(this.open, this.openBytes);
     this.bytes -= this.openBytes;
@@ -76,7 +84,7 @@ export class LaterOutput {
   clear(): void {
     this.open.length = 0;
     this.openBytes = 0;
-    this.waiting.length = 0;
+    this.segments.length = 0;
     this.bytes = 0;
   }
 }

@@ -93,6 +93,8 @@ export class SessionAdoption {
         // A clean session there: nothing to resume, but its armed will goes (once: we won the id).
         if (await publishOrphanWill(this.core, store, clientId)) counts.wills++;
         store.owners.disown(clientId);
+        // No session waits for the dead node's inbox (its restart need not wait for this one).
+        store.addToTurn((p) => p.hdel(store.keys.adopted, clientId));
       }
       await store.settled();
       await this.flushRoutes();
