@@ -88,7 +88,7 @@ export function queued(publisher: Connection, sub: Connection, session: Session,
 }
 
 /** 7/8 of a queue bound: the remaining eighth absorbs one message from each publisher not yet paused. */
-function nearFull(session: Session, o: BrokerOptions): boolean {
+export function nearFull(session: Session, o: BrokerOptions): boolean {
   const max = o.maxQueuedMessages;
   const maxBytes = o.maxQueuedBytes;
   return (
@@ -98,7 +98,7 @@ function nearFull(session: Session, o: BrokerOptions): boolean {
 }
 
 /** Half the bound: publishers resume below it, so they are not paused and resumed for every message. */
-function belowLowWater(session: Session | null, o: BrokerOptions): boolean {
+export function belowLowWater(session: Session | null, o: BrokerOptions): boolean {
   if (session === null) return true;
   const max = o.maxQueuedMessages;
   const maxBytes = o.maxQueuedBytes;
@@ -189,6 +189,8 @@ function unpause(w: Connection, now: number): void {
     w.held = null;
     return;
   }
+  // Still held by the cluster (a node it publishes to is over its inbox bound): resumeFromCluster reads on.
+  if (w.clusterPaused) return;
   // Replayed on the next turn, not inside whatever released us (an acknowledgement, a drain).
   if (w.held !== null && w.held.length > 0) setImmediate(replayHeld, w);
   else {
@@ -202,19 +204,39 @@ function replayHeld(w: Connection): void {
   const held = w.held;
   if (held === null || w.pausedBy !== null) return;
   let i = 0;
-  while (i < held.length && w.pausedBy === null && w.state !== 'closed') {
+  while (i < held.length && w.pausedBy === null && !w.clusterPaused && w.state !== 'closed') {
     dispatchPacket(w, held[i++] as Packet);
   }
   if (w.state === 'closed') {
     w.held = null;
     return;
   }
-  if (w.pausedBy !== null) {
+  if (w.pausedBy !== null || w.clusterPaused) {
     held.splice(0, i);
     return;
   }
   w.held = null;
   w.stream.resume();
+}
+
+/**
+ * Cluster: stops reading `publisher`, as a slow local subscriber would, while a node its messages go to is over
+ * its inbox bound (src/cluster/inbox-bound.ts); false when it was already stopped so.
+ */
+export function pauseForCluster(publisher: Connection): boolean {
+  if (publisher.clusterPaused || publisher.state !== 'connected') return false;
+  publisher.clusterPaused = true;
+  // What it already sent in the chunk being decoded waits too (connection.ts onPacket).
+  publisher.held ??= [];
+  publisher.stream.pause();
+  return true;
+}
+
+/** The node has room again: reads on, unless a local subscriber holds the publisher too. */
+export function resumeFromCluster(publisher: Connection, now: number): void {
+  if (!publisher.clusterPaused) return;
+  publisher.clusterPaused = false;
+  if (publisher.pausedBy === null) unpause(publisher, now);
 }
 
 /** Whether both the socket and the queue of `sub` are back under their low-water marks. */

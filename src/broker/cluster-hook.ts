@@ -1,7 +1,7 @@
 // The seams a cluster (src/cluster) plugs into. Without a cluster none is set and the publish path is the
 // plain PublishPipeline; with one, the core publishes through ClusterPublishPipeline (cluster-pipeline.ts).
 
-import type { Connection } from './connection.js';
+import type { DeliveryTarget } from './delivery-target.js';
 import type { PublishOrigin } from './diagnostics.js';
 import type { Message } from './message.js';
 import type { SubscriptionEntry } from './subscription.js';
@@ -27,10 +27,10 @@ export interface ClusterHook {
   /**
    * After local routing of a message that did not come from another node (nor $SYS / log lines, which are per
    * node): send it to the nodes with a matching subscription. Returns how many nodes and share groups it was
-   * sent to (0: no subscription elsewhere matched). `publisher` (null for the broker's own messages) may be
-   * paused while the way to another node is backed up.
+   * sent to (0: no subscription elsewhere matched). `publisher` (its connection) may be held while a node it
+   * sends to does not keep up (src/cluster/inbox-bound.ts).
    */
-  forward(message: Message, origin: PublishOrigin, publisher: Connection | null): number;
+  forward(message: Message, origin: PublishOrigin, publisher: DeliveryTarget | null): number;
 }
 
 /** Told of every subscription the router gains or loses (the cluster's route table counts them per filter). */

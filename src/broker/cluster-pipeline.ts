@@ -30,7 +30,10 @@ export class ClusterPublishPipeline extends PublishPipeline {
     return matched + this.hook.forward(message, origin, from?.connection ?? null);
   }
 
-  /** A member elsewhere may be the one (the hook sends it there); a message taken back stays on this node. */
+  /**
+   * A member elsewhere may be the one (the hook sends it there); a message taken back from a member that left
+   * goes to a connected member here, else to one on another node.
+   */
   override deliverShared(group: ShareGroup, message: Message, exclude?: Session): boolean {
     if (exclude === undefined) {
       if (!this.hook.shareHere(group, message)) return false;

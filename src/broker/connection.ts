@@ -72,6 +72,8 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
   closeReason: string | undefined = undefined;
   /** Back-pressure (backpressure.ts): the subscriber this publisher waits for (null = none), since when (ms). */
   pausedBy: Connection | null = null;
+  /** Not read while a cluster node its messages go to is over its inbox bound (src/cluster/inbox-bound.ts). */
+  clusterPaused = false;
   pausedAt = 0;
   /** Packets decoded while paused (the rest of the chunk being read); dispatched when released. */
   held: Packet[] | null = null;

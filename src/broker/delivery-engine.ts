@@ -54,6 +54,12 @@ export class DeliveryEngine {
   gate: ((session: Session, message: Message, group: ShareGroup | undefined) => boolean) | undefined =
     undefined;
 
+  /**
+   * Cluster: told of each QoS 1/2 delivery queued for an online session while no connection's PUBLISH is being
+   * routed (messages from other nodes among them), so that the inbox reader can wait (src/cluster/inbox-pacing.ts).
+   */
+  queuedWithoutPublisher: ((session: Session) => void) | undefined = undefined;
+
   /** Sends now, queues, or drops (slow consumer) one message for one session. */
   deliver(
     session: Session,
@@ -95,6 +101,7 @@ export class DeliveryEngine {
       this.enqueue(session, d);
       if (online && this.publisher !== null)
         this.flow.queued(this.publisher, target, session, this.clock.now());
+      else if (online && this.queuedWithoutPublisher !== undefined) this.queuedWithoutPublisher(session);
     }
   }
 

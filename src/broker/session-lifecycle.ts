@@ -117,6 +117,9 @@ export function expireSessions(core: BrokerCore, now: number): void {
     if (now - session.disconnectedAt >= session.expiryInterval * 1000) {
       core.logger.log('notice', `Expiring client ${session.clientId}.`);
       core.stats.sessionsExpired++;
+      // The session ends before its client came back: what it held for share groups goes to another member
+      // (MQTT 5 section 4.8.2, SHOULD; QoS 2 already sent stays [MQTT-4.8.2-5]).
+      if (session.inflightCount > 0 || session.queuedCount > 0) redistributeShared(core, session);
       core.discardSession(session);
     }
   }

@@ -15,7 +15,7 @@ function timedOut(conn: Connection, now: number): boolean {
     return now - conn.connectedAt > conn.broker.options.connectTimeout * 1000;
   }
   // A publisher we stopped reading is not silent. [MQTT-3.1.2-24] 1.5 x keepalive without a packet ends it.
-  if (conn.pausedBy !== null) return false;
+  if (conn.pausedBy !== null || conn.clusterPaused) return false;
   // A packet that trickles in far slower than any real link (slowloris) ends the connection, keepalive or not.
   if (
     conn.partialSince !== 0 &&

@@ -71,7 +71,10 @@ export interface ClusterOptions {
   queueLimit: number;
   /** `cluster_queue_bytes`: the same buffer's payload bytes (default 64 MiB). */
   queueBytes: number;
-  /** `cluster_inbox_maxlen`: entries kept per node inbox stream (XADD MAXLEN ~), default 100000. */
+  /**
+   * `cluster_inbox_maxlen`: the entries a node's inbox stream may hold before the other nodes stop reading the
+   * publishers of QoS 1/2 messages for it (and drop QoS 0 copies): inbox-bound.ts. Default 100000.
+   */
   inboxMaxLen: number;
   /** Set in the workers of `workers N` (src/cli/workers.ts): the direct links between them (worker-links.ts). */
   workerLinks?: WorkerLinkOptions;

@@ -4,24 +4,29 @@
 // That MULTI joins the turn's group commit: acknowledgements of QoS 1/2 messages (and retained updates) that
 // needed it leave only once Redis has it. While Redis is away, turns wait in a bounded queue (cluster_queue_limit
 // / cluster_queue_bytes); beyond it the oldest are dropped, counted, and the acknowledgements they held are
-// withheld (the clients resend) — never acknowledged and lost.
+// withheld (the clients resend) — never acknowledged and lost. While a node is at its inbox bound
+// (cluster_inbox_maxlen) the connections publishing QoS 1/2 messages to it are not read and its QoS 0 copies
+// are dropped (inbox-bound.ts).
 // Ids: every message published here gets a cluster-wide id (this node's store epoch + a sequence) before it is
 // routed, carried by its copies and stored with its deliveries (adoption dedups by it); every inbox entry gets
 // one too (the receiver handles an entry written twice once, node-link.ts).
 // On the receiving node a message is published with origin 'cluster': routed to local subscribers only, with
-// the publisher's client id as origin (No Local holds across nodes), neither counted nor retained again.
+// the publisher's client id as origin (No Local holds across nodes), neither counted nor retained again
+// (inbound.ts).
 
 import type { BrokerCore } from '../broker/broker-core.js';
 import type { ClusterHook } from '../broker/cluster-hook.js';
-import type { Connection } from '../broker/connection.js';
-import type { SourceHold } from '../broker/delivery-target.js';
+import { Connection } from '../broker/connection.js';
+import type { DeliveryTarget, SourceHold } from '../broker/delivery-target.js';
 import type { PublishOrigin } from '../broker/diagnostics.js';
 import type { CommitParticipant } from '../broker/group-commit.js';
 import type { Logger } from '../broker/logger.js';
 import type { Message } from '../broker/message.js';
 import type { ShareGroup } from '../broker/topic-tree.js';
 import { waitForReplicas } from '../persistence/redis-wait.js';
-import { decodeRecords, encodeMessage, encodeRecords, MAX_GROUPS, type OutRecord } from './message-codec.js';
+import { Inbound } from './inbound.js';
+import { InboxBound } from './inbox-bound.js';
+import { encodeMessage, encodeRecords, MAX_GROUPS, type OutRecord } from './message-codec.js';
 import type { NodeLink } from './node-link.js';
 import type { ChainableCommander } from './redis-connect.js';
 import { NO_MATCH, type RemoteGroup } from './route-cache.js';
@@ -48,14 +53,12 @@ export interface ForwarderCounters {
   forwarded: number;
   /** Messages received from other nodes. */
   received: number;
-  /** Copies dropped because the queue for an unreachable Redis was full. */
+  /** Copies dropped: the queue for an unreachable Redis was full, or QoS 0 copies for a node at its inbox bound. */
   dropped: number;
 }
 
 export class Forwarder implements ClusterHook, CommitParticipant {
   readonly counters: ForwarderCounters = { forwarded: 0, received: 0, dropped: 0 };
-  /** The message being published from another node (its share groups were chosen there). */
-  private inbound: Message | undefined = undefined;
   private outgoing = new Map<string, OutRecord[]>();
   private retainedOut: Message[] = [];
   private turnCount = 0;
@@ -73,6 +76,10 @@ export class Forwarder implements ClusterHook, CommitParticipant {
   private readonly retainedPrefix: Buffer;
   /** `workers N`: QoS 0 copies for the other workers of this process tree go straight to them (worker-links.ts). */
   direct: WorkerLinks | undefined = undefined;
+  /** The inbox bound of the other nodes: what waits for a node that does not keep up. */
+  readonly bound: InboxBound;
+  /** What comes from the other nodes (routed here only, paced by the local queues). */
+  private readonly inbound: Inbound;
 
   constructor(
     private readonly core: BrokerCore,
@@ -82,10 +89,9 @@ export class Forwarder implements ClusterHook, CommitParticipant {
   ) {
     this.scheduleCommit = core.addCommitParticipant(this);
     this.retainedPrefix = Buffer.from(`${link.nodeId}\0`);
-    link.onMessage(PUBLISH_KIND, (body) => {
-      this.receive(body);
-      return undefined;
-    });
+    this.bound = new InboxBound(core, link, logger);
+    this.inbound = new Inbound(core, link, logger, this.counters);
+    link.onMessage(PUBLISH_KIND, (body) => this.inbound.receive(body));
   }
 
   get pending(): boolean {
@@ -114,16 +120,16 @@ export class Forwarder implements ClusterHook, CommitParticipant {
 
   /** True while `message`, received from another node, is being published here. */
   isInbound(message: Message): boolean {
-    return message === this.inbound;
+    return this.inbound.is(message);
   }
 
   shareHere(group: ShareGroup, message: Message): boolean {
-    if (message === this.inbound) return false;
+    if (this.inbound.is(message)) return false;
     const remote = this.routes.cache.group(group.name, group.filter);
     if (remote === undefined) return true;
     const node = remote.pick(group.members.length);
     if (node === undefined) return true;
-    this.add(node, message, false, remote);
+    this.add(node, message, false, remote, this.core.delivery.publisher);
     return false;
   }
 
@@ -142,21 +148,21 @@ export class Forwarder implements ClusterHook, CommitParticipant {
       const node = remote.pick(0);
       if (node === undefined) return false;
       if (!this.link.isAlive(node)) continue;
-      this.add(node, message, false, remote);
+      this.add(node, message, false, remote, null);
       return true;
     }
     return false;
   }
 
-  forward(message: Message, _origin: PublishOrigin, publisher: Connection | null): number {
+  forward(message: Message, _origin: PublishOrigin, publisher: DeliveryTarget | null): number {
     const match = this.routes.cache.match(message.topic);
     if (match === NO_MATCH) return 0;
     const nodes = match.nodes;
     let sent = nodes.length;
-    for (let i = 0; i < nodes.length; i++) this.add(nodes[i]!, message, true, undefined);
+    for (let i = 0; i < nodes.length; i++) this.add(nodes[i]!, message, true, undefined, publisher);
     // A direct link to another worker is backed up: the publisher waits for it (link-pressure.ts).
     const direct = this.direct;
-    if (direct?.pressured && publisher !== null)
+    if (direct?.pressured && publisher instanceof Connection)
       for (let i = 0; i < nodes.length; i++) direct.hold(nodes[i]!, publisher);
     const groups = match.groups;
     for (let i = 0; i < groups.length; i++) {
@@ -165,7 +171,7 @@ export class Forwarder implements ClusterHook, CommitParticipant {
       if (this.core.tree.shareGroup(g.name, g.filter) !== undefined) continue;
       const node = g.pick(0);
       if (node === undefined) continue;
-      this.add(node, message, false, g);
+      this.add(node, message, false, g, publisher);
       sent++;
     }
     return sent;
@@ -177,9 +183,17 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     this.count(message);
   }
 
-  private add(node: string, message: Message, regular: boolean, group: RemoteGroup | undefined): void {
+  private add(
+    node: string,
+    message: Message,
+    regular: boolean,
+    group: RemoteGroup | undefined,
+    publisher: DeliveryTarget | null,
+  ): void {
     const direct = this.direct;
     const viaLink = direct !== undefined && message.qos === 0 && direct.ready(node);
+    // A node at its inbox bound: the publisher of a QoS 1/2 message for it is no longer read (inbox-bound.ts).
+    if (message.qos > 0 && publisher !== null && this.bound.blocked(node)) this.bound.pause(node, publisher);
     const table = viaLink ? direct.outgoing : this.outgoing;
     let out = table.get(node);
     if (out === undefined) {
@@ -216,16 +230,29 @@ export class Forwarder implements ClusterHook, CommitParticipant {
   /** This turn's copies and retained updates as Redis operations (encoded once, here). */
   private takeTurn(): Batch {
     const ops: Op[] = [];
+    let count = this.turnCount;
+    let bytes = this.turnBytes;
     const epoch = this.epoch;
     for (const [to, records] of this.outgoing) {
+      let out = records;
+      // A node at its inbox bound gets no QoS 0 copy (its QoS 1/2 publishers are held instead: inbox-bound.ts).
+      if (this.bound.blocked(to)) {
+        out = records.filter((r) => r.message.qos > 0);
+        const dropped = records.length - out.length;
+        this.counters.dropped += dropped;
+        count -= dropped;
+        for (const r of records) if (r.message.qos === 0) bytes -= r.message.payload.length;
+        if (out.length === 0) continue;
+      }
       const id = epoch === 0 ? undefined : `${epoch}.${++this.seq}`;
-      ops.push({ to, body: encodeRecords(records), id });
+      ops.push({ to, body: encodeRecords(out), id });
+      this.bound.sent(to);
     }
     this.outgoing = new Map();
     for (const m of this.retainedOut)
       ops.push({ topic: m.topic, body: m.payload.length === 0 ? undefined : encodeMessage(m) });
     this.retainedOut = [];
-    const batch: Batch = { ops, count: this.turnCount, bytes: this.turnBytes, settle: undefined };
+    const batch: Batch = { ops, count, bytes, settle: undefined };
     this.turnCount = 0;
     this.turnBytes = 0;
     this.turnHolds = false;
@@ -352,51 +379,15 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     }
   }
 
-  /** Messages from another node: routed here only (origin 'cluster'), to the share groups it chose here. */
+  /** A frame from another worker's direct link (worker-links.ts): routed here at once, as an inbox entry. */
   receive(body: Buffer, source: SourceHold | null = null): void {
-    let records: ReturnType<typeof decodeRecords>;
-    try {
-      records = decodeRecords(body);
-    } catch (err) {
-      this.logger.log(
-        'error',
-        `Error: Cluster: unreadable forwarded messages: ${err instanceof Error ? err.message : String(err)}`,
-      );
-      return;
-    }
-    const core = this.core;
-    // Subscribers here that fall behind hold back the link these came through (link-pressure.ts).
-    core.delivery.heldSource = source;
-    try {
-      this.route(records);
-    } finally {
-      core.delivery.heldSource = null;
-    }
+    this.inbound.receiveLinked(body, source);
   }
-
-  private route(records: ReturnType<typeof decodeRecords>): void {
-    const core = this.core;
-    for (const { message, regular, groups } of records) {
-      this.counters.received++;
-      if (regular) {
-        this.inbound = message;
-        try {
-          core.publish(message, null, 'cluster');
-        } finally {
-          this.inbound = undefined;
-        }
-      }
-      for (const g of groups) {
-        const group = core.tree.shareGroup(g.name, g.filter);
-        // The member left meanwhile: the message has no one here (as a group that empties on one broker).
-        if (group !== undefined) core.deliverSharedHere(group, message);
-      }
-    }
-  }
-
   /** Detaches from the commit and writes what is left (bounded wait). */
   async close(timeoutMs: number): Promise<void> {
     if (this.turnCount > 0) this.commit();
+    this.bound.close();
+    this.inbound.detach();
     this.core.removeCommitParticipant(this);
     const end = Date.now() + timeoutMs;
     while ((this.queue.length > 0 || this.draining) && this.link.up && Date.now() < end) {

@@ -1,4 +1,4 @@
-// The node-to-node channel of a cluster: one Redis Stream per node (its inbox, XADD MAXLEN ~ bound, read with
+// The node-to-node channel of a cluster: one Redis Stream per node (its inbox, bounded by its senders, read with
 // XREAD BLOCK on a dedicated connection), carrying one-way messages and requests with correlated replies, plus
 // the membership (heartbeats, dead nodes) and the state of the Redis connection, as events.
 // Entries: k = kind, f = sender, b = body, r = request id (requests and replies), d = deadline (requests),
@@ -72,6 +72,8 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
    * leaves the inbox only together with the deliveries it produced (else a kill between the two loses it).
    */
   trimInbox: ((key: string, minId: string) => void) | undefined = undefined;
+  /** Consulted before each read of this node's inbox: a promise makes the reader wait (inbox-pacing.ts). */
+  readGate: (() => Promise<void> | undefined) | undefined = undefined;
   private stopped = false;
   private beatTimer: NodeJS.Timeout | undefined;
   private reading: Promise<void> | undefined;
@@ -198,7 +200,8 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     to: string,
     fields: (string | Buffer | number)[],
   ): Promise<unknown> | ChainableCommander {
-    return target.xadd(this.keys.inbox(to), 'MAXLEN', '~', this.options.inboxMaxLen, '*', ...fields);
+    // Never trimmed by length: an entry may hold acknowledged messages. Senders bound it (inbox-bound.ts).
+    return target.xadd(this.keys.inbox(to), '*', ...fields);
   }
 
   /** A request to a node; resolves with its handler's reply, rejects on its error or after `timeoutMs`. */
@@ -245,6 +248,8 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
           else this.redis.xtrim(key, 'MINID', nextId(handled)).catch(() => {});
           handled = undefined;
         }
+        const wait = this.readGate?.();
+        if (wait !== undefined) await wait;
         const reply = (await this.reader.callBuffer(
           'XREAD',
           'COUNT',
@@ -259,8 +264,13 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
         if (reply === null) continue;
         for (const [, entries] of reply) {
           for (const [id, fields] of entries) {
+            // Paced: a handler still busy with an entry (its messages fill a local queue) and the gate
+            // (inbox-pacing.ts) make the reader wait, so that the inbox, not the subscribers' queues, grows.
+            const gate = this.readGate?.();
+            if (gate !== undefined) await gate;
             last = id.toString();
-            this.dispatch(fields);
+            const busy = this.dispatch(fields);
+            if (busy !== undefined) await busy.catch(() => {});
           }
         }
         handled = last;
@@ -271,7 +281,8 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     }
   }
 
-  private dispatch(fields: Buffer[]): void {
+  /** Handles one entry; a one-way handler's promise is returned (the reader waits for it). */
+  private dispatch(fields: Buffer[]): Promise<unknown> | undefined {
     let kind = '';
     let from = '';
     let request: string | undefined;
@@ -290,35 +301,33 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
       else if (name === 0x65 /* e */) error = value.toString();
       else if (name === 0x69 /* i */) entry = value.toString();
     }
-    if (entry !== undefined && this.handled.repeat(entry)) return;
+    if (entry !== undefined && this.handled.repeat(entry)) return undefined;
     if (kind === REPLY) {
       if (request !== undefined) this.settle(request, body, error);
-      return;
+      return undefined;
     }
     // A request whose asker gave up (this node was down meanwhile) is not acted on late.
-    if (deadline !== 0 && Date.now() > deadline) return;
+    if (deadline !== 0 && Date.now() > deadline) return undefined;
     const handler = this.handlers.get(kind);
     if (handler === undefined) {
       if (request !== undefined)
         this.reply(from, request, undefined, `no handler for "${kind}" on ${this.nodeId}`);
-      return;
+      return undefined;
     }
     let result: ReturnType<MessageHandler>;
     try {
       result = handler(body, from);
     } catch (err) {
       if (request !== undefined) this.reply(from, request, undefined, errorText(err));
-      return;
+      return undefined;
     }
-    if (request === undefined) {
-      if (result instanceof Promise) result.catch(() => {});
-      return;
-    }
+    if (request === undefined) return result instanceof Promise ? result : undefined;
     const id = request;
     Promise.resolve(result).then(
       (value) => this.reply(from, id, value ?? undefined, undefined),
       (err: unknown) => this.reply(from, id, undefined, errorText(err)),
     );
+    return undefined;
   }
 
   private reply(to: string, id: string, body: Buffer | string | undefined, error: string | undefined): void {

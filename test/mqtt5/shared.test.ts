@@ -58,6 +58,33 @@ test('unacknowledged QoS 1 messages of a member that disconnects go to another m
   });
 });
 
+test('a member whose session expires before it reconnects: what it held goes to another member (4.8.2) 5.0', async () => {
+  await withBroker({}, async ({ port, broker }) => {
+    const a = await connect5(port, {
+      clientId: 'ex-a',
+      clean: false,
+      properties: { receiveMaximum: 1, sessionExpiryInterval: 1 },
+    });
+    await subscribe5(a.client, 1, '$share/g/ex/t', { qos: 1 });
+    const pub = await connect5(port, { clientId: 'ex-pub' });
+    for (let i = 0; i < 3; i++) pub.client.send(publish5('ex/t', `m${i}`, 1, i + 1));
+    for (let i = 0; i < 3; i++) await nextAck(pub.client, 4);
+    assert.equal((await publishes(a.client)).length, 1);
+    // No other member is connected when a goes: its messages wait with its session.
+    a.client.destroy();
+    await sleep(100);
+    const b = await connect5(port, { clientId: 'ex-b' });
+    await subscribe5(b.client, 1, '$share/g/ex/t', { qos: 1 });
+    assert.equal((await publishes(b.client, 200)).length, 0);
+    // a's session ends (1 s later, at the broker's next sweep): b gets what a held.
+    const moved = await publishes(b.client, 2500);
+    assert.deepEqual(moved.map((p) => p.payload.toString()).sort(), ['m0', 'm1', 'm2']);
+    assert.equal(broker.sessions.get('ex-a'), undefined);
+    b.client.destroy();
+    pub.client.destroy();
+  });
+});
+
 test('[MQTT-4.8.2-4] [MQTT-4.8.2-5] a QoS 2 message already sent stays with its member and is completed on reconnect', async () => {
   await withBroker({}, async ({ port }) => {
     const a = await connect5(port, { clientId: 'q2-a', properties: { sessionExpiryInterval: 60 } });
