@@ -21,7 +21,7 @@ import { disconnectReason } from './mosquitto-close.js';
 import { sendPublishSlow, tracePublishOut } from './outgoing-publish.js';
 import { JOIN_BYTES, JOIN_MAX, joinChunks } from './output-join.js';
 import { traceOutgoing } from './packet-trace.js';
-import { MAX_PENDING_PACKETS, preConnectPacketLimit } from './preconnect-budget.js';
+import { holdPending, preConnectPacketLimit, reservePreConnect } from './preconnect-budget.js';
 import type { Session } from './session.js';
 import {
   attachStream,
@@ -85,10 +85,7 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
   /** As a subscriber holding publishers, or found slow; null until then. */
   pressure: Pressure | null = null;
   private corked = false;
-  /** The corked batch is held for a commit in progress; later output waits in `later` (later-output.ts). */
-  private sealed = false;
-  /** The group commit turn the held batch waits for (broker.commitTurns when it was held). */
-  private sealedAt = 0;
+  /** Once a batch has been held for a commit: what holds it, and the output of later turns (later-output.ts). */
   private later: LaterOutput | null = null;
   private closing = false;
   /** Small packets written in this turn, not yet handed to the stream (output-join.ts). */
@@ -149,20 +146,7 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
     if (this.packetsIn !== seen) this.lastReceived = now;
     if (this.decoder.bufferedBytes === 0) this.partialSince = 0;
     else if (this.partialSince === 0 || this.packetsIn !== seen) this.partialSince = now;
-    if (this.state === 'new' || this.state === 'authenticating') this.reservePreConnect();
-  }
-
-  /** Before CONNACK: claims what the decoder announced and the held packets from the broker-wide budget. */
-  private reservePreConnect(): void {
-    const decoder = this.decoder;
-    // The packet being assembled claims its whole announced length as soon as its fixed header is read.
-    const bytes = this.pendingBytes + Math.max(decoder.bufferedBytes, decoder.expectedBytes);
-    if (this.broker.preConnect.reserve(this, bytes)) return;
-    this.broker.logger.log(
-      'notice',
-      `Client ${this.clientId || '<unknown>'} disconnected: unauthenticated connections would hold more than ${this.broker.options.maxPreConnectBytes} bytes.`,
-    );
-    this.close(false);
+    if (this.state === 'new' || this.state === 'authenticating') reservePreConnect(this);
   }
 
   /** CONNACK sent: normal packet size limit, and no share of the pre-CONNECT budget any more. */
@@ -177,7 +161,7 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
     this.packetsIn++;
     if (this.state === 'closed') return;
     if (this.pending !== undefined) {
-      this.holdPacket(this.pending, packet);
+      holdPending(this, this.pending, packet);
       return;
     }
     if (this.held !== null) {
@@ -185,23 +169,6 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
       return;
     }
     dispatchPacket(this, packet);
-  }
-
-  /** Keeps a packet sent ahead while authentication runs, within a count and the pre-CONNECT size. */
-  private holdPacket(pending: Packet[], packet: Packet): void {
-    this.pendingBytes += this.decoder.lastPacketBytes;
-    if (
-      pending.length >= MAX_PENDING_PACKETS ||
-      this.pendingBytes > (preConnectPacketLimit(this.broker.options) || Number.MAX_SAFE_INTEGER)
-    ) {
-      this.broker.logger.log(
-        'notice',
-        `Client ${this.clientId || '<unknown>'} disconnected: too many packets sent before CONNACK.`,
-      );
-      this.close(false);
-      return;
-    }
-    pending.push(packet);
   }
 
   onDecodeError(error: MqttProtocolError): void {
@@ -247,12 +214,12 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
     return this.writeOut(chunk);
   }
 
-  private writeOut(chunk: Buffer): boolean {
+  /** @internal writes past a bulk send's batch (and from later-output.ts) */
+  writeOut(chunk: Buffer): boolean {
     // Output of the same turn joins the held batch (same commit); of a later turn, it waits for its own.
-    if (this.sealed && this.broker.commitTurns !== this.sealedAt) {
-      this.bytesQueued += chunk.length;
-      this.later ??= new LaterOutput(this);
-      this.later.add(chunk);
+    const later = this.later;
+    if (later?.sealed && this.broker.commitTurns !== later.sealedAt) {
+      later.add(chunk);
       return true;
     }
     if (!this.corked) {
@@ -295,35 +262,16 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
   /** The batch goes (its commit completed, or it needed none); output held for a later commit comes next. */
   flush(): void {
     if (this.smallBytes > 0) this.joinSmall();
-    const later = this.later;
-    if (later !== null) {
-      // Output of a later turn not yet given its commit: held for it, or it joins this batch.
-      later.decide();
-      if (later.waiting > 0) {
-        // Sealed still: what the stream's readers write back meanwhile waits behind the held segments.
-        this.stream.uncork();
-        this.stream.cork();
-        later.next();
-        return;
-      }
-    }
+    if (this.later?.release()) return;
     // Not corked before the stream runs: an in-memory peer (a bridge) may answer within uncork().
-    this.sealed = false;
     this.corked = false;
     this.stream.uncork();
   }
 
   /** @internal the batch is held for this turn's commit; then (later-output.ts) what comes next waits */
   seal(): void {
-    this.sealed = true;
-    this.sealedAt = this.broker.commitTurns;
-  }
-  holdForTurn(): boolean {
-    return this.broker.holdOutput(this);
-  }
-  writeSegment(chunk: Buffer): void {
-    if (this.sealed) this.stream.write(chunk);
-    else this.writeOut(chunk);
+    this.later ??= new LaterOutput(this);
+    this.later.seal();
   }
 
   /** The store could not commit what this output acknowledges: drop the connection so that the client retries. */
@@ -378,7 +326,7 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
     if (this.corked) {
       // What was batched may acknowledge messages: it only leaves once the store has committed them.
       // Output held for a commit still in progress must not go before it either.
-      if (this.broker.commitNow() && !this.sealed) this.flush();
+      if (this.broker.commitNow() && this.later?.sealed !== true) this.flush();
       else this.stream.destroy();
     }
     const unauthenticated = this.state === 'new' || this.state === 'authenticating';

@@ -1,20 +1,17 @@
-// Output that waits behind a commit in progress. The batch of a turn whose store writes must be durable first is
-// held (the stream stays corked) until that turn's commit completes (group-commit.ts). With an asynchronous store
-// (the cluster's Redis) the next turns run meanwhile: their output must not join the held batch, or it would
-// leave with the earlier commit, before its own writes are durable (a PUBACK or PUBREL that a crash then
-// contradicts). It waits here instead, one segment per commit, and goes in order as the commits complete.
+// Output held for a commit in progress. At the end of a turn whose store writes must be durable first, the
+// connection's batch is held (the stream stays corked) until that turn's commit completes (group-commit.ts). With
+// an asynchronous store (the cluster's Redis) the next turns run meanwhile: their output must not join the held
+// batch, or it would leave with the earlier commit, before its own writes are durable (a PUBACK or PUBREL that a
+// crash then contradicts). It waits here instead, one segment per commit, and goes in order as the commits complete.
 
+import type { Connection } from './connection.js';
 import { joinChunks } from './output-join.js';
 
-/** What a segment needs of its connection. */
-export interface SegmentSink {
-  /** Joins the output to this turn's commit; true when it is held until that commit completes. */
-  holdForTurn(): boolean;
-  /** Writes a segment: into the held batch while there is one, else as new output. */
-  writeSegment(chunk: Buffer): void;
-}
-
 export class LaterOutput {
+  /** The connection's corked batch is held for a commit in progress; later output waits here. */
+  sealed = false;
+  /** The group commit turn the held batch waits for (broker.commitTurns when it was held). */
+  sealedAt = 0;
   private open: Buffer[] = [];
   private openBytes = 0;
   /** Segments held for their own commit, oldest first. */
@@ -23,10 +20,17 @@ export class LaterOutput {
   /** Bytes waiting here (the connection's backlog counts them). */
   bytes = 0;
 
-  constructor(private readonly sink: SegmentSink) {}
+  constructor(private readonly connection: Connection) {}
 
-  /** Output written while the connection's batch is held; its segment is decided at the end of the turn. */
+  /** End of the turn: the connection's batch is held for this turn's commit. */
+  seal(): void {
+    this.sealed = true;
+    this.sealedAt = this.connection.broker.commitTurns;
+  }
+
+  /** Output written in a later turn while the batch is held; its segment is decided at the end of the turn. */
   add(chunk: Buffer): void {
+    this.connection.bytesQueued += chunk.length;
     this.open.push(chunk);
     this.openBytes += chunk.length;
     this.bytes += chunk.length;
@@ -36,9 +40,22 @@ export class LaterOutput {
     }
   }
 
-  /** Segments held for their own commit. */
-  get waiting(): number {
-    return this.segments.length;
+  /**
+   * The held batch goes (its commit completed, or it needed none). Output of a later turn not yet given its
+   * commit is held for it, or joins this batch. True: a held segment became the new held batch (still sealed).
+   */
+  release(): boolean {
+    this.decide();
+    if (this.segments.length === 0) {
+      this.sealed = false;
+      return false;
+    }
+    // Sealed still: what the stream's readers write back meanwhile waits behind the held segments.
+    const stream = this.connection.stream;
+    stream.uncork();
+    stream.cork();
+    this.next();
+    return true;
   }
 
   /**
@@ -50,7 +67,7 @@ export class LaterOutput {
     const bytes = this.openBytes;
     const segment = this.takeOpen();
     if (segment === undefined) return;
-    if (this.sink.holdForTurn()) {
+    if (this.connection.broker.holdOutput(this.connection)) {
       this.segments.push(segment);
       this.bytes += bytes;
       return;
@@ -59,16 +76,22 @@ export class LaterOutput {
     if (n > 0) {
       this.segments[n - 1] = Buffer.concat([this.segments[n - 1]!, segment]);
       this.bytes += bytes;
-    } else this.sink.writeSegment(segment);
+    } else this.write(segment);
   }
 
   /** The oldest held segment becomes the connection's held batch (the one before it has gone); false: none. */
-  next(): boolean {
+  private next(): boolean {
     const segment = this.segments.shift();
     if (segment === undefined) return false;
     this.bytes -= segment.length;
-    this.sink.writeSegment(segment);
+    this.write(segment);
     return true;
+  }
+
+  /** Writes a segment: into the held batch while there is one, else as new output. */
+  private write(segment: Buffer): void {
+    if (this.sealed) this.connection.stream.write(segment);
+    else this.connection.writeOut(segment);
   }
 
   /** What was written this turn and not decided yet (the batch before it has just gone). */

@@ -1,6 +1,8 @@
 // What connections that have not completed CONNECT and authentication may make the broker hold: each one
 // (a packet size bound, checked from the fixed header by the decoder) and all of them together (this budget).
 
+import type { Packet } from '../protocol/packets.js';
+import type { Connection } from './connection.js';
 import type { BrokerOptions } from './options.js';
 
 /** Packets a client may send ahead while its authentication runs; more closes the connection. */
@@ -47,4 +49,36 @@ export class PreConnectBudget {
     this.used -= who.reservedBytes;
     who.reservedBytes = 0;
   }
+}
+
+/** Before CONNACK: claims what the decoder announced and the held packets from the broker-wide budget. */
+export function reservePreConnect(connection: Connection): void {
+  const decoder = connection.decoder;
+  const broker = connection.broker;
+  // The packet being assembled claims its whole announced length as soon as its fixed header is read.
+  const bytes = connection.pendingBytes + Math.max(decoder.bufferedBytes, decoder.expectedBytes);
+  if (broker.preConnect.reserve(connection, bytes)) return;
+  broker.logger.log(
+    'notice',
+    `Client ${connection.clientId || '<unknown>'} disconnected: unauthenticated connections would hold more than ${broker.options.maxPreConnectBytes} bytes.`,
+  );
+  connection.close(false);
+}
+
+/** Keeps a packet sent ahead while authentication runs, within a count and the pre-CONNECT size. */
+export function holdPending(connection: Connection, pending: Packet[], packet: Packet): void {
+  const broker = connection.broker;
+  connection.pendingBytes += connection.decoder.lastPacketBytes;
+  if (
+    pending.length >= MAX_PENDING_PACKETS ||
+    connection.pendingBytes > (preConnectPacketLimit(broker.options) || Number.MAX_SAFE_INTEGER)
+  ) {
+    broker.logger.log(
+      'notice',
+      `Client ${connection.clientId || '<unknown>'} disconnected: too many packets sent before CONNACK.`,
+    );
+    connection.close(false);
+    return;
+  }
+  pending.push(packet);
 }
