@@ -10,5 +10,10 @@ import { setFlagsFromString } from 'node:v8';
 setFlagsFromString('--heap-growing-percent=20');
 setFlagsFromString('--gc-memory-reducer-start-delay-ms=2000');
 
+// glibc raises its trim threshold to twice the size of the largest mmap'd block it has freed (mallopt(3)): one
+// 16 MiB block, dropped at once and freed by V8's next collection, stops it from giving back (and faulting in
+// again) the heap top that each bulk free of 64 KiB read buffers leaves (docs/performance.md, 64 KiB payloads).
+Buffer.allocUnsafeSlow(16 * 1024 * 1024);
+
 const { main } = await import('../dist/src/cli/main.js');
 main(process.argv.slice(2));
