@@ -45,6 +45,8 @@ export interface ClusterSentinelOptions {
 export interface ClusterWaitOptions {
   replicas: number;
   timeoutMs: number;
+  /** With `cluster_redis_cluster`: a key of the cluster's one hash slot, where WAIT is sent (redis-wait.ts). */
+  slotKey?: string;
 }
 
 export interface ClusterOptions {
@@ -52,6 +54,11 @@ export interface ClusterOptions {
   redisUrl?: string;
   /** `cluster_redis_sentinel*`: the primary (database 0) is found through Sentinel. */
   sentinel?: ClusterSentinelOptions;
+  /**
+   * `cluster_redis_cluster true`: the URL names a node of a Redis Cluster; the nodes use ioredis' Cluster client
+   * and every key carries one hash tag (keyPrefix is then `{prefix}`), so all of them live in one slot.
+   */
+  redisCluster?: boolean;
   /** `cluster_redis_wait_replicas`: acknowledgements wait until that many replicas have the turn's writes. */
   wait?: ClusterWaitOptions;
   /** `cluster_redis_username` / `cluster_redis_password`: override the URL's (keep secrets out of URLs). */

@@ -80,7 +80,7 @@ export class InboxBound {
     if (t.polling || t.timer !== undefined || this.closed) return;
     t.polling = true;
     this.link.redis.xlen(this.link.keys.inbox(to)).then(
-      (length) => {
+      (length: number) => {
         t.polling = false;
         this.update(to, t, length);
       },

@@ -5,7 +5,7 @@
 
 import type { Logger } from '../broker/logger.js';
 import type { ClusterKeys } from './cluster-keys.js';
-import type { Redis } from './redis-connect.js';
+import type { RedisClient } from './redis-connect.js';
 
 /** One beat: the node's key and score, its client count; returns [server time ms, 1 if the node was missing]. */
 const BEAT_SCRIPT = `
@@ -49,7 +49,7 @@ export class Membership {
   private lastCounts: Record<string, string> = {};
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: ClusterKeys,
     readonly nodeId: string,
     private readonly token: string,

@@ -16,7 +16,7 @@ import { RecentIds } from './recent-ids.js';
 import {
   type ChainableCommander,
   connectRedis,
-  type Redis,
+  type RedisClient,
   reconnectDelay,
   watchRedis,
 } from './redis-connect.js';
@@ -81,11 +81,11 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
   private constructor(
     init: NodeLinkInit,
     /** The commands connection (pipelines, MULTI); shared with the other cluster parts. */
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     /** The connection blocked in XREAD on this node's inbox. */
-    private readonly reader: Redis,
+    private readonly reader: RedisClient,
     /** A pub/sub connection (route and retained changes), for the parts that subscribe. */
-    readonly subscriber: Redis,
+    readonly subscriber: RedisClient,
     private readonly clientCount: () => number,
   ) {
     super();
@@ -122,11 +122,11 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
   /** Connects to Redis, claims the node id (refused while a live node has it) and starts beating and reading. */
   static async start(init: NodeLinkInit): Promise<NodeLink> {
     const name = `culex:${init.nodeId}`;
-    const connections: Redis[] = [];
+    const connections: RedisClient[] = [];
     try {
       for (const role of ['commands', 'inbox', 'pubsub'])
         connections.push(await connectRedis(init.options, `${name}:${role}`));
-      const [redis, reader, subscriber] = connections as [Redis, Redis, Redis];
+      const [redis, reader, subscriber] = connections as [RedisClient, RedisClient, RedisClient];
       const link = new NodeLink(init, redis, reader, subscriber, init.clientCount ?? (() => 0));
       await link.membership.claim();
       await link.beat();
@@ -196,7 +196,7 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
   }
 
   private xadd(
-    target: Redis | ChainableCommander,
+    target: RedisClient | ChainableCommander,
     to: string,
     fields: (string | Buffer | number)[],
   ): Promise<unknown> | ChainableCommander {

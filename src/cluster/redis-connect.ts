@@ -5,11 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import type { Redis, RedisOptions } from 'ioredis';
+import type { ClusterOptions as IoClusterOptions, RedisOptions } from 'ioredis';
 import type { Logger } from '../broker/logger.js';
+import type { RedisClient } from '../persistence/redis-client.js';
 import type { ClusterOptions } from './cluster-options.js';
 
 export type { ChainableCommander, Redis } from 'ioredis';
+export type { RedisClient } from '../persistence/redis-client.js';
 
 /** The options Culex sets (ioredis' reply mapping stays its default). */
 export type ConnectOptions = Omit<RedisOptions, 'replyMapping'>;
@@ -73,10 +75,26 @@ export function redisOptions(options: ClusterOptions, name: string): ConnectOpti
   return result;
 }
 
+/**
+ * ioredis Cluster options for `cluster_redis_cluster`: the URL's node seeds the slot table, every node is reached
+ * with the same credentials, TLS and timeouts, and the cluster reconnects with the same backoff.
+ */
+export function redisClusterOptions(settings: ConnectOptions): Omit<IoClusterOptions, 'redisOptions'> & {
+  redisOptions: Omit<ConnectOptions, 'host' | 'port' | 'db' | 'retryStrategy' | 'lazyConnect'>;
+} {
+  const { host: _host, port: _port, db: _db, retryStrategy, lazyConnect, ...perNode } = settings;
+  return {
+    lazyConnect: lazyConnect ?? true,
+    clusterRetryStrategy: retryStrategy ?? reconnectDelay,
+    redisOptions: perNode,
+  };
+}
+
 /** Where the cluster's Redis is, for log lines (never a password). */
 export function describeRedis(options: ClusterOptions): string {
   const s = options.sentinel;
-  if (s === undefined) return safeUrl(options.redisUrl ?? '');
+  if (s === undefined)
+    return `${options.redisCluster === true ? 'Redis Cluster ' : ''}${safeUrl(options.redisUrl ?? '')}`;
   const list = s.sentinels.map((a) =>
     a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`,
   );
@@ -98,15 +116,21 @@ export async function connectRedis(
   options: ClusterOptions,
   name: string,
   extra: Partial<ConnectOptions> = {},
-): Promise<Redis> {
-  const { Redis } = await import('ioredis');
+): Promise<RedisClient> {
+  const { Cluster, Redis } = await import('ioredis');
   const settings = { ...redisOptions(options, name), ...extra };
   // At start, Sentinels that cannot name the primary refuse the start (as an unreachable Redis does); later,
   // they are asked again with the usual backoff.
   let started = false;
   if (settings.sentinels !== undefined)
     settings.sentinelRetryStrategy = (attempt) => (started ? reconnectDelay(attempt) : null);
-  const client = new Redis(settings);
+  const client: RedisClient =
+    options.redisCluster === true
+      ? new Cluster(
+          [{ host: settings.host ?? '', port: settings.port ?? 6379 }],
+          redisClusterOptions(settings),
+        )
+      : new Redis(settings);
   // Errors are reported through the connection events (watchRedis); an unhandled 'error' would end the process.
   let first: string | undefined;
   const onError = (err: Error): void => {
@@ -123,7 +147,7 @@ export async function connectRedis(
   started = true;
   client.off('error', onError);
   client.on('error', () => {});
-  const refusal = unsupportedMode(await client.info('server').catch(() => ''));
+  const refusal = unsupportedMode(await client.info('server').catch(() => ''), options.redisCluster === true);
   if (refusal !== undefined) {
     client.disconnect();
     throw new Error(`Cluster: Redis at ${describeRedis(options)} ${refusal}`);
@@ -132,11 +156,11 @@ export async function connectRedis(
 }
 
 /** Why a server Culex reached cannot hold a cluster (INFO server's `redis_mode`), or undefined when it can. */
-function unsupportedMode(info: string): string | undefined {
+function unsupportedMode(info: string, clusterClient: boolean): string | undefined {
   const mode = /^redis_mode:(\w+)/m.exec(info)?.[1];
-  if (mode === 'cluster')
-    // Every key would need one hash tag, so one shard would hold everything: no gain over Sentinel.
-    return 'is a Redis Cluster node, which Culex does not support: the writes of each event-loop turn (sessions of many clients, other nodes\' inboxes, retained messages) go in one MULTI, which Redis Cluster allows only within one hash slot. Use a standalone Redis, with replicas and Sentinel for failover ("cluster_redis_sentinel").';
+  if (mode === 'cluster' && !clusterClient)
+    // The keys need one hash tag, chosen before any is written: the option, not a guess at connection time.
+    return 'is a Redis Cluster node: set "cluster_redis_cluster true" (every Culex key then goes under one hash tag, in one slot, because the writes of each event-loop turn go in one MULTI, which Redis Cluster allows only within one hash slot).';
   if (mode === 'sentinel')
     return 'is a Sentinel, not a Redis server: give Sentinels with "cluster_redis_sentinel host:port" and "cluster_redis_sentinel_master NAME" instead of "cluster_redis_url".';
   return undefined;
@@ -158,7 +182,11 @@ export interface RedisWatch {
  * Logs "Cluster: Redis connection lost (reason); retrying." once per outage and "Cluster: Redis connection
  * restored." when it is back, and calls `down` / `up` at those moments.
  */
-export function watchRedis(client: Redis, logger: Logger, hooks: { down(): void; up(): void }): RedisWatch {
+export function watchRedis(
+  client: RedisClient,
+  logger: Logger,
+  hooks: { down(): void; up(): void },
+): RedisWatch {
   const state = { up: true };
   let lastError = 'connection closed';
   client.on('error', (err: Error) => {

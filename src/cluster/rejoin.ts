@@ -3,7 +3,7 @@
 // anything it waits out a reaping in progress (or one due: its last beat is stale), then beats (membership's
 // sorted set, as the node link will) so that it is not taken for dead until the node link runs.
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../persistence/redis-client.js';
 import { RedisKeys } from '../persistence/redis-keys.js';
 import { ClusterKeys } from './cluster-keys.js';
 import type { ClusterOptions } from './cluster-options.js';
@@ -23,7 +23,11 @@ const POLL_MS = 100;
 const ADOPTION_MS = 3000;
 
 /** Resolves when no survivor is (or is about to be) adopting `nodeId`'s sessions. */
-export async function waitOutReaper(redis: Redis, options: ClusterOptions, nodeId: string): Promise<void> {
+export async function waitOutReaper(
+  redis: RedisClient,
+  options: ClusterOptions,
+  nodeId: string,
+): Promise<void> {
   const keys = new ClusterKeys(options.keyPrefix);
   // Alone (nobody will reap): a stale beat is not waited on for longer than this.
   const end = Date.now() + 2 * options.nodeTimeout + options.heartbeatInterval;
@@ -46,7 +50,11 @@ export async function waitOutReaper(redis: Redis, options: ClusterOptions, nodeI
  * inbox from the start and would take those for its own. Bounded: an adopter chain that keeps dying is not
  * waited on for ever.
  */
-export async function waitOutAdopters(redis: Redis, options: ClusterOptions, nodeId: string): Promise<void> {
+export async function waitOutAdopters(
+  redis: RedisClient,
+  options: ClusterOptions,
+  nodeId: string,
+): Promise<void> {
   const key = new RedisKeys(options.keyPrefix).adopted;
   const end = Date.now() + 2 * options.nodeTimeout + ADOPTION_MS;
   while (Date.now() < end && (await redis.hvals(key)).includes(nodeId))
@@ -54,7 +62,11 @@ export async function waitOutAdopters(redis: Redis, options: ClusterOptions, nod
 }
 
 /** True while a survivor holds the reaper lock of `nodeId` and has not removed it from the members yet. */
-export async function beingReaped(redis: Redis, options: ClusterOptions, nodeId: string): Promise<boolean> {
+export async function beingReaped(
+  redis: RedisClient,
+  options: ClusterOptions,
+  nodeId: string,
+): Promise<boolean> {
   const keys = new ClusterKeys(options.keyPrefix);
   const [, score, lock] = (await redis.eval(LOOK, 2, keys.nodes, keys.reaper(nodeId), nodeId)) as [
     number,
@@ -65,7 +77,7 @@ export async function beingReaped(redis: Redis, options: ClusterOptions, nodeId:
 }
 
 /** Keeps this node's beat fresh until the node link beats; returns what stops it. */
-export function keepBeating(redis: Redis, options: ClusterOptions, nodeId: string): () => void {
+export function keepBeating(redis: RedisClient, options: ClusterOptions, nodeId: string): () => void {
   const keys = new ClusterKeys(options.keyPrefix);
   const touch = (): void => {
     redis.eval(TOUCH, 1, keys.nodes, nodeId).catch(() => {});

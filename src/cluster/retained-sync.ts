@@ -59,7 +59,7 @@ export class ClusterRetainedStore implements RetainedStore {
     this.ownPending.clear();
     let loaded = 0;
     try {
-      const all = await link.redis.hgetallBuffer(link.keys.retained);
+      const all: Record<string, Buffer> = await link.redis.hgetallBuffer(link.keys.retained);
       const keep = new Set<string>();
       for (const value of Object.values(all)) {
         const message = this.decode(value);

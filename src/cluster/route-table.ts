@@ -181,7 +181,7 @@ export class RouteTable implements RouteListener, CommitParticipant {
     const link = this.link;
     this.buffered = [];
     try {
-      const nodes = await link.redis.zrange(link.keys.nodes, '0', '-1');
+      const nodes: string[] = await link.redis.zrange(link.keys.nodes, '0', '-1');
       const multi = link.redis.multi();
       const others = nodes.filter((n) => n !== link.nodeId);
       for (const n of others) multi.hgetall(link.keys.routes(n));

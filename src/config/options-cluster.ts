@@ -109,6 +109,7 @@ export const clusterOptions: Record<string, OptionSpec> = {
   cluster_redis_wait_replicas: clusterOption((c, v) => (c.waitReplicas = parseInteger(v, 0, 100))),
   cluster_redis_wait_timeout: clusterOption((c, v) => (c.waitTimeout = parseMilliseconds(v, 10, 60_000))),
   cluster_redis_tls: clusterOption((c, v) => (c.tlsOn = parseBool(v))),
+  cluster_redis_cluster: clusterOption((c, v) => (c.options.redisCluster = parseBool(v))),
   cluster_redis_cafile: clusterOption((c, v) => (c.options.tls = { ...c.options.tls, cafile: v })),
   cluster_redis_certfile: clusterOption((c, v) => (c.options.tls = { ...c.options.tls, certfile: v })),
   cluster_redis_keyfile: clusterOption((c, v) => (c.options.tls = { ...c.options.tls, keyfile: v })),
@@ -169,6 +170,12 @@ export function finishCluster(c: ClusterDraft | undefined): ClusterOptions | und
       c.timeoutSite ?? c.first,
       `the node timeout (${options.nodeTimeout}ms) must be at least twice the heartbeat interval (${options.heartbeatInterval}ms)`,
     );
+  if (options.redisCluster === true) {
+    if (redisUrl === undefined)
+      refuse(c.first, '"cluster_redis_cluster" needs "cluster_redis_url" (a node of the Redis Cluster)');
+    options.keyPrefix = hashTagged(options.keyPrefix);
+    if (options.wait !== undefined) options.wait.slotKey = `${options.keyPrefix}nodes`;
+  }
   const tls = options.tls;
   if (tls !== undefined && (tls.certfile === undefined) !== (tls.keyfile === undefined))
     refuse(c.first, '"cluster_redis_certfile" and "cluster_redis_keyfile" go together');
@@ -182,6 +189,14 @@ export function finishCluster(c: ClusterDraft | undefined): ClusterOptions | und
 }
 
 /** The Sentinel settings, whole and consistent, or undefined when there are none. */
+/**
+ * A prefix whose keys all hash to one Redis Cluster slot: `culex:` -> `{culex:}` (a prefix with its own
+ * `{tag}` is kept). Each turn's MULTI and every Lua script touch many keys, which Redis Cluster allows in one slot only.
+ */
+export function hashTagged(prefix: string): string {
+  return /\{[^}]+\}/.test(prefix) ? prefix : `{${prefix}}`;
+}
+
 function finishSentinel(c: ClusterDraft, redisUrl: string | undefined): ClusterSentinelOptions | undefined {
   const s = c.sentinel;
   const site = (option: string): OptionSite => c.sites.get(option) ?? c.first;

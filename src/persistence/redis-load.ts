@@ -1,7 +1,7 @@
 // Reading sessions back from Redis: one client's state (at takeover, adoption, or a node's start-up), with its
 // deliveries in creation order, their packet identifiers and QoS 2 state, incoming QoS 2 ids and the will.
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import {
   type DeliveryHeader,
   decodeDelivery,
@@ -48,7 +48,7 @@ interface RawDelivery {
 
 /** Reads one client's session; undefined when there is none. Expired messages are left out (`dropped` lists them). */
 export async function readClient(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   clientId: string,
   names: LoadedNames,
@@ -141,7 +141,7 @@ export async function readClient(
 
 /** The retained messages, each under a fresh local id. */
 export async function readRetained(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   nextId: () => number,
   now: number,

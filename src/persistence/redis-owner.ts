@@ -1,13 +1,13 @@
 // Who holds which client id in a cluster: the `owner` hash (client id -> node) and each node's set, moved by
 // compare-and-set so that a session changes hands once (a takeover, an adoption by one reaper).
 
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander, RedisClient } from './redis-client.js';
 import type { RedisKeys } from './redis-keys.js';
 import { ADOPT, DISOWN, TRANSFER } from './redis-scripts.js';
 
 export class RedisOwners {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly nodeId: string,
     /** The store's MULTI of this turn (`holdsOutput`: must be durable before the turn's output). */

@@ -1,6 +1,6 @@
 // What the Redis store is opened with, and the other writers that join its MULTI each turn (redis-store.ts).
 
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander, RedisClient } from './redis-client.js';
 import type { ReplicaWait } from './redis-wait.js';
 
 /** Another writer whose writes must be durable in the same MULTI as the store's (forwarder, retained). */
@@ -18,7 +18,7 @@ export interface CommitParticipant {
 
 export interface RedisStoreOptions {
   /** The commands connection (not one in subscriber or blocking mode). */
-  redis: Redis;
+  redis: RedisClient;
   /** This node; sessions it saves are owned by it. */
   nodeId: string;
   /** Key prefix, default `culex:`. */

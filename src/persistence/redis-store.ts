@@ -7,7 +7,7 @@
 // `<epoch>.<n>` with an epoch INCR'd once per store opened, so names are unique cluster-wide. What is read back
 // gets negative local numbers (the journal's are positive), mapped to the Redis names it came with.
 
-import type { ChainableCommander, Redis } from 'ioredis';
+import { type ChainableCommander, describeClient, type RedisClient } from './redis-client.js';
 import {
   encodeDelivery,
   encodeDeliveryState,
@@ -49,7 +49,7 @@ export class RedisStore implements PersistenceStore {
   readonly description: string;
   readonly keys: RedisKeys;
   readonly nodeId: string;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   private readonly storeRetained: boolean;
   private readonly ownsConnection: boolean;
   private readonly wait: ReplicaWait | undefined;
@@ -86,11 +86,7 @@ export class RedisStore implements PersistenceStore {
     this.storeRetained = options.retained ?? true;
     this.ownsConnection = options.ownsConnection ?? false;
     this.wait = options.wait;
-    const o = options.redis.options;
-    const where =
-      o.sentinels === undefined || o.sentinels === null
-        ? `${o.host ?? '127.0.0.1'}:${o.port ?? 6379}`
-        : `Sentinel master ${o.name ?? ''}`;
+    const where = describeClient(options.redis);
     const waits = this.wait === undefined ? '' : `, WAIT ${this.wait.replicas} replicas`;
     this.description = `redis ${where} (${this.keys.prefix}, node ${options.nodeId}${waits})`;
     // Order numbers start from the clock so that another node's (older) ones sort first; loads raise it.

@@ -3,7 +3,7 @@
 // retained updates) that write into it at commit time, and executed by commit(), whose promise group commit
 // waits for before the turn's acknowledgements leave.
 
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander, RedisClient } from './redis-client.js';
 import { checkReplies } from './redis-load.js';
 import type { CommitParticipant } from './redis-store-options.js';
 import { type ReplicaWait, waitForReplicas } from './redis-wait.js';
@@ -19,7 +19,7 @@ export class RedisTurn {
   private issued = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     /** Told when a commit takes the turn (the store forgets what it remembered of the turn). */
     private readonly committing: () => void,
     /** WAIT for replicas after each EXEC (cluster_redis_wait_replicas); undefined: none. */

@@ -1,0 +1,168 @@
+// `cluster_redis_cluster true` (issue 14): two Culex nodes on a real 3-master Redis Cluster (redis-server
+// --cluster-enabled, joined by `redis-cli --cluster create`). Every Culex key is under one hash tag, so each turn's
+// MULTI, the Lua scripts and the inbox XREADs stay in one slot; a QoS 1 message, a retained message and a
+// resumed session cross the nodes. Without the option a Redis Cluster node is refused, saying which option to set.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { BrokerStartError, createBroker, parseConfig } from '../../src/index.js';
+import { freePort, sleep } from '../helpers/net.js';
+import { type RedisServer, requireRedis, startRedis } from '../helpers/redis.js';
+import { requireTool } from '../helpers/tools.js';
+import {
+  client,
+  closeAll,
+  type Node,
+  newPrefix,
+  routesKnown,
+  startNode,
+  stopAll,
+  until,
+} from './fabric-helpers.js';
+
+const run = promisify(execFile);
+const skip = requireRedis() || requireTool('redis-cli');
+
+const masters: RedisServer[] = [];
+const nodes: Node[] = [];
+
+before(async () => {
+  if (skip !== false) return;
+  for (let i = 0; i < 3; i++)
+    // The bus port is given: the default (port + 10000) may be taken on a busy machine.
+    masters.push(
+      await startRedis({
+        args: [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          'nodes.conf',
+          '--cluster-port',
+          String(await freePort()),
+        ],
+      }),
+    );
+  const addresses = masters.map((m) => `127.0.0.1:${m.port}`);
+  await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-yes']);
+  const end = Date.now() + 15_000;
+  for (;;) {
+    const infos = await Promise.all(
+      masters.map((m) => run('redis-cli', ['-p', String(m.port), 'cluster', 'info']).then((r) => r.stdout)),
+    );
+    if (infos.every((t) => t.includes('cluster_state:ok'))) break;
+    if (Date.now() > end) throw new Error(`Redis Cluster not ok: ${infos.join('\n')}`);
+    await sleep(100);
+  }
+  const prefix = newPrefix();
+  // Seeded with different masters: either reaches the whole cluster.
+  for (const [i, m] of [masters[0], masters[2]].entries())
+    nodes.push(await startNode(m!, `n${i}`, prefix, ['cluster_redis_cluster true']));
+});
+
+after(async () => {
+  await stopAll(nodes);
+  for (const m of masters) await m.stop();
+});
+
+test('every key is under one hash tag on a Redis Cluster', { skip }, async () => {
+  const prefix = nodes[0]!.broker.cluster!.link.keys.prefix;
+  assert.match(prefix, /^\{t\d+-\d+:\}$/);
+  // All the keys the nodes wrote are in one slot, on one master.
+  const slot = await run('redis-cli', ['-p', String(masters[0]!.port), 'cluster', 'keyslot', prefix]);
+  let holders = 0;
+  for (const m of masters) {
+    const count = await run('redis-cli', [
+      '-p',
+      String(m.port),
+      'cluster',
+      'countkeysinslot',
+      slot.stdout.trim(),
+    ]);
+    if (Number(count.stdout) > 0) holders++;
+    const all = await run('redis-cli', ['-p', String(m.port), 'dbsize']);
+    assert.ok(Number(all.stdout) === 0 || Number(all.stdout) === Number(count.stdout));
+  }
+  assert.equal(holders, 1);
+});
+
+test('a QoS 1 message published on node A reaches a subscriber on node B through a Redis Cluster', {
+  skip,
+}, async () => {
+  const [a, b] = nodes as [Node, Node];
+  const sub = await client(b, { clientId: 'rc-sub' });
+  const pub = await client(a, { clientId: 'rc-pub' });
+  try {
+    await sub.mqtt.subscribeAsync('rc/q1', { qos: 1 });
+    await routesKnown(a, 'rc/q1', [b]);
+    await pub.mqtt.publishAsync('rc/q1', 'over the cluster', { qos: 1 });
+    await until('the delivery on B', () => sub.received.length === 1);
+    assert.deepEqual(
+      sub.received.map((r) => [r.topic, r.payload, r.qos]),
+      [['rc/q1', 'over the cluster', 1]],
+    );
+  } finally {
+    await closeAll([sub, pub]);
+  }
+});
+
+test('a retained message set on node A is delivered by node B', { skip }, async () => {
+  const [a, b] = nodes as [Node, Node];
+  const pub = await client(a, { clientId: 'rc-rpub' });
+  await pub.mqtt.publishAsync('rc/kept', 'retained here', { qos: 1, retain: true });
+  await closeAll([pub]);
+  await until(
+    'B to have the retained message',
+    () => b.broker.cluster!.retained.get('rc/kept') !== undefined,
+  );
+  const sub = await client(b, { clientId: 'rc-rsub' });
+  try {
+    await sub.mqtt.subscribeAsync('rc/kept', { qos: 1 });
+    await until('the retained delivery', () => sub.received.length === 1);
+    assert.deepEqual(
+      sub.received.map((r) => [r.payload, r.retain]),
+      [['retained here', true]],
+    );
+  } finally {
+    await closeAll([sub]);
+  }
+});
+
+test('a session left on node A resumes on node B with the QoS 1 message queued meanwhile', {
+  skip,
+}, async () => {
+  const [a, b] = nodes as [Node, Node];
+  const first = await client(a, { clientId: 'rc-persist', clean: false });
+  await first.mqtt.subscribeAsync('rc/queued', { qos: 1 });
+  await routesKnown(b, 'rc/queued', [a]);
+  await closeAll([first]);
+  const pub = await client(b, { clientId: 'rc-qpub' });
+  await pub.mqtt.publishAsync('rc/queued', 'while away', { qos: 1 });
+  await closeAll([pub]);
+  const again = await client(b, { clientId: 'rc-persist', clean: false });
+  try {
+    await until('the queued message on B', () => again.received.length === 1);
+    assert.deepEqual(
+      again.received.map((r) => [r.topic, r.payload, r.qos]),
+      [['rc/queued', 'while away', 1]],
+    );
+  } finally {
+    await closeAll([again]);
+  }
+});
+
+test('without cluster_redis_cluster a Redis Cluster node is refused, naming the option', {
+  skip,
+}, async () => {
+  const text = `listener ${await freePort()} 127.0.0.1\nlog_dest none\ncluster_node_id r\ncluster_redis_url ${masters[1]!.url}\n`;
+  await assert.rejects(createBroker(parseConfig(text)), (err: unknown) => {
+    assert.ok(err instanceof BrokerStartError);
+    assert.equal(err.stage, 'cluster');
+    assert.match(
+      err.message,
+      /Redis at redis:\/\/127\.0\.0\.1:\d+ is a Redis Cluster node: set "cluster_redis_cluster true" \(every Culex key then goes under one hash tag/,
+    );
+    return true;
+  });
+});
