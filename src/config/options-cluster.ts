@@ -173,6 +173,8 @@ export function finishCluster(c: ClusterDraft | undefined): ClusterOptions | und
   if (options.redisCluster === true) {
     if (redisUrl === undefined)
       refuse(c.first, '"cluster_redis_cluster" needs "cluster_redis_url" (a node of the Redis Cluster)');
+    if (!/^\/?0?$/.test(new URL(redisUrl).pathname))
+      refuse(c.first, 'a Redis Cluster has database 0 only ("cluster_redis_cluster" with a /db URL)');
     options.keyPrefix = hashTagged(options.keyPrefix);
     if (options.wait !== undefined) options.wait.slotKey = `${options.keyPrefix}nodes`;
   }

@@ -142,3 +142,33 @@ test('a Sentinel given as cluster_redis_url is refused; through cluster_redis_se
     await set.stop();
   }
 });
+
+test('cluster_redis_cluster: every key under one hash tag, WAIT sent to that slot; needs cluster_redis_url', () => {
+  const url = 'cluster_redis_url redis://127.0.0.1:7000\n';
+  const on = parseConfigText(
+    `${url}cluster_redis_cluster true\ncluster_redis_wait_replicas 1\n`,
+    'c.conf',
+  ).cluster;
+  assert.equal(on?.redisCluster, true);
+  assert.equal(on?.keyPrefix, '{culex:}');
+  assert.equal(on?.wait?.slotKey, '{culex:}nodes');
+  assert.match(describeRedis(on!), /^Redis Cluster redis:\/\/127\.0\.0\.1:7000/);
+  const own = parseConfigText(
+    `${url}cluster_redis_cluster true\ncluster_key_prefix {mq}:a:\n`,
+    'c.conf',
+  ).cluster;
+  assert.equal(own?.keyPrefix, '{mq}:a:');
+  assert.equal(parseConfigText(url, 'c.conf').cluster?.keyPrefix, 'culex:');
+  assert.match(
+    refusal(
+      'cluster_redis_sentinel 127.0.0.1:26379\ncluster_redis_sentinel_master m\ncluster_redis_cluster true\n',
+    ),
+    /"cluster_redis_cluster" needs "cluster_redis_url"/,
+  );
+  assert.match(refusal(`${url.replace('7000', '7000/2')}cluster_redis_cluster true\n`), /database 0 only/);
+  assert.equal(
+    parseConfigText(`${url.replace('7000', '7000/0')}cluster_redis_cluster true\n`, 'c.conf').cluster
+      ?.redisCluster,
+    true,
+  );
+});
