@@ -13,7 +13,7 @@ export function describeClient(redis: RedisClient): string {
   // Only the Cluster client has a slot table.
   if ('slots' in redis) {
     const seeds = redis.nodes('master').map((n) => `${n.options.host ?? ''}:${n.options.port ?? 0}`);
-    return `Redis Cluster ${seeds.join(', ')}`;
+    return `cluster ${seeds.join(', ')}`;
   }
   const o = redis.options;
   return o.sentinels === undefined || o.sentinels === null

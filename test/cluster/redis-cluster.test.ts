@@ -85,6 +85,9 @@ test('every key is under one hash tag on a Redis Cluster', { skip }, async () =>
     assert.ok(Number(all.stdout) === 0 || Number(all.stdout) === Number(count.stdout));
   }
   assert.equal(holders, 1);
+  const lines = nodes[0]!.lines.join('\n');
+  assert.match(lines, /Persistence: redis cluster (127\.0\.0\.1:\d+(, )?){3} \(\{t\d+-\d+:\}, node n0\)/);
+  assert.match(lines, /Cluster: node n0 joined through Redis Cluster redis:\/\/127\.0\.0\.1:\d+/);
 });
 
 test('a QoS 1 message published on node A reaches a subscriber on node B through a Redis Cluster', {
