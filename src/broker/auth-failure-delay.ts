@@ -88,5 +88,7 @@ export function refuseFailedLogin(conn: Connection, send: () => void): void {
 }
 
 export function forgetFailedLogins(conn: Connection): void {
-  conn.broker.authFailures.succeeded(sourceOf(conn.remoteAddress));
+  const failures = conn.broker.authFailures;
+  // Nearly always nothing is remembered: no address string to cut per connect then.
+  if (failures.size > 0) failures.succeeded(sourceOf(conn.remoteAddress));
 }

@@ -229,8 +229,11 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
     }
     this.bytesQueued += chunk.length;
     if (chunk.length <= JOIN_MAX) {
-      this.small ??= [];
-      this.small.push(chunk);
+      // Most turns write one packet: a one-element array, not the 17 slots a push onto an empty one reserves
+      // (joinChunks empties it, which frees its slots).
+      const small = this.small;
+      if (small === null || small.length === 0) this.small = [chunk];
+      else small.push(chunk);
       this.smallBytes += chunk.length;
       if (this.smallBytes >= JOIN_BYTES) this.joinSmall();
       return true;

@@ -13,17 +13,8 @@ import type { Delivery, Session } from './session.js';
  * them. Without another connected member (here or, in a cluster, on another node) nothing moves.
  */
 export function redistributeShared(broker: BrokerCore, session: Session): number {
-  let moved = 0;
-  for (const [packetId, d] of session.inflight) {
-    if (d.group === undefined || d.qos !== 1 || !broker.canHandOn(d.group, session)) continue;
-    session.inflight.delete(packetId);
-    session.inflightBytes -= d.message.size;
-    broker.forgetDelivery(d);
-    // A new delivery to another client: an expired message is not started [MQTT-3.3.2-5].
-    if (d.message.isExpired(broker.now)) continue;
-    broker.deliverShared(d.group, d.message, session);
-    moved++;
-  }
+  // Most sessions have nothing in flight: `inflight` would make each an empty map just to find that out.
+  let moved = session.inflightCount > 0 ? redistributeInflight(broker, session) : 0;
   if (session.queuedCount === 0) return moved;
   const keep: Delivery[] = [];
   const move: Delivery[] = [];
@@ -37,6 +28,22 @@ export function redistributeShared(broker: BrokerCore, session: Session): number
     broker.forgetDelivery(d);
     if (d.message.isExpired(broker.now)) continue;
     broker.deliverShared(d.group!, d.message, session);
+    moved++;
+  }
+  return moved;
+}
+
+/** QoS 1 messages in flight to `session` that another member of their group can take. */
+function redistributeInflight(broker: BrokerCore, session: Session): number {
+  let moved = 0;
+  for (const [packetId, d] of session.inflight) {
+    if (d.group === undefined || d.qos !== 1 || !broker.canHandOn(d.group, session)) continue;
+    session.inflight.delete(packetId);
+    session.inflightBytes -= d.message.size;
+    broker.forgetDelivery(d);
+    // A new delivery to another client: an expired message is not started [MQTT-3.3.2-5].
+    if (d.message.isExpired(broker.now)) continue;
+    broker.deliverShared(d.group, d.message, session);
     moved++;
   }
   return moved;

@@ -128,8 +128,34 @@ function encodeConnect(p: ConnectPacket, version: ProtocolVersion): Buffer {
   return buf;
 }
 
+/**
+ * CONNACKs without properties, one shared buffer per (version family, Session Present, code): every accepted
+ * connect sends one, and a fresh 4-byte buffer each was garbage. Written as they are, never modified.
+ */
+const plainConnacks: (Buffer | undefined)[] = [];
+
 function encodeConnack(p: ConnackPacket, version: ProtocolVersion): Buffer {
   const v5 = version === 5;
+  if (!v5 || p.properties === undefined || propertiesSize(p.properties) === 0) {
+    const key = ((v5 ? 512 : 0) | (p.sessionPresent ? 256 : 0)) + (p.reasonCode & 0xff);
+    let buf = plainConnacks[key];
+    if (buf === undefined) {
+      buf = ownCopy(encodeConnackNow(p, v5));
+      plainConnacks[key] = buf;
+    }
+    return buf;
+  }
+  return encodeConnackNow(p, v5);
+}
+
+/** A buffer of its own, so that a kept one does not hold a whole output slab. */
+function ownCopy(buf: Buffer): Buffer {
+  const own = Buffer.allocUnsafeSlow(buf.length);
+  buf.copy(own);
+  return own;
+}
+
+function encodeConnackNow(p: ConnackPacket, v5: boolean): Buffer {
   const propsLen = v5 ? propertiesSize(p.properties) : 0;
   const remaining = 2 + (v5 ? blockSize(propsLen) : 0);
   const buf = allocate(0x20, remaining);
