@@ -6,7 +6,7 @@ import { ClientIdentity } from './delivery-acl.js';
 import { Message } from './message.js';
 import type { RestoredState, StoredMessage } from './persistence-port.js';
 import { type Delivery, Session } from './session.js';
-import type { SubscriptionEntry } from './subscription.js';
+import { SubscriptionRecord } from './subscription.js';
 
 export interface RestoreCounts {
   sessions: number;
@@ -64,17 +64,17 @@ export function restoreState(broker: BrokerCore, state: RestoredState): RestoreC
   for (const sub of state.subscriptions) {
     const session = broker.sessions.get(sub.clientId);
     if (session === undefined) continue;
-    const entry: SubscriptionEntry = {
+    const entry = new SubscriptionRecord(
       session,
-      filter: sub.filter,
-      matchFilter: sub.matchFilter,
-      shareGroup: sub.shareGroup,
-      qos: sub.qos,
-      noLocal: sub.noLocal,
-      retainAsPublished: sub.retainAsPublished,
-      retainHandling: sub.retainHandling,
-      identifier: sub.identifier,
-    };
+      sub.filter,
+      sub.matchFilter,
+      sub.shareGroup,
+      sub.qos,
+      sub.noLocal,
+      sub.retainAsPublished,
+      sub.retainHandling,
+      sub.identifier,
+    );
     session.subscriptions.set(entry.filter, entry);
     broker.router.add(entry);
     counts.subscriptions++;

@@ -6,7 +6,7 @@ import type { Connection } from './connection.js';
 import type { ClientIdentity } from './delivery-acl.js';
 import type { Message } from './message.js';
 import type { DeliveryRecord } from './persistence-port.js';
-import type { SubscriptionEntry } from './subscription.js';
+import { SubscriptionSet } from './subscription-set.js';
 import type { ShareGroup } from './topic-tree.js';
 
 /** One message on its way to this session's client. */
@@ -38,7 +38,7 @@ export const SESSION_NEVER_EXPIRES = 0xffffffff;
 export class Session {
   // The maps and the set are created on first use: an idle client's session never needs them, and empty
   // ones cost a few hundred bytes per connection.
-  private subscriptionMap: Map<string, SubscriptionEntry> | undefined = undefined;
+  private subscriptionMap: SubscriptionSet | undefined = undefined;
   private inflightMap: Map<number, Delivery> | undefined = undefined;
   private incomingQos2Set: Set<number> | undefined = undefined;
   inflightBytes = 0;
@@ -65,8 +65,8 @@ export class Session {
 
   constructor(readonly clientId: string) {}
 
-  get subscriptions(): Map<string, SubscriptionEntry> {
-    this.subscriptionMap ??= new Map();
+  get subscriptions(): SubscriptionSet {
+    this.subscriptionMap ??= new SubscriptionSet();
     return this.subscriptionMap;
   }
 

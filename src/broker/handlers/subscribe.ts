@@ -6,7 +6,7 @@ import { parseSharedFilter, validateTopicFilter } from '../../protocol/topic.js'
 import type { Connection } from '../connection.js';
 import { subscribeChannel, traceSubscription } from '../diagnostics.js';
 import { sendRetained } from '../retained-delivery.js';
-import type { SubscriptionEntry } from '../subscription.js';
+import { type SubscriptionEntry, SubscriptionRecord } from '../subscription.js';
 
 export function handleSubscribe(conn: Connection, packet: SubscribePacket): void {
   const v5 = conn.protocolVersion === 5;
@@ -75,17 +75,17 @@ function subscribeOne(
   }
   const limit = broker.options.maxSubscriptionsPerClient;
   if (limit > 0 && session.subscriptions.size >= limit) return ReasonCode.QuotaExceeded;
-  const entry: SubscriptionEntry = {
+  const entry = new SubscriptionRecord(
     session,
-    filter: sub.topicFilter,
-    matchFilter: filter,
-    shareGroup: shared === null ? undefined : shared.group,
+    sub.topicFilter,
+    filter,
+    shared === null ? undefined : shared.group,
     qos,
-    noLocal: sub.noLocal,
-    retainAsPublished: sub.retainAsPublished,
-    retainHandling: sub.retainHandling,
+    sub.noLocal,
+    sub.retainAsPublished,
+    sub.retainHandling,
     identifier,
-  };
+  );
   broker.addSubscription(entry);
   return { entry, created: true };
 }
