@@ -8,6 +8,7 @@ import {
   assertDelivered,
   type Broker,
   collectAll,
+  killConf,
   killHard,
   killRepeatedly,
   type Ledger,
@@ -30,17 +31,16 @@ test('acknowledged QoS 1/2 messages survive repeated SIGKILL of a node on the Re
   const redis = await startRedis();
   const dir = tempDir('culex-cluster-');
   const port = await freePort();
-  const conf = writeConf(dir, port, [
-    'allow_anonymous true',
-    `cluster_redis_url ${redis.url}`,
-    'cluster_node_id solo',
-    'cluster_heartbeat_interval 100ms',
-    'cluster_node_timeout 400ms',
-    'max_queued_messages 0',
-    'connection_messages false',
-    'log_dest stderr',
-    'log_type error',
-  ]);
+  const conf = writeConf(
+    dir,
+    port,
+    killConf([
+      `cluster_redis_url ${redis.url}`,
+      'cluster_node_id solo',
+      'cluster_heartbeat_interval 100ms',
+      'cluster_node_timeout 400ms',
+    ]),
+  );
   const ledger: Ledger = { sent: new Set(), acked: new Set(), retainedAcked: new Map() };
   let broker: Broker | undefined;
   try {

@@ -12,6 +12,18 @@ import { CULEX_BIN } from './processes.js';
 
 export const RETAINED_TOPICS = 4;
 
+/** The configuration lines every kill test shares (unbounded queues, quiet logs) around its own `lines`. */
+export function killConf(lines: readonly string[]): string[] {
+  return [
+    'allow_anonymous true',
+    ...lines,
+    'max_queued_messages 0',
+    'connection_messages false',
+    'log_dest stderr',
+    'log_type error',
+  ];
+}
+
 export interface Broker {
   child: ChildProcess;
   output(): string;

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import mqtt, { type MqttClient, type Packet } from 'mqtt';
+import { killConf } from '../helpers/kill-load.js';
 import { canConnect, freePort, sleep, waitFor } from '../helpers/net.js';
 import { type BrokerProcess, CULEX_BIN, launchWith, tempDir, writeConf } from '../helpers/processes.js';
 import { seededRng } from '../helpers/seed.js';
@@ -96,16 +97,11 @@ test('an online persistent subscriber gets every acknowledged QoS 1/2 message ac
 }, async (t) => {
   const dir = tempDir('culex-kill-online-');
   const port = await freePort();
-  const conf = writeConf(dir, port, [
-    'allow_anonymous true',
-    'persistence true',
-    `persistence_location ${dir}`,
-    'user root',
-    'max_queued_messages 0',
-    'connection_messages false',
-    'log_dest stderr',
-    'log_type error',
-  ]);
+  const conf = writeConf(
+    dir,
+    port,
+    killConf(['persistence true', `persistence_location ${dir}`, 'user root']),
+  );
   const ledger: Ledger = { sent: new Set(), acked: new Set(), stopped: false, onNextAck: undefined };
   const counts = new Map<string, number>();
 

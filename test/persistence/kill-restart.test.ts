@@ -9,6 +9,7 @@ import {
   assertDelivered,
   collectAll,
   connect,
+  killConf,
   killHard,
   killRepeatedly,
   type Ledger,
@@ -29,16 +30,11 @@ test('acknowledged QoS 1/2 messages and retained messages survive repeated SIGKI
 }, async () => {
   const dir = tempDir('culex-persist-');
   const port = await freePort();
-  const conf = writeConf(dir, port, [
-    'allow_anonymous true',
-    'persistence true',
-    `persistence_location ${dir}`,
-    'user root',
-    'max_queued_messages 0',
-    'connection_messages false',
-    'log_dest stderr',
-    'log_type error',
-  ]);
+  const conf = writeConf(
+    dir,
+    port,
+    killConf(['persistence true', `persistence_location ${dir}`, 'user root']),
+  );
   const ledger: Ledger = { sent: new Set(), acked: new Set(), retainedAcked: new Map() };
 
   const kills = await killRepeatedly(conf, port, KILLS, rng, ledger);
