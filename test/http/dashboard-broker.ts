@@ -1,11 +1,11 @@
 // The broker the dashboard tests run against: a Culex process with users admin / secret, viewer / view (read only) and
 // device / dev, an
 // http_api listener (with a bearer token file), a WebSocket listener and a bridge whose remote is down, and the
-// dashboard bundle built from the current sources.
+// dashboard bundle (built by `npm test`'s build, or here when missing).
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canConnect, freePort, sleep } from '../helpers/net.js';
@@ -18,9 +18,13 @@ export const TOKEN = 'dashboard-token-0123456789';
 
 let built = false;
 
-/** The bundle from the current sources, once per run (esbuild takes about a second). */
+/**
+ * The bundle, built only when dist/dashboard has none: `npm test` builds it before any test starts. Rebuilding it
+ * here in every test file's process removed dist/dashboard while another file's Chromium was loading it (test
+ * files run two at a time), so that page never rendered its sign-in form.
+ */
 export function buildBundle(): void {
-  if (built) return;
+  if (built || existsSync(join(ROOT, 'dist/dashboard/index.html'))) return;
   const made = spawnSync(process.execPath, [join(ROOT, 'scripts/build-dashboard.mjs')], { encoding: 'utf8' });
   assert.equal(made.status, 0, made.stderr);
   built = true;
