@@ -225,31 +225,61 @@ export async function killRepeatedly(
 }
 
 /** Receives what a persistent subscriber gets until every acknowledged message is in (or it stays quiet). */
+/** What a persistent subscriber's resumption saw: whether the broker kept its session, and how many CONNECTs it took. */
+export interface Collected extends Map<string, number> {
+  sessionPresent?: boolean;
+  attempts?: number;
+}
+
+/**
+ * Resumes `clientId`'s session on `port` and collects what it is sent until every acknowledged message has arrived
+ * (then 500 ms more, for duplicates) or, once messages flow, 3 s pass without one. A CONNECT that fails (the broker
+ * busy or briefly refusing) is retried until `maxMs`, so a slow start on a loaded machine does not read as "nothing
+ * delivered"; the caller can check `sessionPresent`.
+ */
 export async function collectAll(
   port: number,
   clientId: string,
   ledger: Ledger,
   counts: Map<string, number> = new Map(),
   maxMs = 15_000,
-): Promise<Map<string, number>> {
-  const sub = mqtt.connect({ host: '127.0.0.1', port, clientId, clean: false, reconnectPeriod: 0 });
-  let last = Date.now();
-  sub.on('message', (_topic, payload) => {
-    const p = payload.toString();
-    counts.set(p, (counts.get(p) ?? 0) + 1);
-    last = Date.now();
-  });
-  sub.on('error', () => {});
+): Promise<Collected> {
+  const out = counts as Collected;
   const deadline = Date.now() + maxMs;
-  while (Date.now() < deadline) {
+  let last = 0;
+  let attempts = 0;
+  let sub: MqttClient | undefined;
+  while (sub === undefined && Date.now() < deadline) {
+    attempts++;
+    const client = mqtt.connect({ host: '127.0.0.1', port, clientId, clean: false, reconnectPeriod: 0 });
+    client.on('message', (_topic, payload) => {
+      const p = payload.toString();
+      counts.set(p, (counts.get(p) ?? 0) + 1);
+      last = Date.now();
+    });
+    client.on('error', () => {});
+    const connack = await new Promise<mqtt.IConnackPacket | undefined>((resolve) => {
+      client.once('connect', resolve);
+      client.once('close', () => resolve(undefined));
+    });
+    if (connack === undefined) {
+      client.end(true);
+      await sleep(200);
+      continue;
+    }
+    out.sessionPresent = connack.sessionPresent;
+    sub = client;
+  }
+  out.attempts = attempts;
+  while (sub !== undefined && Date.now() < deadline) {
     await sleep(100);
     let missing = 0;
     for (const p of ledger.acked) if (!counts.has(p)) missing++;
     if (missing === 0 && Date.now() - last > 500) break;
-    if (Date.now() - last > 3000) break;
+    if (last !== 0 && Date.now() - last > 3000) break;
   }
-  await sub.endAsync();
-  return counts;
+  await sub?.endAsync();
+  return out;
 }
 
 export interface Tally {
