@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SOFT_BACKLOG } from '../../src/broker/backpressure.js';
+import { type Clock, systemClock } from '../../src/broker/clock.js';
 import type { LogLevel } from '../../src/broker/logger.js';
 import { SqliteStore } from '../../src/persistence/sqlite-store.js';
 import type { Packet, QoS } from '../../src/protocol/packets.js';
@@ -127,22 +128,51 @@ async function burstArrives(pub: RawClient, normal: RawClient, topic: string): P
   return Date.now() - started;
 }
 
+/**
+ * Wall-clock time whose pace the test can slow down (timers stay real): once the stall is seen, broker time runs at
+ * 1/50 speed, so the 1 s probation outlasts the drain and the second burst however slow the machine is.
+ */
+class DilatedClock implements Clock {
+  private base = Date.now();
+  private realBase = this.base;
+  private rate = 1;
+  now(): number {
+    return this.base + (Date.now() - this.realBase) * this.rate;
+  }
+  slow(rate: number): void {
+    this.base = this.now();
+    this.realBase = Date.now();
+    this.rate = rate;
+  }
+  setTimeout = systemClock.setTimeout;
+  setInterval = systemClock.setInterval;
+  clearTimer = systemClock.clearTimer;
+}
+
 test('slow subscriber, QoS 0: one that stops reading does not hold up another subscriber (burst within 1.5 s)', {
   timeout: 20000,
 }, async () => {
-  await withBroker({}, async ({ port, broker }) => {
+  const clock = new DilatedClock();
+  await withBroker({ clock }, async ({ port, broker }) => {
     const stalled = await client(port, 'stalled', 'q0/t', 0);
     stalled.socket.pause();
     const normal = await client(port, 'normal', 'q0/t', 0);
     const pub = await client(port, 'pub');
-    const ms = await burstArrives(pub, normal, 'q0/t');
     const conn = broker.internals.sessions.get('stalled')!.connection!;
+    const watch = setInterval(() => {
+      if (conn.pressure?.stalled === true) {
+        clock.slow(0.02);
+        clearInterval(watch);
+      }
+    }, 1);
+    const ms = await burstArrives(pub, normal, 'q0/t').finally(() => clearInterval(watch));
     assert.ok(conn.stream.writableLength > SOFT_BACKLOG, 'the stalled subscriber did back up');
     assert.ok(ms < BOUND_MS, `the other subscriber got the burst after ${ms} ms`);
     assert.ok(broker.stats.droppedSlowConsumer > 0, 'QoS 0 to the stalled subscriber is dropped');
     assert.equal(broker.stats.droppedQueueFull, 0);
 
     // It resumes, drains, and stops again at once: on probation, it may not pause the publisher a second time.
+    assert.ok(conn.pressure!.probationUntil > clock.now(), 'on probation after the stall');
     const pauses = conn.pressure!.pauses;
     stalled.socket.resume();
     assert.ok(await waitFor(() => conn.stream.writableLength === 0 && !conn.pressure!.stalled, 5000));

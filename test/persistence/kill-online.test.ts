@@ -93,7 +93,8 @@ function startPublisher(port: number, ledger: Ledger): { client: MqttClient; out
 }
 
 test('an online persistent subscriber gets every acknowledged QoS 1/2 message across repeated SIGKILL', {
-  timeout: 60_000,
+  // 22 process starts: about 20 s on an idle machine, past 60 s when another suite loads both cores.
+  timeout: 150_000,
 }, async (t) => {
   const dir = tempDir('culex-kill-online-');
   const port = await freePort();
