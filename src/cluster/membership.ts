@@ -42,6 +42,8 @@ export class Membership {
   private readonly reaping = new Set<string>();
   /** No one is judged dead before this server time (after a start or a Redis outage nobody could beat). */
   private judgeFrom = Number.POSITIVE_INFINITY;
+  /** Server time of this node's last beat that went through; 0 before the first. */
+  private lastOwnBeat = 0;
   private joined = false;
   clientsTotal = 0;
   /** What the last beat read: every node in `nodes` -> last beat (server ms; 0 once it left), clients. */
@@ -109,13 +111,21 @@ export class Membership {
         .hgetall(keys.clients)
         .exec()) as typeof reply;
     } catch {
+      this.judgeFrom = Number.POSITIVE_INFINITY;
       return;
     }
     if (reply === null) return;
     const [[e1, beat], [e2, list], [, counts]] = reply;
-    if (e1 !== null || e2 !== null) return;
+    if (e1 !== null || e2 !== null) {
+      this.judgeFrom = Number.POSITIVE_INFINITY;
+      return;
+    }
     const [now, added] = beat as [number, number];
-    if (this.judgeFrom === Number.POSITIVE_INFINITY) this.judgeFrom = now + this.timing.nodeTimeout;
+    // Our own beats failing or coming late (a Redis Cluster master failing over, a stalled Redis: the client stays
+    // connected, so no outage is seen) means the others could not beat either: judge no one for a timeout.
+    const late = this.lastOwnBeat !== 0 && now - this.lastOwnBeat > this.timing.nodeTimeout / 2;
+    if (this.judgeFrom === Number.POSITIVE_INFINITY || late) this.judgeFrom = now + this.timing.nodeTimeout;
+    this.lastOwnBeat = now;
     if (added === 1 && this.joined) {
       this.logger.log(
         'warning',

@@ -121,6 +121,31 @@ test('a node that stops beating is dead for every survivor once, with one reaper
   }
 });
 
+test('a Redis that stalls past the node timeout (connections kept) makes no one dead: every node was held up alike', {
+  skip,
+}, async () => {
+  const o = options('stall:');
+  const nodes = await Promise.all(
+    ['a', 'b', 'c'].map((id) => NodeLink.start({ options: o, nodeId: id, logger: silentLogger })),
+  );
+  const deaths: string[] = [];
+  for (const n of nodes) n.on('nodeDead', (id) => deaths.push(`${n.nodeId}:${id}`));
+  try {
+    await until('everyone sees everyone', () => nodes.every((n) => n.aliveNodes().length === 2));
+    // SIGSTOP keeps the TCP connections open: the beats queue in the clients and all land at once after SIGCONT,
+    // each showing the others 1 s stale, as after a Redis Cluster master's failover.
+    redis.signal('SIGSTOP');
+    await sleep(1000);
+    redis.signal('SIGCONT');
+    await sleep(1000);
+    assert.deepEqual(deaths, [], 'nodes declared dead after a stall that held every node up');
+    assert.ok(nodes.every((n) => n.aliveNodes().length === 2));
+  } finally {
+    redis.signal('SIGCONT');
+    for (const n of nodes) await n.stop();
+  }
+});
+
 test('a cleanly stopped node is reaped at the next beat, without waiting for the timeout', {
   skip,
 }, async () => {

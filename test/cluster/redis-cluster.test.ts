@@ -8,8 +8,9 @@ import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { BrokerStartError, createBroker, parseConfig } from '../../src/index.js';
-import { freePort, sleep } from '../helpers/net.js';
-import { type RedisServer, requireRedis, startRedis } from '../helpers/redis.js';
+import { freePort } from '../helpers/net.js';
+import { type RedisServer, requireRedis } from '../helpers/redis.js';
+import { type RedisClusterSet, startRedisCluster } from '../helpers/redis-cluster.js';
 import { requireTool } from '../helpers/tools.js';
 import {
   client,
@@ -25,36 +26,14 @@ import {
 const run = promisify(execFile);
 const skip = requireRedis() || requireTool('redis-cli');
 
-const masters: RedisServer[] = [];
+let set: RedisClusterSet | undefined;
+let masters: RedisServer[] = [];
 const nodes: Node[] = [];
 
 before(async () => {
   if (skip !== false) return;
-  for (let i = 0; i < 3; i++)
-    // The bus port is given: the default (port + 10000) may be taken on a busy machine.
-    masters.push(
-      await startRedis({
-        args: [
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          'nodes.conf',
-          '--cluster-port',
-          String(await freePort()),
-        ],
-      }),
-    );
-  const addresses = masters.map((m) => `127.0.0.1:${m.port}`);
-  await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-yes']);
-  const end = Date.now() + 15_000;
-  for (;;) {
-    const infos = await Promise.all(
-      masters.map((m) => run('redis-cli', ['-p', String(m.port), 'cluster', 'info']).then((r) => r.stdout)),
-    );
-    if (infos.every((t) => t.includes('cluster_state:ok'))) break;
-    if (Date.now() > end) throw new Error(`Redis Cluster not ok: ${infos.join('\n')}`);
-    await sleep(100);
-  }
+  set = await startRedisCluster(3, 0);
+  masters = set.servers;
   const prefix = newPrefix();
   // Seeded with different masters: either reaches the whole cluster.
   for (const [i, m] of [masters[0], masters[2]].entries())
@@ -63,7 +42,7 @@ before(async () => {
 
 after(async () => {
   await stopAll(nodes);
-  for (const m of masters) await m.stop();
+  await set?.stop();
 });
 
 test('every key is under one hash tag on a Redis Cluster', { skip }, async () => {

@@ -4,10 +4,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { canConnect, freePort, sleep } from './net.js';
 import { tempDir } from './processes.js';
-import { type RedisServer, startRedis } from './redis.js';
+import { askRedis, type RedisServer, startRedis, waitForReplicasOnline } from './redis.js';
 import { findTool } from './tools.js';
 
 export const MASTER_NAME = 'culex';
@@ -27,23 +26,6 @@ export interface SentinelSet {
   /** What the Sentinels logged so far (for a failing test's message). */
   sentinelLog(): string;
   stop(): Promise<void>;
-}
-
-async function ask<T>(port: number, run: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({
-    host: '127.0.0.1',
-    port,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  r.on('error', () => {});
-  try {
-    await r.connect();
-    return await run(r);
-  } finally {
-    r.disconnect();
-  }
 }
 
 export async function startSentinelSet(replicas: number, sentinels: number): Promise<SentinelSet> {
@@ -109,7 +91,7 @@ export async function startSentinelSet(replicas: number, sentinels: number): Pro
       masterPort: async () => {
         for (const port of ports) {
           try {
-            const addr = (await ask(port, (r) =>
+            const addr = (await askRedis(port, (r) =>
               r.call('SENTINEL', 'get-master-addr-by-name', MASTER_NAME),
             )) as string[] | null;
             if (addr !== null) return Number(addr[1]);
@@ -126,16 +108,7 @@ export async function startSentinelSet(replicas: number, sentinels: number): Pro
         }
         throw new Error(`no failover from ${old} within ${timeoutMs} ms`);
       },
-      waitForReplicas: async (port, count, timeoutMs = 10_000) => {
-        const end = Date.now() + timeoutMs;
-        while (Date.now() < end) {
-          const info = await ask(port, (r) => r.info('replication')).catch(() => '');
-          const online = info.split('\n').filter((l) => /^slave\d+:.*state=online/.test(l)).length;
-          if (online >= count) return;
-          await sleep(50);
-        }
-        throw new Error(`the primary on ${port} has no ${count} replicas online`);
-      },
+      waitForReplicas: (port, count, timeoutMs = 10_000) => waitForReplicasOnline(port, count, timeoutMs),
       sentinelLog: () => logs.map((l, i) => `--- sentinel ${ports[i]}\n${l}`).join('\n'),
       stop,
     };
@@ -144,10 +117,10 @@ export async function startSentinelSet(replicas: number, sentinels: number): Pro
     const end = Date.now() + 10_000;
     for (const port of ports) {
       for (;;) {
-        const known = (await ask(port, (r) => r.call('SENTINEL', 'replicas', MASTER_NAME)).catch(
+        const known = (await askRedis(port, (r) => r.call('SENTINEL', 'replicas', MASTER_NAME)).catch(
           () => [],
         )) as unknown[];
-        const others = (await ask(port, (r) => r.call('SENTINEL', 'sentinels', MASTER_NAME)).catch(
+        const others = (await askRedis(port, (r) => r.call('SENTINEL', 'sentinels', MASTER_NAME)).catch(
           () => [],
         )) as unknown[];
         if (known.length >= replicas && others.length >= sentinels - 1) break;

@@ -3,6 +3,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { Redis } from 'ioredis';
 import { canConnect, freePort, sleep } from './net.js';
 import { tempDir } from './processes.js';
 import { findTool, requireTool } from './tools.js';
@@ -102,4 +103,34 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** One command exchange with the server on `port`, on a connection of its own that does not retry. */
+export async function askRedis<T>(port: number, run: (r: Redis) => Promise<T>): Promise<T> {
+  const r = new Redis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  r.on('error', () => {});
+  try {
+    await r.connect();
+    return await run(r);
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** Waits until the primary on `port` has `count` replicas online (connected and in sync). */
+export async function waitForReplicasOnline(port: number, count: number, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const info = await askRedis(port, (r) => r.info('replication')).catch(() => '');
+    const online = info.split('\n').filter((l) => /^slave\d+:.*state=online/.test(l)).length;
+    if (online >= count) return;
+    await sleep(50);
+  }
+  throw new Error(`the primary on ${port} has not ${count} replica(s) online after ${timeoutMs} ms`);
 }
