@@ -8,6 +8,7 @@ import { RedisStore } from '../persistence/redis-store.js';
 import { SessionAdoption } from './adoption.js';
 import type { Cluster } from './cluster.js';
 import type { ClusterOptions } from './cluster-options.js';
+import { fenceSessions } from './fence.js';
 import { PUBLISH_KIND } from './forwarder.js';
 import { decodeRecords, type InRecord } from './message-codec.js';
 import { connectRedis } from './redis-connect.js';
@@ -124,6 +125,8 @@ export class ClusterSessions {
     link.addReapTask(async (id) => {
       await adoption.adopt(id);
     }, true);
+    // Taken for dead while alive: what was adopted meanwhile is no longer ours (fence.ts).
+    link.fence = () => fenceSessions(core, store, handoff);
     // Handled inbox entries leave the stream in the same MULTI as the deliveries they produced.
     link.trimInbox = (key, minId) => store.addToTurn((p) => p.xtrim(key, 'MINID', minId));
     this.linked(handoff);

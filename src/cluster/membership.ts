@@ -44,6 +44,8 @@ export class Membership {
   private judgeFrom = Number.POSITIVE_INFINITY;
   /** Server time of this node's last beat that went through; 0 before the first. */
   private lastOwnBeat = 0;
+  /** The same on this node's clock, for stale(). */
+  private lastOwnBeatLocal = 0;
   private joined = false;
   clientsTotal = 0;
   /** What the last beat read: every node in `nodes` -> last beat (server ms; 0 once it left), clients. */
@@ -82,6 +84,11 @@ export class Membership {
         );
       await new Promise((resolve) => setTimeout(resolve, this.timing.heartbeatInterval / 2));
     }
+  }
+
+  /** No beat of ours went through for half a node timeout: others may be taking us for dead. */
+  stale(): boolean {
+    return this.lastOwnBeatLocal !== 0 && Date.now() - this.lastOwnBeatLocal > this.timing.nodeTimeout / 2;
   }
 
   /** Redis is back after an outage: others could not beat either, so give them one timeout before judging. */
@@ -126,6 +133,7 @@ export class Membership {
     const late = this.lastOwnBeat !== 0 && now - this.lastOwnBeat > this.timing.nodeTimeout / 2;
     if (this.judgeFrom === Number.POSITIVE_INFINITY || late) this.judgeFrom = now + this.timing.nodeTimeout;
     this.lastOwnBeat = now;
+    this.lastOwnBeatLocal = Date.now();
     if (added === 1 && this.joined) {
       this.logger.log(
         'warning',

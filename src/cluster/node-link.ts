@@ -62,6 +62,10 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     { resolve(b: Buffer): void; reject(e: Error): void; timer: NodeJS.Timeout }
   >();
   private readonly reapTasks: ReapTask[] = [];
+  /** Gives up what survivors adopted while this node was taken for dead (cluster-sessions.ts: fence.ts). */
+  fence: (() => Promise<unknown>) | undefined = undefined;
+  /** The fence run after the last rejoin; the inbox reader waits for it. */
+  private fencing: Promise<unknown> | undefined = undefined;
   private readonly membership: Membership;
   private readonly watch: { readonly up: boolean };
   private requestSeq = 0;
@@ -105,7 +109,10 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
           if (reaper) for (const task of this.reapTasks) await task(id);
           this.emit('nodeDead', id, reaper);
         },
-        rejoined: () => this.emit('rejoined'),
+        rejoined: () => {
+          this.fencing = this.fence?.().catch(() => {});
+          this.emit('rejoined');
+        },
       },
       logger,
     );
@@ -268,6 +275,10 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
             // (inbox-pacing.ts) make the reader wait, so that the inbox, not the subscribers' queues, grows.
             const gate = this.readGate?.();
             if (gate !== undefined) await gate;
+            // After a stall (this process stopped, or Redis) an entry may be one a survivor already routed to a
+            // session it adopted from us: learn first whether we were taken for dead, and give those up.
+            if (this.membership.stale()) await this.beat();
+            if (this.fencing !== undefined) await this.fencing;
             last = id.toString();
             const busy = this.dispatch(fields);
             if (busy !== undefined) await busy.catch(() => {});

@@ -109,12 +109,26 @@ export async function readClient(
     }
   }
   const deliveries: StoredDelivery[] = [];
+  const held = new Set<string>();
   for (const { field, header } of raw) {
     names.seenOrder(header.o);
     const message = messages.get(header.m);
     if (message === undefined || (message.expiresAt !== 0 && message.expiresAt <= now)) {
       dropped.push({ field, messageKey: header.m });
       continue;
+    }
+    // One copy per cluster-wide message id and subscription kind: a node taken for dead while alive may have
+    // committed a copy that its adopter also delivered (fence.ts). A copy already in flight is the first (order).
+    const id =
+      message.clusterSeq === undefined || message.clusterSeq === 0
+        ? undefined
+        : `${message.clusterEpoch}.${message.clusterSeq}/${header.g ?? ''}`;
+    if (id !== undefined) {
+      if (held.has(id) && decodeDeliveryState(stateHash[field]).packetId === 0) {
+        dropped.push({ field, messageKey: header.m });
+        continue;
+      }
+      held.add(id);
     }
     const state = decodeDeliveryState(stateHash[field]);
     deliveries.push({

@@ -233,9 +233,10 @@ export interface Collected extends Map<string, number> {
 
 /**
  * Resumes `clientId`'s session on `port` and collects what it is sent until every acknowledged message has arrived
- * (then 500 ms more, for duplicates) or, once messages flow, 3 s pass without one. A CONNECT that fails (the broker
- * busy or briefly refusing) is retried until `maxMs`, so a slow start on a loaded machine does not read as "nothing
- * delivered"; the caller can check `sessionPresent`.
+ * (then 500 ms more, for duplicates) or, once messages flow, 3 s pass without one. Like any client with
+ * `clean: false` it reconnects when the broker refuses or closes it (a busy start on a loaded machine, a node
+ * giving the session up) until `maxMs`, so that does not read as "nothing delivered"; `sessionPresent` is the
+ * first CONNACK's, `attempts` the CONNECTs that succeeded.
  */
 export async function collectAll(
   port: number,
@@ -248,37 +249,26 @@ export async function collectAll(
   const deadline = Date.now() + maxMs;
   let last = 0;
   let attempts = 0;
-  let sub: MqttClient | undefined;
-  while (sub === undefined && Date.now() < deadline) {
-    attempts++;
-    const client = mqtt.connect({ host: '127.0.0.1', port, clientId, clean: false, reconnectPeriod: 0 });
-    client.on('message', (_topic, payload) => {
-      const p = payload.toString();
-      counts.set(p, (counts.get(p) ?? 0) + 1);
-      last = Date.now();
-    });
-    client.on('error', () => {});
-    const connack = await new Promise<mqtt.IConnackPacket | undefined>((resolve) => {
-      client.once('connect', resolve);
-      client.once('close', () => resolve(undefined));
-    });
-    if (connack === undefined) {
-      client.end(true);
-      await sleep(200);
-      continue;
-    }
-    out.sessionPresent = connack.sessionPresent;
-    sub = client;
-  }
-  out.attempts = attempts;
-  while (sub !== undefined && Date.now() < deadline) {
+  const sub = mqtt.connect({ host: '127.0.0.1', port, clientId, clean: false, reconnectPeriod: 200 });
+  sub.on('message', (_topic, payload) => {
+    const p = payload.toString();
+    counts.set(p, (counts.get(p) ?? 0) + 1);
+    last = Date.now();
+  });
+  sub.on('error', () => {});
+  sub.on('connect', (connack: mqtt.IConnackPacket) => {
+    if (attempts++ === 0) out.sessionPresent = connack.sessionPresent;
+  });
+  while (Date.now() < deadline) {
     await sleep(100);
+    if (attempts === 0) continue;
     let missing = 0;
     for (const p of ledger.acked) if (!counts.has(p)) missing++;
     if (missing === 0 && Date.now() - last > 500) break;
     if (last !== 0 && Date.now() - last > 3000) break;
   }
-  await sub?.endAsync();
+  out.attempts = attempts;
+  await sub.endAsync(true);
   return out;
 }
 
