@@ -4,8 +4,10 @@
 // be in the session's stored queue / in flight (delivered there before the first adopter died). Each message has
 // a cluster-wide id (Message.clusterEpoch / clusterSeq, given where it was published): per adopted session the
 // gate remembers the ids of what the session holds and was given since its adoption began, and lets a copy
-// through only if its id is new. Share group copies pass (a client's shared and non-shared subscriptions each
-// get their copy [MQTT-4.8.2]); so do messages without an id (published before their node had one).
+// through only if its id is new. Share group copies pass the gate (a client's shared and non-shared
+// subscriptions each get their copy [MQTT-4.8.2]; a member leaving hands its copies on); the drain asks
+// firstForGroup instead, per group, whichever member holds it. Messages without an id (published before their
+// node had one) pass.
 
 import type { DeliveryEngine } from '../broker/delivery-engine.js';
 import type { Message } from '../broker/message.js';
@@ -32,8 +34,15 @@ interface Watch {
   holders: number;
 }
 
+/** A group's key in `groups`: its name and filter. */
+function groupKey(name: string, filter: string): string {
+  return `${name}\u0000${filter}`;
+}
+
 export class AdoptionGate {
   private readonly watched = new Map<string, Watch>();
+  /** While any adoption runs: per share group, the ids its members hold or were given since. */
+  private readonly groups = new Map<string, Set<number | string>>();
 
   constructor(private readonly delivery: DeliveryEngine) {}
 
@@ -52,21 +61,54 @@ export class AdoptionGate {
     const w = this.watched.get(clientId);
     if (w === undefined || --w.holders > 0) return;
     this.watched.delete(clientId);
-    if (this.watched.size === 0) this.delivery.gate = undefined;
+    if (this.watched.size > 0) return;
+    this.delivery.gate = undefined;
+    this.groups.clear();
   }
 
   /** The session as loaded: what it holds already (queued, in flight) counts as given. */
   seed(session: Session): void {
     const w = this.watched.get(session.clientId);
     if (w === undefined) return;
-    for (const d of session.inflight.values()) remember(w, d.message);
+    for (const d of session.inflight.values()) this.remember(w, d.message, d.group);
     const queue = session.queue;
-    for (let i = session.queueHead; i < queue.length; i++) remember(w, queue[i]!.message);
+    for (let i = session.queueHead; i < queue.length; i++)
+      this.remember(w, queue[i]!.message, queue[i]!.group);
+  }
+
+  private remember(w: Watch, message: Message, group: ShareGroup | undefined): void {
+    if (message.clusterSeq === 0) return;
+    const ids = group === undefined ? w.ids : this.groupIds(group);
+    if (ids.size < ADOPTED_IDS_MAX) ids.add(idKey(message.clusterEpoch, message.clusterSeq));
+  }
+
+  private groupIds(group: ShareGroup): Set<number | string> {
+    const key = groupKey(group.name, group.filter);
+    let ids = this.groups.get(key);
+    if (ids === undefined) {
+      ids = new Set();
+      this.groups.set(key, ids);
+    }
+    return ids;
   }
 
   /** Ids remembered for `clientId` (tests). */
   remembered(clientId: string): number {
     return this.watched.get(clientId)?.ids.size ?? 0;
+  }
+
+  /**
+   * A share group copy drained from a dead node's inbox: false when a member adopted from it already holds that
+   * message for the group (the dead node delivered it, and died before the entry left its inbox). Only the drain
+   * asks: a copy handed on from a member that leaves is the same message on purpose.
+   */
+  firstForGroup(group: ShareGroup, message: Message): boolean {
+    if (message.clusterSeq === 0) return true;
+    const ids = this.groupIds(group);
+    const key = idKey(message.clusterEpoch, message.clusterSeq);
+    if (ids.has(key)) return false;
+    if (ids.size < ADOPTED_IDS_MAX) ids.add(key);
+    return true;
   }
 
   /** The delivery engine's gate: false drops the copy. */
@@ -79,9 +121,4 @@ export class AdoptionGate {
     if (w.ids.size < ADOPTED_IDS_MAX) w.ids.add(key);
     return true;
   };
-}
-
-function remember(w: Watch, message: Message): void {
-  if (message.clusterSeq !== 0 && w.ids.size < ADOPTED_IDS_MAX)
-    w.ids.add(idKey(message.clusterEpoch, message.clusterSeq));
 }

@@ -236,7 +236,8 @@ export class SessionAdoption {
     for (const g of record.groups) {
       // The dead node had been chosen for this group: one member here gets it (adopted ones included).
       const group = this.core.tree.shareGroup(g.name, g.filter);
-      if (group !== undefined && this.core.deliverShared(group, message)) n++;
+      if (group === undefined || !this.gate.firstForGroup(group, message)) continue;
+      if (this.core.deliverShared(group, message)) n++;
     }
     return n;
   }

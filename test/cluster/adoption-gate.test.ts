@@ -80,3 +80,34 @@ test('adoptions that overlap keep watching until the last one ends; memory is bo
   assert.equal(delivery.gate, undefined);
   assert.equal(gate.remembered('s'), 0);
 });
+
+test('a share group copy drained from a dead inbox passes once per group, not again when an adopted member holds it', () => {
+  const delivery = engine();
+  const gate = new AdoptionGate(delivery);
+  gate.watch('m');
+  const g1 = { name: 'g1', filter: 'f/#' } as ShareGroup;
+  const g2 = { name: 'g2', filter: 'f/#' } as ShareGroup;
+  const member = new Session('m');
+  // The dead node had delivered 5.1 to this member for g1 before it died; the inbox entry was left behind.
+  member.enqueue({
+    message: message(5, 1),
+    qos: 2,
+    retain: false,
+    subscriptionIds: undefined,
+    packetId: 0,
+    released: false,
+    seq: 1,
+    group: g1,
+  });
+  gate.seed(member);
+  assert.equal(gate.firstForGroup(g1, message(5, 1)), false, 'held by an adopted member of g1');
+  assert.equal(gate.firstForGroup(g2, message(5, 1)), true, 'another group gets its own copy');
+  assert.equal(gate.firstForGroup(g1, message(5, 2)), true, 'a new message for g1');
+  assert.equal(gate.firstForGroup(g1, message(5, 2)), false, 'drained twice');
+  assert.equal(gate.firstForGroup(g1, message(0, 0)), true, 'no id');
+  // The member's regular subscription still gets its own copy of what it holds through the group [MQTT-4.8.2].
+  assert.equal(delivery.gate!(member, message(5, 1), undefined), true);
+  gate.unwatch('m');
+  assert.equal(delivery.gate, undefined);
+  assert.equal(gate.firstForGroup(g1, message(5, 1)), true, 'forgotten once no adoption runs');
+});
