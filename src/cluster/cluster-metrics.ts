@@ -44,7 +44,7 @@ export function clusterMetrics(view: ClusterMetricsView): { collect(): MetricFam
         counter('culex_cluster_messages_received_total', 'Messages received from other nodes.', c.received),
         counter(
           'culex_cluster_messages_dropped_total',
-          'Copies dropped: the queue for an unreachable shared store full, or QoS 0 copies for a node at its inbox bound.',
+          'Copies dropped: the queue for an unreachable shared store full, QoS 0 copies for a node at its inbox bound, or for another worker whose direct link is down or full.',
           c.dropped,
         ),
       ];

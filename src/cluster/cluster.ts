@@ -45,8 +45,11 @@ export class Cluster {
     return this.link.nodeId;
   }
 
+  /** The forwarder's figures; with `workers N`, QoS 0 copies dropped on a direct link to another worker count too. */
   get counters(): Readonly<ForwarderCounters> {
-    return this.forwarder.counters;
+    const c = this.forwarder.counters;
+    const direct = this.links?.counters.dropped ?? 0;
+    return direct === 0 ? c : { forwarded: c.forwarded, received: c.received, dropped: c.dropped + direct };
   }
 
   static async start(core: BrokerCore, options: ClusterOptions, init: ClusterStartOptions): Promise<Cluster> {
@@ -144,15 +147,14 @@ export class Cluster {
 
   /** `$SYS/broker/cluster/...`, per node like the rest of $SYS, sent when a value changed (retained). */
   private publishSys(): void {
-    const c = this.forwarder.counters;
+    const c = this.counters;
     const values: [string, number | string][] = [
       ['nodes', this.link.aliveNodes().length + 1],
       ['clients/total', this.link.clientsTotal],
       ['node', this.nodeId],
       ['messages/forwarded', c.forwarded],
       ['messages/received', c.received],
-      // With `workers N`, QoS 0 copies dropped on a direct link to another worker count too.
-      ['messages/dropped', c.dropped + (this.links?.counters.dropped ?? 0)],
+      ['messages/dropped', c.dropped],
     ];
     for (const [name, value] of values) {
       const topic = `$SYS/broker/cluster/${name}`;

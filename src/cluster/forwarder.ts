@@ -194,11 +194,15 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     const viaLink = direct !== undefined && message.qos === 0 && direct.ready(node);
     // A node at its inbox bound: the publisher of a QoS 1/2 message for it is no longer read (inbox-bound.ts).
     if (message.qos > 0 && publisher !== null && this.bound.blocked(node)) this.bound.pause(node, publisher);
-    const table = viaLink ? direct.outgoing : this.outgoing;
-    let out = table.get(node);
+    if (viaLink) {
+      const ref = group === undefined ? undefined : { name: group.name, filter: group.filter };
+      if (direct.add(node, message, regular, ref)) this.counters.forwarded++;
+      return;
+    }
+    let out = this.outgoing.get(node);
     if (out === undefined) {
       out = [];
-      table.set(node, out);
+      this.outgoing.set(node, out);
     }
     const last = out[out.length - 1];
     if (last !== undefined && last.message === message && (last.groups?.length ?? 0) < MAX_GROUPS) {
@@ -213,8 +217,7 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     const groups = group === undefined ? undefined : [{ name: group.name, filter: group.filter }];
     out.push({ message, regular, groups });
     this.counters.forwarded++;
-    if (viaLink) direct.schedule();
-    else this.count(message);
+    this.count(message);
   }
 
   private count(message: Message): void {

@@ -9,13 +9,16 @@ import type { SourceHold } from '../broker/delivery-target.js';
 import type { Logger } from '../broker/logger.js';
 import type { Message } from '../broker/message.js';
 import { InboxPacing } from './inbox-pacing.js';
-import { decodeRecords, type InRecord } from './message-codec.js';
+import { decodeRecords, type GroupRef, type InRecord, RecordReader } from './message-codec.js';
 import type { NodeLink } from './node-link.js';
+
+const EMPTY = Buffer.alloc(0);
 
 export class Inbound {
   /** The message being published from another node (its share groups were chosen there). */
   private current: Message | undefined = undefined;
   private readonly pacing: InboxPacing;
+  private readonly reader = new RecordReader();
 
   constructor(
     private readonly core: BrokerCore,
@@ -39,18 +42,30 @@ export class Inbound {
   }
 
   /**
-   * A frame from another worker's direct link: routed at once; a subscriber here that falls behind holds that
-   * link back instead (link-pressure.ts), so the frame is not paced like an inbox entry.
+   * A frame from another worker's direct link: routed at once, record by record as it is read (no array of the
+   * frame's messages: they die young); a subscriber here that falls behind holds that link back instead
+   * (link-pressure.ts), so the frame is not paced like an inbox entry. Records before an unreadable one (a
+   * peer that proved the token writes none) are routed.
    */
   receiveLinked(body: Buffer, source: SourceHold | null): void {
-    const records = this.decode(body);
-    if (records === undefined) return;
+    const reader = this.reader;
+    reader.reset(body);
     const delivery = this.core.delivery;
     delivery.heldSource = source;
     try {
-      for (const record of records) this.route(record);
+      while (this.readNext(reader)) this.route(reader.message!, reader.regular, reader.groups);
     } finally {
       delivery.heldSource = null;
+      reader.reset(EMPTY);
+    }
+  }
+
+  private readNext(reader: RecordReader): boolean {
+    try {
+      return reader.next();
+    } catch (err) {
+      this.unreadable(err);
+      return false;
     }
   }
 
@@ -58,12 +73,16 @@ export class Inbound {
     try {
       return decodeRecords(body);
     } catch (err) {
-      this.logger.log(
-        'error',
-        `Error: Cluster: unreadable forwarded messages: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      this.unreadable(err);
       return undefined;
     }
+  }
+
+  private unreadable(err: unknown): void {
+    this.logger.log(
+      'error',
+      `Error: Cluster: unreadable forwarded messages: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 
   /** Routes records from `from` on; a promise when a local queue filled up and the rest must wait. */
@@ -71,7 +90,8 @@ export class Inbound {
     this.pacing.receiving = true;
     try {
       for (let i = from; i < records.length; ) {
-        this.route(records[i++]!);
+        const r = records[i++]!;
+        this.route(r.message, r.regular, r.groups);
         if (i === records.length) break;
         const wait = this.pacing.ready();
         if (wait !== undefined) return wait.then(() => this.routeFrom(records, i));
@@ -82,9 +102,8 @@ export class Inbound {
     return undefined;
   }
 
-  private route(record: InRecord): void {
+  private route(message: Message, regular: boolean, groups: readonly GroupRef[]): void {
     const core = this.core;
-    const { message, regular, groups } = record;
     this.counters.received++;
     if (regular) {
       this.current = message;
@@ -94,7 +113,8 @@ export class Inbound {
         this.current = undefined;
       }
     }
-    for (const g of groups) {
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!;
       const group = core.tree.shareGroup(g.name, g.filter);
       // The member left meanwhile: the message has no one here (as a group that empties on one broker).
       if (group !== undefined) core.deliverSharedHere(group, message);

@@ -41,8 +41,8 @@ export interface InRecord {
   readonly groups: readonly GroupRef[];
 }
 
-function recordSize(r: OutRecord): number {
-  const m = r.message;
+/** Bytes `writeRecord` writes for a copy of `m` with these share groups. */
+export function recordSize(m: Message, groups: readonly GroupRef[] | undefined): number {
   let n = 1 + 2 + Buffer.byteLength(m.topic) + 2 + Buffer.byteLength(m.origin) + 2 + 4 + m.payload.length;
   if (m.expiresAt !== 0) n += 8;
   if (m.clusterSeq !== 0) n += 12;
@@ -50,8 +50,8 @@ function recordSize(r: OutRecord): number {
     const size = propertiesSize(m.properties);
     n += varintSize(size) + size;
   }
-  if (r.groups !== undefined)
-    for (const g of r.groups) n += 4 + Buffer.byteLength(g.name) + Buffer.byteLength(g.filter);
+  if (groups !== undefined)
+    for (const g of groups) n += 4 + Buffer.byteLength(g.name) + Buffer.byteLength(g.filter);
   return n;
 }
 
@@ -61,39 +61,46 @@ function writeString(buf: Buffer, off: number, s: string): number {
   return off + 2 + n;
 }
 
+/** Writes one record at `off` (recordSize bytes free there); returns the offset after it. */
+export function writeRecord(
+  buf: Buffer,
+  at: number,
+  m: Message,
+  regular: boolean,
+  groups: readonly GroupRef[] | undefined,
+): number {
+  let off = at;
+  let flags = m.qos;
+  if (m.retain) flags |= RETAIN;
+  if (regular) flags |= REGULAR;
+  if (m.properties !== undefined) flags |= PROPS;
+  if (m.expiresAt !== 0) flags |= EXPIRY;
+  if (m.clusterSeq !== 0) flags |= CLUSTER_ID;
+  buf[off++] = flags;
+  off = writeString(buf, off, m.topic);
+  off = writeString(buf, off, m.origin);
+  if (m.expiresAt !== 0) off = buf.writeDoubleBE(m.expiresAt, off);
+  if (m.clusterSeq !== 0) {
+    off = buf.writeUInt32BE(m.clusterEpoch, off);
+    off = buf.writeDoubleBE(m.clusterSeq, off);
+  }
+  if (m.properties !== undefined) off = writeProperties(buf, off, m.properties, propertiesSize(m.properties));
+  off = buf.writeUInt16BE(groups === undefined ? 0 : groups.length, off);
+  if (groups !== undefined)
+    for (const g of groups) {
+      off = writeString(buf, off, g.name);
+      off = writeString(buf, off, g.filter);
+    }
+  off = buf.writeUInt32BE(m.payload.length, off);
+  return off + m.payload.copy(buf, off);
+}
+
 export function encodeRecords(records: readonly OutRecord[]): Buffer {
   let size = 0;
-  for (const r of records) size += recordSize(r);
+  for (const r of records) size += recordSize(r.message, r.groups);
   const buf = Buffer.allocUnsafe(size);
   let off = 0;
-  for (const r of records) {
-    const m = r.message;
-    let flags = m.qos;
-    if (m.retain) flags |= RETAIN;
-    if (r.regular) flags |= REGULAR;
-    if (m.properties !== undefined) flags |= PROPS;
-    if (m.expiresAt !== 0) flags |= EXPIRY;
-    if (m.clusterSeq !== 0) flags |= CLUSTER_ID;
-    buf[off++] = flags;
-    off = writeString(buf, off, m.topic);
-    off = writeString(buf, off, m.origin);
-    if (m.expiresAt !== 0) off = buf.writeDoubleBE(m.expiresAt, off);
-    if (m.clusterSeq !== 0) {
-      off = buf.writeUInt32BE(m.clusterEpoch, off);
-      off = buf.writeDoubleBE(m.clusterSeq, off);
-    }
-    if (m.properties !== undefined)
-      off = writeProperties(buf, off, m.properties, propertiesSize(m.properties));
-    const groups = r.groups;
-    off = buf.writeUInt16BE(groups === undefined ? 0 : groups.length, off);
-    if (groups !== undefined)
-      for (const g of groups) {
-        off = writeString(buf, off, g.name);
-        off = writeString(buf, off, g.filter);
-      }
-    off = buf.writeUInt32BE(m.payload.length, off);
-    off += m.payload.copy(buf, off);
-  }
+  for (const r of records) off = writeRecord(buf, off, r.message, r.regular, r.groups);
   return buf;
 }
 
@@ -110,18 +117,40 @@ export function recordTopic(body: Buffer): string {
 
 const NO_GROUPS: readonly GroupRef[] = Object.freeze([]);
 
-/** Every record of a body; throws (a malformed-packet error) when it is not one this codec wrote. */
-export function decodeRecords(body: Buffer): InRecord[] {
-  const r = new WireReader();
-  r.version = 5;
-  r.reset(body, 0, body.length);
-  const out: InRecord[] = [];
-  while (r.remaining() > 0) {
+/**
+ * Reads the records of a body one at a time, into its own fields (nothing but the message is allocated per
+ * record): a frame's messages are routed as they are read, so they die young, as a client's PUBLISH does.
+ */
+export class RecordReader {
+  private readonly r = new WireReader();
+  private body: Buffer = Buffer.alloc(0);
+  /** The record just read (next() returned true). */
+  message: Message | undefined = undefined;
+  regular = false;
+  groups: readonly GroupRef[] = NO_GROUPS;
+
+  constructor() {
+    this.r.version = 5;
+  }
+
+  reset(body: Buffer): void {
+    this.body = body;
+    this.r.reset(body, 0, body.length);
+    this.message = undefined;
+  }
+
+  /** Reads the next record; false at the end. Throws (a malformed-packet error) on bytes this codec did not write. */
+  next(): boolean {
+    const r = this.r;
+    const body = this.body;
+    this.message = undefined;
+    if (r.remaining() <= 0) return false;
     const flags = r.u8();
     const topic = r.utf8();
     const origin = r.utf8();
     let expiresAt = 0;
     if ((flags & EXPIRY) !== 0) {
+      if (r.pos + 8 > r.end) throw new Error('Cluster: truncated message record');
       expiresAt = body.readDoubleBE(r.pos);
       r.pos += 8;
     }
@@ -156,7 +185,19 @@ export function decodeRecords(body: Buffer): InRecord[] {
     );
     message.clusterEpoch = epoch;
     message.clusterSeq = seq;
-    out.push({ message, regular: (flags & REGULAR) !== 0, groups });
+    this.message = message;
+    this.regular = (flags & REGULAR) !== 0;
+    this.groups = groups;
+    return true;
   }
+}
+
+/** Every record of a body; throws (a malformed-packet error) when it is not one this codec wrote. */
+export function decodeRecords(body: Buffer): InRecord[] {
+  const reader = new RecordReader();
+  reader.reset(body);
+  const out: InRecord[] = [];
+  while (reader.next())
+    out.push({ message: reader.message!, regular: reader.regular, groups: reader.groups });
   return out;
 }

@@ -1,7 +1,10 @@
 // The same-host data path between the workers of one `culex` process tree (`workers N`): QoS 0 copies go from
 // worker to worker over a Unix domain socket instead of through Redis (an XADD, the inbox stream and an XREAD
-// cost several times a local delivery, and Redis runs on the same cores). Per peer and event-loop turn, one
-// frame holding the turn's records (message-codec.ts), written with one system call.
+// cost several times a local delivery, and Redis runs on the same cores). Per peer and tick (what one chunk read
+// from a publisher makes), frames of records (link-out.ts, message-codec.ts) written with one system call: the
+// other worker routes them while this one reads the next chunk. Flushed per event-loop turn instead (a
+// setImmediate), a turn carried up to 32 chunks of each publisher (2 MiB): the link backed up, the publishers
+// were paused until it drained, and the two workers took turns instead of working at once.
 // Only QoS 0 takes it: a QoS 1/2 copy must be in Redis (the receiving worker's inbox stream, which a reaper reads
 // if that worker dies) before its publisher's PUBACK / PUBREC, and retained updates are shared state, so both
 // keep the Redis path. MQTT orders messages per topic and QoS [MQTT-4.6.0-6] (3.1.1), so two paths keep order.
@@ -15,9 +18,10 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import type { Connection } from '../broker/connection.js';
 import type { SourceHold } from '../broker/delivery-target.js';
 import type { Logger } from '../broker/logger.js';
+import type { Message } from '../broker/message.js';
+import { FRAME_HEADER, LinkOut, RECORDS } from './link-out.js';
 import { InboundHold, OutboundHold } from './link-pressure.js';
-import type { OutRecord } from './message-codec.js';
-import { encodeRecords } from './message-codec.js';
+import type { GroupRef } from './message-codec.js';
 import { reconnectDelay } from './redis-connect.js';
 
 /** What a worker knows of its process tree (src/cli/workers.ts fills it in). */
@@ -36,14 +40,11 @@ export interface WorkerLinkOptions {
 export const LINK_MAX_BYTES = 16 * 1024 * 1024;
 /** Unsent bytes above which the publishers feeding a link are paused until it drains. */
 export const LINK_SOFT_BYTES = 1024 * 1024;
-/** Records per frame, in bytes (about one chunk read from a socket). */
-const FRAME_BYTES = 64 * 1024;
 /** The largest frame accepted from a peer (a turn's records for one node). */
 const MAX_FRAME = 256 * 1024 * 1024;
 
 const HELLO = 1;
-const RECORDS = 2;
-const HEADER = 5;
+const HEADER = FRAME_HEADER;
 
 /** True where sockets can live in the abstract namespace. */
 export function workerLinksSupported(): boolean {
@@ -124,6 +125,8 @@ interface Peer {
   ready: boolean;
   attempt: number;
   timer: NodeJS.Timeout | undefined;
+  /** This tick's copies for it. */
+  readonly out: LinkOut;
 }
 
 export interface WorkerLinkCounters {
@@ -134,8 +137,6 @@ export interface WorkerLinkCounters {
 }
 
 export class WorkerLinks {
-  /** This turn's records per peer node id (the forwarder fills it; flushed once per turn). */
-  readonly outgoing = new Map<string, OutRecord[]>();
   readonly counters: WorkerLinkCounters = { sent: 0, dropped: 0 };
   /** Gets every records frame a peer sent (the forwarder routes them as it does its inbox entries). */
   onRecords: (body: Buffer, source: SourceHold) => void = () => {};
@@ -143,6 +144,8 @@ export class WorkerLinks {
   pressured = false;
   private readonly publishers = new OutboundHold();
   private readonly peers = new Map<string, Peer>();
+  /** Peers with copies this tick. */
+  private readonly dirty: Peer[] = [];
   private readonly inbound = new Set<Socket>();
   private scheduled = false;
   private stopped = false;
@@ -165,6 +168,7 @@ export class WorkerLinks {
         ready: false,
         attempt: 0,
         timer: undefined,
+        out: new LinkOut(),
       });
     }
   }
@@ -205,56 +209,55 @@ export class WorkerLinks {
     this.publishers.release(Date.now());
   }
 
-  /** Called once records were added to `outgoing` in this turn. */
-  schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(flushLinks, this);
+  /**
+   * A QoS 0 copy of `message` for worker `nodeId` (ready), to its subscriptions (`regular`) and/or to a member of
+   * `group` there; false when it joined the previous copy of the same message (no new record). Sent this tick.
+   */
+  add(nodeId: string, message: Message, regular: boolean, group: GroupRef | undefined): boolean {
+    const peer = this.peers.get(nodeId);
+    if (peer === undefined) return false;
+    const out = peer.out;
+    if (out.count === 0) this.dirty.push(peer);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      // Per tick, as a connection's output (connection.ts): one chunk read from a publisher, one frame or two.
+      process.nextTick(flushLinks, this);
+    }
+    return out.add(message, regular, group);
   }
 
-  /** Writes this turn's records, one frame per peer. */
+  /** Writes this tick's records, in frames of about a socket read (the other worker routes one at a time). */
   flush(): void {
     this.scheduled = false;
-    for (const [nodeId, records] of this.outgoing) {
-      const peer = this.peers.get(nodeId);
-      const socket = peer?.socket;
-      if (
-        peer === undefined ||
-        !peer.ready ||
-        socket === undefined ||
-        socket.writableLength > LINK_MAX_BYTES
-      ) {
-        // Best effort, as QoS 0 is: the worker went away (or is this far behind) since the copies were made.
-        if (this.counters.dropped === 0)
-          this.logger.log(
-            'warning',
-            `Warning: Cluster: the direct link to node ${nodeId} is down or backed up: QoS 0 messages are being dropped.`,
-          );
-        this.counters.dropped += records.length;
-        continue;
-      }
-      this.counters.sent += records.length;
-      // Frames of about FRAME_BYTES: the other worker routes one frame at a time, then writes to its subscribers
-      // (a turn's output leaves at its end), as it would for one chunk read from a publisher; one huge frame
-      // would keep its event loop and its subscribers' sockets waiting, and its memory full.
-      socket.cork();
-      let from = 0;
-      let bytes = 0;
-      for (let i = 0; i < records.length; i++) {
-        const m = records[i]!.message;
-        bytes += m.payload.length + m.topic.length + 16;
-        if (bytes < FRAME_BYTES && i < records.length - 1) continue;
-        writeFrame(
-          socket,
-          encodeRecords(from === 0 && i === records.length - 1 ? records : records.slice(from, i + 1)),
+    const dirty = this.dirty;
+    for (let i = 0; i < dirty.length; i++) this.send(dirty[i]!);
+    dirty.length = 0;
+  }
+
+  private send(peer: Peer): void {
+    const out = peer.out;
+    const frames = out.close();
+    const socket = peer.socket;
+    if (!peer.ready || socket === undefined || socket.writableLength > LINK_MAX_BYTES) {
+      // Best effort, as QoS 0 is: the worker went away (or is this far behind) since the copies were made.
+      if (this.counters.dropped === 0)
+        this.logger.log(
+          'warning',
+          `Warning: Cluster: the direct link to node ${peer.nodeId} is down or backed up: QoS 0 messages are being dropped.`,
         );
-        from = i + 1;
-        bytes = 0;
-      }
-      socket.uncork();
-      if (socket.writableLength > LINK_SOFT_BYTES) this.pressured = true;
+      this.counters.dropped += out.count;
+      out.clear();
+      return;
     }
-    this.outgoing.clear();
+    this.counters.sent += out.count;
+    if (frames.length === 1) socket.write(frames[0]!);
+    else {
+      socket.cork();
+      for (let i = 0; i < frames.length; i++) socket.write(frames[i]!);
+      socket.uncork();
+    }
+    out.clear();
+    if (socket.writableLength > LINK_SOFT_BYTES) this.pressured = true;
   }
 
   private connect(peer: Peer): void {
@@ -335,15 +338,6 @@ export class WorkerLinks {
     for (const s of this.inbound) s.destroy();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
-}
-
-/** One records frame: its header and body in the same writev, the body not copied. */
-function writeFrame(socket: Socket, body: Buffer): void {
-  const head = Buffer.allocUnsafe(HEADER);
-  head.writeUInt32BE(body.length + 1, 0);
-  head[4] = RECORDS;
-  socket.write(head);
-  socket.write(body);
 }
 
 function flushLinks(links: WorkerLinks): void {

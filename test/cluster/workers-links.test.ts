@@ -41,8 +41,7 @@ test('workers: a turn of QoS 0 copies reaches the other worker in one frame; a p
       regular: true,
       groups: undefined,
     }));
-    one.outgoing.set('n-w2', records);
-    one.schedule();
+    for (const r of records) assert.ok(one.add('n-w2', r.message, r.regular, undefined), 'a new record');
     assert.ok(await waitFor(() => frames.length > 0, 5000), 'the frame arrived');
     assert.deepEqual(frames, [['a/1', 'a/2', 'a/3']]);
     assert.equal(one.counters.sent, 3);
