@@ -23,8 +23,9 @@ interface Running extends RunningBroker {
   broker: Broker;
 }
 
-async function start(db: string): Promise<Running> {
-  const broker = new Broker({ options: { connectionMessages: false }, store: new SqliteStore(db) });
+async function start(db: string, synchronous: 'full' | 'normal' = 'normal'): Promise<Running> {
+  const store = new SqliteStore(db, { synchronous });
+  const broker = new Broker({ options: { connectionMessages: false }, store });
   const [l] = await broker.listen([{ port: 0, host: '127.0.0.1' }]);
   return { broker, port: l!.port, stop: () => broker.stop() };
 }
@@ -47,30 +48,33 @@ function counts(db: string): Record<string, number> {
   }
 }
 
-test('[MQTT-4.3.2-2] PUBACK leaves only once the message is committed for the offline persistent session', async () => {
-  const db = join(tempDir(), 'p.db');
-  const { broker, port } = await start(db);
-  try {
-    await offlineSubscriber(port, 'sub', 'a/#', 1);
-    const pub = await client(port, 'pub', true);
-    pub.send(publishPacket('a/b', 'hello', 1, 10));
-    const ack = await nextAck(pub, 4);
-    assert.equal(ack.packetId, 10);
-    // Read at the moment the PUBACK arrived, from a separate connection: the row is already durable.
-    // One delivery: the message is carried with the delivery (in the turn's log row), no `messages` row.
-    assert.deepEqual(counts(db), {
-      sessions: 1,
-      subscriptions: 1,
-      messages: 0,
-      deliveries: 1,
-      retained: 0,
-      incoming_qos2: 0,
-    });
-    pub.disconnect();
-  } finally {
-    await broker.stop();
-  }
-});
+for (const sync of ['normal', 'full'] as const) {
+  test(`[MQTT-4.3.2-2] PUBACK leaves only once the message is committed for the offline persistent session (${sync})`, async () => {
+    const db = join(tempDir(), 'p.db');
+    // full: the commit's fsync runs on the threadpool and the PUBACK waits for it (wal-sync.ts).
+    const { broker, port } = await start(db, sync);
+    try {
+      await offlineSubscriber(port, 'sub', 'a/#', 1);
+      const pub = await client(port, 'pub', true);
+      pub.send(publishPacket('a/b', 'hello', 1, 10));
+      const ack = await nextAck(pub, 4);
+      assert.equal(ack.packetId, 10);
+      // Read at the moment the PUBACK arrived, from a separate connection: the row is already durable.
+      // One delivery: the message is carried with the delivery (in the turn's log row), no `messages` row.
+      assert.deepEqual(counts(db), {
+        sessions: 1,
+        subscriptions: 1,
+        messages: 0,
+        deliveries: 1,
+        retained: 0,
+        incoming_qos2: 0,
+      });
+      pub.disconnect();
+    } finally {
+      await broker.stop();
+    }
+  });
+}
 
 test('a message queued for several sessions is stored once and collected when the last one acknowledges it', async () => {
   const db = join(tempDir(), 'p.db');
