@@ -14,6 +14,8 @@ import type { DeliveryRecord, StoredDelivery, StoredMessage } from './store.js';
 const NULL_LENGTH = 0xffffffff;
 /** Fixed part of an entry: 3 f64, i32, u16, 4 u8, 8 string lengths and the payload length. */
 const FIXED = 24 + 4 + 2 + 4 + 9 * 4;
+/** Strings up to this length are tried as ASCII, copied by a loop. */
+const ASCII_LOOP = 64;
 /** An encoder keeping more than this between turns gives its buffer back. */
 const KEEP_BYTES = 1 << 20;
 
@@ -86,12 +88,25 @@ export class LogEncoder {
   }
 
   private string(s: string | null, o: number): number {
+    const b = this.buf;
     if (s === null) {
-      this.buf.writeUInt32LE(NULL_LENGTH, o);
+      b.writeUInt32LE(NULL_LENGTH, o);
       return o + 4;
     }
-    const n = this.buf.write(s, o + 4);
-    this.buf.writeUInt32LE(n, o);
+    const len = s.length;
+    // Client ids, topics and origins are short and mostly ASCII: copied by a loop, as a call into C++ to encode
+    // them costs more than the copy. Anything else goes through the UTF-8 encoder.
+    let n = 0;
+    if (len <= ASCII_LOOP) {
+      const at = o + 4;
+      for (; n < len; n++) {
+        const c = s.charCodeAt(n);
+        if (c >= 0x80) break;
+        b[at + n] = c;
+      }
+    }
+    if (n < len) n = b.write(s, o + 4);
+    b.writeUInt32LE(n, o);
     return o + 4 + n;
   }
 

@@ -30,7 +30,12 @@ function open(file: string, ...clients: string[]): SqliteStore {
 const payloads = (file: string): string[] => {
   const store = new SqliteStore(file);
   try {
-    return store.load(Date.now()).deliveries.map((d) => `${d.clientId}:${d.message.payload}:${d.packetId}`);
+    return store
+      .load(Date.now())
+      .deliveries.map(
+        (d) =>
+          `${d.clientId}:${d.message.payload}:${d.packetId}${d.message.topic === 't' ? '' : ` ${d.message.topic}`}`,
+      );
   } finally {
     store.close();
   }
@@ -38,12 +43,13 @@ const payloads = (file: string): string[] => {
 
 test('a turn of QoS 1 deliveries is one log row; its finished ones are not resent after a restart', () => {
   const file = join(tempDir(), 's.db');
-  const store = open(file, 'a', 'b');
+  // Names beyond ASCII take the encoder's other path.
+  const store = open(file, 'a', 'bé');
   const all: Delivery[] = [];
   for (let i = 0; i < 6; i++) {
-    const d = delivery(msg('t', `m${i}`), 1, i + 1);
+    const d = delivery(msg(i === 3 ? 'tö/😀' : 't', `m${i}`), 1, i + 1);
     all.push(d);
-    store.addDelivery(i % 2 === 0 ? 'a' : 'b', d);
+    store.addDelivery(i % 2 === 0 ? 'a' : 'bé', d);
   }
   store.commit();
   assert.deepEqual(
@@ -56,7 +62,7 @@ test('a turn of QoS 1 deliveries is one log row; its finished ones are not resen
   assert.deepEqual([count(file, 'delivery_log'), count(file, 'log_dead')], [1, 1]);
   assert.equal(checkDatabase(file).counts.deliveries, 4);
   store.close();
-  assert.deepEqual(payloads(file), ['a:m0:1', 'a:m2:3', 'b:m3:4', 'b:m5:6']);
+  assert.deepEqual(payloads(file), ['a:m0:1', 'a:m2:3', 'bé:m3:4 tö/😀', 'bé:m5:6']);
 
   // The rest finish after the restart: the row and its list of finished seqs go together.
   const again = open(file);
