@@ -164,13 +164,12 @@ export function loadState(
     };
     state.deliveries.push(d);
   }
-  const logged = log.restore(
-    db,
-    logStatements,
-    new Set(state.sessions.map((s) => s.clientId)),
-    now,
-    messages,
-  );
+  let logged: StoredDelivery[];
+  try {
+    logged = log.restore(db, logStatements, new Set(state.sessions.map((s) => s.clientId)), now, messages);
+  } catch (err) {
+    throw classify(description, err);
+  }
   if (logged.length > 0) {
     for (const d of logged) {
       ref(d.message);

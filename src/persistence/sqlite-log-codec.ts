@@ -126,11 +126,8 @@ export function logEntryCount(row: Buffer): number {
 /** One decoded entry: the delivery with its client id; its message is shared through `messages` by id. */
 export type LogEntry = StoredDelivery;
 
-/**
- * Decodes a row; `messages` gives the message of an id already known (it has a `messages` row too), and learns
- * the ones read here. Payloads are copied out, so the row's buffer does not stay alive with them.
- */
-export function decodeLogRow(row: Buffer, messages: Map<number, StoredMessage>): LogEntry[] {
+/** Decodes a row. Payloads are copied out, so the row's buffer does not stay alive with them. */
+export function decodeLogRow(row: Buffer): LogEntry[] {
   const n = row.readUInt32LE(0);
   const out: LogEntry[] = [];
   let o = 4;
@@ -164,21 +161,17 @@ export function decodeLogRow(row: Buffer, messages: Map<number, StoredMessage>):
     const len = row.readUInt32LE(o);
     const payload = Buffer.from(row.subarray(o + 4, o + 4 + len));
     o += 4 + len;
-    let message = messages.get(id);
-    if (message === undefined) {
-      message = {
-        id,
-        topic,
-        payload,
-        qos: mQos,
-        retain: mRetain,
-        properties: decodeProperties(props),
-        origin,
-        expiresAt,
-        source: port === -1 ? undefined : { username: username ?? undefined, listenerPort: port },
-      };
-      messages.set(id, message);
-    }
+    const message: StoredMessage = {
+      id,
+      topic,
+      payload,
+      qos: mQos,
+      retain: mRetain,
+      properties: decodeProperties(props),
+      origin,
+      expiresAt,
+      source: port === -1 ? undefined : { username: username ?? undefined, listenerPort: port },
+    };
     out.push({
       seq,
       clientId,

@@ -115,14 +115,11 @@ export class DeliveryLog {
     }
     const touched = this.touchedRows;
     if (touched.length === 0) return;
-    this.touchedRows = [];
     let empty: number[] | undefined;
     let deadSaved = false;
     for (const r of touched) {
-      r.touched = false;
       if (r.live > 0) {
         st.saveDead.run(r.id, encodeSeqs(r.dead));
-        r.deadSaved = true;
         continue;
       }
       empty ??= [];
@@ -130,9 +127,18 @@ export class DeliveryLog {
       if (r.deadSaved) deadSaved = true;
     }
     if (empty !== undefined) deleteRanges(empty, st, deadSaved);
+    // Only once all ran: after a failed commit (rolled back) the next one writes them again.
+    for (const r of touched) {
+      r.touched = false;
+      if (r.live > 0) r.deadSaved = true;
+    }
+    this.touchedRows = [];
   }
 
-  /** A failed commit: this turn's row is not written (its deliveries are lost with the turn, as any row). */
+  /**
+   * A failed commit: this turn's row is not written (its deliveries are lost with the turn, as any row); the
+   * finished seqs of earlier rows are written with the next commit.
+   */
   clear(): void {
     const row = this.current;
     if (row !== undefined)
@@ -168,7 +174,7 @@ export class DeliveryLog {
       const row = newRow(id);
       row.dead.push(...finished);
       row.deadSaved = dead.has(id);
-      for (const e of decodeLogRow(data, messages)) {
+      for (const e of decodeLogRow(data)) {
         row.seqs.push(e.seq);
         row.clients.push(e.clientId);
         if (finished.has(e.seq)) continue;
@@ -180,6 +186,10 @@ export class DeliveryLog {
         }
         row.live++;
         this.bySeq.set(e.seq, row);
+        // Shared by id with the other references; only live entries count (a finished one's id may be reused).
+        const known = messages.get(e.message.id);
+        if (known === undefined) messages.set(e.message.id, e.message);
+        else e.message = known;
         out.push(e);
       }
       if (row.live === 0) row.touched = true;
@@ -187,8 +197,13 @@ export class DeliveryLog {
     }
     if (this.touchedRows.length > 0) {
       db.exec('BEGIN');
-      this.flush(st);
-      db.exec('COMMIT');
+      try {
+        this.flush(st);
+        db.exec('COMMIT');
+      } catch (err) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw err;
+      }
     }
     return out;
   }

@@ -150,3 +150,26 @@ test('a version 4 database is migrated to version 5: its rows stay, new QoS 1 de
   db.close();
   assert.deepEqual(payloads(file), ['c:old:4', 'c:new:5']);
 });
+
+test('the id of a finished logged message may be given again: a restart reads the new message, not the old', () => {
+  const file = join(tempDir(), 's.db');
+  const store = open(file, 'c');
+  const kept = msg('t', 'kept');
+  const gone = msg('t', 'gone');
+  [kept.id, gone.id] = [100, 101];
+  const finished = delivery(gone, 1, 2);
+  store.addDelivery('c', delivery(kept, 1, 1));
+  store.addDelivery('c', finished);
+  store.commit();
+  store.removeDelivery(finished);
+  store.commit();
+  store.close();
+  // The broker numbers new messages after the largest id it restored (100): 101 again.
+  const again = open(file);
+  const fresh = msg('t', 'new');
+  fresh.id = 101;
+  again.addDelivery('c', delivery(fresh, 1, 3));
+  again.commit();
+  again.close();
+  assert.deepEqual(payloads(file), ['c:kept:1', 'c:new:3']);
+});
