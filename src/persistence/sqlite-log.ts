@@ -34,33 +34,43 @@ interface LogRow {
   deadSaved: boolean;
   /** In `touched`: its dead seqs changed this turn. */
   touched: boolean;
+  /** Not written yet (a row of this turn): its deliveries as given, encoded at the commit. */
+  records: DeliveryRecord[] | undefined;
 }
+
+/**
+ * Deliveries per row at most: a turn with more gets more rows, so that a row's list of finished seqs (rewritten
+ * as they come) stays short, and one slow session keeps few other deliveries' bytes on disk.
+ */
+const MAX_ROW_ENTRIES = 256;
 
 export class DeliveryLog {
   private nextId = 1;
   /** The row of each stored delivery still in the log, by seq. */
   private readonly bySeq = new Map<number, LogRow>();
-  /** This turn's row and its deliveries, encoded at the commit (an update in the turn costs nothing). */
+  /** This turn's rows (the last one filling), encoded at the commit (an update in the turn costs nothing). */
+  private newRows: LogRow[] = [];
   private current: LogRow | undefined;
-  private records: DeliveryRecord[] = [];
   private touchedRows: LogRow[] = [];
   private readonly encoder = new LogEncoder();
 
   get pending(): boolean {
-    return this.current !== undefined || this.touchedRows.length > 0;
+    return this.newRows.length > 0 || this.touchedRows.length > 0;
   }
 
   add(clientId: string, d: DeliveryRecord): void {
     let row = this.current;
-    if (row === undefined) {
+    if (row === undefined || row.seqs.length >= MAX_ROW_ENTRIES) {
       row = newRow(this.nextId++);
+      row.records = [];
       this.current = row;
+      this.newRows.push(row);
     }
     row.live++;
     this.bySeq.set(d.seq, row);
     row.seqs.push(d.seq);
     row.clients.push(clientId);
-    this.records.push(d);
+    row.records!.push(d);
   }
 
   /** Counts the delivery of `seq` finished; false when it is not in the log. */
@@ -69,8 +79,8 @@ export class DeliveryLog {
     if (row === undefined) return false;
     this.bySeq.delete(seq);
     row.live--;
-    // A delivery of this turn's row is simply left out of it.
-    if (row === this.current) return true;
+    // A delivery of this turn's rows is simply left out.
+    if (row.records !== undefined) return true;
     row.dead.push(seq);
     if (!row.touched) {
       row.touched = true;
@@ -81,10 +91,9 @@ export class DeliveryLog {
 
   /** A delivery of this turn's row changed: it is written as given now (rare: queued and sent in one turn). */
   updatePending(d: DeliveryRecord): boolean {
-    const row = this.current;
-    if (row === undefined || this.bySeq.get(d.seq) !== row) return false;
-    const i = row.seqs.lastIndexOf(d.seq);
-    this.records[i] = d;
+    const row = this.bySeq.get(d.seq);
+    if (row?.records === undefined) return false;
+    row.records[row.seqs.lastIndexOf(d.seq)] = d;
     return true;
   }
 
@@ -94,25 +103,14 @@ export class DeliveryLog {
    */
   takeOut(seq: number): string | undefined {
     const row = this.bySeq.get(seq);
-    if (row === undefined || row === this.current) return undefined;
+    if (row === undefined || row.records !== undefined) return undefined;
     this.remove(seq);
     return row.clients[row.seqs.lastIndexOf(seq)];
   }
 
-  /** Writes this turn's row, the dead seqs of the rows it touched, and deletes the rows left empty. */
+  /** Writes this turn's rows, the dead seqs of the rows it touched, and deletes the rows left empty. */
   flush(st: LogStatements): void {
-    const row = this.current;
-    if (row !== undefined) {
-      this.current = undefined;
-      const { seqs, clients } = row;
-      const records = this.records;
-      for (let i = 0; i < seqs.length; i++) {
-        const seq = seqs[i]!;
-        if (this.bySeq.get(seq) === row) this.encoder.add(seq, clients[i]!, records[i]!);
-      }
-      this.records = [];
-      if (!this.encoder.empty) st.insertLog.run(row.id, this.encoder.take());
-    }
+    if (this.newRows.length > 0) this.writeNew(st);
     const touched = this.touchedRows;
     if (touched.length === 0) return;
     let empty: number[] | undefined;
@@ -140,12 +138,28 @@ export class DeliveryLog {
    * finished seqs of earlier rows are written with the next commit.
    */
   clear(): void {
-    const row = this.current;
-    if (row !== undefined)
+    for (const row of this.newRows)
       for (const seq of row.seqs) if (this.bySeq.get(seq) === row) this.bySeq.delete(seq);
+    this.newRows = [];
     this.current = undefined;
-    this.records = [];
     this.encoder.clear();
+  }
+
+  private writeNew(st: LogStatements): void {
+    const rows = this.newRows;
+    for (const row of rows) {
+      const { seqs, clients } = row;
+      const records = row.records!;
+      row.records = undefined;
+      for (let i = 0; i < seqs.length; i++) {
+        const seq = seqs[i]!;
+        if (this.bySeq.get(seq) === row) this.encoder.add(seq, clients[i]!, records[i]!);
+      }
+      if (!this.encoder.empty) st.insertLog.run(row.id, this.encoder.take());
+    }
+    // Kept until all are written: a failure leaves them to clear().
+    this.newRows = [];
+    this.current = undefined;
   }
 
   /**
@@ -210,7 +224,16 @@ export class DeliveryLog {
 }
 
 function newRow(id: number): LogRow {
-  return { id, seqs: [], clients: [], live: 0, dead: [], deadSaved: false, touched: false };
+  return {
+    id,
+    seqs: [],
+    clients: [],
+    live: 0,
+    dead: [],
+    deadSaved: false,
+    touched: false,
+    records: undefined,
+  };
 }
 
 /** Deletes the rows of `ids` (and their dead seqs) by runs of consecutive ids. */

@@ -173,3 +173,28 @@ test('the id of a finished logged message may be given again: a restart reads th
   again.close();
   assert.deepEqual(payloads(file), ['c:kept:1', 'c:new:3']);
 });
+
+test('a turn of more than 256 logged deliveries takes several rows, each finished and deleted on its own', () => {
+  const file = join(tempDir(), 's.db');
+  const store = open(file, 'c');
+  const all: Delivery[] = [];
+  for (let i = 0; i < 600; i++) {
+    const d = delivery(msg('t', `m${i}`), 1);
+    all.push(d);
+    store.addDelivery('c', d);
+  }
+  // In the same turn: one dropped from the first row, one of the second row given its identifier.
+  store.removeDelivery(all[5]!);
+  store.updateDelivery({ ...all[300]!, packetId: 42 });
+  store.commit();
+  assert.deepEqual([count(file, 'delivery_log'), count(file, 'deliveries')], [3, 0]);
+  // The first row finishes; the second only in part.
+  for (let i = 0; i < 256; i++) if (i !== 5) store.removeDelivery(all[i]!);
+  for (let i = 256; i < 290; i++) store.removeDelivery(all[i]!);
+  store.commit();
+  assert.deepEqual([count(file, 'delivery_log'), count(file, 'log_dead')], [2, 1]);
+  store.close();
+  const left = payloads(file);
+  assert.equal(left.length, 600 - 256 - 34);
+  assert.deepEqual([left[0], left[10], left.at(-1)], ['c:m290:0', 'c:m300:42', 'c:m599:0']);
+});
