@@ -187,7 +187,7 @@ export class DeliveryLog {
       const finished = new Set(dead.get(id));
       const row = newRow(id);
       row.dead.push(...finished);
-      row.deadSaved = dead.has(id);
+      row.deadSaved = dead.delete(id);
       for (const e of decodeLogRow(data)) {
         row.seqs.push(e.seq);
         row.clients.push(e.clientId);
@@ -209,9 +209,12 @@ export class DeliveryLog {
       if (row.live === 0) row.touched = true;
       if (row.touched) this.touchedRows.push(row);
     }
-    if (this.touchedRows.length > 0) {
+    // Finished seqs of a row that is gone (written by a commit that failed after them): nothing to keep.
+    const orphans = [...dead.keys()];
+    if (this.touchedRows.length > 0 || orphans.length > 0) {
       db.exec('BEGIN');
       try {
+        for (const id of orphans) st.deadRange.run(id, id);
         this.flush(st);
         db.exec('COMMIT');
       } catch (err) {

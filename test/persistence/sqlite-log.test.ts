@@ -198,3 +198,13 @@ test('a turn of more than 256 logged deliveries takes several rows, each finishe
   assert.equal(left.length, 600 - 256 - 34);
   assert.deepEqual([left[0], left[10], left.at(-1)], ['c:m290:0', 'c:m300:42', 'c:m599:0']);
 });
+
+test('finished seqs left without their row are dropped at start-up', () => {
+  const file = join(tempDir(), 's.db');
+  open(file, 'c').close();
+  const db = new Database(file);
+  db.prepare('INSERT INTO log_dead (id, seqs) VALUES (?, ?)').run(77, Buffer.alloc(8));
+  db.close();
+  assert.deepEqual(payloads(file), []);
+  assert.equal(count(file, 'log_dead'), 0);
+});
