@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { schemaProblems } from './schema.js';
+import { logEntryCount } from './sqlite-log-codec.js';
 
 export interface CheckResult {
   ok: boolean;
@@ -35,9 +36,12 @@ export function checkDatabase(file: string): CheckResult {
           'retained',
           'incoming_qos2',
           'wills',
+          'delivery_log',
         ]) {
           result.counts[t] = (db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
         }
+        // `deliveries` counts every stored delivery: its rows and the log's unfinished ones.
+        result.counts.deliveries = (result.counts.deliveries ?? 0) + loggedDeliveries(db);
       }
     }
   } catch (err) {
@@ -47,6 +51,15 @@ export function checkDatabase(file: string): CheckResult {
   }
   result.ok = result.problems.length === 0;
   return result;
+}
+
+/** Deliveries in `delivery_log` rows not listed as finished in `log_dead`. */
+function loggedDeliveries(db: Database.Database): number {
+  let n = 0;
+  for (const head of db.prepare('SELECT substr(data, 1, 4) FROM delivery_log').pluck().all() as Buffer[])
+    n += logEntryCount(head);
+  const dead = db.prepare('SELECT coalesce(sum(length(seqs)), 0) FROM log_dead').pluck().get() as number;
+  return n - dead / 8;
 }
 
 /** Runs the check for the CLI: prints a report (stdout when sound, stderr otherwise); returns the exit code. */

@@ -2,11 +2,13 @@
 // A message delivered to many sessions is one `messages` row; `deliveries` and `retained` rows refer to it. A
 // message with a single delivery is stored inside that delivery's row (the `m_` columns), so the common case
 // of one persistent subscriber costs one row inserted and deleted instead of two (and no second payload copy).
+// Since version 5, such deliveries when QoS 1 are not rows at all: a turn's go into one `delivery_log` row
+// (sqlite-log.ts).
 
 import type Database from 'better-sqlite3';
 
 /** Bumped whenever the layout changes; stored in PRAGMA user_version. Older versions are migrated. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 /** PRAGMA application_id: "CULX", so that `file` and Culex recognise their own databases. */
 export const APPLICATION_ID = 0x43554c58;
 
@@ -65,6 +67,8 @@ export const TABLES: Readonly<Record<string, readonly string[]>> = {
   incoming_qos2: ['client_id', 'packet_id'],
   retained: ['topic', 'message_id'],
   wills: ['client_id', 'topic', 'payload', 'qos', 'retain', 'properties', 'due_at', 'delay'],
+  delivery_log: ['id', 'data'],
+  log_dead: ['id', 'seqs'],
 };
 
 const CREATE = `
@@ -92,6 +96,8 @@ CREATE TABLE retained (topic TEXT PRIMARY KEY, message_id INTEGER NOT NULL) WITH
 CREATE TABLE wills (
   client_id TEXT PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL,
   retain INTEGER NOT NULL, properties TEXT, due_at INTEGER NOT NULL, delay INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+CREATE TABLE delivery_log (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE log_dead (id INTEGER PRIMARY KEY, seqs BLOB NOT NULL);
 `;
 
 /**
@@ -135,6 +141,16 @@ ALTER TABLE deliveries ADD COLUMN m_source_port INTEGER;
 DROP INDEX IF EXISTS deliveries_by_client;
 `;
 
+/**
+ * Version 4 -> 5: the delivery log. A row of `delivery_log` holds the QoS 1 deliveries of one turn that carry
+ * their message (sqlite-log-codec.ts has the layout); `log_dead` the seqs of a row's finished deliveries while
+ * others in it are not. Rows written before stay in `deliveries`.
+ */
+const MIGRATE_4_TO_5 = `
+CREATE TABLE delivery_log (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE log_dead (id INTEGER PRIMARY KEY, seqs BLOB NOT NULL);
+`;
+
 /** Brings a Culex database of an older layout up to SCHEMA_VERSION; leaves anything else alone. */
 export function migrate(db: Database.Database): void {
   const appId = db.pragma('application_id', { simple: true }) as number;
@@ -143,7 +159,8 @@ export function migrate(db: Database.Database): void {
   db.exec('BEGIN');
   if (version < 2) db.exec(MIGRATE_1_TO_2);
   if (version < 3) db.exec(MIGRATE_2_TO_3);
-  db.exec(MIGRATE_3_TO_4);
+  if (version < 4) db.exec(MIGRATE_3_TO_4);
+  db.exec(MIGRATE_4_TO_5);
   db.pragma(`user_version = ${SCHEMA_VERSION}`);
   db.exec('COMMIT');
 }

@@ -5,6 +5,7 @@ import type Database from 'better-sqlite3';
 import type { QoS } from '../protocol/packets.js';
 import { decodeIds, decodeProperties } from './json-codec.js';
 import { PersistenceError, PersistenceErrorCode } from './persistence-error.js';
+import type { DeliveryLog, LogStatements } from './sqlite-log.js';
 import type { RestoredState, StoredDelivery, StoredMessage, StoredSubscription } from './store.js';
 
 const NEVER_EXPIRES = 0xffffffff;
@@ -53,6 +54,8 @@ export function loadState(
   db: Database.Database,
   description: string,
   now: number,
+  log: DeliveryLog,
+  logStatements: LogStatements,
 ): { state: RestoredState; refs: Map<number, number> } {
   const state: RestoredState = {
     sessions: [],
@@ -160,6 +163,20 @@ export function loadState(
       shareFilter: (row.share_filter as string | null) ?? undefined,
     };
     state.deliveries.push(d);
+  }
+  let logged: StoredDelivery[];
+  try {
+    logged = log.restore(db, logStatements, new Set(state.sessions.map((s) => s.clientId)), now, messages);
+  } catch (err) {
+    throw classify(description, err);
+  }
+  if (logged.length > 0) {
+    for (const d of logged) {
+      ref(d.message);
+      state.deliveries.push(d);
+    }
+    // The broker queues them in this order [MQTT-4.6.0-6].
+    state.deliveries.sort((a, b) => a.seq - b.seq);
   }
   for (const row of rows<{ client_id: string; packet_id: number }>(db, 'SELECT * FROM incoming_qos2')) {
     state.incomingQos2.push({ clientId: row.client_id, packetId: row.packet_id });

@@ -2,6 +2,7 @@
 
 import type Database from 'better-sqlite3';
 import type { DeleteStatements } from './sqlite-deletes.js';
+import type { LogStatements } from './sqlite-log.js';
 
 type Statement = Database.Statement;
 
@@ -16,7 +17,7 @@ export const INLINE_DELIVERY_INSERT = `INSERT INTO deliveries (seq, client_id, m
   subscription_ids, packet_id, released, share_group, share_filter, m_topic, m_payload, m_qos, m_retain,
   m_properties, m_origin, m_expires_at, m_source_username, m_source_port) VALUES`;
 
-export interface WriteStatements extends DeleteStatements {
+export interface WriteStatements extends DeleteStatements, LogStatements {
   begin: Statement;
   commit: Statement;
   rollback: Statement;
@@ -69,5 +70,9 @@ export function prepareStatements(db: Database.Database): WriteStatements {
       'INSERT OR REPLACE INTO wills (client_id, topic, payload, qos, retain, properties, due_at, delay) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     deleteWill: p('DELETE FROM wills WHERE client_id = ?'),
+    insertLog: p('INSERT INTO delivery_log (id, data) VALUES (?, ?)'),
+    saveDead: p('INSERT OR REPLACE INTO log_dead (id, seqs) VALUES (?, ?)'),
+    logRange: p('DELETE FROM delivery_log WHERE id BETWEEN ? AND ?'),
+    deadRange: p('DELETE FROM log_dead WHERE id BETWEEN ? AND ?'),
   };
 }

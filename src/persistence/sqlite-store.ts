@@ -1,13 +1,16 @@
 // The durable store: one SQLite database (WAL) written through prepared statements. Writes of one event-loop
-// turn share one transaction; the broker commits it before sending the acknowledgements it covers.
+// turn share one transaction; the broker commits it before sending the acknowledgements it covers. A turn's
+// QoS 1 deliveries carrying their message go into one row of the delivery log (sqlite-log.ts).
 
 import Database from 'better-sqlite3';
-import { encodeIds, encodeProperties } from './json-codec.js';
+import { encodeProperties } from './json-codec.js';
 import { PersistenceError, PersistenceErrorCode } from './persistence-error.js';
 import { createSchema, isEmpty, migrate, schemaProblems } from './schema.js';
 import { InsertBatch } from './sqlite-batch.js';
 import { DeferredDeletes } from './sqlite-deletes.js';
+import { pushDeliveryRow } from './sqlite-delivery-row.js';
 import { classify, loadState } from './sqlite-load.js';
+import { DeliveryLog } from './sqlite-log.js';
 import {
   DELIVERY_COLUMNS,
   DELIVERY_INSERT,
@@ -25,12 +28,14 @@ import type {
   StoredWill,
   SubscriptionRecord,
 } from './store.js';
+import { WalSync } from './wal-sync.js';
 
 export interface SqliteStoreOptions {
   /**
    * 'normal' (default): with WAL, a commit is a write() to the log without fsync; it survives the process being
    * killed (SIGKILL), the bar Culex promises, but the last commits may be lost if the OS crashes or power fails.
-   * 'full': every commit is fsynced, so acknowledged messages survive a power cut too (many times slower).
+   * 'full': every commit is fsynced before the acknowledgements it covers go, so they survive a power cut too;
+   * the fsync runs on the threadpool (wal-sync.ts) and commit() returns its promise.
    */
   synchronous?: 'full' | 'normal';
 }
@@ -60,6 +65,10 @@ export class SqliteStore implements PersistenceStore {
    */
   private readonly deliveries: InsertBatch;
   private readonly inlineDeliveries: InsertBatch;
+  private readonly log = new DeliveryLog();
+  /** `synchronous: 'full'`: syncs the WAL after each commit, off the event loop. */
+  private readonly fullSync: boolean;
+  private wal: WalSync | undefined;
 
   /** Opens (or creates) the database; throws PersistenceError with the file and reason. */
   constructor(
@@ -71,7 +80,8 @@ export class SqliteStore implements PersistenceStore {
     try {
       db = new Database(file, { fileMustExist: false });
       db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      // FULL's fsync happens after the commit, on the threadpool (wal-sync.ts).
+      db.pragma('synchronous = NORMAL');
       const check = db.pragma('quick_check', { simple: true }) as string;
       if (check !== 'ok')
         throw new PersistenceError(PersistenceErrorCode.corrupt, file, `integrity check failed: ${check}`);
@@ -85,6 +95,7 @@ export class SqliteStore implements PersistenceStore {
       throw classify(file, err);
     }
     this.db = db;
+    this.fullSync = options.synchronous === 'full';
     this.st = prepareStatements(db);
     this.deliveries = new InsertBatch(db, DELIVERY_INSERT, DELIVERY_COLUMNS);
     this.inlineDeliveries = new InsertBatch(db, INLINE_DELIVERY_INSERT, INLINE_DELIVERY_COLUMNS);
@@ -136,13 +147,22 @@ export class SqliteStore implements PersistenceStore {
     if (this.inlineDeliveries.pending) this.inlineDeliveries.flush();
   }
 
-  commit(): void {
+  /** Commits the turn; with `full`, the promise settles once the commit is on disk. */
+  commit(): void | Promise<void> {
     if (!this.inTransaction) return;
+    this.commitWrites();
+    if (!this.fullSync) return;
+    this.wal ??= new WalSync(`${this.db.name}-wal`);
+    return this.wal.sync();
+  }
+
+  private commitWrites(): void {
     try {
       const failure = this.failure;
       this.failure = undefined;
       if (failure !== undefined) throw failure;
       this.flushInserts();
+      if (this.log.pending) this.log.flush(this.st);
       if (!this.dead.empty) this.dead.flush(this.st);
       this.st.commit.run();
       this.inTransaction = false;
@@ -161,6 +181,7 @@ export class SqliteStore implements PersistenceStore {
       this.dead.clear();
       this.deliveries.clear();
       this.inlineDeliveries.clear();
+      this.log.clear();
       const text = err instanceof Error ? err.message : String(err);
       throw new PersistenceError(PersistenceErrorCode.writeFailed, this.description, text);
     }
@@ -169,8 +190,10 @@ export class SqliteStore implements PersistenceStore {
   close(): void {
     if (!this.db.open) return;
     try {
-      this.commit();
+      if (this.inTransaction) this.commitWrites();
+      this.wal?.syncNow();
     } finally {
+      this.wal?.close();
       this.db.close();
     }
   }
@@ -247,7 +270,7 @@ export class SqliteStore implements PersistenceStore {
     // By seq, with the turn's other deletes: no index on client_id to maintain for every delivery.
     for (const d of deliveries) {
       if (d.seq === 0) continue;
-      this.dead.delivery(d.seq);
+      if (!this.log.remove(d.seq)) this.dead.delivery(d.seq);
       this.unref(d.message);
     }
     this.run(st.deleteSession, clientId);
@@ -277,43 +300,24 @@ export class SqliteStore implements PersistenceStore {
   // ---- outgoing deliveries
 
   addDelivery(clientId: string, d: DeliveryRecord): void {
-    const message = d.message;
-    // Its only reference: the message goes into the delivery's row, else the row refers to the message's.
-    const inline = this.ref(message, true);
+    // Its only reference: the message goes with the delivery, else the row refers to the message's.
+    const inline = this.ref(d.message, true);
     this.write();
     if (this.failure !== undefined) return;
-    const group = d.group;
-    const ids = encodeIds(d.subscriptionIds);
-    const groupName = group === undefined ? null : group.name;
-    const groupFilter = group === undefined ? null : group.filter;
-    const batch = inline ? this.inlineDeliveries : this.deliveries;
-    const v = batch.values;
-    let i = batch.row();
-    v[i++] = d.seq;
-    v[i++] = clientId;
-    v[i++] = message.id;
-    v[i++] = d.qos;
-    v[i++] = d.retain ? 1 : 0;
-    v[i++] = ids;
-    v[i++] = d.packetId;
-    v[i++] = d.released ? 1 : 0;
-    v[i++] = groupName;
-    v[i++] = groupFilter;
-    if (!inline) return;
-    const source = message.source;
-    v[i++] = message.topic;
-    v[i++] = message.payload;
-    v[i++] = message.qos;
-    v[i++] = message.retain ? 1 : 0;
-    v[i++] = encodeProperties(message.properties);
-    v[i++] = message.origin;
-    v[i++] = message.expiresAt;
-    v[i++] = source === undefined ? null : (source.username ?? null);
-    v[i] = source === undefined ? null : source.listenerPort;
+    if (inline && d.qos === 1) this.log.add(clientId, d);
+    else pushDeliveryRow(inline ? this.inlineDeliveries : this.deliveries, clientId, d, inline);
   }
 
   updateDelivery(d: DeliveryRecord): void {
-    if (d.seq === 0) return;
+    if (d.seq === 0 || this.log.updatePending(d)) return;
+    const clientId = this.log.takeOut(d.seq);
+    if (clientId !== undefined) {
+      // Only QoS 1 is in the log: a lost update repeats a send, which QoS 1 allows.
+      this.write(false);
+      const inline = ((this.refs.get(d.message.id) ?? 0) & 1) === 0;
+      pushDeliveryRow(inline ? this.inlineDeliveries : this.deliveries, clientId, d, inline);
+      return;
+    }
     // A QoS 1 send may be repeated under a new identifier after a crash; QoS 2 state may not.
     this.run(this.write(d.qos === 2).updateDelivery, d.packetId, d.released ? 1 : 0, d.seq);
   }
@@ -323,7 +327,7 @@ export class SqliteStore implements PersistenceStore {
     // Losing this delete means one more delivery after a crash, which QoS 1 allows; for QoS 2 the client
     // answers a resent PUBREL whatever its state.
     this.write(false);
-    this.dead.delivery(d.seq);
+    if (!this.log.remove(d.seq)) this.dead.delivery(d.seq);
     this.unref(d.message);
   }
 
@@ -370,8 +374,8 @@ export class SqliteStore implements PersistenceStore {
   // ---- start-up
 
   load(now: number): RestoredState {
-    this.commit();
-    const { state, refs } = loadState(this.db, this.description, now);
+    if (this.inTransaction) this.commitWrites();
+    const { state, refs } = loadState(this.db, this.description, now, this.log, this.st);
     this.refs = refs;
     return state;
   }

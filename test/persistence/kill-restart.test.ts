@@ -24,21 +24,33 @@ import { seededRng } from '../helpers/seed.js';
 const rng = seededRng('kill-restart kill timing');
 
 const KILLS = 22;
+/** `persistence_sync full`: acknowledgements wait for an fsync on the threadpool (wal-sync.ts); fewer kills. */
+const FULL_KILLS = 10;
 
-test('acknowledged QoS 1/2 messages and retained messages survive repeated SIGKILL under load', {
-  timeout: 90_000,
-}, async () => {
+test(
+  'acknowledged QoS 1/2 messages and retained messages survive repeated SIGKILL under load',
+  {
+    timeout: 90_000,
+  },
+  () => survivesKills([], KILLS, 20),
+);
+
+test('with persistence_sync full too (the fsync off the event loop)', { timeout: 60_000 }, () =>
+  survivesKills(['persistence_sync full'], FULL_KILLS, 9),
+);
+
+async function survivesKills(extra: string[], killCount: number, atLeast: number): Promise<void> {
   const dir = tempDir('culex-persist-');
   const port = await freePort();
   const conf = writeConf(
     dir,
     port,
-    killConf(['persistence true', `persistence_location ${dir}`, 'user root']),
+    killConf(['persistence true', `persistence_location ${dir}`, 'user root', ...extra]),
   );
   const ledger: Ledger = { sent: new Set(), acked: new Set(), retainedAcked: new Map() };
 
-  const kills = await killRepeatedly(conf, port, KILLS, rng, ledger);
-  assert.ok(kills >= 20);
+  const kills = await killRepeatedly(conf, port, killCount, rng, ledger);
+  assert.ok(kills >= atLeast);
   assert.ok(ledger.acked.size > 500, `only ${ledger.acked.size} messages acknowledged`);
 
   const broker = await startBroker(conf, port);
@@ -62,4 +74,4 @@ test('acknowledged QoS 1/2 messages and retained messages survive repeated SIGKI
   } finally {
     await killHard(broker);
   }
-});
+}

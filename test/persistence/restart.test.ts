@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import { checkDatabase } from '../../src/persistence/check-db.js';
 import { SqliteStore } from '../../src/persistence/sqlite-store.js';
 import { Broker } from '../../src/server/broker.js';
 import { tempDir } from '../helpers/processes.js';
@@ -22,13 +23,17 @@ interface Running extends RunningBroker {
   broker: Broker;
 }
 
-async function start(db: string): Promise<Running> {
-  const broker = new Broker({ options: { connectionMessages: false }, store: new SqliteStore(db) });
+async function start(db: string, synchronous: 'full' | 'normal' = 'normal'): Promise<Running> {
+  const store = new SqliteStore(db, { synchronous });
+  const broker = new Broker({ options: { connectionMessages: false }, store });
   const [l] = await broker.listen([{ port: 0, host: '127.0.0.1' }]);
   return { broker, port: l!.port, stop: () => broker.stop() };
 }
 
-/** Row counts as another process would see them (committed data only). */
+/**
+ * Row counts as another process would see them (committed data only); `deliveries` counts stored deliveries,
+ * those in the delivery log's rows included (schema version 5).
+ */
 function counts(db: string): Record<string, number> {
   const d = new Database(db, { readonly: true });
   try {
@@ -36,36 +41,40 @@ function counts(db: string): Record<string, number> {
     for (const t of ['sessions', 'subscriptions', 'messages', 'deliveries', 'retained', 'incoming_qos2']) {
       out[t] = (d.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
     }
+    out.deliveries = checkDatabase(db).counts.deliveries!;
     return out;
   } finally {
     d.close();
   }
 }
 
-test('[MQTT-4.3.2-2] PUBACK leaves only once the message is committed for the offline persistent session', async () => {
-  const db = join(tempDir(), 'p.db');
-  const { broker, port } = await start(db);
-  try {
-    await offlineSubscriber(port, 'sub', 'a/#', 1);
-    const pub = await client(port, 'pub', true);
-    pub.send(publishPacket('a/b', 'hello', 1, 10));
-    const ack = await nextAck(pub, 4);
-    assert.equal(ack.packetId, 10);
-    // Read at the moment the PUBACK arrived, from a separate connection: the row is already durable.
-    // One delivery: the message is carried in the delivery's row, no `messages` row [schema version 4].
-    assert.deepEqual(counts(db), {
-      sessions: 1,
-      subscriptions: 1,
-      messages: 0,
-      deliveries: 1,
-      retained: 0,
-      incoming_qos2: 0,
-    });
-    pub.disconnect();
-  } finally {
-    await broker.stop();
-  }
-});
+for (const sync of ['normal', 'full'] as const) {
+  test(`[MQTT-4.3.2-2] PUBACK leaves only once the message is committed for the offline persistent session (${sync})`, async () => {
+    const db = join(tempDir(), 'p.db');
+    // full: the commit's fsync runs on the threadpool and the PUBACK waits for it (wal-sync.ts).
+    const { broker, port } = await start(db, sync);
+    try {
+      await offlineSubscriber(port, 'sub', 'a/#', 1);
+      const pub = await client(port, 'pub', true);
+      pub.send(publishPacket('a/b', 'hello', 1, 10));
+      const ack = await nextAck(pub, 4);
+      assert.equal(ack.packetId, 10);
+      // Read at the moment the PUBACK arrived, from a separate connection: the row is already durable.
+      // One delivery: the message is carried with the delivery (in the turn's log row), no `messages` row.
+      assert.deepEqual(counts(db), {
+        sessions: 1,
+        subscriptions: 1,
+        messages: 0,
+        deliveries: 1,
+        retained: 0,
+        incoming_qos2: 0,
+      });
+      pub.disconnect();
+    } finally {
+      await broker.stop();
+    }
+  });
+}
 
 test('a message queued for several sessions is stored once and collected when the last one acknowledges it', async () => {
   const db = join(tempDir(), 'p.db');

@@ -24,6 +24,9 @@ const rows = (file: string, table: string, where = ''): number => {
   }
 };
 
+/** Stored deliveries: `deliveries` rows and the delivery log's unfinished ones (schema version 5). */
+const stored = (file: string): number => checkDatabase(file).counts.deliveries!;
+
 storeContract<SqliteStore>({
   name: 'SQLite store',
   skip: false,
@@ -58,9 +61,9 @@ test('deletes deferred to the commit remove exactly their rows', () => {
   store.commit();
   store.removeDelivery(gone);
   // Not yet committed: still on disk for another reader.
-  assert.equal(rows(file, 'deliveries'), 2);
+  assert.equal(stored(file), 2);
   store.commit();
-  assert.equal(rows(file, 'deliveries'), 1);
+  assert.equal(stored(file), 1);
   // Each message had a single delivery: carried in its row, no `messages` row at all.
   assert.equal(rows(file, 'messages'), 0);
   store.close();
@@ -178,7 +181,8 @@ test('a message inline in its first delivery gets a row for a second one, and bo
   store.addDelivery('a', a);
   store.commit();
   const count = (table: string, where = ''): number => rows(file, table, where);
-  assert.deepEqual([count('messages'), count('deliveries', 'WHERE m_topic IS NOT NULL')], [0, 1]);
+  // QoS 1 and its message's only reference: in the turn's delivery log row (version 5), message inline.
+  assert.deepEqual([count('messages'), count('delivery_log'), stored(file)], [0, 1, 1]);
   // A second reference in a later turn (a share group moving it, a session made persistent): now a row.
   const b = delivery(m, 1);
   store.addDelivery('b', b);
@@ -195,14 +199,14 @@ test('a message inline in its first delivery gets a row for a second one, and bo
   const [ra, rb] = state.deliveries.map((d) => ({ ...d, message: m, subscriptionIds: undefined }));
   again.removeDelivery(rb!);
   again.commit();
-  assert.deepEqual([count('messages'), count('deliveries')], [1, 1]);
+  assert.deepEqual([count('messages'), stored(file)], [1, 1]);
   again.removeDelivery(ra!);
   again.commit();
-  assert.deepEqual([count('messages'), count('deliveries')], [0, 0]);
+  assert.deepEqual([count('messages'), stored(file), count('delivery_log')], [0, 0, 0]);
   again.close();
 });
 
-test('a version 3 database is migrated to version 4 in place: old rows keep their messages, new ones are inline', () => {
+test('a version 3 database is migrated to the current version in place: old rows keep their messages, new ones are inline', () => {
   const file = join(tempDir(), 'v3.db');
   const v3 = new Database(file);
   v3.exec(`
@@ -253,7 +257,7 @@ test('a version 3 database is migrated to version 4 in place: old rows keep thei
   assert.equal(check.ok, true, check.problems.join('; '));
   assert.deepEqual([check.counts.messages, check.counts.deliveries], [2, 2]);
   const db = new Database(file, { readonly: true });
-  assert.equal(db.pragma('user_version', { simple: true }), 4);
+  assert.equal(db.pragma('user_version', { simple: true }), 5);
   const index = db.prepare("SELECT name FROM sqlite_master WHERE name = 'deliveries_by_client'").get();
   assert.equal(index, undefined);
   db.close();
