@@ -343,6 +343,7 @@ export function acceptRaw(server: Server, noDelay: boolean, onAccept: RawAccept)
   const listening = internals._handle;
   const nodeAccept = listening?.onconnection;
   if (rawTcp === null || listening === null || typeof nodeAccept !== 'function') return false;
+  const perConnectionNoDelay = noDelay && !inheritedNoDelay(listening);
   listening.onconnection = function accept(this: unknown, err: number, client?: TcpHandle): void {
     const max = internals.maxConnections;
     if (
@@ -353,13 +354,22 @@ export function acceptRaw(server: Server, noDelay: boolean, onAccept: RawAccept)
       nodeAccept.call(this, err, client);
       return;
     }
-    if (noDelay) client.setNoDelay(true);
+    if (perConnectionNoDelay) client.setNoDelay(true);
     internals._connections++;
     const stream = new TcpStream(client, internals);
     onAccept(stream, handlePeerAddress(client) ?? 'unknown');
     stream.startReading();
   };
   return true;
+}
+
+/**
+ * Linux copies TCP_NODELAY from a listening socket to the sockets it accepts (the child sock is a clone of the
+ * listener's), so one setsockopt on the listener replaces one per connection. Elsewhere: per connection.
+ */
+function inheritedNoDelay(listening: NonNullable<ServerInternals['_handle']>): boolean {
+  if (process.platform !== 'linux' || typeof listening.setNoDelay !== 'function') return false;
+  return listening.setNoDelay(true) === 0;
 }
 
 /** For the guard test: whether a connection's stream is served by the light path. */
