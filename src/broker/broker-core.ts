@@ -58,6 +58,8 @@ export class BrokerCore extends EventEmitter {
   readonly logger: Logger;
   readonly hooks: BrokerHooks;
   readonly clock: Clock;
+  /** clock.now() at start: connections keep their times relative to it (small integers, no heap numbers). */
+  readonly epoch: number;
   readonly sessions: SessionRegistry = new LocalSessionRegistry();
   readonly router: Router = new Router(this.sessions);
   /** Replaced by a cluster (at its start) with a store that shares retained messages through Redis. */
@@ -92,6 +94,7 @@ export class BrokerCore extends EventEmitter {
     this.logger = init.logger ?? silentLogger;
     this.hooks = init.hooks ?? {};
     this.clock = init.clock ?? systemClock;
+    this.epoch = this.clock.now();
     const limit = this.options.memoryLimit;
     this.memory =
       limit > 0

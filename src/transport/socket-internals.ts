@@ -123,7 +123,9 @@ export function handlePeerAddress(handle: PeerHandle): string | undefined {
   const address = peer.address;
   peer.address = undefined;
   if (failed || address === undefined) return undefined;
-  return `${address.startsWith('::ffff:') ? address.slice(7) : address}:${peer.port ?? 0}`;
+  // join() makes one flat string; a template literal would keep a cons string and its two halves (~100 bytes
+  // instead of ~32 for "127.0.0.1:50000") for as long as the connection lives.
+  return [address.startsWith('::ffff:') ? address.slice(7) : address, peer.port ?? 0].join(':');
 }
 
 /** Address text as Mosquitto logs it: "127.0.0.1:50000", or the socket path for Unix sockets. */

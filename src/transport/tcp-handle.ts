@@ -94,7 +94,10 @@ export interface ServerInternals {
   _connections: number;
   _emitCloseIfDrained?: () => void;
   maxConnections?: number;
-  _handle: { onconnection?: (this: unknown, err: number, client?: TcpHandle) => void } | null;
+  _handle: {
+    onconnection?: (this: unknown, err: number, client?: TcpHandle) => void;
+    setNoDelay?: (on: boolean) => number;
+  } | null;
 }
 
 export function serverInternals(server: Server): ServerInternals {
