@@ -5,6 +5,7 @@ import type { Properties } from '../protocol/properties.js';
 import { ownCopy, PublishFrame } from '../protocol/publish-frame.js';
 import { keepFrame } from './frame-ring.js';
 import type { BrokerHooks, ClientInfo } from './hooks.js';
+import { type PayloadSlabs, SLAB_MAX_PAYLOAD, type SlabResident } from './payload-slab.js';
 import type { MessageRecord } from './persistence-port.js';
 
 /** A payload whose ArrayBuffer is larger than this many bytes beyond the payload itself is copied when kept. */
@@ -15,11 +16,18 @@ export interface MessageSource extends ClientInfo {
   hooks: BrokerHooks | undefined;
 }
 
-export class Message implements MessageRecord {
+/** Message.slabIndex when the message was never kept long; when kept with a payload of its own. */
+const NOT_KEPT = -2;
+const KEPT_OWN = -1;
+
+export class Message implements MessageRecord, SlabResident {
   /** Serialized lazily, once, and reused for every subscriber (see PublishFrame). */
   private frameCache: PublishFrame | undefined;
-  /** Set once the message is kept for long (retained): its payload and frames then own their memory. */
-  private longLived = false;
+  /**
+   * Once the message is kept for long (retained) its payload and frames own their memory: then its index among
+   * the holders of its payload's slab (payload-slab.ts), or KEPT_OWN; NOT_KEPT before.
+   */
+  slabIndex = NOT_KEPT;
   private body: Buffer;
   /**
    * The broker's number for this message in the persistence store, given when it is first stored (0 = never):
@@ -57,10 +65,11 @@ export class Message implements MessageRecord {
   get frame(): PublishFrame {
     let frame = this.frameCache;
     if (frame === undefined) {
-      frame = new PublishFrame(this.topic, this.payload, this.properties, this.longLived);
+      const longLived = this.slabIndex !== NOT_KEPT;
+      frame = new PublishFrame(this.topic, this.payload, this.properties, longLived);
       this.frameCache = frame;
       // A retained message keeps its frame only while recently used (frame-ring.ts).
-      if (this.longLived) keepFrame(this);
+      if (longLived) keepFrame(this);
     }
     return frame;
   }
@@ -71,15 +80,26 @@ export class Message implements MessageRecord {
   }
 
   /**
-   * Called when the message is retained: a payload that is a view of a larger buffer (a socket read chunk, Node's
-   * pool) is copied, and frames cached from now on own their memory, so that a sparse stream of retained messages
-   * cannot keep many shared buffers alive.
+   * Called when the message is retained: its payload is copied into `slabs` when small, or else when it is a view
+   * of a larger buffer (a socket read chunk, Node's pool), and frames cached from now on own their memory, so
+   * that a sparse stream of retained messages cannot keep many shared buffers alive.
    */
-  keepLong(): void {
-    if (this.longLived) return;
-    this.longLived = true;
-    const payload = this.payload;
-    if (payload.buffer.byteLength > payload.length + PIN_SLACK) this.body = ownCopy(payload);
+  keepLong(slabs?: PayloadSlabs): void {
+    if (this.slabIndex >= 0) return;
+    const payload = this.body;
+    // A released message set again has its payload placed anew: unaccounted, its view would pin its old slab.
+    if (slabs !== undefined && payload.length <= SLAB_MAX_PAYLOAD) this.body = slabs.place(this, payload);
+    else if (this.slabIndex === KEPT_OWN) return;
+    else {
+      this.slabIndex = KEPT_OWN;
+      if (payload.buffer.byteLength > payload.length + PIN_SLACK) this.body = ownCopy(payload);
+    }
+    this.frameCache = undefined;
+  }
+
+  /** @internal PayloadSlabs: the payload moved; a cached frame still points at the old bytes. */
+  rehome(body: Buffer): void {
+    this.body = body;
     this.frameCache = undefined;
   }
 

@@ -2,6 +2,7 @@
 // without scanning every retained topic.
 
 import type { Message } from './message.js';
+import { PayloadSlabs } from './payload-slab.js';
 
 /** One topic level; `children` is created on first use (most nodes of a large store are leaves). */
 class RetainedNode {
@@ -45,6 +46,8 @@ export interface RetainedScan {
 /** Retained messages of this process, in a trie of topic levels. */
 export class TrieRetainedStore implements RetainedStore {
   private readonly root = new RetainedNode();
+  /** Where small payloads are kept (payload-slab.ts). */
+  readonly slabs = new PayloadSlabs();
   private count = 0;
   private clock = 0;
 
@@ -59,7 +62,6 @@ export class TrieRetainedStore implements RetainedStore {
       if (this.deleteAt(levels)) this.count--;
       return;
     }
-    message.keepLong();
     let node = this.root;
     for (const level of levels) {
       node.children ??= new Map();
@@ -70,7 +72,10 @@ export class TrieRetainedStore implements RetainedStore {
       }
       node = next;
     }
-    if (node.message === undefined) this.count++;
+    const previous = node.message;
+    if (previous === undefined) this.count++;
+    else if (previous !== message) this.slabs.release(previous);
+    message.keepLong(this.slabs);
     node.message = message;
     node.stamp = ++this.clock;
   }
@@ -177,6 +182,7 @@ export class TrieRetainedStore implements RetainedStore {
     if (message === undefined) return;
     if (message.isExpired(now)) {
       node.message = undefined;
+      this.slabs.release(message);
       this.count--;
       return;
     }
@@ -194,6 +200,7 @@ export class TrieRetainedStore implements RetainedStore {
       node = next;
     }
     if (node.message === undefined) return false;
+    this.slabs.release(node.message);
     node.message = undefined;
     for (let i = path.length - 1; i >= 0 && node.message === undefined && node.children === null; i--) {
       const parent = path[i]!;

@@ -1,0 +1,82 @@
+// Small payloads of retained messages, copied side by side into shared slabs. An own copy of a 64-byte payload
+// costs ~350 bytes of RSS (its Buffer, ArrayBuffer, backing store and malloc block), a view into a slab ~110
+// (docs/performance.md). A slab whose retained payloads fall below a quarter of what was placed in it is
+// compacted (its live payloads are copied into the current slab), so the slabs hold at most ~4x the live payload
+// bytes plus one slab; a replaced message still being delivered keeps its old view, and with it its slab, alive.
+
+const SLAB_BYTES = 64 * 1024;
+
+/** Payloads above this keep their own copy (PublishFrame writes those uncopied, as chunks of their own). */
+export const SLAB_MAX_PAYLOAD = 1024;
+
+/** A message whose payload may live in a slab. */
+export interface SlabResident {
+  readonly payload: Buffer;
+  /** Its place in its slab's list of holders, or negative when its payload is not in a slab (-1 once released). */
+  slabIndex: number;
+  /** @internal PayloadSlabs: its payload was moved to `body` (its `slabIndex` already set). */
+  rehome(body: Buffer): void;
+}
+
+class Slab {
+  readonly bytes = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  /** Bytes handed out, and of those the ones still held by a resident. */
+  used = 0;
+  live = 0;
+  readonly holders: (SlabResident | undefined)[] = [];
+}
+
+/** The slabs of one retained store. */
+export class PayloadSlabs {
+  private current = new Slab();
+  private readonly byBuffer = new Map<ArrayBufferLike, Slab>([[this.current.bytes.buffer, this.current]]);
+
+  /** A copy of `payload` in the current slab, recorded as `holder`'s (which gets its index). */
+  place(holder: SlabResident, payload: Buffer): Buffer {
+    const length = payload.length;
+    if (this.current.used + length > SLAB_BYTES) this.rollOver();
+    const slab = this.current;
+    const at = slab.used;
+    payload.copy(slab.bytes, at);
+    slab.used += length;
+    slab.live += length;
+    holder.slabIndex = slab.holders.length;
+    slab.holders.push(holder);
+    return slab.bytes.subarray(at, at + length);
+  }
+
+  /** `holder` is no longer retained: its bytes count as free (its view stays valid for whoever still reads it). */
+  release(holder: SlabResident): void {
+    const index = holder.slabIndex;
+    if (index < 0) return;
+    holder.slabIndex = -1;
+    const slab = this.byBuffer.get(holder.payload.buffer);
+    if (slab === undefined || slab.holders[index] !== holder) return;
+    slab.holders[index] = undefined;
+    slab.live -= holder.payload.length;
+    if (slab !== this.current && slab.live * 4 < slab.used) this.compact(slab);
+  }
+
+  /** Slabs in use and the payload bytes still held in them (tests, diagnostics). */
+  stats(): { slabs: number; liveBytes: number } {
+    let liveBytes = 0;
+    for (const slab of this.byBuffer.values()) liveBytes += slab.live;
+    return { slabs: this.byBuffer.size, liveBytes };
+  }
+
+  private rollOver(): void {
+    const full = this.current;
+    this.current = new Slab();
+    this.byBuffer.set(this.current.bytes.buffer, this.current);
+    // Releases while it was current did not compact it.
+    if (full.live * 4 < full.used) this.compact(full);
+  }
+
+  private compact(slab: Slab): void {
+    this.byBuffer.delete(slab.bytes.buffer);
+    for (const holder of slab.holders) {
+      if (holder === undefined) continue;
+      holder.rehome(this.place(holder, holder.payload));
+    }
+  }
+}
