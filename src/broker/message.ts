@@ -19,6 +19,8 @@ export interface MessageSource extends ClientInfo {
 /** Message.slabIndex when the message was never kept long; when kept with a payload of its own. */
 const NOT_KEPT = -2;
 const KEPT_OWN = -1;
+/** Message.span: offset and length of a payload in its slab, in one small integer. */
+const SPAN = SLAB_MAX_PAYLOAD + 1;
 
 export class Message implements MessageRecord, SlabResident {
   /** Serialized lazily, once, and reused for every subscriber (see PublishFrame). */
@@ -28,7 +30,10 @@ export class Message implements MessageRecord, SlabResident {
    * the holders of its payload's slab (payload-slab.ts), or KEPT_OWN; NOT_KEPT before.
    */
   slabIndex = NOT_KEPT;
+  /** The payload, or the slab holding it: a view per retained payload would cost 96 bytes of heap each. */
   private body: Buffer;
+  /** Where the payload is in `body` when that is a slab (offset * SPAN + length); -1: `body` is the payload. */
+  private span = -1;
   /**
    * The broker's number for this message in the persistence store, given when it is first stored (0 = never):
    * stores key their copy by it and never write into the message (persistence-port.ts).
@@ -59,7 +64,10 @@ export class Message implements MessageRecord, SlabResident {
   }
 
   get payload(): Buffer {
-    return this.body;
+    const span = this.span;
+    if (span < 0) return this.body;
+    const at = Math.floor(span / SPAN);
+    return this.body.subarray(at, at + (span % SPAN));
   }
 
   get frame(): PublishFrame {
@@ -86,20 +94,22 @@ export class Message implements MessageRecord, SlabResident {
    */
   keepLong(slabs?: PayloadSlabs): void {
     if (this.slabIndex >= 0) return;
-    const payload = this.body;
-    // A released message set again has its payload placed anew: unaccounted, its view would pin its old slab.
-    if (slabs !== undefined && payload.length <= SLAB_MAX_PAYLOAD) this.body = slabs.place(this, payload);
+    const payload = this.payload;
+    // A released message set again has its payload placed anew: unaccounted, it would pin its old slab.
+    if (slabs !== undefined && payload.length <= SLAB_MAX_PAYLOAD) slabs.place(this, payload);
     else if (this.slabIndex === KEPT_OWN) return;
     else {
       this.slabIndex = KEPT_OWN;
-      if (payload.buffer.byteLength > payload.length + PIN_SLACK) this.body = ownCopy(payload);
+      this.span = -1;
+      this.body = payload.buffer.byteLength > payload.length + PIN_SLACK ? ownCopy(payload) : payload;
     }
     this.frameCache = undefined;
   }
 
   /** @internal PayloadSlabs: the payload moved; a cached frame still points at the old bytes. */
-  rehome(body: Buffer): void {
-    this.body = body;
+  rehome(slab: Buffer, at: number, length: number): void {
+    this.body = slab;
+    this.span = at * SPAN + length;
     this.frameCache = undefined;
   }
 
@@ -115,6 +125,7 @@ export class Message implements MessageRecord, SlabResident {
 
   /** Approximate memory held, for max_queued_bytes / max_inflight_bytes accounting. */
   get size(): number {
-    return this.payload.length;
+    const span = this.span;
+    return span < 0 ? this.body.length : span % SPAN;
   }
 }

@@ -1,6 +1,6 @@
 // Small payloads of retained messages, copied side by side into shared slabs. An own copy of a 64-byte payload
-// costs ~350 bytes of RSS (its Buffer, ArrayBuffer, backing store and malloc block), a view into a slab ~110
-// (docs/performance.md). A slab whose retained payloads fall below a quarter of what was placed in it is
+// costs ~350 bytes of RSS (its Buffer, ArrayBuffer, backing store and malloc block); a message in a slab keeps the
+// slab and its offset, and makes a view only when its payload is read (docs/performance.md). A slab whose retained payloads fall below a quarter of what was placed in it is
 // compacted (its live payloads are copied into the current slab), so the slabs hold at most ~4x the live payload
 // bytes plus one slab; a replaced message still being delivered keeps its old view, and with it its slab, alive.
 
@@ -14,8 +14,8 @@ export interface SlabResident {
   readonly payload: Buffer;
   /** Its place in its slab's list of holders, or negative when its payload is not in a slab (-1 once released). */
   slabIndex: number;
-  /** @internal PayloadSlabs: its payload was moved to `body` (its `slabIndex` already set). */
-  rehome(body: Buffer): void;
+  /** @internal PayloadSlabs: its payload is now `length` bytes at `at` of `slab` (its `slabIndex` already set). */
+  rehome(slab: Buffer, at: number, length: number): void;
 }
 
 class Slab {
@@ -31,8 +31,8 @@ export class PayloadSlabs {
   private current = new Slab();
   private readonly byBuffer = new Map<ArrayBufferLike, Slab>([[this.current.bytes.buffer, this.current]]);
 
-  /** A copy of `payload` in the current slab, recorded as `holder`'s (which gets its index). */
-  place(holder: SlabResident, payload: Buffer): Buffer {
+  /** Copies `payload` into the current slab as `holder`'s, which gets its index and its place (rehome). */
+  place(holder: SlabResident, payload: Buffer): void {
     const length = payload.length;
     if (this.current.used + length > SLAB_BYTES) this.rollOver();
     const slab = this.current;
@@ -42,7 +42,7 @@ export class PayloadSlabs {
     slab.live += length;
     holder.slabIndex = slab.holders.length;
     slab.holders.push(holder);
-    return slab.bytes.subarray(at, at + length);
+    holder.rehome(slab.bytes, at, length);
   }
 
   /** `holder` is no longer retained: its bytes count as free (its view stays valid for whoever still reads it). */
@@ -76,7 +76,7 @@ export class PayloadSlabs {
     this.byBuffer.delete(slab.bytes.buffer);
     for (const holder of slab.holders) {
       if (holder === undefined) continue;
-      holder.rehome(this.place(holder, holder.payload));
+      this.place(holder, holder.payload);
     }
   }
 }
