@@ -117,7 +117,7 @@ function cpuOf(pid: number): number {
 }
 
 const settle = async (b: Running, broker: string): Promise<void> => {
-  await new Promise((r) => setTimeout(r, 500));
+  await new Promise((r) => setTimeout(r, env('SCALE_SETTLE_MS', 500)));
   if (broker === 'culex') await b.ask('gc');
 };
 

@@ -80,6 +80,7 @@ export class TopicTree {
     for (let i = 0; i < levels.length; i++) {
       const level = levels[i]!;
       if (level === '#') {
+        shareFilter(entry, node.hash);
         node.hash = withEntry(node.hash, entry);
         return;
       }
@@ -90,6 +91,7 @@ export class TopicTree {
         node = child(node, level);
       }
     }
+    shareFilter(entry, node.exact);
     node.exact = withEntry(node.exact, entry);
   }
 
@@ -179,6 +181,12 @@ function child(node: TreeNode, level: string): TreeNode {
     node.children.set(level, next);
   }
   return next;
+}
+
+/** The entries of one list all have the same match filter: a new one takes the string the first one has. */
+function shareFilter(entry: SubscriptionEntry, list: EntryList): void {
+  if (list === null || entry.shareFilter === undefined) return;
+  entry.shareFilter((Array.isArray(list) ? list[0]! : list).matchFilter);
 }
 
 /**
