@@ -34,6 +34,8 @@ export class Message implements MessageRecord, SlabResident {
   private body: Buffer;
   /** Where the payload is in `body` when that is a slab (offset * SPAN + length); -1: `body` is the payload. */
   private span = -1;
+  /** @internal TrieRetainedStore: when it was retained, on the store's clock; -1 once replaced or deleted. */
+  retainedAt = 0;
   /**
    * The broker's number for this message in the persistence store, given when it is first stored (0 = never):
    * stores key their copy by it and never write into the message (persistence-port.ts).
