@@ -6,23 +6,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Message } from '../../src/broker/message.js';
 import { TrieRetainedStore } from '../../src/broker/retained-store.js';
+import { seededRng } from '../helpers/seed.js';
+import { matchesByRule } from '../helpers/topic-rule.js';
 
 const retained = (topic: string, text: string): Message =>
   new Message(topic, Buffer.from(text), 0, true, undefined, 'p', 0);
-
-function matchesByRule(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  const dollar = topic.startsWith('$');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return !(dollar && i === 0);
-    if (i >= t.length) return false;
-    if (f[i] === '+') {
-      if (dollar && i === 0) return false;
-    } else if (f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
-}
 
 const texts = (messages: Message[]): string[] => messages.map((m) => `${m.topic}=${m.payload}`).sort();
 
@@ -31,11 +19,8 @@ test('random sets and deletes over nested topics: get and match agree with a pla
   const filters = ['#', 'a/#', 'a/+', '+/+', 'a/b/#', '+', 'a/b/c', '$s/#', '+/a', 'a/+/c/#'];
   const expected = new Map<string, string>();
   const store = new TrieRetainedStore();
-  let seed = 11;
-  const random = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed % n;
-  };
+  const rng = seededRng('retained-trie');
+  const random = (n: number): number => rng.int(n);
   for (let step = 0; step < 800; step++) {
     const topic = topics[random(topics.length)]!;
     if (random(3) === 0) {

@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import { Session } from '../../src/broker/session.js';
 import type { SubscriptionEntry } from '../../src/broker/subscription.js';
 import { TopicTree } from '../../src/broker/topic-tree.js';
+import { seededRng } from '../helpers/seed.js';
+import { matchesByRule } from '../helpers/topic-rule.js';
 
 function entry(client: string, filter: string): SubscriptionEntry {
   return {
@@ -69,30 +71,12 @@ test('many subscribers on one filter, removed in any order', () => {
   assert.equal(tree.size, 0);
 });
 
-/** What a filter matches, by the rules themselves ([MQTT-4.7.1-2], [MQTT-4.7.2-1]), to check the tree against. */
-function matchesByRule(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  const dollar = topic.startsWith('$');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return !(dollar && i === 0);
-    if (i >= t.length) return false;
-    if (f[i] === '+') {
-      if (dollar && i === 0) return false;
-    } else if (f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
-}
-
 test('a filter ending where another goes on (leaf, then node below it, then leaf again) matches as the rules say', () => {
   // A filter's last level is kept as a leaf until a longer filter, a `+` or a `#` needs a node there.
   const filters = ['a', 'a/b', 'a/b/c', 'a/+', 'a/b/#', 'a/#', '+/b', '#', 'a/b/c/d', '$s/x', '+/+/c', 'a/c'];
   const topics = ['a', 'a/b', 'a/b/c', 'a/b/c/d', 'a/c', 'b/b', 'x/y/c', '$s/x', 'a/b/c/d/e'];
-  let seed = 7;
-  const random = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed % n;
-  };
+  const rng = seededRng('topic-tree');
+  const random = (n: number): number => rng.int(n);
   const tree = new TopicTree();
   const live: SubscriptionEntry[] = [];
   for (let step = 0; step < 600; step++) {
