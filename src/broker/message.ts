@@ -108,6 +108,14 @@ export class Message implements MessageRecord, SlabResident {
     this.frameCache = undefined;
   }
 
+  /** @internal PayloadSlabs: no longer retained, but maybe still queued: a copy of its own, not a slab pinned. */
+  unslab(): void {
+    if (this.span < 0) return;
+    this.body = ownCopy(this.payload);
+    this.span = -1;
+    this.frameCache = undefined;
+  }
+
   /** @internal PayloadSlabs: the payload moved; a cached frame still points at the old bytes. */
   rehome(slab: Buffer, at: number, length: number): void {
     this.body = slab;

@@ -1,8 +1,10 @@
 // Small payloads of retained messages, copied side by side into shared slabs. An own copy of a 64-byte payload
 // costs ~350 bytes of RSS (its Buffer, ArrayBuffer, backing store and malloc block); a message in a slab keeps the
-// slab and its offset, and makes a view only when its payload is read (docs/performance.md). A slab whose retained payloads fall below a quarter of what was placed in it is
-// compacted (its live payloads are copied into the current slab), so the slabs hold at most ~4x the live payload
-// bytes plus one slab; a replaced message still being delivered keeps its old view, and with it its slab, alive.
+// slab and its offset, and makes a view only when its payload is read (docs/performance.md). A slab whose
+// retained payloads fall below a quarter of what was placed in it is compacted (its live payloads are copied
+// into the current slab), so the slabs hold at most ~4x the live payload bytes plus one slab. A message the
+// store lets go of takes a copy of its own (it may still be queued for a session or in flight), so no slab is
+// kept alive by a message that is not retained.
 
 const SLAB_BYTES = 64 * 1024;
 
@@ -16,6 +18,8 @@ export interface SlabResident {
   slabIndex: number;
   /** @internal PayloadSlabs: its payload is now `length` bytes at `at` of `slab` (its `slabIndex` already set). */
   rehome(slab: Buffer, at: number, length: number): void;
+  /** @internal PayloadSlabs: it left its slab; its payload must now be a buffer of its own. */
+  unslab(): void;
 }
 
 class Slab {
@@ -45,15 +49,17 @@ export class PayloadSlabs {
     holder.rehome(slab.bytes, at, length);
   }
 
-  /** `holder` is no longer retained: its bytes count as free (its view stays valid for whoever still reads it). */
+  /** `holder` is no longer retained: it gets its payload copied out, and its bytes in the slab count as free. */
   release(holder: SlabResident): void {
     const index = holder.slabIndex;
     if (index < 0) return;
     holder.slabIndex = -1;
-    const slab = this.byBuffer.get(holder.payload.buffer);
+    const payload = holder.payload;
+    holder.unslab();
+    const slab = this.byBuffer.get(payload.buffer);
     if (slab === undefined || slab.holders[index] !== holder) return;
     slab.holders[index] = undefined;
-    slab.live -= holder.payload.length;
+    slab.live -= payload.length;
     if (slab !== this.current && slab.live * 4 < slab.used) this.compact(slab);
   }
 

@@ -76,3 +76,18 @@ test('a message retained again after it was replaced is placed anew (its old sha
   store.set(first); // the same message twice: counted once
   assert.equal(store.slabs.stats().liveBytes, 5);
 });
+
+test('a message the store lets go of keeps its payload in a buffer of its own (it may still be queued)', () => {
+  const store = new TrieRetainedStore();
+  const first = retained('q', 'queued value');
+  store.set(first);
+  assert.equal(first.payload.buffer.byteLength, SLAB);
+  store.set(retained('q', 'newer value'));
+  // Still readable, and no longer a view of a slab that compaction would otherwise have to keep for it.
+  assert.equal(first.payload.toString(), 'queued value');
+  assert.equal(first.payload.buffer.byteLength, first.payload.length);
+  const deleted = store.get('q')!;
+  store.set(retained('q', ''));
+  assert.equal(deleted.payload.toString(), 'newer value');
+  assert.equal(deleted.payload.buffer.byteLength, deleted.payload.length);
+});
