@@ -66,8 +66,12 @@ export class Message implements MessageRecord, SlabResident {
   }
 
   get payload(): Buffer {
+    // Kept this small so that it inlines where it is read per message; the slab case is the cold call.
+    return this.span < 0 ? this.body : this.slabView();
+  }
+
+  private slabView(): Buffer {
     const span = this.span;
-    if (span < 0) return this.body;
     const at = Math.floor(span / SPAN);
     return this.body.subarray(at, at + (span % SPAN));
   }
