@@ -148,6 +148,8 @@ function command(
       return [
         process.execPath,
         '--max-semi-space-size=2',
+        // Extra node / V8 flags for experiments (docs/performance.md): BENCH_CULEX_FLAGS="--flag --other".
+        ...(process.env.BENCH_CULEX_FLAGS ?? '').split(' ').filter((f) => f !== ''),
         join(paths.repoRoot, 'bin', 'culex.js'),
         '-c',
         conf,

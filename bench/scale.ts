@@ -69,7 +69,14 @@ async function start(broker: 'culex' | 'mosquitto', work: string, db?: string): 
   const t0 = performance.now();
   const argv =
     broker === 'culex'
-      ? [process.execPath, '--max-semi-space-size=2', join(here, 'scale-broker.js'), '-c', file]
+      ? [
+          process.execPath,
+          '--max-semi-space-size=2',
+          ...(process.env.SCALE_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+          join(here, 'scale-broker.js'),
+          '-c',
+          file,
+        ]
       : ['mosquitto', '-c', file];
   const child = spawn('taskset', ['-c', '1', ...argv], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   await waitListening(port, child);
@@ -110,7 +117,7 @@ function cpuOf(pid: number): number {
 }
 
 const settle = async (b: Running, broker: string): Promise<void> => {
-  await new Promise((r) => setTimeout(r, 500));
+  await new Promise((r) => setTimeout(r, env('SCALE_SETTLE_MS', 500)));
   if (broker === 'culex') await b.ask('gc');
 };
 

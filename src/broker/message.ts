@@ -5,6 +5,7 @@ import type { Properties } from '../protocol/properties.js';
 import { ownCopy, PublishFrame } from '../protocol/publish-frame.js';
 import { keepFrame } from './frame-ring.js';
 import type { BrokerHooks, ClientInfo } from './hooks.js';
+import { type PayloadSlabs, SLAB_MAX_PAYLOAD, type SlabResident } from './payload-slab.js';
 import type { MessageRecord } from './persistence-port.js';
 
 /** A payload whose ArrayBuffer is larger than this many bytes beyond the payload itself is copied when kept. */
@@ -15,12 +16,26 @@ export interface MessageSource extends ClientInfo {
   hooks: BrokerHooks | undefined;
 }
 
-export class Message implements MessageRecord {
+/** Message.slabIndex when the message was never kept long; when kept with a payload of its own. */
+const NOT_KEPT = -2;
+const KEPT_OWN = -1;
+/** Message.span: offset and length of a payload in its slab, in one small integer. */
+const SPAN = SLAB_MAX_PAYLOAD + 1;
+
+export class Message implements MessageRecord, SlabResident {
   /** Serialized lazily, once, and reused for every subscriber (see PublishFrame). */
   private frameCache: PublishFrame | undefined;
-  /** Set once the message is kept for long (retained): its payload and frames then own their memory. */
-  private longLived = false;
+  /**
+   * Once the message is kept for long (retained) its payload and frames own their memory: then its index among
+   * the holders of its payload's slab (payload-slab.ts), or KEPT_OWN; NOT_KEPT before.
+   */
+  slabIndex = NOT_KEPT;
+  /** The payload, or the slab holding it: a view per retained payload would cost 96 bytes of heap each. */
   private body: Buffer;
+  /** Where the payload is in `body` when that is a slab (offset * SPAN + length); -1: `body` is the payload. */
+  private span = -1;
+  /** @internal TrieRetainedStore: when it was retained, on the store's clock; -1 once replaced or deleted. */
+  retainedAt = 0;
   /**
    * The broker's number for this message in the persistence store, given when it is first stored (0 = never):
    * stores key their copy by it and never write into the message (persistence-port.ts).
@@ -51,16 +66,24 @@ export class Message implements MessageRecord {
   }
 
   get payload(): Buffer {
-    return this.body;
+    // Kept this small so that it inlines where it is read per message; the slab case is the cold call.
+    return this.span < 0 ? this.body : this.slabView();
+  }
+
+  private slabView(): Buffer {
+    const span = this.span;
+    const at = Math.floor(span / SPAN);
+    return this.body.subarray(at, at + (span % SPAN));
   }
 
   get frame(): PublishFrame {
     let frame = this.frameCache;
     if (frame === undefined) {
-      frame = new PublishFrame(this.topic, this.payload, this.properties, this.longLived);
+      const longLived = this.slabIndex !== NOT_KEPT;
+      frame = new PublishFrame(this.topic, this.payload, this.properties, longLived);
       this.frameCache = frame;
       // A retained message keeps its frame only while recently used (frame-ring.ts).
-      if (this.longLived) keepFrame(this);
+      if (longLived) keepFrame(this);
     }
     return frame;
   }
@@ -71,15 +94,36 @@ export class Message implements MessageRecord {
   }
 
   /**
-   * Called when the message is retained: a payload that is a view of a larger buffer (a socket read chunk, Node's
-   * pool) is copied, and frames cached from now on own their memory, so that a sparse stream of retained messages
-   * cannot keep many shared buffers alive.
+   * Called when the message is retained: its payload is copied into `slabs` when small, or else when it is a view
+   * of a larger buffer (a socket read chunk, Node's pool), and frames cached from now on own their memory, so
+   * that a sparse stream of retained messages cannot keep many shared buffers alive.
    */
-  keepLong(): void {
-    if (this.longLived) return;
-    this.longLived = true;
+  keepLong(slabs?: PayloadSlabs): void {
+    if (this.slabIndex >= 0) return;
     const payload = this.payload;
-    if (payload.buffer.byteLength > payload.length + PIN_SLACK) this.body = ownCopy(payload);
+    // A released message set again has its payload placed anew: unaccounted, it would pin its old slab.
+    if (slabs !== undefined && payload.length <= SLAB_MAX_PAYLOAD) slabs.place(this, payload);
+    else if (this.slabIndex === KEPT_OWN) return;
+    else {
+      this.slabIndex = KEPT_OWN;
+      this.span = -1;
+      this.body = payload.buffer.byteLength > payload.length + PIN_SLACK ? ownCopy(payload) : payload;
+    }
+    this.frameCache = undefined;
+  }
+
+  /** @internal PayloadSlabs: no longer retained, but maybe still queued: a copy of its own, not a slab pinned. */
+  unslab(): void {
+    if (this.span < 0) return;
+    this.body = ownCopy(this.payload);
+    this.span = -1;
+    this.frameCache = undefined;
+  }
+
+  /** @internal PayloadSlabs: the payload moved; a cached frame still points at the old bytes. */
+  rehome(slab: Buffer, at: number, length: number): void {
+    this.body = slab;
+    this.span = at * SPAN + length;
     this.frameCache = undefined;
   }
 
@@ -95,6 +139,7 @@ export class Message implements MessageRecord {
 
   /** Approximate memory held, for max_queued_bytes / max_inflight_bytes accounting. */
   get size(): number {
-    return this.payload.length;
+    const span = this.span;
+    return span < 0 ? this.body.length : span % SPAN;
   }
 }

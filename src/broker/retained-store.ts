@@ -2,19 +2,43 @@
 // without scanning every retained topic.
 
 import type { Message } from './message.js';
+import { PayloadSlabs } from './payload-slab.js';
 
-/** One topic level; `children` is created on first use (most nodes of a large store are leaves). */
+/** One topic level; `children` is created on first use. */
 class RetainedNode {
-  children: Map<string, RetainedNode> | null = null;
+  children: Map<string, RetainedChild> | null = null;
   message: Message | undefined = undefined;
   /** When `message` was set, on the store's own clock (a scan skips what was set after it began). */
   stamp = 0;
 }
 
-const NO_CHILDREN: ReadonlyMap<string, RetainedNode> = new Map();
+/**
+ * A topic level below a node: a node, or, for a topic with nothing retained below it, its message itself (most
+ * topics of a large store; a node costs 48 bytes). Such a message keeps its stamp as `retainedAt`.
+ */
+type RetainedChild = RetainedNode | Message;
 
-function childrenOf(node: RetainedNode): ReadonlyMap<string, RetainedNode> {
-  return node.children ?? NO_CHILDREN;
+/** Message.retainedAt of a message no longer retained: a scan holding it (a leaf) must not send it. */
+const REMOVED = -1;
+
+const NO_CHILDREN: ReadonlyMap<string, RetainedChild> = new Map();
+
+function childrenOf(child: RetainedChild): ReadonlyMap<string, RetainedChild> {
+  return child instanceof RetainedNode ? (child.children ?? NO_CHILDREN) : NO_CHILDREN;
+}
+
+/** The node below `node` at `level`, made if missing; a leaf there becomes a node holding its message. */
+function inner(node: RetainedNode, level: string): RetainedNode {
+  node.children ??= new Map();
+  const next = node.children.get(level);
+  if (next instanceof RetainedNode) return next;
+  const fresh = new RetainedNode();
+  if (next !== undefined) {
+    fresh.message = next;
+    fresh.stamp = next.retainedAt;
+  }
+  node.children.set(level, fresh);
+  return fresh;
 }
 
 /**
@@ -45,6 +69,8 @@ export interface RetainedScan {
 /** Retained messages of this process, in a trie of topic levels. */
 export class TrieRetainedStore implements RetainedStore {
   private readonly root = new RetainedNode();
+  /** Where small payloads are kept (payload-slab.ts). */
+  readonly slabs = new PayloadSlabs();
   private count = 0;
   private clock = 0;
 
@@ -59,27 +85,42 @@ export class TrieRetainedStore implements RetainedStore {
       if (this.deleteAt(levels)) this.count--;
       return;
     }
-    message.keepLong();
+    const last = levels.length - 1;
     let node = this.root;
-    for (const level of levels) {
-      node.children ??= new Map();
-      let next = node.children.get(level);
-      if (next === undefined) {
-        next = new RetainedNode();
-        node.children.set(level, next);
-      }
-      node = next;
+    for (let i = 0; i < last; i++) node = inner(node, levels[i]!);
+    node.children ??= new Map();
+    const key = levels[last]!;
+    const at = node.children.get(key);
+    const stamp = ++this.clock;
+    let previous: Message | undefined;
+    if (at instanceof RetainedNode) {
+      previous = at.message;
+      at.message = message;
+      at.stamp = stamp;
+    } else {
+      previous = at;
+      node.children.set(key, message);
     }
-    if (node.message === undefined) this.count++;
-    node.message = message;
-    node.stamp = ++this.clock;
+    message.retainedAt = stamp;
+    if (previous === undefined) this.count++;
+    else if (previous !== message) this.dropped(previous);
+    message.keepLong(this.slabs);
+  }
+
+  /** `message` is no longer retained here. */
+  private dropped(message: Message): void {
+    message.retainedAt = REMOVED;
+    this.slabs.release(message);
   }
 
   get(topic: string): Message | undefined {
-    let node: RetainedNode | undefined = this.root;
-    for (const level of topic.split('/')) {
-      node = node.children?.get(level);
-      if (node === undefined) return undefined;
+    const levels = topic.split('/');
+    let node = this.root;
+    for (let i = 0; i < levels.length; i++) {
+      const next = node.children?.get(levels[i]!);
+      if (next === undefined) return undefined;
+      if (!(next instanceof RetainedNode)) return i === levels.length - 1 ? next : undefined;
+      node = next;
     }
     return node.message;
   }
@@ -94,12 +135,12 @@ export class TrieRetainedStore implements RetainedStore {
     const parts = filter.split('/');
     const hashAt = parts.indexOf('#');
     // The levels before `#` are walked now (their frontier is small next to the subtrees below it).
-    const frontier: RetainedNode[] = [];
+    const frontier: RetainedChild[] = [];
     this.frontier(hashAt < 0 ? parts : parts.slice(0, hashAt), frontier);
     if (hashAt < 0) return new TrieScan(this, this.clock, frontier, []);
     // "a/#" matches "a" itself too; [MQTT-4.7.2-1] a leading wildcard skips `$` topics.
     const first = hashAt > 0 ? frontier : [];
-    const stack: RetainedNode[] = [];
+    const stack: RetainedChild[] = [];
     for (let k = frontier.length - 1; k >= 0; k--) {
       for (const [level, child] of childrenOf(frontier[k]!)) {
         if (hashAt === 0 && level.startsWith('$')) continue;
@@ -109,21 +150,24 @@ export class TrieRetainedStore implements RetainedStore {
     return new TrieScan(this, this.clock, first, stack);
   }
 
-  /** @internal TrieScan: one node's message, if it is still the one of before the scan began. */
-  takeIfBefore(node: RetainedNode, since: number, now: number, out: Message[]): boolean {
-    if (node.stamp > since) return false;
+  /** @internal TrieScan: one level's message, if it is still the one of before the scan began. */
+  takeIfBefore(child: RetainedChild, since: number, now: number, out: Message[]): boolean {
+    const stamp = child instanceof RetainedNode ? child.stamp : child.retainedAt;
+    if (stamp > since || stamp === REMOVED) return false;
     const before = out.length;
-    this.take(node, now, out);
+    this.take(child, now, out);
     return out.length > before;
   }
 
-  /** The nodes a filter without `#` reaches. */
-  private frontier(parts: string[], out: RetainedNode[]): void {
-    let frontier: RetainedNode[] = [this.root];
+  /** The levels a filter without `#` reaches. */
+  private frontier(parts: string[], out: RetainedChild[]): void {
+    let frontier: RetainedChild[] = [this.root];
     for (let i = 0; i < parts.length && frontier.length > 0; i++) {
       const part = parts[i]!;
-      const next: RetainedNode[] = [];
+      const next: RetainedChild[] = [];
       for (const node of frontier) {
+        // A leaf has nothing below it.
+        if (!(node instanceof RetainedNode)) continue;
         if (part !== '+') {
           const child = node.children?.get(part);
           if (child !== undefined) next.push(child);
@@ -140,27 +184,28 @@ export class TrieRetainedStore implements RetainedStore {
   }
 
   *all(): Generator<Message> {
-    const stack: RetainedNode[] = [this.root];
+    const stack: RetainedChild[] = [this.root];
     while (stack.length > 0) {
-      const node = stack.pop()!;
-      if (node.message !== undefined) yield node.message;
-      for (const c of childrenOf(node).values()) stack.push(c);
+      const child = stack.pop()!;
+      const message = child instanceof RetainedNode ? child.message : child;
+      if (message !== undefined) yield message;
+      for (const c of childrenOf(child).values()) stack.push(c);
     }
   }
 
   /** Level by level over the nodes the filter reaches (no recursion, so no depth exhausts the stack). */
   private collect(parts: string[], now: number, out: Message[]): void {
     const hashAt = parts.indexOf('#');
-    const frontier: RetainedNode[] = [];
+    const frontier: RetainedChild[] = [];
     this.frontier(hashAt < 0 ? parts : parts.slice(0, hashAt), frontier);
     if (hashAt < 0) for (const node of frontier) this.take(node, now, out);
     else for (const node of frontier) this.takeSubtree(node, hashAt === 0, now, out);
   }
 
-  private takeSubtree(node: RetainedNode, atRoot: boolean, now: number, out: Message[]): void {
+  private takeSubtree(node: RetainedChild, atRoot: boolean, now: number, out: Message[]): void {
     // "a/#" matches "a" itself too.
     if (!atRoot) this.take(node, now, out);
-    const stack: RetainedNode[] = [];
+    const stack: RetainedChild[] = [];
     for (const [level, next] of childrenOf(node)) {
       if (atRoot && level.startsWith('$')) continue;
       stack.push(next);
@@ -172,35 +217,47 @@ export class TrieRetainedStore implements RetainedStore {
     }
   }
 
-  private take(node: RetainedNode, now: number, out: Message[]): void {
-    const message = node.message;
+  private take(child: RetainedChild, now: number, out: Message[]): void {
+    const message = child instanceof RetainedNode ? child.message : child;
     if (message === undefined) return;
-    if (message.isExpired(now)) {
-      node.message = undefined;
-      this.count--;
+    if (!message.isExpired(now)) {
+      out.push(message);
       return;
     }
-    out.push(message);
+    if (child instanceof RetainedNode) {
+      child.message = undefined;
+      this.dropped(message);
+      this.count--;
+    } else if (this.deleteAt(message.topic.split('/'))) this.count--;
   }
 
-  /** Iterative: walks down recording the path, then prunes the nodes left empty, deepest first. */
+  /** Iterative: walks down recording the path, then prunes the levels left empty, deepest first. */
   private deleteAt(levels: string[]): boolean {
     const path: RetainedNode[] = [];
+    const last = levels.length - 1;
     let node: RetainedNode = this.root;
-    for (const level of levels) {
-      const next = node.children?.get(level);
-      if (next === undefined) return false;
+    for (let i = 0; i < last; i++) {
+      const next = node.children?.get(levels[i]!);
+      if (!(next instanceof RetainedNode)) return false;
       path.push(node);
       node = next;
     }
-    if (node.message === undefined) return false;
-    node.message = undefined;
-    for (let i = path.length - 1; i >= 0 && node.message === undefined && node.children === null; i--) {
-      const parent = path[i]!;
-      const children = parent.children!;
-      children.delete(levels[i]!);
-      if (children.size === 0) parent.children = null;
-      node = parent;
+    const at = node.children?.get(levels[last]!);
+    if (at === undefined) return false;
+    if (at instanceof RetainedNode) {
+      if (at.message === undefined) return false;
+      this.dropped(at.message);
+      at.message = undefined;
+      if (at.children !== null) return true;
+    } else this.dropped(at);
+    // The level of the topic is empty now: off its parent, and so on up while they are left empty.
+    for (let level = last; ; level--) {
+      const children = node.children!;
+      children.delete(levels[level]!);
+      if (children.size > 0) break;
+      node.children = null;
+      if (node.message !== undefined || path.length === 0) break;
+      node = path.pop()!;
     }
     return true;
   }
@@ -213,9 +270,9 @@ class TrieScan implements RetainedScan {
   constructor(
     private readonly store: TrieRetainedStore,
     private readonly since: number,
-    /** Nodes matched as such: all of them for a filter without `#`, the level above it for "a/#". */
-    private readonly first: RetainedNode[],
-    private readonly stack: RetainedNode[],
+    /** Levels matched as such: all of them for a filter without `#`, the level above it for "a/#". */
+    private readonly first: RetainedChild[],
+    private readonly stack: RetainedChild[],
   ) {}
 
   next(max: number, now: number, out: Message[]): boolean {
@@ -226,7 +283,8 @@ class TrieScan implements RetainedScan {
     }
     while (stack.length > 0 && n < max) {
       const node = stack.pop()!;
-      if (node.children !== null) for (const c of node.children.values()) stack.push(c);
+      if (node instanceof RetainedNode && node.children !== null)
+        for (const c of node.children.values()) stack.push(c);
       if (store.takeIfBefore(node, since, now, out)) n++;
     }
     return this.firstAt < first.length || stack.length > 0;

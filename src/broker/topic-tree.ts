@@ -9,7 +9,7 @@ import type { SubscriptionEntry } from './subscription.js';
  * costs more than the node itself.
  */
 class TreeNode {
-  children: Map<string, TreeNode> | null = null;
+  children: Map<string, Child> | null = null;
   plus: TreeNode | null = null;
   /** Subscriptions whose filter ends at this node. */
   exact: EntryList = null;
@@ -26,6 +26,12 @@ class TreeNode {
  * costs 56 bytes more), several as a list.
  */
 type EntryList = SubscriptionEntry | SubscriptionEntry[] | null;
+
+/**
+ * A literal child: a node, or, for a filter's last level with nothing below it, that filter's subscriptions
+ * themselves (most filters of a large set end in such a leaf, and a node for it costs 56 bytes).
+ */
+type Child = TreeNode | SubscriptionEntry | SubscriptionEntry[];
 
 /** Shared subscriptions of one group on one filter: each message goes to one member, round-robin. */
 export class ShareGroup {
@@ -76,20 +82,26 @@ export class TopicTree {
       return;
     }
     const levels = entry.matchFilter.split('/');
+    const last = levels.length - 1;
     let node = this.root;
     for (let i = 0; i < levels.length; i++) {
       const level = levels[i]!;
       if (level === '#') {
+        shareFilter(entry, node.hash);
         node.hash = withEntry(node.hash, entry);
         return;
       }
       if (level === '+') {
         node.plus ??= new TreeNode();
         node = node.plus;
+      } else if (i === last) {
+        addLeaf(node, level, entry);
+        return;
       } else {
         node = child(node, level);
       }
     }
+    shareFilter(entry, node.exact);
     node.exact = withEntry(node.exact, entry);
   }
 
@@ -152,6 +164,12 @@ export class TopicTree {
       }
       const next = level === '+' ? node.plus : node.children?.get(level);
       if (next === null || next === undefined) return false;
+      if (!(next instanceof TreeNode)) {
+        // A leaf: the filter's subscriptions, held by `node` itself.
+        if (i !== levels.length - 1) return false;
+        removed = removeFromLeaf(node, level, next, entry);
+        break;
+      }
       path.push(node);
       node = next;
     }
@@ -171,14 +189,48 @@ export class TopicTree {
   }
 }
 
+/** The node below `node` at `level`, made if missing; a leaf there becomes a node holding it as `exact`. */
 function child(node: TreeNode, level: string): TreeNode {
   node.children ??= new Map();
-  let next = node.children.get(level);
-  if (next === undefined) {
-    next = new TreeNode();
-    node.children.set(level, next);
+  const next = node.children.get(level);
+  if (next instanceof TreeNode) return next;
+  const fresh = new TreeNode();
+  if (next !== undefined) fresh.exact = next;
+  node.children.set(level, fresh);
+  return fresh;
+}
+
+/** Adds `entry`, whose filter ends at `level` below `node`: to a leaf there, or to the node there. */
+function addLeaf(node: TreeNode, level: string, entry: SubscriptionEntry): void {
+  node.children ??= new Map();
+  const next = node.children.get(level);
+  if (next instanceof TreeNode) {
+    shareFilter(entry, next.exact);
+    next.exact = withEntry(next.exact, entry);
+    return;
   }
-  return next;
+  const list = next ?? null;
+  shareFilter(entry, list);
+  node.children.set(level, withEntry(list, entry)!);
+}
+
+/** Removes `entry` from the leaf `leaf` at `level` below `node`, dropping the leaf once empty. */
+function removeFromLeaf(node: TreeNode, level: string, leaf: Child, entry: SubscriptionEntry): boolean {
+  const rest = without(leaf as SubscriptionEntry | SubscriptionEntry[], entry);
+  if (rest === undefined) return false;
+  const children = node.children!;
+  if (rest !== null) children.set(level, rest);
+  else {
+    children.delete(level);
+    if (children.size === 0) node.children = null;
+  }
+  return true;
+}
+
+/** The entries of one list all have the same match filter: a new one takes the string the first one has. */
+function shareFilter(entry: SubscriptionEntry, list: EntryList): void {
+  if (list === null || entry.shareFilter === undefined) return;
+  entry.shareFilter((Array.isArray(list) ? list[0]! : list).matchFilter);
 }
 
 /**
@@ -249,9 +301,12 @@ function collect(root: TreeNode, levels: string[], out: SubscriptionEntry[], dol
       depths[top++] = i + 1;
     }
     const next = node.children === null ? undefined : node.children.get(levels[i]!);
-    if (next !== undefined) {
+    if (next instanceof TreeNode) {
       nodes[top] = next;
       depths[top++] = i + 1;
+    } else if (next !== undefined && i + 1 === n) {
+      // A leaf matches a topic that ends there; taken now, as its node would be popped next.
+      pushAll(out, next);
     }
   }
 }

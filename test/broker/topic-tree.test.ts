@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import { Session } from '../../src/broker/session.js';
 import type { SubscriptionEntry } from '../../src/broker/subscription.js';
 import { TopicTree } from '../../src/broker/topic-tree.js';
+import { seededRng } from '../helpers/seed.js';
+import { matchesByRule } from '../helpers/topic-rule.js';
 
 function entry(client: string, filter: string): SubscriptionEntry {
   return {
@@ -67,4 +69,32 @@ test('many subscribers on one filter, removed in any order', () => {
   tree.remove(all[7]!);
   assert.deepEqual(clients(tree, 'x/y'), []);
   assert.equal(tree.size, 0);
+});
+
+test('a filter ending where another goes on (leaf, then node below it, then leaf again) matches as the rules say', () => {
+  // A filter's last level is kept as a leaf until a longer filter, a `+` or a `#` needs a node there.
+  const filters = ['a', 'a/b', 'a/b/c', 'a/+', 'a/b/#', 'a/#', '+/b', '#', 'a/b/c/d', '$s/x', '+/+/c', 'a/c'];
+  const topics = ['a', 'a/b', 'a/b/c', 'a/b/c/d', 'a/c', 'b/b', 'x/y/c', '$s/x', 'a/b/c/d/e'];
+  const rng = seededRng('topic-tree');
+  const random = (n: number): number => rng.int(n);
+  const tree = new TopicTree();
+  const live: SubscriptionEntry[] = [];
+  for (let step = 0; step < 600; step++) {
+    if (live.length > 0 && random(3) === 0) tree.remove(live.splice(random(live.length), 1)[0]!);
+    else {
+      const e = entry(`c${step}`, filters[random(filters.length)]!);
+      live.push(e);
+      tree.add(e);
+    }
+    const topic = topics[random(topics.length)]!;
+    const expected = live
+      .filter((e) => matchesByRule(e.matchFilter, topic))
+      .map((e) => e.session.clientId)
+      .sort();
+    assert.deepEqual(clients(tree, topic), expected, `step ${step}, topic ${topic}`);
+    assert.equal(tree.size, live.length);
+  }
+  for (const e of live) tree.remove(e);
+  assert.equal(tree.size, 0);
+  for (const topic of topics) assert.deepEqual(clients(tree, topic), []);
 });
