@@ -42,9 +42,8 @@ export class Membership {
   private readonly reaping = new Set<string>();
   /** No one is judged dead before this server time (after a start or a Redis outage nobody could beat). */
   private judgeFrom = Number.POSITIVE_INFINITY;
-  /** Server time of this node's last beat that went through; 0 before the first. */
+  /** When this node's last beat went through, on Redis' clock (gaps Redis saw) and on ours (gaps we saw). */
   private lastOwnBeat = 0;
-  /** The same on this node's clock, for stale(). */
   private lastOwnBeatLocal = 0;
   private joined = false;
   clientsTotal = 0;
@@ -118,20 +117,17 @@ export class Membership {
         .hgetall(keys.clients)
         .exec()) as typeof reply;
     } catch {
-      this.judgeFrom = Number.POSITIVE_INFINITY;
       return;
     }
     if (reply === null) return;
     const [[e1, beat], [e2, list], [, counts]] = reply;
-    if (e1 !== null || e2 !== null) {
-      this.judgeFrom = Number.POSITIVE_INFINITY;
-      return;
-    }
+    if (e1 !== null || e2 !== null) return;
     const [now, added] = beat as [number, number];
     // Our own beats failing or coming late (a Redis Cluster master failing over, a stalled Redis: the client stays
     // connected, so no outage is seen) means the others could not beat either: judge no one for a timeout.
     const late = this.lastOwnBeat !== 0 && now - this.lastOwnBeat > this.timing.nodeTimeout / 2;
-    if (this.judgeFrom === Number.POSITIVE_INFINITY || late) this.judgeFrom = now + this.timing.nodeTimeout;
+    if (this.judgeFrom === Number.POSITIVE_INFINITY || late || this.stale())
+      this.judgeFrom = now + this.timing.nodeTimeout;
     this.lastOwnBeat = now;
     this.lastOwnBeatLocal = Date.now();
     if (added === 1 && this.joined) {

@@ -117,20 +117,19 @@ export async function readClient(
       dropped.push({ field, messageKey: header.m });
       continue;
     }
-    // One copy per cluster-wide message id and subscription kind: a node taken for dead while alive may have
-    // committed a copy that its adopter also delivered (fence.ts). A copy already in flight is the first (order).
-    const id =
-      message.clusterSeq === undefined || message.clusterSeq === 0
-        ? undefined
-        : `${message.clusterEpoch}.${message.clusterSeq}/${header.g ?? ''}`;
+    const state = decodeDeliveryState(stateHash[field]);
+    // One queued copy per cluster-wide message id (and share group): a node taken for dead while alive may have
+    // committed a copy that its adopter delivered too (fence.ts). Copies in flight (a packet id) are all kept.
+    const id = message.clusterSeq
+      ? `${message.clusterEpoch}.${message.clusterSeq}/${header.g ?? ''}`
+      : undefined;
     if (id !== undefined) {
-      if (held.has(id) && decodeDeliveryState(stateHash[field]).packetId === 0) {
+      if (held.has(id) && state.packetId === 0) {
         dropped.push({ field, messageKey: header.m });
         continue;
       }
       held.add(id);
     }
-    const state = decodeDeliveryState(stateHash[field]);
     deliveries.push({
       seq: names.deliverySeq(clientId, field),
       clientId,
