@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DeliveryEngine } from '../../src/broker/delivery-engine.js';
 import { Message } from '../../src/broker/message.js';
-import { Session } from '../../src/broker/session.js';
+import { type Delivery, Session } from '../../src/broker/session.js';
 import type { ShareGroup } from '../../src/broker/topic-tree.js';
 import { ADOPTED_IDS_MAX, AdoptionGate } from '../../src/cluster/adoption-gate.js';
 
@@ -15,6 +15,21 @@ function message(epoch: number, seq: number): Message {
   m.clusterEpoch = epoch;
   m.clusterSeq = seq;
   return m;
+}
+
+/** A stored QoS 2 delivery of `m` (packet id 0: queued). */
+function qos2Delivery(m: Message, seq: number, packetId = 0, group?: ShareGroup): Delivery {
+  const d: Delivery = {
+    message: m,
+    qos: 2,
+    retain: false,
+    subscriptionIds: undefined,
+    packetId,
+    released: false,
+    seq,
+  };
+  if (group !== undefined) d.group = group;
+  return d;
 }
 
 /** Only the gate of a delivery engine is used. */
@@ -29,24 +44,8 @@ test('a watched session gets each id once, counting what it held when loaded; ot
   assert.notEqual(delivery.gate, undefined, 'the gate is installed while a session is watched');
   const session = new Session('s');
   const stored = message(3, 10);
-  session.enqueue({
-    message: stored,
-    qos: 2,
-    retain: false,
-    subscriptionIds: undefined,
-    packetId: 0,
-    released: false,
-    seq: 1,
-  });
-  session.inflight.set(9, {
-    message: message(3, 11),
-    qos: 2,
-    retain: false,
-    subscriptionIds: undefined,
-    packetId: 9,
-    released: false,
-    seq: 2,
-  });
+  session.enqueue(qos2Delivery(stored, 1));
+  session.inflight.set(9, qos2Delivery(message(3, 11), 2, 9));
   gate.seed(session);
   const admit = delivery.gate!;
   assert.equal(admit(session, message(3, 10), undefined), false, 'queued when loaded');
@@ -89,16 +88,7 @@ test('a share group copy drained from a dead inbox passes once per group, not ag
   const g2 = { name: 'g2', filter: 'f/#' } as ShareGroup;
   const member = new Session('m');
   // The dead node had delivered 5.1 to this member for g1 before it died; the inbox entry was left behind.
-  member.enqueue({
-    message: message(5, 1),
-    qos: 2,
-    retain: false,
-    subscriptionIds: undefined,
-    packetId: 0,
-    released: false,
-    seq: 1,
-    group: g1,
-  });
+  member.enqueue(qos2Delivery(message(5, 1), 1, 0, g1));
   gate.seed(member);
   assert.equal(gate.firstForGroup(g1, message(5, 1)), false, 'held by an adopted member of g1');
   assert.equal(gate.firstForGroup(g2, message(5, 1)), true, 'another group gets its own copy');

@@ -29,6 +29,12 @@ function options(prefix: string): ClusterOptions {
   };
 }
 
+/** Node links with these ids, started together on the key prefix `prefix`. */
+function startLinks(prefix: string, ids: readonly string[]): Promise<NodeLink[]> {
+  const o = options(prefix);
+  return Promise.all(ids.map((id) => NodeLink.start({ options: o, nodeId: id, logger: silentLogger })));
+}
+
 async function until(what: string, check: () => boolean, ms = 4000): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
@@ -87,10 +93,7 @@ test('a node id already held by a live node is refused', { skip }, async () => {
 test('a node that stops beating is dead for every survivor once, with one reaper that runs the reap tasks', {
   skip,
 }, async () => {
-  const o = options('dead:');
-  const nodes = await Promise.all(
-    ['a', 'b', 'c'].map((id) => NodeLink.start({ options: o, nodeId: id, logger: silentLogger })),
-  );
+  const nodes = await startLinks('dead:', ['a', 'b', 'c']);
   const [a, b, c] = nodes as [NodeLink, NodeLink, NodeLink];
   const deaths: string[] = [];
   const reaped: string[] = [];
@@ -124,10 +127,7 @@ test('a node that stops beating is dead for every survivor once, with one reaper
 test('a Redis that stalls past the node timeout (connections kept) makes no one dead: every node was held up alike', {
   skip,
 }, async () => {
-  const o = options('stall:');
-  const nodes = await Promise.all(
-    ['a', 'b', 'c'].map((id) => NodeLink.start({ options: o, nodeId: id, logger: silentLogger })),
-  );
+  const nodes = await startLinks('stall:', ['a', 'b', 'c']);
   const deaths: string[] = [];
   for (const n of nodes) n.on('nodeDead', (id) => deaths.push(`${n.nodeId}:${id}`));
   try {
