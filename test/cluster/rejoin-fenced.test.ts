@@ -31,12 +31,20 @@ test('a node reaped while alive gives its sessions up when it rejoins: nothing a
         await startBroker(failoverNodeConf(dir, id, port, [`cluster_redis_url ${redis.url}`], true), port),
       );
     const [a, b] = brokers as [Broker, Broker];
-    const outcome = await loadThroughFailover(portA, portB, async () => {
-      b.child.kill('SIGSTOP');
-      for (let i = 0; i < 100 && !/node fb is dead;/.test(a.output()); i++) await sleep(100);
-      b.child.kill('SIGCONT');
-      for (let i = 0; i < 100 && !/taken for dead/.test(b.output()); i++) await sleep(100);
-    });
+    const outcome = await loadThroughFailover(
+      portA,
+      portB,
+      async () => {
+        b.child.kill('SIGSTOP');
+        for (let i = 0; i < 100 && !/node fb is dead;/.test(a.output()); i++) await sleep(100);
+        b.child.kill('SIGCONT');
+        for (let i = 0; i < 100 && !/taken for dead/.test(b.output()); i++) await sleep(100);
+        // 3,000 a second: once, unpaced, 149,536 messages queued for the subscriber, and moving that session
+        // between the nodes outlasted the collector's wait on a loaded machine.
+      },
+      2000,
+      3000,
+    );
     process.stdout.write(`rejoin-fenced: ${describeOutcome(outcome)}\n`);
     const logs = brokers.map((x) => x.output()).join('\n---\n');
     assert.match(a.output(), /Cluster: node fb is dead; adopted 1 sessions/, logs);

@@ -59,13 +59,15 @@ export interface FailoverOutcome {
 
 /**
  * Runs the load of node A (`portA`) for node B's (`portB`) persistent subscriber `durable` on `load/#`, calls
- * `failOver` 700 ms in, keeps the load going `settleMs` after it returns, then collects on B.
+ * `failOver` 700 ms in, keeps the load going `settleMs` after it returns (at most `rate` messages a second per
+ * publisher connection when given), then collects on B.
  */
 export async function loadThroughFailover(
   portA: number,
   portB: number,
   failOver: () => Promise<void>,
   settleMs = 2000,
+  rate?: number,
 ): Promise<FailoverOutcome> {
   const ledger: Ledger = { sent: new Set(), acked: new Set(), retainedAcked: new Map() };
   const durable = await connect(portB, { clientId: 'durable', clean: false });
@@ -85,7 +87,7 @@ export async function loadThroughFailover(
         continue;
       }
       connections++;
-      await loadUntilClosed(publisher, iter, ledger);
+      await loadUntilClosed(publisher, iter, ledger, rate);
     }
   })();
   try {

@@ -148,8 +148,16 @@ export function persistentClient(
   return c;
 }
 
-/** Publishes until the connection dies, keeping `window` messages outstanding. */
-export function loadUntilClosed(client: MqttClient, iter: number, ledger: Ledger): Promise<void> {
+/**
+ * Publishes until the connection dies, keeping 64 messages outstanding, at most `rate` a second when given (a
+ * test whose subscriber stays away long keeps its queue to a size a session hand-over moves in seconds).
+ */
+export function loadUntilClosed(
+  client: MqttClient,
+  iter: number,
+  ledger: Ledger,
+  rate?: number,
+): Promise<void> {
   onAcked(client, (topic, payload) => {
     if (topic.startsWith('ret/')) {
       const n = Number(payload.split(':')[1]);
@@ -160,8 +168,13 @@ export function loadUntilClosed(client: MqttClient, iter: number, ledger: Ledger
     let n = 0;
     let closed = false;
     let outstanding = 0;
+    const started = Date.now();
     const pump = (): void => {
       while (!closed && client.connected && outstanding < 64) {
+        if (rate !== undefined && n >= (rate * (Date.now() - started)) / 1000) {
+          setTimeout(pump, 10);
+          return;
+        }
         n++;
         const qos = (n % 2 === 0 ? 2 : 1) as 1 | 2;
         outstanding++;
