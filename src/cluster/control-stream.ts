@@ -7,7 +7,7 @@
 // the inbox barrier (inbox-barrier.ts).
 
 import type { LinkRequests } from './link-requests.js';
-import { reconnectDelay, type RedisClient } from './redis-connect.js';
+import { type RedisClient, reconnectDelay } from './redis-connect.js';
 import { nextId } from './stream-ids.js';
 
 /** The bound of a control stream (approximate: `MAXLEN ~`). */

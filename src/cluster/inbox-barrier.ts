@@ -51,14 +51,10 @@ export class InboxBarrier {
     let from = `(${this.handled}`;
     let needed: string | undefined;
     for (;;) {
-      const batch = (await this.redis.callBuffer(
-        'XRANGE',
-        this.key,
-        from,
-        last,
-        'COUNT',
-        SCAN_BATCH,
-      )) as [Buffer, Buffer[]][];
+      const batch = (await this.redis.callBuffer('XRANGE', this.key, from, last, 'COUNT', SCAN_BATCH)) as [
+        Buffer,
+        Buffer[],
+      ][];
       for (const [id, fields] of batch) {
         this.scanned++;
         if (carriesFor(session, this.decode, fields)) needed = id.toString();

@@ -14,7 +14,6 @@ import { ControlStream } from './control-stream.js';
 import { type EntryDecoder, InboxBarrier } from './inbox-barrier.js';
 import { LinkRequests, type MessageHandler } from './link-requests.js';
 import { type MemberState, Membership } from './membership.js';
-import { nextId } from './stream-ids.js';
 import {
   type ChainableCommander,
   connectRedis,
@@ -22,6 +21,7 @@ import {
   reconnectDelay,
   watchRedis,
 } from './redis-connect.js';
+import { nextId } from './stream-ids.js';
 
 export type { MessageHandler } from './link-requests.js';
 export { nextId };
@@ -325,4 +325,3 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     this.redis.disconnect();
   }
 }
-
