@@ -8,7 +8,7 @@
 
 import type { LinkRequests } from './link-requests.js';
 import { type RedisClient, reconnectDelay } from './redis-connect.js';
-import { nextId } from './stream-ids.js';
+import { nextId, readAfter } from './stream-ids.js';
 
 /** The bound of a control stream (approximate: `MAXLEN ~`). */
 export const CONTROL_MAXLEN = 1000;
@@ -47,16 +47,7 @@ export class ControlStream {
     let attempt = 0;
     while (!this.stopped) {
       try {
-        const reply = (await this.reader.callBuffer(
-          'XREAD',
-          'COUNT',
-          READ_COUNT,
-          'BLOCK',
-          BLOCK_MS,
-          'STREAMS',
-          key,
-          last,
-        )) as [Buffer, [Buffer, Buffer[]][]][] | null;
+        const reply = await readAfter(this.reader, key, last, READ_COUNT, BLOCK_MS);
         attempt = 0;
         if (reply === null) continue;
         for (const [, entries] of reply) {

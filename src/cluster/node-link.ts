@@ -21,7 +21,7 @@ import {
   reconnectDelay,
   watchRedis,
 } from './redis-connect.js';
-import { nextId } from './stream-ids.js';
+import { nextId, readAfter } from './stream-ids.js';
 
 export type { MessageHandler } from './link-requests.js';
 export { nextId };
@@ -268,16 +268,7 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
         }
         const wait = this.readGate?.();
         if (wait !== undefined) await wait;
-        const reply = (await this.reader.callBuffer(
-          'XREAD',
-          'COUNT',
-          READ_COUNT,
-          'BLOCK',
-          BLOCK_MS,
-          'STREAMS',
-          key,
-          last,
-        )) as [Buffer, [Buffer, Buffer[]][]][] | null;
+        const reply = await readAfter(this.reader, key, last, READ_COUNT, BLOCK_MS);
         attempt = 0;
         if (reply === null) continue;
         for (const [, entries] of reply) {

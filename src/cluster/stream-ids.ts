@@ -1,4 +1,29 @@
-// Redis stream entry ids ("<ms>-<seq>"): the next one, and their order.
+// Redis stream entry ids ("<ms>-<seq>"): the next one, their order; and the blocking read of one stream.
+
+import type { RedisClient } from './redis-connect.js';
+
+/** Entries of one stream after `last`, as XREAD BLOCK returns them (null when none came within `blockMs`). */
+export type StreamReply = [Buffer, [Buffer, Buffer[]][]][] | null;
+
+/** XREAD of at most `count` entries of `key` after `last`, blocking up to `blockMs` on `conn`. */
+export function readAfter(
+  conn: RedisClient,
+  key: string,
+  last: string,
+  count: number,
+  blockMs: number,
+): Promise<StreamReply> {
+  return conn.callBuffer(
+    'XREAD',
+    'COUNT',
+    count,
+    'BLOCK',
+    blockMs,
+    'STREAMS',
+    key,
+    last,
+  ) as Promise<StreamReply>;
+}
 
 /** The stream id right after `id` (XTRIM MINID keeps ids >= its argument). */
 export function nextId(id: string): string {
