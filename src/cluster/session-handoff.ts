@@ -147,6 +147,8 @@ export class SessionHandoff {
     // the session first, so that nothing acknowledged is lost or overtaken (inbox-barrier.ts).
     if (current !== undefined && !cleanStart && this.barrier !== undefined) {
       await this.barrier.settle(current);
+      // A long wait (a reader held by other subscribers): the asker may have given up; the session stays here.
+      if (deadline !== undefined && Date.now() > deadline) throw new Error('takeover request expired');
       for (let i = 0; i < 3 && this.store.pending; i++) await this.store.settled();
       current = core.sessions.get(clientId);
     }
