@@ -29,7 +29,7 @@ export class ControlStream {
     private readonly nodeId: string,
     private readonly requests: LinkRequests,
     /** Awaited before each entry: this node learns whether it was taken for dead first (fence.ts). */
-    private readonly beforeEntry: () => Promise<void> | undefined,
+    private readonly beforeEntry: () => Promise<unknown> | undefined,
   ) {}
 
   /** XADD of one entry to `to`'s control stream, capped at CONTROL_MAXLEN. */

@@ -233,19 +233,15 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     return target.xadd(this.keys.inbox(to), '*', ...fields);
   }
 
-  /** A request to a node (through its control stream); resolves with its handler's reply, rejects on its error
-   * or after `timeoutMs`. */
+  /** A request to a node, through its control stream (link-requests.ts). */
   request(to: string, kind: string, body: Buffer | string, timeoutMs: number): Promise<Buffer> {
     return this.requests.request(to, kind, body, timeoutMs);
   }
 
   /** After a stall an entry may be one a survivor already acted on (adopted sessions): fence first (fence.ts). */
-  private beforeEntry(): Promise<void> | undefined {
-    if (!this.membership.stale() && this.fencing === undefined) return undefined;
-    return (async () => {
-      if (this.membership.stale()) await this.beat();
-      if (this.fencing !== undefined) await this.fencing;
-    })();
+  private beforeEntry(): Promise<unknown> | undefined {
+    if (this.membership.stale()) return this.beat().then(() => this.fencing);
+    return this.fencing;
   }
 
   private async beat(): Promise<void> {
