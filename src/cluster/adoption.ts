@@ -19,8 +19,8 @@ import type { RedisStore } from '../persistence/redis-store.js';
 import type { QoS } from '../protocol/packets.js';
 import { AdoptionGate } from './adoption-gate.js';
 import type { InRecord } from './message-codec.js';
-import { nextId } from './node-link.js';
 import type { SessionHandoff } from './session-handoff.js';
+import { nextId } from './stream-ids.js';
 import { publishOrphanWill } from './will-failover.js';
 
 /** The forwarded publishes of one inbox entry (cl-fabric's codec); empty for other kinds. */

@@ -15,9 +15,13 @@ export class ClusterKeys {
   reaper(id: string): string {
     return `${this.prefix}node:${id}:reaper`;
   }
-  /** Stream: a node's inbox (forwarded publishes, requests, replies). */
+  /** Stream: a node's inbox (forwarded publishes and other one-way messages). */
   inbox(id: string): string {
     return `${this.prefix}inbox:${id}`;
+  }
+  /** Stream: a node's control stream (requests between nodes and their replies; bounded, control-stream.ts). */
+  control(id: string): string {
+    return `${this.prefix}ctl:${id}`;
   }
   /** Hash: a node's route table, filter (or `$share/<group>/<filter>`) -> local subscription count. */
   routes(id: string): string {

@@ -121,6 +121,7 @@ export class ClusterSessions {
     );
     this.adoption = adoption;
     handoff.adoptions = adoption;
+    handoff.barrier = link.withBarrier(decodeInbox);
     // Before the dead node's routes are removed: the adopted sessions' routes exist first (adoption.ts).
     link.addReapTask(async (id) => {
       await adoption.adopt(id);

@@ -1,18 +1,19 @@
-// The node-to-node channel of a cluster: one Redis Stream per node (its inbox, bounded by its senders, read with
-// XREAD BLOCK on a dedicated connection), carrying one-way messages and requests with correlated replies, plus
-// the membership (heartbeats, dead nodes) and the state of the Redis connection, as events.
-// Entries: k = kind, f = sender, b = body, r = request id (requests and replies), d = deadline (requests),
-// e = error text (failed replies), i = the entry's own id (forwarded publishes: an entry written twice by a MULTI
-// sent again after a reconnection is handled once, recent-ids.ts). Processed entries are trimmed, so what a dead node's inbox still holds is
-// exactly what it never handled (cl-sessions' adopter reads it).
+// The node-to-node channel of a cluster: two Redis Streams per node, each read with XREAD BLOCK on a dedicated
+// connection — its inbox (one-way messages: forwarded publishes; bounded by its senders) and its control stream
+// (requests with correlated replies, control-stream.ts, so that a takeover never waits behind the inbox) — plus
+// the membership (heartbeats, dead nodes) and the state of the Redis connection, as events. Entry fields:
+// link-requests.ts. Processed inbox entries are trimmed, so what a dead node's inbox still holds is exactly what
+// it never handled (cl-sessions' adopter reads it).
 
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../broker/logger.js';
 import { ClusterKeys } from './cluster-keys.js';
 import type { ClusterOptions } from './cluster-options.js';
+import { ControlStream } from './control-stream.js';
+import { type EntryDecoder, InboxBarrier } from './inbox-barrier.js';
+import { LinkRequests, type MessageHandler } from './link-requests.js';
 import { type MemberState, Membership } from './membership.js';
-import { RecentIds } from './recent-ids.js';
 import {
   type ChainableCommander,
   connectRedis,
@@ -20,12 +21,10 @@ import {
   reconnectDelay,
   watchRedis,
 } from './redis-connect.js';
+import { nextId, readAfter } from './stream-ids.js';
 
-/** What a handler gets: the body and the sending node; a request's handler returns (or resolves to) the reply. */
-export type MessageHandler = (
-  body: Buffer,
-  from: string,
-) => undefined | Buffer | string | Promise<Buffer | string | undefined>;
+export type { MessageHandler } from './link-requests.js';
+export { nextId };
 
 /** A task the reaper of a dead node runs (and awaits) before the node is removed from `nodes`. */
 export type ReapTask = (nodeId: string) => Promise<void> | void;
@@ -48,7 +47,6 @@ export interface NodeLinkInit {
   clientCount?: () => number;
 }
 
-const REPLY = '_reply';
 const READ_COUNT = 512;
 const BLOCK_MS = 5000;
 
@@ -56,11 +54,10 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
   readonly nodeId: string;
   readonly keys: ClusterKeys;
   readonly options: ClusterOptions;
-  private readonly handlers = new Map<string, MessageHandler>();
-  private readonly pending = new Map<
-    string,
-    { resolve(b: Buffer): void; reject(e: Error): void; timer: NodeJS.Timeout }
-  >();
+  private readonly requests: LinkRequests;
+  private readonly control: ControlStream;
+  /** Set by cl-sessions (withBarrier): what a takeover waits for in this node's inbox (inbox-barrier.ts). */
+  barrier: InboxBarrier | undefined = undefined;
   private readonly reapTasks: ReapTask[] = [];
   /** Gives up what survivors adopted while this node was taken for dead (cluster-sessions.ts: fence.ts). */
   fence: (() => Promise<unknown>) | undefined = undefined;
@@ -68,9 +65,6 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
   private fencing: Promise<unknown> | undefined = undefined;
   private readonly membership: Membership;
   private readonly watch: { readonly up: boolean };
-  private requestSeq = 0;
-  /** Ids of the entries handled last (bounded). */
-  private readonly handled = new RecentIds();
   /**
    * Set by cl-sessions: trims handled entries inside the store's commit of the same turn, so that an entry
    * leaves the inbox only together with the deliveries it produced (else a kill between the two loses it).
@@ -88,6 +82,8 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     readonly redis: RedisClient,
     /** The connection blocked in XREAD on this node's inbox. */
     private readonly reader: RedisClient,
+    /** The connection blocked in XREAD on this node's control stream. */
+    controlReader: RedisClient,
     /** A pub/sub connection (route and retained changes), for the parts that subscribe. */
     readonly subscriber: RedisClient,
     private readonly clientCount: () => number,
@@ -97,6 +93,15 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     this.options = init.options;
     this.keys = new ClusterKeys(init.options.keyPrefix);
     const logger = init.logger;
+    this.requests = new LinkRequests(init.nodeId, (to, fields) => this.control.write(to, fields));
+    this.control = new ControlStream(
+      redis,
+      controlReader,
+      (id) => this.keys.control(id),
+      init.nodeId,
+      this.requests,
+      () => this.beforeEntry(),
+    );
     this.membership = new Membership(
       redis,
       this.keys,
@@ -131,15 +136,21 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     const name = `culex:${init.nodeId}`;
     const connections: RedisClient[] = [];
     try {
-      for (const role of ['commands', 'inbox', 'pubsub'])
+      for (const role of ['commands', 'inbox', 'control', 'pubsub'])
         connections.push(await connectRedis(init.options, `${name}:${role}`));
-      const [redis, reader, subscriber] = connections as [RedisClient, RedisClient, RedisClient];
-      const link = new NodeLink(init, redis, reader, subscriber, init.clientCount ?? (() => 0));
+      const [redis, reader, control, subscriber] = connections as RedisClient[] as [
+        RedisClient,
+        RedisClient,
+        RedisClient,
+        RedisClient,
+      ];
+      const link = new NodeLink(init, redis, reader, control, subscriber, init.clientCount ?? (() => 0));
       await link.membership.claim();
       await link.beat();
       link.beatTimer = setInterval(() => void link.beat(), init.options.heartbeatInterval);
       link.beatTimer.unref();
       link.reading = link.readLoop();
+      link.control.start();
       return link;
     } catch (err) {
       for (const c of connections) c.disconnect();
@@ -172,7 +183,18 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
 
   /** Handles entries of one kind arriving in this node's inbox (one handler per kind). */
   onMessage(kind: string, handler: MessageHandler): void {
-    this.handlers.set(kind, handler);
+    this.requests.on(kind, handler);
+  }
+
+  /** Makes takeovers wait for this node's inbox entries that precede them and carry `decode`d messages. */
+  withBarrier(decode: EntryDecoder): InboxBarrier {
+    this.barrier = new InboxBarrier(this.redis, this.keys.inbox(this.nodeId), decode);
+    return this.barrier;
+  }
+
+  /** Requests expired before they were handled, and control entries handled (for tests and metrics). */
+  get controlCounts(): { handled: number; expired: number } {
+    return { handled: this.control.handled, expired: this.requests.expired };
   }
 
   /** Runs `task(deadNodeId)` on the reaper of each dead node, before `nodeDead` and before the node is removed. */
@@ -211,30 +233,15 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     return target.xadd(this.keys.inbox(to), '*', ...fields);
   }
 
-  /** A request to a node; resolves with its handler's reply, rejects on its error or after `timeoutMs`. */
+  /** A request to a node, through its control stream (link-requests.ts). */
   request(to: string, kind: string, body: Buffer | string, timeoutMs: number): Promise<Buffer> {
-    const id = `${this.nodeId}/${++this.requestSeq}`;
-    return new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`Cluster: no reply from node ${to} to "${kind}" within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
-      const deadline = String(Date.now() + timeoutMs);
-      const fields = ['k', kind, 'f', this.nodeId, 'r', id, 'd', deadline, 'b', body];
-      (this.xadd(this.redis, to, fields) as Promise<unknown>).catch((err: unknown) =>
-        this.settle(id, undefined, errorText(err)),
-      );
-    });
+    return this.requests.request(to, kind, body, timeoutMs);
   }
 
-  private settle(id: string, body: Buffer | undefined, error: string | undefined): void {
-    const waiting = this.pending.get(id);
-    if (waiting === undefined) return;
-    this.pending.delete(id);
-    clearTimeout(waiting.timer);
-    if (error !== undefined) waiting.reject(new Error(error));
-    else waiting.resolve(body ?? Buffer.alloc(0));
+  /** After a stall an entry may be one a survivor already acted on (adopted sessions): fence first (fence.ts). */
+  private beforeEntry(): Promise<unknown> | undefined {
+    if (this.membership.stale()) return this.beat().then(() => this.fencing);
+    return this.fencing;
   }
 
   private async beat(): Promise<void> {
@@ -257,16 +264,7 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
         }
         const wait = this.readGate?.();
         if (wait !== undefined) await wait;
-        const reply = (await this.reader.callBuffer(
-          'XREAD',
-          'COUNT',
-          READ_COUNT,
-          'BLOCK',
-          BLOCK_MS,
-          'STREAMS',
-          key,
-          last,
-        )) as [Buffer, [Buffer, Buffer[]][]][] | null;
+        const reply = await readAfter(this.reader, key, last, READ_COUNT, BLOCK_MS);
         attempt = 0;
         if (reply === null) continue;
         for (const [, entries] of reply) {
@@ -277,11 +275,12 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
             if (gate !== undefined) await gate;
             // After a stall (this process stopped, or Redis) an entry may be one a survivor already routed to a
             // session it adopted from us: learn first whether we were taken for dead, and give those up.
-            if (this.membership.stale()) await this.beat();
-            if (this.fencing !== undefined) await this.fencing;
+            const fenced = this.beforeEntry();
+            if (fenced !== undefined) await fenced;
             last = id.toString();
-            const busy = this.dispatch(fields);
+            const busy = this.requests.dispatch(fields);
             if (busy !== undefined) await busy.catch(() => {});
+            this.barrier?.passed(last);
           }
         }
         handled = last;
@@ -290,61 +289,6 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
         await new Promise((resolve) => setTimeout(resolve, reconnectDelay(attempt++)));
       }
     }
-  }
-
-  /** Handles one entry; a one-way handler's promise is returned (the reader waits for it). */
-  private dispatch(fields: Buffer[]): Promise<unknown> | undefined {
-    let kind = '';
-    let from = '';
-    let request: string | undefined;
-    let deadline = 0;
-    let error: string | undefined;
-    let entry: string | undefined;
-    let body: Buffer = EMPTY;
-    for (let i = 0; i + 1 < fields.length; i += 2) {
-      const name = fields[i]![0];
-      const value = fields[i + 1]!;
-      if (name === 0x6b /* k */) kind = value.toString();
-      else if (name === 0x66 /* f */) from = value.toString();
-      else if (name === 0x62 /* b */) body = value;
-      else if (name === 0x72 /* r */) request = value.toString();
-      else if (name === 0x64 /* d */) deadline = Number(value.toString());
-      else if (name === 0x65 /* e */) error = value.toString();
-      else if (name === 0x69 /* i */) entry = value.toString();
-    }
-    if (entry !== undefined && this.handled.repeat(entry)) return undefined;
-    if (kind === REPLY) {
-      if (request !== undefined) this.settle(request, body, error);
-      return undefined;
-    }
-    // A request whose asker gave up (this node was down meanwhile) is not acted on late.
-    if (deadline !== 0 && Date.now() > deadline) return undefined;
-    const handler = this.handlers.get(kind);
-    if (handler === undefined) {
-      if (request !== undefined)
-        this.reply(from, request, undefined, `no handler for "${kind}" on ${this.nodeId}`);
-      return undefined;
-    }
-    let result: ReturnType<MessageHandler>;
-    try {
-      result = handler(body, from);
-    } catch (err) {
-      if (request !== undefined) this.reply(from, request, undefined, errorText(err));
-      return undefined;
-    }
-    if (request === undefined) return result instanceof Promise ? result : undefined;
-    const id = request;
-    Promise.resolve(result).then(
-      (value) => this.reply(from, id, value ?? undefined, undefined),
-      (err: unknown) => this.reply(from, id, undefined, errorText(err)),
-    );
-    return undefined;
-  }
-
-  private reply(to: string, id: string, body: Buffer | string | undefined, error: string | undefined): void {
-    const args: (string | Buffer | number)[] = ['k', REPLY, 'f', this.nodeId, 'r', id, 'b', body ?? EMPTY];
-    if (error !== undefined) args.push('e', error);
-    (this.xadd(this.redis, to, args) as Promise<unknown>).catch(() => {});
   }
 
   /**
@@ -359,22 +303,12 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     this.redis.removeAllListeners('close');
     this.reader.disconnect();
     await this.reading;
-    for (const [id] of this.pending) this.settle(id, undefined, 'Cluster: node stopping');
+    this.barrier?.release();
+    await this.control.stop();
+    this.requests.failAll('Cluster: node stopping');
     this.subscriber.disconnect();
     // QUIT lets the writes already sent finish; without Redis it would wait for a reconnection that may never come.
     if (this.watch.up) await this.redis.quit().catch(() => {});
     this.redis.disconnect();
   }
-}
-
-const EMPTY = Buffer.alloc(0);
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** The stream id right after `id` (XTRIM MINID keeps ids >= its argument). */
-export function nextId(id: string): string {
-  const dash = id.indexOf('-');
-  return `${id.slice(0, dash)}-${BigInt(id.slice(dash + 1)) + 1n}`;
 }

@@ -39,6 +39,8 @@ interface TakeoverRequest {
 export class SessionHandoff {
   /** Set once adoption runs: takeovers wait for adoptions in progress. */
   adoptions: { idle(): Promise<void> } | undefined = undefined;
+  /** This node's inbox entries written before a takeover, for its session, are handled first (inbox-barrier.ts). */
+  barrier: { settle(session: Session): Promise<void> } | undefined = undefined;
 
   constructor(
     private readonly core: BrokerCore,
@@ -140,7 +142,16 @@ export class SessionHandoff {
       if (!cleanStart && session.expiryInterval > 0) conn.will = undefined;
       conn.close(false, ReasonCode.SessionTakenOver);
     }
-    const current = core.sessions.get(clientId);
+    let current = core.sessions.get(clientId);
+    // The request came ahead of the inbox (control stream): what was forwarded for the session before it joins
+    // the session first, so that nothing acknowledged is lost or overtaken (inbox-barrier.ts).
+    if (current !== undefined && !cleanStart && this.barrier !== undefined) {
+      await this.barrier.settle(current);
+      // A long wait (a reader held by other subscribers): the asker may have given up; the session stays here.
+      if (deadline !== undefined && Date.now() > deadline) throw new Error('takeover request expired');
+      for (let i = 0; i < 3 && this.store.pending; i++) await this.store.settled();
+      current = core.sessions.get(clientId);
+    }
     if (current !== undefined) {
       // [MQTT-3.1.2-4] Clean Start: the session ends here (its delayed will goes now).
       if (cleanStart) core.discardSession(current);
