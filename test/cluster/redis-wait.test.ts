@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { startNode, type TestNode } from '../helpers/cluster-nodes.js';
-import { sleep } from '../helpers/net.js';
-import { type RedisServer, requireRedis, startRedis } from '../helpers/redis.js';
+import { requireRedis, startRedis, waitForReplicasOnline } from '../helpers/redis.js';
 
 const skip = requireRedis();
 
@@ -37,19 +36,9 @@ function outcome(client: MqttClient, act: (done: () => void) => void): Promise<n
   });
 }
 
-async function replicaInSync(replica: RedisServer, primary: TestNode): Promise<void> {
-  const redis = primary.broker.cluster!.link.redis;
-  for (let i = 0; i < 200; i++) {
-    const info = await redis.info('replication');
-    if (/slave0:.*state=online/.test(info)) return;
-    await sleep(25);
-  }
-  throw new Error(`replica on ${replica.port} not in sync`);
-}
-
 test('WAIT: acknowledgements wait for a replica; with the replica stopped they are refused after the timeout', {
   skip,
-  timeout: 30_000,
+  timeout: 45_000,
 }, async () => {
   const primary = await startRedis();
   const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
@@ -63,7 +52,8 @@ test('WAIT: acknowledgements wait for a replica; with the replica stopped they a
     nodes.push(waiting);
     const plain = await startNode('p1', primary.url, 'plain:');
     nodes.push(plain);
-    await replicaInSync(replica, waiting);
+    // A replica's first sync (connect, fork, RDB transfer) took over 5 s on a loaded CI machine.
+    await waitForReplicasOnline(primary.port, 1, 20_000);
     assert.ok(
       waiting.lines.some((l) => l.includes('Persistence: redis 127.0.0.1:') && l.includes('WAIT 1 replicas')),
       waiting.lines.join('\n'),
@@ -105,7 +95,8 @@ test('WAIT: acknowledgements wait for a replica; with the replica stopped they a
     assert.equal(typeof fast, 'number');
 
     replica.signal('SIGCONT');
-    await replicaInSync(replica, waiting);
+    // A replica's first sync (connect, fork, RDB transfer) took over 5 s on a loaded CI machine.
+    await waitForReplicasOnline(primary.port, 1, 20_000);
     const again = await connect(waiting, 'pub-2');
     clients.push(again);
     assert.equal(
