@@ -27,6 +27,33 @@ function skippedTests(tap) {
   return skipped;
 }
 
+/**
+ * `not ok N - name` lines of a TAP report with the first lines of their YAML block (error, location), so that the
+ * tail of a long CI log still says which tests failed and why. A file-level failure lists its file's name.
+ */
+function failedTests(tap) {
+  const failed = [];
+  const lines = tap.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^(\s*)not ok \d+ - (.*)$/.exec(lines[i]);
+    if (m === null) continue;
+    const detail = [];
+    let inError = false;
+    for (let j = i + 1; j < lines.length && j < i + 60 && detail.length < 8; j++) {
+      const line = lines[j].trim();
+      if (line === '...' || line.startsWith('stack:')) break;
+      if (line === '') continue;
+      if (/^(location|error|code|expected|actual):/.test(line)) {
+        inError = line.startsWith('error:');
+        detail.push(line.slice(0, 300));
+      } else if (inError && !/^\w+:/.test(line)) detail.push(`  ${line.slice(0, 300)}`);
+      else inError = false;
+    }
+    failed.push({ depth: m[1].length, name: m[2], detail });
+  }
+  return failed;
+}
+
 const filter = process.argv.slice(2);
 let files = collect('dist/test', []).sort();
 if (filter.length > 0) files = files.filter((f) => filter.some((p) => f.includes(p)));
@@ -70,6 +97,14 @@ if (skipped.length > 0) {
   for (const s of skipped) reasons.set(s.reason, [...(reasons.get(s.reason) ?? []), s.name]);
   console.log('# Skipped tests, by reason:');
   for (const [reason, names] of reasons) console.log(`#   ${reason} (${names.length}): ${names.join('; ')}`);
+}
+const failed = failedTests(tap);
+if (failed.length > 0) {
+  console.log('# Failed tests:');
+  for (const f of failed) {
+    console.log(`#   ${'  '.repeat(f.depth / 4)}not ok - ${f.name}`);
+    for (const d of f.detail) console.log(`#       ${d}`);
+  }
 }
 // The plain closing line, with node's counts (skipped ones included, whatever their nesting).
 console.log(`tests: ${count(tap, 'pass')} passed, ${count(tap, 'fail')} failed, ${skipped.length} skipped`);
