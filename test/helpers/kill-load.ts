@@ -34,13 +34,16 @@ export async function startBroker(conf: string, port: number): Promise<Broker> {
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  for (let i = 0; i < 400; i++) {
+  // A cluster node restarted under load may first wait for Redis and adopt a dead peer's sessions; 6 s was
+  // too short on a loaded CI machine, so the deadline is generous and the wait says how long it took.
+  const started = Date.now();
+  while (Date.now() - started < 30_000) {
     if (child.exitCode !== null) throw new Error(`culex exited early (${child.exitCode}):\n${out}`);
     if (await canConnect(port)) return { child, output: () => out };
     await sleep(15);
   }
   child.kill('SIGKILL');
-  throw new Error(`culex did not listen:\n${out}`);
+  throw new Error(`culex did not listen on ${port} within 30 s:\n${out}`);
 }
 
 export function killHard(b: Broker): Promise<void> {
