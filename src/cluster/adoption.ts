@@ -37,7 +37,13 @@ export interface AdoptionCounts {
   drained: number;
 }
 
+/** What this node adopted since it started, over every dead node it reaped (/metrics). */
+export interface AdoptionTotals extends AdoptionCounts {
+  nodes: number;
+}
+
 export class SessionAdoption {
+  readonly totals: AdoptionTotals = { nodes: 0, sessions: 0, wills: 0, drained: 0 };
   /** Adoptions whose final drain is still to come; takeovers wait for them. */
   private readonly running = new Set<Promise<void>>();
   private readonly gate: AdoptionGate;
@@ -130,6 +136,11 @@ export class SessionAdoption {
         });
     }, GRACE_MS);
     timer.unref();
+    const totals = this.totals;
+    totals.nodes++;
+    totals.sessions += counts.sessions;
+    totals.wills += counts.wills;
+    totals.drained += counts.drained;
     this.core.logger.log(
       'notice',
       `Cluster: node ${deadId} is dead; adopted ${counts.sessions} sessions, published ${counts.wills} wills, routed ${counts.drained} messages left in its inbox.`,

@@ -16,6 +16,13 @@ export type MessageHandler = (
 export type ControlWrite = (to: string, fields: (string | Buffer | number)[]) => Promise<unknown>;
 
 const REPLY = '_reply';
+
+/** How this node's requests ended: a reply, an error (the handler's, or a failed write), or no reply in time. */
+export interface RequestOutcomes {
+  replied: number;
+  failed: number;
+  timedOut: number;
+}
 const EMPTY = Buffer.alloc(0);
 
 export class LinkRequests {
@@ -29,6 +36,8 @@ export class LinkRequests {
   private readonly handled = new RecentIds();
   /** Requests dropped because their asker had given up (counted for the tests and the logs). */
   expired = 0;
+  /** This node's requests to others by outcome (/metrics: culex_cluster_requests_total). */
+  readonly outcomes: RequestOutcomes = { replied: 0, failed: 0, timedOut: 0 };
 
   constructor(
     private readonly nodeId: string,
@@ -45,6 +54,7 @@ export class LinkRequests {
     return new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
+        this.outcomes.timedOut++;
         reject(new Error(`Cluster: no reply from node ${to} to "${kind}" within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
@@ -64,8 +74,13 @@ export class LinkRequests {
     if (waiting === undefined) return;
     this.pending.delete(id);
     clearTimeout(waiting.timer);
-    if (error !== undefined) waiting.reject(new Error(error));
-    else waiting.resolve(body ?? EMPTY);
+    if (error !== undefined) {
+      this.outcomes.failed++;
+      waiting.reject(new Error(error));
+    } else {
+      this.outcomes.replied++;
+      waiting.resolve(body ?? EMPTY);
+    }
   }
 
   /** Handles one entry; a one-way handler's promise is returned (the reader waits for it). */

@@ -12,7 +12,7 @@ import { ClusterKeys } from './cluster-keys.js';
 import type { ClusterOptions } from './cluster-options.js';
 import { ControlStream } from './control-stream.js';
 import { type EntryDecoder, InboxBarrier } from './inbox-barrier.js';
-import { LinkRequests, type MessageHandler } from './link-requests.js';
+import { LinkRequests, type MessageHandler, type RequestOutcomes } from './link-requests.js';
 import { type MemberState, Membership } from './membership.js';
 import {
   type ChainableCommander,
@@ -161,6 +161,11 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
   /** False while the commands connection to Redis is lost. */
   get up(): boolean {
     return this.watch.up && !this.stopped;
+  }
+
+  /** How this node's requests to others ended (takeovers at CONNECT), for /metrics. */
+  get requestOutcomes(): Readonly<RequestOutcomes> {
+    return this.requests.outcomes;
   }
 
   /** Connected clients on every live node, as of the last heartbeat. */

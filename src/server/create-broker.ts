@@ -238,6 +238,9 @@ export async function createBroker(
           nodeId: cluster.nodeId,
           peers: () => cluster.link.aliveNodes(),
           counters: () => cluster.counters,
+          redisUp: () => cluster.link.up,
+          requests: () => cluster.link.requestOutcomes,
+          adoptions: () => sessions?.adoption?.totals,
         }),
       );
       broker.attachClusterView(cluster.link);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { freePort } from '../helpers/net.js';
+import { freePort, sleep } from '../helpers/net.js';
 import { tempDir } from '../helpers/processes.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 import { httpJson, httpRequest } from '../http/http-client.js';
@@ -145,11 +145,39 @@ test('GET /api/culex/v1/cluster/nodes: both nodes, self marked, alive, last beat
   }
 });
 
+test('/metrics of a cluster node: Redis up, and a session taken over from another node counts a replied request', {
+  skip: skipWithoutRedis,
+}, async () => {
+  const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
+  assert.equal(sample(await metrics(a.http), 'culex_cluster_redis_up'), 1);
+  const replied = 'culex_cluster_requests_total{outcome="replied"}';
+  const before = sample(await metrics(b.http), replied)!;
+  assert.equal(typeof before, 'number');
+  const options = { clientId: 'metered-takeover', clean: false, protocolVersion: 4 as const };
+  const first = await client(a.node, options);
+  const second = await client(b.node, options);
+  try {
+    await until('the first connection closed by the takeover', () => first.mqtt.connected === false);
+    const text = await metrics(b.http);
+    assert.ok(sample(text, replied)! >= before + 1, `b's replied requests: ${sample(text, replied)}`);
+    assert.equal(sample(text, 'culex_cluster_requests_total{outcome="timed_out"}'), 0);
+  } finally {
+    await closeAll([first, second]);
+  }
+});
+
 test('a node that stops leaves its peers figures: culex_cluster_nodes 1 and its row gone or dead', {
   skip: skipWithoutRedis,
 }, async () => {
   const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
   const broker = b.node.broker;
+  const reaped = sample(await metrics(a.http), 'culex_cluster_dead_nodes_reaped_total');
+  const adopted = sample(await metrics(a.http), 'culex_cluster_sessions_adopted_total')!;
+  assert.equal(reaped, 0);
+  // A persistent session left on b (offline): a adopts it when it reaps b.
+  const held = await client(b.node, { clientId: 'left-on-b', clean: false, protocolVersion: 4 });
+  await held.mqtt.subscribeAsync('left/#', { qos: 1 });
+  await closeAll([held]);
   await broker.stop();
   nodes.pop();
   // Its own registry no longer has the cluster's source.
@@ -158,7 +186,14 @@ test('a node that stops leaves its peers figures: culex_cluster_nodes 1 and its 
     false,
   );
   await until('a to see b gone', () => a.node.broker.cluster!.link.aliveNodes().length === 0);
-  const text = await metrics(a.http);
+  // b left cleanly (its beat set in the past): a reaps it at its next beat.
+  let text = await metrics(a.http);
+  for (const end = Date.now() + 8000; Date.now() < end; text = await metrics(a.http)) {
+    if (sample(text, 'culex_cluster_dead_nodes_reaped_total') === 1) break;
+    await sleep(50);
+  }
+  assert.equal(sample(text, 'culex_cluster_dead_nodes_reaped_total'), 1);
+  assert.ok(sample(text, 'culex_cluster_sessions_adopted_total')! >= adopted + 1, 'left-on-b adopted by a');
   assert.equal(sample(text, 'culex_cluster_nodes'), 1);
   assert.equal(sample(text, 'culex_cluster_node_up{node="b",self="false"}'), undefined);
   const { nodes: rows } = await httpJson<{ nodes: NodeRow[] }>(a.http, '/api/culex/v1/cluster/nodes', READER);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { clusterMetrics } from '../../src/cluster/cluster-metrics.js';
+import { type ClusterMetricsView, clusterMetrics } from '../../src/cluster/cluster-metrics.js';
 import { httpRequest } from './http-client.js';
 import { startOps } from './ops-broker.js';
 
@@ -32,16 +32,22 @@ function documentedIn(text: string): string[] {
     .sort();
 }
 
+/** A cluster node's view with nothing happened yet (cluster sessions on, so every family is there). */
+const IDLE_NODE: ClusterMetricsView = {
+  nodeId: 'a',
+  peers: () => [],
+  counters: () => ({ forwarded: 0, received: 0, dropped: 0 }),
+  redisUp: () => true,
+  requests: () => ({ replied: 0, failed: 0, timedOut: 0 }),
+  adoptions: () => ({ nodes: 0, sessions: 0, wills: 0, drained: 0 }),
+};
+
 test('docs/metrics.md documents exactly the families /metrics serves (and the cluster source adds)', async () => {
   const served = await servedFamilies();
   const doc = readFileSync(`${root}docs/metrics.md`, 'utf8');
   const [main = '', cluster = ''] = doc.split('### Cluster');
   assert.deepEqual([...served].sort(), documentedIn(main));
-  const source = clusterMetrics({
-    nodeId: 'a',
-    peers: () => [],
-    counters: () => ({ forwarded: 0, received: 0, dropped: 0 }),
-  });
+  const source = clusterMetrics(IDLE_NODE);
   assert.deepEqual(
     source
       .collect()
@@ -53,11 +59,7 @@ test('docs/metrics.md documents exactly the families /metrics serves (and the cl
 
 test('the Grafana dashboard queries only metrics that /metrics serves (a cluster node included)', async () => {
   const served = await servedFamilies();
-  const cluster = clusterMetrics({
-    nodeId: 'a',
-    peers: () => [],
-    counters: () => ({ forwarded: 0, received: 0, dropped: 0 }),
-  });
+  const cluster = clusterMetrics(IDLE_NODE);
   for (const family of cluster.collect()) served.add(family.name);
   const dashboard = JSON.parse(readFileSync(`${root}docs/grafana/culex-dashboard.json`, 'utf8')) as Dashboard;
   assert.ok(dashboard.panels.length >= 10);

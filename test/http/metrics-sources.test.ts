@@ -97,8 +97,17 @@ test('cluster metrics: nodes alive, one culex_cluster_node_up per node, forwardi
   try {
     let peers = ['node-b', 'node-c'];
     const counters = { forwarded: 7, received: 5, dropped: 0 };
+    let redisUp = true;
+    const requests = { replied: 3, failed: 1, timedOut: 0 };
     ops.broker.metrics.add(
-      clusterMetrics({ nodeId: 'node-a', peers: () => peers, counters: () => counters }),
+      clusterMetrics({
+        nodeId: 'node-a',
+        peers: () => peers,
+        counters: () => counters,
+        redisUp: () => redisUp,
+        requests: () => requests,
+        adoptions: () => ({ nodes: 1, sessions: 4, wills: 2, drained: 17 }),
+      }),
     );
     let text = (await httpRequest(ops.httpPort, '/metrics')).body;
     assert.deepEqual(samples(text, 'culex_cluster_node'), [
@@ -108,12 +117,26 @@ test('cluster metrics: nodes alive, one culex_cluster_node_up per node, forwardi
       ['culex_cluster_node_up{node="node-c",self="false"}', 1],
     ]);
     assert.match(text, /^culex_cluster_messages_forwarded_total 7$/m);
+    assert.match(text, /^culex_cluster_redis_up 1$/m);
+    assert.deepEqual(samples(text, 'culex_cluster_requests_total'), [
+      ['culex_cluster_requests_total{outcome="replied"}', 3],
+      ['culex_cluster_requests_total{outcome="failed"}', 1],
+      ['culex_cluster_requests_total{outcome="timed_out"}', 0],
+    ]);
+    assert.match(text, /^culex_cluster_dead_nodes_reaped_total 1$/m);
+    assert.match(text, /^culex_cluster_sessions_adopted_total 4$/m);
+    assert.match(text, /^culex_cluster_orphan_wills_total 2$/m);
+    assert.match(text, /^culex_cluster_inbox_drained_total 17$/m);
     peers = ['node-c'];
     counters.received = 9;
+    redisUp = false;
+    requests.timedOut = 2;
     text = (await httpRequest(ops.httpPort, '/metrics')).body;
     assert.match(text, /^culex_cluster_nodes 2$/m);
     assert.doesNotMatch(text, /node-b/);
     assert.match(text, /^culex_cluster_messages_received_total 9$/m);
+    assert.match(text, /^culex_cluster_redis_up 0$/m);
+    assert.match(text, /^culex_cluster_requests_total\{outcome="timed_out"\} 2$/m);
   } finally {
     await ops.stop();
   }
