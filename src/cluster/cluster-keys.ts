@@ -3,6 +3,10 @@
 export class ClusterKeys {
   constructor(readonly prefix: string) {}
 
+  /** String: the format of everything under the prefix (cluster-format.ts), set by the first node. */
+  get format(): string {
+    return `${this.prefix}format`;
+  }
   /** Sorted set: node id -> time of its last heartbeat (Redis server clock, ms). */
   get nodes(): string {
     return `${this.prefix}nodes`;

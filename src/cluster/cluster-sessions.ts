@@ -7,11 +7,13 @@ import type { Logger } from '../broker/logger.js';
 import { RedisStore } from '../persistence/redis-store.js';
 import { SessionAdoption } from './adoption.js';
 import type { Cluster } from './cluster.js';
+import { checkClusterFormat } from './cluster-format.js';
+import { ClusterKeys } from './cluster-keys.js';
 import type { ClusterOptions } from './cluster-options.js';
 import { fenceSessions } from './fence.js';
 import { PUBLISH_KIND } from './forwarder.js';
 import { decodeRecords, type InRecord } from './message-codec.js';
-import { connectRedis } from './redis-connect.js';
+import { connectRedis, describeRedis } from './redis-connect.js';
 import { beingReaped, keepBeating, waitOutAdopters, waitOutReaper } from './rejoin.js';
 import { SessionHandoff } from './session-handoff.js';
 import { armCleanSessionWills } from './will-failover.js';
@@ -47,6 +49,8 @@ export class ClusterSessions {
     let store: RedisStore;
     let stopBeating: () => void = () => {};
     try {
+      // Before anything is read: data in another format (a node of another release) would be misread.
+      await checkClusterFormat(redis, new ClusterKeys(options.keyPrefix), describeRedis(options));
       // Not while a survivor adopts what this node id owned (a restart soon after a crash).
       await waitOutReaper(redis, options, nodeId);
       // Nor while its inbox still holds messages owed to sessions adopted from it: it would read and drop them.

@@ -3,11 +3,12 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { CLUSTER_FORMAT } from '../../src/cluster/cluster-format.js';
 import { parseConfigText } from '../../src/config/parse.js';
 import { BrokerStartError, createBroker, parseConfig } from '../../src/index.js';
 import { refusal } from '../helpers/config-refusal.js';
 import { freePort } from '../helpers/net.js';
-import { requireRedis, startRedis } from '../helpers/redis.js';
+import { askRedis, requireRedis, startRedis } from '../helpers/redis.js';
 
 test('without cluster_* lines there is no cluster', () => {
   assert.equal(parseConfigText('listener 1883\n', 'c.conf').cluster, undefined);
@@ -117,6 +118,41 @@ test('cluster_redis_password authenticates to a Redis with requirepass; a wrong 
       ),
       /WRONGPASS|invalid username-password/,
     );
+  } finally {
+    await redis.stop();
+  }
+});
+
+test('cluster data format: the first node records it; a node finding another format refuses to join, saying why', {
+  skip: requireRedis(),
+}, async () => {
+  const redis = await startRedis();
+  try {
+    const port = await freePort();
+    const conf = (prefix: string) =>
+      `listener ${port} 127.0.0.1\nlog_dest none\ncluster_redis_url ${redis.url}\ncluster_key_prefix ${prefix}\n`;
+    const first = await createBroker(parseConfig(conf('fmt-new:')));
+    try {
+      assert.equal(await askRedis(redis.port, (r) => r.get('fmt-new:format')), String(CLUSTER_FORMAT));
+    } finally {
+      await first.stop();
+    }
+    // Data of another release under the prefix: nothing of it is read, and it is left as it was.
+    await askRedis(redis.port, (r) => r.mset('fmt-old:format', '0', 'fmt-old:owner', 'kept'));
+    await assert.rejects(createBroker(parseConfig(conf('fmt-old:'))), (err: unknown) => {
+      assert.ok(err instanceof BrokerStartError);
+      assert.equal(err.stage, 'cluster');
+      assert.match(
+        err.message,
+        new RegExp(
+          `^Cluster: the cluster data under "fmt-old:" at redis://127\\.0\\.0\\.1:${redis.port} is in format "0"; this culex reads format ${CLUSTER_FORMAT} only\\.`,
+        ),
+      );
+      return true;
+    });
+    assert.equal(await askRedis(redis.port, (r) => r.get('fmt-old:format')), '0');
+    assert.equal(await askRedis(redis.port, (r) => r.get('fmt-old:owner')), 'kept');
+    assert.equal(await askRedis(redis.port, (r) => r.exists('fmt-old:epoch')), 0);
   } finally {
     await redis.stop();
   }
