@@ -214,7 +214,14 @@ export class Membership {
         `Cluster: node ${id} is dead (no heartbeat for ${this.timing.nodeTimeout} ms).`,
       );
       await this.events.nodeDead(id, true);
-      await this.redis.multi().zrem(this.keys.nodes, id).hdel(this.keys.clients, id).exec();
+      // Its control stream goes too: what is left there are requests to a dead node, whose askers have given
+      // up. (A restart with its id waits for this reaper first, rejoin.ts, and its XADDs make the stream anew.)
+      await this.redis
+        .multi()
+        .zrem(this.keys.nodes, id)
+        .hdel(this.keys.clients, id)
+        .del(this.keys.control(id))
+        .exec();
       this.dead.delete(id);
     } catch (err) {
       this.logger.log(

@@ -178,6 +178,9 @@ test('a node that stops leaves its peers figures: culex_cluster_nodes 1 and its 
   const held = await client(b.node, { clientId: 'left-on-b', clean: false, protocolVersion: 4 });
   await held.mqtt.subscribeAsync('left/#', { qos: 1 });
   await closeAll([held]);
+  // b's control stream (its takeover request's reply came there) is removed by its reaper.
+  const control = `${b.node.broker.cluster!.link.keys.control('b')}`;
+  assert.equal(await a.node.broker.cluster!.link.redis.exists(control), 1);
   await broker.stop();
   nodes.pop();
   // Its own registry no longer has the cluster's source.
@@ -193,6 +196,7 @@ test('a node that stops leaves its peers figures: culex_cluster_nodes 1 and its 
     await sleep(50);
   }
   assert.equal(sample(text, 'culex_cluster_dead_nodes_reaped_total'), 1);
+  assert.equal(await a.node.broker.cluster!.link.redis.exists(control), 0, `${control} left behind`);
   assert.ok(sample(text, 'culex_cluster_sessions_adopted_total')! >= adopted + 1, 'left-on-b adopted by a');
   assert.equal(sample(text, 'culex_cluster_nodes'), 1);
   assert.equal(sample(text, 'culex_cluster_node_up{node="b",self="false"}'), undefined);
