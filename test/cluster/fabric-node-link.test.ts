@@ -3,22 +3,15 @@
 // declared dead on every survivor once, with exactly one reaper that runs the reap tasks and removes it.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { silentLogger } from '../../src/broker/logger.js';
 import { type ClusterOptions, DEFAULT_CLUSTER_OPTIONS } from '../../src/cluster/cluster-options.js';
 import { NodeLink } from '../../src/cluster/node-link.js';
 import { sleep } from '../helpers/net.js';
-import { type RedisServer, requireRedis, startRedis } from '../helpers/redis.js';
+import { redisForFile, requireRedis } from '../helpers/redis.js';
 
 const skip = requireRedis();
-let redis: RedisServer;
-before(async () => {
-  if (skip === false) redis = await startRedis();
-});
-after(async () => {
-  await redis?.stop();
-});
-
+const redis = redisForFile(skip);
 function options(prefix: string): ClusterOptions {
   return {
     ...DEFAULT_CLUSTER_OPTIONS,

@@ -4,21 +4,14 @@
 // session, so nothing forwarded (and acknowledged) before the takeover is lost, and the order holds.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { PublishPacket } from '../../src/protocol/packets.js';
 import { startNode, type TestNode } from '../helpers/cluster-nodes.js';
 import { publishPacket, RawClient, subscribe } from '../helpers/raw-client.js';
-import { type RedisServer, requireRedis, startRedis } from '../helpers/redis.js';
+import { redisForFile, requireRedis } from '../helpers/redis.js';
 
 const skip = requireRedis();
-let redis: RedisServer;
-
-before(async () => {
-  if (skip === false) redis = await startRedis();
-});
-after(async () => {
-  await redis?.stop();
-});
+const redis = redisForFile(skip);
 
 /** Entries queued in node a's inbox behind the session's messages (each costs its reader READ_DELAY_MS). */
 const BACKLOG = 3000;

@@ -4,7 +4,7 @@
 // queued messages and incoming QoS 2 state. With Clean Start the old session is discarded instead.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { silentLogger } from '../../src/broker/logger.js';
 import { DEFAULT_CLUSTER_OPTIONS } from '../../src/cluster/cluster-options.js';
@@ -12,10 +12,10 @@ import { NodeLink } from '../../src/cluster/node-link.js';
 import type { AckPacket, PublishPacket } from '../../src/protocol/packets.js';
 import { startNode, type TestNode } from '../helpers/cluster-nodes.js';
 import { publishPacket, RawClient, subscribe } from '../helpers/raw-client.js';
-import { type RedisServer, requireRedis, startRedis } from '../helpers/redis.js';
+import { redisForFile, requireRedis } from '../helpers/redis.js';
 
 const skip = requireRedis();
-let redis: RedisServer;
+const redis = redisForFile(skip);
 let a: TestNode;
 let b: TestNode;
 let prefixNo = 0;
@@ -30,13 +30,6 @@ async function stopNodes(): Promise<void> {
   await a?.stop();
   await b?.stop();
 }
-
-before(async () => {
-  if (skip === false) redis = await startRedis();
-});
-after(async () => {
-  await redis?.stop();
-});
 
 /** The next PUBACK / PUBREC / PUBREL / PUBCOMP of that type. */
 async function nextAck(c: RawClient, type: 4 | 5 | 6 | 7): Promise<AckPacket> {

@@ -3,6 +3,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { after, before } from 'node:test';
 import { Redis } from 'ioredis';
 import { canConnect, freePort, sleep } from './net.js';
 import { tempDir } from './processes.js';
@@ -28,6 +29,41 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Sends a signal to the running server (SIGSTOP / SIGCONT: a replica that stops answering). */
   signal(name: NodeJS.Signals): void;
+}
+
+/**
+ * One redis-server for all the tests of a file: started before the first (unless `skip` says redis-server is
+ * missing) and stopped after the last. Read its fields only inside tests.
+ */
+export function redisForFile(skip: string | false, options: RedisOptions = {}): RedisServer {
+  let server: RedisServer | undefined;
+  const running = (): RedisServer => {
+    if (server === undefined)
+      throw new Error('redisForFile: the server is not started (read it inside a test)');
+    return server;
+  };
+  before(async () => {
+    if (skip === false) server = await startRedis(options);
+  });
+  after(async () => {
+    await server?.stop();
+  });
+  return {
+    get port() {
+      return running().port;
+    },
+    get url() {
+      return running().url;
+    },
+    get dir() {
+      return running().dir;
+    },
+    log: () => running().log(),
+    kill: () => running().kill(),
+    restart: () => running().restart(),
+    stop: () => running().stop(),
+    signal: (name) => running().signal(name),
+  };
 }
 
 export interface RedisOptions {
