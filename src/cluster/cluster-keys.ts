@@ -51,7 +51,11 @@ export class ClusterKeys {
   state(name: string): string {
     return `${this.prefix}state:${name}`;
   }
-  /** Pub/sub channel: "<node> NUL <name> NUL <note>" when a node changed a shared state. */
+  /** String: the version of that copy, raised by each write (compare-and-set, shared-state.ts). */
+  stateVersion(name: string): string {
+    return `${this.prefix}state:${name}:version`;
+  }
+  /** Pub/sub channel: "<node> NUL <name> NUL <version> [NUL <note>]..." when a node changed a shared state. */
   get stateChannel(): string {
     return `${this.prefix}state`;
   }

@@ -14,6 +14,16 @@ export const DYNSEC_PLUGIN_NAME = 'culex:dynamic-security';
 /** MQTT_MAX_PAYLOAD: the largest payload a PUBLISH can carry. */
 const MAX_PAYLOAD = 268435455;
 
+/** A command that changed the document, kept until the cluster's copy holds it. */
+interface Pending {
+  readonly admin: ClientInfo;
+  readonly payload: Buffer;
+  after: string;
+}
+
+/** Commands kept for a re-apply at most (a long Redis outage); older ones are in the document already. */
+const MAX_PENDING = 1000;
+
 export function isDynsecPluginPath(path: string): boolean {
   return path === DYNSEC_PLUGIN_NAME || /(^|[/\\])mosquitto_dynamic_security\.so$/.test(path);
 }
@@ -38,6 +48,9 @@ export function createDynsecPlugin(context: PluginContext): CulexPlugin {
   const log = context.log;
   let changed: ((document: string, note: string) => void) | undefined;
   const document = (): string => JSON.stringify(encodeDocument(data));
+  // In a cluster: the commands that changed the document and are not in the cluster's copy yet, each with the
+  // document it left, so that a write that lost a race to another node's can re-apply them (sharedState.rebase).
+  let pending: Pending[] = [];
 
   return {
     authenticate(request: AuthenticationRequest): PluginDecision | Promise<PluginDecision> {
@@ -89,7 +102,11 @@ export function createDynsecPlugin(context: PluginContext): CulexPlugin {
       }
       context.broker.disconnectClients(kicked);
       // The other nodes of a cluster take the new document and disconnect the same clients (null: anonymous).
-      if (saved) changed?.(document(), JSON.stringify([...kicked].map((u) => u ?? null)));
+      if (saved && changed !== undefined) {
+        const after = document();
+        if (pending.length < MAX_PENDING) pending.push({ admin: client, payload, after });
+        changed(after, JSON.stringify([...kicked].map((u) => u ?? null)));
+      }
       return true;
     },
 
@@ -107,6 +124,25 @@ export function createDynsecPlugin(context: PluginContext): CulexPlugin {
       },
       onChange(listener): void {
         changed = listener;
+        if (listener === undefined) pending = [];
+      },
+      rebase(text: string): string {
+        // Replayed quietly: their responses went out and their kicks were done when they first ran.
+        data = decodeDocument(JSON.parse(text) as Parameters<typeof decodeDocument>[0]);
+        for (const p of pending) {
+          handleControlPayload(
+            { data, admin: p.admin, save: () => {}, kick: () => {}, log: () => {} },
+            p.payload,
+          );
+          p.after = document();
+        }
+        saveDynsecFile(file, data, log);
+        return document();
+      },
+      settle(text: string): void {
+        let last = -1;
+        for (let i = 0; i < pending.length; i++) if (pending[i]!.after === text) last = i;
+        if (last >= 0) pending = pending.slice(last + 1);
       },
     },
   };

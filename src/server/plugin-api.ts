@@ -53,6 +53,14 @@ export interface SharedState {
   replace(document: string, note?: string): void;
   /** Hears this node's own changes (the new document and a note for the other nodes); undefined stops. */
   onChange(listener: ((document: string, note: string) => void) | undefined): void;
+  /**
+   * Optional. `document` is a newer cluster copy than the one this node's latest changes were made on (another
+   * node changed it at the same moment): re-apply those changes to it, make the result the state and return it.
+   * Without it such a change is replaced by the other node's (and a warning logged).
+   */
+  rebase?(document: string): string;
+  /** Optional. The cluster's copy now holds this node's changes up to the `read()` that returned `document`. */
+  settle?(document: string): void;
 }
 
 export interface PluginContext {

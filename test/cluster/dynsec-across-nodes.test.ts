@@ -23,7 +23,16 @@ function writeInitial(file: string): void {
     file,
     JSON.stringify({
       clients: [clientEntry({ username: 'admin', password: 'a', roles: [admin] })],
-      roles: [{ ...admin, acls: [{ acltype: 'publishClientSend', topic: '$CONTROL/#', allow: true }] }],
+      roles: [
+        {
+          ...admin,
+          acls: [
+            { acltype: 'publishClientSend', topic: '$CONTROL/#', allow: true },
+            { acltype: 'subscribePattern', topic: '$CONTROL/#', allow: true },
+            { acltype: 'publishClientReceive', topic: '$CONTROL/#', allow: true },
+          ],
+        },
+      ],
       groups: [],
     }),
   );
@@ -47,14 +56,18 @@ function login(node: TestNode, username: string, password: string): Promise<bool
   });
 }
 
-async function command(node: TestNode, body: object): Promise<void> {
-  const admin: MqttClient = await mqtt.connectAsync({
+function adminClient(node: TestNode): Promise<MqttClient> {
+  return mqtt.connectAsync({
     host: '127.0.0.1',
     port: node.port,
     username: 'admin',
     password: 'a',
     reconnectPeriod: 0,
   });
+}
+
+async function command(node: TestNode, body: object): Promise<void> {
+  const admin = await adminClient(node);
   await admin.publishAsync('$CONTROL/dynamic-security/v1', JSON.stringify({ commands: [body] }), { qos: 1 });
   await admin.endAsync();
 }
@@ -141,6 +154,72 @@ test("with one file per node, every node saves the change and disconnects whom i
     await command(c, { command: 'enableClient', username: 'u1' });
     for (let i = 0; i < 40 && !(await login(a, 'u1', 'p1')); i++) await sleep(25);
     assert.equal(await login(a, 'u1', 'p1'), true, 'enabled through C: accepted on A');
+  } finally {
+    for (const n of nodes) await n.stop();
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Sends `commands` one PUBLISH each, as fast as the connection takes them, and waits for every response. */
+async function burst(node: TestNode, bodies: readonly object[]): Promise<void> {
+  const admin = await adminClient(node);
+  let answered = 0;
+  const all = new Promise<void>((resolve) => {
+    admin.on('message', () => {
+      if (++answered === bodies.length) resolve();
+    });
+  });
+  await admin.subscribeAsync('$CONTROL/dynamic-security/v1/response');
+  await Promise.all(
+    bodies.map((body) =>
+      admin.publishAsync('$CONTROL/dynamic-security/v1', JSON.stringify({ commands: [body] }), { qos: 1 }),
+    ),
+  );
+  await all;
+  await admin.endAsync();
+}
+
+test('changes made at the same time through two nodes are all kept: a node whose change raced another re-applies it to the newer copy', {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  const redis = await startRedis();
+  const dir = tempDir('culex-dynsec-cluster-');
+  const files = ['a', 'b'].map((n) => join(dir, `${n}.json`));
+  for (const f of files) writeInitial(f);
+  const nodes: TestNode[] = [];
+  const N = 30;
+  try {
+    nodes.push(await startNode('dyn-a', redis.url, 'dyn:', dynsecLines(files[0]!)));
+    nodes.push(await startNode('dyn-b', redis.url, 'dyn:', dynsecLines(files[1]!)));
+    const [a, b] = nodes as [TestNode, TestNode];
+    const create = (side: string) =>
+      Array.from({ length: N }, (_, i) => ({
+        command: 'createClient',
+        username: `${side}${i}`,
+        password: 'p',
+      }));
+    await Promise.all([burst(a, create('a')), burst(b, create('b'))]);
+    const names = [...create('a'), ...create('b')].map((c) => c.username);
+    // Both files converge on every client created through either node.
+    const missing = (f: string) => {
+      const text = readFileSync(f, 'utf8');
+      return names.filter((n) => !text.includes(`"${n}"`));
+    };
+    let left: string[][] = [];
+    for (let i = 0; i < 200; i++) {
+      left = files.map(missing);
+      if (left.every((m) => m.length === 0)) break;
+      await sleep(25);
+    }
+    process.stdout.write(
+      `dynsec concurrent: ${2 * N} clients created through two nodes; missing from a's file ${left[0]!.length}, from b's ${left[1]!.length}\n`,
+    );
+    assert.deepEqual(left[0], [], "clients missing from node a's copy");
+    assert.deepEqual(left[1], [], "clients missing from node b's copy");
+    assert.equal(await login(a, `b${N - 1}`, 'p'), true);
+    assert.equal(await login(b, 'a0', 'p'), true);
   } finally {
     for (const n of nodes) await n.stop();
     await redis.stop();
