@@ -21,7 +21,7 @@ interface Pending {
   after: string;
 }
 
-/** Commands kept for a re-apply at most (a long Redis outage); older ones are in the document already. */
+/** Commands kept for a re-apply at most (a long Redis outage); further ones are not kept (docs/limits.md). */
 const MAX_PENDING = 1000;
 
 export function isDynsecPluginPath(path: string): boolean {
@@ -104,7 +104,9 @@ export function createDynsecPlugin(context: PluginContext): CulexPlugin {
       // The other nodes of a cluster take the new document and disconnect the same clients (null: anonymous).
       if (saved && changed !== undefined) {
         const after = document();
-        if (pending.length < MAX_PENDING) pending.push({ admin: client, payload, after });
+        // Copied: the payload may be a view into a 66 KiB read buffer.
+        if (pending.length < MAX_PENDING)
+          pending.push({ admin: client, payload: Buffer.from(payload), after });
         changed(after, JSON.stringify([...kicked].map((u) => u ?? null)));
       }
       return true;
