@@ -135,7 +135,7 @@ export class SharedStates {
         typeof held === 'string' && at > (this.versions.get(name) ?? 0) && !this.writing.has(name);
       if (fresh) this.versions.set(name, at);
       const document = fresh ? (held as string) : s.read();
-      if (notes.length === 0) s.replace(document);
+      if (fresh && notes.length === 0) s.replace(document);
       for (const note of notes) s.replace(document, note);
     } catch (err) {
       this.failed(name, err);

@@ -42,6 +42,37 @@ function dynsecLines(file: string): string[] {
   return ['allow_anonymous false', 'plugin culex:dynamic-security', `plugin_opt_config_file ${file}`];
 }
 
+/** What a test gets from withCluster: dynsec files (written with the admin) and nodes on them. */
+interface DynsecCluster {
+  file(name: string): string;
+  start(id: string, file: string): Promise<TestNode>;
+}
+
+/** A fresh redis-server and directory for `run`; its nodes, the server and the files are gone afterwards. */
+async function withCluster(run: (cluster: DynsecCluster) => Promise<void>): Promise<void> {
+  const redis = await startRedis();
+  const dir = tempDir('culex-dynsec-cluster-');
+  const nodes: TestNode[] = [];
+  try {
+    await run({
+      file: (name) => {
+        const file = join(dir, `${name}.json`);
+        writeInitial(file);
+        return file;
+      },
+      start: async (id, file) => {
+        const node = await startNode(id, redis.url, 'dyn:', dynsecLines(file));
+        nodes.push(node);
+        return node;
+      },
+    });
+  } finally {
+    for (const n of nodes) await n.stop();
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function login(node: TestNode, username: string, password: string): Promise<boolean> {
   return new Promise((resolve) => {
     const c = mqtt.connect({ host: '127.0.0.1', port: node.port, username, password, reconnectPeriod: 0 });
@@ -84,16 +115,10 @@ test('a dynamic-security change made through one node applies on every node (one
   skip,
   timeout: 30_000,
 }, async () => {
-  const redis = await startRedis();
-  const dir = tempDir('culex-dynsec-cluster-');
-  const file = join(dir, 'dynsec.json');
-  writeInitial(file);
-  const extra = dynsecLines(file);
-  const nodes: TestNode[] = [];
-  try {
-    nodes.push(await startNode('dyn-a', redis.url, 'dyn:', extra));
-    nodes.push(await startNode('dyn-b', redis.url, 'dyn:', extra));
-    const [a, b] = nodes as [TestNode, TestNode];
+  await withCluster(async (cluster) => {
+    const file = cluster.file('dynsec');
+    const a = await cluster.start('dyn-a', file);
+    const b = await cluster.start('dyn-b', file);
     await command(a, { command: 'createClient', username: 'u1', password: 'p1' });
     assert.ok(await fileHas(file, 'u1'), 'node A saved its change');
     assert.equal(await login(a, 'u1', 'p1'), true, 'node A knows u1');
@@ -106,26 +131,17 @@ test('a dynamic-security change made through one node applies on every node (one
     );
     assert.equal(onB, true, 'a client created through A logs in on B');
     assert.equal(kept, true, "B's change keeps A's in the shared file");
-  } finally {
-    for (const n of nodes) await n.stop();
-    await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test("with one file per node, every node saves the change and disconnects whom it disconnects; a node started later takes the cluster's copy", {
   skip,
   timeout: 30_000,
 }, async () => {
-  const redis = await startRedis();
-  const dir = tempDir('culex-dynsec-cluster-');
-  const files = ['a', 'b', 'c'].map((n) => join(dir, `${n}.json`));
-  for (const f of files) writeInitial(f);
-  const nodes: TestNode[] = [];
-  try {
-    nodes.push(await startNode('dyn-a', redis.url, 'dyn:', dynsecLines(files[0]!)));
-    nodes.push(await startNode('dyn-b', redis.url, 'dyn:', dynsecLines(files[1]!)));
-    const [a, b] = nodes as [TestNode, TestNode];
+  await withCluster(async (cluster) => {
+    const files = ['a', 'b', 'c'].map((n) => cluster.file(n));
+    const a = await cluster.start('dyn-a', files[0]!);
+    const b = await cluster.start('dyn-b', files[1]!);
     await command(a, { command: 'createClient', username: 'u1', password: 'p1' });
     assert.ok(await fileHas(files[0]!, 'u1'), 'node A saved its change');
     assert.ok(await fileHas(files[1]!, 'u1'), "node B saved A's change in its own file");
@@ -148,17 +164,12 @@ test("with one file per node, every node saves the change and disconnects whom i
     for (let i = 0; i < 40 && (await login(a, 'u1', 'p1')); i++) await sleep(25);
     assert.equal(await login(a, 'u1', 'p1'), false, 'disabled through B: refused on A');
     // Node C's own file has no u1: the cluster's copy wins at start.
-    nodes.push(await startNode('dyn-c', redis.url, 'dyn:', dynsecLines(files[2]!)));
-    const c = nodes[2]!;
+    const c = await cluster.start('dyn-c', files[2]!);
     assert.ok(await fileHas(files[2]!, 'u1'), "node C took the cluster's copy into its file");
     await command(c, { command: 'enableClient', username: 'u1' });
     for (let i = 0; i < 40 && !(await login(a, 'u1', 'p1')); i++) await sleep(25);
     assert.equal(await login(a, 'u1', 'p1'), true, 'enabled through C: accepted on A');
-  } finally {
-    for (const n of nodes) await n.stop();
-    await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 /** Sends `commands` one PUBLISH each, as fast as the connection takes them, and waits for every response. */
@@ -184,16 +195,11 @@ test('changes made at the same time through two nodes are all kept: a node whose
   skip,
   timeout: 60_000,
 }, async () => {
-  const redis = await startRedis();
-  const dir = tempDir('culex-dynsec-cluster-');
-  const files = ['a', 'b'].map((n) => join(dir, `${n}.json`));
-  for (const f of files) writeInitial(f);
-  const nodes: TestNode[] = [];
   const N = 30;
-  try {
-    nodes.push(await startNode('dyn-a', redis.url, 'dyn:', dynsecLines(files[0]!)));
-    nodes.push(await startNode('dyn-b', redis.url, 'dyn:', dynsecLines(files[1]!)));
-    const [a, b] = nodes as [TestNode, TestNode];
+  await withCluster(async (cluster) => {
+    const files = ['a', 'b'].map((n) => cluster.file(n));
+    const a = await cluster.start('dyn-a', files[0]!);
+    const b = await cluster.start('dyn-b', files[1]!);
     const create = (side: string) =>
       Array.from({ length: N }, (_, i) => ({
         command: 'createClient',
@@ -220,9 +226,5 @@ test('changes made at the same time through two nodes are all kept: a node whose
     assert.deepEqual(left[1], [], "clients missing from node b's copy");
     assert.equal(await login(a, `b${N - 1}`, 'p'), true);
     assert.equal(await login(b, 'a0', 'p'), true);
-  } finally {
-    for (const n of nodes) await n.stop();
-    await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

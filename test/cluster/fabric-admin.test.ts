@@ -179,7 +179,7 @@ test('a node that stops leaves its peers figures: culex_cluster_nodes 1 and its 
   await held.mqtt.subscribeAsync('left/#', { qos: 1 });
   await closeAll([held]);
   // b's control stream (its takeover request's reply came there) is removed by its reaper.
-  const control = `${b.node.broker.cluster!.link.keys.control('b')}`;
+  const control = b.node.broker.cluster!.link.keys.control('b');
   assert.equal(await a.node.broker.cluster!.link.redis.exists(control), 1);
   await broker.stop();
   nodes.pop();
