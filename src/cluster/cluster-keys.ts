@@ -35,6 +35,10 @@ export class ClusterKeys {
   get routesChannel(): string {
     return `${this.prefix}routes`;
   }
+  /** Pub/sub channel: the answers to one node's route changes ("<node> NUL <seq>", route-confirm.ts). */
+  routesAck(id: string): string {
+    return `${this.prefix}routes-ack:${id}`;
+  }
   /** Hash: topic -> encoded retained message (the authoritative copy). */
   get retained(): string {
     return `${this.prefix}retained`;

@@ -17,6 +17,8 @@ export interface ClusterMetricsView {
   requests(): Readonly<{ replied: number; failed: number; timedOut: number }>;
   /** Dead nodes this node reaped, and what it adopted from them; undefined without cluster sessions. */
   adoptions(): Readonly<{ nodes: number; sessions: number; wills: number; drained: number }> | undefined;
+  /** Held SUBACKs released before every node confirmed the new route (route-confirm.ts). */
+  routeConfirmTimeouts(): number;
 }
 
 export function clusterMetrics(view: ClusterMetricsView): { collect(): MetricFamily[] } {
@@ -49,6 +51,11 @@ export function clusterMetrics(view: ClusterMetricsView): { collect(): MetricFam
           samples: [[{}, view.redisUp() ? 1 : 0]],
         },
         requestFamily(view.requests()),
+        counter(
+          'culex_cluster_route_confirm_timeouts_total',
+          'SUBACKs for a route new to this node sent before every other node confirmed the route (one did not answer within cluster_heartbeat_interval).',
+          view.routeConfirmTimeouts(),
+        ),
         ...adoptionFamilies(view.adoptions()),
         counter(
           'culex_cluster_messages_dropped_total',

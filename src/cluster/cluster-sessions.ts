@@ -120,7 +120,7 @@ export class ClusterSessions {
       handoff,
       (id) => link.keys.inbox(id),
       decodeInbox,
-      () => cluster.routes.flush(),
+      () => cluster.routes.flush().then(() => undefined),
       (id) => link.isAlive(id),
     );
     this.adoption = adoption;

@@ -100,12 +100,14 @@ export class Cluster {
   /** The route and retained channels on the link's pub/sub connection. */
   private async listen(): Promise<void> {
     const { subscriber, keys } = this.link;
+    const ackChannel = keys.routesAck(this.nodeId);
     subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
       const name = channel.toString();
       if (name === keys.routesChannel) this.routes.onChannelMessage(message.toString());
       else if (name === keys.retainedChannel) this.retained.onChannelMessage(message);
+      else if (name === ackChannel) this.routes.onAck(message.toString());
     });
-    await subscriber.subscribe(keys.routesChannel, keys.retainedChannel);
+    await subscriber.subscribe(keys.routesChannel, keys.retainedChannel, ackChannel);
     let first = true;
     // After a reconnection the channels are subscribed again, but what was said meanwhile is lost: reload.
     subscriber.on('ready', () => {
@@ -118,7 +120,10 @@ export class Cluster {
   private watch(): void {
     const link = this.link;
     link.addReapTask((id) => this.routes.removeNode(id));
-    link.on('nodeDead', (id) => this.routes.cache.dropNode(id));
+    link.on('nodeDead', (id) => {
+      this.routes.cache.dropNode(id);
+      this.routes.confirmations.forget(id);
+    });
     link.on('rejoined', () => void this.routes.resync());
     link.on('redisUp', () => {
       // Queued turns first, so that reloading the retained copy cannot undo this node's own recent changes.

@@ -2,9 +2,11 @@
 // count of local subscriptions), kept current on every node by the `routes` pub/sub channel, and cached on each
 // node (route-cache.ts) so that a publisher finds the nodes that want a topic without asking Redis.
 // Channel messages (fields joined by NUL, which MQTT strings never contain [MQTT-1.5.4-2]):
-//   <node> d <count> <key> [<count> <key>...]   changes (count 0 = gone)
-//   <node> r <count> <key> ...                   the node's whole table (start, after an outage)
-//   <node> x                                     the node is gone (its reaper removed its table)
+//   <node> d <count> <key> [<count> <key>...] <seq>   changes (count 0 = gone)
+//   <node> r <count> <key> ... <seq>                   the node's whole table (start, after an outage)
+//   <node> x                                           the node is gone (its reaper removed its table)
+// <seq> (an odd field after the pairs, which older nodes skip) is answered on `routes-ack:<node>` with
+// "<answering node> NUL <seq>" once applied (route-confirm.ts).
 
 import type { RouteListener } from '../broker/cluster-hook.js';
 import type { CommitParticipant } from '../broker/group-commit.js';
@@ -14,6 +16,7 @@ import type { SubscriptionEntry } from '../broker/subscription.js';
 import { waitForReplicas } from '../persistence/redis-wait.js';
 import type { NodeLink } from './node-link.js';
 import { RouteCache, SHARE_PREFIX } from './route-cache.js';
+import { RouteConfirmations } from './route-confirm.js';
 
 const SEP = '\0';
 
@@ -26,6 +29,7 @@ export function routeKey(entry: SubscriptionEntry): string {
 
 export class RouteTable implements RouteListener, CommitParticipant {
   readonly cache = new RouteCache();
+  readonly confirmations: RouteConfirmations;
   /** A route new to this node waits to be written: the turn's output (its SUBACK) waits with it. */
   private holding = false;
   /** Schedules the core's group commit (set by joinCommits); until then a turn's changes flush on their own. */
@@ -43,7 +47,14 @@ export class RouteTable implements RouteListener, CommitParticipant {
   constructor(
     private readonly link: NodeLink,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    const answer = (to: string, seq: number): void => {
+      link.redis
+        .publish(link.keys.routesAck(to), [link.nodeId, String(seq)].join(SEP))
+        .catch(() => undefined); // Redis away: the announcer's bound lets its SUBACK go
+    };
+    this.confirmations = new RouteConfirmations(link.options.heartbeatInterval, answer, logger);
+  }
 
   /** Counts the subscriptions that exist before the cluster starts. */
   seed(sessions: SessionRegistry): void {
@@ -73,6 +84,7 @@ export class RouteTable implements RouteListener, CommitParticipant {
   leaveCommits(): void {
     this.scheduleCommit = undefined;
     this.holding = false;
+    this.confirmations.close();
   }
 
   get pending(): boolean {
@@ -87,10 +99,19 @@ export class RouteTable implements RouteListener, CommitParticipant {
     const holding = this.holding;
     this.holding = false;
     if (!this.pending) return undefined;
+    // Taken before the write: a node known to answer now has subscribed before our announcement goes out.
+    const targets = holding ? this.confirmations.targets(this.link.aliveNodes()) : undefined;
     const done = this.flush();
-    // `cluster_redis_wait_replicas`: a SUBACK this write holds waits for the replicas too.
+    if (targets === undefined) return done.then(nothing);
+    // A SUBACK this write holds waits for the others to apply the route, and (`cluster_redis_wait_replicas`)
+    // for the replicas.
     const wait = this.link.options.wait;
-    return holding && wait !== undefined ? done.then(() => waitForReplicas(this.link.redis, wait)) : done;
+    return done.then((seq) =>
+      Promise.all([
+        seq === undefined ? undefined : this.confirmations.wait(seq, targets),
+        wait === undefined ? undefined : waitForReplicas(this.link.redis, wait),
+      ]).then(nothing),
+    );
   }
 
   /** Local subscriptions of a key on this node (share group member counts for the weighted choice). */
@@ -122,10 +143,13 @@ export class RouteTable implements RouteListener, CommitParticipant {
     });
   }
 
-  /** One MULTI per turn: the hash and the channel message together, so that readers never see them apart. */
-  async flush(): Promise<void> {
+  /**
+   * One MULTI per turn: the hash and the channel message together, so that readers never see them apart.
+   * Resolves with the announcement's number once written (undefined: nothing written).
+   */
+  async flush(): Promise<number | undefined> {
     const link = this.link;
-    if (!link.up) return;
+    if (!link.up) return undefined;
     const me = link.nodeId;
     const key = link.keys.routes(me);
     const multi = link.redis.multi();
@@ -145,7 +169,7 @@ export class RouteTable implements RouteListener, CommitParticipant {
       }
       message = parts.join(SEP);
     } else {
-      if (this.dirty.size === 0) return;
+      if (this.dirty.size === 0) return undefined;
       const parts = [me, 'd'];
       for (const k of this.dirty) {
         const n = this.local.get(k) ?? 0;
@@ -156,9 +180,11 @@ export class RouteTable implements RouteListener, CommitParticipant {
       this.dirty = new Set();
       message = parts.join(SEP);
     }
-    multi.publish(link.keys.routesChannel, message);
+    const seq = this.confirmations.next();
+    multi.publish(link.keys.routesChannel, `${message}${SEP}${seq}`);
     try {
       await multi.exec();
+      return seq;
     } catch (err) {
       // Redis went away meanwhile: the whole table is written again when it is back.
       this.resyncOwed = true;
@@ -166,6 +192,7 @@ export class RouteTable implements RouteListener, CommitParticipant {
         'debug',
         `Cluster: route update not written: ${err instanceof Error ? err.message : String(err)}`,
       );
+      return undefined;
     }
   }
 
@@ -212,17 +239,28 @@ export class RouteTable implements RouteListener, CommitParticipant {
     const op = parts[1];
     if (op === 'x') {
       this.cache.dropNode(node);
+      this.confirmations.forget(node);
       return;
     }
+    // An odd field after the pairs is the announcement's number (absent from older nodes' messages).
+    const end = parts.length % 2 === 1 ? parts.length - 1 : parts.length;
     const routes = new Map<string, number>();
-    for (let i = 2; i + 1 < parts.length; i += 2) routes.set(parts[i + 1]!, Number(parts[i]));
+    for (let i = 2; i + 1 < end; i += 2) routes.set(parts[i + 1]!, Number(parts[i]));
     if (op === 'r') this.cache.replaceNode(node, routes);
     else for (const [k, n] of routes) this.cache.set(node, k, n);
+    if (end < parts.length) this.confirmations.applied(node, Number(parts[end]));
+  }
+
+  /** A message of this node's `routes-ack:<node>` channel: another node applied our routes up to a number. */
+  onAck(text: string): void {
+    const at = text.indexOf(SEP);
+    if (at > 0) this.confirmations.confirm(text.slice(0, at), Number(text.slice(at + 1)));
   }
 
   /** The reaper of a dead node removes its table and tells everyone. */
   async removeNode(node: string): Promise<void> {
     this.cache.dropNode(node);
+    this.confirmations.forget(node);
     const link = this.link;
     await link.redis
       .multi()
@@ -231,3 +269,5 @@ export class RouteTable implements RouteListener, CommitParticipant {
       .exec();
   }
 }
+
+function nothing(): void {}

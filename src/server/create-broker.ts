@@ -241,6 +241,7 @@ export async function createBroker(
           redisUp: () => cluster.link.up,
           requests: () => cluster.link.requestOutcomes,
           adoptions: () => sessions?.adoption?.totals,
+          routeConfirmTimeouts: () => cluster.routes.confirmations.timedOut,
         }),
       );
       broker.attachClusterView(cluster.link);

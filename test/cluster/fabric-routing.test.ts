@@ -169,3 +169,37 @@ test('a message goes only to the nodes with a matching subscription, once per no
     await closeAll([...subs, pub]);
   }
 });
+
+test('a SUBACK for a new route waits for the other nodes to apply it; a silent node holds it for the bound only', {
+  skip,
+}, async () => {
+  const [a, b, c] = cluster.nodes as [Node, Node, Node];
+  const confirmations = a.broker.cluster!.routes.confirmations;
+  const sub = await client(a);
+  const silenced = c.broker.cluster!.link;
+  try {
+    const before = confirmations.timedOut;
+    await sub.mqtt.subscribeAsync('confirm/first', { qos: 1 });
+    // The SUBACK came after b and c applied the route: both know it already, with no wait.
+    for (const n of [b, c])
+      assert.deepEqual(n.broker.cluster!.routes.cache.match('confirm/first').nodes, [a.id]);
+    assert.equal(confirmations.timedOut, before);
+    // c stops hearing route changes (as a node whose pub/sub connection hangs would).
+    await silenced.subscriber.unsubscribe(silenced.keys.routesChannel);
+    const started = Date.now();
+    await sub.mqtt.subscribeAsync('confirm/second', { qos: 1 });
+    const held = Date.now() - started;
+    assert.equal(confirmations.timedOut, before + 1);
+    assert.ok(held >= 90, `SUBACK held ${held} ms, the bound is 100 ms`);
+    assert.deepEqual(b.broker.cluster!.routes.cache.match('confirm/second').nodes, [a.id]);
+    assert.ok(
+      a.lines.some((l) =>
+        l.startsWith(`warning: Cluster: node ${c.id} did not confirm a route change within 100 ms`),
+      ),
+    );
+  } finally {
+    await silenced.subscriber.subscribe(silenced.keys.routesChannel);
+    await c.broker.cluster!.routes.load();
+    await closeAll([sub]);
+  }
+});

@@ -89,6 +89,30 @@ test('a QoS 1 message published on node A reaches a subscriber on node B through
   }
 });
 
+// [MQTT-3.8.4-1] (3.1.1 and 5.0): the subscription exists once SUBACK is sent. On a Redis Cluster the route
+// announcement crosses the cluster bus, so B's SUBACK waits until A said it applied the route.
+test('a message published on node A at once after a SUBACK from node B is delivered (route confirmed)', {
+  skip,
+}, async () => {
+  const [a, b] = nodes as [Node, Node];
+  const sub = await client(b, { clientId: 'rc-wsub' });
+  const pub = await client(a, { clientId: 'rc-wpub' });
+  const rounds = 40;
+  try {
+    for (let i = 0; i < rounds; i++) {
+      await sub.mqtt.subscribeAsync(`rc/window/${i}`, { qos: 1 });
+      await pub.mqtt.publishAsync(`rc/window/${i}`, String(i), { qos: 1 });
+    }
+    // Every publish above was acknowledged: what is missing by now was never routed to B.
+    await until('every delivery on B', () => sub.received.length === rounds, 5000).catch(() => undefined);
+    const got = new Set(sub.received.map((r) => r.payload));
+    const missed = [...Array(rounds).keys()].filter((i) => !got.has(String(i)));
+    assert.deepEqual(missed, [], `messages published right after their SUBACK were not delivered: ${missed}`);
+  } finally {
+    await closeAll([sub, pub]);
+  }
+});
+
 test('a retained message set on node A is delivered by node B', { skip }, async () => {
   const [a, b] = nodes as [Node, Node];
   const pub = await client(a, { clientId: 'rc-rpub' });

@@ -40,6 +40,7 @@ const IDLE_NODE: ClusterMetricsView = {
   redisUp: () => true,
   requests: () => ({ replied: 0, failed: 0, timedOut: 0 }),
   adoptions: () => ({ nodes: 0, sessions: 0, wills: 0, drained: 0 }),
+  routeConfirmTimeouts: () => 0,
 };
 
 test('docs/metrics.md documents exactly the families /metrics serves (and the cluster source adds)', async () => {

@@ -107,6 +107,7 @@ test('cluster metrics: nodes alive, one culex_cluster_node_up per node, forwardi
         redisUp: () => redisUp,
         requests: () => requests,
         adoptions: () => ({ nodes: 1, sessions: 4, wills: 2, drained: 17 }),
+        routeConfirmTimeouts: () => 6,
       }),
     );
     let text = (await httpRequest(ops.httpPort, '/metrics')).body;
@@ -127,6 +128,7 @@ test('cluster metrics: nodes alive, one culex_cluster_node_up per node, forwardi
     assert.match(text, /^culex_cluster_sessions_adopted_total 4$/m);
     assert.match(text, /^culex_cluster_orphan_wills_total 2$/m);
     assert.match(text, /^culex_cluster_inbox_drained_total 17$/m);
+    assert.match(text, /^culex_cluster_route_confirm_timeouts_total 6$/m);
     peers = ['node-c'];
     counters.received = 9;
     redisUp = false;
