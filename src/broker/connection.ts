@@ -288,6 +288,8 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
 
   /** @internal the batch is held for this turn's commit; then (later-output.ts) what comes next waits */
   seal(): void {
+    // Into the stream's cork now: later turns write behind it there, and would overtake acks left here [MQTT-4.6.0-2].
+    if (this.smallBytes > 0) this.joinSmall();
     this.later ??= new LaterOutput(this);
     this.later.seal();
   }

@@ -135,3 +135,22 @@ test('acknowledgements leave in commit order even when a later commit settles fi
     client.socket.destroy();
   });
 });
+
+test('output of a later turn (PINGRESP) leaves behind the PUBACK held for an earlier commit, not before it', async () => {
+  const store = new RemoteStore();
+  await withBroker({ store }, async ({ port }) => {
+    const { client } = await RawClient.connect(port, { clientId: 'p' });
+    const after = () => Buffer.concat(client.received).subarray(4); // past the CONNACK
+    client.send(publishPacket('kept', 'a', 1, 9, { retain: true }));
+    await until(() => store.commits.length === 1, 'the commit');
+    // A later turn that writes nothing to the store: its PINGRESP needs no commit but must not overtake.
+    client.send(Buffer.from([0xc0, 0x00]));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(after().length, 0, 'output before the commit was durable');
+    store.commits[0]!.resolve();
+    await until(() => after().length >= 6, 'PUBACK and PINGRESP');
+    const bytes = after();
+    assert.deepEqual([bytes[0], bytes.readUInt16BE(2), bytes[4]], [0x40, 9, 0xd0], bytes.toString('hex'));
+    client.socket.destroy();
+  });
+});
