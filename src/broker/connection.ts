@@ -256,6 +256,11 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
     return this.stream.write(chunk);
   }
 
+  /** @internal into the stream's cork, where later turns' output goes behind it (else it overtakes) [MQTT-4.6.0-2] */
+  joinPending(): void {
+    if (this.smallBytes > 0) this.joinSmall();
+  }
+
   private joinSmall(): void {
     this.stream.write(joinChunks(this.small!, this.smallBytes));
     // The next turn makes its own one-element array: an emptied one kept here is 32 bytes per idle connection.
@@ -288,8 +293,7 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
 
   /** @internal the batch is held for this turn's commit; then (later-output.ts) what comes next waits */
   seal(): void {
-    // Into the stream's cork now: later turns write behind it there, and would overtake acks left here [MQTT-4.6.0-2].
-    if (this.smallBytes > 0) this.joinSmall();
+    this.joinPending();
     this.later ??= new LaterOutput(this);
     this.later.seal();
   }

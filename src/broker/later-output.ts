@@ -90,8 +90,11 @@ export class LaterOutput {
 
   /** Writes a segment: into the held batch while there is one, else as new output. */
   private write(segment: Buffer): void {
-    if (this.sealed) this.connection.stream.write(segment);
-    else this.connection.writeOut(segment);
+    if (this.sealed) {
+      // Output of the held batch's own turn may still wait in the connection, unjoined: it goes first.
+      this.connection.joinPending();
+      this.connection.stream.write(segment);
+    } else this.connection.writeOut(segment);
   }
 
   /** What was written this turn and not decided yet (the batch before it has just gone). */
