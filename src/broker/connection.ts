@@ -252,16 +252,13 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
       return true;
     }
     // Order on the wire: what was joined so far goes first.
-    if (this.smallBytes > 0) this.joinSmall();
+    this.joinSmall();
     return this.stream.write(chunk);
   }
 
-  /** @internal into the stream's cork, where later turns' output goes behind it (else it overtakes) [MQTT-4.6.0-2] */
-  joinPending(): void {
-    if (this.smallBytes > 0) this.joinSmall();
-  }
-
-  private joinSmall(): void {
+  /** @internal small packets waiting here go into the stream (or its cork) now; later-output.ts writes behind them */
+  joinSmall(): void {
+    if (this.smallBytes === 0) return;
     this.stream.write(joinChunks(this.small!, this.smallBytes));
     // The next turn makes its own one-element array: an emptied one kept here is 32 bytes per idle connection.
     this.small = null;
@@ -284,7 +281,7 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
 
   /** The batch goes (its commit completed, or it needed none); output held for a later commit comes next. */
   flush(): void {
-    if (this.smallBytes > 0) this.joinSmall();
+    this.joinSmall();
     if (this.later?.release()) return;
     // Not corked before the stream runs: an in-memory peer (a bridge) may answer within uncork().
     this.corked = false;
@@ -293,7 +290,6 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
 
   /** @internal the batch is held for this turn's commit; then (later-output.ts) what comes next waits */
   seal(): void {
-    this.joinPending();
     this.later ??= new LaterOutput(this);
     this.later.seal();
   }

@@ -91,8 +91,9 @@ export class LaterOutput {
   /** Writes a segment: into the held batch while there is one, else as new output. */
   private write(segment: Buffer): void {
     if (this.sealed) {
-      // Output of the held batch's own turn may still wait in the connection, unjoined: it goes first.
-      this.connection.joinPending();
+      // Output of the held batch's own turn may still wait in the connection, unjoined: it goes first, or this
+      // segment overtakes it (a PINGRESP before PUBACKs; a PUBACK before an earlier one [MQTT-4.6.0-2]).
+      this.connection.joinSmall();
       this.connection.stream.write(segment);
     } else this.connection.writeOut(segment);
   }
