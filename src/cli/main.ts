@@ -1,25 +1,17 @@
 // The `culex` command: Mosquitto's flags, configuration, logging, signals.
 
 import { spawn } from 'node:child_process';
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { unlinkSync, writeFileSync } from 'node:fs';
 import type { CulexConfig } from '../config/config.js';
 import { type ConfiguredBroker, createBroker } from '../server/create-broker.js';
+import { culexVersion } from '../server/culex-version.js';
 import { LogSink } from '../server/log-sink.js';
 import { buildConfig, CliArgsError, CliArgsErrorCode, parseArgs, usage } from './args.js';
 import { dropPrivileges } from './drop-privileges.js';
 import { configErrorLines, ExitStatus, startFailure } from './startup-errors.js';
 import { isPrimaryOfWorkers, reportReady, runPrimary, workerConfig, workerNumber } from './workers.js';
 
-export const VERSION: string = (() => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-})();
+export const VERSION: string = culexVersion();
 
 /** Lines written before the log destinations are open go to stderr with a timestamp, as Mosquitto's do. */
 function early(line: string): void {

@@ -2,6 +2,9 @@
 
 import { readFileSync } from 'node:fs';
 
+/** The npm package's name; another package.json on the way up is not ours. */
+export const PACKAGE_NAME = 'culex-mqtt';
+
 let cached: string | undefined;
 
 /** Version from package.json; '0.0.0' when it cannot be read (e.g. the sources were bundled elsewhere). */
@@ -15,7 +18,7 @@ export function culexVersion(): string {
         name?: string;
         version?: string;
       };
-      if (pkg.name === 'culex' && typeof pkg.version === 'string') {
+      if (pkg.name === PACKAGE_NAME && typeof pkg.version === 'string') {
         cached = pkg.version;
         break;
       }
