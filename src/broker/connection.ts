@@ -3,12 +3,13 @@
 
 import { PacketDecoder } from '../protocol/decoder.js';
 import { encodePacket } from '../protocol/encoder.js';
-import { type MqttProtocolError, Rule } from '../protocol/errors.js';
+import type { MqttProtocolError } from '../protocol/errors.js';
 import type { Packet, ProtocolVersion, QoS, Will } from '../protocol/packets.js';
 import type { Properties } from '../protocol/properties.js';
 import { PublishBatch } from '../protocol/publish-batch.js';
 import { CONGESTION_BYTES, drained, type Pressure, release } from './backpressure.js';
 import type { BrokerCore } from './broker-core.js';
+import { decodeFailed, endForProtocolError, streamFailed } from './connection-errors.js';
 import type { DeliveryTarget } from './delivery-target.js';
 import { dispatchPacket } from './dispatch.js';
 import type { HeldOutput } from './group-commit.js';
@@ -17,7 +18,6 @@ import { isHttpRequest, refuseHttp } from './http-on-mqtt.js';
 import { LaterOutput } from './later-output.js';
 import type { ListenerContext } from './listener-context.js';
 import type { Message } from './message.js';
-import { disconnectReason } from './mosquitto-close.js';
 import { sendPublishSlow, tracePublishOut } from './outgoing-publish.js';
 import { JOIN_BYTES, JOIN_MAX, joinChunks } from './output-join.js';
 import { traceOutgoing } from './packet-trace.js';
@@ -85,6 +85,8 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
   /** As a subscriber holding publishers, or found slow; null until then. */
   pressure: Pressure | null = null;
   private corked = false;
+  /** This turn's output holds more than QoS 0/1 PUBLISH packets: it waits for the turn's commit (uncork). */
+  private needsCommit = false;
   /** Once a batch has been held for a commit: what holds it, and the output of later turns (later-output.ts). */
   private later: LaterOutput | null = null;
   private closing = false;
@@ -185,30 +187,12 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
   }
 
   onDecodeError(error: MqttProtocolError): void {
-    // [MQTT-3.1.2-2] an unsupported protocol level is answered with CONNACK 0x01 before closing (as Mosquitto).
-    if (this.state === 'new' && error.rule === Rule.UnsupportedProtocolVersion) {
-      this.send({ type: 2, sessionPresent: false, reasonCode: 1 });
-    }
-    const reason = disconnectReason(error.rule, error.reasonCode);
-    this.protocolError(reason ?? error.reasonCode, error.message, reason !== undefined);
+    decodeFailed(this, error);
   }
 
-  /**
-   * Ends the connection for a protocol violation: MQTT 5 clients get a DISCONNECT with the reason first, unless
-   * `disconnect` is false (where Mosquitto just closes: sending one is a SHOULD, 5.0 §4.13.2).
-   */
+  /** Ends the connection for a protocol violation (connection-errors.ts). */
   protocolError(reasonCode: number, why: string, disconnect = true): void {
-    if (this.state === 'closed') return;
-    this.broker.logger.log(
-      'notice',
-      `Client ${this.clientId || '<unknown>'} protocol error: ${why}; disconnecting.`,
-    );
-    // [MQTT-4.13.1-1] for 3.1.1 close without sending; MQTT 5 may send DISCONNECT with a reason code >= 0x80
-    // but only after CONNACK [MQTT-3.14.0-1].
-    if (disconnect && this.protocolVersion === 5 && this.state === 'connected') {
-      this.send({ type: 14, reasonCode });
-    }
-    this.close(false);
+    endForProtocolError(this, reasonCode, why, disconnect);
   }
 
   /** Writes one packet; writes of one event-loop turn go out together (cork / uncork on the next tick). */
@@ -218,6 +202,7 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
   }
 
   write(chunk: Buffer): boolean {
+    this.needsCommit = true;
     const batch = this.batch;
     if (batch !== null) {
       if (batch.addRaw(chunk)) return true;
@@ -288,6 +273,13 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
     this.stream.uncork();
   }
 
+  /** @internal whether this turn's output must wait for the commit; reset for the next turn */
+  takeNeedsCommit(): boolean {
+    const needed = this.needsCommit;
+    this.needsCommit = false;
+    return needed;
+  }
+
   /** @internal the batch is held for this turn's commit; then (later-output.ts) what comes next waits */
   seal(): void {
     this.later ??= new LaterOutput(this);
@@ -320,14 +312,23 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
     stats.publishSent[qos]++;
     stats.publishSentBytes[qos] += message.payload.length;
     if (this.broker.logger.enabled('debug')) tracePublishOut(this, message, qos, retain, dup, packetId);
+    // A QoS 0/1 PUBLISH need not wait for the commit of its delivery: lost in a crash, it is sent again or not
+    // at all, and a QoS 1 receiver keeps no state once it acknowledged [MQTT-4.3.2-2] (3.1.1; 5.0 alike). A
+    // QoS 2 receiver keeps the packet id until PUBREL [MQTT-4.3.3-2]: a QoS 2 PUBLISH waits, as acks do.
+    const needed = this.needsCommit;
+    let sent = true;
     if (this.context.mountPoint !== '' || this.protocolVersion === 5) {
-      return sendPublishSlow(this, message, qos, retain, dup, packetId, subIds);
+      sent = sendPublishSlow(this, message, qos, retain, dup, packetId, subIds);
+    } else if (
+      qos !== 0 ||
+      this.batch === null ||
+      !this.batch.addPublish(message.topic, message.payload, retain)
+    ) {
+      // In a bulk send, small QoS 0 packets are encoded straight into the batch (no frame object per message).
+      message.frame.writeTo(this, this.protocolVersion, qos, retain, dup, packetId);
     }
-    // In a bulk send, small QoS 0 packets are encoded straight into the batch (no frame object per message).
-    if (qos === 0 && this.batch !== null && this.batch.addPublish(message.topic, message.payload, retain))
-      return true;
-    message.frame.writeTo(this, this.protocolVersion, qos, retain, dup, packetId);
-    return true;
+    if (qos !== 2) this.needsCommit = needed;
+    return sent;
   }
 
   /** Closes the connection. `graceful` = the client sent DISCONNECT (no will). */
@@ -367,13 +368,7 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
 
   /** @internal from the shared stream listeners */
   onStreamError(err: Error): void {
-    if (this.state !== 'closed' && !this.closing) {
-      this.broker.logger.log(
-        'notice',
-        `Client ${this.clientId || '<unknown>'} socket error: ${err.message}; disconnecting.`,
-      );
-    }
-    this.stream.destroy();
+    streamFailed(this, err, this.closing);
   }
 
   /** @internal from the shared stream listeners */
@@ -400,6 +395,6 @@ export class Connection implements ClientInfo, DeliveryTarget, HeldOutput, Strea
 
 function uncork(connection: Connection): void {
   // With writes pending in the persistence store, the output waits for their commit (group commit).
-  if (connection.broker.holdOutput(connection)) connection.seal();
+  if (connection.takeNeedsCommit() && connection.broker.holdOutput(connection)) connection.seal();
   else connection.flush();
 }

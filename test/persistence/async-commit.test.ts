@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { PersistenceStore, RestoredState } from '../../src/ports/persistence.js';
 import { withBroker } from '../helpers/broker.js';
-import { publishPacket, RawClient } from '../helpers/raw-client.js';
+import { publishPacket, RawClient, subscribePacket } from '../helpers/raw-client.js';
 
 /** Records nothing, but every write makes the turn's output wait for a commit the test settles by hand. */
 class RemoteStore implements PersistenceStore {
@@ -152,5 +152,46 @@ test('output of a later turn (PINGRESP) leaves behind the PUBACK held for an ear
     const bytes = after();
     assert.deepEqual([bytes[0], bytes.readUInt16BE(2), bytes[4]], [0x40, 9, 0xd0], bytes.toString('hex'));
     client.socket.destroy();
+  });
+});
+
+/** A subscriber to `kept` at `qos` (3.1.1, or MQTT 5), then a publisher whose retained PUBLISH at `qos` needs a commit. */
+async function deliveryDuringCommit(store: RemoteStore, port: number, qos: 1 | 2, protocolVersion: 4 | 5) {
+  const { client: sub } = await RawClient.connect(port, { clientId: 's', version: protocolVersion });
+  sub.send(subscribePacket(1, [['kept', qos]]));
+  await sub.nextOfType(9);
+  const { client: pub } = await RawClient.connect(port, { clientId: 'p' });
+  pub.send(publishPacket('kept', 'v', qos, 3, { retain: true }));
+  await until(() => store.commits.length === 1, 'the commit');
+  return { sub, pub };
+}
+
+for (const protocolVersion of [4, 5] as const) {
+  test(`a QoS 1 delivery leaves before the commit of its turn; the publisher's PUBACK waits for it [MQTT-4.3.2-2] (MQTT ${protocolVersion === 5 ? '5' : '3.1.1'})`, async () => {
+    const store = new RemoteStore();
+    await withBroker({ store }, async ({ port }) => {
+      const { sub, pub } = await deliveryDuringCommit(store, port, 1, protocolVersion);
+      const delivered = await sub.next(1000);
+      assert.deepEqual([delivered.type, 'qos' in delivered ? delivered.qos : undefined], [3, 1]);
+      await assert.rejects(pub.nextRaw(100), /no packet/, 'no PUBACK before the commit is durable');
+      store.commits[0]!.resolve();
+      assert.equal((await pub.next()).type, 4);
+      sub.socket.destroy();
+      pub.socket.destroy();
+    });
+  });
+}
+
+test('a QoS 2 delivery waits for the commit of its turn, as the PUBREC to its publisher does [MQTT-4.3.3-2]', async () => {
+  const store = new RemoteStore();
+  await withBroker({ store }, async ({ port }) => {
+    const { sub, pub } = await deliveryDuringCommit(store, port, 2, 4);
+    await assert.rejects(sub.nextRaw(100), /no packet/, 'no QoS 2 PUBLISH before the commit is durable');
+    store.commits[0]!.resolve();
+    const delivered = await sub.next();
+    assert.deepEqual([delivered.type, 'qos' in delivered ? delivered.qos : undefined], [3, 2]);
+    assert.equal((await pub.next()).type, 5, 'PUBREC');
+    sub.socket.destroy();
+    pub.socket.destroy();
   });
 });
