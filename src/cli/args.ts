@@ -19,7 +19,7 @@ export interface CliArgs {
   quiet: boolean;
   /** --test-config (Culex): load the configuration, report, exit 0 (valid) or 3 (invalid, as any bad configuration). */
   testConfig: boolean;
-  /** --check-db FILE (Culex, reserved): verify a persistence database and exit. */
+  /** --check-db FILE (Culex only): verify a persistence database and exit. */
   checkDb?: string;
   /** --workers N (Culex): worker processes sharing the listeners, overriding the file's `workers`. */
   workers?: number;
@@ -65,7 +65,7 @@ Usage: culex [-c config_file] [-d] [-h] [-p port] [-q] [-v] [--test-config] [--c
  -v, --verbose     : verbose mode - enable all logging types. This overrides
                      any logging options given in the config file.
  --test-config     : read the configuration given with -c, report any error, and exit (0 = valid).
- --check-db        : check a persistence database file and exit (reserved).
+ --check-db        : check a persistence database file (integrity, schema, row counts) and exit.
  --workers         : start N worker processes sharing the listeners, each a cluster node
                      (needs cluster_redis_url; "auto" = one per core). Overrides the config file.
 `;
