@@ -9,6 +9,7 @@ import type { ClusterOptions as IoClusterOptions, RedisOptions } from 'ioredis';
 import type { Logger } from '../broker/logger.js';
 import type { RedisClient } from '../persistence/redis-client.js';
 import type { ClusterOptions } from './cluster-options.js';
+import { tlsFailure } from './tls-probe.js';
 
 export type { ChainableCommander, Redis } from 'ioredis';
 export type { RedisClient } from '../persistence/redis-client.js';
@@ -141,7 +142,12 @@ export async function connectRedis(
     await client.connect();
   } catch (err) {
     client.disconnect();
-    const reason = first ?? (err instanceof Error ? err.message : String(err));
+    let reason = first ?? (err instanceof Error ? err.message : String(err));
+    const sentinel = settings.sentinels?.[0];
+    if (sentinel !== undefined && settings.sentinelTLS !== undefined) {
+      const why = await tlsFailure(sentinel.host ?? '', sentinel.port ?? 26379, settings.sentinelTLS);
+      if (why !== undefined) reason += ` (TLS to Sentinel ${sentinel.host}:${sentinel.port}: ${why})`;
+    }
     throw new Error(`Cluster: cannot connect to Redis at ${describeRedis(options)}: ${reason}`);
   }
   started = true;
