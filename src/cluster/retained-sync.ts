@@ -2,7 +2,8 @@
 // message); every node keeps a full local copy (the trie it had), loaded at start and kept current through the
 // `retained` pub/sub channel, so that SUBSCRIBE finds matches synchronously, as on one broker. A change made here
 // goes to Redis in the turn's MULTI (before the PUBACK of a QoS 1/2 retained PUBLISH) and to every node.
-// Channel message: <node> NUL then 's' + encoded message, or 'd' + topic (deleted).
+// Channel message: <node> NUL then 's' + encoded message, or 'd' + topic (deleted). Expired messages found in the
+// hash when it is loaded are deleted from it (each node skips and expires them in its own copy meanwhile).
 
 import type { Logger } from '../broker/logger.js';
 import { Message } from '../broker/message.js';
@@ -10,6 +11,15 @@ import type { RetainedStore } from '../broker/retained-store.js';
 import type { Forwarder } from './forwarder.js';
 import { decodeRecords, recordTopic } from './message-codec.js';
 import type { NodeLink } from './node-link.js';
+
+/** Expired messages deleted per script call (its arguments are topic, value pairs). */
+const DROP_BATCH = 256;
+/** HDEL of each field whose value is still the one given (KEYS[1] the hash; ARGV field, value, ...). */
+const DROP_IF_SAME = `local n = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then n = n + redis.call('HDEL', KEYS[1], ARGV[i]) end
+end
+return n`;
 
 export class ClusterRetainedStore implements RetainedStore {
   /** While the hash loads, channel messages wait here (they are newer than what is read). */
@@ -61,13 +71,19 @@ export class ClusterRetainedStore implements RetainedStore {
     try {
       const all: Record<string, Buffer> = await link.redis.hgetallBuffer(link.keys.retained);
       const keep = new Set<string>();
-      for (const value of Object.values(all)) {
+      const expired: Array<string | Buffer> = [];
+      for (const [field, value] of Object.entries(all)) {
         const message = this.decode(value);
-        if (message === undefined || message.isExpired(now)) continue;
+        if (message === undefined) continue;
+        if (message.isExpired(now)) {
+          expired.push(field, value);
+          continue;
+        }
         keep.add(message.topic);
         this.local.set(message);
         loaded++;
       }
+      if (expired.length > 0) await this.dropExpired(expired);
       // What this copy has that the hash no longer has was deleted meanwhile.
       for (const m of this.local.match('#', now)) if (!keep.has(m.topic)) this.local.set(emptied(m));
     } finally {
@@ -76,6 +92,23 @@ export class ClusterRetainedStore implements RetainedStore {
       for (const b of waiting) this.apply(b);
     }
     return loaded;
+  }
+
+  /**
+   * Deletes expired messages from the hash (`field, value` pairs), each only if it is still the value read: a
+   * node may have retained a new message on that topic since. Best effort: left there, they are skipped again.
+   */
+  private async dropExpired(pairs: Array<string | Buffer>): Promise<void> {
+    const link = this.link;
+    for (let i = 0; i < pairs.length; i += 2 * DROP_BATCH) {
+      const batch = pairs.slice(i, i + 2 * DROP_BATCH);
+      await link.redis.eval(DROP_IF_SAME, 1, link.keys.retained, ...batch).catch((err: unknown) => {
+        this.logger.log(
+          'warning',
+          `Warning: Cluster: could not delete expired retained messages: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      });
+    }
   }
 
   /** A message of the `retained` channel. */

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sleep } from '../helpers/net.js';
-import { type RedisServer, requireRedis, startRedis } from '../helpers/redis.js';
+import { askRedis, type RedisServer, requireRedis, startRedis } from '../helpers/redis.js';
 import { client, closeAll, type Node, newPrefix, startNode, stopAll, until } from './fabric-helpers.js';
 
 const skip = requireRedis();
@@ -101,4 +101,30 @@ test('$SYS is per node, with the cluster figures under $SYS/broker/cluster/', { 
   );
   const keys = await a.broker.cluster!.link.redis.hkeys(`${prefix}retained`);
   assert.ok(!keys.some((k) => k.startsWith('$SYS')), 'no $SYS in the shared hash');
+});
+
+test('expired retained messages are deleted from the Redis hash when a node loads it; live ones stay [MQTT-3.3.2-5]', {
+  skip,
+}, async () => {
+  const [a] = nodes as [Node];
+  const pub = await client(a, { protocolVersion: 5 });
+  try {
+    await pub.mqtt.publishAsync('exp/short', 'gone soon', {
+      qos: 1,
+      retain: true,
+      properties: { messageExpiryInterval: 1 },
+    });
+    await pub.mqtt.publishAsync('exp/long', 'stays', { qos: 1, retain: true });
+  } finally {
+    await closeAll([pub]);
+  }
+  const fields = () => askRedis(redis.port, (r) => r.hkeys(`${prefix}retained`));
+  assert.ok((await fields()).includes('exp/short'), 'written to the hash');
+  await sleep(1200);
+  const late = await startNode(redis, 'r3', prefix);
+  nodes.push(late);
+  assert.deepEqual(await retainedOn(late, 'exp/#'), ['exp/long=stays']);
+  const left = await fields();
+  assert.equal(left.includes('exp/short'), false, `expired message still in the hash: ${left.join(', ')}`);
+  assert.ok(left.includes('exp/long'));
 });
