@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 
 /** The npm package's name; another package.json on the way up is not ours. */
-export const PACKAGE_NAME = 'culex-mqtt';
+const PACKAGE_NAME = 'culex-mqtt';
 
 let cached: string | undefined;
 

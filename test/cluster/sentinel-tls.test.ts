@@ -4,15 +4,15 @@
 // signed neither, the node is refused at start-up, and the error says it was the certificate.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createBroker, parseConfig } from '../../src/index.js';
-import { canConnect, freePort, sleep } from '../helpers/net.js';
+import { freePort } from '../helpers/net.js';
 import { startRedis } from '../helpers/redis.js';
-import { MASTER_NAME } from '../helpers/redis-sentinel.js';
-import { findTool, requireTool } from '../helpers/tools.js';
+import { MASTER_NAME, spawnSentinel } from '../helpers/redis-sentinel.js';
+import { requireTool } from '../helpers/tools.js';
 import { type BasePki, makeBasePki } from '../transport/pki.js';
 
 /** Redis' TLS options: its certificate, key and CA, and a client certificate asked of every peer. */
@@ -53,19 +53,7 @@ async function startTlsSentinel(
       '',
     ].join('\n'),
   );
-  let log = '';
-  const child = spawn(findTool('redis-server')!, [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (d: Buffer) => {
-    log += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    log += d.toString();
-  });
-  const end = Date.now() + 10_000;
-  while (!(await canConnect(port))) {
-    if (child.exitCode !== null || Date.now() > end) throw new Error(`sentinel did not start: ${log}`);
-    await sleep(20);
-  }
+  const child = await spawnSentinel(conf, port, () => {});
   return { port, child };
 }
 
@@ -80,9 +68,9 @@ test('a node finds its primary through a TLS-only Sentinel and reaches it over T
   try {
     const started = await startTlsSentinel(pki, primaryTlsPort);
     sentinel = started.child;
-    const conf = (ca: string) =>
+    const conf = async (ca: string) =>
       [
-        `listener ${0} 127.0.0.1`,
+        `listener ${await freePort()} 127.0.0.1`,
         'log_dest none',
         `cluster_redis_sentinel 127.0.0.1:${started.port}`,
         `cluster_redis_sentinel_master ${MASTER_NAME}`,
@@ -93,8 +81,7 @@ test('a node finds its primary through a TLS-only Sentinel and reaches it over T
         'cluster_node_id stls1',
         '',
       ].join('\n');
-    const withPort = async (text: string) => text.replace('listener 0 ', `listener ${await freePort()} `);
-    const broker = await createBroker(parseConfig(await withPort(conf(pki.caCert))));
+    const broker = await createBroker(parseConfig(await conf(pki.caCert)));
     try {
       assert.equal(broker.cluster?.link.up, true);
       assert.equal(await broker.cluster?.link.redis.ping(), 'PONG');
@@ -105,7 +92,7 @@ test('a node finds its primary through a TLS-only Sentinel and reaches it over T
       await broker.stop();
     }
     await assert.rejects(
-      createBroker(parseConfig(await withPort(conf(pki.foreignCaCert)))),
+      createBroker(parseConfig(await conf(pki.foreignCaCert))),
       // ioredis reports only "Connection is closed"; the node names the refused certificate.
       /cannot connect to Redis at Sentinel master "culex".*TLS to Sentinel 127\.0\.0\.1:\d+: .*certificate/,
     );

@@ -28,9 +28,37 @@ export interface SentinelSet {
   stop(): Promise<void>;
 }
 
-export async function startSentinelSet(replicas: number, sentinels: number): Promise<SentinelSet> {
+/**
+ * Starts `redis-server CONF --sentinel` and waits until `port` (plain or TLS, as CONF says) accepts connections;
+ * what it writes goes to `log`.
+ */
+export async function spawnSentinel(
+  conf: string,
+  port: number,
+  log: (text: string) => void,
+): Promise<ChildProcess> {
   const bin = findTool('redis-server');
   if (bin === undefined) throw new Error('redis-server is not installed');
+  let output = '';
+  const child = spawn(bin, [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const add = (d: Buffer): void => {
+    output += d.toString();
+    log(d.toString());
+  };
+  child.stdout?.on('data', add);
+  child.stderr?.on('data', add);
+  const end = Date.now() + 10_000;
+  while (!(await canConnect(port))) {
+    if (child.exitCode !== null || Date.now() > end) {
+      child.kill('SIGKILL');
+      throw new Error(`sentinel did not start: ${output}`);
+    }
+    await sleep(20);
+  }
+  return child;
+}
+
+export async function startSentinelSet(replicas: number, sentinels: number): Promise<SentinelSet> {
   const master = await startRedis();
   const servers: RedisServer[] = [master];
   const children: ChildProcess[] = [];
@@ -65,21 +93,12 @@ export async function startSentinelSet(replicas: number, sentinels: number): Pro
           '',
         ].join('\n'),
       );
-      const child = spawn(bin, [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
       const index = logs.push('') - 1;
-      const add = (d: Buffer): void => {
-        logs[index] += d.toString();
-      };
-      child.stdout?.on('data', add);
-      child.stderr?.on('data', add);
+      const child = await spawnSentinel(conf, port, (text) => {
+        logs[index] += text;
+      });
       children.push(child);
       ports.push(port);
-      const end = Date.now() + 10_000;
-      while (!(await canConnect(port))) {
-        if (child.exitCode !== null || Date.now() > end)
-          throw new Error(`sentinel did not start: ${logs[index]}`);
-        await sleep(20);
-      }
     }
     const set: SentinelSet = {
       servers,
