@@ -2,9 +2,9 @@
 // topic: ONE copy per node (flagged "for your subscriptions" and/or "for your member of share group G/F"), all
 // of a turn's copies for a node in one inbox entry, all entries and retained updates of a turn in one MULTI.
 // That MULTI joins the turn's group commit: acknowledgements of QoS 1/2 messages (and retained updates) that
-// needed it leave only once Redis has it. While Redis is away, turns wait in a bounded queue (cluster_queue_limit
-// / cluster_queue_bytes); beyond it the oldest are dropped, counted, and the acknowledgements they held are
-// withheld (the clients resend) — never acknowledged and lost. While a node is at its inbox bound
+// needed it leave only once Redis has it. While Redis is away, turns wait in a bounded queue (redis-send-queue.ts:
+// cluster_queue_limit / cluster_queue_bytes); beyond it the oldest are dropped, counted, and the acknowledgements
+// they held are withheld (the clients resend) — never acknowledged and lost. While a node is at its inbox bound
 // (cluster_inbox_maxlen) the connections publishing QoS 1/2 messages to it are not read and its QoS 0 copies
 // are dropped (inbox-bound.ts).
 // Ids: every message published here gets a cluster-wide id (this node's store epoch + a sequence) before it is
@@ -23,30 +23,15 @@ import type { CommitParticipant } from '../broker/group-commit.js';
 import type { Logger } from '../broker/logger.js';
 import type { Message } from '../broker/message.js';
 import type { ShareGroup } from '../broker/topic-tree.js';
-import { waitForReplicas } from '../persistence/redis-wait.js';
 import { Inbound } from './inbound.js';
 import { InboxBound } from './inbox-bound.js';
 import { encodeMessage, encodeRecords, MAX_GROUPS, type OutRecord } from './message-codec.js';
 import type { NodeLink } from './node-link.js';
 import type { ChainableCommander } from './redis-connect.js';
+import { type Batch, type Op, PUBLISH_KIND, RedisSendQueue } from './redis-send-queue.js';
 import { NO_MATCH, type RemoteGroup } from './route-cache.js';
 import type { RouteTable } from './route-table.js';
 import type { WorkerLinks } from './worker-links.js';
-
-/** Inbox entry kind of forwarded publishes. */
-export const PUBLISH_KIND = 'pub';
-
-type Op =
-  | { readonly to: string; readonly body: Buffer; readonly id: string | undefined }
-  | { readonly topic: string; readonly body: Buffer | undefined; readonly to?: undefined };
-
-/** One turn's writes, waiting for Redis. */
-interface Batch {
-  readonly ops: Op[];
-  readonly count: number;
-  readonly bytes: number;
-  settle: ((ok: boolean) => void) | undefined;
-}
 
 export interface ForwarderCounters {
   /** Message copies sent to other nodes. */
@@ -65,15 +50,12 @@ export class Forwarder implements ClusterHook, CommitParticipant {
   private turnBytes = 0;
   private turnHolds = false;
   private scheduled = false;
-  private queue: Batch[] = [];
-  private queuedCount = 0;
-  private queuedBytes = 0;
-  private draining = false;
+  /** Turns written to Redis in order, and kept (bounded) while it is away. */
+  private readonly sends: RedisSendQueue;
   private readonly scheduleCommit: () => void;
   /** The store's epoch (unique per node start, cluster-wide): 0 until the sessions attach (no ids then). */
   private epoch = 0;
   private seq = 0;
-  private readonly retainedPrefix: Buffer;
   /** `workers N`: QoS 0 copies for the other workers of this process tree go straight to them (worker-links.ts). */
   direct: WorkerLinks | undefined = undefined;
   /** The inbox bound of the other nodes: what waits for a node that does not keep up. */
@@ -85,10 +67,10 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     private readonly core: BrokerCore,
     private readonly link: NodeLink,
     private readonly routes: RouteTable,
-    private readonly logger: Logger,
+    logger: Logger,
   ) {
     this.scheduleCommit = core.addCommitParticipant(this);
-    this.retainedPrefix = Buffer.from(`${link.nodeId}\0`);
+    this.sends = new RedisSendQueue(link, logger, this.counters, Buffer.from(`${link.nodeId}\0`));
     this.bound = new InboxBound(core, link, logger);
     this.inbound = new Inbound(core, link, logger, this.counters);
     link.onMessage(PUBLISH_KIND, (body) => this.inbound.receive(body));
@@ -104,7 +86,7 @@ export class Forwarder implements ClusterHook, CommitParticipant {
 
   /** Copies and retained updates waiting for Redis (an outage), beyond this turn's. */
   get queued(): number {
-    return this.queuedCount;
+    return this.sends.count;
   }
 
   /** Ids from now on are `epoch` + a sequence (ClusterSessions gives the store's). */
@@ -274,8 +256,8 @@ export class Forwarder implements ClusterHook, CommitParticipant {
             ? resolve()
             : reject(new Error('Cluster: cross-node messages dropped while Redis is unreachable'));
       });
-    this.enqueue(batch);
-    void this.drain();
+    this.sends.push(batch);
+    void this.sends.drain();
     return done;
   }
 
@@ -285,101 +267,17 @@ export class Forwarder implements ClusterHook, CommitParticipant {
    */
   writeInto(pipeline: ChainableCommander): (ok: boolean) => void {
     const batch = this.takeTurn();
-    this.writeOps(pipeline, batch.ops);
+    this.sends.writeOps(pipeline, batch.ops);
     return (ok) => {
       if (ok) return;
-      this.enqueue(batch);
-      void this.drain();
+      this.sends.push(batch);
+      void this.sends.drain();
     };
   }
 
-  private enqueue(batch: Batch): void {
-    this.queue.push(batch);
-    this.queuedCount += batch.count;
-    this.queuedBytes += batch.bytes;
-    const limits = this.link.options;
-    while (
-      this.queue.length > 0 &&
-      (this.queuedCount > limits.queueLimit || this.queuedBytes > limits.queueBytes)
-    ) {
-      const dropped = this.queue.shift()!;
-      this.queuedCount -= dropped.count;
-      this.queuedBytes -= dropped.bytes;
-      if (this.counters.dropped === 0)
-        this.logger.log(
-          'warning',
-          'Cluster: Redis unreachable and the queue is full: cross-node messages are being dropped.',
-        );
-      this.counters.dropped += dropped.count;
-      dropped.settle?.(false);
-    }
-  }
-
-  /** Writes what is queued, in order, one MULTI at a time, while Redis is reachable. */
-  async drain(): Promise<void> {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      while (this.queue.length > 0 && this.link.up) {
-        const batches = this.queue;
-        this.queue = [];
-        const count = this.queuedCount;
-        const bytes = this.queuedBytes;
-        this.queuedCount = 0;
-        this.queuedBytes = 0;
-        const multi = this.link.redis.multi();
-        for (const b of batches) this.writeOps(multi, b.ops);
-        let result: [Error | null, unknown][] | null;
-        try {
-          result = await multi.exec();
-        } catch {
-          // The connection went: everything goes again, first, once Redis is back.
-          this.queue = [...batches, ...this.queue];
-          this.queuedCount += count;
-          this.queuedBytes += bytes;
-          if (this.link.up) await new Promise((resolve) => setTimeout(resolve, 100));
-          continue;
-        }
-        const failed =
-          result?.find(([err]) => err !== null)?.[0] ?? (result === null ? new Error('aborted') : null);
-        if (failed !== null) {
-          // Redis refuses the writes themselves (out of memory, …): retrying would not help.
-          this.logger.log('error', `Error: Cluster: Redis refused cross-node messages: ${failed.message}`);
-          this.counters.dropped += count;
-        }
-        // The copies are in Redis; without the replicas' confirmation their acknowledgements are refused.
-        const unconfirmed = failed === null ? await this.replicasConfirmed() : null;
-        if (unconfirmed !== null) this.logger.log('error', `Error: Cluster: ${unconfirmed.message}`);
-        for (const b of batches) b.settle?.(failed === null && unconfirmed === null);
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
-
-  /** `cluster_redis_wait_replicas`: null once the replicas have what this connection wrote, else the error. */
-  private async replicasConfirmed(): Promise<Error | null> {
-    const wait = this.link.options.wait;
-    if (wait === undefined) return null;
-    return waitForReplicas(this.link.redis, wait).then(
-      () => null,
-      (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
-    );
-  }
-
-  private writeOps(pipeline: ChainableCommander, ops: readonly Op[]): void {
-    const keys = this.link.keys;
-    for (const op of ops) {
-      if (op.to !== undefined) {
-        this.link.appendSend(pipeline, op.to, PUBLISH_KIND, op.body, op.id);
-        continue;
-      }
-      if (op.body === undefined) pipeline.hdel(keys.retained, op.topic);
-      else pipeline.hset(keys.retained, op.topic, op.body);
-      const tail = op.body ?? Buffer.from(op.topic);
-      const kind = op.body === undefined ? 'd' : 's';
-      pipeline.publish(keys.retainedChannel, Buffer.concat([this.retainedPrefix, Buffer.from(kind), tail]));
-    }
+  /** Writes what is queued for Redis (once it is back). */
+  drain(): Promise<void> {
+    return this.sends.drain();
   }
 
   /** A frame from another worker's direct link (worker-links.ts): routed here at once, as an inbox entry. */
@@ -393,9 +291,9 @@ export class Forwarder implements ClusterHook, CommitParticipant {
     this.inbound.detach();
     this.core.removeCommitParticipant(this);
     const end = Date.now() + timeoutMs;
-    while ((this.queue.length > 0 || this.draining) && this.link.up && Date.now() < end) {
-      await this.drain();
-      if (this.draining) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (this.sends.busy && this.link.up && Date.now() < end) {
+      await this.sends.drain();
+      if (this.sends.writing) await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
 }
